@@ -1,0 +1,315 @@
+"""The headless ``stsstudio`` commands. Everything the GUI does, these do too.
+
+Conventions: exit 0 on success, 2 on a user error (one line on stderr, no traceback),
+``--help`` on every command, ``--json`` for machine-readable output where it makes sense.
+Heavy modules (torch, sentence-transformers) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from stsstudio import __version__
+from stsstudio.core.errors import UserError
+
+SCALES = ("auto", "0-1", "0-5", "1-5", "0-100")
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+SPLIT_CHOICES = ("train", "dev", "test", "none")
+LOSSES = ("cosent", "angle", "cosine")
+VIEWS = ("welcome", "pairs", "label", "train", "try", "export")
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _open_project(path: str, *, readonly: bool = False):
+    from stsstudio.core.store import Project
+
+    return Project.open(path, readonly=readonly)
+
+
+# ----------------------------------------------------------------------------------------
+# project commands
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from stsstudio.core.store import Project
+
+    with Project.create(args.project, name=args.name, base_model=args.base_model) as project:
+        print(f"Created project {project.name!r} in {project.path}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    with _open_project(args.project, readonly=True) as project:
+        stats = project.stats()
+    if args.json:
+        _print_json(stats)
+        return 0
+    print(f"Project   {stats['name']}  ({stats['path']})")
+    print(f"Base model {stats['base_model']}")
+    print(f"Pairs     {stats['pairs']:,}  labeled {stats['labeled']:,}  "
+          f"unlabeled {stats['unlabeled']:,}  flagged {stats['flagged']:,}")
+    for split in SPLIT_CHOICES:
+        n = stats["splits"][split]
+        if n:
+            print(f"  {split:<6} {n:>8,} pairs, {stats['labeled_splits'][split]:,} labeled")
+    print(f"Runs      {stats['runs']}")
+    return 0
+
+
+def _add_import_options(p: argparse.ArgumentParser, *, with_split: bool = True) -> None:
+    p.add_argument("--format", choices=FORMATS, help="source format (default: from the extension)")
+    p.add_argument("--sentence1", metavar="COL", help="column of the first sentence (name or 0-based index)")
+    p.add_argument("--sentence2", metavar="COL", help="column of the second sentence")
+    p.add_argument("--score", metavar="COL", help="column of the similarity score")
+    p.add_argument("--no-header", action="store_true", help="the file has no header row")
+    p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
+    if with_split:
+        p.add_argument("--split", choices=SPLIT_CHOICES, default="none", help="split of the imported pairs")
+    p.add_argument("--hf-config", metavar="NAME", help="Hugging Face dataset config")
+    p.add_argument("--hf-split", metavar="NAME", help="Hugging Face dataset split (default: train)")
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    raise UserError("import is not implemented yet")
+
+
+def _cmd_export_data(args: argparse.Namespace) -> int:
+    raise UserError("export-data is not implemented yet")
+
+
+def _cmd_assign_dev(args: argparse.Namespace) -> int:
+    with _open_project(args.project) as project:
+        moved = project.assign_dev_split(args.fraction, seed=args.seed)
+    print(f"Moved {moved} labeled train pairs to dev (seed {args.seed}).")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# model commands (training engine)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    raise UserError("train is not implemented yet")
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    raise UserError("resume is not implemented yet")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    raise UserError("evaluate is not implemented yet")
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    raise UserError("export is not implemented yet")
+
+
+def _cmd_similarity(args: argparse.Namespace) -> int:
+    raise UserError("similarity is not implemented yet")
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    raise UserError("search is not implemented yet")
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from stsstudio.core.devices import list_devices
+
+    devices = list_devices()
+    if args.json:
+        _print_json([d.as_dict() for d in devices])
+    else:
+        for d in devices:
+            print(f"{d.id:<8} {d.label}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------
+# GUI-facing commands
+
+
+def _cmd_screenshot(args: argparse.Namespace) -> int:
+    from stsstudio.gui.screenshot import screenshot
+
+    return screenshot(args.project, args.out, view=args.view, size=args.size)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from stsstudio.app import run_gui
+
+    return run_gui(demo=True)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x800, not {text!r}") from None
+    if not (200 <= w <= 8000 and 200 <= h <= 8000):
+        raise argparse.ArgumentTypeError("size must be between 200x200 and 8000x8000")
+    return w, h
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stsstudio",
+        description="STS Studio: label sentence-pair similarity and fine-tune embedding models. "
+                    "Run without a command to open the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("new", help="create a project")
+    p.add_argument("project", help="folder of the new project (new or empty)")
+    p.add_argument("--name", help="display name (default: the folder name)")
+    p.add_argument("--base-model", help="default base model: a local folder or a Hub id")
+    p.set_defaults(func=_cmd_new)
+
+    p = sub.add_parser("import", help="import sentence pairs from a file or a Hugging Face dataset")
+    p.add_argument("project")
+    p.add_argument("source", help="CSV/TSV/JSONL/Parquet file, dataset folder, or Hub dataset id")
+    _add_import_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("info", help="show a project's counts")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("export-data", help="write the project's pairs to a file")
+    p.add_argument("project")
+    p.add_argument("out", help="output file: .csv, .tsv, .jsonl or .parquet")
+    p.add_argument("--split", choices=SPLIT_CHOICES)
+    p.add_argument("--labeled-only", action="store_true")
+    p.set_defaults(func=_cmd_export_data)
+
+    p = sub.add_parser("assign-dev", help="move a seeded share of labeled train pairs to dev")
+    p.add_argument("project")
+    p.add_argument("--fraction", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(func=_cmd_assign_dev)
+
+    p = sub.add_parser("train", help="fine-tune a model on the project's labeled pairs")
+    p.add_argument("project")
+    p.add_argument("--base-model", help="embedded default, a local folder, or a Hub id")
+    p.add_argument("--loss", choices=LOSSES)
+    p.add_argument("--matryoshka", action="store_true", help="wrap the loss in MatryoshkaLoss")
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--warmup-ratio", type=float)
+    p.add_argument("--max-seq-length", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--eval-steps", type=int)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps or xpu")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("project")
+    p.add_argument("run", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_resume)
+
+    p = sub.add_parser("evaluate", help="Spearman and Pearson of a model on a split or a file")
+    p.add_argument("project", nargs="?")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--run", type=int, help="a run of the project (default: the best)")
+    g.add_argument("--base", action="store_true", help="the project's base model")
+    g.add_argument("--model", help="a model folder (no project needed)")
+    p.add_argument("--split", choices=("train", "dev", "test"), default="dev")
+    p.add_argument("--data", help="evaluate on this file instead of the project's pairs")
+    _add_import_options(p, with_split=False)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("export", help="write a run's model to a folder SentenceTransformer loads")
+    p.add_argument("project")
+    p.add_argument("out")
+    p.add_argument("--run", type=int, help="default: the best run")
+    p.add_argument("--with-data", action="store_true", help="also write the labeled pairs")
+    p.add_argument("--force", action="store_true", help="replace a non-empty target folder")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("similarity", help="cosine similarity of two sentences")
+    p.add_argument("args", nargs="+", metavar="ARG", help="[PROJECT] S1 S2")
+    p.add_argument("--model", help="a model folder instead of a project")
+    p.add_argument("--run", type=int)
+    p.add_argument("--base", action="store_true", help="use the project's base model")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=_cmd_similarity)
+
+    p = sub.add_parser("search", help="the project's sentences most similar to a query")
+    p.add_argument("project")
+    p.add_argument("query")
+    p.add_argument("--run", type=int)
+    p.add_argument("--base", action="store_true")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("devices", help="list the devices training can use")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_devices)
+
+    p = sub.add_parser("screenshot", help="render a view of the app to a PNG, offscreen")
+    p.add_argument("project", help="project folder, or 'demo'")
+    p.add_argument("out", help="output .png")
+    p.add_argument("--view", choices=VIEWS, default="pairs")
+    p.add_argument("--size", type=_size, default=(1280, 800), metavar="WxH")
+    p.set_defaults(func=_cmd_screenshot)
+
+    p = sub.add_parser("demo", help="open the app on a fresh copy of the demo project")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+COMMANDS = ("new", "import", "info", "export-data", "assign-dev", "train", "resume", "evaluate",
+            "export", "similarity", "search", "devices", "screenshot", "demo")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"stsstudio {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"stsstudio {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def is_cli(argv: Sequence[str]) -> bool:
+    """True when the arguments name a headless command (or ask for help / the version)."""
+    return bool(argv) and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")
+                           or argv[0] in ("--install-desktop-entry", "--uninstall-desktop-entry"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+

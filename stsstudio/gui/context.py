@@ -1,0 +1,38 @@
+"""The GUI's shared state: the open project, the undo stack and the change signals.
+
+Views subscribe to these signals; core never knows about views. Every view is built as
+``View(ctx, parent)`` and reacts to ``projectChanged`` to (re)load itself.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from stsstudio.core.store import Project
+
+
+class ProjectContext(QObject):
+    projectChanged = Signal()            # a project was opened or closed (ctx.project may be None)
+    pairsChanged = Signal()              # pairs added/removed/moved (re-run queries)
+    pairChanged = Signal(int)            # one pair's label/flag/note/split changed
+    runsChanged = Signal()               # a run was added or its status changed
+    openPairRequested = Signal(int)      # show this pair in the labelling view
+    showViewRequested = Signal(str)      # "pairs" | "label" | "train" | "try" | "export"
+    mlReady = Signal()                   # torch & sentence-transformers finished importing
+    statusMessage = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project: Project | None = None
+        self.undo_stack = QUndoStack(self)
+        self.annotator: str = ""
+        self.ml_ready = False
+
+    def set_project(self, project: Project | None) -> None:
+        """Make ``project`` the open one (closing the previous one)."""
+        if self.project is not None and self.project is not project:
+            self.project.close()
+        self.project = project
+        self.undo_stack.clear()
+        self.projectChanged.emit()

@@ -1,0 +1,147 @@
+"""The one worker pattern: a QObject moved to its own QThread (superqt's new_worker_qthread shape).
+
+Usage::
+
+    worker = FunctionWorker(some_core_function, arg1, kw=...)  # fn(*args, task=TaskState, **kw)
+    worker.finished.connect(self._on_done)      # slots of GUI-thread objects, not lambdas
+    worker.failed.connect(self._on_failed)
+    start_worker(worker)                         # owns the thread; cleans up after itself
+
+The function receives a :class:`TaskState` as keyword ``task`` when it accepts one: it may call
+``task.progress(done, total)``, ``task.status(text)``, ``task.emit(obj)`` and check
+``task.is_cancelled()``. Progress crosses the thread boundary only when the shown percentage
+changes (Orange's TaskState.set_progress_value).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from stsstudio.core.errors import UserError
+
+_active: set[Worker] = set()
+
+
+class TaskState:
+    """What a background function sees of its worker: progress, status, cancel."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self._last_permille = -1
+        self.cancel_event = threading.Event()
+
+    def progress(self, done: int, total: int) -> None:
+        permille = int(1000 * done / total) if total > 0 else 0
+        if permille != self._last_permille:
+            self._last_permille = permille
+            self._worker.progressed.emit(int(done), int(total))
+
+    def status(self, text: str) -> None:
+        self._worker.statusChanged.emit(text)
+
+    def emit(self, obj: object) -> None:
+        """Send an intermediate result (a metrics event, a partial table, ...)."""
+        self._worker.yielded.emit(obj)
+
+    def is_cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+class Worker(QObject):
+    """Base class: subclasses implement :meth:`work` and return its result."""
+
+    started = Signal()
+    progressed = Signal(int, int)       # done, total
+    statusChanged = Signal(str)
+    yielded = Signal(object)
+    finished = Signal(object)           # the result
+    failed = Signal(str, str)           # user-facing message, details (traceback or "")
+    cancelled = Signal()
+    done = Signal()                     # after finished/failed/cancelled, always
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.task = TaskState(self)
+        self._thread: QThread | None = None
+
+    def work(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        self.task.cancel_event.set()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    @Slot()
+    def _run(self) -> None:
+        self.started.emit()
+        try:
+            result = self.work()
+        except UserError as exc:
+            self.failed.emit(str(exc), "")
+        except Exception as exc:  # noqa: BLE001 - a bug: show it, keep the app alive
+            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        else:
+            if self.task.is_cancelled():
+                self.cancelled.emit()
+            else:
+                self.finished.emit(result)
+        finally:
+            self.done.emit()
+            thread = self.thread()
+            if thread is not None:
+                thread.quit()
+
+    def wait(self, msecs: int = 5000) -> bool:
+        return self._thread.wait(msecs) if self._thread is not None else True
+
+
+class FunctionWorker(Worker):
+    """Runs ``fn(*args, **kwargs)`` (passing ``task=`` when fn accepts it)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        try:
+            params = inspect.signature(fn).parameters
+            self._wants_task = "task" in params
+        except (TypeError, ValueError):
+            self._wants_task = False
+
+    def work(self) -> Any:
+        if self._wants_task:
+            return self._fn(*self._args, task=self.task, **self._kwargs)
+        return self._fn(*self._args, **self._kwargs)
+
+
+def start_worker(worker: Worker) -> QThread:
+    """Move ``worker`` to a new QThread and start it. The pair deletes itself when done."""
+    thread = QThread()
+    thread.setObjectName(type(worker).__name__)
+    worker._thread = thread
+    worker.moveToThread(thread)
+    thread.started.connect(worker._run)
+    thread.finished.connect(lambda: _active.discard(worker))  # noqa: runs in the GUI thread
+    _active.add(worker)
+    thread.start()
+    return thread
+
+
+def active_workers() -> list[Worker]:
+    return [w for w in _active if w.is_running()]
+
+
+def wait_for_workers_to_quit(msecs: int = 5000) -> None:
+    """On quit: cancel every worker, then wait for its thread (napari's aboutToQuit hook)."""
+    for worker in list(_active):
+        worker.cancel()
+    for worker in list(_active):
+        worker.wait(msecs)
+        QCoreApplication.processEvents()
