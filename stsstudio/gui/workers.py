@@ -121,27 +121,70 @@ class FunctionWorker(Worker):
         return self._fn(*self._args, **self._kwargs)
 
 
+class _Reaper(QObject):
+    """Lives in the GUI thread and drops a worker only after its thread has really ended.
+
+    ``QThread.finished`` is emitted from the ending thread itself; dropping the last Python
+    reference there would destroy a QThread that is still running (a hard crash). Connected to
+    a slot of this GUI-thread object, the signal is queued, and the slot can ``wait()`` safely.
+    """
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        thread = self.sender()
+        for worker in list(_active):
+            if worker._thread is thread:
+                worker._thread.wait()
+                _active.discard(worker)
+
+
+_reaper: _Reaper | None = None
+
+
+def _get_reaper() -> _Reaper:
+    global _reaper
+    if _reaper is None:
+        _reaper = _Reaper()
+        app = QCoreApplication.instance()
+        if app is not None:
+            _reaper.moveToThread(app.thread())
+    return _reaper
+
+
 def start_worker(worker: Worker) -> QThread:
-    """Move ``worker`` to a new QThread and start it. The pair deletes itself when done."""
+    """Move ``worker`` to a new QThread and start it. The pair is released when done.
+
+    Call from the GUI thread. The worker stays referenced (see :func:`active_workers`) until
+    its thread has ended, so callers need not keep a reference of their own.
+    """
     thread = QThread()
     thread.setObjectName(type(worker).__name__)
     worker._thread = thread
     worker.moveToThread(thread)
     thread.started.connect(worker._run)
-    thread.finished.connect(lambda: _active.discard(worker))  # noqa: runs in the GUI thread
+    thread.finished.connect(_get_reaper()._on_thread_finished)
     _active.add(worker)
     thread.start()
     return thread
 
 
 def active_workers() -> list[Worker]:
-    return [w for w in _active if w.is_running()]
+    """Workers whose thread is still running."""
+    return [w for w in list(_active) if w.is_running()]
 
 
-def wait_for_workers_to_quit(msecs: int = 5000) -> None:
-    """On quit: cancel every worker, then wait for its thread (napari's aboutToQuit hook)."""
+def wait_for_workers_to_quit(msecs: int = 5000) -> bool:
+    """On quit: cancel every worker, then wait for its thread (napari's aboutToQuit hook).
+
+    Returns True when every thread ended within ``msecs`` (each).
+    """
     for worker in list(_active):
         worker.cancel()
+    ok = True
     for worker in list(_active):
-        worker.wait(msecs)
+        ok = worker.wait(msecs) and ok
         QCoreApplication.processEvents()
+    for worker in list(_active):
+        if not worker.is_running():
+            _active.discard(worker)
+    return ok

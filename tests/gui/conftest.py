@@ -1,0 +1,72 @@
+"""GUI fixtures: a ProjectContext on a fresh or demo project, the main window, and a guard that
+fails any test leaving a worker thread running (napari's ``_dangling_qthreads``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def ctx(project, qtbot):
+    """A ProjectContext on the fresh empty ``project``."""
+    from stsstudio.gui.context import ProjectContext
+
+    context = ProjectContext()
+    context.set_project(project)
+    yield context
+    context.set_project(None)
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path):
+    """A fresh demo project (resources/demo/demo_pairs.csv) in tmp_path, open for writing."""
+    try:
+        from stsstudio.core.demo import create_demo_project
+    except ImportError:
+        pytest.skip("core.demo is not available yet")
+    project = create_demo_project(tmp_path / "demo")
+    yield project
+    project.close()
+
+
+@pytest.fixture
+def demo_ctx(demo_project, qtbot):
+    """A ProjectContext on a fresh demo project."""
+    from stsstudio.gui.context import ProjectContext
+
+    context = ProjectContext()
+    context.annotator = "tester"
+    context.set_project(demo_project)
+    yield context
+    context.set_project(None)
+
+
+@pytest.fixture
+def main_window(ctx, qtbot):
+    """The main window on ``ctx`` (not shown; call ``.show()`` when a test needs it)."""
+    from stsstudio.gui.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    yield window
+
+
+@pytest.fixture(autouse=True)
+def _no_dangling_workers(qtbot):
+    """Fail a test that leaves a worker thread (started via gui.workers) running."""
+    yield
+    from stsstudio.gui.workers import active_workers
+
+    deadline = time.monotonic() + 5.0
+    while active_workers() and time.monotonic() < deadline:
+        qtbot.wait(20)
+    left = active_workers()
+    if left:
+        from stsstudio.gui.workers import wait_for_workers_to_quit
+
+        names = ", ".join(type(w).__name__ for w in left)
+        wait_for_workers_to_quit(5000)
+        pytest.fail(f"the test left worker threads running: {names}")
