@@ -1,0 +1,175 @@
+"""Spearman and Pearson of a model's cosine similarities against gold scores.
+
+The figures are computed here with scipy from our own embeddings, not taken from the
+library's evaluator: the same code scores the Try view's scatter plot, ``stsstudio evaluate``
+and the model card, so they always agree with each other.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stsstudio.core.errors import UserError
+
+MIN_PAIRS = 2  # a correlation needs at least two points
+
+
+@dataclass
+class EvalResult:
+    """The outcome of scoring labeled pairs with a model.
+
+    Attributes:
+        spearman: Spearman rank correlation of predicted against gold (nan if undefined).
+        pearson: Pearson correlation of predicted against gold (nan if undefined).
+        pairs: how many pairs were scored.
+        gold: the gold scores, in the order of ``pair_ids``.
+        predicted: the model's cosine similarities, same order.
+        pair_ids: project pair ids (or 0-based row numbers when the pairs came from a file).
+    """
+
+    spearman: float
+    pearson: float
+    pairs: int
+    gold: np.ndarray = field(repr=False)
+    predicted: np.ndarray = field(repr=False)
+    pair_ids: list[int] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"spearman", "pearson", "pairs"}``; an undefined correlation is None (valid JSON)."""
+        return {"spearman": _finite_or_none(self.spearman), "pearson": _finite_or_none(self.pearson),
+                "pairs": int(self.pairs)}
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def correlations(gold: Sequence[float] | np.ndarray,
+                 predicted: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """Spearman and Pearson correlation of ``predicted`` against ``gold`` (scipy.stats).
+
+    Args:
+        gold: gold similarity scores (any scale; correlations are scale-free).
+        predicted: the model's scores for the same pairs.
+
+    Returns:
+        ``(spearman, pearson)``. When every predicted score is the same (a collapsed model)
+        the correlations are undefined and returned as ``nan``.
+
+    Raises:
+        UserError: fewer than two pairs, lengths differ, or every gold score is the same
+            (nothing to correlate with; label some pairs differently).
+    """
+    from scipy import stats
+
+    g = np.asarray(gold, dtype=np.float64).ravel()
+    p = np.asarray(predicted, dtype=np.float64).ravel()
+    if g.shape != p.shape:
+        raise UserError(f"{len(g)} gold scores but {len(p)} predictions; they must pair up.")
+    _check_gold(g)
+    if not np.all(np.isfinite(p)) or np.ptp(p) == 0:
+        return math.nan, math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # near-constant input warnings: the value is still defined
+        spearman = float(stats.spearmanr(g, p).statistic)
+        pearson = float(stats.pearsonr(g, p).statistic)
+    return spearman, pearson
+
+
+def _check_gold(g: np.ndarray) -> None:
+    if len(g) < MIN_PAIRS:
+        raise UserError(f"A correlation needs at least {MIN_PAIRS} labeled pairs; there "
+                        f"{'is' if len(g) == 1 else 'are'} {len(g)}.")
+    if not np.all(np.isfinite(g)):
+        raise UserError("Some gold scores are missing or not numbers.")
+    if np.ptp(g) == 0:
+        raise UserError(f"All {len(g)} gold scores are {g[0]:g}; correlations are undefined when "
+                        "every pair has the same label.")
+
+
+def cosine_scores(model: Any, sentences1: Sequence[str], sentences2: Sequence[str],
+                  batch_size: int = 64, task: Any = None) -> np.ndarray:
+    """Cosine similarity of each pair ``(sentences1[i], sentences2[i])``, as float32.
+
+    Each distinct sentence is encoded once, so corpora where one sentence appears in many
+    pairs (common in STS data) cost less.
+    """
+    from stsstudio.core.inference import encode
+
+    if len(sentences1) != len(sentences2):
+        raise UserError(f"{len(sentences1)} first sentences but {len(sentences2)} second sentences.")
+    unique: dict[str, int] = {}
+    for s in (*sentences1, *sentences2):
+        unique.setdefault(s, len(unique))
+    emb = encode(model, list(unique), batch_size=batch_size, task=task)
+    if len(sentences1) == 0:
+        return np.zeros(0, dtype=np.float32)
+    a = emb[[unique[s] for s in sentences1]]
+    b = emb[[unique[s] for s in sentences2]]
+    # Embeddings are unit length, so the row-wise dot product is the cosine.
+    return np.einsum("ij,ij->i", a, b).astype(np.float32)
+
+
+def evaluate_pairs(model: Any, sentences1: Sequence[str], sentences2: Sequence[str],
+                   gold: Sequence[float] | np.ndarray, batch_size: int = 64, *,
+                   pair_ids: Sequence[int] | None = None, task: Any = None) -> EvalResult:
+    """Score pairs with a model and correlate the cosine similarities with gold scores.
+
+    Args:
+        model: a loaded ``SentenceTransformer`` (or anything :func:`inference.encode` accepts).
+        sentences1: first sentences.
+        sentences2: second sentences, same length.
+        gold: gold scores, same length.
+        batch_size: encoding batch size.
+        pair_ids: ids to carry into the result (default: 0-based positions).
+        task: optional progress/cancel handle (``progress(done, total)``, ``is_cancelled()``).
+
+    Raises:
+        UserError: see :func:`correlations`.
+    """
+    gold_arr = np.asarray(gold, dtype=np.float64).ravel()
+    if len(gold_arr) != len(sentences1):
+        raise UserError(f"{len(sentences1)} pairs but {len(gold_arr)} gold scores.")
+    _check_gold(gold_arr)  # before spending time on encoding
+    predicted = cosine_scores(model, sentences1, sentences2, batch_size=batch_size, task=task)
+    spearman, pearson = correlations(gold_arr, predicted)
+    ids = list(pair_ids) if pair_ids is not None else list(range(len(gold_arr)))
+    return EvalResult(spearman, pearson, len(gold_arr), gold_arr, predicted.astype(np.float64), ids)
+
+
+def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
+                     batch_size: int = 64, task: Any = None) -> EvalResult:
+    """Evaluate a model on the labeled pairs of one split of a project.
+
+    Args:
+        project: an open :class:`~stsstudio.core.store.Project`.
+        model_ref: ``"base"``, ``"best"``, ``"run:<id>"``, a model folder / Hub id, or a loaded model.
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        device: where to run the model (``"auto"``, ``"cpu"``, ``"cuda"``, ...).
+        batch_size: encoding batch size.
+        task: optional progress/cancel handle.
+
+    Raises:
+        UserError: the split has fewer than two labeled pairs (or one label only), or the
+            model reference cannot be resolved.
+    """
+    from stsstudio.core.inference import get_model
+
+    pairs = project.labeled_pairs(split)
+    if len(pairs) < MIN_PAIRS:
+        raise UserError(f"The {split} split has {len(pairs)} labeled pair{'s' if len(pairs) != 1 else ''}; "
+                        f"evaluation needs at least {MIN_PAIRS}. Label more pairs or assign them to "
+                        f"{split}.")
+    gold = np.array([p.score for p in pairs], dtype=np.float64)
+    if np.ptp(gold) == 0:
+        raise UserError(f"Every labeled {split} pair has the score {gold[0]:g}; correlations need "
+                        "different labels.")
+    model = get_model(model_ref, device=device, project=project)
+    return evaluate_pairs(model, [p.sentence1 for p in pairs], [p.sentence2 for p in pairs], gold,
+                          batch_size=batch_size, pair_ids=[p.id for p in pairs], task=task)

@@ -1,0 +1,378 @@
+"""Export a run's model to a folder that ``SentenceTransformer(folder)`` loads.
+
+The model card is sentence-transformers' own: we fill a ``SentenceTransformerModelCardData``
+with what the project knows (base model, loss, hyperparameters, the labeled data, dev and test
+figures computed here with scipy, the run's evaluation log) and let the library render its
+template, offline (``local_files_only``). A short "STS Studio" section is appended with the
+project's counts. :func:`model_card_text` renders exactly the card the export writes.
+
+The write is atomic (Picard's ``atomic_write``): everything goes to a temporary folder beside
+the target, which is renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stsstudio.core.errors import UserError
+from stsstudio.core.evaluation import MIN_PAIRS, EvalResult, evaluate_pairs
+
+# The Hub id of the embedded model, for the card's "finetuned from" link.
+EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+DATA_FILES = ("labeled_pairs.csv", "labeled_pairs.jsonl")
+
+_LOSS_CLASSES = {"cosine": "CosineSimilarityLoss", "cosent": "CoSENTLoss", "angle": "AnglELoss"}
+_LOSS_LABELS = {"cosine": "CosineSimilarityLoss", "cosent": "CoSENT", "angle": "AnglE"}
+
+
+@dataclass
+class _Prepared:
+    model: Any
+    run: Any
+    appendix: str
+    dev: EvalResult | None
+    test: EvalResult | None
+
+
+def _progress(task: Any, done: int, total: int) -> None:
+    if task is not None:
+        if task.is_cancelled():
+            from stsstudio.core.inference import Cancelled
+
+            raise Cancelled("Export cancelled.")
+        task.progress(done, total)
+
+
+def _find_run(project: Any, run_id: int | None) -> Any:
+    from stsstudio.core.inference import resolve_model_ref
+
+    if run_id is None:
+        run = project.best_run()
+        if run is None:
+            raise UserError(f"{project.name} has no trained run to export. Train a model first.")
+    else:
+        run = project.run(int(run_id))
+        if run is None:
+            raise UserError(f"Run {run_id} does not exist in {project.name}.")
+    resolve_model_ref(project, f"run:{run.id}")  # a clear error when the run has no model
+    return run
+
+
+def _model_dir(project: Any, run: Any) -> Path:
+    from stsstudio.core.inference import resolve_model_ref
+
+    return Path(resolve_model_ref(project, f"run:{run.id}"))
+
+
+def _base_model_fields(base_model: str) -> tuple[str | None, str]:
+    """The Hub id for the card's base-model link (when there is one) and a human label."""
+    from stsstudio.core.models import describe_model, is_default, resolve_model
+
+    label = describe_model(base_model)
+    if is_default(base_model):
+        return EMBEDDED_HUB_ID, f"{label} ({EMBEDDED_HUB_ID})"
+    try:
+        target = resolve_model(base_model)
+    except UserError:
+        return None, str(base_model)
+    if Path(target).is_dir():
+        return None, f"{label}: {target}"
+    return target, target  # a Hub id
+
+
+def _loss_module(model: Any, run: Any) -> Any:
+    """The run's loss, rebuilt only so the card can name it and show its configuration."""
+    from sentence_transformers import losses
+
+    name = str(run.loss).lower()
+    config = run.config or {}
+    cls = getattr(losses, _LOSS_CLASSES.get(name, ""), None)
+    if cls is None:
+        return None
+    loss = cls(model)
+    if config.get("matryoshka"):
+        dims = (config.get("matryoshka_dims") or (config.get("extra") or {}).get("matryoshka_dims"))
+        if not dims:
+            dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
+                else model.get_sentence_embedding_dimension()
+            dims = [d for d in (dim, 512, 256, 128, 64, 32) if d <= dim]
+            dims = sorted(set(dims), reverse=True)
+        loss = losses.MatryoshkaLoss(model, loss, matryoshka_dims=list(dims))
+    return loss
+
+
+def _pairs_dataset(pairs: list[Any]) -> Any:
+    from datasets import Dataset
+
+    return Dataset.from_dict({"sentence1": [p.sentence1 for p in pairs],
+                              "sentence2": [p.sentence2 for p in pairs],
+                              "score": [float(p.score) for p in pairs]})
+
+
+def _evaluate_split(model: Any, pairs: list[Any]) -> EvalResult | None:
+    if len(pairs) < MIN_PAIRS or len({p.score for p in pairs}) < 2:
+        return None
+    return evaluate_pairs(model, [p.sentence1 for p in pairs], [p.sentence2 for p in pairs],
+                          [p.score for p in pairs], pair_ids=[p.id for p in pairs])
+
+
+def _hyperparameters(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """All recorded hyperparameters, and those that differ from the engine's defaults."""
+    from stsstudio.core.training import TrainConfig
+
+    defaults = TrainConfig().as_dict()
+    config = {k: v for k, v in (run.config or {}).items()
+              if isinstance(v, (str, int, float, bool)) or v is None}
+    config.setdefault("loss", run.loss)
+    config.setdefault("base_model", run.base_model)
+    non_default = {k: v for k, v in config.items() if k in defaults and defaults[k] != v}
+    return config, non_default
+
+
+def _training_logs(project: Any, run: Any) -> list[dict[str, Any]]:
+    """The run's loss and dev Spearman series, shaped like the Trainer's model-card logs."""
+    rows = project.execute("SELECT step, name, value, epoch FROM run_metrics WHERE run_id = ? "
+                           "ORDER BY step, rowid", (run.id,))
+    by_step: dict[int, dict[str, Any]] = {}
+    for step, name, value, epoch in rows:
+        lname = str(name).lower()
+        if lname in ("loss", "train_loss", "training_loss"):
+            key = "Training Loss"
+        elif "spearman" in lname:
+            key = "dev_spearman_cosine"
+        elif "pearson" in lname:
+            key = "dev_pearson_cosine"
+        else:
+            continue
+        line = by_step.setdefault(int(step), {"Epoch": "-", "Step": int(step)})
+        if epoch is not None:
+            line["Epoch"] = round(float(epoch), 4)
+        line[key] = round(float(value), 4)
+    return [by_step[s] for s in sorted(by_step)]
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None or value != value else f"{value:.4f}"
+
+
+def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
+              test: EvalResult | None) -> str:
+    stats = project.stats()
+    splits = stats["splits"]
+    labeled = stats["labeled_splits"]
+    split_text = ", ".join(f"{s} {splits[s]:,} ({labeled[s]:,} labeled)" for s in splits if splits[s])
+    config = run.config or {}
+    loss = _LOSS_LABELS.get(str(run.loss).lower(), str(run.loss))
+    if config.get("matryoshka"):
+        loss = f"Matryoshka({loss})"
+    lines = [
+        "",
+        "## STS Studio",
+        "",
+        f"Fine-tuned with STS Studio from the project **{project.name}** (run {run.id}).",
+        "",
+        "| | |",
+        "|:--|:--|",
+        f"| Base model | {base_label} |",
+        f"| Loss | {loss} |",
+        f"| Epochs | {config.get('epochs', '–')} |",
+        f"| Batch size | {config.get('batch_size', '–')} |",
+        f"| Learning rate | {config.get('learning_rate', '–')} |",
+        f"| Warmup ratio | {config.get('warmup_ratio', '–')} |",
+        f"| Max sequence length | {config.get('max_seq_length') or 'model default'} |",
+        f"| Seed | {config.get('seed', '–')} |",
+        f"| Steps | {run.steps if run.steps is not None else '–'} |",
+        f"| Device | {run.device or '–'} |",
+        f"| Pairs | {stats['pairs']:,} ({stats['labeled']:,} labeled): {split_text or 'none'} |",
+        f"| Labels given | {stats['labels']:,} |",
+        f"| Dev Spearman before training | {_fmt(run.base_dev_spearman)} |",
+        f"| Dev Spearman (cosine) | {_fmt(dev.spearman if dev else None)}"
+        f"{f' on {dev.pairs:,} pairs' if dev else ''} |",
+        f"| Dev Pearson (cosine) | {_fmt(dev.pearson if dev else None)} |",
+        f"| Test Spearman (cosine) | {_fmt(test.spearman if test else None)}"
+        f"{f' on {test.pairs:,} pairs' if test else ''} |",
+        f"| Test Pearson (cosine) | {_fmt(test.pearson if test else None)} |",
+        "",
+        "Correlations are computed with scipy from the cosine similarity of the exported model's "
+        "embeddings against the project's labels (scaled to 0–1).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepared:
+    """Load the run's model with card data filled in, and evaluate it on dev and test."""
+    from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData, evaluation
+
+    model_dir = _model_dir(project, run)
+    base_id, base_label = _base_model_fields(run.base_model)
+    train_pairs = project.labeled_pairs("train")
+    dev_pairs = project.labeled_pairs("dev")
+    test_pairs = project.labeled_pairs("test")
+
+    card = SentenceTransformerModelCardData(
+        local_files_only=True,  # never ask the Hub about datasets or the base model
+        model_name=f"{project.name} (STS Studio run {run.id})",
+        train_datasets=[{"name": f"{project.name} train"}] if train_pairs else [],
+        eval_datasets=[{"name": f"{project.name} dev"}] if dev_pairs else [],
+        task_name="semantic textual similarity",
+        generate_widget_examples=False,  # widget sampling is random; the preview must match
+    )
+    _progress(task, 0, total)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True,
+                                    trust_remote_code=False, model_card_data=card)
+    model.eval()
+    _progress(task, 1, total)
+
+    # The Trainer's tag: it also makes the library write a fresh card instead of reusing the
+    # README that came with the run's folder.
+    card.add_tags(["generated_from_trainer", "stsstudio"])
+    card.base_model = base_id
+    loss = _loss_module(model, run)
+    if loss is not None:
+        card.set_losses([loss])
+        if train_pairs:
+            card.train_datasets = card.extract_dataset_metadata(
+                _pairs_dataset(train_pairs), card.train_datasets, loss, "train")
+        if dev_pairs:
+            card.eval_datasets = card.extract_dataset_metadata(
+                _pairs_dataset(dev_pairs), card.eval_datasets, loss, "eval")
+    card.all_hyperparameters, card.non_default_hyperparameters = _hyperparameters(run)
+    card.training_logs = _training_logs(project, run)
+    if run.best_step is not None:
+        card.set_best_model_step(int(run.best_step))
+
+    dev = _evaluate_split(model, dev_pairs)
+    _progress(task, 2, total)
+    test = _evaluate_split(model, test_pairs)
+    _progress(task, 3, total)
+    for name, result, pairs in (("dev", dev, dev_pairs), ("test", test, test_pairs)):
+        if result is None:
+            continue
+        # The card lists the library's evaluator (so readers can reproduce the figures) with
+        # the values we computed with scipy.
+        evaluator = evaluation.EmbeddingSimilarityEvaluator(
+            [p.sentence1 for p in pairs], [p.sentence2 for p in pairs], [p.score for p in pairs],
+            name=name, show_progress_bar=False)
+        evaluator.primary_metric = f"{name}_spearman_cosine"
+        card.eval_results_dict[evaluator] = {f"{name}_pearson_cosine": result.pearson,
+                                             f"{name}_spearman_cosine": result.spearman}
+    return _Prepared(model, run, _appendix(project, run, base_label, dev, test), dev, test)
+
+
+def _render(model: Any) -> str:
+    """The library's card for a model, rendered the way ``model.save`` renders it."""
+    from huggingface_hub import ModelCard
+
+    data = model.model_card_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ModelCard.from_template(card_data=data, template_path=data.template_path,
+                                       hf_emoji="🤗").content
+
+
+def model_card_text(project: Any, run_id: int | None = None) -> str:
+    """The model card (README.md) that :func:`export_run` would write for a run.
+
+    Args:
+        project: the open project.
+        run_id: the run; None for the best run.
+
+    Raises:
+        UserError: no such run, or it has no model.
+    """
+    run = _find_run(project, run_id)
+    prepared = _prepare(project, run)
+    return _render(prepared.model) + prepared.appendix
+
+
+def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; choose a folder to export the model to.")
+    model_dir = _model_dir(project, run)
+    for protected, what in ((project.path, "the project folder"), (model_dir, "the run's model folder")):
+        if out == protected or out in protected.parents:
+            raise UserError(f"Exporting to {out} would replace {what}; choose another folder.")
+    if model_dir in out.parents:
+        raise UserError(f"{out} is inside the run's model folder; choose another folder.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UserError(f"{out} is not empty. Choose an empty or new folder, or force the export "
+                        "to replace its contents.")
+
+
+def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None = None, *,
+               with_data: bool = False, force: bool = False, task: Any = None) -> Path:
+    """Write a run's model, with its model card, to a folder.
+
+    Args:
+        project: the open project.
+        out_dir: the target folder: new, empty, or (with ``force``) replaced.
+        run_id: the run to export; None for the best run.
+        with_data: also write the labeled pairs to ``data/labeled_pairs.csv`` and ``.jsonl``.
+        force: replace a non-empty target folder.
+        task: optional progress/cancel handle (``progress(done, total)``, ``is_cancelled()``).
+
+    Returns:
+        The target folder.
+
+    Raises:
+        UserError: no such run, no model, a non-empty target without ``force``, or a target
+            that would overwrite the project or the run itself.
+        Cancelled: the task was cancelled; nothing is left behind.
+    """
+    out = Path(out_dir).expanduser().resolve()
+    run = _find_run(project, run_id)
+    _check_target(project, run, out, force)
+    total = 6 if with_data else 5
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        prepared = _prepare(project, run, task, total)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prepared.model.save(str(tmp))
+        readme = tmp / "README.md"
+        card = readme.read_text(encoding="utf-8") if readme.exists() else _render(prepared.model)
+        readme.write_text(card + prepared.appendix, encoding="utf-8")
+        _progress(task, 4, total)
+        if with_data:
+            from stsstudio.core.data_export import export_pairs
+
+            (tmp / "data").mkdir()
+            for name in DATA_FILES:
+                export_pairs(project, tmp / "data" / name, labeled_only=True)
+            _progress(task, 5, total)
+        _progress(task, total - 1, total)  # last chance to cancel before the swap
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if task is not None:
+        task.progress(total, total)
+    return out
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename the finished folder onto the target; an existing target is moved aside first and
+    deleted only after the new folder is in place, so a failure leaves the old one intact."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    stamp = _dt.datetime.now().strftime("%Y%m%d%H%M%S")
+    old = out.with_name(f".{out.name}.old-{stamp}-{os.getpid()}")
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
