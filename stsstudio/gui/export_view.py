@@ -1,0 +1,451 @@
+"""The Export page: write a run's model to a folder that ``SentenceTransformer(folder)`` loads.
+
+Choose a run (the best by default), a folder and whether to include the labeled pairs; read the
+model card before writing; export in a worker with progress; then the folder is loaded back from
+disk (in the worker) and a sample pair is scored with it and with the run, as a check.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.workers import FunctionWorker, start_worker
+
+HINT_STYLE = "color: #6b6b6b;"
+
+
+def card_job(project: Any, run_id: int) -> str:
+    from stsstudio.core.export import model_card_text
+
+    return model_card_text(project, run_id)
+
+
+def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet: bool, force: bool,
+               task: Any = None) -> dict[str, Any]:
+    """Export, then load the folder back from disk and score a sample pair with it (the check)."""
+    from stsstudio.core.export import export_run
+    from stsstudio.core.inference import similarity
+    from stsstudio.core.models import load_model
+
+    path = export_run(project, out_dir, run_id, with_data=with_data, force=force, task=task)
+    if with_data and parquet:
+        from stsstudio.core.data_export import export_pairs
+
+        export_pairs(project, Path(path) / "data" / "labeled_pairs.parquet", labeled_only=True)
+    if task is not None:
+        task.status("Loading the exported folder back…")
+    model = load_model(str(path), device="cpu")
+    sample = (project.labeled_pairs("dev") or project.labeled_pairs() or [None])[0]
+    result: dict[str, Any] = {"path": str(path), "dimension": int(model.get_sentence_embedding_dimension()),
+                              "max_seq_length": int(getattr(model, "max_seq_length", 0) or 0)}
+    if sample is not None:
+        result["sample"] = (sample.sentence1, sample.sentence2)
+        result["exported_score"] = similarity(model, sample.sentence1, sample.sentence2)
+        result["run_score"] = similarity(f"run:{run_id}", sample.sentence1, sample.sentence2, project=project)
+    files = sorted(p.relative_to(path).as_posix() for p in Path(path).rglob("*") if p.is_file())
+    result["files"] = files
+    return result
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-").lower() or "model"
+
+
+class ExportView(QWidget):
+    """Choose a run and a folder, read the model card, export and check."""
+
+    def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.worker: FunctionWorker | None = None
+        self._card_worker: FunctionWorker | None = None
+        self._card_for: int | None = None
+        self._card_wanted: int | None = None
+        self._path_edited = False
+        self.last_result: dict[str, Any] | None = None
+        self.last_error = ""
+        self.last_card = ""
+        self._build_ui()
+        ctx.projectChanged.connect(self._on_project_changed)
+        ctx.runsChanged.connect(self._reload_runs)
+        self._on_project_changed()
+
+    # ------------------------------------------------------------------------------------
+    # UI
+
+    def _build_ui(self) -> None:
+        root = QHBoxLayout(self)
+        root.setContentsMargins(10, 10, 10, 10)
+        split = QSplitter(Qt.Horizontal)
+        split.setChildrenCollapsible(False)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 6, 0)
+        box = QGroupBox("Export a model")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        form.setVerticalSpacing(6)
+        self.run_combo = QComboBox()
+        self.run_combo.currentIndexChanged.connect(self._on_run_changed)
+        form.addRow("Run", self.run_combo)
+        form.addRow("", self._hint("The best run by dev Spearman is chosen for you."))
+        row = QHBoxLayout()
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("/path/to/new-model-folder")
+        self.folder.textEdited.connect(self._on_folder_edited)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse)
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form.addRow("Folder", row)
+        form.addRow("", self._hint("A new or empty folder. Written atomically: nothing half-done "
+                                   "is left behind."))
+        self.overwrite = QCheckBox("Replace the folder if it is not empty")
+        form.addRow("", self.overwrite)
+        self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
+        self.with_data.toggled.connect(self._on_with_data)
+        form.addRow("Data", self.with_data)
+        self.parquet = QCheckBox("Also as Parquet")
+        self.parquet.setEnabled(False)
+        form.addRow("", self.parquet)
+        form.addRow("", self._hint("Written to data/ beside the model, so others can retrain or check it."))
+        left_layout.addWidget(box)
+
+        action = QGroupBox("Export")
+        action_layout = QVBoxLayout(action)
+        buttons = QHBoxLayout()
+        self.export_button = QPushButton("Export model")
+        self.export_button.setMinimumHeight(30)
+        self.export_button.setStyleSheet(
+            "QPushButton { background: #2f6fdf; color: white; font-weight: 600; border-radius: 4px;"
+            " padding: 4px 14px; } QPushButton:disabled { background: #a9bde6; }")
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setMinimumHeight(30)
+        self.cancel_button.clicked.connect(self.cancel_export)
+        buttons.addWidget(self.export_button, 1)
+        buttons.addWidget(self.cancel_button)
+        action_layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        action_layout.addWidget(self.progress)
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.RichText)
+        self.result_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.result_frame = QFrame()
+        self.result_frame.setFrameShape(QFrame.StyledPanel)
+        result_layout = QVBoxLayout(self.result_frame)
+        result_layout.addWidget(self.result_label)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.clicked.connect(self.open_folder)
+        open_row = QHBoxLayout()
+        open_row.addStretch(1)
+        open_row.addWidget(self.open_button)
+        result_layout.addLayout(open_row)
+        self.result_frame.setVisible(False)
+        action_layout.addWidget(self.result_frame)
+        left_layout.addWidget(action)
+        left_layout.addStretch(1)
+        left.setMinimumWidth(380)
+
+        right = QGroupBox("Model card (README.md)")
+        right_layout = QVBoxLayout(right)
+        self.card_state = QLabel()
+        self.card_state.setStyleSheet(HINT_STYLE)
+        right_layout.addWidget(self.card_state)
+        self.card = QTextBrowser()
+        self.card.setOpenExternalLinks(True)
+        self.card.document().setDefaultStyleSheet(
+            "h1 { font-size: 15pt; } h2 { font-size: 12.5pt; margin-top: 12px; } h3 { font-size: 11pt; }"
+            " code, pre { background: #f4f4f4; } table { border-collapse: collapse; }"
+            " th, td { padding: 2px 6px; }")
+        right_layout.addWidget(self.card, 1)
+
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        root.addWidget(split)
+
+    @staticmethod
+    def _hint(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setStyleSheet(HINT_STYLE)
+        return label
+
+    # ------------------------------------------------------------------------------------
+    # State
+
+    @Slot()
+    def _on_project_changed(self) -> None:
+        self._path_edited = False
+        self._card_for = None
+        self.card.clear()
+        self.result_frame.setVisible(False)
+        self._reload_runs()
+
+    @Slot()
+    def _reload_runs(self) -> None:
+        project = self.ctx.project
+        current = self.selected_run_id()
+        with QSignalBlocker(self.run_combo):
+            self.run_combo.clear()
+            if project is None or project.closed:
+                self._update_enabled()
+                return
+            runs = [r for r in project.runs() if r.model_dir and r.status in ("finished", "cancelled")]
+            best = project.best_run()
+            for run in reversed(runs):
+                rho = f"dev ρ {run.best_dev_spearman:.3f}" if run.best_dev_spearman is not None else "no dev"
+                star = "  ★ best" if best is not None and run.id == best.id else ""
+                self.run_combo.addItem(f"Run {run.id} · {run.loss} · {rho}{star}", run.id)
+            if not runs:
+                self.run_combo.addItem("No trained run yet: train one in the Train view", None)
+            index = self.run_combo.findData(current) if current is not None else -1
+            if index < 0 and best is not None:
+                index = self.run_combo.findData(best.id)
+            self.run_combo.setCurrentIndex(max(0, index))
+        self._on_run_changed()
+
+    def selected_run_id(self) -> int | None:
+        data = self.run_combo.currentData()
+        return int(data) if data is not None else None
+
+    def select_run(self, run_id: int) -> None:
+        index = self.run_combo.findData(run_id)
+        if index >= 0:
+            self.run_combo.setCurrentIndex(index)
+
+    @Slot()
+    def _on_run_changed(self) -> None:
+        run_id = self.selected_run_id()
+        project = self.ctx.project
+        if not self._path_edited and project is not None and run_id is not None:
+            self.folder.setText(str(project.path.parent / f"{_slug(project.name)}-run{run_id}-model"))
+        self._update_enabled()
+        if run_id is None:
+            self.card.setPlainText("")
+            self.card_state.setText("Train a run first; its model card appears here before you export.")
+        elif self.isVisible():
+            self.load_card()
+
+    def _update_enabled(self) -> None:
+        ok = self.selected_run_id() is not None and self.worker is None
+        self.export_button.setEnabled(ok)
+
+    @Slot(str)
+    def _on_folder_edited(self, _text: str) -> None:
+        self._path_edited = True
+
+    @Slot(bool)
+    def _on_with_data(self, checked: bool) -> None:
+        self.parquet.setEnabled(checked)
+
+    @Slot()
+    def _on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose an export folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+            self._path_edited = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.selected_run_id() is not None and self._card_for != self.selected_run_id():
+            self.load_card()
+
+    # ------------------------------------------------------------------------------------
+    # Model card
+
+    @Slot()
+    def load_card(self) -> None:
+        run_id = self.selected_run_id()
+        project = self.ctx.project
+        if run_id is None or project is None:
+            return
+        self._card_wanted = run_id
+        if self._card_worker is not None:
+            return                             # picked up when the running one is done
+        self.card_state.setText(f"Preparing the model card of run {run_id} (evaluates dev and test)…")
+        worker = FunctionWorker(card_job, project, run_id)
+        worker.finished.connect(self._on_card)
+        worker.failed.connect(self._on_card_failed)
+        worker.done.connect(self._on_card_done)
+        self._card_worker = worker
+        self._card_running_for = run_id
+        start_worker(worker)
+
+    @Slot(object)
+    def _on_card(self, text: str) -> None:
+        self._card_for = self._card_running_for
+        self.set_card_text(text)
+
+    def set_card_text(self, text: str) -> None:
+        self.last_card = text
+        # The card starts with YAML front matter for the Hub; show the readable part.
+        body = text
+        if body.startswith("---"):
+            end = body.find("\n---", 3)
+            if end > 0:
+                body = body[end + 4:].lstrip()
+        self.card.setMarkdown(body)
+        self.card_state.setText(f"This README.md is written with the model of run {self._card_for}.")
+
+    @Slot(str, str)
+    def _on_card_failed(self, message: str, _details: str) -> None:
+        self.card_state.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+
+    @Slot()
+    def _on_card_done(self) -> None:
+        self._card_worker = None
+        if self._card_wanted is not None and self._card_wanted != self._card_running_for:
+            self.load_card()
+
+    # ------------------------------------------------------------------------------------
+    # Export
+
+    @Slot()
+    def start_export(self) -> None:
+        project = self.ctx.project
+        run_id = self.selected_run_id()
+        folder = self.folder.text().strip()
+        if project is None or run_id is None or self.worker is not None:
+            return
+        if not folder:
+            self._show_result(False, "Choose a folder to export to.")
+            return
+        worker = FunctionWorker(export_job, project, folder, run_id, self.with_data.isChecked(),
+                                self.parquet.isChecked() and self.with_data.isChecked(),
+                                self.overwrite.isChecked())
+        worker.progressed.connect(self._on_progress)
+        worker.statusChanged.connect(self._on_status)
+        worker.finished.connect(self._on_exported)
+        worker.failed.connect(self._on_export_failed)
+        worker.cancelled.connect(self._on_export_cancelled)
+        worker.done.connect(self._on_export_done)
+        self.worker = worker
+        self.last_result = None
+        self.last_error = ""
+        self.result_frame.setVisible(False)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Exporting…")
+        self.export_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        start_worker(worker)
+
+    @Slot()
+    def cancel_export(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat("Exporting… %p%")
+
+    @Slot(str)
+    def _on_status(self, text: str) -> None:
+        self.progress.setFormat(text)
+
+    @Slot(object)
+    def _on_exported(self, result: dict[str, Any]) -> None:
+        self.last_result = result
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.progress.setFormat("Done")
+        lines = [f"<b>Exported to</b> {html.escape(result['path'])}",
+                 f"Loaded back with SentenceTransformer: {result['dimension']}-dim embeddings"
+                 + (f", max length {result['max_seq_length']}" if result.get("max_seq_length") else "") + "."]
+        if "exported_score" in result:
+            s1, s2 = result["sample"]
+            same = abs(result["exported_score"] - result["run_score"]) < 1e-4
+            mark = "<span style='color:#2a7d46'>✓ same as the run</span>" if same else \
+                "<span style='color:#b3261e'>✗ differs from the run</span>"
+            lines.append(f"Sample pair “{html.escape(s1[:50])}” / “{html.escape(s2[:50])}”: "
+                         f"{result['exported_score']:.4f} {mark} ({result['run_score']:.4f}).")
+        files = result.get("files", [])
+        if files:
+            shown = ", ".join(html.escape(f) for f in files[:8]) + (" …" if len(files) > 8 else "")
+            lines.append(f"<span style='color:#6b6b6b'>{len(files)} files: {shown}</span>")
+        self._show_result(True, "<br>".join(lines), rich=True)
+
+    @Slot(str, str)
+    def _on_export_failed(self, message: str, _details: str) -> None:
+        self.last_error = message
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Failed")
+        self._show_result(False, message)
+
+    @Slot()
+    def _on_export_cancelled(self) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Cancelled: nothing was written")
+
+    @Slot()
+    def _on_export_done(self) -> None:
+        self.worker = None
+        self.cancel_button.setEnabled(False)
+        self._update_enabled()
+
+    def _show_result(self, ok: bool, text: str, rich: bool = False) -> None:
+        color, bg = ("#2a7d46", "#eef7f0") if ok else ("#b3261e", "#fbe9e7")
+        self.result_frame.setStyleSheet(f"QFrame {{ background: {bg}; border: 1px solid {color};"
+                                        " border-radius: 4px; } QLabel { border: none; }")
+        self.result_label.setText(text if rich else html.escape(text))
+        self.open_button.setVisible(ok)
+        self.result_frame.setVisible(True)
+
+    @Slot()
+    def open_folder(self) -> None:
+        if self.last_result:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.last_result["path"]))
+
+    # ------------------------------------------------------------------------------------
+    # Screenshot
+
+    def prepare_for_screenshot(self) -> None:
+        """Show the best run's model card synchronously (the screenshot renders once and exits)."""
+        project = self.ctx.project
+        self._reload_runs()
+        run_id = self.selected_run_id()
+        if project is None or run_id is None:
+            return
+        try:
+            self._card_for = run_id
+            self.set_card_text(card_job(project, run_id))
+        except Exception as exc:  # noqa: BLE001 - the screenshot shows the message instead
+            self.card_state.setText(str(exc))

@@ -1,0 +1,147 @@
+"""TrainingWorker: runs ``core.training.train`` (or ``resume``) on a QThread and turns the reporter's
+events into Qt signals.
+
+The reporter runs on the worker thread inside the training loop, so it must stay cheap: it only
+appends to a list and emits. Step events are batched and cross the thread boundary at most every
+``flush_interval`` seconds (and at evaluations and the end), so the GUI thread never sees a flood of
+queued signals and the training loop holds the GIL as briefly as possible. Connect the signals to
+slots of GUI-thread objects (queued connections); lambdas would run on the worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+
+from stsstudio.core.errors import UserError
+from stsstudio.gui.workers import Worker
+
+
+class _SignalReporter:
+    """The core Reporter protocol, implemented by emitting the worker's signals."""
+
+    def __init__(self, worker: TrainingWorker, flush_interval: float) -> None:
+        self._w = worker
+        self._flush_interval = flush_interval
+        self._buffer: list[tuple[int, float, float, float]] = []
+        self._last_flush = 0.0
+        self._lock = threading.Lock()
+        self.total_steps = 0
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        if batch:
+            self._last_flush = time.monotonic()
+            self._w.metricsLogged.emit(batch)
+            self._w.progressed.emit(batch[-1][0], self.total_steps)
+
+    # -- Reporter protocol -----------------------------------------------------------
+
+    def started(self, total_steps: int, device: str) -> None:
+        self.total_steps = int(total_steps or 0)
+        self._w.started.emit(self.total_steps, str(device))
+
+    def step(self, step: int, loss: float, learning_rate: float, epoch: float) -> None:
+        with self._lock:
+            self._buffer.append((int(step), float(loss), float(learning_rate or 0.0), float(epoch or 0.0)))
+        if time.monotonic() - self._last_flush >= self._flush_interval:
+            self._flush()
+
+    def evaluated(self, step: int, spearman: float, pearson: float) -> None:
+        self._flush()
+        self._w.evaluated.emit(int(step), float(spearman), float(pearson))
+
+    def checkpoint(self, path: str) -> None:
+        self._w.checkpointSaved.emit(str(path))
+
+    def status(self, message: str) -> None:
+        self._w.statusChanged.emit(str(message))
+
+    def finished(self, result: Any) -> None:
+        self._flush()
+
+    def failed(self, message: str) -> None:
+        self._flush()
+        self._w._failure_message = str(message)
+
+    def cancelled(self) -> None:
+        self._flush()
+
+    def is_cancelled(self) -> bool:
+        return self._w.task.is_cancelled()
+
+
+class TrainingWorker(Worker):
+    """A training run on its own QThread.
+
+    Args:
+        project: the open :class:`~stsstudio.core.store.Project` (thread-safe).
+        config: a :class:`~stsstudio.core.training.TrainConfig` for a new run, or None with
+            ``resume_run`` set to continue that run from its last checkpoint.
+        resume_run: id of an interrupted or cancelled run to resume.
+        device: the device for a resumed run (None: the run's own).
+        num_threads: torch intra-op threads for the run; leaving a core to the GUI thread keeps
+            the window responsive on small machines. None leaves torch's setting alone.
+    """
+
+    started = Signal(int, str)            # total steps, device (when the model is loaded and the loop starts)
+    progressed = Signal(int, int)         # step, total steps
+    metricsLogged = Signal(object)        # a batch: [(step, loss, learning_rate, epoch), ...]
+    evaluated = Signal(int, float, float)  # step, dev Spearman, dev Pearson
+    checkpointSaved = Signal(str)
+    finished = Signal(object)             # RunResult
+    failed = Signal(str, str)             # message, details
+    cancelled = Signal()
+
+    def __init__(self, project: Any, config: Any = None, *, resume_run: int | None = None,
+                 device: str | None = None, num_threads: int | None = None,
+                 flush_interval: float = 0.1) -> None:
+        super().__init__()
+        self.project = project
+        self.config = config
+        self.resume_run = resume_run
+        self.device = device
+        self.num_threads = num_threads
+        self.result: Any = None
+        self._failure_message = ""
+        self.reporter = _SignalReporter(self, flush_interval)
+
+    def work(self) -> Any:
+        from stsstudio.core import training
+
+        if self.num_threads:
+            import torch
+
+            torch.set_num_threads(self.num_threads)
+        if self.resume_run is not None:
+            return training.resume(self.project, self.resume_run, self.reporter, device=self.device)
+        return training.train(self.project, self.config, self.reporter)
+
+    @Slot()
+    def _run(self) -> None:
+        try:
+            result = self.work()
+        except UserError as exc:
+            self.failed.emit(str(exc), "")
+        except Exception as exc:  # noqa: BLE001 - a bug or an engine failure: report, keep the app alive
+            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        else:
+            self.result = result
+            status = getattr(result, "status", "finished")
+            if status == "failed":
+                self.failed.emit(getattr(result, "message", "") or self._failure_message
+                                 or "Training failed.", "")
+            elif status == "cancelled" or self.task.is_cancelled():
+                self.cancelled.emit()
+            else:
+                self.finished.emit(result)
+        finally:
+            self.done.emit()
+            thread = self.thread()
+            if thread is not None:
+                thread.quit()
