@@ -1,0 +1,174 @@
+"""Small widgets shared by the views: a score bar delegate, an elided label, an empty state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+# A calm palette used across views; one place so the table and the labelling view agree.
+ACCENT = QColor("#3d7dd8")
+ACCENT_SOFT = QColor("#dce8f8")
+TRACK = QColor("#e4e7eb")
+MUTED_TEXT = QColor("#6b7280")
+FLAG_COLOR = QColor("#d9822b")
+SHARED_WORD_BG = "#fdf1c7"
+
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 1   # float | None: the score the bar shows
+PAIR_ID_ROLE = Qt.ItemDataRole.UserRole + 2  # int: the pair id of a row
+
+
+def icon(name: str, color: str | None = None, size: int = 24) -> QIcon:
+    """An icon from the shipped SVGs (resources/icons/NAME.svg); empty if it is missing.
+
+    The SVGs draw with ``currentColor``; ``color`` recolours them for dark/light themes.
+    """
+    from stsstudio.core.resources import icon_path
+
+    try:
+        path = icon_path(name)
+        svg = path.read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError):
+        return QIcon()
+    if color:
+        svg = svg.replace("currentColor", color)
+    pixmap = QPixmap()
+    if not pixmap.loadFromData(svg.encode("utf-8"), "SVG"):
+        return QIcon(str(path))
+    return QIcon(pixmap.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                               Qt.TransformationMode.SmoothTransformation))
+
+
+def format_score(score: float | None) -> str:
+    return "" if score is None else f"{score:.2f}"
+
+
+class ScoreBarDelegate(QStyledItemDelegate):
+    """Paints a score as its number to two decimals followed by a thin horizontal bar."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        score = index.data(SCORE_ROLE)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        if score is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        rect = opt.rect.adjusted(8, 0, -10, 0)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        text_color = opt.palette.color(QPalette.ColorRole.HighlightedText if selected
+                                       else QPalette.ColorRole.Text)
+        number_width = opt.fontMetrics.horizontalAdvance("0.00") + 8
+        painter.setPen(text_color)
+        painter.setFont(opt.font)
+        painter.drawText(QRect(rect.left(), rect.top(), number_width, rect.height()),
+                         int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+                         f"{score:.2f}")
+        bar_left = rect.left() + number_width
+        bar_width = rect.right() - bar_left
+        if bar_width > 8:
+            bar_h = 6.0
+            top = rect.center().y() - bar_h / 2 + 1
+            track = QRectF(bar_left, top, bar_width, bar_h)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 255, 255, 90) if selected else TRACK)
+            painter.drawRoundedRect(track, 3, 3)
+            fill_w = max(0.0, min(1.0, float(score))) * bar_width
+            if fill_w > 0.5:
+                painter.setBrush(QColor("white") if selected else ACCENT)
+                painter.drawRoundedRect(QRectF(bar_left, top, max(fill_w, bar_h), bar_h), 3, 3)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem,
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(110, option.fontMetrics.height() + 10)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that elides its text ("…") instead of growing or clipping."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None,
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
+        super().__init__(parent)
+        self._full = text
+        self._mode = mode
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt naming
+        self._full = text
+        self.setToolTip(text if text else "")
+        self._update_elided()
+
+    def fullText(self) -> str:  # noqa: N802 - Qt naming
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        self._update_elided()
+
+    def _update_elided(self) -> None:
+        width = max(10, self.width() - 2)
+        super().setText(self.fontMetrics().elidedText(self._full, self._mode, width))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(20, super().minimumSizeHint().height())
+
+
+class EmptyState(QWidget):
+    """A centred friendly message with an optional action button (no pairs, nothing to label)."""
+
+    actionTriggered = Signal()
+
+    def __init__(self, title: str, message: str, action: str | None = None,
+                 icon_name: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        if icon_name:
+            pic = QLabel()
+            pic.setPixmap(icon(icon_name, "#9aa3ad", 56).pixmap(56, 56))
+            pic.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            layout.addWidget(pic)
+            layout.addSpacing(8)
+        self.title = QLabel(title)
+        font = QFont(self.title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.45)
+        font.setWeight(QFont.Weight.DemiBold)
+        self.title.setFont(font)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.message = QLabel(message)
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.message.setStyleSheet(f"color: {MUTED_TEXT.name()};")
+        self.message.setMaximumWidth(460)
+        layout.addWidget(self.title)
+        layout.addSpacing(4)
+        layout.addWidget(self.message, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.button: QPushButton | None = None
+        if action:
+            layout.addSpacing(14)
+            self.button = QPushButton(action)
+            self.button.setMinimumWidth(160)
+            self.button.setDefault(True)
+            self.button.clicked.connect(self.actionTriggered)
+            layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(3)
+
+    def set_text(self, title: str, message: str) -> None:
+        self.title.setText(title)
+        self.message.setText(message)
