@@ -28,6 +28,7 @@ class ProjectContext(QObject):
         self.undo_stack = QUndoStack(self)
         self.annotator: str = ""
         self.ml_ready = False
+        self.device_label: str = ""      # e.g. "CPU (8 cores)"; set when mlReady is emitted
 
     def set_project(self, project: Project | None) -> None:
         """Make ``project`` the open one (closing the previous one)."""

@@ -1,0 +1,707 @@
+"""The main window: the welcome page, or a sidebar with one view per task in work order.
+
+Views are ``View(ctx, parent)`` widgets imported lazily; a view whose module is not there yet
+(or fails to import) gets a tidy placeholder page so the shell always works.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stsstudio import APP_NAME, __version__
+from stsstudio.core.errors import UserError
+from stsstudio.core.store import Project
+from stsstudio.gui import icons, settings, style
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.welcome import WelcomePage
+from stsstudio.gui.workers import FunctionWorker, start_worker
+
+log = logging.getLogger(__name__)
+
+IMPORTABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    key: str
+    title: str
+    icon: str
+    modules: tuple[tuple[str, str], ...]   # (module, class) candidates, first importable wins
+    placeholder: str
+
+
+VIEW_SPECS: tuple[ViewSpec, ...] = (
+    ViewSpec("pairs", "Pairs", "pairs", (("stsstudio.gui.pairs_table", "PairsView"),),
+             "The pair table will appear here."),
+    ViewSpec("label", "Label", "label", (("stsstudio.gui.annotate", "AnnotateView"),),
+             "The labelling view will appear here."),
+    ViewSpec("train", "Train", "train", (("stsstudio.gui.train_view", "TrainView"),),
+             "Training will appear here."),
+    ViewSpec("try", "Try", "try", (("stsstudio.gui.try_view", "TryView"),),
+             "Trying your model will appear here."),
+    ViewSpec("export", "Export", "export", (("stsstudio.gui.export_view", "ExportView"),
+                                            ("stsstudio.gui.export_dialog", "ExportView")),
+             "Exporting a model will appear here."),
+)
+VIEW_KEYS = tuple(spec.key for spec in VIEW_SPECS)
+
+
+class PlaceholderView(QWidget):
+    """Stands in for a view that is not available in this build."""
+
+    def __init__(self, spec: ViewSpec, detail: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        pic = QLabel()
+        pic.setPixmap(icons.icon(spec.icon, "#9aa0ab").pixmap(48, 48))
+        pic.setAlignment(Qt.AlignCenter)
+        title = QLabel(spec.title)
+        title.setObjectName("placeholderTitle")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        title.setFont(font)
+        title.setAlignment(Qt.AlignCenter)
+        text = QLabel(spec.placeholder + (f"\n{detail}" if detail else ""))
+        text.setObjectName("placeholderText")
+        text.setAlignment(Qt.AlignCenter)
+        text.setWordWrap(True)
+        for w in (pic, title, text):
+            layout.addWidget(w)
+        layout.addStretch(2)
+
+
+def _build_view(spec: ViewSpec, ctx: ProjectContext, parent: QWidget) -> QWidget:
+    for module_name, class_name in spec.modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            if exc.name == module_name:
+                continue  # not written yet: the placeholder is the expected outcome
+            log.exception("view %s could not be imported", module_name)
+            return PlaceholderView(spec, f"({type(exc).__name__}: {exc})", parent)
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            continue
+        try:
+            return cls(ctx, parent)
+        except Exception as exc:  # noqa: BLE001 - one broken view must not take the shell down
+            log.exception("view %s.%s could not be built", module_name, class_name)
+            return PlaceholderView(spec, f"({type(exc).__name__}: {exc})", parent)
+    return PlaceholderView(spec, "", parent)
+
+
+class _LazyViews(Mapping[str, QWidget]):
+    """``window.views["train"]``: the view, built on first access."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+
+    def __getitem__(self, key: str) -> QWidget:
+        if key not in VIEW_KEYS:
+            raise KeyError(key)
+        return self._window.view(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(VIEW_KEYS)
+
+    def __len__(self) -> int:
+        return len(VIEW_KEYS)
+
+
+def _count_pairs(project: Project) -> tuple[int, int]:
+    row = project.execute("SELECT COUNT(*), COUNT(score) FROM pairs")[0]
+    return int(row[0]), int(row[1])
+
+
+class MainWindow(QMainWindow):
+    """The application window on one :class:`ProjectContext`."""
+
+    firstPainted = Signal()   # once, after the window's first paint event
+    _painted = False          # a class default: event() runs before __init__ finishes
+
+    def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(icons.app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self.setMinimumSize(900, 600)
+        self._import_wizard: QWidget | None = None
+        self._annotator_dialog: QInputDialog | None = None
+        self._counts_pending = False
+        self._counts_project: Project | None = None
+
+        self.pages = QStackedWidget()
+        self.welcome = WelcomePage()
+        self.welcome.newRequested.connect(self.new_project)
+        self.welcome.openRequested.connect(self.open_project_dialog)
+        self.welcome.demoRequested.connect(self.open_demo)
+        self.welcome.recentRequested.connect(self.open_project)
+        self.pages.addWidget(self.welcome)
+        self.workspace = self._build_workspace()
+        self.pages.addWidget(self.workspace)
+        self.setCentralWidget(self.pages)
+
+        self._build_menus()
+        self._build_status_bar()
+
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(250)
+        self._counts_timer.timeout.connect(self.refresh_counts)
+
+        ctx.projectChanged.connect(self._on_project_changed)
+        ctx.pairsChanged.connect(self._schedule_counts)
+        ctx.pairChanged.connect(self._on_pair_changed)
+        ctx.showViewRequested.connect(self.show_view)
+        ctx.openPairRequested.connect(self._on_open_pair_requested)
+        ctx.mlReady.connect(self._on_ml_ready)
+        ctx.statusMessage.connect(self._on_status_message)
+
+        self._restore_geometry()
+        self._on_project_changed()
+
+    # -- construction ------------------------------------------------------------------
+
+    def _build_workspace(self) -> QWidget:
+        workspace = QWidget()
+        row = QHBoxLayout(workspace)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+
+        side = QWidget()
+        side.setObjectName("sidebarPanel")
+        side.setFixedWidth(188)
+        side.setAttribute(Qt.WA_StyledBackground, True)
+        side.setStyleSheet(f"QWidget#sidebarPanel {{ background: {style.SIDEBAR}; "
+                           f"border-right: 1px solid {style.BORDER}; }}")
+        col = QVBoxLayout(side)
+        col.setContentsMargins(0, 16, 0, 12)
+        col.setSpacing(2)
+        self.sidebar_title = QLabel()
+        self.sidebar_title.setObjectName("sidebarTitle")
+        font = self.sidebar_title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.08)
+        self.sidebar_title.setFont(font)
+        self.sidebar_subtitle = QLabel()
+        self.sidebar_subtitle.setObjectName("sidebarSubtitle")
+        col.addWidget(self.sidebar_title)
+        col.addWidget(self.sidebar_subtitle)
+        col.addSpacing(8)
+
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setStyleSheet("QListWidget#sidebar { border-right: none; }")
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.sidebar.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        for spec in VIEW_SPECS:
+            item = QListWidgetItem(icons.sidebar_icon(spec.icon), spec.title)
+            item.setData(Qt.UserRole, spec.key)
+            item.setSizeHint(QSize(160, 40))
+            self.sidebar.addItem(item)
+        self.sidebar.currentRowChanged.connect(self._on_sidebar_row_changed)
+        col.addWidget(self.sidebar, 1)
+        row.addWidget(side)
+
+        self.view_stack = QStackedWidget()
+        # Views are built when first shown, or soon after the first paint: the train view
+        # alone needs pyqtgraph and a second of set-up, which must not delay the window.
+        self._built: dict[str, QWidget] = {}
+        self._slots: dict[str, QWidget] = {}
+        for spec in VIEW_SPECS:
+            slot = QWidget()
+            self._slots[spec.key] = slot
+            self.view_stack.addWidget(slot)
+        self.views = _LazyViews(self)
+        row.addWidget(self.view_stack, 1)
+        return workspace
+
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None,
+                icon: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon:
+            action.setIcon(icons.icon(icon))
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work while the menu bar is hidden too
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.action_new = self._action("&New project…", self.new_project, QKeySequence.New, "new")
+        self.action_open = self._action("&Open project…", self.open_project_dialog, QKeySequence.Open,
+                                        "open")
+        file_menu.addAction(self.action_new)
+        file_menu.addAction(self.action_open)
+        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addMenu(self.recent_menu)
+        self.action_demo = self._action("Open &demo project", self.open_demo, None, "play")
+        file_menu.addAction(self.action_demo)
+        file_menu.addSeparator()
+        self.action_import = self._action("&Import pairs…", self.open_import_wizard, "Ctrl+I", "import")
+        file_menu.addAction(self.action_import)
+        file_menu.addSeparator()
+        self.action_preferences = self._action("&Preferences…", self.edit_annotator,
+                                               QKeySequence.Preferences, "settings")
+        self.action_preferences.setMenuRole(QAction.PreferencesRole)
+        file_menu.addAction(self.action_preferences)
+        file_menu.addSeparator()
+        self.action_close = self._action("&Close project", self.close_project, "Ctrl+W")
+        file_menu.addAction(self.action_close)
+        self.action_quit = self._action("&Quit", self.close, QKeySequence.Quit)
+        self.action_quit.setShortcut(QKeySequence("Ctrl+Q"))
+        self.action_quit.setMenuRole(QAction.QuitRole)
+        file_menu.addAction(self.action_quit)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.action_undo = self.ctx.undo_stack.createUndoAction(self, "&Undo")
+        self.action_undo.setShortcut(QKeySequence("Ctrl+Z"))
+        self.action_undo.setIcon(icons.icon("undo"))
+        self.action_redo = self.ctx.undo_stack.createRedoAction(self, "&Redo")
+        self.action_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.action_redo.setIcon(icons.icon("redo"))
+        edit_menu.addAction(self.action_undo)
+        edit_menu.addAction(self.action_redo)
+        self.addAction(self.action_undo)
+        self.addAction(self.action_redo)
+
+        view_menu = bar.addMenu("&View")
+        self.view_actions: dict[str, QAction] = {}
+        for i, spec in enumerate(VIEW_SPECS, start=1):
+            action = self._action(spec.title, self._on_view_action, f"Ctrl+{i}", spec.icon)
+            action.setData(spec.key)
+            action.setCheckable(True)
+            view_menu.addAction(action)
+            self.view_actions[spec.key] = action
+
+        help_menu = bar.addMenu("&Help")
+        self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts, "F1", "help")
+        self.action_about = self._action(f"&About {APP_NAME}", self.show_about)
+        self.action_about.setMenuRole(QAction.AboutRole)
+        help_menu.addAction(self.action_shortcuts)
+        help_menu.addAction(self.action_about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        self.project_label = QLabel()
+        self.counts_label = QLabel()
+        self.ml_label = QLabel()
+        self.ml_label.setToolTip("The machine-learning libraries load in the background, so the "
+                                 "window opens at once. Training and Try need them.")
+        bar.addWidget(self.project_label)
+        bar.addWidget(self.counts_label)
+        bar.addPermanentWidget(self.ml_label)
+        self.set_ml_status(self.ctx.ml_ready, "")
+
+    def _restore_geometry(self) -> None:
+        geometry = settings.get(settings.GEOMETRY)
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = settings.get(settings.WINDOW_STATE)
+        if not state.isEmpty():
+            self.restoreState(state)
+
+    # -- projects --------------------------------------------------------------------
+
+    @Slot()
+    def new_project(self) -> bool:
+        start = settings.get(settings.LAST_PROJECT_DIR) or str(Path.home())
+        path, _ = QFileDialog.getSaveFileName(
+            self, "New project: choose a name and place for its folder",
+            str(Path(start) / "My STS project"), "STS Studio project folder (*)",
+            options=QFileDialog.DontConfirmOverwrite)
+        if not path:
+            return False
+        try:
+            project = Project.create(path)
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(self, "Could not create the project", str(exc))
+            return False
+        settings.set(settings.LAST_PROJECT_DIR, str(Path(path).parent))
+        self._set_project(project)
+        return True
+
+    @Slot()
+    def open_project_dialog(self) -> bool:
+        start = settings.get(settings.LAST_PROJECT_DIR) or str(Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Open project folder", start)
+        if not path:
+            return False
+        settings.set(settings.LAST_PROJECT_DIR, str(Path(path).parent))
+        return self.open_project(path)
+
+    @Slot(str)
+    def open_project(self, path: str) -> bool:
+        """Open the project at ``path``; on failure explain why and stay where we were."""
+        try:
+            project = Project.open(path)
+        except UserError as exc:
+            QMessageBox.warning(self, "Could not open the project", str(exc))
+            if not (Path(path) / "project.stsproj").exists() and not Path(path).is_file():
+                settings.remove_recent_project(path)
+                self.welcome.refresh()
+            return False
+        self._set_project(project)
+        return True
+
+    @Slot()
+    def open_demo(self) -> bool:
+        """Open a fresh copy of the demo project (kept in the user data folder)."""
+        try:
+            from stsstudio.core.demo import create_demo_project
+        except ImportError:
+            QMessageBox.warning(self, "Demo project", "The demo project is not available in this build.")
+            return False
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            project = create_demo_project()
+        except UserError as exc:
+            QApplication.restoreOverrideCursor()
+            QMessageBox.warning(self, "Could not create the demo project", str(exc))
+            return False
+        QApplication.restoreOverrideCursor()
+        self._set_project(project)
+        return True
+
+    def _set_project(self, project: Project) -> None:
+        self.ctx.set_project(project)
+        settings.add_recent_project(project.path)
+        self.welcome.refresh()
+
+    @Slot()
+    def close_project(self) -> None:
+        if self.ctx.project is not None:
+            self.ctx.set_project(None)
+
+    @Slot()
+    def _on_project_changed(self) -> None:
+        project = self.ctx.project
+        has = project is not None
+        for action in (self.action_import, self.action_close, *self.view_actions.values()):
+            action.setEnabled(has)
+        if not has:
+            self.setWindowTitle(APP_NAME)
+            self.pages.setCurrentWidget(self.welcome)
+            self.welcome.refresh()
+            self.project_label.setText("No project open")
+            self.counts_label.setText("")
+            return
+        self.setWindowTitle(f"{project.name} — {APP_NAME}")
+        self.sidebar_title.setText(self.fontMetrics().elidedText(project.name, Qt.ElideRight, 160))
+        self.sidebar_title.setToolTip(str(project.path))
+        self.sidebar_subtitle.setText("read-only" if project.readonly else "")
+        self.sidebar_subtitle.setVisible(project.readonly)
+        self.project_label.setText(project.name)
+        self.project_label.setToolTip(str(project.path))
+        self.pages.setCurrentWidget(self.workspace)
+        self.show_view("pairs")
+        self.counts_label.setText("")
+        self.refresh_counts()
+
+    # -- views -----------------------------------------------------------------------
+
+    def view(self, key: str) -> QWidget:
+        """The view for ``key``, built now if it was not yet. Views load ctx.project themselves."""
+        view = self._built.get(key)
+        if view is not None:
+            return view
+        spec = VIEW_SPECS[VIEW_KEYS.index(key)]
+        t0 = time.perf_counter()
+        view = _build_view(spec, self.ctx, self.view_stack)
+        log.debug("built view %s in %.0f ms", key, 1000 * (time.perf_counter() - t0))
+        slot = self._slots.pop(key)
+        index = self.view_stack.indexOf(slot)
+        was_current = self.view_stack.currentWidget() is slot
+        self.view_stack.insertWidget(index, view)
+        self.view_stack.removeWidget(slot)
+        slot.deleteLater()
+        if was_current:
+            self.view_stack.setCurrentWidget(view)
+        self._built[key] = view
+        return view
+
+    @Slot()
+    def _build_next_view(self) -> None:
+        """Build one not-yet-built view per event-loop turn, after the first paint."""
+        for key in VIEW_KEYS:
+            if key not in self._built:
+                self.view(key)
+                QTimer.singleShot(30, self._build_next_view)
+                return
+
+    @Slot(str)
+    def show_view(self, key: str) -> None:
+        if key not in VIEW_KEYS or self.ctx.project is None:
+            return
+        row = VIEW_KEYS.index(key)
+        if self.sidebar.currentRow() != row:
+            self.sidebar.setCurrentRow(row)  # re-enters through _on_sidebar_row_changed
+            return
+        view = self.view(key)
+        self.view_stack.setCurrentWidget(view)
+        for k, action in self.view_actions.items():
+            action.setChecked(k == key)
+        if key == "label":
+            self._ensure_annotator()
+            view.setFocus(Qt.OtherFocusReason)
+
+    def current_view(self) -> str:
+        for key, view in self._built.items():
+            if view is self.view_stack.currentWidget():
+                return key
+        return ""
+
+    @Slot(int)
+    def _on_sidebar_row_changed(self, row: int) -> None:
+        if 0 <= row < len(VIEW_KEYS):
+            self.show_view(VIEW_KEYS[row])
+
+    @Slot()
+    def _on_view_action(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.show_view(str(action.data()))
+
+    @Slot(int)
+    def _on_open_pair_requested(self, pair_id: int) -> None:
+        self.show_view("label")
+
+    # -- status bar ------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_pair_changed(self, pair_id: int) -> None:
+        self._schedule_counts()
+
+    @Slot()
+    def _schedule_counts(self) -> None:
+        self._counts_timer.start()
+
+    @Slot()
+    def refresh_counts(self) -> None:
+        """Update "N pairs · M labeled". Counting a million rows takes a while: off-thread."""
+        project = self.ctx.project
+        if project is None:
+            return
+        if self._counts_pending:
+            self._counts_timer.start()  # one count at a time; try again shortly
+            return
+        self._counts_pending = True
+        self._counts_project = project
+        worker = FunctionWorker(_count_pairs, project)
+        worker.finished.connect(self._on_counts_ready)
+        worker.failed.connect(self._on_counts_failed)
+        start_worker(worker)
+
+    @Slot(object)
+    def _on_counts_ready(self, counts: tuple[int, int]) -> None:
+        self._counts_pending = False
+        if self.ctx.project is not None and self.ctx.project is self._counts_project:
+            self._show_counts(counts)
+        elif self.ctx.project is not None:
+            self._counts_timer.start()
+
+    @Slot(str, str)
+    def _on_counts_failed(self, message: str, details: str) -> None:
+        self._counts_pending = False  # the project was closed meanwhile; nothing to show
+
+    def _show_counts(self, counts: tuple[int, int]) -> None:
+        pairs, labeled = counts
+        self.counts_label.setText(f"{pairs:,} pairs · {labeled:,} labeled")
+
+    def set_ml_status(self, ready: bool, device: str = "") -> None:
+        if ready:
+            dot = f"<span style='color:{style.SUCCESS}'>●</span>"
+            self.ml_label.setText(f"{dot} Model engine ready" + (f" · {device}" if device else ""))
+        else:
+            dot = f"<span style='color:{style.WARNING}'>●</span>"
+            self.ml_label.setText(f"{dot} Loading ML libraries…")
+
+    @Slot()
+    def _on_ml_ready(self) -> None:
+        self.set_ml_status(True, getattr(self.ctx, "device_label", ""))
+
+    @Slot(str)
+    def _on_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    # -- annotator -------------------------------------------------------------------
+
+    def _ensure_annotator(self) -> None:
+        """Ask once for the annotator's name, without blocking (labels use the default meanwhile)."""
+        if self.ctx.annotator:
+            return
+        self.ctx.annotator = settings.default_annotator()
+        self.edit_annotator()
+
+    @Slot()
+    def edit_annotator(self) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Annotator")
+        dialog.setLabelText("Your name, saved with every label you give:")
+        dialog.setTextValue(self.ctx.annotator or settings.get(settings.ANNOTATOR)
+                            or settings.default_annotator())
+        dialog.textValueSelected.connect(self._on_annotator_chosen)
+        self._annotator_dialog = dialog
+        dialog.open()
+
+    @Slot(str)
+    def _on_annotator_chosen(self, name: str) -> None:
+        name = name.strip() or settings.default_annotator()
+        self.ctx.annotator = name
+        settings.set(settings.ANNOTATOR, name)
+        self.statusBar().showMessage(f"Labels are saved as {name}.", 4000)
+
+    # -- import ----------------------------------------------------------------------
+
+    @Slot()
+    def open_import_wizard(self, source: str | None = None) -> QWidget | None:
+        if self.ctx.project is None:
+            QMessageBox.information(self, "Import pairs",
+                                    "Create or open a project first; the pairs are imported into it.")
+            return None
+        from stsstudio.gui.import_wizard import ImportWizard
+
+        wizard = ImportWizard(self.ctx, self, source=source if isinstance(source, str) else None)
+        wizard.setAttribute(Qt.WA_DeleteOnClose)
+        self._import_wizard = wizard
+        wizard.open()
+        return wizard
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if _dropped_file(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        path = _dropped_file(event)
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if (Path(path) / "project.stsproj").exists():
+            self.open_project(path)
+        else:
+            self.open_import_wizard(path)
+
+    # -- help ------------------------------------------------------------------------
+
+    @Slot()
+    def show_shortcuts(self) -> QWidget:
+        from stsstudio.gui.shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, f"About {APP_NAME}",
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Label sentence-pair similarity and fine-tune sentence-transformers models on "
+            "your own workstation.</p><p>Open source under the MIT licence.</p>")
+
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = settings.recent_projects()
+        for path in paths:
+            action = self.recent_menu.addAction(icons.icon("folder"), Path(path).name)
+            action.setToolTip(path)
+            action.setData(path)
+            action.triggered.connect(self._on_recent_action)
+        if not paths:
+            empty = self.recent_menu.addAction("No recent projects")
+            empty.setEnabled(False)
+
+    @Slot()
+    def _on_recent_action(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.open_project(str(action.data()))
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        if not self._painted and event.type() == QEvent.Paint:
+            self._painted = True
+            # Queued, so it runs once this paint (and the children's) has finished.
+            QTimer.singleShot(0, self._on_first_paint)
+        return super().event(event)
+
+    @Slot()
+    def _on_first_paint(self) -> None:
+        if os.environ.get("STSSTUDIO_BENCH_FIRST_PAINT") == "1":
+            self._report_first_paint()
+            return
+        self.firstPainted.emit()
+        QTimer.singleShot(300, self._build_next_view)
+
+    @Slot()
+    def _report_first_paint(self) -> None:
+        """Bench hook (STSSTUDIO_BENCH_FIRST_PAINT=1): print the time to first paint, then quit."""
+        import json
+        import sys
+
+        t0 = float(os.environ.get("STSSTUDIO_BENCH_T0", "0") or 0)
+        elapsed = time.time() - t0 if t0 else float("nan")
+        print(json.dumps({"first_paint_s": round(elapsed, 4),
+                          "torch_imported": "torch" in sys.modules,
+                          "sentence_transformers_imported": "sentence_transformers" in sys.modules,
+                          "view": self.current_view() or "welcome"}), flush=True)
+        QApplication.quit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        settings.set(settings.GEOMETRY, self.saveGeometry())
+        settings.set(settings.WINDOW_STATE, self.saveState())
+        if self.ctx.project is not None:
+            self.ctx.set_project(None)  # releases the writer lock; labels are already committed
+        super().closeEvent(event)
+
+
+def _dropped_file(event: QDragEnterEvent | QDropEvent) -> str | None:
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        if not url.isLocalFile():
+            continue
+        path = Path(url.toLocalFile())
+        if path.is_dir() or path.suffix.lower() in IMPORTABLE_SUFFIXES:
+            return str(path)
+    return None
