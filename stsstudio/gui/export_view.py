@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.train_view import _form_label, _stack
 from stsstudio.gui.workers import FunctionWorker, start_worker
 
 HINT_STYLE = "color: #6b6b6b;"
@@ -109,13 +110,14 @@ class ExportView(QWidget):
         box = QGroupBox("Export a model")
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        form.setVerticalSpacing(6)
+        form.setLabelAlignment(Qt.AlignRight | Qt.AlignTop)
+        form.setVerticalSpacing(10)
         self.run_combo = QComboBox()
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
-        form.addRow("Run", self.run_combo)
-        form.addRow("", self._hint("The best run by dev Spearman is chosen for you."))
+        form.addRow(_form_label("Run"), _stack(self.run_combo,
+                                               self._hint("The best run by dev Spearman is chosen for you.")))
         row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("/path/to/new-model-folder")
         self.folder.textEdited.connect(self._on_folder_edited)
@@ -123,18 +125,19 @@ class ExportView(QWidget):
         browse.clicked.connect(self._on_browse)
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
-        form.addRow("Folder", row)
-        form.addRow("", self._hint("A new or empty folder. Written atomically: nothing half-done "
-                                   "is left behind."))
+        folder_row = QWidget()
+        folder_row.setLayout(row)
         self.overwrite = QCheckBox("Replace the folder if it is not empty")
-        form.addRow("", self.overwrite)
+        form.addRow(_form_label("Folder"), _stack(
+            folder_row, self._hint("A new or empty folder. Written atomically: nothing half-done is "
+                                   "left behind."), self.overwrite))
         self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
         self.with_data.toggled.connect(self._on_with_data)
-        form.addRow("Data", self.with_data)
         self.parquet = QCheckBox("Also as Parquet")
         self.parquet.setEnabled(False)
-        form.addRow("", self.parquet)
-        form.addRow("", self._hint("Written to data/ beside the model, so others can retrain or check it."))
+        form.addRow(_form_label("Data"), _stack(
+            self.with_data, self.parquet,
+            self._hint("Written to data/ beside the model, so others can retrain or check it.")))
         left_layout.addWidget(box)
 
         action = QGroupBox("Export")
@@ -157,6 +160,7 @@ class ExportView(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("")
+        self.progress.setVisible(False)     # shown once an export starts
         action_layout.addWidget(self.progress)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
@@ -359,6 +363,7 @@ class ExportView(QWidget):
         self.result_frame.setVisible(False)
         self.progress.setRange(0, 0)
         self.progress.setFormat("Exporting…")
+        self.progress.setVisible(True)
         self.export_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         start_worker(worker)

@@ -255,20 +255,20 @@ class GoldPredictedPlot(pg.PlotWidget):
         super().__init__(parent, background="w")
         self.setAntialiasing(True)
         item = self.getPlotItem()
-        style_plot(item, title="Gold against predicted", x_label="gold score", y_label="predicted cosine")
+        style_plot(item, title="", x_label="gold score", y_label="predicted cosine")
+        item.setTitle(None)
         item.getViewBox().setMouseEnabled(x=True, y=True)
         self.legend = item.addLegend(offset=(8, 8), labelTextColor=TEXT_COLOR, labelTextSize="8pt")
         diagonal = pg.PlotCurveItem([0, 1], [0, 1], pen=_pen(BASELINE_COLOR, 1.2, style=Qt.DashLine))
         item.addItem(diagonal)
         self.base_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=0.6),
                                               brush=pg.mkBrush(150, 150, 150, 150), hoverable=True,
-                                              hoverSize=11, name="base model")
+                                              hoverSize=11)
         self.run_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=0.6),
                                              brush=pg.mkBrush(QColor(PALETTE[0])), hoverable=True,
-                                             hoverSize=12, name="run")
+                                             hoverSize=12)
         for points in (self.base_points, self.run_points):
-            item.addItem(points)
-            self.legend.addItem(points, points.opts["name"])
+            item.addItem(points)     # unnamed: the legend lists a series only once it has points
             points.sigClicked.connect(self._on_points_clicked)
         item.setXRange(-0.02, 1.02, padding=0)
         item.setYRange(-0.1, 1.02, padding=0)
@@ -279,11 +279,11 @@ class GoldPredictedPlot(pg.PlotWidget):
         points.setData(x=list(gold), y=list(predicted), data=list(pair_ids))
         self.legend.removeItem(points)
         self.legend.addItem(points, label)
-        points.setVisible(True)
 
     def clear_series(self, which: str) -> None:
         points = self.base_points if which == "base" else self.run_points
         points.setData(x=[], y=[])
+        self.legend.removeItem(points)
 
     def point_count(self, which: str) -> int:
         points = self.base_points if which == "base" else self.run_points

@@ -89,6 +89,36 @@ def _hint(text: str) -> QLabel:
     return label
 
 
+def _form_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setMinimumHeight(24)      # aligned with the field's first line, not its hint
+    label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    return label
+
+
+def _stack(*widgets: QWidget) -> QWidget:
+    """A field and its hint lines, tightly stacked, as one form row."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(3)
+    for w in widgets:
+        layout.addWidget(w)
+    return box
+
+
+def _grid_row(grid: QGridLayout, row: int, label: str, widget: QWidget, hint: str) -> None:
+    """label | field (fixed width) | hint: dense rows for the numeric settings."""
+    if label:
+        lab = QLabel(label)
+        lab.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        grid.addWidget(lab, row, 0)
+    widget.setFixedWidth(118)
+    widget.setToolTip(hint)
+    grid.addWidget(widget, row, 1)
+    grid.addWidget(_hint(hint), row, 2)
+
+
 def _fmt_duration(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "–"
@@ -227,16 +257,22 @@ class TrainView(QWidget):
         form_layout.setSpacing(10)
         form_layout.addWidget(self._build_model_box())
         form_layout.addWidget(self._build_hyper_box())
-        form_layout.addWidget(self._build_data_box())
         form_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(form_panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(370)
-        scroll.setMaximumWidth(430)
-        root.addWidget(scroll)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(8)
+        left_layout.addWidget(scroll, 1)
+        # The data summary and Start stay visible however long the form gets.
+        left_layout.addWidget(self._build_data_box())
+        left.setMinimumWidth(380)
+        left.setMaximumWidth(440)
+        root.addWidget(left)
 
         # Right: status, plots, history/log.
         right = QWidget()
@@ -285,15 +321,15 @@ class TrainView(QWidget):
         box = QGroupBox("Model")
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        form.setVerticalSpacing(4)
+        form.setLabelAlignment(Qt.AlignRight | Qt.AlignTop)
+        form.setVerticalSpacing(8)
 
         self.base_choice = QComboBox()
         for key, label, _ in BASE_CHOICES:
             self.base_choice.addItem(label, key)
         self.base_choice.currentIndexChanged.connect(self._on_base_choice)
-        form.addRow("Base model", self.base_choice)
         row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(4)
         self.base_path = QLineEdit()
         self.base_path.setClearButtonEnabled(True)
@@ -303,26 +339,22 @@ class TrainView(QWidget):
         row.addWidget(self.browse_button)
         self.base_path_row = QWidget()
         self.base_path_row.setLayout(row)
-        row.setContentsMargins(0, 0, 0, 0)
-        form.addRow("", self.base_path_row)
         self.base_hint = _hint("")
-        form.addRow("", self.base_hint)
+        form.addRow(_form_label("Base model"), _stack(self.base_choice, self.base_path_row, self.base_hint))
 
         self.loss_combo = QComboBox()
         for key, label, _ in LOSSES:
             self.loss_combo.addItem(label, key)
         self.loss_combo.currentIndexChanged.connect(self._on_loss_choice)
-        form.addRow("Loss", self.loss_combo)
         self.loss_hint = _hint("")
-        form.addRow("", self.loss_hint)
+        form.addRow(_form_label("Loss"), _stack(self.loss_combo, self.loss_hint))
 
         self.device_combo = QComboBox()
         self.device_combo.addItem("Automatic (best available)", "auto")
         self.device_combo.addItem("CPU", "cpu")
         self.device_combo.setToolTip("Detected once the ML libraries have loaded.")
-        form.addRow("Device", self.device_combo)
         self.device_hint = _hint("Detecting devices once the ML libraries have loaded…")
-        form.addRow("", self.device_hint)
+        form.addRow(_form_label("Device"), _stack(self.device_combo, self.device_hint))
         self._on_base_choice()
         self._on_loss_choice()
         return box
@@ -335,19 +367,15 @@ class TrainView(QWidget):
         box = QGroupBox("Training")
         layout = QVBoxLayout(box)
         layout.setSpacing(6)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        form.setVerticalSpacing(4)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(6)
+        grid.setColumnStretch(2, 1)
 
         self.epochs = QDoubleSpinBox(decimals=1, minimum=0.1, maximum=100, singleStep=1.0)
         self.epochs.setValue(float(defaults.epochs))
-        form.addRow("Epochs", self.epochs)
-        form.addRow("", _hint("Passes over the train pairs. 1–4 is typical; more can overfit small sets."))
         self.batch_size = QDoubleSpinBox(decimals=0, minimum=2, maximum=1024, singleStep=8)
         self.batch_size.setValue(defaults.batch_size)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("", _hint("Pairs per step. Lower it if you run out of memory."))
         self.learning_rate = QComboBox(editable=True)
         for lr in ("1e-5", "2e-5", "3e-5", "5e-5", "1e-4"):
             self.learning_rate.addItem(lr)
@@ -355,43 +383,42 @@ class TrainView(QWidget):
         validator = QDoubleValidator(1e-8, 1.0, 10, self)
         validator.setNotation(QDoubleValidator.ScientificNotation)
         self.learning_rate.lineEdit().setValidator(validator)
-        form.addRow("Learning rate", self.learning_rate)
-        form.addRow("", _hint("Step size. Lower it if the loss jumps or turns NaN."))
         self.max_seq_length = QDoubleSpinBox(decimals=0, minimum=0, maximum=8192, singleStep=32)
         self.max_seq_length.setSpecialValueText("model's own")
         self.max_seq_length.setValue(defaults.max_seq_length or 0)
-        form.addRow("Max length", self.max_seq_length)
-        form.addRow("", _hint("Tokens per sentence; longer text is cut. Shorter is faster."))
         self.seed = QDoubleSpinBox(decimals=0, minimum=0, maximum=2**31 - 1)
         self.seed.setValue(defaults.seed)
-        form.addRow("Seed", self.seed)
-        form.addRow("", _hint("Same seed, same data, same settings: the same model."))
-        layout.addLayout(form)
+        rows = [("Epochs", self.epochs, "Passes over the train pairs; 1–4 is typical."),
+                ("Batch size", self.batch_size, "Pairs per step. Lower it if memory runs out."),
+                ("Learning rate", self.learning_rate, "Lower it if the loss jumps or turns NaN."),
+                ("Max length", self.max_seq_length, "Tokens per sentence; longer text is cut."),
+                ("Seed", self.seed, "Same seed and data: the same model.")]
+        for i, (label, widget, hint) in enumerate(rows):
+            _grid_row(grid, i, label, widget, hint)
+        layout.addLayout(grid)
 
         adv = QWidget()
-        adv_form = QFormLayout(adv)
-        adv_form.setContentsMargins(0, 0, 0, 0)
-        adv_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        adv_form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        adv_form.setVerticalSpacing(4)
+        adv_grid = QGridLayout(adv)
+        adv_grid.setContentsMargins(0, 0, 0, 0)
+        adv_grid.setHorizontalSpacing(8)
+        adv_grid.setVerticalSpacing(6)
+        adv_grid.setColumnStretch(2, 1)
         self.warmup = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
         self.warmup.setValue(defaults.warmup_ratio)
-        adv_form.addRow("Warmup", self.warmup)
-        adv_form.addRow("", _hint("Share of steps with a rising learning rate; steadies the start."))
         self.eval_steps = QDoubleSpinBox(decimals=0, minimum=0, maximum=1_000_000, singleStep=10)
-        self.eval_steps.setSpecialValueText("auto (~10 per run)")
+        self.eval_steps.setSpecialValueText("auto")
         self.eval_steps.setValue(defaults.eval_steps or 0)
-        adv_form.addRow("Eval every", self.eval_steps)
-        adv_form.addRow("", _hint("Steps between dev evaluations; the best checkpoint is kept."))
-        self.matryoshka = QCheckBox("Matryoshka (also train shorter embeddings)")
-        self.matryoshka.setChecked(defaults.matryoshka)
-        adv_form.addRow("", self.matryoshka)
-        adv_form.addRow("", _hint("Lets you truncate embeddings later with little loss in quality."))
         self.max_steps = QDoubleSpinBox(decimals=0, minimum=0, maximum=10_000_000, singleStep=10)
         self.max_steps.setSpecialValueText("no cap")
         self.max_steps.setValue(defaults.max_steps or 0)
-        adv_form.addRow("Max steps", self.max_steps)
-        adv_form.addRow("", _hint("Stop after this many steps, whatever the epochs say."))
+        self.matryoshka = QCheckBox("Matryoshka")
+        self.matryoshka.setChecked(defaults.matryoshka)
+        rows = [("Warmup", self.warmup, "Share of steps with a rising learning rate."),
+                ("Eval every", self.eval_steps, "Steps between dev evaluations (auto: ~10 per run)."),
+                ("Max steps", self.max_steps, "Stop after this many steps, whatever the epochs."),
+                ("", self.matryoshka, "Also train shorter embeddings you can truncate to.")]
+        for i, (label, widget, hint) in enumerate(rows):
+            _grid_row(adv_grid, i, label, widget, hint)
         self.advanced = CollapsibleSection("Advanced", adv)
         layout.addWidget(self.advanced)
         for spin in (self.epochs, self.batch_size, self.max_seq_length, self.seed, self.warmup,

@@ -1,0 +1,194 @@
+"""The Train view end to end: a short real run with the tiny model, a cancelled run, history,
+overlays, resume availability, failures; then Try and Export on the trained run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, QTimer, Slot
+
+TRAIN_TIMEOUT_MS = 120_000
+
+
+class Heartbeat(QObject):
+    """Counts ticks of a 10 ms timer: proof that the GUI thread keeps running during training."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticks = 0
+        self.longest = 0.0
+        self._last = time.perf_counter()
+        self.timer = QTimer(self)
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._on_tick)
+        self.timer.start()
+
+    @Slot()
+    def _on_tick(self) -> None:
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._last)
+        self._last = now
+        self.ticks += 1
+
+
+def _configure_short_run(view, model_dir: Path, *, max_steps: int = 6, eval_steps: int = 3) -> None:
+    view.set_base_model(str(model_dir))
+    view.batch_size.setValue(8)
+    view.learning_rate.setCurrentText("1e-4")
+    view.max_steps.setValue(max_steps)
+    view.eval_steps.setValue(eval_steps)
+    idx = view.device_combo.findData("cpu")
+    view.device_combo.setCurrentIndex(idx)
+
+
+def test_train_view_does_not_import_torch() -> None:
+    code = ("import sys; import stsstudio.gui.train_view, stsstudio.gui.try_view, "
+            "stsstudio.gui.export_view; bad = [m for m in ('torch', 'sentence_transformers', "
+            "'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_form_defaults_and_counts(ctx, qtbot) -> None:
+    from stsstudio.core.training import TrainConfig
+    from stsstudio.gui.train_view import TrainView
+
+    view = TrainView(ctx)
+    qtbot.addWidget(view)
+    config = view.config()
+    defaults = TrainConfig()
+    assert config.loss == defaults.loss
+    assert config.batch_size == defaults.batch_size
+    assert config.learning_rate == pytest.approx(defaults.learning_rate)
+    assert config.base_model == "default"
+    assert config.max_steps is None and config.eval_steps is None
+    assert "CPU" in " ".join(view.device_labels())
+    # An empty project cannot train: Start is disabled with the reason shown.
+    assert not view.start_button.isEnabled()
+    assert "Too few labeled train pairs" in view.warnings_label.text()
+    # A labeled train split without dev: the holdout is announced.
+    ctx.project.insert_pairs([(f"the user {i} cannot login", f"vpn drops at home {i}", 0.5, "train", i, None)
+                              for i in range(60)])
+    ctx.pairsChanged.emit()
+    qtbot.waitUntil(lambda: "<b>54</b>" in view.counts_label.text(), timeout=2000)
+    assert "<b>6</b> held-out" in view.counts_label.text()
+    assert view.start_button.isEnabled()
+    assert "No dev split" in view.warnings_label.text()
+
+
+def test_devices_listed_after_ml_ready(ctx, qtbot) -> None:
+    from stsstudio.gui.train_view import TrainView
+
+    view = TrainView(ctx)
+    qtbot.addWidget(view)
+    ctx.ml_ready = True
+    ctx.mlReady.emit()
+    qtbot.waitUntil(lambda: view._devices_loaded, timeout=60_000)
+    labels = view.device_labels()
+    assert labels[0].startswith("Automatic")
+    assert any("CPU" in label for label in labels[1:])
+
+
+def test_missing_model_fails_cleanly(demo_ctx, qtbot, tmp_path) -> None:
+    from stsstudio.gui.train_view import TrainView
+
+    view = TrainView(demo_ctx)
+    qtbot.addWidget(view)
+    pairs_before = demo_ctx.project.stats()["labeled"]
+    _configure_short_run(view, tmp_path / "no-such-model")
+    view.start_training()
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=TRAIN_TIMEOUT_MS)
+    assert view.last_status == "failed"
+    assert view.banner.isVisible()
+    assert "no-such-model" in view.last_error
+    assert "\n" in view.banner.text() or "<br>" in view.banner.text()   # the next step is shown
+    assert view.start_button.isEnabled()                                # ready for another try
+    assert demo_ctx.project.stats()["labeled"] == pairs_before
+
+
+def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp_path) -> None:
+    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.try_view import TryView
+
+    project = demo_ctx.project
+    view = TrainView(demo_ctx)
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    runs_changed = []
+    demo_ctx.runsChanged.connect(lambda: runs_changed.append(1))
+
+    # 1. A short run to the end.
+    _configure_short_run(view, tiny_model_dir, max_steps=6, eval_steps=3)
+    beat = Heartbeat()
+    view.start_training()
+    assert view.is_training() and view.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=TRAIN_TIMEOUT_MS)
+    assert view.last_status == "finished", view.last_error
+    first_id = view.last_result.run_id
+    assert view.loss_plot.live.n > 0                      # loss points
+    assert view.eval_plot.spearman.n >= 2                 # baseline + evaluations
+    assert view.eval_plot.baseline.isVisible()
+    assert view.loss_plot.raw_curve.getData()[0] is not None
+    assert first_id in view.history_run_ids()
+    assert project.run(first_id).status == "finished"
+    assert runs_changed
+    assert beat.ticks > 0
+
+    # 2. A second run, cancelled once it is training: status cancelled, window responsive.
+    _configure_short_run(view, tiny_model_dir, max_steps=400, eval_steps=200)
+    ticks_before = beat.ticks
+    view.start_training()
+    qtbot.waitUntil(lambda: view.loss_plot.live.n > 0, timeout=TRAIN_TIMEOUT_MS)
+    view.cancel_training()
+    qtbot.waitUntil(lambda: not view.is_training(), timeout=TRAIN_TIMEOUT_MS)
+    assert view.last_status == "cancelled", view.last_error
+    assert beat.ticks > ticks_before                      # the GUI thread kept ticking
+    second = project.runs()[-1]
+    assert second.status == "cancelled"
+    assert second.steps is None or second.steps < 400
+    assert second.id in view.history_run_ids()
+    view.select_runs([second.id])
+    assert view.resume_button.isEnabled()                 # cancelled runs can be resumed
+
+    # Selecting two runs overlays both runs' curves.
+    view.select_runs([first_id, second.id])
+    assert len(view.loss_plot._overlays) == 4              # raw + smoothed per run
+    assert view.eval_plot._overlays
+    assert "Comparing 2 runs" in view.details.text()
+
+    # 3. Try: score a pair with the base model and the first run.
+    try_view = TryView(demo_ctx)
+    qtbot.addWidget(try_view)
+    try_view.select_run(first_id)
+    assert try_view.selected_run_id() == first_id
+    s1, s2 = "my vpn keeps dropping at home", "the vpn connection drops at home"
+    try_view.set_sentences(s1, s2)
+    qtbot.waitUntil(lambda: "run" in try_view.last_scores and not try_view.is_busy(), timeout=60_000)
+    run_score = try_view.last_scores["run"]
+    assert -1.0 <= try_view.last_scores["base"] <= 1.0
+    assert try_view.run_card.value.text() == f"{run_score:.3f}"
+
+    # 4. Export the same run, then load the folder with SentenceTransformer and compare.
+    export_view = ExportView(demo_ctx)
+    qtbot.addWidget(export_view)
+    export_view.select_run(first_id)
+    out = tmp_path / "exported"
+    export_view.folder.setText(str(out))
+    export_view.with_data.setChecked(True)
+    export_view.start_export()
+    qtbot.waitUntil(lambda: export_view.worker is None, timeout=60_000)
+    assert export_view.last_result is not None, export_view.last_error
+    assert export_view.result_frame.isVisible() and export_view.open_button.isVisible()
+    assert (out / "data").is_dir()
+
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(out), device="cpu")
+    emb = model.encode([s1, s2], normalize_embeddings=True)
+    assert float(emb[0] @ emb[1]) == pytest.approx(run_score, abs=1e-4)
