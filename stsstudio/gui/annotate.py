@@ -235,6 +235,7 @@ class GuidelinesPanel(QWidget):
         self._timer.setInterval(self.SAVE_DELAY_MS)
         self._timer.timeout.connect(self.save)
         self._loading = False
+        self._pending = False
 
     def load(self) -> None:
         self.save()
@@ -248,12 +249,14 @@ class GuidelinesPanel(QWidget):
 
     def _on_text_changed(self) -> None:
         if not self._loading:
+            self._pending = True
             self._timer.start()
 
     def save(self) -> None:
         """Write pending edits to the project now (also called when the view hides)."""
-        if not self._timer.isActive():
+        if not self._pending:
             return
+        self._pending = False
         self._timer.stop()
         project = self.ctx.project
         if project is not None and not project.closed and not project.readonly:

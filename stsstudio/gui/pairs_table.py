@@ -156,6 +156,18 @@ class PairTableModel(QAbstractTableModel):
     def pair_id(self, row: int) -> int:
         return int(self.ids[row])
 
+    def rows_of(self, pair_ids: Sequence[int]) -> dict[int, int]:
+        """Rows of some pair ids in the current query (those not in it are left out)."""
+        ids = self.ids
+        if isinstance(ids, range):
+            return {i: ids.index(i) for i in pair_ids if i in ids}
+        wanted = set(pair_ids)
+        if not wanted:
+            return {}
+        if len(wanted) < 8:   # a few C-speed scans beat building a map of every row
+            return {i: ids.index(i) for i in wanted if i in ids}
+        return {i: row for row, i in enumerate(ids) if i in wanted}
+
     def pair_at(self, row: int) -> Pair | None:
         if not 0 <= row < len(self.ids):
             return None
@@ -501,15 +513,22 @@ class PairsView(QWidget):
         self._show_right_page()
 
     def _on_pairs_changed(self) -> None:
-        """Pairs were added, removed or moved: re-run the query, keep the scroll position."""
+        """Pairs were added, removed or moved: re-run the query, keep scroll and selection."""
         scroll = self.table.verticalScrollBar().value()
+        selected = self.selected_ids() if self.model.rowCount() else []
         current = self.table.currentIndex()
-        current_row, current_col = current.row(), max(current.column(), 0)
+        current_id = self.model.pair_id(current.row()) if current.isValid() else None
+        current_col = max(current.column(), 0)
         self.model.requery()
         self._show_right_page()
         self.table.verticalScrollBar().setValue(scroll)
-        if 0 <= current_row < self.model.rowCount():
-            self.table.setCurrentIndex(self.model.index(current_row, current_col))
+        rows = self.model.rows_of(selected + ([current_id] if current_id is not None else []))
+        if selected:
+            self.select_rows([rows[i] for i in selected if i in rows])
+        if current_id in rows:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(rows[current_id], current_col),
+                QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def _show_right_page(self) -> None:
         project = self.ctx.project
