@@ -1,0 +1,183 @@
+"""The import wizard drives the real core importers into a real project database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stsstudio.core import importers
+from stsstudio.core.errors import UserError
+from stsstudio.gui.import_wizard import ImportWizard
+
+
+def _wizard(qtbot, ctx, source: str) -> ImportWizard:
+    wizard = ImportWizard(ctx, None, source=source)
+    qtbot.addWidget(wizard)
+    return wizard
+
+
+def _wait_page_or_error(qtbot, wizard: ImportWizard, page: str, timeout: int = 15000) -> None:
+    qtbot.waitUntil(lambda: (wizard.page() == page and not wizard._busy) or bool(wizard.error_text()),
+                    timeout=timeout)
+
+
+def test_import_stsb_dev_through_the_wizard(qtbot, ctx, stsb_dev):
+    project = ctx.project
+    wizard = _wizard(qtbot, ctx, str(stsb_dev))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    assert wizard.error_text() == ""
+    # Auto-detection of the headerless STS benchmark file: genre, file, year, id, score, s1, s2.
+    assert wizard.s1_combo.currentData() == "5"
+    assert wizard.s2_combo.currentData() == "6"
+    assert wizard.score_combo.currentData() == "4"
+    assert not wizard.header_check.isChecked()
+    assert wizard.preview_model.rowCount() == 50
+    assert "detected 0-5" in wizard.scale_info.text()
+    assert wizard.histogram.counts.sum() == 1500
+
+    wizard.split_combo.setCurrentIndex(wizard.split_combo.findData("dev"))
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "summary")
+    assert wizard.error_text() == ""
+    report = wizard.prepared.report
+    assert report.rows == 1500
+    assert report.imported + report.duplicates == 1500
+    assert wizard.summary_values["imported"].text() == f"<b>{report.imported:,}</b>"
+    assert project.stats()["pairs"] == 0  # nothing written before the last step
+
+    with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
+        wizard.next_button.click()
+    assert wizard.page() == "import"
+    assert wizard.report is not None and wizard.report.imported == report.imported
+    stats = project.stats()
+    assert stats["pairs"] == report.imported
+    assert stats["labeled"] == report.imported
+    assert stats["splits"]["dev"] == report.imported
+    # Spot-check: row 2 of the file scores 4.750 on the 0-5 scale.
+    rows = project.execute("SELECT sentence1, sentence2, score, split, source_row FROM pairs "
+                           "WHERE sentence1 = ?", ("A young child is riding a horse.",))
+    assert rows == [("A young child is riding a horse.", "A child is riding a horse.",
+                     pytest.approx(4.75 / 5), "dev", 2)]
+    wizard.next_button.click()  # "Close"
+    assert not wizard.isVisible()
+
+
+def test_changing_columns_and_scale_updates_the_preview(qtbot, ctx, tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("left\tright\trating\n" + "".join(
+        f"The cat number {i} sleeps.\tA cat {i} is asleep.\t{i % 101}\n" for i in range(200)),
+        encoding="utf-8")
+    wizard = _wizard(qtbot, ctx, str(path))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    assert (wizard.s1_combo.currentData(), wizard.s2_combo.currentData()) == ("left", "right")
+    assert wizard.score_combo.currentData() == "rating"
+    assert "detected 0-100" in wizard.scale_info.text()
+    assert wizard.preview_model.data(wizard.preview_model.index(50 - 1, 3)) == f"{49 / 100:.2f}"
+    # A wrong scale is shown at once, with the row, before anything is imported.
+    wizard.scale_combo.setCurrentIndex(wizard.scale_combo.findData("0-5"))
+    assert not wizard.preview_warning.isHidden()
+    assert "outside the 0-5 scale" in wizard.preview_warning.text()
+    # No score column: everything arrives unlabeled.
+    wizard.score_combo.setCurrentIndex(wizard.score_combo.findData(""))
+    assert "arrive unlabeled" in wizard.scale_info.text()
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "summary")
+    assert wizard.prepared.report.unlabeled == 200
+    with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
+        wizard.next_button.click()
+    assert ctx.project.stats()["unlabeled"] == 200
+
+
+BAD_FILES: dict[str, bytes] = {
+    "missing_column.csv": b"sentence1,score\nA cat sits on the mat.,3\nA dog runs in the park.,4\n",
+    "bad_score.csv": b"sentence1,sentence2,score\nA cat sits.,A cat sat.,4\nA dog runs.,A dog ran.,high\n",
+    "empty.csv": b"",
+    "binary.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8,
+    "wrong_encoding.csv": "sentence1,sentence2,score\nA cat sits.,A cat sat.,4\n".encode("utf-16"),
+    "duplicate_header.csv": b"sentence1,sentence2,Sentence1\na,b,c\nd,e,f\n",
+    "huge_line.csv": b"sentence1,sentence2,score\nA cat.,A dog.,3\n" + b"x" * 1_000_000 + b",b,3\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_shows_the_core_message_and_writes_nothing(qtbot, ctx, tmp_path, name):
+    project = ctx.project
+    project.insert_pairs([("An existing pair.", "Already here.", 0.5, "train", 1, None)])
+    before = project.checksum()
+    path = tmp_path / name
+    path.write_bytes(BAD_FILES[name])
+    with pytest.raises(UserError) as expected:
+        importers.prepare_import(path, importers.ImportOptions(), project)
+
+    wizard = _wizard(qtbot, ctx, str(path))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    if not wizard.error_text():
+        wizard.next_button.click()  # the problem is found when the pairs are validated
+        _wait_page_or_error(qtbot, wizard, "summary")
+    assert wizard.error_text() == str(expected.value)
+    assert not wizard.error_label.isHidden()
+    assert wizard.page() in ("source", "columns")
+    assert project.checksum() == before
+
+
+def test_cancelled_import_leaves_the_project_unchanged(qtbot, ctx, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("sentence1,sentence2,score\n" + "".join(
+        f"Sentence number {i} about cats.,Another sentence {i} about dogs.,{i % 6}\n"
+        for i in range(60_000)), encoding="utf-8")
+    project = ctx.project
+    before = project.checksum()
+    wizard = _wizard(qtbot, ctx, str(path))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "summary", timeout=30000)
+    wizard.next_button.click()
+    assert wizard.page() == "import" and wizard._busy == "commit"
+    wizard.cancel_button.click()
+    qtbot.waitUntil(lambda: not wizard._busy, timeout=30000)
+    if wizard.report is None:  # cancelled in time: nothing written
+        assert wizard.import_title.text() == "Import cancelled"
+        assert project.checksum() == before
+    else:  # the machine was faster than the click: everything written
+        assert project.stats()["pairs"] == wizard.report.imported
+
+
+def test_hugging_face_folder_source(qtbot, ctx, tmp_path):
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text(
+        '{"sentence1": "A man plays a guitar.", "sentence2": "A person plays guitar.", "score": 0.9}\n'
+        '{"sentence1": "A dog runs.", "sentence2": "A plane takes off.", "score": 0.0}\n',
+        encoding="utf-8")
+    wizard = ImportWizard(ctx, None)
+    qtbot.addWidget(wizard)
+    wizard.hf_radio.setChecked(True)
+    wizard.hf_id_edit.setText(str(folder))
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "columns")
+    if wizard.error_text():
+        pytest.skip(f"the core cannot read this folder: {wizard.error_text()}")
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "summary")
+    with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
+        wizard.next_button.click()
+    assert ctx.project.stats()["pairs"] == 2
+
+
+def test_source_page_requires_a_source(qtbot, ctx):
+    wizard = ImportWizard(ctx, None)
+    qtbot.addWidget(wizard)
+    wizard.next_button.click()
+    assert wizard.page() == "source"
+    assert "Choose a file" in wizard.error_text()
+
+
+def test_missing_file_message(qtbot, ctx, tmp_path):
+    missing = tmp_path / "nope.csv"
+    wizard = _wizard(qtbot, ctx, str(missing))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    assert wizard.page() == "source"
+    assert "nope.csv" in wizard.error_text()
+    assert not Path(os.fspath(missing)).exists()
