@@ -87,10 +87,19 @@ def _base_model_fields(base_model: str) -> tuple[str | None, str]:
     return target, target  # a Hub id
 
 
+def _st_submodules() -> tuple[Any, Any]:
+    """sentence-transformers' ``losses`` and ``evaluation``: v6 moved them under
+    ``sentence_transformer`` and deprecated the top-level names, which older versions only have."""
+    try:
+        from sentence_transformers.sentence_transformer import evaluation, losses
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers import evaluation, losses
+    return losses, evaluation
+
+
 def _loss_module(model: Any, run: Any) -> Any:
     """The run's loss, rebuilt only so the card can name it and show its configuration."""
-    from sentence_transformers import losses
-
+    losses, _ = _st_submodules()
     name = str(run.loss).lower()
     config = run.config or {}
     cls = getattr(losses, _LOSS_CLASSES.get(name, ""), None)
@@ -209,8 +218,9 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
 
 def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepared:
     """Load the run's model with card data filled in, and evaluate it on dev and test."""
-    from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData, evaluation
+    from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData
 
+    _, evaluation = _st_submodules()
     model_dir = _model_dir(project, run)
     base_id, base_label = _base_model_fields(run.base_model)
     train_pairs = project.labeled_pairs("train")

@@ -95,10 +95,8 @@ def _run_model_dir(project: Any, run: Any) -> str:
 
 
 def _device_id(spec: str | None) -> str:
-    try:
-        from stsstudio.core.devices import resolve_device
-    except ImportError:  # pragma: no cover - the devices module ships with the training engine
-        return "cpu" if spec in (None, "", "auto") else str(spec)
+    from stsstudio.core.devices import resolve_device
+
     return resolve_device(spec or "auto").id
 
 

@@ -1,0 +1,129 @@
+"""Evaluation: Spearman/Pearson checked against scipy directly, on our own embeddings."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from stsstudio.core import inference
+from stsstudio.core.errors import UserError
+from stsstudio.core.evaluation import (
+    EvalResult,
+    correlations,
+    evaluate_pairs,
+    evaluate_project,
+)
+from stsstudio.core.inference import get_model, predict_split
+from stsstudio.core.store import Project
+
+DEV = [
+    ("the man is playing a guitar", "a man is playing the flute", 0.4),
+    ("a dog is running on the street", "a cat is sitting", 0.1),
+    ("my vpn keeps dropping", "the vpn connection drops again", 0.9),
+    ("reset my password please", "i cannot login to my account", 0.6),
+    ("the printer is broken", "printer not working today", 0.8),
+    ("a woman is eating pizza", "the laptop screen is slow", 0.0),
+]
+
+
+@pytest.fixture
+def proj(tmp_path: Path, tiny_model_dir: Path):
+    inference.clear_model_cache()
+    project = Project.create(tmp_path / "proj", base_model=str(tiny_model_dir))
+    rows = [(s1, s2, score, "dev", i + 1, None) for i, (s1, s2, score) in enumerate(DEV)]
+    rows += [("the bus is fast", "the train is slow", 0.3, "train", 10, None),
+             ("my phone is broken", "phone not working", None, "dev", 11, None),  # unlabeled
+             ("new user account", "email server error", 0.2, "test", 12, None)]
+    project.insert_pairs(rows)
+    yield project
+    project.close()
+
+
+def test_correlations_match_scipy() -> None:
+    rng = np.random.default_rng(3)
+    gold = rng.uniform(0, 5, 40)
+    predicted = gold * 0.1 + rng.normal(0, 0.3, 40)
+    spearman, pearson = correlations(gold, predicted)
+    assert spearman == pytest.approx(stats.spearmanr(gold, predicted).statistic, abs=1e-12)
+    assert pearson == pytest.approx(stats.pearsonr(gold, predicted).statistic, abs=1e-12)
+    # Ranks with ties: scipy's average-rank Spearman, not a hand-rolled formula.
+    g, p = [1, 2, 2, 3, 5], [0.1, 0.3, 0.2, 0.2, 0.9]
+    assert correlations(g, p)[0] == pytest.approx(stats.spearmanr(g, p).statistic)
+    assert correlations([0, 1], [0.2, 0.1]) == pytest.approx((-1.0, -1.0))
+
+
+def test_correlations_refuse_what_is_undefined() -> None:
+    with pytest.raises(UserError, match="at least 2"):
+        correlations([0.5], [0.5])
+    with pytest.raises(UserError, match="at least 2"):
+        correlations([], [])
+    with pytest.raises(UserError, match="same label"):
+        correlations([0.5, 0.5, 0.5], [0.1, 0.2, 0.3])
+    with pytest.raises(UserError, match="pair up"):
+        correlations([0.1, 0.2], [0.1, 0.2, 0.3])
+    with pytest.raises(UserError, match="missing"):
+        correlations([0.1, float("nan"), 0.3], [0.1, 0.2, 0.3])
+    # A collapsed model (constant predictions) is not the user's fault: nan, shown as null in JSON.
+    spearman, pearson = correlations([0.1, 0.5, 0.9], [0.7, 0.7, 0.7])
+    assert math.isnan(spearman) and math.isnan(pearson)
+    result = EvalResult(spearman, pearson, 3, np.zeros(3), np.zeros(3), [1, 2, 3])
+    assert json.loads(json.dumps(result.as_dict())) == {"spearman": None, "pearson": None, "pairs": 3}
+
+
+def test_evaluate_pairs_against_scipy_on_independent_embeddings(tiny_model_dir: Path) -> None:
+    model = get_model(str(tiny_model_dir), "cpu")
+    s1, s2, gold = (list(x) for x in zip(*DEV))
+    result = evaluate_pairs(model, s1, s2, gold, batch_size=4)
+
+    # Recompute from scratch with the library's encoder and numpy cosine.
+    a = model.encode(s1, convert_to_numpy=True)
+    b = model.encode(s2, convert_to_numpy=True)
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    np.testing.assert_allclose(result.predicted, cosine, atol=1e-5)
+    assert result.spearman == pytest.approx(stats.spearmanr(gold, cosine).statistic, abs=1e-6)
+    assert result.pearson == pytest.approx(stats.pearsonr(gold, cosine).statistic, abs=1e-4)
+    assert result.pairs == 6 and result.pair_ids == list(range(6))
+    np.testing.assert_array_equal(result.gold, gold)
+    assert result.as_dict() == {"spearman": result.spearman, "pearson": result.pearson, "pairs": 6}
+
+    # The library's own evaluator agrees (we do not rely on it, but it is a second opinion).
+    try:
+        from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator
+
+    theirs = EmbeddingSimilarityEvaluator(s1, s2, gold, name="dev")(model)
+    assert theirs["dev_spearman_cosine"] == pytest.approx(result.spearman, abs=1e-4)
+    assert theirs["dev_pearson_cosine"] == pytest.approx(result.pearson, abs=1e-4)
+
+
+def test_evaluate_project_uses_labeled_pairs_of_the_split(proj: Project) -> None:
+    result = evaluate_project(proj, "base", "dev", device="cpu")
+    dev = proj.labeled_pairs("dev")
+    assert result.pairs == len(dev) == 6
+    assert result.pair_ids == [p.id for p in dev]
+    np.testing.assert_allclose(result.gold, [p.score for p in dev])
+    model = get_model("base", "cpu", proj)
+    direct = evaluate_pairs(model, [p.sentence1 for p in dev], [p.sentence2 for p in dev],
+                            [p.score for p in dev])
+    assert result.spearman == pytest.approx(direct.spearman)
+    assert result.pearson == pytest.approx(direct.pearson)
+    # The scatter plot's entry point is the same computation.
+    scatter = predict_split(proj, "base", "dev", device="cpu")
+    np.testing.assert_allclose(scatter.predicted, result.predicted)
+
+    with pytest.raises(UserError, match="test split has 1 labeled pair;"):
+        evaluate_project(proj, "base", "test")
+    with pytest.raises(UserError, match="train split has 1 labeled pair"):
+        evaluate_project(proj, "base", "train")
+    proj.set_label(proj.labeled_pairs("test")[0].id, 0.2)
+    proj.insert_pairs([("the car is new", "an old car", 0.2, "test", 13, None)])
+    with pytest.raises(UserError, match="same score|same label|0.2"):
+        evaluate_project(proj, "base", "test")
+    with pytest.raises(UserError, match="no trained model"):
+        evaluate_project(proj, "best", "dev")

@@ -1,0 +1,203 @@
+"""Export: a folder SentenceTransformer loads, its model card, atomic writes, refusal and force."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stsstudio import cli
+from stsstudio.core import inference
+from stsstudio.core.errors import UserError
+from stsstudio.core.evaluation import evaluate_project
+from stsstudio.core.export import EMBEDDED_HUB_ID, export_run, model_card_text
+from stsstudio.core.inference import Cancelled
+from stsstudio.core.store import Project
+
+PAIRS = [
+    ("the man is playing a guitar", "a man is playing the flute", 0.4, "dev"),
+    ("a dog is running on the street", "a cat is sitting", 0.1, "dev"),
+    ("my vpn keeps dropping", "the vpn connection drops again", 0.9, "dev"),
+    ("the printer is broken", "printer not working today", 0.8, "train"),
+    ("the bus is fast", "the train is slow", 0.3, "train"),
+    ("reset my password please", "i cannot login to my account", 0.6, "test"),
+    ("a woman is eating pizza", "the laptop screen is slow", 0.0, "test"),
+    ("new user account", "email server error", 0.2, "test"),
+    ("wifi disconnects at home", "the network drops", None, "none"),
+]
+CONFIG = {"base_model": "default", "loss": "cosent", "matryoshka": False, "epochs": 1.0,
+          "batch_size": 8, "learning_rate": 3e-5, "warmup_ratio": 0.1, "max_seq_length": None,
+          "seed": 7, "eval_steps": 2, "max_steps": 4, "device": "cpu"}
+
+
+def _add_run(project: Project, model_dir: Path, spearman: float = 0.5, **fields) -> int:
+    run_id = project.create_run(base_model="default", loss="cosent", config=CONFIG, device="cpu")
+    target = project.run_dir(run_id) / "model"
+    shutil.copytree(model_dir, target)
+    project.add_metrics(run_id, [(0, "dev_spearman", 0.25, 0.0), (2, "loss", 0.7, 0.5),
+                                 (4, "loss", 0.6, 1.0), (4, "dev_spearman", spearman, 1.0)])
+    project.update_run(run_id, status="finished", model_dir=str(target), best_dev_spearman=spearman,
+                       base_dev_spearman=0.25, best_step=4, steps=4, **fields)
+    return run_id
+
+
+@pytest.fixture
+def proj(tmp_path: Path, tiny_model_dir: Path):
+    inference.clear_model_cache()
+    project = Project.create(tmp_path / "proj", name="Helpdesk", base_model="default")
+    project.insert_pairs([(s1, s2, score, split, i + 1, None)
+                          for i, (s1, s2, score, split) in enumerate(PAIRS)])
+    project.set_label(1, 0.5, "ann")  # a second label on pair 1: 9 labels in all
+    yield project
+    project.close()
+
+
+class _CancelAt:
+    def __init__(self, step: int) -> None:
+        self.step, self.calls = step, 0
+
+    def progress(self, done: int, total: int) -> None:
+        self.calls += 1
+
+    def is_cancelled(self) -> bool:
+        return self.calls >= self.step
+
+
+def _no_leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_export_loads_and_matches_cli_similarity(proj: Project, tiny_model_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    _add_run(proj, tiny_model_dir, 0.3)
+    best = _add_run(proj, tiny_model_dir, 0.6)
+    out = export_run(proj, tmp_path / "exported")  # default: the best run
+    assert out == (tmp_path / "exported").resolve()
+    assert _no_leftovers(tmp_path) == []
+    assert {"modules.json", "README.md", "model.safetensors"} <= {p.name for p in out.iterdir()}
+
+    s1, s2 = "my vpn keeps dropping", "the printer is broken"
+    loaded = SentenceTransformer(str(out), device="cpu", local_files_only=True)
+    emb = loaded.encode([s1, s2], normalize_embeddings=True)
+    ours = float(np.dot(emb[0], emb[1]))
+
+    assert cli.main(["similarity", "--model", str(out), s1, s2]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == f"{ours:.4f}"
+    proj_path = str(proj.path)
+    assert cli.main(["similarity", "--run", str(best), proj_path, s1, s2]) == 0
+    assert capsys.readouterr().out.strip() == printed
+
+    # The same weights as the run: the export is the run's model, not a re-trained one.
+    run_model = SentenceTransformer(str(proj.run_dir(best) / "model"), device="cpu")
+    np.testing.assert_allclose(run_model.encode([s1]), loaded.encode([s1]), atol=1e-6)
+
+
+def test_model_card_contents_and_preview(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> None:
+    run_id = _add_run(proj, tiny_model_dir, 0.6)
+    preview = model_card_text(proj, run_id)
+    out = export_run(proj, tmp_path / "out", run_id)
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert readme == preview
+
+    dev = evaluate_project(proj, f"run:{run_id}", "dev", device="cpu")
+    test = evaluate_project(proj, f"run:{run_id}", "test", device="cpu")
+    front = readme.split("---")[1]  # the YAML metadata the Hub reads
+    assert "library_name: sentence-transformers" in front
+    assert "generated_from_trainer" in front and "loss:CoSENTLoss" in front
+    assert f"base_model: {EMBEDDED_HUB_ID}" in front
+    assert "dataset_size:2" in front  # two labeled train pairs
+    assert f"value: {dev.spearman}" in front and f"value: {test.spearman}" in front
+    # The body: base model, loss, hyperparameters, metrics, the data, the training log.
+    assert f"finetuned from [{EMBEDDED_HUB_ID}]" in readme
+    assert "[<code>CoSENTLoss</code>]" in readme
+    assert "- `learning_rate`: 3e-05" in readme and "- `seed`: 7" in readme
+    assert "#### Non-Default Hyperparameters" in readme and "- `batch_size`: 8" in readme
+    assert "* Size: 2 training samples" in readme and "* Size: 3 evaluation samples" in readme
+    assert "| **4** " in readme and "dev_spearman_cosine" in readme  # the kept step is bold
+    assert "## STS Studio" in readme
+    assert "| Pairs | 9 (8 labeled): train 2 (2 labeled), dev 3 (3 labeled), test 3 (3 labeled), " \
+           "none 1 (0 labeled) |" in readme
+    assert "| Labels given | 9 |" in readme
+    assert f"| Dev Spearman (cosine) | {dev.spearman:.4f} on 3 pairs |" in readme
+    assert f"| Test Spearman (cosine) | {test.spearman:.4f} on 3 pairs |" in readme
+    assert "| Dev Spearman before training | 0.2500 |" in readme
+    assert "| Loss | CoSENT |" in readme and "| Learning rate | 3e-05 |" in readme
+
+
+def test_refuses_non_empty_target_and_force_replaces(proj: Project, tiny_model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    run_id = _add_run(proj, tiny_model_dir)
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "keep.txt").write_text("precious")
+    with pytest.raises(UserError, match="not empty"):
+        export_run(proj, target, run_id)
+    assert (target / "keep.txt").read_text() == "precious"
+    assert _no_leftovers(tmp_path) == []
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (export_run(proj, empty, run_id) / "modules.json").is_file()
+
+    export_run(proj, target, run_id, force=True)
+    assert not (target / "keep.txt").exists() and (target / "modules.json").is_file()
+    assert _no_leftovers(tmp_path) == []
+
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        export_run(proj, tmp_path / "file.txt", run_id)
+    for protected in (proj.path, proj.path.parent, proj.run_dir(run_id) / "model",
+                      proj.run_dir(run_id) / "model" / "inner"):
+        with pytest.raises(UserError, match="replace the project|model folder"):
+            export_run(proj, protected, run_id, force=True)
+    assert (proj.run_dir(run_id) / "model" / "modules.json").is_file()
+
+
+def test_cancelled_export_leaves_nothing_behind(proj: Project, tiny_model_dir: Path,
+                                                tmp_path: Path) -> None:
+    run_id = _add_run(proj, tiny_model_dir)
+    for step in (1, 3, 5):  # after loading, after evaluating, after saving (just before the swap)
+        with pytest.raises(Cancelled):
+            export_run(proj, tmp_path / "new", run_id, task=_CancelAt(step))
+        assert not (tmp_path / "new").exists()
+        assert _no_leftovers(tmp_path) == []
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "keep.txt").write_text("precious")
+    with pytest.raises(Cancelled):
+        export_run(proj, old, run_id, force=True, task=_CancelAt(5))
+    assert [p.name for p in old.iterdir()] == ["keep.txt"]
+    assert _no_leftovers(tmp_path) == []
+
+
+def test_export_errors(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no trained run"):
+        export_run(proj, tmp_path / "x")
+    with pytest.raises(UserError, match="Run 5 does not exist"):
+        export_run(proj, tmp_path / "x", 5)
+    failed = proj.create_run(base_model="default", loss="cosent", config={})
+    proj.update_run(failed, status="failed", message="NaN loss; lower the learning rate")
+    with pytest.raises(UserError, match="has no model: it is failed"):
+        export_run(proj, tmp_path / "x", failed)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("stsstudio.core.data_export") is None,
+                    reason="the data exporter is not there yet")
+def test_export_with_data(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    run_id = _add_run(proj, tiny_model_dir)
+    out = export_run(proj, tmp_path / "with_data", run_id, with_data=True)
+    frame = pd.read_csv(out / "data" / "labeled_pairs.csv")
+    assert len(frame) == 8  # labeled pairs only
+    lines = (out / "data" / "labeled_pairs.jsonl").read_text().splitlines()
+    assert len(lines) == 8 and "sentence1" in json.loads(lines[0])

@@ -1,0 +1,230 @@
+"""Inference: model references, the model cache, encoding, similarity and cached search."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stsstudio.core import inference
+from stsstudio.core.errors import UserError
+from stsstudio.core.inference import (
+    Cancelled,
+    encode,
+    get_model,
+    resolve_model_ref,
+    search,
+    similarity,
+)
+from stsstudio.core.store import Project
+
+PAIRS = [
+    ("the man is playing a guitar", "a man is playing the flute", 0.4, "dev"),
+    ("a dog is running on the street", "a cat is sitting", 0.1, "dev"),
+    ("my vpn keeps dropping", "the vpn connection drops again", 0.9, "dev"),
+    ("the printer is broken", "printer not working today", 0.8, "train"),
+    ("reset my password please", "i cannot login to my account", 0.6, "test"),
+    ("wifi disconnects at home", "the network drops", None, "none"),
+]
+
+
+def _project_with_pairs(path: Path, base_model: Path) -> Project:
+    project = Project.create(path, base_model=str(base_model))
+    project.insert_pairs([(s1, s2, score, split, i + 1, None)
+                          for i, (s1, s2, score, split) in enumerate(PAIRS)])
+    return project
+
+
+def _add_run(project: Project, model_dir: Path, spearman: float = 0.5) -> int:
+    run_id = project.create_run(base_model=project.base_model, loss="cosent",
+                                config={"epochs": 1, "batch_size": 16})
+    target = project.run_dir(run_id) / "model"
+    shutil.copytree(model_dir, target)
+    project.update_run(run_id, status="finished", model_dir=str(target), best_dev_spearman=spearman)
+    return run_id
+
+
+class _Task:
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.calls: list[tuple[int, int]] = []
+        self.cancel_after = cancel_after
+
+    def progress(self, done: int, total: int) -> None:
+        self.calls.append((done, total))
+
+    def is_cancelled(self) -> bool:
+        return self.cancel_after is not None and len(self.calls) > self.cancel_after
+
+
+@pytest.fixture
+def proj(tmp_path: Path, tiny_model_dir: Path):
+    inference.clear_model_cache()
+    project = _project_with_pairs(tmp_path / "proj", tiny_model_dir)
+    yield project
+    project.close()
+
+
+def test_resolve_model_ref(proj: Project, tiny_model_dir: Path) -> None:
+    assert resolve_model_ref(proj, "base") == str(tiny_model_dir.resolve())
+    assert resolve_model_ref(None, str(tiny_model_dir)) == str(tiny_model_dir.resolve())
+    with pytest.raises(UserError, match="no trained model"):
+        resolve_model_ref(proj, "best")
+    with pytest.raises(UserError, match="Run 7 does not exist"):
+        resolve_model_ref(proj, "run:7")
+    with pytest.raises(UserError, match="not a run reference"):
+        resolve_model_ref(proj, "run:x")
+    with pytest.raises(UserError, match="belongs to a project"):
+        resolve_model_ref(None, "base")
+
+    failed = proj.create_run(base_model="default", loss="cosent", config={})
+    proj.update_run(failed, status="failed", message="NaN loss")
+    with pytest.raises(UserError, match=f"Run {failed} has no model: it is failed"):
+        resolve_model_ref(proj, f"run:{failed}")
+
+    first = _add_run(proj, tiny_model_dir, spearman=0.3)
+    second = _add_run(proj, tiny_model_dir, spearman=0.6)
+    assert resolve_model_ref(proj, f"run:{first}") == str((proj.run_dir(first) / "model").resolve())
+    assert resolve_model_ref(proj, "best") == str((proj.run_dir(second) / "model").resolve())
+    shutil.rmtree(proj.run_dir(second) / "model")
+    with pytest.raises(UserError, match="missing"):
+        resolve_model_ref(proj, f"run:{second}")
+
+
+def test_model_cache_keeps_models_loaded(proj: Project, tiny_model_dir: Path) -> None:
+    run_id = _add_run(proj, tiny_model_dir)
+    base = get_model("base", device="cpu", project=proj)
+    run = get_model(f"run:{run_id}", device="cpu", project=proj)
+    assert base is not run
+    assert get_model("base", device="cpu", project=proj) is base
+    assert get_model(str(tiny_model_dir), device="auto") is base  # auto is the CPU here
+    assert get_model(base) is base  # a loaded model passes through
+
+    # Threads asking at once get the one instance.
+    inference.clear_model_cache()
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(get_model("base", "cpu", proj)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 3 and got[0] is got[1] is got[2]
+
+    # A small LRU: the least recently used model goes first.
+    extra = []
+    for i in range(inference.MODEL_CACHE_SIZE):
+        d = proj.path.parent / f"m{i}"
+        shutil.copytree(tiny_model_dir, d)
+        extra.append(get_model(str(d), "cpu"))
+    paths = [p for p, _ in inference.loaded_models()]
+    assert str(tiny_model_dir.resolve()) not in paths
+    assert len(paths) == inference.MODEL_CACHE_SIZE
+
+
+def test_model_rewritten_in_place_is_reloaded(tiny_model: Path) -> None:
+    inference.clear_model_cache()
+    first = get_model(str(tiny_model), "cpu")
+    weights = tiny_model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes())  # same content, new modification stamp
+    assert get_model(str(tiny_model), "cpu") is not first
+    assert len(inference.loaded_models()) == 1
+
+
+def test_encode_normalised_in_order_with_progress_and_cancel(tiny_model_dir: Path) -> None:
+    model = get_model(str(tiny_model_dir), "cpu")
+    sentences = [f"the {w} is working" for w in ("printer", "vpn", "laptop screen of my old computer",
+                                                 "wifi", "phone")] * 7
+    task = _Task()
+    emb = encode(model, sentences, batch_size=2, task=task)
+    assert emb.dtype == np.float32 and emb.shape == (35, 32)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    direct = model.encode(sentences, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(emb, direct, atol=1e-5)
+    assert task.calls[0] == (0, 35) and task.calls[-1] == (35, 35)
+    assert encode(model, []).shape == (0, 32)
+
+    with pytest.raises(Cancelled):
+        encode(model, sentences, batch_size=2, task=_Task(cancel_after=1))
+
+
+def test_similarity_is_the_models_cosine(proj: Project, tiny_model_dir: Path) -> None:
+    model = get_model("base", "cpu", proj)
+    a, b = "the vpn keeps dropping", "my printer is broken"
+    expected = float(model.similarity(model.encode([a]), model.encode([b]))[0][0])
+    assert similarity("base", a, b, project=proj) == pytest.approx(expected, abs=1e-5)
+    assert similarity(model, a, b) == pytest.approx(expected, abs=1e-5)
+    assert similarity(str(tiny_model_dir), a, a) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_search_ranks_and_caches_per_data_version(proj: Project) -> None:
+    corpus = proj.sentences()
+    model = get_model("base", "cpu", proj)
+    query = "my vpn keeps dropping"
+    emb = model.encode(corpus, normalize_embeddings=True)
+    q = model.encode([query], normalize_embeddings=True)[0]
+    expected = dict(zip(corpus, (emb @ q).tolist()))
+    # A random tiny model scores many sentences alike, so compare scores, not the order of ties.
+    best3 = sorted(expected.values(), reverse=True)[:3]
+
+    task = _Task()
+    hits = search(proj, "base", query, top_k=3, task=task)
+    assert len(hits) == 3
+    for hit in hits:
+        assert hit.score == pytest.approx(expected[hit.sentence], abs=1e-5)
+    assert [h.score for h in hits] == pytest.approx(best3, abs=1e-5)
+    assert all(h.score >= hits[i + 1].score for i, h in enumerate(hits[:-1]))
+    exact = {h.sentence: h for h in search(proj, "base", query, top_k=len(corpus))}[query]
+    assert exact.score == pytest.approx(1.0, abs=1e-5) and exact.pair_ids == [3]
+    assert {h.sentence: h for h in search(proj, "base", query, top_k=len(corpus))}[
+        "the printer is broken"].pair_ids == [4]
+    assert task.calls, "the corpus was embedded"
+    files = list(proj.cache_dir.glob("corpus-*.npy"))
+    assert len(files) == 1
+    assert np.load(files[0]).shape == (len(corpus), 32)
+
+    # Same data, same model: no re-encoding (no progress reported), same file.
+    task2 = _Task()
+    again = search(proj, "base", query, top_k=3, task=task2)
+    assert [h.score for h in again] == pytest.approx(best3, abs=1e-5)
+    assert task2.calls == []
+    inference._memory.clear()  # a fresh process reads the file instead
+    task3 = _Task()
+    search(proj, "base", query, top_k=3, task=task3)
+    assert task3.calls == []
+
+    # New pairs change the data version: the cache is rebuilt and the old file removed.
+    proj.insert_pairs([("my vpn keeps dropping at home", "vpn drops", 0.9, "train", 99, None)])
+    task4 = _Task()
+    hits = search(proj, "base", "my vpn keeps dropping at home", top_k=50, task=task4)
+    assert task4.calls, "the corpus was embedded again"
+    assert len(hits) == len(proj.sentences()) == len(corpus) + 2
+    assert {h.sentence: h.pair_ids for h in hits}["my vpn keeps dropping at home"] == [7]
+    new_files = list(proj.cache_dir.glob("corpus-*.npy"))
+    assert len(new_files) == 1 and new_files != files
+
+    # Deleting pairs invalidates too.
+    proj.delete_pairs([7])
+    assert "my vpn keeps dropping at home" not in [h.sentence for h in search(proj, "base", "vpn", 50)]
+
+
+def test_search_errors_and_empty_project(tmp_path: Path, tiny_model_dir: Path) -> None:
+    with Project.create(tmp_path / "empty", base_model=str(tiny_model_dir)) as project:
+        assert search(project, "base", "anything") == []
+        with pytest.raises(UserError, match="top-k"):
+            search(project, "base", "anything", top_k=0)
+        with pytest.raises(UserError, match="empty"):
+            search(project, "base", "   ")
+        with pytest.raises(UserError, match="no trained model"):
+            search(project, "best", "anything")
+
+
+def test_inference_modules_do_not_import_qt() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, stsstudio.core.inference, stsstudio.core.evaluation, stsstudio.core.export; "
+            "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'shiboken'))]")
+    subprocess.run([sys.executable, "-c", code], check=True)
