@@ -104,20 +104,107 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     raise UserError("resume is not implemented yet")
 
 
+def _model_ref(args: argparse.Namespace) -> str:
+    """The model a project command uses: --base, --run ID, or (default) the best run."""
+    if getattr(args, "base", False):
+        return "base"
+    if getattr(args, "run", None) is not None:
+        return f"run:{args.run}"
+    return "best"
+
+
+def _eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], list[float]]:
+    """Labeled pairs of ``--data FILE``, read with the same importer (and options) as ``import``."""
+    from stsstudio.core.importers import ImportOptions, prepare_import
+
+    options = ImportOptions(format=args.format, sentence1=args.sentence1, sentence2=args.sentence2,
+                            score=args.score, has_header=not args.no_header, scale=args.scale,
+                            hf_config=args.hf_config, hf_split=args.hf_split)
+    prepared = prepare_import(args.data, options)
+    rows = [r for r in prepared.rows if r[2] is not None]
+    if not rows:
+        raise UserError(f"{args.data} has no scored pairs to evaluate on.")
+    return [r[0] for r in rows], [r[1] for r in rows], [float(r[2]) for r in rows]
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    raise UserError("evaluate is not implemented yet")
+    from stsstudio.core.evaluation import evaluate_pairs, evaluate_project
+    from stsstudio.core.inference import get_model
+
+    if args.model and (args.run is not None or args.base):
+        raise UserError("use either --model or --run/--base, not both")
+    if not args.model and not args.project:
+        raise UserError("name a PROJECT (with --run ID or --base) or a model folder with --model DIR")
+    if args.model and not args.project and not args.data:
+        raise UserError("--model needs pairs to evaluate on: a PROJECT or --data FILE")
+    what = args.model or _model_ref(args)
+    if args.project:
+        with _open_project(args.project, readonly=True) as project:
+            if args.data:
+                s1, s2, gold = _eval_data(args)
+                model = get_model(what, device=args.device, project=project)
+                result = evaluate_pairs(model, s1, s2, gold)
+            else:
+                result = evaluate_project(project, what, args.split, device=args.device)
+    else:
+        s1, s2, gold = _eval_data(args)
+        result = evaluate_pairs(get_model(what, device=args.device), s1, s2, gold)
+    if args.json:
+        _print_json(result.as_dict())
+    else:
+        where = args.data or f"the {args.split} split"
+        fig = result.as_dict()
+        spearman = "undefined" if fig["spearman"] is None else f"{fig['spearman']:.4f}"
+        pearson = "undefined" if fig["pearson"] is None else f"{fig['pearson']:.4f}"
+        print(f"Spearman {spearman}  Pearson {pearson}  ({result.pairs:,} pairs of {where})")
+    return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    raise UserError("export is not implemented yet")
+    from stsstudio.core.export import export_run
+
+    with _open_project(args.project, readonly=True) as project:
+        run = project.run(args.run) if args.run is not None else project.best_run()
+        out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force)
+    print(f"Exported run {run.id if run else args.run} to {out}")
+    return 0
 
 
 def _cmd_similarity(args: argparse.Namespace) -> int:
-    raise UserError("similarity is not implemented yet")
+    from stsstudio.core.inference import similarity
+
+    if args.model:
+        if args.run is not None or args.base:
+            raise UserError("use either --model or a PROJECT with --run/--base, not both")
+        if len(args.args) != 2:
+            raise UserError("with --model give exactly two sentences: S1 S2")
+        score = similarity(args.model, args.args[0], args.args[1], device=args.device)
+    else:
+        if len(args.args) != 3:
+            raise UserError("give PROJECT S1 S2, or --model DIR S1 S2")
+        with _open_project(args.args[0], readonly=True) as project:
+            score = similarity(_model_ref(args), args.args[1], args.args[2], project=project,
+                               device=args.device)
+    print(f"{score:.4f}")
+    return 0
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    raise UserError("search is not implemented yet")
+    from stsstudio.core.inference import search
+
+    if args.run is not None and args.base:
+        raise UserError("use either --run or --base, not both")
+    with _open_project(args.project, readonly=True) as project:
+        hits = search(project, _model_ref(args), args.query, top_k=args.top_k, device=args.device)
+    if args.json:
+        _print_json([hit.as_dict() for hit in hits])
+        return 0
+    if not hits:
+        print("The project has no sentences to search.")
+    for hit in hits:
+        ids = ", ".join(str(i) for i in hit.pair_ids[:5]) + (" ..." if len(hit.pair_ids) > 5 else "")
+        print(f"{hit.score:.4f}  {hit.sentence}  [pairs {ids}]")
+    return 0
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:
