@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
         self.resize(1280, 800)
-        self.setMinimumSize(900, 600)
+        self.setMinimumSize(760, 520)
         self._import_wizard: QWidget | None = None
         self._annotator_dialog: QInputDialog | None = None
         self._counts_pending = False

@@ -107,6 +107,13 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
         if callable(prepare):
             prepare()
         _wait_for_workers(app, 120)
+        if "torch" in sys.modules:  # a view loaded the ML stack: say so, as the app would
+            from stsstudio.app import load_ml_stack
+
+            ctx.ml_ready, ctx.device_label = True, load_ml_stack()
+            ctx.mlReady.emit()
+        else:  # "Loading ML libraries…" would be a false statement in a still image
+            window.ml_label.hide()
         _settle(app, 400)
         image = window.grab()
         if not image.save(str(out), "PNG"):
