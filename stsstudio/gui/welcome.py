@@ -169,7 +169,7 @@ class WelcomePage(QWidget):
         paths = settings.recent_projects()
         for path in paths:
             p = Path(path)
-            item = QListWidgetItem(f"{p.name}\n{_short_path(p.parent)}")
+            item = QListWidgetItem(f"{_project_name(p)}\n{_short_path(p)}")
             item.setData(Qt.UserRole, path)
             item.setToolTip(path)
             item.setIcon(icons.icon("folder", "#6b7280"))
@@ -181,6 +181,18 @@ class WelcomePage(QWidget):
     @Slot(QListWidgetItem)
     def _on_recent_activated(self, item: QListWidgetItem) -> None:
         self.recentRequested.emit(item.data(Qt.UserRole))
+
+
+def _project_name(path: Path) -> str:
+    """The project's display name (read-only open: works while another window holds it)."""
+    from stsstudio.core.errors import UserError
+    from stsstudio.core.store import Project
+
+    try:
+        with Project.open(path, readonly=True) as project:
+            return project.name
+    except (UserError, OSError):
+        return path.name
 
 
 def _short_path(path: Path) -> str:
