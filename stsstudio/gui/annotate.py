@@ -16,7 +16,7 @@ import re
 import time
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +46,7 @@ from stsstudio.gui.widgets import (
     SHARED_WORD_BG,
     ElidedLabel,
     EmptyState,
+    mute,
 )
 
 # The STS 0–5 rubric on our 0–1 scale: the number keys and the slider's tick labels.
@@ -60,6 +61,7 @@ RUBRIC: list[tuple[float, str]] = [
 NUMBER_KEYS = {getattr(Qt.Key, f"Key_{i}"): RUBRIC[i][0] for i in range(6)}
 STEP, FINE_STEP = 0.05, 0.01
 PREFETCH = 40            # pairs fetched ahead in one query
+QUEUE_CHUNK = 2000       # ids read at a time in file order
 RANDOM_SEED = 42
 
 _STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from into onto over under
@@ -125,16 +127,39 @@ class RubricTicks(QWidget):
         return QSize(300, self.sizeHint().height())
 
     def set_active(self, score: float | None) -> None:
+        nearest = None if score is None else min(RUBRIC, key=lambda r: abs(r[0] - score))[0]
+        if nearest != getattr(self, "_nearest", None):
+            self._nearest = nearest
+            self.update()
         self.active = score
-        self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
-        p = QPainter(self)
+        # Twelve wrapped texts cost milliseconds per paint; the picture only changes with the
+        # width and the highlighted step, so paint it once per (size, step) and blit it.
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, getattr(self, "_nearest", None))
+        cache: dict = self.__dict__.setdefault("_pixmaps", {})
+        pixmap = cache.get(key)
+        if pixmap is None:
+            if len(cache) > 16:
+                cache.clear()
+            pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            self._paint_ticks(pixmap)
+            cache[key] = pixmap
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, pixmap)
+        painter.end()
+
+    def _paint_ticks(self, device: QPixmap) -> None:
+        p = QPainter(device)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setFont(self.font())
         fm = self.fontMetrics()
         span = self.width() - 2 * self.inset
         cell = span / (len(RUBRIC) - 1)
-        nearest = None if self.active is None else min(RUBRIC, key=lambda r: abs(r[0] - self.active))[0]
+        nearest = getattr(self, "_nearest", None)
         text_color = self.palette().color(QPalette.ColorRole.WindowText)
         bold = QFont(self.font())
         bold.setWeight(QFont.Weight.DemiBold)
@@ -184,6 +209,12 @@ class SentenceCard(QFrame):
         self.text.setFont(font)
         layout.addWidget(self.caption)
         layout.addWidget(self.text)
+        layout.addStretch(1)
+        self.setStyleSheet(_CARD_STYLE)
+        # The cards share the free height, so a longer or shorter sentence never moves the
+        # controls below (which would repaint the whole view on every pair).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 2 + 48)
 
     def set_html(self, text: str) -> None:
         self.text.setText(text)
@@ -307,7 +338,10 @@ class AnnotateView(QWidget):
         self.ctx = ctx
         self.queue: list[int] = []
         self.pos = 0
-        self._tail_loaded = False
+        self._queued: set[int] = set()
+        self._phase, self._last_id = "unlabeled", 0
+        self._just_counted = False
+        self._confirming = False
         self._cache: dict[int, Pair] = {}
         self.current: Pair | None = None
         self.score: float | None = None          # the slider's value; None until set
@@ -364,10 +398,14 @@ class AnnotateView(QWidget):
         sf.setPointSizeF(26)
         sf.setWeight(QFont.Weight.DemiBold)
         self.score_label.setFont(sf)
-        self.score_label.setMinimumWidth(QLabel().fontMetrics().horizontalAdvance("0") * 9)
+        # A fixed column: changing texts never re-lay out (and repaint) the row.
+        column_width = max(QFontMetrics(sf).horizontalAdvance("0.00") + 16,
+                           self.fontMetrics().horizontalAdvance("press 0–5 or ←/→") + 12)
+        self.score_label.setFixedWidth(column_width)
         self.score_state = QLabel()
         self.score_state.setObjectName("scoreState")
-        self.score_state.setStyleSheet(f"color: {MUTED_TEXT.name()};")
+        mute(self.score_state)
+        self.score_state.setFixedWidth(column_width)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setSingleStep(1)
@@ -402,7 +440,7 @@ class AnnotateView(QWidget):
         self.note_edit.cancelled.connect(self._on_note_cancelled)
         note_row = QHBoxLayout()
         note_label = QLabel("Note")
-        note_label.setStyleSheet(f"color: {MUTED_TEXT.name()};")
+        mute(note_label)
         note_row.addWidget(note_label)
         note_row.addWidget(self.note_edit, 1)
         self.hints = QLabel(
@@ -412,28 +450,28 @@ class AnnotateView(QWidget):
             " &nbsp;·&nbsp; <b>Ctrl+Z</b> undo")
         self.hints.setObjectName("keyHints")
         self.hints.setWordWrap(True)
-        self.hints.setStyleSheet(f"color: {MUTED_TEXT.name()};")
+        mute(self.hints)
 
         # -- progress ----------------------------------------------------------------------
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(8)
+        self.progress.setStyleSheet(_PROGRESS_STYLE)
         self.progress_label = QLabel()
         self.progress_label.setObjectName("progressText")
-        self.progress_label.setStyleSheet(f"color: {MUTED_TEXT.name()};")
+        mute(self.progress_label)
 
         work = QWidget()
         wl = QVBoxLayout(work)
         wl.setContentsMargins(20, 16, 20, 14)
         wl.setSpacing(12)
         wl.addLayout(top)
-        wl.addWidget(self.card1)
-        wl.addWidget(self.card2)
+        wl.addWidget(self.card1, 1)
+        wl.addWidget(self.card2, 1)
         wl.addWidget(self.highlight_box)
         wl.addSpacing(6)
         wl.addLayout(score_row)
         wl.addLayout(note_row)
-        wl.addStretch(1)
         wl.addWidget(self.hints)
         wl.addSpacing(4)
         wl.addWidget(self.progress)
@@ -447,6 +485,7 @@ class AnnotateView(QWidget):
 
         self.guidelines = GuidelinesPanel(ctx)
         self.guidelines.setObjectName("guidelinesPanel")
+        self.guidelines.setStyleSheet(_GUIDELINES_STYLE)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.pages)
         self.splitter.addWidget(self.guidelines)
@@ -457,7 +496,6 @@ class AnnotateView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
-        self.setStyleSheet(_STYLE)
 
         ctx.projectChanged.connect(self._on_project_changed)
         ctx.pairsChanged.connect(self._on_pairs_changed)
@@ -496,36 +534,61 @@ class AnnotateView(QWidget):
         return self.order_combo.currentData()
 
     def reload(self, keep: int | None = None) -> None:
-        """Rebuild the queue: unlabeled pairs first (file order or seeded shuffle)."""
+        """Rebuild the queue: unlabeled pairs first (file order or seeded shuffle), then labeled."""
         project = self.ctx.project
         self._dirty = False
         self._cache.clear()
-        self._tail_loaded = False
+        self.queue, self.pos = [], 0
+        self._queued: set[int] = set()
+        self._phase, self._last_id = "unlabeled", 0
         if project is None or project.closed:
-            self.queue, self.pos = [], 0
+            self._phase = "done"
+            self.total = self.labeled = 0
             self._show_empty()
             return
-        self.queue = list(project.query_pair_ids(filter="unlabeled", split=self.split))
-        if self.order == "random":
-            random.Random(RANDOM_SEED).shuffle(self.queue)
-        self.pos = 0
-        if not self.queue:
-            self._load_tail()
+        self._extend_queue()
         self._recount()
-        if keep is not None and keep in self.queue:   # a C loop: cheap for a rare reload
+        if keep is not None and keep in self._queued:
             self.pos = self.queue.index(keep)
         self._show_current()
 
-    def _load_tail(self) -> None:
-        """After the unlabeled pairs, the labeled ones follow, for review."""
-        if self._tail_loaded or self.ctx.project is None:
-            return
-        self._tail_loaded = True
-        labeled = self.ctx.project.query_pair_ids(filter="labeled", split=self.split)
-        if self.order == "random":
-            random.Random(RANDOM_SEED + 1).shuffle(labeled)
-        seen = set(self.queue)
-        self.queue.extend(i for i in labeled if i not in seen)
+    def _extend_queue(self) -> bool:
+        """Append the next ids to the queue; False once every pair of the split is queued.
+
+        In file order the ids come in chunks (keyset pagination on the primary key), so opening
+        the view on a million pairs reads a few thousand ids, not all of them. A seeded shuffle
+        needs the whole list, once.
+        """
+        project = self.ctx.project
+        added = 0
+        while self._phase != "done" and not added and project is not None:
+            labeled = self._phase == "labeled"
+            where = ["score IS NOT NULL" if labeled else "score IS NULL"]
+            params: list = []
+            if self.split:
+                where.append("split = ?")
+                params.append(self.split)
+            if self.order == "random":
+                ids = [r[0] for r in project.execute(
+                    f"SELECT id FROM pairs WHERE {' AND '.join(where)} ORDER BY id", params)]
+                random.Random(RANDOM_SEED + int(labeled)).shuffle(ids)
+                exhausted = True
+            else:
+                where.append("id > ?")
+                params.append(self._last_id)
+                ids = [r[0] for r in project.execute(
+                    f"SELECT id FROM pairs WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+                    [*params, QUEUE_CHUNK])]
+                exhausted = len(ids) < QUEUE_CHUNK
+                if ids:
+                    self._last_id = ids[-1]
+            fresh = [i for i in ids if i not in self._queued]
+            self.queue.extend(fresh)
+            self._queued.update(fresh)
+            added += len(fresh)
+            if exhausted:
+                self._phase, self._last_id = ("labeled" if not labeled else "done"), 0
+        return added > 0
 
     def _recount(self) -> None:
         project = self.ctx.project
@@ -538,7 +601,12 @@ class AnnotateView(QWidget):
                 sql += " WHERE split = ?"
                 params = (self.split,)
             self.total, self.labeled = project.execute(sql, params)[0]
+        self._just_counted = True
+        QTimer.singleShot(0, self._forget_count)
         self._update_progress()
+
+    def _forget_count(self) -> None:
+        self._just_counted = False
 
     # -- showing a pair ------------------------------------------------------------------------
 
@@ -555,10 +623,9 @@ class AnnotateView(QWidget):
         project = self.ctx.project
         if project is None or project.closed:
             return
+        if self.pos + 1 + PREFETCH >= len(self.queue):
+            self._extend_queue()
         upcoming = self.queue[self.pos + 1:self.pos + 1 + PREFETCH]
-        if self.pos + PREFETCH >= len(self.queue) and not self._tail_loaded:
-            self._load_tail()
-            upcoming = self.queue[self.pos + 1:self.pos + 1 + PREFETCH]
         missing = [i for i in upcoming[:PREFETCH // 2] if i not in self._cache]
         if missing:
             self._cache.update(project.pairs_by_ids(upcoming))
@@ -573,11 +640,9 @@ class AnnotateView(QWidget):
                 break
             del self.queue[self.pos]    # deleted meanwhile
         else:
-            if not self._tail_loaded:
-                self._load_tail()
-                if self.pos < len(self.queue):
-                    self._show_current(draft)
-                    return
+            if self._extend_queue():
+                self._show_current(draft)
+                return
             self.current = None
             self._show_empty()
             return
@@ -651,9 +716,6 @@ class AnnotateView(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(50 if score is None else int(round(score * 100)))
         self.slider.blockSignals(False)
-        self.slider.setProperty("unset", score is None)
-        self.slider.style().unpolish(self.slider)
-        self.slider.style().polish(self.slider)
         self.ticks.set_active(score)
         saved = self.current.score if self.current is not None else None
         if score is None:
@@ -710,7 +772,7 @@ class AnnotateView(QWidget):
         if pair is None or project is None:
             return False
         if self.score is None:
-            self.score_state.setText("Set a score first: 0–5 or ←/→")
+            self.score_state.setText("set a score first")
             return False
         annotator = self.ctx.annotator or ""
         score = self.score
@@ -720,8 +782,12 @@ class AnnotateView(QWidget):
             if project.readonly:
                 self.ctx.statusMessage.emit("This project is open read-only; labels are not saved.")
                 return False
-            self.ctx.undo_stack.push(SetLabelCommand(self.ctx, pair.id, score, annotator,
-                                                     previous_score=pair.score))
+            self._confirming = True   # we move on at once: no need to re-read this pair
+            try:
+                self.ctx.undo_stack.push(SetLabelCommand(self.ctx, pair.id, score, annotator,
+                                                         previous_score=pair.score))
+            finally:
+                self._confirming = False
             if pair.score is None:
                 self.labeled += 1
             self._sitting.append(time.time())
@@ -796,10 +862,13 @@ class AnnotateView(QWidget):
                 self.pos = self.queue.index(pair_id)
             except ValueError:
                 self.queue.insert(self.pos, pair_id)
+                self._queued.add(pair_id)
         self._show_current(draft)
 
     def _on_pair_changed(self, pair_id: int) -> None:
         self._cache.pop(pair_id, None)
+        if self._confirming:
+            return
         if self.current is not None and self.current.id == pair_id:
             fresh = self._fetch(pair_id)
             if fresh is None:
@@ -873,8 +942,8 @@ class AnnotateView(QWidget):
         super().showEvent(event)
         if self._dirty:
             self.reload(keep=self.current.id if self.current else None)
-        else:
-            self._recount()
+        elif not self._just_counted:
+            self._recount()   # labels may have been given elsewhere (the CLI, another view)
         self.setFocus()
 
     def hideEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
@@ -882,12 +951,17 @@ class AnnotateView(QWidget):
         super().hideEvent(event)
 
 
-_STYLE = """
+# Style sheets stay on the few widgets that need them: one on the whole view would route every
+# child's paint through QStyleSheetStyle and slow the Enter -> next pair repaint.
+_CARD_STYLE = """
 QFrame#sentenceCard { background: palette(base); border: 1px solid #dde1e6; border-radius: 8px; }
-QLabel#cardCaption { color: #6b7280; font-size: 8.5pt; letter-spacing: 0.5px; }
-QLabel#sentenceText { color: palette(text); }
+QLabel#cardCaption { color: #6b7280; font-size: 8.5pt; }
+"""
+_PROGRESS_STYLE = """
 QProgressBar { border: none; background: #e4e7eb; border-radius: 4px; }
 QProgressBar::chunk { background: #3d7dd8; border-radius: 4px; }
-QWidget#guidelinesPanel { background: #f6f7f9; border-left: 1px solid #e1e4e8; }
+"""
+_GUIDELINES_STYLE = """
+QWidget#guidelinesPanel { background: #f6f7f9; }
 QTextBrowser { background: #f6f7f9; border: none; }
 """

@@ -50,6 +50,7 @@ from stsstudio.gui.widgets import (
     EmptyState,
     ScoreBarDelegate,
     icon,
+    mute,
 )
 
 PAGE_SIZE = 200
@@ -367,7 +368,10 @@ class PairsView(QWidget):
         # -- toolbar: filters, split, search ----------------------------------------
         self.filter_group = QButtonGroup(self)
         self.filter_group.setExclusive(True)
-        filter_bar = QHBoxLayout()
+        self.filter_bar = QWidget()
+        self.filter_bar.setStyleSheet(_SEGMENT_STYLE)   # scoped: the table paints unstyled (fast)
+        filter_bar = QHBoxLayout(self.filter_bar)
+        filter_bar.setContentsMargins(0, 0, 0, 0)
         filter_bar.setSpacing(0)
         self.filter_buttons: dict[str, QToolButton] = {}
         for i, name in enumerate(PAIR_FILTERS):
@@ -405,7 +409,7 @@ class PairsView(QWidget):
 
         top = QHBoxLayout()
         top.setSpacing(10)
-        top.addLayout(filter_bar)
+        top.addWidget(self.filter_bar)
         top.addWidget(self.split_combo)
         top.addStretch(1)
         top.addWidget(self.search_edit, 2)
@@ -421,6 +425,7 @@ class PairsView(QWidget):
         self.split_button = QToolButton()
         self.split_button.setText("Set split \u25be")
         self.split_button.setObjectName("splitButton")
+        self.split_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         self.split_button.setMenu(self.split_menu)
         self.split_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.split_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -458,9 +463,9 @@ class PairsView(QWidget):
 
         self.count_label = QLabel()
         self.count_label.setObjectName("pairCount")
-        self.count_label.setStyleSheet(f"color: {MUTED_TEXT.name()};")
+        mute(self.count_label)
         self.selection_label = QLabel()
-        self.selection_label.setStyleSheet(f"color: {MUTED_TEXT.name()};")
+        mute(self.selection_label)
         bottom = QHBoxLayout()
         bottom.setSpacing(6)
         bottom.addWidget(self.count_label)
@@ -498,7 +503,6 @@ class PairsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
-        self.setStyleSheet(_SEGMENT_STYLE)
 
         self.model.queryChanged.connect(self._update_counts)
         self.model.modelReset.connect(self._update_actions)
@@ -668,5 +672,4 @@ QToolButton[segment="middle"], QToolButton[segment="last"] { border-left: none; 
 QToolButton[segment="last"] { border-top-right-radius: 5px; border-bottom-right-radius: 5px; }
 QToolButton[segment]:checked { background: #dce8f8; color: #1d4f91; border-color: #9bb8e3; }
 QToolButton[segment]:hover:!checked { background: #f1f3f6; }
-QToolButton#splitButton::menu-indicator { image: none; width: 0px; }
 """
