@@ -104,12 +104,15 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     raise UserError("resume is not implemented yet")
 
 
-def _model_ref(args: argparse.Namespace) -> str:
+def _model_ref(args: argparse.Namespace, project: Any = None) -> str:
     """The model a project command uses: --base, --run ID, or (default) the best run."""
     if getattr(args, "base", False):
         return "base"
     if getattr(args, "run", None) is not None:
         return f"run:{args.run}"
+    if project is not None and project.best_run() is None:
+        raise UserError(f"{project.name} has no trained model yet; train one, or pass --base to use "
+                        "the base model.")
     return "best"
 
 
@@ -118,7 +121,7 @@ def _eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], list[flo
     from stsstudio.core.importers import ImportOptions, prepare_import
 
     options = ImportOptions(format=args.format, sentence1=args.sentence1, sentence2=args.sentence2,
-                            score=args.score, has_header=not args.no_header, scale=args.scale,
+                            score=args.score, has_header=False if args.no_header else None, scale=args.scale,
                             hf_config=args.hf_config, hf_split=args.hf_split)
     prepared = prepare_import(args.data, options)
     rows = [r for r in prepared.rows if r[2] is not None]
@@ -137,9 +140,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise UserError("name a PROJECT (with --run ID or --base) or a model folder with --model DIR")
     if args.model and not args.project and not args.data:
         raise UserError("--model needs pairs to evaluate on: a PROJECT or --data FILE")
-    what = args.model or _model_ref(args)
     if args.project:
         with _open_project(args.project, readonly=True) as project:
+            what = args.model or _model_ref(args, project)
             if args.data:
                 s1, s2, gold = _eval_data(args)
                 model = get_model(what, device=args.device, project=project)
@@ -148,7 +151,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 result = evaluate_project(project, what, args.split, device=args.device)
     else:
         s1, s2, gold = _eval_data(args)
-        result = evaluate_pairs(get_model(what, device=args.device), s1, s2, gold)
+        result = evaluate_pairs(get_model(args.model, device=args.device), s1, s2, gold)
     if args.json:
         _print_json(result.as_dict())
     else:
@@ -183,7 +186,7 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
         if len(args.args) != 3:
             raise UserError("give PROJECT S1 S2, or --model DIR S1 S2")
         with _open_project(args.args[0], readonly=True) as project:
-            score = similarity(_model_ref(args), args.args[1], args.args[2], project=project,
+            score = similarity(_model_ref(args, project), args.args[1], args.args[2], project=project,
                                device=args.device)
     print(f"{score:.4f}")
     return 0
@@ -195,7 +198,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if args.run is not None and args.base:
         raise UserError("use either --run or --base, not both")
     with _open_project(args.project, readonly=True) as project:
-        hits = search(project, _model_ref(args), args.query, top_k=args.top_k, device=args.device)
+        hits = search(project, _model_ref(args, project), args.query, top_k=args.top_k,
+                      device=args.device)
     if args.json:
         _print_json([hit.as_dict() for hit in hits])
         return 0

@@ -100,21 +100,28 @@ def _st_submodules() -> tuple[Any, Any]:
 def _loss_module(model: Any, run: Any) -> Any:
     """The run's loss, rebuilt only so the card can name it and show its configuration."""
     losses, _ = _st_submodules()
-    name = str(run.loss).lower()
-    config = run.config or {}
+    name, matryoshka = _loss_name(run)
     cls = getattr(losses, _LOSS_CLASSES.get(name, ""), None)
     if cls is None:
         return None
     loss = cls(model)
-    if config.get("matryoshka"):
-        dims = (config.get("matryoshka_dims") or (config.get("extra") or {}).get("matryoshka_dims"))
-        if not dims:
+    if matryoshka:
+        config = run.config or {}
+        dims = config.get("matryoshka_dims") or (config.get("extra") or {}).get("matryoshka_dims")
+        if not dims:  # the training engine's choice: the full size and its halvings down to 8
             dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
                 else model.get_sentence_embedding_dimension()
-            dims = [d for d in (dim, 512, 256, 128, 64, 32) if d <= dim]
-            dims = sorted(set(dims), reverse=True)
+            dims = [d for d in (dim, dim // 2, dim // 4, dim // 8) if d >= 8] or [dim]
         loss = losses.MatryoshkaLoss(model, loss, matryoshka_dims=list(dims))
     return loss
+
+
+def _loss_name(run: Any) -> tuple[str, bool]:
+    """``("cosent", True)`` from a run recorded as loss "cosent+matryoshka" (or its config)."""
+    config = run.config or {}
+    recorded = str(run.loss or "").lower()
+    name = str(config.get("loss") or recorded.split("+")[0]).lower()
+    return name, bool(config.get("matryoshka")) or "matryoshka" in recorded
 
 
 def _pairs_dataset(pairs: list[Any]) -> Any:
@@ -178,9 +185,15 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
     labeled = stats["labeled_splits"]
     split_text = ", ".join(f"{s} {splits[s]:,} ({labeled[s]:,} labeled)" for s in splits if splits[s])
     config = run.config or {}
-    loss = _LOSS_LABELS.get(str(run.loss).lower(), str(run.loss))
-    if config.get("matryoshka"):
+    name, matryoshka = _loss_name(run)
+    loss = _LOSS_LABELS.get(name, str(run.loss))
+    if matryoshka:
         loss = f"Matryoshka({loss})"
+    trained_on = ""
+    if config.get("train_pairs") is not None:
+        held = " held out from train" if config.get("dev_held_out") else ""
+        trained_on = (f"| Trained on | {config['train_pairs']:,} labeled train pairs; evaluated on "
+                      f"{config.get('dev_pairs') or 0:,} dev pairs{held} |")
     lines = [
         "",
         "## STS Studio",
@@ -201,7 +214,10 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
         f"| Device | {run.device or '–'} |",
         f"| Pairs | {stats['pairs']:,} ({stats['labeled']:,} labeled): {split_text or 'none'} |",
         f"| Labels given | {stats['labels']:,} |",
+        *([trained_on] if trained_on else []),
         f"| Dev Spearman before training | {_fmt(run.base_dev_spearman)} |",
+        f"| Best dev Spearman during training | {_fmt(run.best_dev_spearman)}"
+        f"{f' (step {run.best_step})' if run.best_step is not None else ''} |",
         f"| Dev Spearman (cosine) | {_fmt(dev.spearman if dev else None)}"
         f"{f' on {dev.pairs:,} pairs' if dev else ''} |",
         f"| Dev Pearson (cosine) | {_fmt(dev.pearson if dev else None)} |",
