@@ -201,3 +201,40 @@ def test_export_with_data(proj: Project, tiny_model_dir: Path, tmp_path: Path) -
     assert len(frame) == 8  # labeled pairs only
     lines = (out / "data" / "labeled_pairs.jsonl").read_text().splitlines()
     assert len(lines) == 8 and "sentence1" in json.loads(lines[0])
+
+
+# core/training.py imports sentence-transformers' deprecated top-level submodules (its concern,
+# not this test's); keep that warning from failing the export check.
+@pytest.mark.filterwarnings("ignore:Importing from 'sentence_transformers:DeprecationWarning")
+def test_train_a_few_steps_then_export(tmp_path: Path, tiny_model_dir: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The real engine's run record and model folder go through export unchanged."""
+    from sentence_transformers import SentenceTransformer
+
+    from stsstudio.core.training import TrainConfig, train
+
+    words = ["printer", "vpn", "laptop", "email", "wifi", "phone", "server", "password"]
+    rows = []
+    for i, w in enumerate(words * 2):
+        split = "train" if i < 11 else "dev"
+        other = words[(i + 3) % len(words)]
+        rows.append((f"my {w} is broken", f"the {w} is not working", 0.9, split, len(rows) + 1, None))
+        rows.append((f"my {w} is slow", f"the {other} works again", 0.1 + 0.05 * (i % 3), split,
+                     len(rows) + 1, None))
+    with Project.create(tmp_path / "trained", base_model=str(tiny_model_dir)) as project:
+        project.insert_pairs(rows)
+        result = train(project, TrainConfig(loss="cosent", max_steps=3, batch_size=8, eval_steps=3,
+                                            device="cpu", seed=3))
+        assert result.status == "finished", result.message
+        out = export_run(project, tmp_path / "exported")
+        readme = (out / "README.md").read_text(encoding="utf-8")
+        run = project.run(result.run_id)
+    assert "loss:CoSENTLoss" in readme and "dataset_size:22" in readme
+    assert "| Steps | 3 |" in readme and "| Trained on | 22 labeled train pairs" in readme
+    assert f"| Best dev Spearman during training | {run.best_dev_spearman:.4f}" in readme
+
+    s1, s2 = "my vpn is broken", "the printer works again"
+    loaded = SentenceTransformer(str(out), device="cpu", local_files_only=True)
+    emb = loaded.encode([s1, s2], normalize_embeddings=True)
+    assert cli.main(["similarity", "--model", str(out), s1, s2]) == 0
+    assert capsys.readouterr().out.strip() == f"{float(np.dot(emb[0], emb[1])):.4f}"

@@ -228,3 +228,22 @@ def test_inference_modules_do_not_import_qt() -> None:
     code = ("import sys, stsstudio.core.inference, stsstudio.core.evaluation, stsstudio.core.export; "
             "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'shiboken'))]")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.slow
+def test_embedded_model_scores_paraphrases_higher(tmp_path: Path) -> None:
+    """The real embedded model: a paraphrase beats an unrelated sentence, and search finds it."""
+    with Project.create(tmp_path / "real", base_model="default") as project:
+        project.insert_pairs([
+            ("I can't connect to the VPN from home", "The VPN connection fails when I work remotely",
+             0.9, "dev", 1, None),
+            ("My printer is out of toner", "The cafeteria closes at three today", 0.0, "dev", 2, None),
+            ("How do I reset my password?", "I forgot my login password", 0.8, "dev", 3, None),
+        ])
+        a = "The VPN keeps disconnecting"
+        para = similarity("base", a, "My VPN connection drops all the time", project=project)
+        unrelated = similarity("base", a, "The cafeteria closes at three today", project=project)
+        assert para > unrelated + 0.3
+        hits = search(project, "base", "forgot my password", top_k=2)
+        assert {h.sentence for h in hits} == {"How do I reset my password?", "I forgot my login password"}
+        assert hits[0].score > 0.5
