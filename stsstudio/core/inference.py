@@ -143,8 +143,13 @@ class _ModelCache:
                 if key in self._models:
                     self._models.move_to_end(key)
                     return self._models[key]
-            model = load_model(path, device=device)
-            model.eval()
+            try:
+                model = load_model(path, device=device)
+                model.eval()
+            except BaseException:
+                with self._lock:
+                    self._loading.pop(key, None)
+                raise
             with self._lock:
                 # A stale entry of the same folder (older stamp) is dead weight.
                 for old in [k for k in self._models if k[0] == path and k[1] == device]:
@@ -152,7 +157,7 @@ class _ModelCache:
                 self._models[key] = model
                 while len(self._models) > self.size:
                     self._models.popitem(last=False)
-                self._loading.pop(key, None)
+                self._loading.pop(key, None)  # after the insert: a late caller finds the model
             return model
 
     def clear(self) -> None:
