@@ -94,12 +94,17 @@ def check(bundle: Path, screenshot: Path | None, repeats: int) -> bool:
                "STSSTUDIO_SETTINGS_DIR": str(tmp / "settings")}
         steps = [[str(cli), "--version"], [str(cli), "--help"], [str(gui), "--help"],
                  [str(cli), "new", "P", "--name", "Bundle check"], [str(cli), "info", "P", "--json"],
-                 [str(cli), "devices"], [str(cli), "--install-desktop-entry"]]
+                 [str(cli), "devices"], [str(cli), "--install-desktop-entry"],
+                 # torch + sentence-transformers + the embedded model, all from inside the bundle
+                 [str(cli), "similarity", "--base", "P", "The VPN keeps dropping",
+                  "My VPN connection disconnects"]]
         for argv in steps:
             proc = _run(prefix, argv, env, tmp)
             ok &= proc.returncode == 0
             if argv[1:2] == ["info"] and proc.returncode == 0:
                 ok &= json.loads(proc.stdout)["name"] == "Bundle check"
+            if argv[1:2] == ["similarity"] and proc.returncode == 0:
+                print(f"    cosine similarity: {proc.stdout.strip().splitlines()[-1]}")
         # Only meaningful once the GUI exists: a screenshot of the demo project, and first paint.
         if screenshot is not None:
             argv = [str(gui), "screenshot", "demo", str(screenshot), "--view", "welcome"]

@@ -83,7 +83,8 @@ def render_desktop_file(template: str, command: list[str]) -> str:
 
 def _icon_sizes() -> list[str]:
     """The PNG sizes shipped under icons/hicolor/<size>/stsstudio.png, e.g. ['16', '32', ...]."""
-    hicolor = resources.files("stsstudio.resources").joinpath("icons", "hicolor")
+    # One name per joinpath(): on Python < 3.12 a frozen app's MultiplexedPath takes only one.
+    hicolor = resources.files("stsstudio.resources").joinpath("icons/hicolor")
     sizes = [d.name for d in hicolor.iterdir()
              if d.is_dir() and d.name.isdigit() and d.joinpath(f"{ICON_NAME}.png").is_file()]
     return sorted(sizes, key=int)
@@ -99,9 +100,9 @@ def planned_files(base: Path | None = None) -> dict[Path, bytes | None]:
     linux = resources.files("stsstudio.resources.linux")
     plan: dict[Path, bytes | None] = {base / "applications" / f"{APP_ID}.desktop": None}
     for size in _icon_sizes():
-        png = res.joinpath("icons", "hicolor", size, f"{ICON_NAME}.png").read_bytes()
+        png = res.joinpath(f"icons/hicolor/{size}/{ICON_NAME}.png").read_bytes()
         plan[base / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{ICON_NAME}.png"] = png
-    svg = res.joinpath("icons", f"{ICON_NAME}.svg").read_bytes()
+    svg = res.joinpath(f"icons/{ICON_NAME}.svg").read_bytes()
     plan[base / "icons" / "hicolor" / "scalable" / "apps" / f"{ICON_NAME}.svg"] = svg
     plan[base / "mime" / "packages" / f"{APP_ID}.xml"] = linux.joinpath("stsstudio-mime.xml").read_bytes()
     return plan
