@@ -82,7 +82,9 @@ def test_wheel_contains_every_runtime_resource(dists: dict[str, Path]) -> None:
         entry_points = zf.read(f"stsstudio-{stsstudio.__version__}.dist-info/entry_points.txt").decode()
     missing = [r for r in RUNTIME_RESOURCES if r not in names]
     assert not missing, f"missing from the wheel: {missing}"
-    assert "stsstudio/desktop_entry.py" in names
+    # `packages` in pyproject.toml is an explicit list: a new subpackage must be added there.
+    sources = {p.relative_to(REPO).as_posix() for p in (REPO / "stsstudio").rglob("*.py")}
+    assert not sorted(sources - names), "add the new subpackage to [tool.setuptools] packages"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert "[gui_scripts]\nstsstudio = stsstudio.__main__:main" in entry_points
     assert "[console_scripts]\nstsstudio-cli = stsstudio.__main__:main" in entry_points
