@@ -16,6 +16,7 @@ single connection, so all writes go through one connection.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,16 +57,71 @@ def normalise_sentence(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
+# Strings that need the full Python normalisation: only ASCII text without odd whitespace
+# can take the vectorised lower-case path, and for it both give the same result.
+_NEEDS_PYTHON_NORMALISATION = r"[^\x00-\x7f]|[\t\n\r\x0b\x0c\x1c-\x1f]|  |^ | $"
+
+
+def _mix64(x: Any) -> Any:
+    """splitmix64's finaliser on a uint64 numpy array (wrapping arithmetic is intended)."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def sentence_hashes(sentences: Any) -> Any:
+    """64-bit hashes (numpy uint64) of normalised sentences, vectorised for a million rows.
+
+    ``sentences`` is a list of str, a pandas Series or a pyarrow array without nulls.
+    Equal under :func:`normalise_sentence` means equal hash. Pure-ASCII sentences are
+    lower-cased by Arrow; only the rest go through Python's NFC and casefold.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import xxhash
+
+    arr = sentences if isinstance(sentences, (pa.Array, pa.ChunkedArray)) else pa.array(
+        sentences, type=pa.large_string(), from_pandas=True)
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    lowered = pc.ascii_lower(arr).cast(pa.large_binary()).to_pylist()
+    special = pc.match_substring_regex(arr, _NEEDS_PYTHON_NORMALISATION)
+    if pc.any(special).as_py():
+        originals = arr.to_pylist() if len(arr) < 50_000 else None
+        for i in np.flatnonzero(special.to_numpy(zero_copy_only=False)):
+            text = originals[i] if originals is not None else arr[int(i)].as_py()
+            lowered[i] = normalise_sentence(text).encode()
+    digest = xxhash.xxh3_64_intdigest
+    return np.fromiter(map(digest, lowered), dtype=np.uint64, count=len(lowered))
+
+
+def combine_pair_hashes(h1: Any, h2: Any) -> Any:
+    """Order-independent 64-bit pair keys (numpy int64) from two arrays of sentence hashes."""
+    import numpy as np
+
+    lo, hi = np.minimum(h1, h2), np.maximum(h1, h2)
+    with np.errstate(over="ignore"):
+        key = _mix64(lo * np.uint64(0xD6E8FEB86659FD93) ^ _mix64(hi))
+    return key.view(np.int64)
+
+
+def pair_hashes(sentences1: Any, sentences2: Any) -> Any:
+    """Signed 64-bit keys (numpy int64) of unordered, normalised pairs; see :func:`pair_hash`."""
+    return combine_pair_hashes(sentence_hashes(sentences1), sentence_hashes(sentences2))
+
+
 def pair_hash(sentence1: str, sentence2: str) -> int:
     """A signed 64-bit key of the unordered, normalised pair: (A, B) and (B, A) collide.
 
-    Dedup by this key is far cheaper than a unique index on the text itself.
+    Dedup by this key is far cheaper than a unique index on the text itself. Identical to
+    what the importers compute for a million rows at once with :func:`pair_hashes`.
     """
-    a, b = normalise_sentence(sentence1), normalise_sentence(sentence2)
-    if b < a:
-        a, b = b, a
-    digest = hashlib.blake2b(f"{a}\x1f{b}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    return int(pair_hashes([sentence1], [sentence2])[0])
 
 
 # --------------------------------------------------------------------------------------
@@ -83,8 +139,10 @@ _MIGRATIONS: list[str] = [
         sentence1   TEXT NOT NULL,
         sentence2   TEXT NOT NULL,
         pair_hash   INTEGER NOT NULL,
+        -- OR rather than IN: SQLite builds an ephemeral table for IN on every row, which
+        -- doubled the cost of a bulk import.
         split       TEXT NOT NULL DEFAULT 'none'
-                    CHECK (split IN ('train', 'dev', 'test', 'none')),
+                    CHECK (split = 'train' OR split = 'dev' OR split = 'test' OR split = 'none'),
         source      TEXT,
         source_row  INTEGER,
         flagged     INTEGER NOT NULL DEFAULT 0,
@@ -96,8 +154,9 @@ _MIGRATIONS: list[str] = [
         created_at  REAL NOT NULL,
         updated_at  REAL NOT NULL
     );
-    CREATE INDEX pairs_hash ON pairs (pair_hash);
-    CREATE INDEX pairs_split ON pairs (split);
+    -- No index on pair_hash or split: imports dedup against a scan of pair_hash (one pass,
+    -- cheaper than maintaining an index over a million rows), and every pair-table filter
+    -- other than id already scans.
     CREATE TABLE labels (
         id          INTEGER PRIMARY KEY,
         pair_id     INTEGER NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
@@ -253,6 +312,67 @@ _PAIR_COLUMNS = "id, sentence1, sentence2, split, score, annotator, flagged, not
 
 def _pair(row: Sequence[Any]) -> Pair:
     return Pair(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9])
+
+
+_CHUNK_ROWS = 50_000
+
+
+def _sql_literal(value: str | None) -> str:
+    """A SQL literal for a constant: NULL or a single-quoted string (SQLite has no escapes)."""
+    if value is None:
+        return "NULL"
+    return "'" + str(value).replace("\x00", "").replace("'", "''") + "'"
+
+
+class PairRows(Sequence[tuple]):
+    """Pairs to insert, kept as columns: the form the importers build for a million rows.
+
+    Behaves as a sequence of ``(sentence1, sentence2, score, split, source_row, pair_hash)``
+    tuples. ``split`` is either one split for every row or a list.
+    """
+
+    def __init__(self, sentence1: list[str], sentence2: list[str], score: list[float | None],
+                 split: str | list[str], source_row: list[int | None], pair_hash: list[int]) -> None:
+        n = len(sentence1)
+        if isinstance(split, str):
+            if split not in SPLITS:
+                raise ValueError(f"unknown split {split!r}")
+        columns = (sentence2, score, source_row, pair_hash) + (() if isinstance(split, str) else (split,))
+        if any(len(c) != n for c in columns):
+            raise ValueError("all columns of PairRows must have the same length")
+        self.sentence1, self.sentence2, self.score = sentence1, sentence2, score
+        self.split, self.source_row, self.pair_hash = split, source_row, pair_hash
+
+    @classmethod
+    def from_tuples(cls, rows: Iterable[Sequence[Any]]) -> PairRows:
+        rows = list(rows)
+        if not rows:
+            return cls([], [], [], "none", [], [])
+        s1, s2, score, split, source_row, hashes = (list(c) for c in zip(*rows))
+        split = [s or "none" for s in split]
+        missing = [i for i, h in enumerate(hashes) if h is None]
+        if missing:
+            computed = pair_hashes([s1[i] for i in missing], [s2[i] for i in missing])
+            for i, h in zip(missing, computed.tolist()):
+                hashes[i] = h
+        return cls(s1, s2, score, split, source_row, hashes)
+
+    def _splits(self) -> Iterable[str]:
+        return itertools.repeat(self.split, len(self)) if isinstance(self.split, str) else self.split
+
+    def __len__(self) -> int:
+        return len(self.sentence1)
+
+    def __iter__(self):  # type: ignore[override]
+        return zip(self.sentence1, self.sentence2, self.score, self._splits(), self.source_row,
+                   self.pair_hash)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        split = self.split if isinstance(self.split, str) else self.split[i]
+        return (self.sentence1[i], self.sentence2[i], self.score[i], split, self.source_row[i],
+                self.pair_hash[i])
 
 
 # Filters understood by Project.query_pair_ids, shared by the CLI and the pair table.
@@ -442,36 +562,56 @@ class Project:
         with self._lock:
             return {h for (h,) in self._conn.execute("SELECT pair_hash FROM pairs")}
 
+    def find_pair(self, sentence1: str, sentence2: str) -> int | None:
+        """The id of the pair equal to (sentence1, sentence2) in either order, or None."""
+        row = self.execute("SELECT id FROM pairs WHERE pair_hash = ? ORDER BY id LIMIT 1",
+                           (pair_hash(sentence1, sentence2),))
+        return row[0][0] if row else None
+
     def insert_pairs(self, rows: Iterable[Sequence[Any]], *, source: str | None = None,
-                     annotator: str = "import") -> InsertReport:
+                     annotator: str = "import",
+                     progress: Callable[[int, int], None] | None = None) -> InsertReport:
         """Insert validated pairs in one transaction.
 
         Args:
-            rows: tuples ``(sentence1, sentence2, score_or_None, split, source_row, pair_hash)``.
-                Scores are already normalised to 0–1; ``pair_hash`` may be None to compute it.
+            rows: tuples ``(sentence1, sentence2, score_or_None, split, source_row, pair_hash)``,
+                or a columnar :class:`PairRows` (the importers' fast path). Scores are already
+                normalised to 0–1; ``pair_hash`` may be None to compute it.
             source: the file or dataset the pairs came from.
             annotator: recorded on the labels that arrive with the pairs.
+            progress: called as ``progress(done, total)`` between chunks; an exception it
+                raises (a cancel) rolls everything back.
 
         All rows or none are written. Validation is the importers' job; the schema's CHECK
         constraints are the last line of defence.
         """
+        if not isinstance(rows, PairRows):
+            rows = PairRows.from_tuples(rows)
+        total = len(rows)
         now = time.time()
         report = InsertReport()
+        # Constants go into the statement as literals so that SQLite binds 6 values per row,
+        # not 10; _sql_literal quotes them safely.
+        sql = (
+            "INSERT INTO pairs (sentence1, sentence2, score, split, source_row, pair_hash, source, "
+            "annotator, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+            f"{_sql_literal(source)}, CASE WHEN ?3 IS NULL THEN NULL ELSE {_sql_literal(annotator)} END, "
+            f"{now!r}, {now!r})"
+        )
         with self.transaction() as cur:
             before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
-
-            def gen() -> Iterable[tuple]:
-                for s1, s2, score, split, source_row, h in rows:
-                    if h is None:
-                        h = pair_hash(s1, s2)
-                    yield (s1, s2, h, split or "none", source, source_row, score,
-                           annotator if score is not None else None, now, now)
-
-            cur.executemany(
-                "INSERT INTO pairs (sentence1, sentence2, pair_hash, split, source, source_row, "
-                "score, annotator, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                gen(),
-            )
+            it = iter(rows)
+            done = 0
+            if progress is None:  # one call: no per-chunk lists to build
+                cur.executemany(sql, it)
+            while progress is not None:
+                chunk = list(itertools.islice(it, _CHUNK_ROWS))
+                if not chunk:
+                    break
+                cur.executemany(sql, chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
             after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
             # Labels that arrive with the pairs become the first entry of their history,
             # copied inside SQLite rather than round-tripped through Python.

@@ -1,0 +1,97 @@
+"""Write a project's pairs to CSV, TSV, JSONL or Parquet (``stsstudio export-data``).
+
+Columns: sentence1, sentence2, score (0–1, empty when unlabeled) and split. Writes are
+atomic: a temporary file beside the target, then a rename, so a failed export never leaves a
+half-written file behind. CSV and TSV cells that a spreadsheet would run as a formula are
+prefixed with an apostrophe.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from stsstudio.core.errors import UserError
+from stsstudio.core.store import SPLITS, Project
+
+EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                  ".parquet": "parquet"}
+COLUMNS = ("sentence1", "sentence2", "score", "split")
+# Spreadsheets evaluate cells starting with these (OWASP "CSV injection"); tab and carriage
+# return are included because some spreadsheets strip them and then see the next character.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Prefix a cell that a spreadsheet would treat as a formula with an apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_format(out_path: str | os.PathLike[str]) -> str:
+    """The export format of a target file from its extension; UserError if unknown."""
+    suffix = Path(out_path).suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise UserError(f"cannot export to {Path(out_path).name!r}: use a .csv, .tsv, .jsonl or "
+                        ".parquet file name")
+    return EXPORT_FORMATS[suffix]
+
+
+def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: str | None = None,
+                 labeled_only: bool = False) -> int:
+    """Write the project's pairs (in id order) to ``out_path``; return how many were written.
+
+    Args:
+        project: an open project (read-only is fine).
+        out_path: .csv, .tsv, .jsonl or .parquet; the format follows the extension.
+        split: only this split (train, dev, test or none).
+        labeled_only: only pairs with a current score.
+
+    Raises:
+        UserError: unknown extension, unknown split, or a target that cannot be written.
+    """
+    import pandas as pd
+
+    fmt = export_format(out_path)
+    if split is not None and split not in SPLITS:
+        raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    sql = "SELECT sentence1, sentence2, score, split FROM pairs WHERE 1"
+    params: list[Any] = []
+    if split:
+        sql += " AND split = ?"
+        params.append(split)
+    if labeled_only:
+        sql += " AND score IS NOT NULL"
+    rows = project.execute(sql + " ORDER BY id", params)
+    frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
+
+    target = Path(out_path).expanduser().resolve()
+    if target.is_dir():
+        raise UserError(f"{target} is a folder; give a file name ending in .{fmt}")
+    if not target.parent.is_dir():
+        raise UserError(f"the folder {target.parent} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write to {target.parent}: {exc.strerror}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if fmt in ("csv", "tsv"):
+            for col in ("sentence1", "sentence2"):
+                frame[col] = frame[col].map(spreadsheet_safe)
+            frame.to_csv(tmp, sep="," if fmt == "csv" else "\t", index=False, encoding="utf-8",
+                         lineterminator="\n")
+        elif fmt == "jsonl":
+            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return len(frame)

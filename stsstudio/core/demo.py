@@ -1,0 +1,54 @@
+"""The demo project: IT support tickets, built fresh from the CSV shipped in resources/demo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from stsstudio.core.store import DB_NAME, Project, ProjectLockedError
+
+DEMO_NAME = "IT support demo"
+
+
+def _free_demo_folder(default: Path) -> Path:
+    """The default folder, emptied if it holds an older demo; a sibling if it is in use."""
+    if not default.exists():
+        return default
+    if (default / DB_NAME).exists():
+        try:
+            Project.open(default).close()  # only to learn whether another process holds it
+        except ProjectLockedError:
+            pass
+        else:
+            shutil.rmtree(default)
+            return default
+    elif default.is_dir() and not any(default.iterdir()):
+        return default
+    # In use by another window, or not a project at all (never delete what we did not make).
+    return default.with_name(f"{default.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+
+
+def create_demo_project(path: str | os.PathLike[str] | None = None) -> Project:
+    """Build a fresh demo project and return it open for writing.
+
+    Args:
+        path: where to build it; default ``user_data_dir()/"demo"``, replacing an older demo
+            there (or, when that one is open elsewhere, a timestamped folder beside it).
+    """
+    from stsstudio.core.importers import ImportOptions, import_pairs
+    from stsstudio.core.paths import user_data_dir
+    from stsstudio.core.resources import demo_csv
+
+    target = Path(path) if path is not None else _free_demo_folder(user_data_dir() / "demo")
+    project = Project.create(target, name=DEMO_NAME)
+    try:
+        import_pairs(project, demo_csv(), ImportOptions(
+            format="csv", sentence1="sentence1", sentence2="sentence2", score="score",
+            split_column="split", has_header=True, scale="0-5"))
+    except BaseException:
+        project.close()
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return project

@@ -1,0 +1,1258 @@
+"""Sentence pairs from files and datasets: read, validate, deduplicate, then write in one go.
+
+The flow is the same for every source::
+
+    raw = read_table(source, options)              # raw cells, for the import wizard's preview
+    prepared = prepare_import(source, options, project)   # validated; nothing written yet
+    report = commit_import(project, prepared)      # one transaction
+
+or simply ``import_pairs(project, source, options)``.
+
+Sources: CSV and TSV (delimiter sniffed; UTF-8, UTF-8 with BOM, or Latin-1 with a warning;
+header or not; ragged rows and stray quotes as in the STS benchmark), JSONL, Parquet, and
+Hugging Face datasets (a folder written by ``save_to_disk``, a folder of data files, or a Hub
+id). Every problem with the data is an :class:`ImportDataError` naming the file, the row as a
+spreadsheet shows it (the header is row 1), and the column.
+
+Headerless files get the column names ``"0"``, ``"1"``, ... (strings), so a column can always
+be named by its 0-based index.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stsstudio.core.errors import UserError
+from stsstudio.core.store import (
+    SPLITS,
+    PairRows,
+    Project,
+    combine_pair_hashes,
+    sentence_hashes,
+)
+
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+SCALES = ("auto", "0-1", "0-5", "1-5", "0-100")
+# (low, high) of each scale; scores are mapped linearly from it to 0..1.
+SCALE_RANGES: dict[str, tuple[float, float]] = {
+    "0-1": (0.0, 1.0), "0-5": (0.0, 5.0), "1-5": (1.0, 5.0), "0-100": (0.0, 100.0)}
+# Longer than any sentence a person labels; a 1 MB cell is a broken file, not a sentence.
+MAX_TEXT_CHARS = 100_000
+
+_SUFFIX_FORMATS = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
+    ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet",
+}
+_SPLIT_VALUES = {
+    "train": "train", "training": "train", "dev": "dev", "validation": "dev", "valid": "dev",
+    "val": "dev", "development": "dev", "test": "test", "testing": "test", "none": "none", "": "",
+}
+
+# Usual column names, most specific first. Names are compared lower-cased with spaces,
+# dashes and dots turned into underscores.
+SENTENCE1_NAMES = ("sentence1", "sentence_1", "sentence_a", "sentencea", "sent1", "s1", "text1",
+                   "text_1", "text_a", "texta", "query", "question1", "question_1", "anchor",
+                   "premise", "source_sentence", "first_sentence", "left", "question", "sentence")
+SENTENCE2_NAMES = ("sentence2", "sentence_2", "sentence_b", "sentenceb", "sent2", "s2", "text2",
+                   "text_2", "text_b", "textb", "passage", "document", "question2", "question_2",
+                   "positive", "hypothesis", "target_sentence", "second_sentence", "right", "answer",
+                   "response", "candidate")
+SCORE_NAMES = ("score", "similarity_score", "similarity", "relatedness_score", "relatedness",
+               "label", "labels", "gold_score", "gold", "rating", "sim", "stsb_score", "target",
+               "value")
+SPLIT_NAMES = ("split", "subset", "partition", "fold", "set")
+
+
+class ImportDataError(UserError):
+    """A problem with the data being imported, located as precisely as we can.
+
+    Attributes:
+        file: the file or dataset (as the user named it).
+        row: 1-based row as a spreadsheet shows it (the header line is row 1), the line of a
+            JSONL file, or the 1-based record of a Parquet file or dataset; None if n/a.
+        column: column name (or index for headerless files); None if n/a.
+        detail: the message without the location.
+    """
+
+    def __init__(self, detail: str, *, file: str | None = None, row: int | None = None,
+                 column: str | int | None = None) -> None:
+        self.detail = detail
+        self.file = file
+        self.row = row
+        self.column = column
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            col = str(self.column)
+            where.append(f"column {col}" if col.isdigit() else f"column {col!r}")
+        text = " ".join(self.detail.split())  # always one line
+        return f"{', '.join(where)}: {text}" if where else text
+
+
+@dataclass
+class ImportOptions:
+    """How to read a source. ``None`` means detect it.
+
+    Attributes:
+        format: csv, tsv, jsonl, parquet or hf; None detects it from the extension or folder.
+        sentence1, sentence2, score: column name or 0-based index; None detects it. A score
+            column of "" means the file has none (every pair arrives unlabeled).
+        split_column: column holding train/dev/test; None detects a column named split;
+            "" means none.
+        has_header: whether a CSV/TSV starts with a header line; None detects it.
+        scale: auto, 0-1, 0-5, 1-5 or 0-100.
+        split: the split of every pair when there is no split column (or its cell is empty).
+        hf_config, hf_split: Hugging Face dataset config and split (default split: train).
+        encoding: text encoding of a CSV/TSV/JSONL; None detects UTF-8 or Latin-1.
+    """
+
+    format: str | None = None
+    sentence1: str | int | None = None
+    sentence2: str | int | None = None
+    score: str | int | None = None
+    split_column: str | int | None = None
+    has_header: bool | None = None
+    scale: str = "auto"
+    split: str = "none"
+    hf_config: str | None = None
+    hf_split: str | None = None
+    encoding: str | None = None
+
+
+@dataclass
+class ColumnGuess:
+    """The columns auto-detection picked (names from :attr:`RawTable.columns`, or None)."""
+
+    sentence1: str | None = None
+    sentence2: str | None = None
+    score: str | None = None
+    split_column: str | None = None
+
+
+@dataclass
+class RawTable:
+    """The raw cells of a source, before validation.
+
+    ``frame`` holds strings for CSV/TSV (missing cells are ""), and the source's own types for
+    the other formats. Its columns are the header names, or "0", "1", ... without a header.
+    ``row_numbers[i]`` is the row of ``frame.iloc[i]`` as error messages name it.
+    """
+
+    source: str
+    format: str
+    frame: Any
+    columns: list[str]
+    has_header: bool
+    encoding: str | None = None
+    delimiter: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    guess: ColumnGuess = field(default_factory=ColumnGuess)
+    row_numbers: Any = None
+    display_name: str = ""
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class ImportReport:
+    """What an import read, kept and dropped. ``as_dict()`` is the CLI's ``--json``."""
+
+    source: str
+    rows: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    duplicates_in_file: int = 0
+    duplicates_in_project: int = 0
+    conflicting_duplicates: int = 0
+    labeled: int = 0
+    unlabeled: int = 0
+    leakage: int = 0
+    leakage_sentences: int = 0
+    scale: str = "0-1"
+    format: str = ""
+    columns: dict[str, str | None] = field(default_factory=dict)
+    splits: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PreparedImport:
+    """A validated import, not yet written. ``rows`` goes to :meth:`Project.insert_pairs`."""
+
+    rows: PairRows
+    report: ImportReport
+    raw: RawTable
+    options: ImportOptions
+    data_version: str | None = None
+
+
+# --------------------------------------------------------------------------------------
+# Progress and cancel (duck-typed: anything with progress(done, total) and is_cancelled())
+
+
+class _Steps:
+    def __init__(self, task: Any, total: int = 100) -> None:
+        self.task = task
+        self.total = total
+
+    def __call__(self, done: int) -> None:
+        if self.task is None:
+            return
+        cancelled = getattr(self.task, "is_cancelled", None)
+        if cancelled is not None and cancelled():
+            raise UserError("Import cancelled")
+        progress = getattr(self.task, "progress", None)
+        if progress is not None:
+            progress(min(done, self.total), self.total)
+
+
+# --------------------------------------------------------------------------------------
+# Scores
+
+
+def detect_scale(values: Any) -> str:
+    """Guess the scale of raw scores: "0-1", "0-5", "1-5" or "0-100".
+
+    At most 1 means 0-1; at most 5 means 0-5, or 1-5 when every score is a whole number from
+    1 (a Likert scale); at most 100 means 0-100. Larger values are left for
+    :func:`normalise_scores` to report with their row. NaN values are ignored here.
+    """
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return "0-1"
+    low, high = float(arr.min()), float(arr.max())
+    if high <= 1.0:
+        return "0-1"
+    if high <= 5.0:
+        whole = bool(np.all(arr == np.round(arr)))
+        return "1-5" if low >= 1.0 and whole else "0-5"
+    return "0-100"
+
+
+def normalise_scores(values: Any, scale: str, *, rows: Any = None, file: str | None = None,
+                     column: str | int | None = None) -> np.ndarray:
+    """Map raw scores on ``scale`` to 0..1.
+
+    Args:
+        values: numbers (no empty cells; unlabeled pairs are left out before this).
+        scale: one of "0-1", "0-5", "1-5", "0-100" (not "auto": see :func:`detect_scale`).
+        rows: the row number of each value, for error messages (default: 1, 2, ...).
+        file, column: named in error messages.
+
+    Raises:
+        ImportDataError: naming the first row whose score is NaN, not a number or outside
+            the scale.
+    """
+    if scale not in SCALE_RANGES:
+        raise UserError(f"unknown score scale {scale!r}; use one of {', '.join(SCALE_RANGES)}")
+    low, high = SCALE_RANGES[scale]
+    raw = np.asarray(values)
+    try:
+        arr = raw.astype(float)
+    except (TypeError, ValueError):
+        arr = np.array([_to_float(v) for v in raw.tolist()], dtype=float)
+        bad = np.flatnonzero(np.isnan(arr) & ~np.array([_is_nan_like(v) for v in raw.tolist()]))
+        if bad.size:
+            i = int(bad[0])
+            raise ImportDataError(f"the score {raw[i]!r} is not a number", file=file,
+                                  row=_row_at(rows, i), column=column) from None
+    nan = np.isnan(arr)
+    if nan.any():
+        i = int(np.flatnonzero(nan)[0])
+        raise ImportDataError("the score is NaN; leave the cell empty for an unlabeled pair",
+                              file=file, row=_row_at(rows, i), column=column)
+    eps = 1e-9 * max(1.0, high)
+    outside = (arr < low - eps) | (arr > high + eps)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise ImportDataError(
+            f"the score {_fmt_number(arr[i])} is outside the {scale} scale"
+            + (" (detected from the data; choose another scale if that is wrong)" if scale else ""),
+            file=file, row=_row_at(rows, i), column=column)
+    return np.clip((arr - low) / (high - low), 0.0, 1.0)
+
+
+def _to_float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _is_nan_like(v: Any) -> bool:
+    try:
+        return math.isnan(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt_number(x: float) -> str:
+    return f"{x:g}"
+
+
+def _row_at(rows: Any, i: int) -> int:
+    return int(rows[i]) if rows is not None else i + 1
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+
+
+def read_table(source: str | os.PathLike[str], options: ImportOptions | None = None) -> RawTable:
+    """Read a source into raw cells without validating them (the import wizard's preview).
+
+    Raises:
+        ImportDataError: the source is missing, empty, binary, in an unsupported encoding,
+            unparsable, or has duplicate column names.
+    """
+    options = options or ImportOptions()
+    fmt = _detect_format(source, options.format)
+    if fmt in ("csv", "tsv"):
+        raw = _read_delimited(Path(source).expanduser(), options, fmt)
+    elif fmt == "jsonl":
+        raw = _read_jsonl(Path(source).expanduser(), options)
+    elif fmt == "parquet":
+        raw = _read_parquet(Path(source).expanduser())
+    else:
+        raw = _read_hf(source, options)
+    raw.guess = _guess_columns(raw)
+    return raw
+
+
+def _display(source: str | os.PathLike[str]) -> str:
+    p = Path(source)
+    return p.name or str(source)
+
+
+def _detect_format(source: str | os.PathLike[str], fmt: str | None) -> str:
+    text = os.fspath(source)
+    path = Path(text).expanduser()
+    if fmt:
+        if fmt not in FORMATS:
+            raise UserError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        if fmt != "hf" and not path.is_file():
+            raise ImportDataError("no such file" if not path.exists() else "is not a file",
+                                  file=text)
+        return fmt
+    if path.is_dir():
+        return "hf"
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in _SUFFIX_FORMATS:
+            return _SUFFIX_FORMATS[suffix]
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        return "parquet" if head == b"PAR1" else "csv"
+    if path.suffix.lower() in _SUFFIX_FORMATS or os.sep in text or text.startswith("."):
+        raise ImportDataError("no such file or folder", file=text)
+    if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", text):
+        return "hf"
+    raise ImportDataError("no such file or folder", file=text)
+
+
+def _check_bytes(data: bytes, name: str) -> None:
+    """Refuse empty, binary and UTF-16/32 files before any parser sees them."""
+    if not data or data.isspace():  # isspace stops at the first other byte; strip would copy
+        raise ImportDataError("the file is empty", file=name)
+    head = data[:8]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 3 and (
+            (data[0] == 0 and data[1] != 0) or (data[0] != 0 and data[1] == 0))):
+        raise ImportDataError("the file is UTF-16 (or UTF-32) encoded; save it as UTF-8 and import "
+                              "it again", file=name)
+    if head.startswith(b"PAR1"):
+        raise ImportDataError("this is a Parquet file; import it with the format parquet", file=name)
+    if head.startswith(b"PK\x03\x04"):
+        raise ImportDataError("this is a zip archive or an Excel workbook, not a text file; save "
+                              "the sheet as CSV or unpack the archive first", file=name)
+    if head.startswith(b"\x1f\x8b"):
+        raise ImportDataError("the file is gzip-compressed; unpack it first", file=name)
+    nul = data.find(b"\x00")
+    if nul != -1:
+        line = data.count(b"\n", 0, nul) + 1
+        raise ImportDataError("this is a binary file, not text (it contains NUL bytes)",
+                              file=name, row=line)
+
+
+def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, list[str]]:
+    """Pick the encoding: (codec name for the parser, warnings)."""
+    if encoding:
+        try:
+            data.decode(encoding)
+        except LookupError:
+            raise UserError(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ImportDataError(f"the file is not valid {encoding}", file=name, row=line) from None
+        return encoding, []
+    if data.isascii():  # much faster than decoding, and most files are
+        return "utf-8", []
+    if data.startswith(b"\xef\xbb\xbf"):
+        codec = "utf-8-sig"
+    else:
+        codec = "utf-8"
+    try:
+        data.decode(codec)
+        return codec, []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        if codec == "utf-8-sig":
+            raise ImportDataError("the file starts like UTF-8 but is not valid UTF-8", file=name,
+                                  row=line) from None
+    # Latin-1 decodes any byte; Windows-1252 is the same except that it has printable
+    # characters (curly quotes, the euro sign) where Latin-1 has control codes.
+    codec = "latin-1"
+    if re.search(rb"[\x80-\x9f]", data):
+        try:
+            data.decode("cp1252")
+            codec = "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return codec, [f"{name} is not UTF-8 (first non-UTF-8 byte on line {line}); it was read as "
+                   f"Latin-1 ({codec}). Check accented characters."]
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter present on (nearly) every line with the most consistent count."""
+    lines = [ln for ln in sample.splitlines()[:200] if ln.strip()]
+    if len(lines) > 1 and len(sample) >= 65536:
+        lines = lines[:-1]  # the last line of a truncated sample is partial
+    if not lines:
+        return ","
+    best, best_key = ",", None
+    for priority, delim in enumerate(("\t", ",", ";", "|")):
+        counts = [ln.count(delim) for ln in lines]
+        present = sum(1 for c in counts if c) / len(counts)
+        if not present:
+            continue
+        mode, freq = Counter(counts).most_common(1)[0]
+        consistency = freq / len(counts) if mode else 0.0
+        key = (present >= 0.9, consistency, present, -priority)
+        if best_key is None or key > best_key:
+            best, best_key = delim, key
+    return best
+
+
+def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
+    import pandas as pd
+
+    name = _display(path)
+    data = path.read_bytes()
+    _check_bytes(data, name)
+    codec, warnings = _decode(data, name, options.encoding)
+    sample = data[:65536].decode(codec, errors="replace")
+    delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(sample)
+    # A record per line unless quoted fields span lines.
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+    if codec not in ("utf-8", "utf-8-sig"):
+        data = data.decode(codec).encode("utf-8")  # both parsers below read UTF-8
+    elif codec == "utf-8-sig":
+        data = data[3:]
+    # Blank lines would shift row numbers in the fast parser, which skips them.
+    simple = b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n"))
+
+    def parse(quoting: int, ncols: int | None = None) -> pd.DataFrame:
+        if simple and ncols is None:
+            frame = _parse_arrow(data, delimiter, quoting)
+            if frame is not None:
+                return frame
+        kwargs: dict[str, Any] = dict(
+            sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False,
+            skip_blank_lines=False, quoting=quoting, encoding="utf-8", engine="c")
+        if ncols is not None:
+            kwargs["names"] = [str(i) for i in range(ncols)]
+        frame = pd.read_csv(io.BytesIO(data), **kwargs)
+        return frame.fillna("")
+
+    def parse_ragged(quoting: int) -> pd.DataFrame:
+        try:
+            return parse(quoting)
+        except pd.errors.ParserError as exc:
+            if "Expected" not in str(exc):
+                raise
+            # Ragged rows (some carry extra fields, like the STS benchmark): give the parser
+            # as many columns as the longest line can hold; shorter rows are padded with "".
+            widest = max(line.count(delimiter.encode()) for line in data.splitlines()) + 1
+            return parse(quoting, widest)
+
+    frame = None
+    quoting = csv.QUOTE_MINIMAL
+    if b'"' in data:
+        try:
+            frame = parse_ragged(csv.QUOTE_MINIMAL)
+        except pd.errors.ParserError:
+            frame = None
+        if frame is None or len(frame) != n_lines:
+            # Either quoted fields legitimately span lines, or stray quote characters inside
+            # sentences swallowed the delimiters: then every line still has at least the usual
+            # number of fields when read without quoting.
+            counts = [line.count(delimiter.encode()) for line in data.splitlines() if line.strip()]
+            usual = Counter(counts).most_common(1)[0][0]
+            if frame is None or min(counts) >= usual:
+                quoting = csv.QUOTE_NONE
+                frame = None
+                warnings.append(f"{name} was read without quote handling because quote characters "
+                                "appear inside its fields.")
+    if frame is None:
+        try:
+            frame = parse_ragged(quoting)
+        except pd.errors.ParserError as exc:
+            raise ImportDataError(f"the file cannot be read as {fmt.upper()}: {exc}", file=name) from None
+    frame.columns = [str(i) for i in range(frame.shape[1])]
+    if codec == "utf-8-sig":
+        codec = "utf-8 (with BOM)"
+
+    has_header = options.has_header
+    if has_header is None:
+        has_header = _detect_header(frame)
+    row_numbers = np.arange(1, len(frame) + 1)
+    columns = list(frame.columns)
+    if has_header:
+        header = [str(c).strip() for c in frame.iloc[0].tolist()]
+        columns = _header_names(header, name)
+        frame = frame.iloc[1:].reset_index(drop=True)
+        frame.columns = columns
+        row_numbers = row_numbers[1:]
+    # Blank lines are kept by the parser so that row numbers match the file; drop them now.
+    blank = np.ones(len(frame), dtype=bool)
+    for col in frame.columns:
+        blank &= (frame[col] == "").to_numpy(dtype=bool)
+    if blank.any():
+        frame = frame.loc[~blank].reset_index(drop=True)
+        row_numbers = row_numbers[~blank]
+    # Extra columns that only exist because of ragged rows and are empty everywhere.
+    while len(columns) > 1 and columns[-1].isdigit() and int(columns[-1]) == len(columns) - 1 \
+            and not has_header and len(frame) and (frame[columns[-1]] == "").all():
+        frame = frame.drop(columns=columns[-1])
+        columns = columns[:-1]
+    if len(frame) == 0:
+        raise ImportDataError("the file has a header but no rows" if has_header else
+                              "the file has no rows", file=name)
+    return RawTable(source=os.fspath(path), format=fmt, frame=frame, columns=columns,
+                    has_header=bool(has_header), encoding=codec,
+                    delimiter=delimiter, warnings=warnings, row_numbers=row_numbers,
+                    display_name=name)
+
+
+def _all_strings() -> dict[str, Any]:
+    import pyarrow as pa
+
+    # Arrow names headerless columns f0, f1, ...; names it does not meet are ignored.
+    return {f"f{i}": pa.large_string() for i in range(1000)}
+
+
+def _parse_arrow(data: bytes, delimiter: str, quoting: int) -> Any:
+    """Parse with Arrow's multi-threaded CSV reader (every cell a string); None if it cannot.
+
+    Arrow refuses ragged rows; the caller then falls back to pandas' parser.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    ncols = None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char='"' if quoting != csv.QUOTE_NONE else False,
+                double_quote=True, newlines_in_values=quoting != csv.QUOTE_NONE,
+                ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                 column_types=_all_strings()),
+        )
+        ncols = table.num_columns
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+    frame = table.to_pandas()
+    frame.columns = [str(i) for i in range(ncols)]
+    return frame
+
+
+def _header_names(header: list[str], name: str) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        if not h:
+            h = str(i)  # unnamed (e.g. the extra fields of ragged rows): its index
+        key = h.casefold()
+        if key in seen:
+            raise ImportDataError(
+                f"the header names the column {h!r} twice (columns {seen[key]} and {i}, counting "
+                "from 0); rename one of them", file=name, row=1, column=h)
+        seen[key] = i
+        out.append(h)
+    return out
+
+
+def _norm_name(name: str) -> str:
+    return re.sub(r"[\s.\-]+", "_", str(name).strip().casefold())
+
+
+_ALL_NAMES = set(SENTENCE1_NAMES + SENTENCE2_NAMES + SCORE_NAMES + SPLIT_NAMES)
+
+
+def _numeric_mask(values: Any) -> np.ndarray:
+    import pandas as pd
+
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").notna().to_numpy()
+
+
+def _detect_header(frame: Any) -> bool:
+    """A header if the first row holds usual column names, or a text cell above numbers."""
+    if len(frame) == 0:
+        return False
+    first = [str(v).strip() for v in frame.iloc[0].tolist()]
+    if any(_norm_name(v) in _ALL_NAMES for v in first if v):
+        return True
+    rest = frame.iloc[1:2001]
+    if len(rest) == 0:
+        return False
+    for i, col in enumerate(frame.columns):
+        values = [v for v in rest[col].tolist() if str(v).strip()]
+        if not values:
+            continue
+        numeric = _numeric_mask(values).mean()
+        if numeric >= 0.9 and first[i] and not _numeric_mask([first[i]])[0]:
+            return True
+    return False
+
+
+def _text_of(series: Any) -> Any:
+    """A column as text: missing values become ""."""
+    import pandas as pd
+
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        return series.fillna("")
+    return series.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else
+                      (v if isinstance(v, str) else str(v)))
+
+
+def _arrow_text(series: Any) -> Any:
+    """A column as an Arrow large_string array without nulls (zero-copy for Arrow strings)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = None
+    if isinstance(series.dtype, pd.StringDtype) or isinstance(series.dtype, pd.ArrowDtype):
+        try:
+            arr = pa.array(series.array)
+        except (TypeError, pa.ArrowInvalid):
+            arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array(_text_of(series), type=pa.large_string(), from_pandas=True)
+    # Chunked arrays stay chunked: combining a million strings would copy them for nothing.
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return pc.fill_null(arr, "") if arr.null_count else arr
+
+
+def _guess_columns(raw: RawTable) -> ColumnGuess:
+    """Usual names first; otherwise the two longest text columns and the numeric one."""
+    import pandas as pd
+
+    guess = ColumnGuess()
+    by_norm = {}
+    for c in raw.columns:
+        by_norm.setdefault(_norm_name(c), c)
+    if raw.has_header or raw.format not in ("csv", "tsv"):
+        for attr, names in (("sentence1", SENTENCE1_NAMES), ("sentence2", SENTENCE2_NAMES),
+                            ("score", SCORE_NAMES), ("split_column", SPLIT_NAMES)):
+            for n in names:
+                c = by_norm.get(n)
+                if c is not None and c not in (guess.sentence1, guess.sentence2, guess.score):
+                    setattr(guess, attr, c)
+                    break
+    used = {c for c in (guess.sentence1, guess.sentence2, guess.score, guess.split_column) if c}
+    sample = raw.frame.iloc[:2000]
+    stats = {}
+    for c in raw.columns:
+        if c in used:
+            continue
+        col = sample[c]
+        text = _text_of(col).astype(str).str.strip()
+        nonempty = text[text != ""]
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            nums = pd.to_numeric(col, errors="coerce").dropna()
+            numeric_frac = 1.0 if len(nums) else 0.0
+        else:
+            nums = pd.to_numeric(nonempty, errors="coerce")
+            numeric_frac = float(nums.notna().mean()) if len(nonempty) else 0.0
+            nums = nums.dropna()
+        stats[c] = {
+            "nonempty": len(nonempty),
+            "numeric": numeric_frac,
+            "mean_len": float(text.str.len().mean()) if len(text) else 0.0,
+            "decimal": float(nonempty.str.contains(".", regex=False).mean()) if len(nonempty) else 0.0,
+            "leading_zero": bool(nonempty.str.match(r"0\d").any()) if len(nonempty) else False,
+            "min": float(nums.min()) if len(nums) else math.nan,
+            "max": float(nums.max()) if len(nums) else math.nan,
+            "splitlike": bool(len(nonempty)) and bool(nonempty.str.lower().isin(_SPLIT_VALUES).all()),
+        }
+    if guess.split_column is None:
+        for c, st in stats.items():
+            if st["splitlike"] and st["numeric"] < 0.5:
+                guess.split_column = c
+                break
+    if guess.score is None:
+        candidates = []
+        for pos, (c, st) in enumerate(stats.items()):
+            if c == guess.split_column or not st["nonempty"] or st["numeric"] < 0.95:
+                continue
+            lo, hi = st["min"], st["max"]
+            in_range = 2 if (lo >= 0 and hi <= 5) else 1 if (lo >= 0 and hi <= 100) else 0
+            if in_range == 0:
+                continue  # ids, years, counts: not a similarity score
+            candidates.append((in_range, st["decimal"], not st["leading_zero"], -pos, c))
+        if candidates:
+            guess.score = max(candidates)[-1]
+    if guess.sentence1 is None or guess.sentence2 is None:
+        texts = [(st["mean_len"], c) for c, st in stats.items()
+                 if c not in (guess.score, guess.split_column) and st["numeric"] < 0.5
+                 and c not in (guess.sentence1, guess.sentence2)]
+        texts.sort(key=lambda t: -t[0])
+        need = [a for a in ("sentence1", "sentence2") if getattr(guess, a) is None]
+        picked = [c for _, c in texts[:len(need)]]
+        picked.sort(key=raw.columns.index)
+        for attr, c in zip(need, picked):
+            setattr(guess, attr, c)
+    return guess
+
+
+def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
+    import pandas as pd
+
+    name = _display(path)
+    data = path.read_bytes()
+    _check_bytes(data, name)
+    codec, warnings = _decode(data, name, options.encoding)
+    text = data.decode(codec)
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a .json file holding one array of objects
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ImportDataError(f"invalid JSON: {exc.msg}", file=name, row=exc.lineno) from None
+        if not all(isinstance(r, dict) for r in records):
+            raise ImportDataError("the JSON array must hold objects with one pair each", file=name)
+        frame = pd.DataFrame.from_records(records)
+        row_numbers = np.arange(1, len(frame) + 1)
+    else:
+        lines = text.splitlines()
+        row_numbers = np.array([i + 1 for i, ln in enumerate(lines) if ln.strip()])
+        try:
+            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False)
+            if len(frame) != len(row_numbers):
+                raise ValueError("line count")
+        except ValueError:
+            records = []
+            for i in row_numbers:
+                try:
+                    rec = json.loads(lines[i - 1])
+                except json.JSONDecodeError as exc:
+                    raise ImportDataError(f"invalid JSON: {exc.msg}", file=name, row=int(i)) from None
+                if not isinstance(rec, dict):
+                    raise ImportDataError("each line must be a JSON object", file=name, row=int(i))
+                records.append(rec)
+            frame = pd.DataFrame.from_records(records)
+    if len(frame) == 0:
+        raise ImportDataError("the file has no rows", file=name)
+    frame.columns = [str(c) for c in frame.columns]
+    return RawTable(source=os.fspath(path), format="jsonl", frame=frame, columns=list(frame.columns),
+                    has_header=True, encoding=codec, warnings=warnings, row_numbers=row_numbers,
+                    display_name=name)
+
+
+def _read_parquet(path: Path) -> RawTable:
+    import pandas as pd
+
+    name = _display(path)
+    if path.stat().st_size == 0:
+        raise ImportDataError("the file is empty", file=name)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a broken file
+        raise ImportDataError(f"the file cannot be read as Parquet ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''})", file=name) from None
+    return _frame_table(frame, os.fspath(path), "parquet", name)
+
+
+def _frame_table(frame: Any, source: str, fmt: str, name: str, warnings: list[str] | None = None
+                 ) -> RawTable:
+    if len(frame) == 0:
+        raise ImportDataError("the dataset has no rows", file=name)
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    return RawTable(source=source, format=fmt, frame=frame, columns=list(frame.columns),
+                    has_header=True, warnings=list(warnings or []),
+                    row_numbers=np.arange(1, len(frame) + 1), display_name=name)
+
+
+# -- Hugging Face datasets ---------------------------------------------------------------
+
+_DATA_SUFFIXES = (".parquet", ".csv", ".tsv", ".jsonl", ".json", ".ndjson")
+
+
+def _split_of_file(path: Path) -> str | None:
+    stem = path.name.lower()
+    for split, words in (("train", ("train",)), ("validation", ("validation", "valid", "dev", "val")),
+                         ("test", ("test",))):
+        if any(re.search(rf"(^|[^a-z]){w}([^a-z]|$)", stem) for w in words):
+            return split
+    parts = [p.lower() for p in path.parts]
+    for split in ("train", "validation", "test"):
+        if split in parts:
+            return split
+    return None
+
+
+def _read_hf(source: str | os.PathLike[str], options: ImportOptions) -> RawTable:
+    text = os.fspath(source)
+    path = Path(text).expanduser()
+    name = _display(path) if path.exists() else text
+    if path.is_dir():
+        if (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists() \
+                or (path / "state.json").exists():
+            return _read_saved_dataset(path, options, name)
+        return _read_data_folder(path, options, name)
+    if path.exists():
+        raise ImportDataError("a Hugging Face dataset is a folder or a Hub id, not a file; "
+                              "import the file with its own format", file=text)
+    return _read_hub(text, options)
+
+
+def _pick_split(splits: list[str], wanted: str | None, name: str) -> str:
+    if wanted:
+        if wanted in splits:
+            return wanted
+        raise ImportDataError(f"the dataset has no split {wanted!r}; it has {', '.join(splits)}",
+                              file=name)
+    for s in ("train", *splits):
+        if s in splits:
+            return s
+    raise ImportDataError("the dataset has no splits", file=name)
+
+
+def _read_saved_dataset(path: Path, options: ImportOptions, name: str) -> RawTable:
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(str(path))
+    except Exception as exc:
+        raise ImportDataError(f"the folder cannot be read as a saved dataset ({type(exc).__name__}: "
+                              f"{exc})", file=name) from None
+    label = name
+    if isinstance(ds, datasets.DatasetDict):
+        split = _pick_split(list(ds.keys()), options.hf_split, name)
+        ds = ds[split]
+        label = f"{name} [{split}]"
+    frame = ds.to_pandas()
+    return _frame_table(frame, os.fspath(path), "hf", label)
+
+
+def _read_data_folder(path: Path, options: ImportOptions, name: str) -> RawTable:
+    import pandas as pd
+
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _DATA_SUFFIXES
+                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    if not files:
+        raise ImportDataError("the folder holds no dataset: neither a save_to_disk dataset nor "
+                              "Parquet/CSV/TSV/JSONL files", file=name)
+    by_split: dict[str, list[Path]] = {}
+    for f in files:
+        by_split.setdefault(_split_of_file(f) or "train", []).append(f)
+    wanted = options.hf_split
+    if wanted in ("dev", "valid", "val"):
+        wanted = "validation"
+    split = _pick_split(list(by_split), wanted, name)
+    frames, warnings = [], []
+    row_numbers = []
+    for f in by_split[split]:
+        sub = read_table(f, ImportOptions(encoding=options.encoding, has_header=options.has_header))
+        frames.append(sub.frame)
+        warnings += sub.warnings
+        row_numbers.append(sub.row_numbers)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    raw = _frame_table(frame, os.fspath(path), "hf", f"{name} [{split}]", warnings)
+    if len(frames) == 1:
+        raw.row_numbers = row_numbers[0]
+        raw.display_name = f"{name}/{by_split[split][0].relative_to(path)}"
+    return raw
+
+
+def _hub_unreachable(dataset_id: str, why: str) -> ImportDataError:
+    return ImportDataError(
+        f"the Hugging Face Hub cannot be reached ({why}), so the dataset {dataset_id!r} cannot be "
+        "downloaded. Import a local copy instead: a folder written by save_to_disk or a "
+        "CSV/JSONL/Parquet file (give its path)", file=dataset_id)
+
+
+def _read_hub(dataset_id: str, options: ImportOptions) -> RawTable:
+    offline = any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+                  for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    if offline:
+        raise _hub_unreachable(dataset_id, "offline mode is on")
+    import socket
+
+    try:  # fail in seconds, not after the HTTP client's long retries
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+    except OSError:
+        raise _hub_unreachable(dataset_id, "no network connection") from None
+    import datasets
+
+    split = options.hf_split or "train"
+    try:
+        ds = datasets.load_dataset(dataset_id, options.hf_config, split=split)
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        raise _hub_unreachable(dataset_id, type(exc).__name__) from None
+    except ValueError as exc:
+        raise ImportDataError(f"cannot load the dataset: {str(exc).splitlines()[0]}",
+                              file=dataset_id) from None
+    except Exception as exc:  # DatasetNotFoundError and friends
+        raise ImportDataError(f"cannot load the dataset ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''})", file=dataset_id) from None
+    return _frame_table(ds.to_pandas(), dataset_id, "hf", f"{dataset_id} [{split}]")
+
+
+# --------------------------------------------------------------------------------------
+# Validation
+
+
+def _resolve(raw: RawTable, wanted: str | int | None, guessed: str | None, role: str,
+             required: bool) -> str | None:
+    name = raw.display_name
+    if wanted is None:
+        if guessed is None and required:
+            raise ImportDataError(
+                f"no {role} column could be detected among the columns "
+                f"{', '.join(raw.columns)}; name it (by header name or 0-based index)", file=name,
+                column=None)
+        return guessed
+    if isinstance(wanted, str) and wanted == "":
+        return None
+    if isinstance(wanted, str) and wanted in raw.columns:
+        return wanted
+    if isinstance(wanted, str):
+        folded = {c.casefold(): c for c in raw.columns}
+        if wanted.strip().casefold() in folded:
+            return folded[wanted.strip().casefold()]
+    index = wanted if isinstance(wanted, int) else (int(wanted) if str(wanted).strip().isdigit() else None)
+    if index is not None:
+        if 0 <= index < len(raw.columns):
+            return raw.columns[index]
+        raise ImportDataError(f"there is no {role} column {index}: the source has "
+                              f"{len(raw.columns)} columns (0 to {len(raw.columns) - 1})",
+                              file=name, column=index)
+    raise ImportDataError(f"there is no {role} column named {wanted!r}; the columns are "
+                          f"{', '.join(raw.columns)}", file=name, column=wanted)
+
+
+def _sentences(raw: RawTable, column: str) -> Any:
+    """A sentence column as a stripped Arrow string array; empty and huge cells are errors."""
+    import pyarrow.compute as pc
+
+    arr = _arrow_text(raw.frame[column])
+    arr = pc.utf8_trim_whitespace(arr)
+    lengths = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
+    empty = np.flatnonzero(lengths == 0)
+    huge = np.flatnonzero(lengths > MAX_TEXT_CHARS)
+    if huge.size and (not empty.size or huge[0] < empty[0]):
+        i = int(huge[0])
+        raise ImportDataError(
+            f"the text is {int(lengths[i]):,} characters long; the limit is {MAX_TEXT_CHARS:,} "
+            "(is the file broken or the wrong column chosen?)", file=raw.display_name,
+            row=int(raw.row_numbers[i]), column=column)
+    if empty.size:
+        i = int(empty[0])
+        raise ImportDataError("the sentence is empty", file=raw.display_name,
+                              row=int(raw.row_numbers[i]), column=column)
+    return arr
+
+
+def _raw_scores(raw: RawTable, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, labeled mask): empty cells are unlabeled pairs; anything else must be a number."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    series = raw.frame[column]
+    name = raw.display_name
+    if pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype(float)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        labeled = ~pd.isna(series).to_numpy()
+        return values, labeled
+    if not pd.api.types.is_string_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
+        # Mixed cells (JSON): numbers stay numbers; text goes through the parser below.
+        series = series.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
+                            else (repr(v) if isinstance(v, float) else str(v)))
+    arr = pc.utf8_trim_whitespace(_arrow_text(series))
+    empty = pc.equal(arr, "")
+    labeled = np.logical_not(empty.to_numpy(zero_copy_only=False))
+    cells = pc.if_else(empty, pa.scalar(None, pa.large_string()), arr)
+    try:
+        values = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed = pd.to_numeric(pd.Series(cells.to_pylist(), dtype=object), errors="coerce")
+        bad = np.flatnonzero(parsed.isna().to_numpy() & labeled)
+        texts = cells.to_pylist()
+        # Decimal commas ("3,5") are common in European spreadsheets.
+        if bad.size and all(re.fullmatch(r"[+-]?\d+,\d+", texts[i] or "") for i in bad):
+            for i in bad:
+                parsed.iat[int(i)] = float(texts[i].replace(",", "."))
+            bad = np.array([], dtype=int)
+        if bad.size:
+            i = int(bad[0])
+            raise ImportDataError(f"the score {texts[i]!r} is not a number", file=name,
+                                  row=int(raw.row_numbers[i]), column=column) from None
+        values = parsed.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values, dtype=float), labeled
+
+
+SPLIT_CODES = ("none", "train", "dev", "test")  # the int8 codes used while validating
+
+
+def _split_codes(raw: RawTable, column: str | None, default: str) -> np.ndarray:
+    """Each row's split as an int8 code into SPLIT_CODES; empty cells take ``default``."""
+    import pandas as pd
+
+    if default not in SPLITS:
+        raise UserError(f"unknown split {default!r}; use one of {', '.join(SPLITS)}")
+    n = len(raw.frame)
+    if column is None:
+        return np.full(n, SPLIT_CODES.index(default), dtype=np.int8)
+    codes, uniques = pd.factorize(_text_of(raw.frame[column]).astype(str))
+    mapping = np.empty(len(uniques), dtype=np.int8)
+    for k, value in enumerate(uniques):
+        split = _SPLIT_VALUES.get(str(value).strip().lower())
+        if split is None:
+            i = int(np.flatnonzero(codes == k)[0])
+            raise ImportDataError(f"the split {value!r} is not train, dev (validation), test or none",
+                                  file=raw.display_name, row=int(raw.row_numbers[i]), column=column)
+        mapping[k] = SPLIT_CODES.index(split or default)
+    return mapping[codes]
+
+
+def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOptions | None = None,
+                   project: Project | None = None, task: Any = None) -> PreparedImport:
+    """Read and validate a source, drop duplicates and compute leakage; write nothing.
+
+    Args:
+        source: a file, a dataset folder, a Hub id, or a :class:`RawTable` already read.
+        options: how to read it (default: detect everything).
+        project: duplicates are also dropped against this project's pairs.
+        task: optional; ``task.progress(done, total)`` is called between steps and
+            ``task.is_cancelled()`` checked (a cancel raises ``UserError("Import cancelled")``).
+
+    Raises:
+        ImportDataError: naming the file, row and column of the first problem.
+    """
+    import pandas as pd
+
+    started = time.perf_counter()
+    options = options or ImportOptions()
+    step = _Steps(task)
+    step(0)
+    raw = source if isinstance(source, RawTable) else read_table(source, options)
+    step(25)
+    name = raw.display_name
+    guess = raw.guess
+    s1_col = _resolve(raw, options.sentence1, guess.sentence1, "sentence1", True)
+    s2_col = _resolve(raw, options.sentence2, guess.sentence2, "sentence2", True)
+    if s1_col == s2_col:
+        raise ImportDataError("sentence1 and sentence2 are the same column", file=name, column=s1_col)
+    score_col = _resolve(raw, options.score, guess.score, "score", False)
+    split_col = _resolve(raw, options.split_column, guess.split_column, "split", False)
+    if score_col in (s1_col, s2_col):
+        raise ImportDataError("the score column is also a sentence column", file=name, column=score_col)
+    if split_col in (s1_col, s2_col, score_col):
+        split_col = None if options.split_column is None else split_col
+
+    s1 = _sentences(raw, s1_col)
+    s2 = _sentences(raw, s2_col)
+    step(40)
+    n = len(s1)
+    if score_col is not None:
+        values, labeled = _raw_scores(raw, score_col)
+    else:
+        values, labeled = np.full(n, np.nan), np.zeros(n, dtype=bool)
+    scale = options.scale or "auto"
+    if scale not in SCALES:
+        raise UserError(f"unknown score scale {scale!r}; use one of {', '.join(SCALES)}")
+    if scale == "auto":
+        scale = detect_scale(values[labeled])
+    scores = np.full(n, np.nan)
+    if labeled.any():
+        scores[labeled] = normalise_scores(values[labeled], scale, rows=raw.row_numbers[labeled],
+                                           file=name, column=score_col)
+    split_codes = _split_codes(raw, split_col, options.split)
+    step(50)
+
+    h1 = sentence_hashes(s1)
+    h2 = sentence_hashes(s2)
+    hashes = combine_pair_hashes(h1, h2)
+    step(75)
+
+    # Duplicates within the file: keep the first occurrence of each pair.
+    codes, _ = pd.factorize(hashes)
+    # factorize numbers pairs in order of first appearance, so a new running maximum marks
+    # the first occurrence of each pair.
+    running = np.maximum.accumulate(codes) if n else codes
+    first_at = np.flatnonzero(np.r_[True, running[1:] != running[:-1]]) if n else codes
+    kept_of = first_at[codes]
+    dup_file = kept_of != np.arange(n)
+
+    def differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a_nan, b_nan = np.isnan(a), np.isnan(b)
+        return (a_nan != b_nan) | (~a_nan & ~b_nan & (np.abs(a - b) > 1e-9))
+
+    group = _LEAK_GROUP[split_codes]
+    dup_idx = np.flatnonzero(dup_file)
+    conflicts = int(differs(scores[dup_idx], scores[kept_of[dup_idx]]).sum())
+    g_dup, g_kept = group[dup_idx], group[kept_of[dup_idx]]
+    leak_pairs = int(((g_dup != 0) & (g_kept != 0) & (g_dup != g_kept)).sum())
+
+    dup_project = np.zeros(n, dtype=bool)
+    project_sentences: tuple[np.ndarray, np.ndarray] | None = None
+    if project is not None and project.scalar("SELECT COUNT(*) FROM pairs"):
+        rows = project.execute("SELECT pair_hash, score, split FROM pairs")
+        p_hash = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        p_score = np.array([math.nan if r[1] is None else r[1] for r in rows], dtype=float)
+        p_group = _LEAK_GROUP[np.array([SPLIT_CODES.index(r[2]) for r in rows], dtype=np.int8)]
+        lookup = pd.Series(np.arange(len(p_hash)), index=p_hash)
+        lookup = lookup[~lookup.index.duplicated()]
+        at_all = lookup.reindex(hashes).to_numpy()
+        dup_project = ~np.isnan(at_all) & ~dup_file
+        if dup_project.any():
+            at = at_all[dup_project].astype(np.int64)
+            conflicts += int(differs(scores[dup_project], p_score[at]).sum())
+            g_new, g_old = group[dup_project], p_group[at]
+            leak_pairs += int(((g_new != 0) & (g_old != 0) & (g_new != g_old)).sum())
+        if (group != 0).any():
+            srows = project.execute("SELECT sentence1, sentence2, split FROM pairs "
+                                    "WHERE split != 'none'")
+            if srows:
+                ps_hash = np.concatenate([sentence_hashes([r[0] for r in srows]),
+                                          sentence_hashes([r[1] for r in srows])])
+                g = _LEAK_GROUP[np.array([SPLIT_CODES.index(r[2]) for r in srows], dtype=np.int8)]
+                project_sentences = (ps_hash, np.concatenate([g, g]))
+    keep = ~(dup_file | dup_project)
+    step(85)
+
+    # Sentence leakage: normalised sentences present in both train and dev/test pairs.
+    leak_sentences = 0
+    kg = group[keep]
+    if (kg != 0).any() or project_sentences is not None:
+        s_hash = np.concatenate([h1[keep], h2[keep]])
+        s_group = np.concatenate([kg, kg])
+        if project_sentences is not None:
+            s_hash = np.concatenate([s_hash, project_sentences[0]])
+            s_group = np.concatenate([s_group, project_sentences[1]])
+        if (s_group == 1).any() and (s_group == 2).any():
+            train = pd.unique(s_hash[s_group == 1])
+            leak_sentences = int(pd.Series(pd.unique(s_hash[s_group == 2])).isin(train).sum())
+
+    kept_idx = np.flatnonzero(keep)
+    all_kept = kept_idx.size == n
+    sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
+    hash_list = hashes.tolist()
+    score_obj = scores.astype(object)
+    score_obj[~labeled] = None
+    score_list = score_obj.tolist()
+    row_list = np.asarray(raw.row_numbers).tolist()
+    kept_codes = split_codes if all_kept else split_codes[kept_idx]
+    if not all_kept:
+        mask = keep.tolist()
+        sentence1, sentence2, score_list, row_list, hash_list = (
+            list(itertools.compress(col, mask))
+            for col in (sentence1, sentence2, score_list, row_list, hash_list))
+    if (kept_codes == kept_codes[0]).all() if len(kept_codes) else True:
+        split_out: str | list[str] = SPLIT_CODES[int(kept_codes[0])] if len(kept_codes) else options.split
+    else:
+        split_out = np.array(SPLIT_CODES, dtype=object)[kept_codes].tolist()
+    rows_out = PairRows(sentence1, sentence2, score_list, split_out, row_list, hash_list)
+    step(95)
+
+    counts = np.bincount(kept_codes, minlength=len(SPLIT_CODES))
+    split_counts = {SPLIT_CODES[k]: int(c) for k, c in enumerate(counts) if c}
+    labeled_kept = int(labeled[kept_idx].sum())
+    warnings = list(raw.warnings)
+    if score_col is None:
+        warnings.append("No score column: every pair arrives unlabeled.")
+    report = ImportReport(
+        source=raw.source, rows=n, imported=int(kept_idx.size), duplicates=int(n - kept_idx.size),
+        duplicates_in_file=int(dup_file.sum()), duplicates_in_project=int(dup_project.sum()),
+        conflicting_duplicates=conflicts, labeled=labeled_kept,
+        unlabeled=int(kept_idx.size) - labeled_kept, leakage=leak_pairs,
+        leakage_sentences=leak_sentences, scale=scale, format=raw.format,
+        columns={"sentence1": s1_col, "sentence2": s2_col, "score": score_col, "split": split_col},
+        splits=split_counts, warnings=warnings, seconds=time.perf_counter() - started)
+    step(100)
+    return PreparedImport(rows=rows_out, report=report, raw=raw, options=options,
+                          data_version=project.data_version() if project is not None else None)
+
+
+# 0 for none, 1 for train, 2 for dev/test: the two sides that leakage is about.
+_LEAK_GROUP = np.array([0, 1, 2, 2], dtype=np.int8)
+
+
+def commit_import(project: Project, prepared: PreparedImport, task: Any = None) -> ImportReport:
+    """Write a prepared import in one transaction and return its report.
+
+    If the project's pairs changed since :func:`prepare_import` (labels do not count), the
+    deduplication is redone against the current pairs first.
+    """
+    started = time.perf_counter()
+    if prepared.data_version is not None and prepared.data_version != project.data_version():
+        prepared = prepare_import(prepared.raw, prepared.options, project)
+    elif prepared.data_version is None and project.scalar("SELECT COUNT(*) FROM pairs"):
+        prepared = prepare_import(prepared.raw, prepared.options, project)
+    step = _Steps(task, total=max(len(prepared.rows), 1))
+
+    def progress(done: int, total: int) -> None:
+        step(done)
+
+    result = project.insert_pairs(prepared.rows, source=prepared.report.source,
+                                  progress=progress if task is not None else None)
+    report = prepared.report
+    report.imported = result.inserted
+    report.seconds += time.perf_counter() - started
+    return report
+
+
+def import_pairs(project: Project, source: str | os.PathLike[str], options: ImportOptions | None = None,
+                 task: Any = None) -> ImportReport:
+    """Read, validate and write pairs in one transaction: all rows or none.
+
+    Returns:
+        The :class:`ImportReport` (rows read, imported, duplicates dropped, ...).
+    """
+    prepared = prepare_import(source, options, project, task=task)
+    return commit_import(project, prepared, task=None)
