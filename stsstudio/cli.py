@@ -77,12 +77,53 @@ def _add_import_options(p: argparse.ArgumentParser, *, with_split: bool = True) 
     p.add_argument("--hf-split", metavar="NAME", help="Hugging Face dataset split (default: train)")
 
 
+def _import_options(args: argparse.Namespace):
+    """ImportOptions from the shared import flags (also used by `evaluate --data`)."""
+    from stsstudio.core.importers import ImportOptions
+
+    return ImportOptions(
+        format=args.format, sentence1=args.sentence1, sentence2=args.sentence2, score=args.score,
+        has_header=False if args.no_header else None, scale=args.scale,
+        split=getattr(args, "split", None) or "none", hf_config=args.hf_config,
+        hf_split=args.hf_split)
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
-    raise UserError("import is not implemented yet")
+    from stsstudio.core.importers import import_pairs
+
+    options = _import_options(args)
+    with _open_project(args.project) as project:
+        report = import_pairs(project, args.source, options)
+        name = project.name
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    cols = report.columns
+    print(f"Imported {report.imported:,} of {report.rows:,} rows from {args.source} into {name!r}")
+    print(f"  columns   sentence1={cols.get('sentence1')!r} sentence2={cols.get('sentence2')!r} "
+          f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else ""))
+    print(f"  scores    scale {report.scale} -> 0-1; {report.labeled:,} labeled, "
+          f"{report.unlabeled:,} unlabeled")
+    print(f"  dropped   {report.duplicates:,} duplicates ({report.duplicates_in_file:,} within the file, "
+          f"{report.duplicates_in_project:,} already in the project); "
+          f"{report.conflicting_duplicates:,} of them had a different score")
+    if report.splits:
+        print("  splits    " + ", ".join(f"{k} {v:,}" for k, v in report.splits.items()))
+    if report.leakage or report.leakage_sentences:
+        print(f"  leakage   {report.leakage:,} pairs and {report.leakage_sentences:,} sentences "
+              "appear in both train and dev/test")
+    for warning in report.warnings:
+        print(f"  warning   {warning}")
+    return 0
 
 
 def _cmd_export_data(args: argparse.Namespace) -> int:
-    raise UserError("export-data is not implemented yet")
+    from stsstudio.core.data_export import export_pairs
+
+    with _open_project(args.project, readonly=True) as project:
+        written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only)
+    print(f"Wrote {written:,} pairs to {args.out}")
+    return 0
 
 
 def _cmd_assign_dev(args: argparse.Namespace) -> int:
