@@ -368,9 +368,9 @@ def _detect_format(source: str | os.PathLike[str], fmt: str | None) -> str:
         with open(path, "rb") as fh:
             head = fh.read(4)
         return "parquet" if head == b"PAR1" else "csv"
-    if path.suffix.lower() in _SUFFIX_FORMATS or os.sep in text or text.startswith("."):
-        raise ImportDataError("no such file or folder", file=text)
-    if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", text):
+    # "owner/name" or "name" that is not on disk: a dataset on the Hugging Face Hub.
+    if path.suffix.lower() not in _SUFFIX_FORMATS and not text.startswith((".", "~", "/")) \
+            and re.fullmatch(r"[\w-]+(\.[\w-]+)*(/[\w-]+(\.[\w-]+)*)?", text):
         return "hf"
     raise ImportDataError("no such file or folder", file=text)
 
@@ -767,7 +767,7 @@ def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
         lines = text.splitlines()
         row_numbers = np.array([i + 1 for i, ln in enumerate(lines) if ln.strip()])
         try:
-            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False)
+            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
             if len(frame) != len(row_numbers):
                 raise ValueError("line count")
         except ValueError:
@@ -1108,6 +1108,10 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         raise UserError(f"unknown score scale {scale!r}; use one of {', '.join(SCALES)}")
     if scale == "auto":
         scale = detect_scale(values[labeled])
+        # SICK's relatedness_score runs from 1 to 5 but is not whole numbers.
+        if scale == "0-5" and _norm_name(score_col or "") == "relatedness_score" \
+                and values[labeled].min() >= 1:
+            scale = "1-5"
     scores = np.full(n, np.nan)
     if labeled.any():
         scores[labeled] = normalise_scores(values[labeled], scale, rows=raw.row_numbers[labeled],

@@ -729,13 +729,13 @@ class Project:
             raise ValueError(f"a score must be between 0 and 1, not {score}")
         now = time.time()
         with self.transaction() as cur:
-            cur.execute("INSERT INTO labels (pair_id, score, annotator, created_at) VALUES (?, ?, ?, ?)",
-                        (pair_id, score, annotator, now))
-            label_id = cur.lastrowid
             cur.execute("UPDATE pairs SET score = ?, annotator = ?, updated_at = ? WHERE id = ?",
                         (score, annotator, now, pair_id))
             if cur.rowcount != 1:
                 raise ProjectError(f"pair {pair_id} does not exist")
+            cur.execute("INSERT INTO labels (pair_id, score, annotator, created_at) VALUES (?, ?, ?, ?)",
+                        (pair_id, score, annotator, now))
+            label_id = cur.lastrowid
         return int(label_id)
 
     def remove_label(self, label_id: int) -> None:

@@ -1,0 +1,212 @@
+"""The project store: SQLite settings, schema version, writer lock, labels, runs, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from stsstudio.core.store import (
+    DB_NAME,
+    SCHEMA_VERSION,
+    PairRows,
+    Project,
+    ProjectError,
+    ProjectLockedError,
+    pair_hash,
+)
+
+
+def add_pairs(project: Project, n: int = 3, split: str = "train", scored: bool = True) -> list[int]:
+    rows = [(f"first {split} {i}", f"second {split} {i}", (i % 5) / 4 if scored else None, split, i + 1, None)
+            for i in range(n)]
+    report = project.insert_pairs(rows, source="test.csv")
+    return list(range(report.first_id, report.last_id + 1))
+
+
+def test_new_project_settings(project):
+    conn = sqlite3.connect(project.db_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+    assert project.scalar("PRAGMA foreign_keys") == 1
+    assert project.name == "Test project" and project.base_model == "default"
+    assert project.guidelines
+    assert project.runs_dir.is_dir()
+
+
+def test_newer_schema_is_a_clear_error(tmp_path):
+    Project.create(tmp_path / "p").close()
+    conn = sqlite3.connect(tmp_path / "p" / DB_NAME)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(ProjectError, match="newer STS Studio"):
+        Project.open(tmp_path / "p")
+
+
+def test_not_a_project_and_not_empty(tmp_path):
+    with pytest.raises(ProjectError, match="not an STS Studio project"):
+        Project.open(tmp_path)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.txt").write_text("x")
+    with pytest.raises(ProjectError, match="not empty"):
+        Project.create(tmp_path / "full")
+
+
+_HOLDER = textwrap.dedent("""
+    import sys, time
+    from stsstudio.core.store import Project
+    p = Project.open(sys.argv[1])
+    print("open", flush=True)
+    sys.stdin.readline()
+    p.close()
+""")
+
+
+def test_second_writer_refused_readonly_allowed(tmp_path):
+    path = tmp_path / "locked"
+    with Project.create(path) as p:
+        add_pairs(p, 2)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(ProjectLockedError, match="open in another STS Studio window") as err:
+            Project.open(path)
+        assert f"process {holder.pid}" in str(err.value)
+        with Project.open(path, readonly=True) as ro:
+            assert ro.stats()["pairs"] == 2
+            with pytest.raises(ProjectError, match="read-only"):
+                ro.set_meta("name", "x")
+    finally:
+        holder.communicate("\n", timeout=30)  # closes the pipes too
+    Project.open(path).close()  # free again once the other process is gone
+
+
+def test_labels_history_current_score_and_undo(project):
+    (pid,) = add_pairs(project, 1, scored=False)
+    assert project.pair(pid).score is None
+    first = project.set_label(pid, 0.4, "ann")
+    second = project.set_label(pid, 0.9, "bob")
+    assert project.pair(pid).score == 0.9 and project.pair(pid).annotator == "bob"
+    assert [(lb.score, lb.annotator) for lb in project.label_history(pid)] == [(0.4, "ann"), (0.9, "bob")]
+    project.remove_label(second)
+    assert project.pair(pid).score == 0.4
+    project.remove_label(first)
+    assert project.pair(pid).score is None
+    with pytest.raises(ValueError):
+        project.set_label(pid, 1.5)
+
+
+def test_imported_labels_start_the_history(project):
+    ids = add_pairs(project, 3)
+    history = project.label_history(ids[1])
+    assert len(history) == 1 and history[0].annotator == "import"
+    label = project.set_label(ids[1], 1.0)
+    project.remove_label(label)
+    assert project.pair(ids[1]).score == history[0].score
+
+
+def test_failed_write_leaves_database_unchanged(project):
+    add_pairs(project, 2)
+    before = project.checksum()
+    rows = [("ok one", "ok two", 0.5, "train", 1, None), ("bad", "score", 7.0, "train", 2, None)]
+    with pytest.raises(sqlite3.IntegrityError):
+        project.insert_pairs(rows)
+    assert project.checksum() == before
+    with pytest.raises(RuntimeError):
+        with project.transaction() as cur:
+            cur.execute("UPDATE pairs SET note = 'changed'")
+            raise RuntimeError("boom")
+    assert project.checksum() == before
+    with pytest.raises(ProjectError):
+        project.set_label(999_999, 0.5)
+    assert project.checksum() == before
+
+
+def test_insert_progress_cancel_rolls_back(project):
+    before = project.checksum()
+    rows = PairRows([f"a{i}" for i in range(120_000)], [f"b{i}" for i in range(120_000)],
+                    [None] * 120_000, "train", list(range(120_000)), list(range(120_000)))
+
+    def cancel(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        project.insert_pairs(rows, progress=cancel)
+    assert project.checksum() == before
+
+
+def test_queries_edits_delete_restore(project):
+    train = add_pairs(project, 4, "train")
+    dev = add_pairs(project, 2, "dev", scored=False)
+    assert project.query_pair_ids(filter="unlabeled") == dev
+    assert project.query_pair_ids(split="train", order_by="score", descending=True)[0] in train
+    assert project.query_pair_ids(search="SECOND DEV 1") == [dev[1]]
+    project.set_flag([train[0]], True)
+    project.set_note(train[0], "check")
+    project.set_split([dev[0]], "test")
+    assert project.query_pair_ids(filter="flagged") == [train[0]]
+    assert project.pair(train[0]).note == "check" and project.pair(dev[0]).split == "test"
+    assert set(project.pairs_by_ids(train)) == set(train)
+    assert [p.id for p in project.labeled_pairs("train")] == train
+    assert project.find_pair("SECOND train 2", "first train 2") == train[2]
+    assert project.pair(train[2]).source == "test.csv" and project.pair(train[2]).source_row == 3
+    before = project.checksum()
+    version = project.data_version()
+    snap = project.delete_pairs(train[:2])
+    assert project.stats()["pairs"] == 4 and project.data_version() != version
+    project.restore_pairs(snap)
+    assert project.checksum() == before
+    assert len(project.sentences()) == 12
+
+
+def test_assign_dev_split_is_seeded(tmp_path):
+    counts = []
+    for name in ("a", "b"):
+        with Project.create(tmp_path / name) as p:
+            add_pairs(p, 50, "train")
+            add_pairs(p, 5, "none", scored=True)
+            moved = p.assign_dev_split(0.2, seed=7)
+            counts.append((moved, p.query_pair_ids(split="dev")))
+    assert counts[0] == counts[1] and counts[0][0] == 10
+    with Project.create(tmp_path / "c") as p, pytest.raises(ValueError):
+        p.assign_dev_split(1.5)
+
+
+def test_stats_and_pair_hash(project):
+    add_pairs(project, 3, "train")
+    add_pairs(project, 2, "dev", scored=False)
+    s = project.stats()
+    assert (s["pairs"], s["labeled"], s["unlabeled"]) == (5, 3, 2)
+    assert s["splits"]["dev"] == 2 and s["labeled_splits"]["train"] == 3
+    assert pair_hash("A", "B") == pair_hash("b", " a ")
+
+
+def test_runs_and_interrupted_marking(tmp_path):
+    path = tmp_path / "runs"
+    with Project.create(path) as p:
+        run_id = p.create_run(base_model="m", loss="cosent", config={"epochs": 1})
+        p.add_metrics(run_id, [(1, "loss", 0.5, 0.1), (2, "loss", 0.4, 0.2), (2, "dev_spearman", 0.7, 0.2)])
+        p.update_run(run_id, best_dev_spearman=0.7, model_dir=str(p.run_dir(run_id)))
+        assert p.metrics(run_id)["loss"] == [(1, 0.5), (2, 0.4)]
+        assert p.run(run_id).config == {"epochs": 1}
+        stale = p.create_run(base_model="m", loss="cosent", config={})
+        p.update_run(stale, pid=2**22 + 12345)  # a process that does not exist
+        p.update_run(run_id, status="finished", finished_at=time.time())
+    with Project.open(path) as p:
+        assert p.run(stale).status == "interrupted"
+        assert p.run(run_id).status == "finished"
+        assert p.best_run().id == run_id
+        assert [r.id for r in p.runs()] == [run_id, stale]
+
+
+def test_open_by_database_file(tmp_path):
+    Project.create(tmp_path / "p").close()
+    with Project.open(Path(tmp_path / "p" / DB_NAME)) as p:
+        assert p.path == (tmp_path / "p").resolve()
