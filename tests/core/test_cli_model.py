@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -87,8 +86,6 @@ def test_evaluate_json_matches_core(proj_path: Path, tiny_model_dir: Path,
     assert code == 0 and json.loads(out)["pairs"] == 3
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stsstudio.core.importers") is None,
-                    reason="the importers are not there yet")
 def test_evaluate_on_a_file(proj_path: Path, tiny_model_dir: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     from stsstudio.core.evaluation import evaluate_pairs
@@ -193,7 +190,7 @@ def test_export_command(proj_path: Path, tiny_model_dir: Path, tmp_path: Path,
     _user_error(*_run(capsys, "export", str(proj_path), str(tmp_path / "x"), "--run", "7")[::2],
                 "export", "Run 7 does not exist")
     assert not (tmp_path / "x").exists()
-    if importlib.util.find_spec("stsstudio.core.data_export") is not None:
-        code, _, err = _run(capsys, "export", str(proj_path), str(tmp_path / "d"), "--with-data")
-        assert code == 0, err
-        assert (tmp_path / "d" / "data" / "labeled_pairs.csv").is_file()
+    code, _, err = _run(capsys, "export", str(proj_path), str(tmp_path / "d"), "--with-data")
+    assert code == 0, err
+    assert (tmp_path / "d" / "data" / "labeled_pairs.csv").is_file()
+    assert (tmp_path / "d" / "data" / "labeled_pairs.jsonl").is_file()

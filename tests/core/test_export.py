@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -190,8 +189,6 @@ def test_export_errors(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> N
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stsstudio.core.data_export") is None,
-                    reason="the data exporter is not there yet")
 def test_export_with_data(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> None:
     import pandas as pd
 
