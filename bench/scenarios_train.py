@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all-cores", action="store_true",
                         help="let torch use every core (default: keep one for the GUI thread)")
     parser.add_argument("--json", action="store_true", help="print one JSON line at the end")
+    parser.add_argument("--trace", action="store_true", help="list the longest gaps and nearby events")
 
 
 def _read_stsb(path: Path, limit: int) -> list[tuple[str, str, float]]:
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
     opts = argparse.Namespace(train=400, dev=100, max_steps=30, eval_steps=10, batch_size=16,
-                              all_cores=False, json=False)
+                              all_cores=False, json=False, trace=False)
     if args is not None:
         for key, value in vars(args).items():
             setattr(opts, key, value)
@@ -114,12 +115,28 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
             self.timer.setInterval(10)
             self.timer.timeout.connect(self._on_tick)
 
+            self.events: list[tuple[float, str]] = []
+            self.gap_times: list[float] = []
+
         @Slot()
         def _on_tick(self) -> None:
             now = time.perf_counter()
             if self.recording:
                 self.gaps.append((now - self.last) * 1000.0)
+                self.gap_times.append(self.last)
             self.last = now
+
+        @Slot(str)
+        def _on_event(self, name: str) -> None:
+            self.events.append((time.perf_counter(), name))
+
+        @Slot(object)
+        def _on_metrics(self, batch: object) -> None:
+            self.events.append((time.perf_counter(), f"metrics x{len(batch)}"))
+
+        @Slot(int, float, float)
+        def _on_evaluated(self, step: int, *_: float) -> None:
+            self.events.append((time.perf_counter(), f"evaluated @{step}"))
 
         @Slot(int, str)
         def _on_started(self, _total: int, _device: str) -> None:
@@ -131,7 +148,11 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     view.start_training()
     assert view.worker is not None, "the run did not start: " + view.warnings_label.text()
-    view.worker.started.connect(probe._on_started)
+    view.worker.runStarted.connect(probe._on_started)
+    view.worker.statusChanged.connect(probe._on_event)
+    view.worker.checkpointSaved.connect(probe._on_event)
+    view.worker.metricsLogged.connect(probe._on_metrics)
+    view.worker.evaluated.connect(probe._on_evaluated)
     while view.is_training():
         app.processEvents()
         time.sleep(0.001)
@@ -167,6 +188,13 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
           f"{figures['dev_spearman']}")
     if figures["error"]:
         print(f"  error: {figures['error']}")
+    if opts.trace:
+        order = np.argsort(-gaps)[:15]
+        for i in order:
+            start = probe.gap_times[i]
+            near = [f"{name} ({(t - start) * 1000:+.0f} ms)" for t, name in probe.events
+                    if -300 <= (t - start) * 1000 <= gaps[i] + 300]
+            print(f"  gap {gaps[i]:6.1f} ms at t={start - t0:6.2f} s: {', '.join(near) or '-'}")
     if opts.json:
         print(json.dumps(figures))
     view.close()

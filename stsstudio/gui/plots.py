@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 # A palette that stays readable on white and distinguishes up to six overlaid runs.
 PALETTE = ["#2f6fdf", "#e0712c", "#2a9d5c", "#b8459d", "#8a6d1f", "#3aa6b9"]
@@ -30,8 +31,31 @@ def style_plot(plot: pg.PlotItem, *, title: str, x_label: str, y_label: str) -> 
         axis.setTextPen(pg.mkPen(TEXT_COLOR))
         axis.setPen(pg.mkPen("#b0b0b0"))
         axis.setTickFont(font)
-    plot.showGrid(x=True, y=True, alpha=0.15)
+        axis.enableAutoSIPrefix(False)    # "0.85", never "850 (x0.001)"
+    # No grid: pyqtgraph draws it as part of the axes, so every curve update would repaint the
+    # axes too (tens of ms of text drawing on a software-rendered window).
     plot.getViewBox().setMouseEnabled(x=True, y=False)
+
+
+def cache_static_items(plot: pg.PlotItem, *items: object) -> None:
+    """Paint axes, title and legend from pixmap caches.
+
+    A repaint of a pyqtgraph plot calls Python ``paint()`` methods for every item in the dirty
+    region. While training, the worker thread holds the GIL most of the time, so each of those
+    calls waits for it; with the static items cached, a refresh calls Python only for the curves.
+    """
+    cache = QGraphicsItem.DeviceCoordinateCache
+    for name in ("left", "bottom", "top", "right"):
+        axis = plot.getAxis(name)
+        axis.setCacheMode(cache)
+        axis.label.setCacheMode(cache)
+    plot.titleLabel.setCacheMode(cache)
+    for item in items:
+        if item is None:
+            continue
+        item.setCacheMode(cache)
+        for child in item.childItems():
+            child.setCacheMode(cache)
 
 
 def make_plot_widget(*, title: str, x_label: str, y_label: str) -> pg.PlotWidget:
@@ -130,6 +154,54 @@ def _pen(color: str, width: float = 2.0, alpha: int = 255, style: Qt.PenStyle = 
     return pg.mkPen(c, width=width, style=style)
 
 
+class _LiveRanges:
+    """Axis ranges for a live plot that change only when the data leaves them.
+
+    pyqtgraph's auto-range moves the axes at every refresh, and redrawing axis text is the most
+    expensive part of a repaint. Here the x range is the whole run and the y range grows in
+    steps, so a refresh usually repaints only the curves.
+    """
+
+    def __init__(self, plot: pg.PlotItem, y_pad: float = 0.0) -> None:
+        self.plot = plot
+        self.y_pad = y_pad
+        self.managed = False
+        self.x: tuple[float, float] | None = None
+        self.y: tuple[float, float] | None = None
+
+    def reset(self) -> None:
+        """Back to pyqtgraph's auto-range (for static curves of finished runs)."""
+        self.managed = False
+        self.x = self.y = None
+        self.plot.enableAutoRange()
+
+    def _manage(self) -> None:
+        if not self.managed:
+            self.managed = True
+            self.plot.disableAutoRange()
+
+    def set_x(self, lo: float, hi: float) -> None:
+        self._manage()
+        self.x = (lo, hi)
+        self.plot.setXRange(lo, hi, padding=0.02)
+
+    def include_x(self, value: float) -> None:
+        if self.x is not None and value > self.x[1]:
+            self.set_x(self.x[0], value * 1.25)
+
+    def include_y(self, lo: float, hi: float) -> None:
+        if not self.managed:
+            self._manage()
+        if self.y is not None and self.y[0] <= lo and hi <= self.y[1]:
+            return
+        if self.y is not None:
+            lo, hi = min(lo, self.y[0]), max(hi, self.y[1])
+        span = max(hi - lo, 1e-3)
+        # Grow with head-room so that the next few refreshes fit without another change.
+        self.y = (lo - self.y_pad - (0.1 * span if self.y_pad else 0.0), hi + self.y_pad + 0.15 * span)
+        self.plot.setYRange(*self.y, padding=0)
+
+
 class LossPlot(pg.PlotWidget):
     """Training loss per step: the raw values (faint) and an EMA (strong); overlays for other runs."""
 
@@ -145,16 +217,34 @@ class LossPlot(pg.PlotWidget):
         self.raw_curve = item.plot(pen=_pen(PALETTE[0], 1.2, 90), name="loss")
         self.smooth_curve = item.plot(pen=_pen(PALETTE[0], 2.4), name="smoothed (EMA)")
         self._overlays: list[object] = []
+        self.ranges = _LiveRanges(self.getPlotItem())
+        self._shown = 0
+        cache_static_items(item, self.legend)
         self.setMinimumHeight(180)
 
     def clear_live(self) -> None:
         self.live.clear()
+        self.ranges.reset()
+        self._shown = -1
         self.refresh()
+
+    def set_x_extent(self, total_steps: int) -> None:
+        """Fix the x range to the whole run, so the axes are not redrawn at every refresh."""
+        self.ranges.set_x(0, max(1, total_steps))
 
     def refresh(self) -> None:
         """Push the buffered points to the curves (called from the view's ~10 Hz timer)."""
+        if self.live.n == self._shown:
+            return                          # nothing new: no repaint
+        self._shown = self.live.n
         self.raw_curve.setData(self.live.x, self.live.y)
         self.smooth_curve.setData(self.live.smooth.x, self.live.smooth.y)
+        if self.live.n:
+            y = self.live.y
+            finite = y[np.isfinite(y)]
+            if finite.size:
+                self.ranges.include_y(min(0.0, float(finite.min())), float(finite.max()))
+            self.ranges.include_x(float(self.live.x[-1]))
 
     def point_count(self) -> int:
         total = self.live.n
@@ -202,6 +292,9 @@ class EvalPlot(pg.PlotWidget):
         self.baseline.setVisible(False)
         item.addItem(self.baseline, ignoreBounds=False)
         self._overlays: list[object] = []
+        self.ranges = _LiveRanges(item, y_pad=0.02)
+        self._shown = 0
+        cache_static_items(item, self.legend)
         self.setMinimumHeight(180)
 
     def set_baseline(self, value: float | None) -> None:
@@ -209,12 +302,20 @@ class EvalPlot(pg.PlotWidget):
             self.baseline.setVisible(False)
         else:
             self.baseline.setValue(float(value))
+            self.baseline.label.setFormat(f"baseline {value:.3f}")
             self.baseline.setVisible(True)
+            if self.ranges.managed:
+                self.ranges.include_y(float(value), float(value))
+
+    def set_x_extent(self, total_steps: int) -> None:
+        self.ranges.set_x(0, max(1, total_steps))
 
     def clear_live(self) -> None:
         self.spearman.clear()
         self.pearson.clear()
+        self.ranges.reset()
         self.set_baseline(None)
+        self._shown = -1
         self.refresh()
 
     def add_point(self, step: float, spearman: float, pearson: float) -> None:
@@ -222,8 +323,17 @@ class EvalPlot(pg.PlotWidget):
         self.pearson.append(step, pearson)
 
     def refresh(self) -> None:
+        if self.spearman.n == self._shown:
+            return
+        self._shown = self.spearman.n
         self.spearman_curve.setData(self.spearman.x, self.spearman.y)
         self.pearson_curve.setData(self.pearson.x, self.pearson.y)
+        if self.spearman.n:
+            values = np.concatenate([self.spearman.y, self.pearson.y])
+            values = values[np.isfinite(values)]
+            if values.size:
+                self.ranges.include_y(float(values.min()), float(values.max()))
+            self.ranges.include_x(float(self.spearman.x[-1]))
 
     def clear_overlays(self) -> None:
         item = self.getPlotItem()

@@ -270,8 +270,8 @@ class TrainView(QWidget):
         left_layout.addWidget(scroll, 1)
         # The data summary and Start stay visible however long the form gets.
         left_layout.addWidget(self._build_data_box())
-        left.setMinimumWidth(380)
-        left.setMaximumWidth(440)
+        left.setMinimumWidth(360)
+        left.setMaximumWidth(420)
         root.addWidget(left)
 
         # Right: status, plots, history/log.
@@ -313,6 +313,7 @@ class TrainView(QWidget):
         vsplit.addWidget(bottom)
         vsplit.setStretchFactor(0, 3)
         vsplit.setStretchFactor(1, 2)
+        vsplit.setSizes([430, 230])
         vsplit.setChildrenCollapsible(False)
         right_layout.addWidget(vsplit, 1)
         root.addWidget(right, 1)
@@ -388,11 +389,11 @@ class TrainView(QWidget):
         self.max_seq_length.setValue(defaults.max_seq_length or 0)
         self.seed = QDoubleSpinBox(decimals=0, minimum=0, maximum=2**31 - 1)
         self.seed.setValue(defaults.seed)
-        rows = [("Epochs", self.epochs, "Passes over the train pairs; 1–4 is typical."),
-                ("Batch size", self.batch_size, "Pairs per step. Lower it if memory runs out."),
-                ("Learning rate", self.learning_rate, "Lower it if the loss jumps or turns NaN."),
-                ("Max length", self.max_seq_length, "Tokens per sentence; longer text is cut."),
-                ("Seed", self.seed, "Same seed and data: the same model.")]
+        rows = [("Epochs", self.epochs, "Passes over the data; 1–4 is typical."),
+                ("Batch size", self.batch_size, "Lower it if memory runs out."),
+                ("Learning rate", self.learning_rate, "Lower it if the loss jumps or is NaN."),
+                ("Max length", self.max_seq_length, "Tokens per sentence; the rest is cut."),
+                ("Seed", self.seed, "Same seed and data, same model.")]
         for i, (label, widget, hint) in enumerate(rows):
             _grid_row(grid, i, label, widget, hint)
         layout.addLayout(grid)
@@ -414,9 +415,9 @@ class TrainView(QWidget):
         self.matryoshka = QCheckBox("Matryoshka")
         self.matryoshka.setChecked(defaults.matryoshka)
         rows = [("Warmup", self.warmup, "Share of steps with a rising learning rate."),
-                ("Eval every", self.eval_steps, "Steps between dev evaluations (auto: ~10 per run)."),
-                ("Max steps", self.max_steps, "Stop after this many steps, whatever the epochs."),
-                ("", self.matryoshka, "Also train shorter embeddings you can truncate to.")]
+                ("Eval every", self.eval_steps, "Steps between dev evaluations (auto: ~10)."),
+                ("Max steps", self.max_steps, "Stop here, whatever the epochs say."),
+                ("", self.matryoshka, "Also train truncatable shorter embeddings.")]
         for i, (label, widget, hint) in enumerate(rows):
             _grid_row(adv_grid, i, label, widget, hint)
         self.advanced = CollapsibleSection("Advanced", adv)
@@ -480,12 +481,18 @@ class TrainView(QWidget):
         self.device_label = QLabel()
         self.loss_label = QLabel()
         self.best_label = QLabel()
+        # Fixed-size cells: a label whose text changes must not re-run the layout (which would
+        # repaint the whole view, plots included, at every refresh).
+        self.state_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.state_label.setMinimumWidth(130)
         for col, (title, label) in enumerate((("Epoch", self.epoch_label), ("ETA", self.eta_label),
                                               ("Throughput", self.speed_label),
                                               ("Device", self.device_label), ("Loss", self.loss_label),
                                               ("Best dev Spearman", self.best_label))):
             label.setText("–")
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+            label.setMinimumWidth(60)
             cell = QLabel(f"<span style='color:#6b6b6b'>{title}</span>")
             box = QVBoxLayout()
             box.setSpacing(0)
@@ -501,9 +508,9 @@ class TrainView(QWidget):
         panel = QWidget()
         layout = QHBoxLayout(panel)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.history = QTableWidget(0, 7)
+        self.history = QTableWidget(0, 6)
         self.history.setHorizontalHeaderLabels(["Run", "Started", "Base model", "Loss", "Status",
-                                                "Steps", "Best dev ρ"])
+                                                "Best dev ρ"])
         self.history.verticalHeader().setVisible(False)
         self.history.verticalHeader().setDefaultSectionSize(24)
         self.history.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -514,7 +521,8 @@ class TrainView(QWidget):
         header = self.history.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(2, QHeaderView.Stretch)
-        for col, width in ((0, 44), (1, 120), (3, 110), (4, 90), (5, 70), (6, 84)):
+        header.setMinimumSectionSize(36)
+        for col, width in ((0, 40), (1, 96), (3, 62), (4, 80), (5, 104)):
             self.history.setColumnWidth(col, width)
         self.history.itemSelectionChanged.connect(self._on_history_selection)
         layout.addWidget(self.history, 3)
@@ -537,8 +545,8 @@ class TrainView(QWidget):
         side.addWidget(self.resume_button)
         side_widget = QWidget()
         side_widget.setLayout(side)
-        side_widget.setMinimumWidth(220)
-        side_widget.setMaximumWidth(300)
+        side_widget.setMinimumWidth(190)
+        side_widget.setMaximumWidth(240)
         layout.addWidget(side_widget, 1)
         return panel
 
@@ -642,7 +650,8 @@ class TrainView(QWidget):
         train, dev = labeled.get("train", 0), labeled.get("dev", 0)
         test = labeled.get("test", 0)
         self.train_pairs, self.dev_pairs = train, dev
-        holdout = max(1, round(train * 0.1)) if dev == 0 and train else 0
+        # The engine's rule: with no dev split it holds out 10 % of the train pairs, at least 5.
+        holdout = max(MIN_DEV_PAIRS, round(train * 0.1)) if dev == 0 and train else 0
         if dev:
             text = (f"Will train on <b>{train:,}</b> labeled train pairs and evaluate on "
                     f"<b>{dev:,}</b> dev pairs.")
@@ -654,8 +663,9 @@ class TrainView(QWidget):
         self.counts_label.setText(text)
         warnings: list[str] = []
         blocked = False
-        if train < MIN_TRAIN_PAIRS:
-            warnings.append(f"Too few labeled train pairs ({train}): label at least {MIN_TRAIN_PAIRS} "
+        if train - holdout < MIN_TRAIN_PAIRS:
+            need = MIN_TRAIN_PAIRS + holdout if dev == 0 else MIN_TRAIN_PAIRS
+            warnings.append(f"Too few labeled train pairs ({train}): label at least {need} "
                             "in the Label view.")
             blocked = True
         elif train < 100:
@@ -784,12 +794,14 @@ class TrainView(QWidget):
         self.log.clear()
         self._log(message)
         self.state_label.setText("Loading model…")
-        self.progress.setRange(0, 0)       # busy until the engine reports the step count
-        self.progress.setFormat("preparing")
+        # Not the busy animation (range 0, 0): it repaints ~20 times a second for nothing.
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("preparing the run…")
         for label in (self.epoch_label, self.eta_label, self.speed_label, self.loss_label, self.best_label):
             label.setText("–")
         self.device_label.setText(self.device_combo.currentText())
-        worker.started.connect(self._on_started)
+        worker.runStarted.connect(self._on_started)
         worker.progressed.connect(self._on_progressed)
         worker.metricsLogged.connect(self._on_metrics)
         worker.evaluated.connect(self._on_evaluated)
@@ -829,6 +841,9 @@ class TrainView(QWidget):
         self._log_every = max(1, self._total_steps // 25)
         self.progress.setRange(0, max(1, self._total_steps))
         self.progress.setValue(0)
+        if self._total_steps:
+            self.loss_plot.set_x_extent(self._total_steps)
+            self.eval_plot.set_x_extent(self._total_steps)
         self.state_label.setText("Training")
         self._log(f"Training {self._total_steps} steps on {device}.")
         project = self.ctx.project
@@ -883,6 +898,9 @@ class TrainView(QWidget):
 
     @Slot(object)
     def _on_finished(self, result: Any) -> None:
+        if getattr(result, "status", "finished") == "cancelled":
+            self._on_cancelled()
+            return
         self.last_status = "finished"
         self.last_result = result
         self._run_id = getattr(result, "run_id", self._run_id)
@@ -975,20 +993,21 @@ class TrainView(QWidget):
             runs = list(reversed(project.runs()))   # newest first
             self.history.setRowCount(len(runs))
             for row, run in enumerate(runs):
-                started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))
+                started = time.strftime("%b %d %H:%M", time.localtime(run.created_at))
                 steps = f"{run.steps}/{run.total_steps}" if run.total_steps else (str(run.steps or "–"))
                 best = run.best_dev_spearman
                 best_text = _fmt_corr(best)
                 if best is not None and run.base_dev_spearman is not None:
                     best_text += f"  ({best - run.base_dev_spearman:+.3f})"
                 cells = [str(run.id), started, describe_base_model(run.base_model), run.loss,
-                         run.status, steps, best_text]
+                         f"{run.status}" + (f" ({steps})" if run.status != "finished" and run.total_steps
+                                            else ""), best_text]
                 tooltip = self._run_tooltip(run)
                 for col, text in enumerate(cells):
                     item = QTableWidgetItem(text)
                     item.setData(Qt.UserRole, run.id)
                     item.setToolTip(tooltip)
-                    if col in (0, 5, 6):
+                    if col in (0, 5):
                         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                     if col == 4:
                         item.setForeground(QColor(STATUS_COLORS.get(run.status, "#404040")))

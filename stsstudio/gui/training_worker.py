@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Signal
 
 from stsstudio.core.errors import UserError
 from stsstudio.gui.workers import Worker
@@ -44,7 +43,7 @@ class _SignalReporter:
 
     def started(self, total_steps: int, device: str) -> None:
         self.total_steps = int(total_steps or 0)
-        self._w.started.emit(self.total_steps, str(device))
+        self._w.runStarted.emit(self.total_steps, str(device))
 
     def step(self, step: int, loss: float, learning_rate: float, epoch: float) -> None:
         with self._lock:
@@ -89,14 +88,15 @@ class TrainingWorker(Worker):
             the window responsive on small machines. None leaves torch's setting alone.
     """
 
-    started = Signal(int, str)            # total steps, device (when the model is loaded and the loop starts)
-    progressed = Signal(int, int)         # step, total steps
+    # ``started()`` (inherited) fires when the thread begins; ``runStarted`` when the model is
+    # loaded and the loop knows its length. (Not a redefined ``started``: a subclass must not
+    # override Worker's signals or its ``_run`` slot, or PySide6 runs ``_run`` on the GUI thread.)
+    runStarted = Signal(int, str)         # total steps, device
     metricsLogged = Signal(object)        # a batch: [(step, loss, learning_rate, epoch), ...]
     evaluated = Signal(int, float, float)  # step, dev Spearman, dev Pearson
     checkpointSaved = Signal(str)
-    finished = Signal(object)             # RunResult
-    failed = Signal(str, str)             # message, details
-    cancelled = Signal()
+    # Inherited: progressed(step, total), statusChanged(str), finished(RunResult),
+    # failed(message, details), cancelled(), done().
 
     def __init__(self, project: Any, config: Any = None, *, resume_run: int | None = None,
                  device: str | None = None, num_threads: int | None = None,
@@ -119,29 +119,13 @@ class TrainingWorker(Worker):
 
             torch.set_num_threads(self.num_threads)
         if self.resume_run is not None:
-            return training.resume(self.project, self.resume_run, self.reporter, device=self.device)
-        return training.train(self.project, self.config, self.reporter)
-
-    @Slot()
-    def _run(self) -> None:
-        try:
-            result = self.work()
-        except UserError as exc:
-            self.failed.emit(str(exc), "")
-        except Exception as exc:  # noqa: BLE001 - a bug or an engine failure: report, keep the app alive
-            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            result = training.resume(self.project, self.resume_run, self.reporter, device=self.device)
         else:
-            self.result = result
-            status = getattr(result, "status", "finished")
-            if status == "failed":
-                self.failed.emit(getattr(result, "message", "") or self._failure_message
-                                 or "Training failed.", "")
-            elif status == "cancelled" or self.task.is_cancelled():
-                self.cancelled.emit()
-            else:
-                self.finished.emit(result)
-        finally:
-            self.done.emit()
-            thread = self.thread()
-            if thread is not None:
-                thread.quit()
+            result = training.train(self.project, self.config, self.reporter)
+        self.result = result
+        if getattr(result, "status", "finished") == "failed":
+            # The base class turns a UserError into failed(message, "").
+            raise UserError(getattr(result, "message", "") or self._failure_message or "Training failed.")
+        if getattr(result, "status", "") == "cancelled":
+            self.task.cancel_event.set()     # so the base class emits cancelled()
+        return result
