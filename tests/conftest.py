@@ -34,7 +34,12 @@ connection home office today again please help user users new old computer phone
 def _build_tiny_model(target: Path) -> Path:
     """A random 2-layer BERT with a real WordPiece tokenizer, saved as a sentence-transformers
     folder. Built once per session; each test copies it."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:  # sentence-transformers >= 6 moved the modules
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:  # pragma: no cover - older versions
+        from sentence_transformers import models
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     target.mkdir(parents=True, exist_ok=True)
@@ -43,7 +48,8 @@ def _build_tiny_model(target: Path) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(_WORDS))
     vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'-")
     (hf_dir / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(hf_dir / "vocab.txt"), do_lower_case=True)
+    tokenizer = BertTokenizerFast(vocab=str(hf_dir / "vocab.txt"), do_lower_case=True)
+    assert tokenizer.vocab_size > 100, "the tiny tokenizer lost its vocabulary"
     import torch
 
     torch.manual_seed(0)
@@ -52,7 +58,9 @@ def _build_tiny_model(target: Path) -> Path:
     BertModel(config).save_pretrained(hf_dir)
     tokenizer.save_pretrained(hf_dir)
     transformer = models.Transformer(str(hf_dir), max_seq_length=64)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    dim = (transformer.get_embedding_dimension() if hasattr(transformer, "get_embedding_dimension")
+           else transformer.get_word_embedding_dimension())
+    pooling = models.Pooling(dim, pooling_mode="mean")
     model = SentenceTransformer(modules=[transformer, pooling], device="cpu")
     st_dir = target / "st"
     model.save(str(st_dir))
