@@ -466,8 +466,6 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     codec, warnings = _decode(data, name, options.encoding)
     sample = data[:65536].decode(codec, errors="replace")
     delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(sample)
-    # A record per line unless quoted fields span lines.
-    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
     if codec not in ("utf-8", "utf-8-sig"):
         data = data.decode(codec).encode("utf-8")  # both parsers below read UTF-8
@@ -503,6 +501,8 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     frame = None
     quoting = csv.QUOTE_MINIMAL
     if b'"' in data:
+        # A record per line unless quoted fields span lines.
+        n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         try:
             frame = parse_ragged(csv.QUOTE_MINIMAL)
         except pd.errors.ParserError:
@@ -1119,8 +1119,9 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     split_codes = _split_codes(raw, split_col, options.split)
     step(50)
 
-    h1 = sentence_hashes(s1)
-    h2 = sentence_hashes(s2)
+    sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
+    h1 = sentence_hashes(s1, sentence1)
+    h2 = sentence_hashes(s2, sentence2)
     hashes = combine_pair_hashes(h1, h2)
     step(75)
 
@@ -1180,12 +1181,15 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
             s_hash = np.concatenate([s_hash, project_sentences[0]])
             s_group = np.concatenate([s_group, project_sentences[1]])
         if (s_group == 1).any() and (s_group == 2).any():
-            train = pd.unique(s_hash[s_group == 1])
-            leak_sentences = int(pd.Series(pd.unique(s_hash[s_group == 2])).isin(train).sum())
+            # Hash the smaller side into the lookup table (isin builds it from its argument).
+            train, held_out = s_hash[s_group == 1], s_hash[s_group == 2]
+            small, large = (held_out, train) if len(held_out) <= len(train) else (train, held_out)
+            small = pd.unique(small)
+            hits = large[pd.Series(large).isin(small).to_numpy()]
+            leak_sentences = int(len(pd.unique(hits)))
 
     kept_idx = np.flatnonzero(keep)
     all_kept = kept_idx.size == n
-    sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
     hash_list = hashes.tolist()
     score_obj = scores.astype(object)
     score_obj[~labeled] = None

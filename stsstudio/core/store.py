@@ -62,6 +62,35 @@ def normalise_sentence(text: str) -> str:
 _NEEDS_PYTHON_NORMALISATION = r"[^\x00-\x7f]|[\t\n\r\x0b\x0c\x1c-\x1f]|  |^ | $"
 
 
+def _may_need_python_normalisation(arr: Any) -> bool:
+    """A quick scan of the raw string bytes: False means every string takes the fast path.
+
+    Much cheaper than the per-string regex when, as usual, no string has odd whitespace or
+    non-ASCII characters. False positives only cost the precise check.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(arr) == 0:
+        return False
+    if pc.any(pc.starts_with(arr, " ")).as_py() or pc.any(pc.ends_with(arr, " ")).as_py():
+        return True
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    for chunk in chunks:
+        buf = chunk.buffers()[2]
+        if buf is None or buf.size == 0:
+            continue
+        # Every string of the chunk back to back (plus maybe some slack), without a copy.
+        data = np.frombuffer(buf, dtype=np.uint8)
+        if ((data < 0x20) | (data >= 0x80)).any():  # control bytes (tab, newline, ...), non-ASCII
+            return True
+        spaces = data == 0x20
+        if (spaces[1:] & spaces[:-1]).any():
+            return True
+    return False
+
+
 def _mix64(x: Any) -> Any:
     """splitmix64's finaliser on a uint64 numpy array (wrapping arithmetic is intended)."""
     import numpy as np
@@ -73,12 +102,15 @@ def _mix64(x: Any) -> Any:
         return x ^ (x >> np.uint64(31))
 
 
-def sentence_hashes(sentences: Any) -> Any:
+def sentence_hashes(sentences: Any, texts: list[str] | None = None) -> Any:
     """64-bit hashes (numpy uint64) of normalised sentences, vectorised for a million rows.
 
-    ``sentences`` is a list of str, a pandas Series or a pyarrow array without nulls.
-    Equal under :func:`normalise_sentence` means equal hash. Pure-ASCII sentences are
-    lower-cased by Arrow; only the rest go through Python's NFC and casefold.
+    Args:
+        sentences: a list of str, a pandas Series or a pyarrow array, without nulls.
+        texts: the same sentences as a Python list, when the caller has one already.
+
+    Equal under :func:`normalise_sentence` means equal hash. Pure-ASCII sentences without odd
+    whitespace are just lower-cased; only the rest go through Python's NFC and casefold.
     """
     import numpy as np
     import pyarrow as pa
@@ -89,15 +121,15 @@ def sentence_hashes(sentences: Any) -> Any:
         sentences, type=pa.large_string(), from_pandas=True)
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
-    lowered = pc.ascii_lower(arr).cast(pa.large_binary()).to_pylist()
-    special = pc.match_substring_regex(arr, _NEEDS_PYTHON_NORMALISATION)
-    if pc.any(special).as_py():
-        originals = arr.to_pylist() if len(arr) < 50_000 else None
-        for i in np.flatnonzero(special.to_numpy(zero_copy_only=False)):
-            text = originals[i] if originals is not None else arr[int(i)].as_py()
-            lowered[i] = normalise_sentence(text).encode()
+    if texts is None:
+        texts = arr.to_pylist()
     digest = xxhash.xxh3_64_intdigest
-    return np.fromiter(map(digest, lowered), dtype=np.uint64, count=len(lowered))
+    if not _may_need_python_normalisation(arr):
+        return np.fromiter(map(digest, map(str.encode, map(str.lower, texts))), dtype=np.uint64,
+                           count=len(texts))
+    special = pc.match_substring_regex(arr, _NEEDS_PYTHON_NORMALISATION).to_numpy(zero_copy_only=False)
+    return np.fromiter((digest((normalise_sentence(t) if odd else t.lower()).encode())
+                        for t, odd in zip(texts, special.tolist())), dtype=np.uint64, count=len(texts))
 
 
 def combine_pair_hashes(h1: Any, h2: Any) -> Any:
