@@ -61,7 +61,9 @@ def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet
         task.status("Loading the exported folder back…")
     model = load_model(str(path), device="cpu")
     sample = (project.labeled_pairs("dev") or project.labeled_pairs() or [None])[0]
-    result: dict[str, Any] = {"path": str(path), "dimension": int(model.get_sentence_embedding_dimension()),
+    # sentence-transformers v6 renamed get_sentence_embedding_dimension.
+    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    result: dict[str, Any] = {"path": str(path), "dimension": int(dimension()),
                               "max_seq_length": int(getattr(model, "max_seq_length", 0) or 0)}
     if sample is not None:
         result["sample"] = (sample.sentence1, sample.sentence2)

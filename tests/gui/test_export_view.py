@@ -46,5 +46,5 @@ def test_export_shows_card_and_checks_the_folder(trained_ctx, qtbot, tmp_path) -
     view.start_export()
     qtbot.waitUntil(lambda: view.worker is None, timeout=60_000)
     assert "not empty" in view.last_error
-    assert view.result_frame.isVisible() and not view.open_button.isVisible()
+    assert not view.result_frame.isHidden() and view.open_button.isHidden()
     assert (out / "modules.json").exists()                    # the first export is intact

@@ -103,7 +103,7 @@ def test_missing_model_fails_cleanly(demo_ctx, qtbot, tmp_path) -> None:
     view.start_training()
     qtbot.waitUntil(lambda: not view.is_training(), timeout=TRAIN_TIMEOUT_MS)
     assert view.last_status == "failed"
-    assert view.banner.isVisible()
+    assert not view.banner.isHidden()
     assert "no-such-model" in view.last_error
     assert "\n" in view.banner.text() or "<br>" in view.banner.text()   # the next step is shown
     assert view.start_button.isEnabled()                                # ready for another try
@@ -184,7 +184,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     export_view.start_export()
     qtbot.waitUntil(lambda: export_view.worker is None, timeout=60_000)
     assert export_view.last_result is not None, export_view.last_error
-    assert export_view.result_frame.isVisible() and export_view.open_button.isVisible()
+    assert not export_view.result_frame.isHidden() and not export_view.open_button.isHidden()
     assert (out / "data").is_dir()
 
     from sentence_transformers import SentenceTransformer
