@@ -137,12 +137,138 @@ def _cmd_assign_dev(args: argparse.Namespace) -> int:
 # model commands (training engine)
 
 
+class _ProgressReporter:
+    """The CLI's training reporter: a one-line progress bar on stderr (rank 0 only).
+
+    On a terminal the bar is redrawn in place at most ~10 times a second; otherwise one line is
+    written per evaluation so that logs stay readable.
+    """
+
+    def __init__(self) -> None:
+        import time
+
+        self._time = time.monotonic
+        self.total = 0
+        self.step_no = 0
+        self.loss: float | None = None
+        self.spearman: float | None = None
+        self.tty = sys.stderr.isatty()
+        self._last_draw = 0.0
+
+    def _draw(self, force: bool = False) -> None:
+        now = self._time()
+        if not force and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        width = 30
+        done = int(width * self.step_no / self.total) if self.total else 0
+        bar = "#" * done + "." * (width - done)
+        loss = f"loss {self.loss:.4f}" if self.loss is not None else "loss -"
+        rho = f"dev Spearman {self.spearman:.4f}" if self.spearman is not None else "dev Spearman -"
+        line = f"[{bar}] {self.step_no}/{self.total}  {loss}  {rho}"
+        if self.tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def _end_line(self) -> None:
+        if self.tty and self._last_draw:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    def started(self, total_steps: int, device: str) -> None:
+        self.total = total_steps
+        print(f"Training {total_steps} steps on {device}", file=sys.stderr, flush=True)
+
+    def step(self, step: int, loss: float, learning_rate: float, epoch: float) -> None:
+        self.step_no, self.loss = step, loss
+        if self.tty:
+            self._draw()
+
+    def evaluated(self, step: int, spearman: float, pearson: float) -> None:
+        self.step_no, self.spearman = step, spearman
+        self._draw(force=True)
+
+    def checkpoint(self, path: str) -> None:
+        pass
+
+    def status(self, message: str) -> None:
+        self._end_line()
+        print(message, file=sys.stderr, flush=True)
+
+    def finished(self, result: Any) -> None:
+        self._draw(force=True)
+        self._end_line()
+
+    def failed(self, message: str) -> None:
+        self._end_line()
+
+    def cancelled(self) -> None:
+        self._end_line()
+
+    def is_cancelled(self) -> bool:
+        return False
+
+
+def _train_summary(result: Any, args: argparse.Namespace) -> int:
+    """Print a run's outcome (and the --json line last); the exit status of train/resume."""
+    if int(os.environ.get("RANK", "0") or 0) != 0:
+        return 0 if result.status != "failed" else 2
+    fmt = (lambda v: "-" if v is None else f"{v:.4f}")  # noqa: E731
+    if result.status == "failed":
+        print(f"stsstudio {args.command}: run {result.run_id} failed: {result.message}", file=sys.stderr)
+    else:
+        print(f"Run {result.run_id} {result.status}: {result.steps} steps in {result.seconds:.0f} s on "
+              f"{result.device}; dev Spearman {fmt(result.base_dev_spearman)} -> {fmt(result.dev_spearman)}"
+              + (f"; model in {result.model_dir}" if result.model_dir else ""),
+              file=sys.stderr if args.json else sys.stdout)
+        if result.message:
+            print(result.message, file=sys.stderr)
+    if args.json:
+        _print_json({"run": result.run_id, "status": result.status, "device": result.device,
+                     "steps": result.steps, "base_dev_spearman": result.base_dev_spearman,
+                     "dev_spearman": result.dev_spearman, "seconds": round(result.seconds, 2)})
+    return 2 if result.status == "failed" else 0
+
+
+def _quiet_training_logs() -> None:
+    # transformers' info/warning chatter would tear the progress bar apart.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    raise UserError("train is not implemented yet")
+    from stsstudio.core.training import TrainConfig, train
+
+    config = TrainConfig()
+    for attr, value in (("base_model", args.base_model), ("loss", args.loss), ("epochs", args.epochs),
+                        ("batch_size", args.batch_size), ("learning_rate", args.lr),
+                        ("warmup_ratio", args.warmup_ratio), ("max_seq_length", args.max_seq_length),
+                        ("seed", args.seed), ("eval_steps", args.eval_steps), ("max_steps", args.max_steps),
+                        ("device", args.device)):
+        if value is not None:
+            setattr(config, attr, value)
+    config.matryoshka = bool(args.matryoshka)
+    _quiet_training_logs()
+    # Under torchrun only rank 0 writes; the other ranks read the project without the writer lock.
+    readonly = int(os.environ.get("RANK", "0") or 0) != 0
+    with _open_project(args.project, readonly=readonly) as project:
+        result = train(project, config, _ProgressReporter())
+    return _train_summary(result, args)
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    raise UserError("resume is not implemented yet")
+    from stsstudio.core.training import resume
+
+    _quiet_training_logs()
+    readonly = int(os.environ.get("RANK", "0") or 0) != 0
+    device = None if args.device in (None, "auto") else args.device
+    with _open_project(args.project, readonly=readonly) as project:
+        result = resume(project, args.run, _ProgressReporter(), device=device)
+    return _train_summary(result, args)
 
 
 def _model_ref(args: argparse.Namespace, project: Any = None) -> str:
@@ -420,7 +546,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _INTERMIXED:
+        # `similarity PROJECT --run 2 S1 S2`: options may sit between positionals.
+        sub = _subparser(parser, argv[0])
+        args = sub.parse_intermixed_args(argv[1:])
+        args.command = argv[0]
+    else:
+        args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -434,6 +567,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+_INTERMIXED = ("similarity",)
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    raise KeyError(name)
 
 
 def is_cli(argv: Sequence[str]) -> bool:

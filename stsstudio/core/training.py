@@ -271,14 +271,25 @@ def _pair_lengths(model: Any, split: _Split) -> list[int]:
     return [len(a) + len(b) for a, b in zip(enc1, enc2)]
 
 
+def _st_submodules() -> tuple[Any, Any]:
+    """sentence-transformers' ``losses`` and ``evaluation``: v6 moved them under
+    ``sentence_transformer`` and warns on the old top-level names; older versions only have those."""
+    try:
+        from sentence_transformers.sentence_transformer import evaluation, losses
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers import evaluation, losses  # type: ignore[no-redef]
+    return losses, evaluation
+
+
 def _make_loss(model: Any, config: TrainConfig) -> Any:
-    from sentence_transformers import losses
+    losses, _ = _st_submodules()
 
     base = {"cosine": losses.CosineSimilarityLoss, "cosent": losses.CoSENTLoss,
             "angle": losses.AnglELoss}[config.loss](model)
     if not config.matryoshka:
         return base
-    dim = model.get_sentence_embedding_dimension() or 0
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = getter() or 0
     dims = [d for d in (dim, dim // 2, dim // 4, dim // 8) if d >= 8] or [dim]
     return losses.MatryoshkaLoss(model, base, matryoshka_dims=dims)
 
@@ -293,7 +304,7 @@ class _RunSink:
         self._lock = threading.Lock()
 
     def add(self, step: int, name: str, value: float, epoch: float | None) -> None:
-        if self.project is None:
+        if self.project is None or not math.isfinite(value):  # SQLite stores NaN as NULL
             return
         with self._lock:
             self.rows.append((int(step), name, float(value), epoch))
@@ -332,13 +343,16 @@ def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints:
             reporter.started(int(state.max_steps), device)
             self._mark = time.perf_counter()
 
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
-            self._mark = time.perf_counter()
-            if reporter.is_cancelled():
+        def _poll_cancel(self, control) -> None:  # noqa: ANN001
+            if not self.cancel_requested and reporter.is_cancelled():
                 self.cancel_requested = True
                 control.should_training_stop = True
                 control.should_evaluate = False
                 control.should_save = True  # a checkpoint to resume from, and the model to keep
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            self._mark = time.perf_counter()
+            self._poll_cancel(control)
             return control
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
@@ -357,6 +371,8 @@ def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints:
             sink.add(step, "loss", loss, epoch)
             sink.add(step, "learning_rate", lr, epoch)
             reporter.step(step, loss, lr, epoch)
+            # Polled again after the step event, so a reporter that decides on it stops this step.
+            self._poll_cancel(control)
             return control
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
@@ -546,11 +562,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
          base_name: str, *, run_id: int | None, checkpoint: Path | None, previous_seconds: float = 0.0,
          base_dev_spearman: float | None = None) -> RunResult:
     from datasets import Dataset
-    from sentence_transformers import (
-        SentenceTransformerTrainer,
-        SentenceTransformerTrainingArguments,
-        evaluation,
-    )
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from transformers import PrinterCallback
 
     from stsstudio.core.devices import precision_for
@@ -605,6 +617,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         callback.base = (base_dev_spearman, float("nan"))
     train_ds = Dataset.from_dict({"sentence1": data.train.sentence1, "sentence2": data.train.sentence2,
                                   "score": data.train.scores})
+    _, evaluation = _st_submodules()
     evaluator = evaluation.EmbeddingSimilarityEvaluator(
         data.dev.sentence1, data.dev.sentence2, data.dev.scores, batch_size=max(32, bs), name="dev",
         similarity_fn_names=["cosine"], write_csv=False)

@@ -1,0 +1,202 @@
+"""The training engine on a tiny random BERT: losses, events, cancel, resume, failures, seed, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from training_support import RecordingReporter, fill_project
+
+from stsstudio.core.models import ModelLoadError
+from stsstudio.core.store import Project
+from stsstudio.core.training import TrainConfig, TrainingError, resume, train
+
+
+def _config(model: Path, **kw) -> TrainConfig:
+    base = dict(base_model=str(model), batch_size=8, max_steps=4, eval_steps=2, seed=7)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture
+def labeled(project: Project) -> Project:
+    fill_project(project, train=40, dev=12)
+    return project
+
+
+@pytest.mark.parametrize("loss,matryoshka", [("cosine", False), ("cosent", False), ("angle", False),
+                                             ("cosent", True)])
+def test_short_run_with_every_loss(labeled: Project, tiny_model_dir: Path, loss: str,
+                                   matryoshka: bool) -> None:
+    rep = RecordingReporter()
+    result = train(labeled, _config(tiny_model_dir, loss=loss, matryoshka=matryoshka, max_steps=2), rep)
+    assert result.status == "finished", result.message
+    assert result.steps == 2 and result.device == "cpu"
+    run = labeled.run(result.run_id)
+    assert run.status == "finished" and run.loss == loss + ("+matryoshka" if matryoshka else "")
+    assert run.steps == 2 and run.total_steps == 2 and run.best_step == 2
+    assert run.base_dev_spearman == pytest.approx(result.base_dev_spearman)
+    assert run.model_dir == result.model_dir and Path(result.model_dir, "modules.json").is_file()
+    config = json.loads((labeled.run_dir(result.run_id) / "config.json").read_text())
+    assert config["loss"] == loss and config["seed"] == 7 and config["train_pairs"] == 40
+    series = labeled.metrics(result.run_id)
+    assert [s for s, _ in series["loss"]] == [1, 2]
+    assert [s for s, _ in series["dev_spearman"]] == [0, 2]
+    assert set(series) == {"loss", "learning_rate", "dev_spearman", "dev_pearson"}
+
+
+def test_reporter_events_come_in_order(labeled: Project, tiny_model_dir: Path) -> None:
+    rep = RecordingReporter()
+    result = train(labeled, _config(tiny_model_dir), rep)
+    kinds = [k for k in rep.kinds() if k != "status"]
+    assert kinds[0] == "started" and rep.of("started")[0][1:] == (4, "cpu")
+    assert kinds[1] == "evaluated" and rep.of("evaluated")[0][1] == 0  # the baseline, before any step
+    assert kinds[-1] == "finished" and rep.of("finished")[0][1] is result
+    assert [e[1] for e in rep.of("step")] == [1, 2, 3, 4]
+    assert [e[1] for e in rep.of("evaluated")] == [0, 2, 4]
+    # each evaluation at step n comes after step n and before its checkpoint
+    assert kinds.index("checkpoint") == kinds.index("evaluated", 2) + 1
+    assert rep.of("checkpoint")[-1][1].endswith("checkpoint-4")
+    best = max(e[2] for e in rep.of("evaluated")[1:])
+    assert result.dev_spearman == pytest.approx(best)
+
+
+def test_cancel_is_honoured_within_one_step(labeled: Project, tiny_model_dir: Path) -> None:
+    rep = RecordingReporter(cancel_after=2)
+    result = train(labeled, _config(tiny_model_dir, max_steps=30, eval_steps=10), rep)
+    assert result.status == "cancelled"
+    assert result.steps == 2
+    assert rep.kinds()[-1] == "cancelled"
+    assert max(e[1] for e in rep.of("step")) == 2
+    run = labeled.run(result.run_id)
+    assert run.status == "cancelled" and run.steps == 2
+    assert Path(run.model_dir, "modules.json").is_file()  # the model at cancel time is kept
+    assert (labeled.run_dir(result.run_id) / "checkpoints" / "checkpoint-2").is_dir()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_resume_after_a_crash(tmp_path: Path, tiny_model_dir: Path) -> None:
+    path = tmp_path / "crashy"
+    project = Project.create(path)
+    fill_project(project)
+    config = _config(tiny_model_dir, max_steps=6, eval_steps=2)
+    first = train(project, config, RecordingReporter(cancel_after=4))
+    assert first.steps == 4
+    # Simulate a crash after the step-4 checkpoint: the run is left 'running' by a dead process,
+    # with metric points past the checkpoint that the resumed run must replace.
+    project.update_run(first.run_id, status="running", pid=_dead_pid(), model_dir=None)
+    project.add_metrics(first.run_id, [(5, "loss", 9.0, 0.5)])
+    project.close()
+
+    project = Project.open(path)
+    try:
+        assert project.run(first.run_id).status == "interrupted"
+        rep = RecordingReporter()
+        result = resume(project, first.run_id, rep)
+        assert result.status == "finished" and result.run_id == first.run_id
+        assert result.steps == 6
+        assert [e[1] for e in rep.of("step")] == [5, 6]
+        assert rep.of("evaluated")[0][1] == 6  # no second baseline
+        run = project.run(first.run_id)
+        assert run.status == "finished" and run.steps == 6 and run.model_dir
+        assert run.base_dev_spearman == pytest.approx(first.base_dev_spearman)
+        assert [s for s, _ in project.metrics(first.run_id, "loss")["loss"]] == [1, 2, 3, 4, 5, 6]
+        assert 9.0 not in [v for _, v in project.metrics(first.run_id, "loss")["loss"]]
+        with pytest.raises(TrainingError, match="already finished"):
+            resume(project, first.run_id)
+    finally:
+        project.close()
+
+
+def test_too_few_pairs_fails_before_writing(project: Project, tiny_model_dir: Path) -> None:
+    fill_project(project, train=8, dev=3)
+    before = project.checksum()
+    with pytest.raises(TrainingError, match="at least 10 labeled train pairs"):
+        train(project, _config(tiny_model_dir))
+    assert project.checksum() == before and not any(project.runs_dir.iterdir())
+
+
+def test_no_dev_split_holds_out_ten_percent(project: Project, tiny_model_dir: Path) -> None:
+    fill_project(project, train=60, dev=0)
+    rep = RecordingReporter()
+    result = train(project, _config(tiny_model_dir, max_steps=2), rep)
+    assert result.status == "finished"
+    assert any("holding out 6" in e[1] for e in rep.of("status"))
+    config = project.run(result.run_id).config
+    assert (config["train_pairs"], config["dev_pairs"], config["dev_held_out"]) == (54, 6, True)
+
+
+def test_missing_model_and_bad_settings_fail_clearly(labeled: Project, tmp_path: Path,
+                                                     tiny_model_dir: Path) -> None:
+    before = labeled.checksum()
+    with pytest.raises(ModelLoadError):
+        train(labeled, _config(tmp_path / "nowhere"))
+    with pytest.raises(ModelLoadError, match="not available offline"):
+        train(labeled, _config(tiny_model_dir, base_model="some-org/not-cached-model"))
+    with pytest.raises(TrainingError, match="unknown loss"):
+        train(labeled, _config(tiny_model_dir, loss="hinge"))
+    with pytest.raises(TrainingError, match="batch size"):
+        train(labeled, _config(tiny_model_dir, batch_size=0))
+    assert labeled.checksum() == before
+
+
+def test_nan_loss_fails_with_a_suggestion(labeled: Project, tiny_model: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    weights = next(tiny_model.rglob("model.safetensors"))
+    state = load_file(str(weights))
+    key = next(k for k in state if "word_embeddings" in k)
+    state[key] = torch.full_like(state[key], float("nan"))
+    save_file(state, str(weights))
+    pairs_before = labeled.execute("SELECT * FROM pairs")
+    rep = RecordingReporter()
+    result = train(labeled, _config(tiny_model), rep)
+    assert result.status == "failed"
+    assert "NaN" in result.message and "learning rate" in result.message
+    assert rep.kinds()[-1] == "failed"
+    run = labeled.run(result.run_id)
+    assert run.status == "failed" and run.model_dir is None and "NaN" in run.message
+    assert labeled.execute("SELECT * FROM pairs") == pairs_before
+
+
+def test_same_seed_same_run(labeled: Project, tiny_model_dir: Path) -> None:
+    a, b, c = RecordingReporter(), RecordingReporter(), RecordingReporter()
+    train(labeled, _config(tiny_model_dir, seed=3, eval_steps=10), a)
+    train(labeled, _config(tiny_model_dir, seed=3, eval_steps=10), b)
+    train(labeled, _config(tiny_model_dir, seed=4, eval_steps=10), c)
+    losses = [[e[2] for e in r.of("step")] for r in (a, b, c)]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+    assert labeled.runs()[0].config["seed"] == 3
+
+
+def test_cli_train_json_and_user_errors(labeled: Project, tiny_model_dir: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from stsstudio.cli import main
+
+    path = str(labeled.path)
+    labeled.close()
+    code = main(["train", path, "--base-model", str(tiny_model_dir), "--max-steps", "2", "--batch-size", "8",
+                 "--loss", "cosent", "--seed", "5", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    last = json.loads(out.strip().splitlines()[-1])
+    assert set(last) == {"run", "status", "device", "steps", "base_dev_spearman", "dev_spearman", "seconds"}
+    assert (last["run"], last["status"], last["device"], last["steps"]) == (1, "finished", "cpu", 2)
+    assert "Training 2 steps on cpu" in err and "dev Spearman" in err
+
+    code = main(["train", path, "--base-model", str(tiny_model_dir / "nope")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("stsstudio train: ")
+    code = main(["resume", path, "42"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no run 42" in err
