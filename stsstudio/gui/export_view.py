@@ -158,6 +158,8 @@ class ExportView(QWidget):
         buttons.addWidget(self.export_button, 1)
         buttons.addWidget(self.cancel_button)
         action_layout.addLayout(buttons)
+        action_layout.addWidget(self._hint("Writes the model, its tokenizer and this model card, then loads "
+                                           "the folder back with SentenceTransformer to check it."))
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -191,6 +193,9 @@ class ExportView(QWidget):
         right_layout.addWidget(self.card_state)
         self.card = QTextBrowser()
         self.card.setOpenExternalLinks(True)
+        card_font = self.card.font()
+        card_font.setPointSizeF(max(7.5, card_font.pointSizeF() - 1.5))  # markdown headings scale from it
+        self.card.document().setDefaultFont(card_font)
         self.card.document().setDefaultStyleSheet(
             "h1 { font-size: 15pt; } h2 { font-size: 12.5pt; margin-top: 12px; } h3 { font-size: 11pt; }"
             " code, pre { background: #f4f4f4; } table { border-collapse: collapse; }"

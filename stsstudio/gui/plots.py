@@ -212,7 +212,8 @@ class LossPlot(pg.PlotWidget):
         style_plot(item, title="Training loss", x_label="step", y_label="loss")
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
-        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=TEXT_COLOR, labelTextSize="8pt")
+        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
+                                     brush=pg.mkBrush(255, 255, 255, 210))
         self.live = EmaSeries(alpha=0.1)
         self.raw_curve = item.plot(pen=_pen(PALETTE[0], 1.2, 90), name="loss")
         self.smooth_curve = item.plot(pen=_pen(PALETTE[0], 2.4), name="smoothed (EMA)")
@@ -259,9 +260,18 @@ class LossPlot(pg.PlotWidget):
             item.removeItem(curve)
             self.legend.removeItem(curve)
         self._overlays = []
+        self.show_live_legend(True)
+
+    def show_live_legend(self, show: bool) -> None:
+        """The live curves' legend entries; hidden while comparing stored runs."""
+        for curve, name in ((self.raw_curve, "loss"), (self.smooth_curve, "smoothed (EMA)")):
+            self.legend.removeItem(curve)
+            if show:
+                self.legend.addItem(curve, name)
 
     def add_overlay(self, name: str, steps: Sequence[float], values: Sequence[float], color: str) -> None:
         item = self.getPlotItem()
+        self.show_live_legend(False)
         x = np.asarray(steps, dtype=np.float64)
         y = np.asarray(values, dtype=np.float64)
         raw = item.plot(x, y, pen=_pen(color, 1.0, 70))
@@ -277,7 +287,8 @@ class EvalPlot(pg.PlotWidget):
         self.setAntialiasing(True)
         item = self.getPlotItem()
         style_plot(item, title="Dev correlation", x_label="step", y_label="correlation")
-        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=TEXT_COLOR, labelTextSize="8pt")
+        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
+                                     brush=pg.mkBrush(255, 255, 255, 210))
         self.spearman = GrowingSeries(64)
         self.pearson = GrowingSeries(64)
         self.spearman_curve = item.plot(pen=_pen(PALETTE[0], 2.4), symbol="o", symbolSize=7,
@@ -302,8 +313,8 @@ class EvalPlot(pg.PlotWidget):
             self.baseline.setVisible(False)
         else:
             self.baseline.setValue(float(value))
+            self.baseline.setVisible(True)      # before setFormat: a hidden label ignores it
             self.baseline.label.setFormat(f"baseline {value:.3f}")
-            self.baseline.setVisible(True)
             if self.ranges.managed:
                 self.ranges.include_y(float(value), float(value))
 
@@ -341,10 +352,18 @@ class EvalPlot(pg.PlotWidget):
             item.removeItem(curve)
             self.legend.removeItem(curve)
         self._overlays = []
+        self.show_live_legend(True)
+
+    def show_live_legend(self, show: bool) -> None:
+        for curve, name in ((self.spearman_curve, "Spearman"), (self.pearson_curve, "Pearson")):
+            self.legend.removeItem(curve)
+            if show:
+                self.legend.addItem(curve, name)
 
     def add_overlay(self, name: str, spearman: Sequence[tuple[int, float]],
                     pearson: Sequence[tuple[int, float]], color: str) -> None:
         item = self.getPlotItem()
+        self.show_live_legend(False)
         if spearman:
             xs, ys = zip(*spearman)
             self._overlays.append(item.plot(list(xs), list(ys), pen=_pen(color, 2.2), symbol="o",

@@ -372,6 +372,7 @@ class TrainView(QWidget):
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(6)
         grid.setColumnStretch(2, 1)
+        grid.setColumnMinimumWidth(0, 92)       # same label column as the Advanced grid
 
         self.epochs = QDoubleSpinBox(decimals=1, minimum=0.1, maximum=100, singleStep=1.0)
         self.epochs.setValue(float(defaults.epochs))
@@ -404,6 +405,7 @@ class TrainView(QWidget):
         adv_grid.setHorizontalSpacing(8)
         adv_grid.setVerticalSpacing(6)
         adv_grid.setColumnStretch(2, 1)
+        adv_grid.setColumnMinimumWidth(0, 92)
         self.warmup = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
         self.warmup.setValue(defaults.warmup_ratio)
         self.eval_steps = QDoubleSpinBox(decimals=0, minimum=0, maximum=1_000_000, singleStep=10)
@@ -421,6 +423,7 @@ class TrainView(QWidget):
         for i, (label, widget, hint) in enumerate(rows):
             _grid_row(adv_grid, i, label, widget, hint)
         self.advanced = CollapsibleSection("Advanced", adv)
+        self.advanced.set_expanded(True)
         layout.addWidget(self.advanced)
         for spin in (self.epochs, self.batch_size, self.max_seq_length, self.seed, self.warmup,
                      self.eval_steps, self.max_steps):
@@ -493,7 +496,10 @@ class TrainView(QWidget):
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
             label.setMinimumWidth(60)
-            cell = QLabel(f"<span style='color:#6b6b6b'>{title}</span>")
+            cell = QLabel(title)
+            cell.setStyleSheet("color: #6b6b6b;")
+            if title == "ETA":
+                self.eta_header = cell
             box = QVBoxLayout()
             box.setSpacing(0)
             box.addWidget(cell)
@@ -522,7 +528,7 @@ class TrainView(QWidget):
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(2, QHeaderView.Stretch)
         header.setMinimumSectionSize(36)
-        for col, width in ((0, 40), (1, 96), (3, 62), (4, 80), (5, 104)):
+        for col, width in ((0, 40), (1, 96), (3, 58), (4, 76), (5, 114)):
             self.history.setColumnWidth(col, width)
         self.history.itemSelectionChanged.connect(self._on_history_selection)
         layout.addWidget(self.history, 3)
@@ -801,6 +807,7 @@ class TrainView(QWidget):
         for label in (self.epoch_label, self.eta_label, self.speed_label, self.loss_label, self.best_label):
             label.setText("–")
         self.device_label.setText(self.device_combo.currentText())
+        self.eta_header.setText("ETA")
         worker.runStarted.connect(self._on_started)
         worker.progressed.connect(self._on_progressed)
         worker.metricsLogged.connect(self._on_metrics)
@@ -1094,6 +1101,21 @@ class TrainView(QWidget):
             self.eval_plot.clear_live()
         if project is None:
             return
+        if len(runs) == 1 and not self.is_training():
+            # One run: show it like a live run (raw + smoothed loss, Spearman and Pearson).
+            run = runs[0]
+            metrics = project.metrics(run.id)
+            for step, value in metrics.get("loss", []):
+                self.loss_plot.live.append(step, value)
+            pearson = dict(metrics.get("dev_pearson", []))
+            for step, value in metrics.get("dev_spearman", []):
+                self.eval_plot.add_point(step, value, pearson.get(step, float("nan")))
+            self.loss_plot.refresh()
+            self.eval_plot.refresh()
+            self.loss_plot.ranges.reset()
+            self.eval_plot.ranges.reset()
+            self.eval_plot.set_baseline(run.base_dev_spearman)
+            return
         baseline = None
         for i, run in enumerate(r for r in runs if r.id != (self._run_id if self.is_training() else None)):
             metrics = project.metrics(run.id)
@@ -1124,7 +1146,8 @@ class TrainView(QWidget):
         loss = metrics.get("loss", [])
         epochs = cfg.get("epochs")
         self.epoch_label.setText(f"{epochs:g}" if isinstance(epochs, (int, float)) else "–")
-        self.eta_label.setText(_fmt_duration(run.seconds) + " total" if run.seconds else "–")
+        self.eta_header.setText("Time")
+        self.eta_label.setText(_fmt_duration(run.seconds) if run.seconds else "–")
         if run.seconds and steps:
             bs = int(cfg.get("batch_size", 16) or 16)
             self.speed_label.setText(f"{steps * bs / run.seconds:,.1f} pairs/s")
@@ -1169,6 +1192,11 @@ class TrainView(QWidget):
         project = self.ctx.project
         if project is None:
             return
+        if not self._devices_loaded:
+            try:
+                self._on_devices(_list_devices_job())
+            except Exception:  # noqa: BLE001 - the combo keeps Automatic and CPU
+                pass
         finished = [r for r in project.runs() if r.status == "finished"]
         if finished:
             self.select_runs([finished[-1].id])

@@ -258,6 +258,7 @@ class TryView(QWidget):
         layout.addLayout(results, 2)
         self.hit_pairs_label = QLabel("Click a hit to list its pairs; double-click a pair to label it.")
         self.hit_pairs_label.setStyleSheet(HINT_STYLE)
+        self.hit_pairs_label.setWordWrap(True)
         layout.addWidget(self.hit_pairs_label)
         self.hit_pairs = _table(["Pair", "Sentence 1", "Sentence 2", "Gold", "Split"])
         header = self.hit_pairs.horizontalHeader()
@@ -280,13 +281,15 @@ class TryView(QWidget):
         self.split_combo.addItem("test", "test")
         self.split_combo.currentIndexChanged.connect(self._on_split_changed)
         row.addWidget(self.split_combo)
-        self.spearman_label = QLabel()
-        self.spearman_label.setTextFormat(Qt.RichText)
-        row.addWidget(self.spearman_label, 1)
-        self.evaluate_button = QPushButton("Evaluate")
+        row.addStretch(1)
+        self.evaluate_button = QPushButton("Evaluate again")
         self.evaluate_button.clicked.connect(self.refresh_scatter)
         row.addWidget(self.evaluate_button)
         layout.addLayout(row)
+        self.spearman_label = QLabel()
+        self.spearman_label.setTextFormat(Qt.RichText)
+        self.spearman_label.setWordWrap(True)
+        layout.addWidget(self.spearman_label)
         self.scatter = GoldPredictedPlot()
         self.scatter.pairClicked.connect(self._on_point_clicked)
         self.scatter.setMinimumHeight(220)
@@ -527,8 +530,9 @@ class TryView(QWidget):
             return
         pairs = project.pairs_by_ids(pair_ids)
         rows = [pairs[i] for i in pair_ids if i in pairs]
-        self.hit_pairs_label.setText(f"{len(rows)} pair(s) with “{html.escape(sentence[:60])}”"
-                                     " — double-click one to label it.")
+        short = sentence if len(sentence) <= 40 else sentence[:39] + "…"
+        self.hit_pairs_label.setText(f"{len(rows)} pair(s) with “{html.escape(short)}”; "
+                                     "double-click to label it.")
         self.hit_pairs.setRowCount(len(rows))
         for row, pair in enumerate(rows):
             gold = "–" if pair.score is None else f"{pair.score:.2f}"
@@ -578,8 +582,9 @@ class TryView(QWidget):
             self.scatter.set_series(key, data["gold"], data["predicted"], data["pair_ids"], name)
             parts.append(f"<span style='color:{color}'>■</span> {label}: Spearman <b>{sp:.3f}</b>, "
                          f"Pearson {data['pearson']:.3f}")
-        self.spearman_label.setText("&nbsp;&nbsp;".join(parts) + f" &nbsp;<span style='color:#6b6b6b'>"
-                                    f"({len(result.get('base', {}).get('gold', []))} pairs)</span>")
+        n = len(result.get("base", {}).get("gold", []))
+        count = f"&nbsp;&nbsp;<span style='color:#6b6b6b'>({n} {result['split']} pairs)</span>"
+        self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count)
         self._fill_disagreements(result.get("run") or result.get("base"))
 
     def _fill_disagreements(self, data: dict[str, Any] | None, limit: int = 50) -> None:
@@ -625,6 +630,7 @@ class TryView(QWidget):
                 self.set_sentences(dev[0].sentence1, dev[0].sentence2)
         if not self.query.text() and dev:
             self.query.setText(dev[min(3, len(dev) - 1)].sentence1)
+            self.query.setCursorPosition(0)
         try:
             if self._has_pair():
                 self._apply_scores(score_job(project, refs, self.sentence1.toPlainText().strip(),
