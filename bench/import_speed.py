@@ -5,7 +5,9 @@ The floor is what any SQLite-backed import must pay: ``pandas.read_csv`` of the 
 Our import adds validation, score normalisation, a 64-bit hash of every normalised pair,
 duplicate detection, indexes and the label history. The target is a ratio of at most 2.0.
 
-    python bench/import_speed.py [--pairs 1000000] [--keep DIR]
+    python bench/import_speed.py [--pairs 1000000] [--keep DIR] [--csv PATH]
+
+``--csv`` reuses a CSV that an earlier run built (``--keep``), so repeated runs skip the build.
 """
 
 from __future__ import annotations
@@ -100,12 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1_000_000)
     parser.add_argument("--keep", help="keep the CSV and databases in this folder")
+    parser.add_argument("--csv", help="import this CSV (e.g. one kept by an earlier run) instead of "
+                        "building one; it must have the columns sentence1, sentence2, score, split")
     args = parser.parse_args(argv)
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sts-import-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        csv_path = work / "pairs.csv"
+        csv_path = Path(args.csv) if args.csv else work / "pairs.csv"
+        if args.csv and not csv_path.is_file():
+            parser.error(f"--csv: no such file: {csv_path}")
         if not csv_path.exists():
             t0 = time.perf_counter()
             build_csv(csv_path, args.pairs)

@@ -630,31 +630,43 @@ class Project:
             f"{_sql_literal(source)}, CASE WHEN ?3 IS NULL THEN NULL ELSE {_sql_literal(annotator)} END, "
             f"{now!r}, {now!r})"
         )
-        with self.transaction() as cur:
-            before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
-            it = iter(rows)
-            done = 0
-            if progress is None:  # one call: no per-chunk lists to build
-                cur.executemany(sql, it)
-            while progress is not None:
-                chunk = list(itertools.islice(it, _CHUNK_ROWS))
-                if not chunk:
-                    break
-                cur.executemany(sql, chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-            after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
-            # Labels that arrive with the pairs become the first entry of their history,
-            # copied inside SQLite rather than round-tripped through Python.
-            cur.execute(
-                "INSERT INTO labels (pair_id, score, annotator, created_at) "
-                "SELECT id, score, annotator, created_at FROM pairs "
-                "WHERE id > ? AND score IS NOT NULL ORDER BY id", (before,))
-            report.labeled = cur.rowcount
-            report.inserted = after - before
-            if report.inserted:
-                report.first_id, report.last_id = before + 1, after
+        with self._lock:
+            # Foreign-key checks cost a parent lookup per label (0.4 s a million) and cannot
+            # fail here: every label below points at a pair inserted by this very transaction.
+            # The pragma is a no-op inside a transaction, so it is switched around it.
+            fk = self._conn.execute("PRAGMA foreign_keys").fetchone()[0] if not self.closed else 0
+            if fk:
+                self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with self.transaction() as cur:
+                    before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
+                    it = iter(rows)
+                    done = 0
+                    if progress is None:  # one call: no per-chunk lists to build
+                        cur.executemany(sql, it)
+                    while progress is not None:
+                        chunk = list(itertools.islice(it, _CHUNK_ROWS))
+                        if not chunk:
+                            break
+                        cur.executemany(sql, chunk)
+                        done += len(chunk)
+                        progress(done, total)
+                    after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
+                    # Labels that arrive with the pairs become the first entry of their history,
+                    # copied inside SQLite rather than round-tripped through Python. Annotator and
+                    # time are the constants written on those pairs: literals are cheaper than
+                    # reading the last columns of each pair's record.
+                    cur.execute(
+                        "INSERT INTO labels (pair_id, score, annotator, created_at) "
+                        f"SELECT id, score, {_sql_literal(annotator)}, {now!r} FROM pairs "
+                        "WHERE id > ? AND score IS NOT NULL ORDER BY id", (before,))
+                    report.labeled = cur.rowcount
+                    report.inserted = after - before
+                    if report.inserted:
+                        report.first_id, report.last_id = before + 1, after
+            finally:
+                if fk and not self.closed:
+                    self._conn.execute("PRAGMA foreign_keys = ON")
         return report
 
     def pair(self, pair_id: int) -> Pair | None:
