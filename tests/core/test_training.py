@@ -170,9 +170,9 @@ def test_nan_loss_fails_with_a_suggestion(labeled: Project, tiny_model: Path) ->
 
 def test_same_seed_same_run(labeled: Project, tiny_model_dir: Path) -> None:
     a, b, c = RecordingReporter(), RecordingReporter(), RecordingReporter()
-    train(labeled, _config(tiny_model_dir, seed=3, eval_steps=10), a)
-    train(labeled, _config(tiny_model_dir, seed=3, eval_steps=10), b)
-    train(labeled, _config(tiny_model_dir, seed=4, eval_steps=10), c)
+    train(labeled, _config(tiny_model_dir, seed=3, max_steps=3, eval_steps=10), a)
+    train(labeled, _config(tiny_model_dir, seed=3, max_steps=3, eval_steps=10), b)
+    train(labeled, _config(tiny_model_dir, seed=4, max_steps=3, eval_steps=10), c)
     losses = [[e[2] for e in r.of("step")] for r in (a, b, c)]
     assert losses[0] == losses[1]
     assert losses[0] != losses[2]
