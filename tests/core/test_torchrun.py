@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,16 @@ def test_two_processes_train_and_only_rank_zero_writes(tmp_path: Path, tiny_mode
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "stsstudio", "train", str(path), "--base-model", str(tiny_model_dir), "--max-steps", "3",
            "--batch-size", "4", "--eval-steps", "3", "--device", "cpu", "--json"]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    # A session of its own, so a hang kills torchrun *and* its worker processes, not just torchrun.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("torchrun did not finish within 300 s")
+    out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     assert out.returncode == 0, out.stderr[-4000:]
     json_lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     assert len(json_lines) == 1  # rank 1 prints no summary
