@@ -46,7 +46,8 @@ def _build_tiny_model(target: Path) -> Path:
     hf_dir = target / "hf"
     hf_dir.mkdir(exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(_WORDS))
-    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'-")
+    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
+    vocab += list("abcdefghijklmnopqrstuvwxyz0123456789.,!?'-")
     (hf_dir / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
     tokenizer = BertTokenizerFast(vocab=str(hf_dir / "vocab.txt"), do_lower_case=True)
     assert tokenizer.vocab_size > 100, "the tiny tokenizer lost its vocabulary"
