@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, QUrl, Slot
+from PySide6.QtCore import Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.train_view import _form_label, _stack
 from stsstudio.gui.workers import FunctionWorker, start_worker
 
@@ -230,23 +231,10 @@ class ExportView(QWidget):
     def _reload_runs(self) -> None:
         project = self.ctx.project
         current = self.selected_run_id()
-        with QSignalBlocker(self.run_combo):
-            self.run_combo.clear()
-            if project is None or project.closed:
-                self._update_enabled()
-                return
-            runs = [r for r in project.runs() if r.model_dir and r.status in ("finished", "cancelled")]
-            best = project.best_run()
-            for run in reversed(runs):
-                rho = f"dev ρ {run.best_dev_spearman:.3f}" if run.best_dev_spearman is not None else "no dev"
-                star = "  ★ best" if best is not None and run.id == best.id else ""
-                self.run_combo.addItem(f"Run {run.id} · {run.loss} · {rho}{star}", run.id)
-            if not runs:
-                self.run_combo.addItem("No trained run yet: train one in the Train view", None)
-            index = self.run_combo.findData(current) if current is not None else -1
-            if index < 0 and best is not None:
-                index = self.run_combo.findData(best.id)
-            self.run_combo.setCurrentIndex(max(0, index))
+        fill_run_combo(self.run_combo, project, current)
+        if project is None or project.closed:
+            self._update_enabled()
+            return
         self._on_run_changed()
 
     def selected_run_id(self) -> int | None:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.plots import PALETTE, GoldPredictedPlot
+from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.workers import FunctionWorker, start_worker
 
 DEBOUNCE_MS = 300
@@ -333,22 +334,10 @@ class TryView(QWidget):
     def _reload_runs(self) -> None:
         project = self.ctx.project
         current = self.selected_run_id()
-        with QSignalBlocker(self.run_combo):
-            self.run_combo.clear()
-            if project is None or project.closed:
-                return
-            runs = [r for r in project.runs() if r.model_dir and r.status in ("finished", "cancelled")]
-            best = project.best_run()
-            for run in reversed(runs):
-                ρ = f"dev ρ {run.best_dev_spearman:.3f}" if run.best_dev_spearman is not None else "no dev"
-                star = "  ★ best" if best is not None and run.id == best.id else ""
-                self.run_combo.addItem(f"Run {run.id} · {run.loss} · {ρ}{star}", run.id)
-            if not runs:
-                self.run_combo.addItem("No trained run yet: train one in the Train view", None)
-            index = self.run_combo.findData(current) if current is not None else -1
-            if index < 0 and best is not None:
-                index = self.run_combo.findData(best.id)
-            self.run_combo.setCurrentIndex(max(0, index))
+        if project is None or project.closed:
+            fill_run_combo(self.run_combo, None, None)
+            return
+        fill_run_combo(self.run_combo, project, current)
         self._update_run_titles()
         if self.selected_run_id() != current:
             self._on_run_changed()
