@@ -4,6 +4,12 @@
 fetches a page of pairs by id on a cache miss into a small LRU. Filtering, searching and
 sorting re-run the query; there is no QSortFilterProxyModel. The view uses fixed row heights,
 no word wrap and elided text, so its cost does not grow with the number of rows.
+
+On a big project a filtered or sorted query takes a second or more (SQLite scans and sorts every
+row; the schema deliberately has no index but the primary key, see core/store.py). Those
+queries run in a worker thread on a read-only connection of their own, so the window keeps
+painting and the table keeps showing the previous rows with a busy indicator until the new ids
+arrive. Small projects and the id-order shortcut stay synchronous (a few milliseconds).
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QButtonGroup,
     QComboBox,
     QHBoxLayout,
@@ -32,6 +37,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QProgressBar,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -52,9 +58,11 @@ from stsstudio.gui.widgets import (
     icon,
     mute,
 )
+from stsstudio.gui.workers import FunctionWorker, start_worker
 
 PAGE_SIZE = 200
 MAX_CACHED_PAGES = 40          # 8,000 rows: a few screens either way of every place visited
+ASYNC_ROWS = 50_000            # from this many pairs on, slow queries leave the GUI thread
 FLAG_GLYPH = "\u2691"          # ⚑
 
 # (key in the store's SORTABLE_COLUMNS, header text)
@@ -100,10 +108,29 @@ def query_ids(project: Project, *, filter: str = "all", split: str | None = None
                                   order_by=order_by, descending=descending)
 
 
+def _is_shortcut(filter: str, split: str | None, search: str | None, order_by: str) -> bool:
+    """Whether query_ids can answer from the id range (milliseconds at any size)."""
+    return filter == "all" and not split and not search and order_by == "id"
+
+
+def query_ids_in_thread(path: object, generation: int, **query: object) -> tuple[int, Sequence[int]]:
+    """query_ids on a read-only connection of its own (a worker thread's function).
+
+    The GUI's connection is left free: its lock is not held for the second the query takes, so
+    page fetches and label writes in the GUI thread never wait for it. WAL lets both read.
+    """
+    reader = Project.open(path, readonly=True)   # type: ignore[arg-type]
+    try:
+        return generation, query_ids(reader, **query)   # type: ignore[arg-type]
+    finally:
+        reader.close()
+
+
 class PairTableModel(QAbstractTableModel):
     """Rows are pair ids from one SQLite query; pairs are fetched in pages on demand."""
 
     queryChanged = Signal()   # the ids were re-queried (counts may have changed)
+    busyChanged = Signal(bool)  # a query runs in a worker thread (True) or no longer (False)
 
     def __init__(self, ctx: ProjectContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -116,6 +143,9 @@ class PairTableModel(QAbstractTableModel):
         self.descending = False
         self._pages: OrderedDict[int, list[Pair | None]] = OrderedDict()
         self.page_fetches = 0   # how many pages were read (benches and tests look at it)
+        self.async_rows = ASYNC_ROWS   # tests lower it to drive the worker path on small data
+        self.busy = False
+        self._generation = 0    # bumped by every query; a worker's late answer is dropped
         self._muted = MUTED_TEXT
         self._flag = FLAG_COLOR
         ctx.pairChanged.connect(self._on_pair_changed)
@@ -138,18 +168,66 @@ class PairTableModel(QAbstractTableModel):
             self.order_by = order_by
         if descending is not None:
             self.descending = descending
-        self.requery()
+        self._start_query()
 
-    def requery(self) -> None:
-        """Re-run the query (after a filter change, an import, a delete...)."""
-        self.beginResetModel()
+    def _query(self) -> dict[str, object]:
+        return {"filter": self.filter, "split": self.split, "search": self.search or None,
+                "order_by": self.order_by, "descending": self.descending}
+
+    def _start_query(self) -> None:
+        """Re-run the query, in a worker thread when it would freeze the window."""
+        project = self.ctx.project
+        if project is None or project.closed or _is_shortcut(self.filter, self.split, self.search,
+                                                              self.order_by):
+            self.requery()
+            return
+        # MAX(id) is a b-tree lookup: a cheap upper bound of the row count.
+        size = project.scalar("SELECT MAX(id) FROM pairs") or 0
+        if size < self.async_rows:
+            self.requery()
+            return
+        self._generation += 1
+        worker = FunctionWorker(query_ids_in_thread, project.path, self._generation, **self._query())
+        worker.finished.connect(self._on_query_done)
+        worker.failed.connect(self._on_query_failed)
+        self._set_busy(True)
+        start_worker(worker)
+
+    def _on_query_done(self, result: tuple[int, Sequence[int]]) -> None:
+        generation, ids = result
+        if generation != self._generation:
+            return   # a newer query (or a synchronous requery) replaced this one
         project = self.ctx.project
         if project is None or project.closed:
-            self.ids = range(0)
+            self.requery()
+            return
+        self._apply(ids)
+        self._set_busy(False)
+
+    def _on_query_failed(self, message: str, _details: str) -> None:
+        # A read-only connection can fail where the main one works (a locked-down folder):
+        # answer on the GUI thread instead, slower but correct.
+        self.requery()
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self.busy:
+            self.busy = busy
+            self.busyChanged.emit(busy)
+
+    def requery(self) -> None:
+        """Re-run the query now, on the GUI thread (after an import, a delete...)."""
+        self._generation += 1   # any query still running in a worker is out of date
+        project = self.ctx.project
+        if project is None or project.closed:
+            ids: Sequence[int] = range(0)
         else:
-            self.ids = query_ids(project, filter=self.filter, split=self.split,
-                                 search=self.search or None, order_by=self.order_by,
-                                 descending=self.descending)
+            ids = query_ids(project, **self._query())   # type: ignore[arg-type]
+        self._apply(ids)
+        self._set_busy(False)
+
+    def _apply(self, ids: Sequence[int]) -> None:
+        self.beginResetModel()
+        self.ids = ids
         self._pages.clear()
         self.endResetModel()
         self.queryChanged.emit()
@@ -287,11 +365,7 @@ class PairTableModel(QAbstractTableModel):
         if key == self.order_by and descending == self.descending and self.rowCount() > 0:
             return
         self.order_by, self.descending = key, descending
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.requery()
-        finally:
-            QApplication.restoreOverrideCursor()
+        self._start_query()
 
 
 def _html(text: str) -> str:
@@ -466,8 +540,16 @@ class PairsView(QWidget):
         mute(self.count_label)
         self.selection_label = QLabel()
         mute(self.selection_label)
+        # Shown while a slow query runs in a worker: the table keeps the previous rows meanwhile.
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)           # indeterminate
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setFixedSize(80, 6)
+        self.busy_bar.setVisible(False)
+        self.busy_bar.setToolTip("Querying the pairs…")
         bottom = QHBoxLayout()
         bottom.setSpacing(6)
+        bottom.addWidget(self.busy_bar)
         bottom.addWidget(self.count_label)
         bottom.addSpacing(12)
         bottom.addWidget(self.selection_label)
@@ -505,6 +587,7 @@ class PairsView(QWidget):
         layout.addWidget(self.stack)
 
         self.model.queryChanged.connect(self._update_counts)
+        self.model.busyChanged.connect(self._on_busy_changed)
         self.model.modelReset.connect(self._update_actions)
         ctx.projectChanged.connect(self._on_project_changed)
         ctx.pairsChanged.connect(self._on_pairs_changed)
@@ -554,7 +637,17 @@ class PairsView(QWidget):
             self.stack.setCurrentIndex(1)
         self._update_counts()
 
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+        if busy:
+            self.count_label.setText("Sorting…" if self.model.filter == "all" and not self.model.split
+                                     and not self.model.search else "Filtering…")
+        else:
+            self._update_counts()
+
     def _update_counts(self) -> None:
+        if self.model.busy:
+            return
         shown = self.model.rowCount()
         if self.ctx.project is not None and self.model.filter == "all" and not self.model.split \
                 and not self.model.search:
