@@ -24,7 +24,12 @@ from stsstudio.gui.context import ProjectContext  # noqa: E402
 from stsstudio.gui.crash_dialog import CrashHandler  # noqa: E402
 from stsstudio.gui.main_window import MainWindow  # noqa: E402
 from stsstudio.gui.style import apply_style  # noqa: E402
-from stsstudio.gui.workers import FunctionWorker, start_worker, wait_for_workers_to_quit  # noqa: E402
+from stsstudio.gui.workers import (  # noqa: E402
+    FunctionWorker,
+    GuiThreadGarbageCollector,
+    start_worker,
+    wait_for_workers_to_quit,
+)
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -40,6 +45,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(icons.app_icon())
     apply_style(app)
+    if app.property("stsstudio_gc") is None:
+        # Collect cyclic garbage on the GUI thread only (see GuiThreadGarbageCollector).
+        app._stsstudio_gc = GuiThreadGarbageCollector(1000, app)
+        app.setProperty("stsstudio_gc", True)
     return app
 
 

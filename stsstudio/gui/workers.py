@@ -188,3 +188,43 @@ def wait_for_workers_to_quit(msecs: int = 5000) -> bool:
         if not worker.is_running():
             _active.discard(worker)
     return ok
+
+
+class GuiThreadGarbageCollector(QObject):
+    """Run Python's cyclic garbage collector on the GUI thread only.
+
+    With worker threads busy (training allocates a lot), automatic collection can start on a
+    worker thread and tear down Qt objects (pyqtgraph items) there, which crashes the process.
+    So automatic collection is off and a GUI-thread timer collects instead: the pattern of
+    pyqtgraph's ``util.garbage_collector``, without importing pyqtgraph on the start-up path.
+    """
+
+    def __init__(self, interval_ms: int = 1000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        import gc
+
+        from PySide6.QtCore import QTimer
+
+        self._threshold = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.check)
+        self._timer.start(interval_ms)
+
+    @Slot()
+    def check(self) -> None:
+        import gc
+
+        l0, l1, l2 = gc.get_count()
+        if l0 > self._threshold[0]:
+            gc.collect(0)
+            if l1 > self._threshold[1]:
+                gc.collect(1)
+                if l2 > self._threshold[2]:
+                    gc.collect(2)
+
+    def stop(self) -> None:
+        import gc
+
+        self._timer.stop()
+        gc.enable()

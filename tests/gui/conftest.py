@@ -54,6 +54,17 @@ def main_window(ctx, qtbot):
     yield window
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _gc_on_the_gui_thread(qapp):
+    """As in the app: cyclic garbage is collected on the GUI thread only, never by a worker
+    thread in the middle of a training run (which has crashed the interpreter)."""
+    from stsstudio.gui.workers import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector(500)
+    yield collector
+    collector.stop()
+
+
 @pytest.fixture(autouse=True)
 def _no_dangling_workers(qtbot):
     """Fail a test that leaves a worker thread (started via gui.workers) running."""
