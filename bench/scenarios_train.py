@@ -82,10 +82,15 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
         for key, value in vars(args).items():
             setattr(opts, key, value)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from stsstudio.app import create_application
+    from stsstudio.gui.workers import freeze_long_lived_objects
+
+    app = QApplication.instance() or create_application(sys.argv[:1])  # as the app: GC on the GUI thread
     # Import the ML stack before the measured part, as the app does in the background at start-up.
     import sentence_transformers  # noqa: F401
     import torch  # noqa: F401
+
+    freeze_long_lived_objects()  # as the app does once the ML stack is loaded
 
     from stsstudio.gui.context import ProjectContext
     from stsstudio.gui.train_view import TrainView

@@ -27,6 +27,7 @@ from stsstudio.gui.style import apply_style  # noqa: E402
 from stsstudio.gui.workers import (  # noqa: E402
     FunctionWorker,
     GuiThreadGarbageCollector,
+    freeze_long_lived_objects,
     start_worker,
     wait_for_workers_to_quit,
 )
@@ -89,6 +90,7 @@ class MlLoader(QObject):
 
     @Slot(object)
     def _on_finished(self, device_label: str) -> None:
+        freeze_long_lived_objects()
         self.ctx.ml_ready = True
         self.ctx.device_label = str(device_label)
         self.ctx.mlReady.emit()

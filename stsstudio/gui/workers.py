@@ -190,6 +190,15 @@ def wait_for_workers_to_quit(msecs: int = 5000) -> bool:
     return ok
 
 
+def freeze_long_lived_objects() -> None:
+    """Move every object alive now (torch, transformers: millions of them) out of the collector's
+    reach, so a full collection on the GUI thread stays a few milliseconds, not tens."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 class GuiThreadGarbageCollector(QObject):
     """Run Python's cyclic garbage collector on the GUI thread only.
 
