@@ -202,7 +202,32 @@ class _LiveRanges:
         self.plot.setYRange(*self.y, padding=0)
 
 
-class LossPlot(pg.PlotWidget):
+class _OverlayPlot(pg.PlotWidget):
+    """A plot of the live run that can also overlay stored runs' curves (run comparison)."""
+
+    _overlays: list
+    legend: pg.LegendItem
+
+    def _live_curves(self) -> tuple[tuple[pg.PlotDataItem, str], ...]:  # pragma: no cover
+        raise NotImplementedError
+
+    def clear_overlays(self) -> None:
+        item = self.getPlotItem()
+        for curve in self._overlays:
+            item.removeItem(curve)
+            self.legend.removeItem(curve)
+        self._overlays = []
+        self.show_live_legend(True)
+
+    def show_live_legend(self, show: bool) -> None:
+        """The live curves' legend entries; hidden while comparing stored runs."""
+        for curve, name in self._live_curves():
+            self.legend.removeItem(curve)
+            if show:
+                self.legend.addItem(curve, name)
+
+
+class LossPlot(_OverlayPlot):
     """Training loss per step: the raw values (faint) and an EMA (strong); overlays for other runs."""
 
     def __init__(self, parent: object = None) -> None:
@@ -254,20 +279,8 @@ class LossPlot(pg.PlotWidget):
             total += 0 if x is None else len(x)
         return total
 
-    def clear_overlays(self) -> None:
-        item = self.getPlotItem()
-        for curve in self._overlays:
-            item.removeItem(curve)
-            self.legend.removeItem(curve)
-        self._overlays = []
-        self.show_live_legend(True)
-
-    def show_live_legend(self, show: bool) -> None:
-        """The live curves' legend entries; hidden while comparing stored runs."""
-        for curve, name in ((self.raw_curve, "loss"), (self.smooth_curve, "smoothed (EMA)")):
-            self.legend.removeItem(curve)
-            if show:
-                self.legend.addItem(curve, name)
+    def _live_curves(self) -> tuple[tuple[pg.PlotDataItem, str], ...]:
+        return ((self.raw_curve, "loss"), (self.smooth_curve, "smoothed (EMA)"))
 
     def add_overlay(self, name: str, steps: Sequence[float], values: Sequence[float], color: str) -> None:
         item = self.getPlotItem()
@@ -279,7 +292,7 @@ class LossPlot(pg.PlotWidget):
         self._overlays += [raw, smooth]
 
 
-class EvalPlot(pg.PlotWidget):
+class EvalPlot(_OverlayPlot):
     """Dev Spearman and Pearson per evaluation, with the baseline (before training) as a line."""
 
     def __init__(self, parent: object = None) -> None:
@@ -346,19 +359,8 @@ class EvalPlot(pg.PlotWidget):
                 self.ranges.include_y(float(values.min()), float(values.max()))
             self.ranges.include_x(float(self.spearman.x[-1]))
 
-    def clear_overlays(self) -> None:
-        item = self.getPlotItem()
-        for curve in self._overlays:
-            item.removeItem(curve)
-            self.legend.removeItem(curve)
-        self._overlays = []
-        self.show_live_legend(True)
-
-    def show_live_legend(self, show: bool) -> None:
-        for curve, name in ((self.spearman_curve, "Spearman"), (self.pearson_curve, "Pearson")):
-            self.legend.removeItem(curve)
-            if show:
-                self.legend.addItem(curve, name)
+    def _live_curves(self) -> tuple[tuple[pg.PlotDataItem, str], ...]:
+        return ((self.spearman_curve, "Spearman"), (self.pearson_curve, "Pearson"))
 
     def add_overlay(self, name: str, spearman: Sequence[tuple[int, float]],
                     pearson: Sequence[tuple[int, float]], color: str) -> None:
