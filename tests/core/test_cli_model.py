@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from training_support import add_finished_run
 
 from stsstudio import cli
 from stsstudio.core import inference
@@ -38,11 +38,7 @@ def proj_path(tmp_path: Path, tiny_model_dir: Path) -> Path:
 
 def _add_run(path: Path, model_dir: Path) -> int:
     with Project.open(path) as project:
-        run_id = project.create_run(base_model="default", loss="cosine", config={"epochs": 1})
-        target = project.run_dir(run_id) / "model"
-        shutil.copytree(model_dir, target)
-        project.update_run(run_id, status="finished", model_dir=str(target), best_dev_spearman=0.4)
-    return run_id
+        return add_finished_run(project, model_dir, loss="cosine", spearman=0.4)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

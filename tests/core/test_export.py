@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from training_support import add_finished_run
 
 from stsstudio import cli
 from stsstudio.core import inference
@@ -34,13 +34,10 @@ CONFIG = {"base_model": "default", "loss": "cosent", "matryoshka": False, "epoch
 
 
 def _add_run(project: Project, model_dir: Path, spearman: float = 0.5, **fields) -> int:
-    run_id = project.create_run(base_model="default", loss="cosent", config=CONFIG, device="cpu")
-    target = project.run_dir(run_id) / "model"
-    shutil.copytree(model_dir, target)
+    run_id = add_finished_run(project, model_dir, spearman=spearman, config=CONFIG,
+                              base_dev_spearman=0.25, best_step=4, steps=4, **fields)
     project.add_metrics(run_id, [(0, "dev_spearman", 0.25, 0.0), (2, "loss", 0.7, 0.5),
                                  (4, "loss", 0.6, 1.0), (4, "dev_spearman", spearman, 1.0)])
-    project.update_run(run_id, status="finished", model_dir=str(target), best_dev_spearman=spearman,
-                       base_dev_spearman=0.25, best_step=4, steps=4, **fields)
     return run_id
 
 

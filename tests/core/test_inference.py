@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from training_support import add_finished_run
 
 from stsstudio.core import inference
 from stsstudio.core.errors import UserError
@@ -39,12 +40,7 @@ def _project_with_pairs(path: Path, base_model: Path) -> Project:
 
 
 def _add_run(project: Project, model_dir: Path, spearman: float = 0.5) -> int:
-    run_id = project.create_run(base_model=project.base_model, loss="cosent",
-                                config={"epochs": 1, "batch_size": 16})
-    target = project.run_dir(run_id) / "model"
-    shutil.copytree(model_dir, target)
-    project.update_run(run_id, status="finished", model_dir=str(target), best_dev_spearman=spearman)
-    return run_id
+    return add_finished_run(project, model_dir, spearman=spearman)
 
 
 class _Task:

@@ -87,3 +87,17 @@ class RecordingReporter:
 
     def of(self, kind: str) -> list[tuple]:
         return [e for e in self.events if e[0] == kind]
+
+
+def add_finished_run(project: Any, model_dir: Path, *, loss: str = "cosent", spearman: float = 0.5,
+                     config: dict[str, Any] | None = None, **fields: Any) -> int:
+    """Record a finished run whose model is a copy of ``model_dir``, without training."""
+    import shutil
+
+    run_id = project.create_run(base_model=project.base_model, loss=loss,
+                                config=config or {"epochs": 1, "batch_size": 16}, device="cpu")
+    target = project.run_dir(run_id) / "model"
+    shutil.copytree(model_dir, target)
+    project.update_run(run_id, status="finished", model_dir=str(target), best_dev_spearman=spearman,
+                       **fields)
+    return run_id
