@@ -9,3 +9,15 @@ from __future__ import annotations
 
 class UserError(Exception):
     """A problem the user can fix: bad input, a missing file, too few labels, ..."""
+
+
+class Cancelled(UserError):
+    """The user stopped a long operation (import, encoding, search, export, training).
+
+    Not a failure: the GUI's ``Worker`` turns it into its ``cancelled`` signal, never ``failed``.
+    It subclasses :class:`UserError` so that code which only knows user errors (the CLI: one
+    line, exit 2) still treats it as expected rather than as a bug.
+    """
+
+    def __init__(self, message: str = "Cancelled.") -> None:
+        super().__init__(message)

@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stsstudio.core.errors import UserError
+from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.core.evaluation import MIN_PAIRS, EvalResult, evaluate_pairs
+from stsstudio.core.losses import build_loss, get_loss
 
 # The Hub id of the embedded model, for the card's "finetuned from" link.
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DATA_FILES = ("labeled_pairs.csv", "labeled_pairs.jsonl")
 
-_LOSS_CLASSES = {"cosine": "CosineSimilarityLoss", "cosent": "CoSENTLoss", "angle": "AnglELoss"}
-_LOSS_LABELS = {"cosine": "CosineSimilarityLoss", "cosent": "CoSENT", "angle": "AnglE"}
 
 
 @dataclass
@@ -44,8 +43,6 @@ class _Prepared:
 def _progress(task: Any, done: int, total: int) -> None:
     if task is not None:
         if task.is_cancelled():
-            from stsstudio.core.inference import Cancelled
-
             raise Cancelled("Export cancelled.")
         task.progress(done, total)
 
@@ -99,21 +96,14 @@ def _st_submodules() -> tuple[Any, Any]:
 
 def _loss_module(model: Any, run: Any) -> Any:
     """The run's loss, rebuilt only so the card can name it and show its configuration."""
-    losses, _ = _st_submodules()
     name, matryoshka = _loss_name(run)
-    cls = getattr(losses, _LOSS_CLASSES.get(name, ""), None)
-    if cls is None:
+    if get_loss(name) is None:
         return None
-    loss = cls(model)
+    dims = None
     if matryoshka:
         config = run.config or {}
         dims = config.get("matryoshka_dims") or (config.get("extra") or {}).get("matryoshka_dims")
-        if not dims:  # the training engine's choice: the full size and its halvings down to 8
-            dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
-                else model.get_sentence_embedding_dimension()
-            dims = [d for d in (dim, dim // 2, dim // 4, dim // 8) if d >= 8] or [dim]
-        loss = losses.MatryoshkaLoss(model, loss, matryoshka_dims=list(dims))
-    return loss
+    return build_loss(name, model, matryoshka=matryoshka, dims=dims)
 
 
 def _loss_name(run: Any) -> tuple[str, bool]:
@@ -186,7 +176,8 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
     split_text = ", ".join(f"{s} {splits[s]:,} ({labeled[s]:,} labeled)" for s in splits if splits[s])
     config = run.config or {}
     name, matryoshka = _loss_name(run)
-    loss = _LOSS_LABELS.get(name, str(run.loss))
+    entry = get_loss(name)
+    loss = entry.card_label if entry is not None else str(run.loss)
     if matryoshka:
         loss = f"Matryoshka({loss})"
     trained_on = ""

@@ -35,14 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from stsstudio.core.errors import UserError
-from stsstudio.core.store import (
-    SPLITS,
-    PairRows,
-    Project,
-    combine_pair_hashes,
-    sentence_hashes,
-)
+from stsstudio.core.errors import Cancelled, UserError
+from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
+from stsstudio.core.store import SPLITS, PairRows, Project
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
 SCALES = ("auto", "0-1", "0-5", "1-5", "0-100")
@@ -224,7 +219,7 @@ class _Steps:
             return
         cancelled = getattr(self.task, "is_cancelled", None)
         if cancelled is not None and cancelled():
-            raise UserError("Import cancelled")
+            raise Cancelled("Import cancelled")
         progress = getattr(self.task, "progress", None)
         if progress is not None:
             progress(min(done, self.total), self.total)
@@ -1073,7 +1068,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         options: how to read it (default: detect everything).
         project: duplicates are also dropped against this project's pairs.
         task: optional; ``task.progress(done, total)`` is called between steps and
-            ``task.is_cancelled()`` checked (a cancel raises ``UserError("Import cancelled")``).
+            ``task.is_cancelled()`` checked (a cancel raises ``Cancelled("Import cancelled")``, a ``UserError``).
 
     Raises:
         ImportDataError: naming the file, row and column of the first problem.

@@ -26,20 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stsstudio.core.errors import UserError
+from stsstudio.core.errors import Cancelled, UserError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
 MODEL_CACHE_SIZE = 3
 _CHUNK_BATCHES = 8  # batches per encode call: progress granularity vs. per-call overhead
-
-
-class Cancelled(UserError):
-    """The user cancelled a long operation (encoding, search, export)."""
-
-    def __init__(self, message: str = "Cancelled.") -> None:
-        super().__init__(message)
 
 
 # ----------------------------------------------------------------------------------------

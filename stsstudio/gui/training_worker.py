@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 
-from stsstudio.core.errors import UserError
+from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.gui.workers import Worker
 
 
@@ -127,5 +127,6 @@ class TrainingWorker(Worker):
             # The base class turns a UserError into failed(message, "").
             raise UserError(getattr(result, "message", "") or self._failure_message or "Training failed.")
         if getattr(result, "status", "") == "cancelled":
-            self.task.cancel_event.set()     # so the base class emits cancelled()
+            # The reporter stopped the loop; the base class turns Cancelled into cancelled().
+            raise Cancelled(getattr(result, "message", "") or "Training cancelled.")
         return result

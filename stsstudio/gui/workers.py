@@ -23,7 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from stsstudio.core.errors import UserError
+from stsstudio.core.errors import Cancelled, UserError
 
 _active: set[Worker] = set()
 
@@ -84,6 +84,8 @@ class Worker(QObject):
         self.started.emit()
         try:
             result = self.work()
+        except Cancelled:
+            self.cancelled.emit()           # the user stopped it: not a failure
         except UserError as exc:
             self.failed.emit(str(exc), "")
         except Exception as exc:  # noqa: BLE001 - a bug: show it, keep the app alive
@@ -166,6 +168,138 @@ def start_worker(worker: Worker) -> QThread:
     _active.add(worker)
     thread.start()
     return thread
+
+
+class JobRunner(QObject):
+    """Latest job wins: one job at a time per owner (Orange's ``ConcurrentWidgetMixin.start``).
+
+    ``start(fn, *args)`` cancels the job still running and starts the new one; the old job's
+    late result, failure or progress never comes through. Only the newest job's signals are
+    relayed by the runner's own signals, so a view connects them once::
+
+        self._counter = JobRunner(self)
+        self._counter.finished.connect(self._on_counted)
+        ...
+        self._counter.start(count_pairs, project)       # on every change
+
+    With ``serial=True`` the new job waits until the cancelled one has really ended (never
+    two threads for one owner, e.g. when both would load a model or scan the same table).
+    """
+
+    started = Signal()
+    progressed = Signal(int, int)
+    statusChanged = Signal(str)
+    yielded = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str, str)
+    cancelled = Signal()
+    done = Signal()
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, *, serial: bool = False) -> None:
+        super().__init__(parent)
+        self.serial = serial
+        self.worker: Worker | None = None       # the newest job (running or waiting to start)
+        self._stale: set[Worker] = set()        # cancelled jobs whose threads still run
+        self._waiting = False                   # serial: ``worker`` waits for a stale one
+        self._busy = False
+
+    def start(self, fn: Callable[..., Any] | Worker, *args: Any, **kwargs: Any) -> Worker:
+        """Start ``fn(*args, **kwargs)`` (or a ready-made worker); the previous job goes stale."""
+        self.cancel(quiet=True)
+        worker = fn if isinstance(fn, Worker) else FunctionWorker(fn, *args, **kwargs)
+        for name in ("started", "progressed", "statusChanged", "yielded", "finished",
+                     "failed", "cancelled", "done"):
+            getattr(worker, name).connect(getattr(self, "_on_" + name))
+        self.worker = worker
+        self._set_busy(True)
+        if self.serial and self._stale:
+            self._waiting = True
+        else:
+            start_worker(worker)
+        return worker
+
+    def cancel(self, *, quiet: bool = False) -> None:
+        """Cancel the current job. Its ``cancelled`` comes through unless ``quiet``
+        (then, as with a newer start, nothing more is heard of it)."""
+        worker = self.worker
+        if worker is None:
+            return
+        worker.cancel()
+        if not quiet:
+            if self._waiting:                # never started: report it at once
+                self._waiting = False
+                self.worker = None
+                self._set_busy(False)
+                self.cancelled.emit()
+                self.done.emit()
+            return
+        self.worker = None
+        if self._waiting:
+            self._waiting = False            # never started: just forget it
+        else:
+            self._stale.add(worker)
+        self._set_busy(False)
+
+    def is_running(self) -> bool:
+        """True while the newest job has not ended."""
+        return self.worker is not None
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busyChanged.emit(busy)
+
+    def _current(self) -> bool:
+        return self.sender() is self.worker and not self._waiting
+
+    @Slot()
+    def _on_started(self) -> None:
+        if self._current():
+            self.started.emit()
+
+    @Slot(int, int)
+    def _on_progressed(self, done: int, total: int) -> None:
+        if self._current():
+            self.progressed.emit(done, total)
+
+    @Slot(str)
+    def _on_statusChanged(self, text: str) -> None:  # noqa: N802 - named after the signal
+        if self._current():
+            self.statusChanged.emit(text)
+
+    @Slot(object)
+    def _on_yielded(self, obj: object) -> None:
+        if self._current():
+            self.yielded.emit(obj)
+
+    @Slot(object)
+    def _on_finished(self, result: object) -> None:
+        if self._current():
+            self.finished.emit(result)
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, details: str) -> None:
+        if self._current():
+            self.failed.emit(message, details)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        if self._current():
+            self.cancelled.emit()
+
+    @Slot()
+    def _on_done(self) -> None:
+        worker = self.sender()
+        if worker is self.worker and not self._waiting:
+            self.worker = None
+            self._set_busy(False)
+            self.done.emit()
+            return
+        self._stale.discard(worker)  # type: ignore[arg-type]
+        if self._waiting and not self._stale and self.worker is not None:
+            self._waiting = False
+            start_worker(self.worker)
 
 
 def active_workers() -> list[Worker]:

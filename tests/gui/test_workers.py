@@ -7,8 +7,14 @@ import time
 
 from PySide6.QtCore import QObject, Slot
 
-from stsstudio.core.errors import UserError
-from stsstudio.gui.workers import FunctionWorker, TaskState, active_workers, start_worker
+from stsstudio.core.errors import Cancelled, UserError
+from stsstudio.gui.workers import (
+    FunctionWorker,
+    JobRunner,
+    TaskState,
+    active_workers,
+    start_worker,
+)
 
 
 class _Sink(QObject):
@@ -102,3 +108,84 @@ def test_many_unreferenced_workers_clean_up(qtbot):
     for i in range(20):
         start_worker(FunctionWorker(time.sleep, 0.001 * (i % 3)))
     qtbot.waitUntil(lambda: not active_workers(), timeout=10000)
+
+
+def _raise_cancelled(task: TaskState) -> None:
+    raise Cancelled("Import cancelled")
+
+
+def test_cancelled_error_arrives_as_cancelled_not_failed(qtbot):
+    sink = _Sink()
+    worker = FunctionWorker(_raise_cancelled)
+    worker.failed.connect(sink.on_failed)
+    with qtbot.waitSignal(worker.cancelled, timeout=5000):
+        start_worker(worker)
+    qtbot.waitUntil(lambda: not active_workers(), timeout=5000)
+    assert sink.failures == []
+
+
+def _echo_after(value: str, gate: threading.Event, task: TaskState) -> str:
+    """Returns ``value`` once ``gate`` opens, whether or not it was cancelled meanwhile (as a
+    query that cannot be interrupted does)."""
+    gate.wait(5)
+    return value
+
+
+def test_runner_second_start_drops_the_first_result(qtbot):
+    sink = _Sink()
+    runner = JobRunner()
+    runner.finished.connect(sink.on_finished)
+    runner.failed.connect(sink.on_failed)
+    first_gate, second_gate = threading.Event(), threading.Event()
+    first = runner.start(_echo_after, "first", first_gate)
+    second = runner.start(_echo_after, "second", second_gate)
+    assert first.task.is_cancelled() and not second.task.is_cancelled()
+    # The stale job ends first (its thread really returns a result) ...
+    with qtbot.waitSignal(first.done, timeout=5000):
+        first_gate.set()
+    qtbot.wait(50)
+    assert sink.results == []
+    assert runner.is_running()
+    # ... and only the newest job's result comes through.
+    with qtbot.waitSignal(runner.done, timeout=5000):
+        second_gate.set()
+    assert sink.results == ["second"] and sink.failures == []
+    assert not runner.is_running()
+    qtbot.waitUntil(lambda: not active_workers(), timeout=5000)
+
+
+def test_runner_cancel_arrives_as_cancelled(qtbot):
+    sink = _Sink()
+    runner = JobRunner()
+    runner.finished.connect(sink.on_finished)
+    runner.failed.connect(sink.on_failed)
+    runner.start(_wait_for_cancel)
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        runner.cancel()
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
+    assert sink.results == [] and sink.failures == []
+    qtbot.waitUntil(lambda: not active_workers(), timeout=5000)
+
+
+def test_serial_runner_starts_the_next_job_after_the_stale_one_ended(qtbot):
+    sink = _Sink()
+    runner = JobRunner(serial=True)
+    runner.finished.connect(sink.on_finished)
+    gate = threading.Event()
+    first = runner.start(_echo_after, "first", gate)
+    second = runner.start(_echo_after, "second", threading.Event())
+    third = runner.start(_echo_after, "third", _open_gate())
+    qtbot.wait(50)
+    assert first.is_running() and not second.is_running() and not third.is_running()
+    assert sink.results == []
+    with qtbot.waitSignal(runner.done, timeout=5000):
+        gate.set()
+    assert sink.results == ["third"]
+    assert second._thread is None          # never started: dropped while it waited
+    qtbot.waitUntil(lambda: not active_workers(), timeout=5000)
+
+
+def _open_gate() -> threading.Event:
+    gate = threading.Event()
+    gate.set()
+    return gate
