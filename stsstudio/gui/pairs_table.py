@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
@@ -58,7 +59,7 @@ from stsstudio.gui.widgets import (
     icon,
     mute,
 )
-from stsstudio.gui.workers import FunctionWorker, start_worker
+from stsstudio.gui.workers import JobRunner
 
 PAGE_SIZE = 200
 MAX_CACHED_PAGES = 40          # 8,000 rows: a few screens either way of every place visited
@@ -113,7 +114,7 @@ def _is_shortcut(filter: str, split: str | None, search: str | None, order_by: s
     return filter == "all" and not split and not search and order_by == "id"
 
 
-def query_ids_in_thread(path: object, generation: int, **query: object) -> tuple[int, Sequence[int]]:
+def query_ids_in_thread(path: object, **query: object) -> Sequence[int]:
     """query_ids on a read-only connection of its own (a worker thread's function).
 
     The GUI's connection is left free: its lock is not held for the second the query takes, so
@@ -121,7 +122,7 @@ def query_ids_in_thread(path: object, generation: int, **query: object) -> tuple
     """
     reader = Project.open(path, readonly=True)   # type: ignore[arg-type]
     try:
-        return generation, query_ids(reader, **query)   # type: ignore[arg-type]
+        return query_ids(reader, **query)   # type: ignore[arg-type]
     finally:
         reader.close()
 
@@ -145,7 +146,9 @@ class PairTableModel(QAbstractTableModel):
         self.page_fetches = 0   # how many pages were read (benches and tests look at it)
         self.async_rows = ASYNC_ROWS   # tests lower it to drive the worker path on small data
         self.busy = False
-        self._generation = 0    # bumped by every query; a worker's late answer is dropped
+        self._querier = JobRunner(self)   # latest query wins; a late answer is dropped
+        self._querier.finished.connect(self._on_query_done)
+        self._querier.failed.connect(self._on_query_failed)
         self._muted = MUTED_TEXT
         self._flag = FLAG_COLOR
         ctx.pairChanged.connect(self._on_pair_changed)
@@ -186,17 +189,11 @@ class PairTableModel(QAbstractTableModel):
         if size < self.async_rows:
             self.requery()
             return
-        self._generation += 1
-        worker = FunctionWorker(query_ids_in_thread, project.path, self._generation, **self._query())
-        worker.finished.connect(self._on_query_done)
-        worker.failed.connect(self._on_query_failed)
         self._set_busy(True)
-        start_worker(worker)
+        self._querier.start(query_ids_in_thread, project.path, **self._query())
 
-    def _on_query_done(self, result: tuple[int, Sequence[int]]) -> None:
-        generation, ids = result
-        if generation != self._generation:
-            return   # a newer query (or a synchronous requery) replaced this one
+    @Slot(object)
+    def _on_query_done(self, ids: Sequence[int]) -> None:
         project = self.ctx.project
         if project is None or project.closed:
             self.requery()
@@ -204,6 +201,7 @@ class PairTableModel(QAbstractTableModel):
         self._apply(ids)
         self._set_busy(False)
 
+    @Slot(str, str)
     def _on_query_failed(self, message: str, _details: str) -> None:
         # A read-only connection can fail where the main one works (a locked-down folder):
         # answer on the GUI thread instead, slower but correct.
@@ -216,7 +214,7 @@ class PairTableModel(QAbstractTableModel):
 
     def requery(self) -> None:
         """Re-run the query now, on the GUI thread (after an import, a delete...)."""
-        self._generation += 1   # any query still running in a worker is out of date
+        self._querier.cancel(quiet=True)   # any query still running in a worker is out of date
         project = self.ctx.project
         if project is None or project.closed:
             ids: Sequence[int] = range(0)
