@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.store import SPLITS, Pair, Project
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
 from stsstudio.gui.widgets import (
@@ -1017,9 +1018,9 @@ _CARD_STYLE = """
 QFrame#sentenceCard { background: palette(base); border: 1px solid #dde1e6; border-radius: 8px; }
 QLabel#cardCaption { color: #6b7280; font-size: 8.5pt; }
 """
-_PROGRESS_STYLE = """
-QProgressBar { border: none; background: #e4e7eb; border-radius: 4px; }
-QProgressBar::chunk { background: #3d7dd8; border-radius: 4px; }
+_PROGRESS_STYLE = f"""
+QProgressBar {{ border: none; background: {style.TRACK}; border-radius: 4px; }}
+QProgressBar::chunk {{ background: {style.ACCENT}; border-radius: 4px; }}
 """
 _GUIDELINES_STYLE = """
 QWidget#guidelinesPanel { background: #f6f7f9; }

@@ -22,6 +22,9 @@ SUCCESS = "#2a9d5c"
 WARNING = "#c27c0e"
 DANGER = "#c2410c"
 SIDEBAR = "#eef0f4"
+TRACK = "#e4e7eb"           # the empty part of score bars and progress bars
+FLAG = "#d9822b"            # flagged pairs
+SHARED_WORD_BG = "#fdf1c7"  # words both sentences share
 
 
 def palette() -> QPalette:

@@ -16,13 +16,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# A calm palette used across views; one place so the table and the labelling view agree.
-ACCENT = QColor("#3d7dd8")
-ACCENT_SOFT = QColor("#dce8f8")
-TRACK = QColor("#e4e7eb")
-MUTED_TEXT = QColor("#6b7280")
-FLAG_COLOR = QColor("#d9822b")
-SHARED_WORD_BG = "#fdf1c7"
+from stsstudio.gui import style
+
+# The palette of style.py as QColors, for painting code (the table and the labelling view).
+ACCENT = QColor(style.ACCENT)
+ACCENT_SOFT = QColor(style.ACCENT_SOFT)
+TRACK = QColor(style.TRACK)
+MUTED_TEXT = QColor(style.MUTED)
+FLAG_COLOR = QColor(style.FLAG)
+SHARED_WORD_BG = style.SHARED_WORD_BG
 
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 1   # float | None: the score the bar shows
 PAIR_ID_ROLE = Qt.ItemDataRole.UserRole + 2  # int: the pair id of a row
