@@ -49,8 +49,10 @@ def _cmd_new(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     with _open_project(args.project, readonly=True) as project:
         stats = project.stats()
+        runs = [{"id": r.id, "status": r.status, "loss": r.loss, "steps": r.steps,
+                 "best_dev_spearman": r.best_dev_spearman} for r in project.runs()]
     if args.json:
-        _print_json(stats)
+        _print_json({**stats, "run_list": runs})
         return 0
     print(f"Project   {stats['name']}  ({stats['path']})")
     print(f"Base model {stats['base_model']}")
@@ -61,6 +63,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         if n:
             print(f"  {split:<6} {n:>8,} pairs, {stats['labeled_splits'][split]:,} labeled")
     print(f"Runs      {stats['runs']}")
+    for r in runs:
+        rho = "-" if r["best_dev_spearman"] is None else f"{r['best_dev_spearman']:.4f}"
+        print(f"  run {r['id']:<4} {r['status']:<11} {r['loss']:<8} {r['steps'] or 0:>6} steps  "
+              f"dev Spearman {rho}")
     return 0
 
 
@@ -121,7 +127,8 @@ def _cmd_export_data(args: argparse.Namespace) -> int:
     from stsstudio.core.data_export import export_pairs
 
     with _open_project(args.project, readonly=True) as project:
-        written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only)
+        written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only,
+                               force=args.force)
     print(f"Wrote {written:,} pairs to {args.out}")
     return 0
 
@@ -451,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="output file: .csv, .tsv, .jsonl or .parquet")
     p.add_argument("--split", choices=SPLIT_CHOICES)
     p.add_argument("--labeled-only", action="store_true")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
     p.set_defaults(func=_cmd_export_data)
 
     p = sub.add_parser("assign-dev", help="move a seeded share of labeled train pairs to dev")
@@ -547,6 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        print(f"stsstudio: {one_line(unknown_command_message(argv[0]))}", file=sys.stderr)
+        return 2
     if argv and argv[0] in _INTERMIXED:
         # `similarity PROJECT --run 2 S1 S2`: options may sit between positionals.
         sub = _subparser(parser, argv[0])
@@ -560,7 +571,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"stsstudio {args.command}: {exc}", file=sys.stderr)
+        print(f"stsstudio {args.command}: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # The machine refused (full disk, no permission, read-only folder): not a bug in us.
+        print(f"stsstudio {args.command}: {one_line(_os_error_text(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"stsstudio {args.command}: interrupted", file=sys.stderr)
@@ -580,9 +595,49 @@ def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
 
 
 def is_cli(argv: Sequence[str]) -> bool:
-    """True when the arguments name a headless command (or ask for help / the version)."""
-    return bool(argv) and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")
-                           or argv[0] in ("--install-desktop-entry", "--uninstall-desktop-entry"))
+    """True unless the arguments ask for the desktop app: nothing, or an existing path.
+
+    A first word that is neither a command nor an existing file or folder is a mistyped
+    command (``stsstudio improt P``): the CLI answers it, rather than the app opening a
+    project named after the word (and hanging where there is no display).
+    """
+    if not argv:
+        return False
+    first = argv[0]
+    if first in COMMANDS or first.startswith("-"):
+        return True
+    try:
+        return not os.path.lexists(first)
+    except (OSError, ValueError):
+        return True
+
+
+def unknown_command_message(word: str) -> str:
+    """'unknown command ...; did you mean ...?' for a first word that is no command."""
+    import difflib
+
+    close = difflib.get_close_matches(word, COMMANDS, n=2, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return (f"unknown command {word!r}{hint} (`stsstudio --help` lists the commands; to open a "
+            "project in the app, give the path of its folder)")
+
+
+def one_line(text: str) -> str:
+    """A message as one line: newlines and other control characters (from file names) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def _os_error_text(exc: OSError) -> str:
+    import errno
+
+    why = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        why = "no space left on device (the disk is full); nothing was written"
+    name = exc.filename if exc.filename is not None else None
+    return f"{name}: {why}" if name else why
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,12 +8,14 @@ prefixed with an apostrophe.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
 from stsstudio.core.store import SPLITS, Project
 
 EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -38,8 +40,55 @@ def export_format(out_path: str | os.PathLike[str]) -> str:
     return EXPORT_FORMATS[suffix]
 
 
+def check_output_file(out_path: str | os.PathLike[str], *, force: bool = False,
+                      fmt: str | None = None) -> Path:
+    """The resolved target of a file export, or a UserError saying why it cannot be written.
+
+    Refuses a folder, a missing parent, a parent that is a file (``out.txt/sub.csv``), a
+    symbolic link loop, anything but a plain file, and an existing file unless ``force``.
+    """
+    import stat
+
+    raw = Path(out_path).expanduser()
+    try:
+        target = raw.resolve(strict=False)
+    except RuntimeError:  # a symbolic link loop (Python < 3.13)
+        raise UserError(f"{raw} is a symbolic link loop; choose another file name") from None
+    except OSError as exc:
+        raise UserError(f"{raw} cannot be resolved: {exc.strerror or exc}") from None
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        st = None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UserError(f"{raw} is a symbolic link loop; choose another file name") from None
+        raise UserError(f"cannot write {raw}: {exc.strerror or exc}") from None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise UserError(f"{target} is a folder; give a file name"
+                            + (f" ending in .{fmt}" if fmt else ""))
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{target} is not a plain file (a FIFO, socket or device); choose "
+                            "another file name")
+        if not force:
+            raise UserError(f"{target} already exists; choose another name, or force the export "
+                            "(--force) to replace it")
+    parent = target.parent
+    for above in (parent, *parent.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise UserError(f"cannot write {target}: {above} is a file, not a folder")
+            break
+    if not parent.is_dir():
+        raise UserError(f"the folder {parent} does not exist")
+    return target
+
+
 def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: str | None = None,
-                 labeled_only: bool = False) -> int:
+                 labeled_only: bool = False, force: bool = False) -> int:
     """Write the project's pairs (in id order) to ``out_path``; return how many were written.
 
     Args:
@@ -47,6 +96,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         out_path: .csv, .tsv, .jsonl or .parquet; the format follows the extension.
         split: only this split (train, dev, test or none).
         labeled_only: only pairs with a current score.
+        force: replace an existing file (otherwise that is an error).
 
     Raises:
         UserError: unknown extension, unknown split, or a target that cannot be written.
@@ -67,17 +117,15 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
 
-    target = Path(out_path).expanduser().resolve()
-    if target.is_dir():
-        raise UserError(f"{target} is a folder; give a file name ending in .{fmt}")
-    if not target.parent.is_dir():
-        raise UserError(f"the folder {target.parent} does not exist")
+    target = check_output_file(out_path, force=force, fmt=fmt)
+    clean_stale_temps(target)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise UserError(f"cannot write to {target.parent}: {exc.strerror}") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    apply_umask(tmp)
     try:
         if fmt in ("csv", "tsv"):
             for col in ("sentence1", "sentence2"):
@@ -91,6 +139,8 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         os.replace(tmp, target)
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # pyarrow/pandas wrap some write failures
+        raise UserError(f"cannot write {target}: {' '.join(str(exc).split())}") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from stsstudio.core.errors import Cancelled, UserError
+from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
 from stsstudio.core.evaluation import MIN_PAIRS, EvalResult, evaluate_pairs
 from stsstudio.core.losses import build_loss, get_loss
 
@@ -324,6 +325,11 @@ def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UserError(f"{out} is not empty. Choose an empty or new folder, or force the export "
                         "to replace its contents.")
+    for above in out.parents:
+        if above.exists():
+            if not above.is_dir():
+                raise UserError(f"cannot export to {out}: {above} is a file, not a folder.")
+            break
 
 
 def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None = None, *,
@@ -350,8 +356,13 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
     run = _find_run(project, run_id)
     _check_target(project, run, out, force)
     total = 6 if with_data else 5
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(out)
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out), suffix=".tmp", dir=out.parent))
+    except OSError as exc:
+        raise UserError(f"cannot export to {out}: {exc.strerror or exc}") from None
+    apply_umask(tmp, folder=True)  # mkdtemp makes it 0700 whatever the umask
     try:
         prepared = _prepare(project, run, task, total)
         with warnings.catch_warnings():
@@ -370,8 +381,11 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
             _progress(task, 5, total)
         _progress(task, total - 1, total)  # last chance to cancel before the swap
         _swap_into_place(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a folder that became read-only, ...
+            raise UserError(f"cannot export to {out}: {' '.join(str(exc.strerror or exc).split())}; "
+                            "nothing was written.") from None
         raise
     if task is not None:
         task.progress(total, total)

@@ -20,3 +20,92 @@ def user_data_dir() -> Path:
         base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "stsstudio"
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+# -- temporary files of atomic writes ----------------------------------------------------
+
+STALE_TEMP_SECONDS = 3600  # a temporary without a readable PID is stale after this long
+
+
+def temp_prefix(target: Path) -> str:
+    """The prefix of a temporary beside ``target``: hidden, and naming the writing process.
+
+    The PID lets :func:`clean_stale_temps` tell a leftover of a killed export from one that
+    another process is still writing.
+    """
+    return f".{target.name}.{os.getpid()}."
+
+
+def clean_stale_temps(target: Path) -> list[Path]:
+    """Delete the temporaries that killed writes left beside ``target``; return them.
+
+    A temporary is stale when the process named in it is gone (or, for names without a PID,
+    when it is older than STALE_TEMP_SECONDS). Failures to delete are ignored: this is tidying.
+    """
+    import shutil
+    import time
+
+    removed = []
+    head = f".{target.name}."
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(head) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(head):].split(".", 1)[0]
+        try:
+            if pid_text.isdigit():
+                if _process_alive(int(pid_text)):
+                    continue
+            elif time.time() - entry.lstat().st_mtime < STALE_TEMP_SECONDS:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink()
+            removed.append(entry)
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: Path, *, folder: bool = False) -> None:
+    """Give a file made by ``mkstemp`` (0600) or ``mkdtemp`` (0700) the usual permissions.
+
+    Exports are read by other people and tools; they should get what the umask allows, as any
+    ordinary ``open()`` would give them.
+    """
+    mode = (0o777 if folder else 0o666) & ~current_umask()
+    try:
+        os.chmod(path, mode)
+    except OSError:
+        pass
