@@ -16,11 +16,13 @@ from typing import Any
 
 from stsstudio import __version__
 from stsstudio.core.errors import UserError
+from stsstudio.core.export_formats import EXPORT_FORMATS
+from stsstudio.core.export_formats import FORMAT_NAMES as EXPORT_FORMAT_NAMES
+from stsstudio.core.scales import SCALES
+from stsstudio.core.losses import DEFAULT_LOSS, LOSS_NAMES
 
-SCALES = ("auto", "0-1", "0-5", "1-5", "0-100")
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
 SPLIT_CHOICES = ("train", "dev", "test", "none")
-LOSSES = ("cosent", "angle", "cosine")
 VIEWS = ("welcome", "pairs", "label", "train", "try", "export")
 
 
@@ -99,7 +101,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     options = _import_options(args)
     with _open_project(args.project) as project:
-        report = import_pairs(project, args.source, options)
+        try:
+            report = import_pairs(project, args.source, options)
+        except UserError as exc:
+            _hint_sentence_list(args.source, options, exc)
+            raise
         name = project.name
     if args.json:
         _print_json(report.as_dict())
@@ -108,8 +114,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
     print(f"Imported {report.imported:,} of {report.rows:,} rows from {args.source} into {name!r}")
     print(f"  columns   sentence1={cols.get('sentence1')!r} sentence2={cols.get('sentence2')!r} "
           f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else ""))
-    print(f"  scores    scale {report.scale} -> 0-1; {report.labeled:,} labeled, "
-          f"{report.unlabeled:,} unlabeled")
+    how = {"chosen": "chosen", "header": "from the column name", "data": "detected"}
+    print(f"  scores    scale {report.scale} ({how.get(report.scale_source, 'no scores')}) -> 0-1; "
+          f"{report.labeled:,} labeled, {report.unlabeled:,} unlabeled")
+    if report.scale_ambiguous:
+        print(f"  scale?    a guess: {report.scale_note}. If it is wrong, import into a new project with --scale")
     print(f"  dropped   {report.duplicates:,} duplicates ({report.duplicates_in_file:,} within the file, "
           f"{report.duplicates_in_project:,} already in the project); "
           f"{report.conflicting_duplicates:,} of them had a different score")
@@ -123,6 +132,80 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hint_sentence_list(source: str, options: Any, exc: UserError) -> None:
+    """A pair import failed: if the file is a list of sentences, say which command takes it."""
+    from stsstudio.core.importers import ImportDataError, read_table
+    from stsstudio.core.sentences import single_text_column
+
+    if not isinstance(exc, ImportDataError) or options.sentence2 is not None:
+        return
+    try:
+        column = single_text_column(read_table(source, options))
+    except UserError:
+        return
+    if column is not None:
+        raise UserError(f"{exc} It has one text column ({column!r}): it looks like a list of "
+                        f"sentences. Add them to the pool with: stsstudio import-sentences PROJECT "
+                        f"{source}, then stsstudio suggest-pairs PROJECT.") from None
+
+
+def _cmd_import_sentences(args: argparse.Namespace) -> int:
+    from stsstudio.core.sentences import SentenceImportOptions, import_sentences
+
+    options = SentenceImportOptions(
+        format=args.format, column=args.column, id_column=args.id_column,
+        has_header=False if args.no_header else None, hf_config=args.hf_config,
+        hf_split=args.hf_split)
+    with _open_project(args.project) as project:
+        report = import_sentences(project, args.source, options)
+        name = project.name
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    print(f"Added {report.imported:,} of {report.rows:,} sentences from {args.source} to the pool "
+          f"of {name!r} (now {report.pool:,})")
+    print(f"  columns   text={report.column!r} id={report.id_column!r}"
+          + (f" metadata={report.metadata_columns}" if report.metadata_columns else ""))
+    print(f"  dropped   {report.duplicates:,} duplicates ({report.duplicates_in_file:,} within the "
+          f"file, {report.duplicates_in_pool:,} already in the pool)")
+    for warning in report.warnings:
+        print(f"  warning   {warning}")
+    return 0
+
+
+def _cmd_suggest_pairs(args: argparse.Namespace) -> int:
+    from stsstudio.core.suggest import STRATUM_NAMES, SuggestOptions, suggest_pairs
+
+    strata = tuple(s.strip() for s in args.strata.split(",") if s.strip())
+    mix = None
+    if args.mix:
+        try:
+            mix = {k.strip(): float(v) for k, v in (part.split("=") for part in args.mix.split(","))}
+        except ValueError:
+            raise UserError(f"--mix looks like near=0.4,mid=0.3,far=0.3, not {args.mix!r}") from None
+    model = args.model
+    if model.isdigit():
+        model = f"run:{model}"
+    options = SuggestOptions(pairs=args.pairs, strata=strata or STRATUM_NAMES, mix=mix, model=model,
+                             seed=args.seed, dev_fraction=args.dev_fraction, search=args.search,
+                             device=args.device)
+    with _open_project(args.project) as project:
+        result = suggest_pairs(project, options, commit=not args.dry_run)
+    if args.json:
+        _print_json(result.as_dict(with_pairs=args.dry_run))
+        return 0
+    verb = "Would add" if args.dry_run else "Added"
+    print(f"{verb} {len(result.pairs):,} suggested pairs from {result.pool:,} pooled sentences "
+          f"({result.search} search, model {result.model})")
+    for name, n in result.planned.items():
+        print(f"  {name:<5} planned {n:>6,}  made {result.made.get(name, 0):>6,}")
+    print("  splits    " + ", ".join(f"{k} {v:,}" for k, v in result.splits.items()))
+    print(f"  time      embed {result.seconds_embed:.1f} s, search {result.seconds_search:.1f} s")
+    for warning in result.warnings:
+        print(f"  warning   {warning}")
+    return 0
+
+
 def _cmd_export_data(args: argparse.Namespace) -> int:
     from stsstudio.core.data_export import export_pairs
 
@@ -130,6 +213,63 @@ def _cmd_export_data(args: argparse.Namespace) -> int:
         written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only,
                                force=args.force)
     print(f"Wrote {written:,} pairs to {args.out}")
+    return 0
+
+
+def _cmd_merge_labels(args: argparse.Namespace) -> int:
+    from stsstudio.core.merge import merge_labels
+
+    with _open_project(args.project) as project:
+        report = merge_labels(project, args.source, annotator=args.annotator, scale=args.scale,
+                              on_conflict=args.on_conflict, dry_run=args.dry_run)
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    verb = "Would write" if args.dry_run else "Wrote"
+    print(f"{verb} {report.written:,} labels from {args.source} "
+          f"({', '.join(report.annotators) or 'no annotators'})")
+    print(f"  matched {report.matched:,} (unchanged {report.unchanged:,}), new {report.new:,} "
+          f"on {report.new_pairs:,} new pairs, conflicting {report.conflicting:,} "
+          f"({report.on_conflict}), skipped {report.skipped:,}")
+    for c in report.conflicts[:10]:
+        print(f"  conflict  pair {c['pair_id']} {c['annotator']}: project {c['project']:.3f}, "
+              f"source {c['source']:.3f}")
+    return 0
+
+
+def _cmd_agreement(args: argparse.Namespace) -> int:
+    from stsstudio.core.agreement import agreement_report
+
+    with _open_project(args.project, readonly=True) as project:
+        report = agreement_report(project, split=args.split, n_boot=args.bootstrap, seed=args.seed)
+    if args.json:
+        _print_json(report)
+        return 0
+
+    def ci(pair: Any) -> str:
+        return "" if not pair or pair[0] is None else f" [{pair[0]:.3f}, {pair[1]:.3f}]"
+
+    def num(x: Any) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    print(f"Annotators {', '.join(report['annotators']) or 'none'}; "
+          f"{report['pairs_with_multiple_labels']:,} pairs with two or more labels")
+    print(f"  alpha (interval)  {num(report['alpha'])}{ci(report['alpha_ci'])}")
+    print(f"  mean |a - b|      {num(report['mean_abs_diff'])}{ci(report['mean_abs_diff_ci'])}")
+    for p in report["pairwise_spearman"]:
+        print(f"  Spearman {p['a']} vs {p['b']}: {num(p['spearman'])}{ci(p['ci'])} on {p['pairs']} pairs")
+    return 0
+
+
+def _cmd_assign_overlap(args: argparse.Namespace) -> int:
+    with _open_project(args.project) as project:
+        summary = project.assign_overlap(args.annotators, args.overlap / 100, seed=args.seed,
+                                         unlabeled_only=not args.all_pairs)
+    if args.json:
+        _print_json(summary)
+        return 0
+    for name, n in summary.items():
+        print(f"{name}: {n['share']:,} pairs of their own + {n['overlap']:,} shared")
     return 0
 
 
@@ -161,6 +301,7 @@ class _ProgressReporter:
         self.spearman: float | None = None
         self.tty = sys.stderr.isatty()
         self._last_draw = 0.0
+        self.plan: Any = None  # training.data_plan(...), printed when the run starts
 
     def _draw(self, force: bool = False) -> None:
         now = self._time()
@@ -186,6 +327,8 @@ class _ProgressReporter:
 
     def started(self, total_steps: int, device: str) -> None:
         self.total = total_steps
+        if self.plan is not None:
+            _print_plan(self.plan)
         print(f"Training {total_steps} steps on {device}", file=sys.stderr, flush=True)
 
     def step(self, step: int, loss: float, learning_rate: float, epoch: float) -> None:
@@ -248,7 +391,7 @@ def _quiet_training_logs() -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from stsstudio.core.training import TrainConfig, train
+    from stsstudio.core.training import TrainConfig, data_plan, train
 
     config = TrainConfig()
     for attr, value in (("base_model", args.base_model), ("loss", args.loss), ("epochs", args.epochs),
@@ -263,8 +406,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
     # Under torchrun only rank 0 writes; the other ranks read the project without the writer lock.
     readonly = int(os.environ.get("RANK", "0") or 0) != 0
     with _open_project(args.project, readonly=readonly) as project:
-        result = train(project, config, _ProgressReporter())
+        reporter = _ProgressReporter()
+        if not readonly:  # shown once the run has started (an error stays one line)
+            reporter.plan = data_plan(project, config)
+        result = train(project, config, reporter)
     return _train_summary(result, args)
+
+
+def _print_plan(plan: Any) -> None:
+    """What the run will use, on stderr (a plan that cannot start is the engine's error)."""
+    if not plan.can_start:
+        return
+    source = "held out from train" if plan.held_out else "dev split"
+    line = f"Data: {plan.train:,} train pairs, {plan.dev:,} dev pairs ({source})"
+    if plan.labeled_test:
+        line += f"; {plan.labeled_test:,} labeled test pairs stay untouched"
+    print(line + ".", file=sys.stderr)
+    for note in plan.notes:
+        print(f"Note: {note}", file=sys.stderr)
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -339,11 +498,37 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from stsstudio.core.export import export_run
+    from stsstudio.core.export_formats import get_format
 
+    fmt = get_format(args.format)
+    fmt.require()  # a missing extra: exit 2 with the pip line before opening anything
     with _open_project(args.project, readonly=True) as project:
         run = project.run(args.run) if args.run is not None else project.best_run()
-        out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force)
-    print(f"Exported run {run.id if run else args.run} to {out}")
+        out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force,
+                         format=fmt.name, dims=args.dims)
+    print(f"Exported run {run.id if run else args.run} as {fmt.label} to {out}")
+    print(f"Load it with: {fmt.load_call(str(out), args.dims)}")
+    return 0
+
+
+def _cmd_compare_exports(args: argparse.Namespace) -> int:
+    from stsstudio.core.export_formats import compare_exports, format_size
+
+    with _open_project(args.project, readonly=True) as project:
+        result = compare_exports(project, args.run, formats=args.format or None)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    print(f"Run {result.run_id}: {result.dev_pairs} dev pairs; throughput over "
+          f"{result.throughput_sentences} of the project's sentences")
+    for r in result.rows:
+        name = r.key
+        if not r.available:
+            print(f"  {name:<18} unavailable: {r.reason}")
+            continue
+        print(f"  {name:<18} Spearman {r.spearman:.4f}  change {r.delta:+.4f} "
+              f"({r.delta_ci[0]:+.4f} to {r.delta_ci[1]:+.4f})  {r.sentences_per_s:8,.0f} sentences/s  "
+              f"{format_size(r.size_bytes):>9}")
     return 0
 
 
@@ -448,6 +633,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_import)
 
+    p = sub.add_parser("import-sentences",
+                       help="add single sentences (one text column) to the project's sentence pool")
+    p.add_argument("project")
+    p.add_argument("source", help="CSV/TSV/JSONL/Parquet/TXT file or a dataset folder")
+    p.add_argument("--format", choices=(*FORMATS, "txt"), help="source format (default: detect)")
+    p.add_argument("--column", metavar="COL", help="the text column (name or 0-based index)")
+    p.add_argument("--id-column", metavar="COL", help="a column of ids kept with each sentence")
+    p.add_argument("--no-header", action="store_true", help="the file has no header row")
+    p.add_argument("--hf-config", metavar="NAME")
+    p.add_argument("--hf-split", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_import_sentences)
+
+    p = sub.add_parser("suggest-pairs",
+                       help="make unlabeled pairs from the sentence pool, spread over the similarity range")
+    p.add_argument("project")
+    p.add_argument("--pairs", type=int, default=500, help="how many pairs (default 500)")
+    p.add_argument("--strata", default="near,mid,far",
+                   help="strata to use: near (cosine >= 0.70), mid (0.40-0.70), far (< 0.40)")
+    p.add_argument("--mix", metavar="W", help="weights, e.g. near=0.5,mid=0.3,far=0.2 "
+                   "(default 0.4/0.3/0.3)")
+    p.add_argument("--model", default="base", help="base, best, a run number, or run:<id>")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dev-fraction", type=float, default=0.1,
+                   help="share of new pooled sentences assigned to dev (default 0.1)")
+    p.add_argument("--search", choices=("auto", "exact", "index"), default="auto")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dry-run", action="store_true", help="show what would be made; write nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_suggest_pairs)
+
     p = sub.add_parser("info", help="show a project's counts")
     p.add_argument("project")
     p.add_argument("--json", action="store_true")
@@ -461,6 +677,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p.set_defaults(func=_cmd_export_data)
 
+    p = sub.add_parser("merge-labels", help="merge another annotator's labels (project or file)")
+    p.add_argument("project")
+    p.add_argument("source", help="another project folder, or a CSV/TSV/JSONL/Parquet with "
+                                  "sentence1, sentence2, score and optionally annotator")
+    p.add_argument("--annotator", metavar="NAME", help="annotator of rows that name none")
+    p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
+    p.add_argument("--on-conflict", choices=("keep", "replace"), default="keep",
+                   help="where the same annotator already has another label (default: keep)")
+    p.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_merge_labels)
+
+    p = sub.add_parser("agreement", help="how much the annotators agree (alpha, Spearman)")
+    p.add_argument("project")
+    p.add_argument("--split", choices=SPLIT_CHOICES, help="only this split (default: all, and per split)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the 95%% intervals (default 1000; 0: none)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_agreement)
+
+    p = sub.add_parser("assign-overlap", help="share the pairs among annotators, with a seeded "
+                                              "overlap everyone labels")
+    p.add_argument("project")
+    p.add_argument("annotators", nargs="+", metavar="NAME")
+    p.add_argument("--overlap", type=float, default=20.0, metavar="PERCENT",
+                   help="percentage of pairs every annotator labels (default 20)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--all-pairs", action="store_true", help="assign labeled pairs too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_assign_overlap)
+
     p = sub.add_parser("assign-dev", help="move a seeded share of labeled train pairs to dev")
     p.add_argument("project")
     p.add_argument("--fraction", type=float, default=0.1)
@@ -470,7 +718,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="fine-tune a model on the project's labeled pairs")
     p.add_argument("project")
     p.add_argument("--base-model", help="embedded default, a local folder, or a Hub id")
-    p.add_argument("--loss", choices=LOSSES)
+    p.add_argument("--loss", choices=LOSS_NAMES, help=f"default: {DEFAULT_LOSS}")
     p.add_argument("--matryoshka", action="store_true", help="wrap the loss in MatryoshkaLoss")
     p.add_argument("--epochs", type=float)
     p.add_argument("--batch-size", type=int)
@@ -510,7 +758,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=int, help="default: the best run")
     p.add_argument("--with-data", action="store_true", help="also write the labeled pairs")
     p.add_argument("--force", action="store_true", help="replace a non-empty target folder")
+    p.add_argument("--format", choices=EXPORT_FORMAT_NAMES, default="torch",
+                   help="; ".join(f"{f.name}: {f.help}" for f in EXPORT_FORMATS.values()))
+    p.add_argument("--dims", type=int, help="a smaller embedding size (Matryoshka runs); the "
+                   "model card's load call sets truncate_dim")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("compare-exports", help="measure each export format of a run on the "
+                       "project's data: dev Spearman, change vs torch, sentences/s, size")
+    p.add_argument("project")
+    p.add_argument("--run", type=int, help="default: the best run")
+    p.add_argument("--format", action="append", choices=EXPORT_FORMAT_NAMES,
+                   help="only these formats (repeat; default: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_compare_exports)
 
     p = sub.add_parser("similarity", help="cosine similarity of two sentences")
     p.add_argument("args", nargs="+", metavar="ARG", help="[PROJECT] S1 S2")
@@ -546,8 +807,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("new", "import", "info", "export-data", "assign-dev", "train", "resume", "evaluate",
-            "export", "similarity", "search", "devices", "screenshot", "demo")
+COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data", "merge-labels", "agreement", "assign-overlap",
+            "assign-dev", "train", "resume", "evaluate",
+            "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

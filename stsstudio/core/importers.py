@@ -37,13 +37,18 @@ import numpy as np
 
 from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
+from stsstudio.core.scales import (  # noqa: F401 - SCALES, SCALE_RANGES, detect_scale: re-exported
+    SCALE_RANGES,
+    SCALES,
+    ScoredColumn,
+    check_scale,
+    detect_scale,
+    scale_problem,
+    score_column,
+)
 from stsstudio.core.store import SPLITS, PairRows, Project
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
-SCALES = ("auto", "0-1", "0-5", "1-5", "0-100")
-# (low, high) of each scale; scores are mapped linearly from it to 0..1.
-SCALE_RANGES: dict[str, tuple[float, float]] = {
-    "0-1": (0.0, 1.0), "0-5": (0.0, 5.0), "1-5": (1.0, 5.0), "0-100": (0.0, 100.0)}
 # Longer than any sentence a person labels; a 1 MB cell is a broken file, not a sentence.
 MAX_TEXT_CHARS = 100_000
 
@@ -114,7 +119,8 @@ class ImportOptions:
         split_column: column holding train/dev/test; None detects a column named split;
             "" means none.
         has_header: whether a CSV/TSV starts with a header line; None detects it.
-        scale: auto, 0-1, 0-5, 1-5 or 0-100.
+        scale: auto (detect: see :func:`stsstudio.core.scales.guess_scale`), 0-1, 0-5, 1-5,
+            0-10, 1-10 or 0-100.
         split: the split of every pair when there is no split column (or its cell is empty).
         hf_config, hf_split: Hugging Face dataset config and split (default split: train).
         encoding: text encoding of a CSV/TSV/JSONL; None detects UTF-8 or Latin-1.
@@ -184,6 +190,9 @@ class ImportReport:
     leakage: int = 0
     leakage_sentences: int = 0
     scale: str = "0-1"
+    scale_source: str = "none"
+    scale_ambiguous: bool = False
+    scale_note: str = ""
     format: str = ""
     columns: dict[str, str | None] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
@@ -229,33 +238,13 @@ class _Steps:
 # Scores
 
 
-def detect_scale(values: Any) -> str:
-    """Guess the scale of raw scores: "0-1", "0-5", "1-5" or "0-100".
-
-    At most 1 means 0-1; at most 5 means 0-5, or 1-5 when every score is a whole number from
-    1 (a Likert scale); at most 100 means 0-100. Larger values are left for
-    :func:`normalise_scores` to report with their row. NaN values are ignored here.
-    """
-    arr = np.asarray(values, dtype=float)
-    arr = arr[np.isfinite(arr)]
-    if arr.size == 0:
-        return "0-1"
-    low, high = float(arr.min()), float(arr.max())
-    if high <= 1.0:
-        return "0-1"
-    if high <= 5.0:
-        whole = bool(np.all(arr == np.round(arr)))
-        return "1-5" if low >= 1.0 and whole else "0-5"
-    return "0-100"
-
-
 def normalise_scores(values: Any, scale: str, *, rows: Any = None, file: str | None = None,
                      column: str | int | None = None) -> np.ndarray:
-    """Map raw scores on ``scale`` to 0..1.
+    """Map raw scores on ``scale`` to 0..1 (the rule lives in :mod:`stsstudio.core.scales`).
 
     Args:
         values: numbers (no empty cells; unlabeled pairs are left out before this).
-        scale: one of "0-1", "0-5", "1-5", "0-100" (not "auto": see :func:`detect_scale`).
+        scale: a scale name (not "auto": see :func:`stsstudio.core.scales.guess_scale`).
         rows: the row number of each value, for error messages (default: 1, 2, ...).
         file, column: named in error messages.
 
@@ -263,55 +252,46 @@ def normalise_scores(values: Any, scale: str, *, rows: Any = None, file: str | N
         ImportDataError: naming the first row whose score is NaN, not a number or outside
             the scale.
     """
-    if scale not in SCALE_RANGES:
-        raise UserError(f"unknown score scale {scale!r}; use one of {', '.join(SCALE_RANGES)}")
-    low, high = SCALE_RANGES[scale]
+    check_scale(scale, allow_auto=False)
     raw = np.asarray(values)
     try:
         arr = raw.astype(float)
     except (TypeError, ValueError):
-        arr = np.array([_to_float(v) for v in raw.tolist()], dtype=float)
-        bad = np.flatnonzero(np.isnan(arr) & ~np.array([_is_nan_like(v) for v in raw.tolist()]))
-        if bad.size:
-            i = int(bad[0])
-            raise ImportDataError(f"the score {raw[i]!r} is not a number", file=file,
-                                  row=_row_at(rows, i), column=column) from None
-    nan = np.isnan(arr)
-    if nan.any():
-        i = int(np.flatnonzero(nan)[0])
-        raise ImportDataError("the score is NaN; leave the cell empty for an unlabeled pair",
-                              file=file, row=_row_at(rows, i), column=column)
-    eps = 1e-9 * max(1.0, high)
-    outside = (arr < low - eps) | (arr > high + eps)
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
-        raise ImportDataError(
-            f"the score {_fmt_number(arr[i])} is outside the {scale} scale"
-            + (" (detected from the data; choose another scale if that is wrong)" if scale else ""),
-            file=file, row=_row_at(rows, i), column=column)
+        arr = np.full(raw.shape, np.nan)
+        for i, v in enumerate(raw.tolist()):
+            try:
+                arr[i] = float(v)
+            except (TypeError, ValueError):
+                raise ImportDataError(f"the score {v!r} is not a number", file=file,
+                                      row=int(rows[i]) if rows is not None else i + 1,
+                                      column=column) from None
+    found = scale_problem(arr, scale)
+    if found is not None:
+        i, detail = found
+        raise ImportDataError(detail, file=file, row=int(rows[i]) if rows is not None else i + 1,
+                              column=column)
+    low, high = SCALE_RANGES[scale]
     return np.clip((arr - low) / (high - low), 0.0, 1.0)
 
 
-def _to_float(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+def score_preview(raw: RawTable, column: str | None, scale: str = "auto") -> ScoredColumn | None:
+    """The scores of ``column`` as the import will store them, and the first problem.
+
+    The import wizard's preview and :func:`prepare_import` both call this, so the preview
+    shows the very numbers the import stores. None when there is no score column.
+    """
+    if column is None:
+        return None
+    return score_column(raw.frame[column], column, scale, rows=raw.row_numbers)
 
 
-def _is_nan_like(v: Any) -> bool:
-    try:
-        return math.isnan(float(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _fmt_number(x: float) -> str:
-    return f"{x:g}"
-
-
-def _row_at(rows: Any, i: int) -> int:
-    return int(rows[i]) if rows is not None else i + 1
+def score_error(raw: RawTable, column: str, scored: ScoredColumn) -> ImportDataError | None:
+    """The problem of a :func:`score_preview` as the error the import raises (or None)."""
+    if scored.problem is None:
+        return None
+    i, detail = scored.problem
+    return ImportDataError(detail, file=raw.display_name, row=int(np.asarray(raw.row_numbers)[i]),
+                           column=column)
 
 
 # --------------------------------------------------------------------------------------
@@ -351,8 +331,7 @@ def _detect_format(source: str | os.PathLike[str], fmt: str | None) -> str:
         if fmt not in FORMATS:
             raise UserError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         if fmt != "hf" and not path.is_file():
-            raise ImportDataError("no such file" if not path.exists() else "is not a file",
-                                  file=text)
+            raise ImportDataError(_not_a_file(path) or "no such file", file=text)
         return fmt
     if path.is_dir():
         return "hf"
@@ -367,7 +346,60 @@ def _detect_format(source: str | os.PathLike[str], fmt: str | None) -> str:
     if path.suffix.lower() not in _SUFFIX_FORMATS and not text.startswith((".", "~", "/")) \
             and re.fullmatch(r"[\w-]+(\.[\w-]+)*(/[\w-]+(\.[\w-]+)*)?", text):
         return "hf"
-    raise ImportDataError("no such file or folder", file=text)
+    raise ImportDataError(_not_a_file(path) or "no such file or folder", file=text)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What a path that is neither a file nor a folder is, in words; None if it is missing."""
+    import errno
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISLNK(mode):
+        try:
+            path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "is a symbolic link loop"
+            return "is a broken symbolic link (its target does not exist)"
+        mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a file; save the data to a file and import that"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    return None
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    """A file's bytes, or an ImportDataError saying why they cannot be read."""
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise ImportDataError("the file cannot be read: permission denied", file=name) from None
+    except OSError as exc:
+        raise ImportDataError(f"the file cannot be read: {exc.strerror or exc}", file=name) from None
+
+
+# Larger than any real pair file; a 100,000-column "CSV" is a broken file, and parsing it costs
+# minutes and gigabytes before the header turns out to be wrong.
+MAX_COLUMNS = 1000
+
+
+def _check_column_count(count: int, name: str) -> None:
+    if count > MAX_COLUMNS:
+        raise ImportDataError(f"the file has {count:,} columns; at most {MAX_COLUMNS:,} are read "
+                              "(is it the wrong file or the wrong delimiter?)", file=name, row=1)
+
+
+# A valid multi-byte UTF-8 sequence: its presence means the file was meant to be UTF-8.
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _check_bytes(data: bytes, name: str) -> None:
@@ -415,9 +447,13 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, list[str
         return codec, []
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        if codec == "utf-8-sig":
-            raise ImportDataError("the file starts like UTF-8 but is not valid UTF-8", file=name,
-                                  row=line) from None
+        if codec == "utf-8-sig" or _UTF8_MULTIBYTE.search(data):
+            # Mostly UTF-8 with a bad byte: reading all of it as Latin-1 would garble every
+            # accented character of every row ("Café" -> "CafÃ©"). Refuse and point at the byte.
+            raise ImportDataError(
+                f"byte 0x{data[exc.start]:02X} at byte offset {exc.start:,} is not valid UTF-8, "
+                "while the rest of the file is UTF-8; fix or remove that byte (or pass the "
+                "file's real encoding)", file=name, row=line) from None
     # Latin-1 decodes any byte; Windows-1252 is the same except that it has printable
     # characters (curly quotes, the euro sign) where Latin-1 has control codes.
     codec = "latin-1"
@@ -459,11 +495,13 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     import pandas as pd
 
     name = _display(path)
-    data = path.read_bytes()
+    data = _read_bytes(path, name)
     _check_bytes(data, name)
     codec, warnings = _decode(data, name, options.encoding)
     sample = data[:65536].decode(codec, errors="replace")
     delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(sample)
+    first_line = data[:data.find(b"\n")] if b"\n" in data else data
+    _check_column_count(first_line.count(delimiter.encode()) + 1, name)
 
     if codec not in ("utf-8", "utf-8-sig"):
         data = data.decode(codec).encode("utf-8")  # both parsers below read UTF-8
@@ -748,7 +786,7 @@ def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
     import pandas as pd
 
     name = _display(path)
-    data = path.read_bytes()
+    data = _read_bytes(path, name)
     _check_bytes(data, name)
     codec, warnings = _decode(data, name, options.encoding)
     text = data.decode(codec)
@@ -769,7 +807,7 @@ def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
             frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
             if len(frame) != len(row_numbers):
                 raise ValueError("line count")
-        except ValueError:
+        except (ValueError, TypeError):  # lines like [1,2,3], 42 or null raise TypeError
             records = []
             for i in row_numbers:
                 try:
@@ -794,6 +832,14 @@ def _read_parquet(path: Path) -> RawTable:
     name = _display(path)
     if path.stat().st_size == 0:
         raise ImportDataError("the file is empty", file=name)
+    try:
+        import pyarrow.parquet as pq
+
+        _check_column_count(len(pq.read_schema(path).names), name)
+    except ImportDataError:
+        raise
+    except Exception:  # a broken file: pd.read_parquet below says so
+        pass
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many types for a broken file
@@ -972,12 +1018,61 @@ def _resolve(raw: RawTable, wanted: str | int | None, guessed: str | None, role:
                           f"{', '.join(raw.columns)}", file=name, column=wanted)
 
 
+# Cells holding only these (and whitespace) are empty: zero-width space/joiners, word joiner,
+# BOM, soft hyphen, Mongolian vowel separator, combining grapheme joiner.
+_INVISIBLE_ONLY = "^[\\s\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u034f]*$"
+
+
+def _refuse_nested(raw: RawTable, column: str) -> None:
+    """Refuse a text column holding lists, objects or bytes (JSON, Parquet) or lone surrogates.
+
+    Storing their Python repr (``{'text': 'x'}``, ``b'..'``) would be silent wrong data.
+    """
+    import pandas as pd
+
+    series = raw.frame[column]
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("string", "empty"):
+        if raw.format not in ("jsonl", "parquet", "hf"):
+            return
+        bad = _first_lone_surrogate(series)
+        if bad is not None:
+            raise ImportDataError("the text holds a lone surrogate (an invalid \\uD800-\\uDFFF "
+                                  "escape) and is not valid Unicode", file=raw.display_name,
+                                  row=int(raw.row_numbers[bad]), column=column)
+        return
+    for i, v in enumerate(series.tolist()):
+        what = ("a list" if isinstance(v, (list, tuple, np.ndarray)) else
+                "an object" if isinstance(v, dict) else
+                "binary data" if isinstance(v, (bytes, bytearray, memoryview)) else None)
+        if what:
+            raise ImportDataError(f"the cell holds {what}, not text; choose a text column or "
+                                  "flatten the file first", file=raw.display_name,
+                                  row=int(raw.row_numbers[i]), column=column)
+
+
+def _first_lone_surrogate(series: Any) -> int | None:
+    for i, v in enumerate(series.tolist()):
+        if isinstance(v, str) and not v.isascii():
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return i
+    return None
+
+
 def _sentences(raw: RawTable, column: str) -> Any:
     """A sentence column as a stripped Arrow string array; empty and huge cells are errors."""
     import pyarrow.compute as pc
 
+    _refuse_nested(raw, column)
     arr = _arrow_text(raw.frame[column])
     arr = pc.utf8_trim_whitespace(arr)
+    if pc.sum(pc.binary_length(arr)).as_py() != pc.sum(pc.utf8_length(arr)).as_py():
+        # Non-ASCII text: a cell of only zero-width characters looks empty and is empty.
+        arr = pc.if_else(pc.match_substring_regex(arr, _INVISIBLE_ONLY), "", arr)
     lengths = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
     empty = np.flatnonzero(lengths == 0)
     huge = np.flatnonzero(lengths > MAX_TEXT_CHARS)
@@ -992,47 +1087,6 @@ def _sentences(raw: RawTable, column: str) -> Any:
         raise ImportDataError("the sentence is empty", file=raw.display_name,
                               row=int(raw.row_numbers[i]), column=column)
     return arr
-
-
-def _raw_scores(raw: RawTable, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """(values, labeled mask): empty cells are unlabeled pairs; anything else must be a number."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    series = raw.frame[column]
-    name = raw.display_name
-    if pd.api.types.is_bool_dtype(series.dtype):
-        series = series.astype(float)
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        values = series.to_numpy(dtype=float, na_value=np.nan)
-        labeled = ~pd.isna(series).to_numpy()
-        return values, labeled
-    if not pd.api.types.is_string_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
-        # Mixed cells (JSON): numbers stay numbers; text goes through the parser below.
-        series = series.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
-                            else (repr(v) if isinstance(v, float) else str(v)))
-    arr = pc.utf8_trim_whitespace(_arrow_text(series))
-    empty = pc.equal(arr, "")
-    labeled = np.logical_not(empty.to_numpy(zero_copy_only=False))
-    cells = pc.if_else(empty, pa.scalar(None, pa.large_string()), arr)
-    try:
-        values = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        parsed = pd.to_numeric(pd.Series(cells.to_pylist(), dtype=object), errors="coerce")
-        bad = np.flatnonzero(parsed.isna().to_numpy() & labeled)
-        texts = cells.to_pylist()
-        # Decimal commas ("3,5") are common in European spreadsheets.
-        if bad.size and all(re.fullmatch(r"[+-]?\d+,\d+", texts[i] or "") for i in bad):
-            for i in bad:
-                parsed.iat[int(i)] = float(texts[i].replace(",", "."))
-            bad = np.array([], dtype=int)
-        if bad.size:
-            i = int(bad[0])
-            raise ImportDataError(f"the score {texts[i]!r} is not a number", file=name,
-                                  row=int(raw.row_numbers[i]), column=column) from None
-        values = parsed.to_numpy(dtype=float, na_value=np.nan)
-    return np.asarray(values, dtype=float), labeled
 
 
 SPLIT_CODES = ("none", "train", "dev", "test")  # the int8 codes used while validating
@@ -1098,23 +1152,16 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     s2 = _sentences(raw, s2_col)
     step(40)
     n = len(s1)
-    if score_col is not None:
-        values, labeled = _raw_scores(raw, score_col)
+    scale = check_scale(options.scale or "auto")
+    scored = score_preview(raw, score_col, scale)
+    if scored is not None:
+        error = score_error(raw, score_col, scored)
+        if error is not None:
+            raise error
+        scores, labeled, guess = scored.scores, scored.labeled, scored.guess
     else:
-        values, labeled = np.full(n, np.nan), np.zeros(n, dtype=bool)
-    scale = options.scale or "auto"
-    if scale not in SCALES:
-        raise UserError(f"unknown score scale {scale!r}; use one of {', '.join(SCALES)}")
-    if scale == "auto":
-        scale = detect_scale(values[labeled])
-        # SICK's relatedness_score runs from 1 to 5 but is not whole numbers.
-        if scale == "0-5" and _norm_name(score_col or "") == "relatedness_score" \
-                and values[labeled].min() >= 1:
-            scale = "1-5"
-    scores = np.full(n, np.nan)
-    if labeled.any():
-        scores[labeled] = normalise_scores(values[labeled], scale, rows=raw.row_numbers[labeled],
-                                           file=name, column=score_col)
+        scores, labeled, guess = np.full(n, np.nan), np.zeros(n, dtype=bool), None
+    scale = guess.scale if guess is not None and labeled.any() else (scale if scale != "auto" else "0-1")
     split_codes = _split_codes(raw, split_col, options.split)
     step(50)
 
@@ -1145,8 +1192,8 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
 
     dup_project = np.zeros(n, dtype=bool)
     project_sentences: tuple[np.ndarray, np.ndarray] | None = None
-    if project is not None and project.scalar("SELECT COUNT(*) FROM pairs"):
-        rows = project.execute("SELECT pair_hash, score, split FROM pairs")
+    if project is not None and project.has_pairs():
+        rows = project.pair_keys()
         p_hash = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         p_score = np.array([math.nan if r[1] is None else r[1] for r in rows], dtype=float)
         p_group = _LEAK_GROUP[np.array([SPLIT_CODES.index(r[2]) for r in rows], dtype=np.int8)]
@@ -1160,8 +1207,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
             g_new, g_old = group[dup_project], p_group[at]
             leak_pairs += int(((g_new != 0) & (g_old != 0) & (g_new != g_old)).sum())
         if (group != 0).any():
-            srows = project.execute("SELECT sentence1, sentence2, split FROM pairs "
-                                    "WHERE split != 'none'")
+            srows = project.split_sentence_rows()
             if srows:
                 ps_hash = np.concatenate([sentence_hashes([r[0] for r in srows]),
                                           sentence_hashes([r[1] for r in srows])])
@@ -1220,7 +1266,10 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         duplicates_in_file=int(dup_file.sum()), duplicates_in_project=int(dup_project.sum()),
         conflicting_duplicates=conflicts, labeled=labeled_kept,
         unlabeled=int(kept_idx.size) - labeled_kept, leakage=leak_pairs,
-        leakage_sentences=leak_sentences, scale=scale, format=raw.format,
+        leakage_sentences=leak_sentences, scale=scale,
+        scale_source=guess.source if guess is not None and labeled.any() else "none",
+        scale_ambiguous=bool(guess is not None and labeled.any() and guess.ambiguous),
+        scale_note=guess.note if guess is not None and labeled.any() else "", format=raw.format,
         columns={"sentence1": s1_col, "sentence2": s2_col, "score": score_col, "split": split_col},
         splits=split_counts, warnings=warnings, seconds=time.perf_counter() - started)
     step(100)
@@ -1241,7 +1290,7 @@ def commit_import(project: Project, prepared: PreparedImport, task: Any = None) 
     started = time.perf_counter()
     if prepared.data_version is not None and prepared.data_version != project.data_version():
         prepared = prepare_import(prepared.raw, prepared.options, project)
-    elif prepared.data_version is None and project.scalar("SELECT COUNT(*) FROM pairs"):
+    elif prepared.data_version is None and project.has_pairs():
         prepared = prepare_import(prepared.raw, prepared.options, project)
     step = _Steps(task, total=max(len(prepared.rows), 1))
 
@@ -1252,6 +1301,9 @@ def commit_import(project: Project, prepared: PreparedImport, task: Any = None) 
                                   progress=progress if task is not None else None)
     report = prepared.report
     report.imported = result.inserted
+    # The first import with scores sets the scale the project shows them on (stored 0..1).
+    if report.labeled and report.scale_source != "none" and project.display_scale() is None:
+        project.set_display_scale(report.scale)
     report.seconds += time.perf_counter() - started
     return report
 
@@ -1265,3 +1317,85 @@ def import_pairs(project: Project, source: str | os.PathLike[str], options: Impo
     """
     prepared = prepare_import(source, options, project, task=task)
     return commit_import(project, prepared, task=None)
+
+
+# --------------------------------------------------------------------------------------
+# Labels from another annotator (merge-labels)
+
+ANNOTATOR_NAMES = ("annotator", "rater", "labeler", "labeller", "annotator_id", "rater_id", "coder",
+                   "user")
+
+
+@dataclass
+class LabelRows:
+    """Scored rows of a source, one per (pair, annotator) label, validated and normalised.
+
+    ``score`` is NaN where a row has no label; ``annotator`` is "" where the row names none.
+    """
+
+    sentence1: list[str]
+    sentence2: list[str]
+    score: np.ndarray
+    split: list[str | None]
+    annotator: list[str]
+    pair_hash: np.ndarray
+    row_numbers: Any
+    scale: str
+    display_name: str
+
+
+def read_labels(source: str | os.PathLike[str], options: ImportOptions | None = None) -> LabelRows:
+    """Read a CSV/TSV/JSONL/Parquet of labels: sentence1, sentence2, score, optional annotator.
+
+    The same readers, column detection, score scales and error messages as an import, but
+    rows are not deduplicated: one pair may carry several annotators' labels.
+
+    Raises:
+        ImportDataError: naming the file, row and column of the first problem.
+    """
+    options = options or ImportOptions()
+    raw = read_table(source, options)
+    name = raw.display_name
+    guess = raw.guess
+    s1_col = _resolve(raw, options.sentence1, guess.sentence1, "sentence1", True)
+    s2_col = _resolve(raw, options.sentence2, guess.sentence2, "sentence2", True)
+    if s1_col == s2_col:
+        raise ImportDataError("sentence1 and sentence2 are the same column", file=name, column=s1_col)
+    score_col = _resolve(raw, options.score, guess.score, "score", False)
+    if score_col is None or score_col in (s1_col, s2_col):
+        raise ImportDataError("no score column: labels need sentence1, sentence2 and score",
+                              file=name)
+    split_col = _resolve(raw, options.split_column, guess.split_column, "split", False)
+    if split_col in (s1_col, s2_col, score_col):
+        split_col = None
+    by_norm = {_norm_name(c): c for c in raw.columns}
+    annotator_col = next((by_norm[n] for n in ANNOTATOR_NAMES if n in by_norm), None)
+    if annotator_col in (s1_col, s2_col, score_col, split_col):
+        annotator_col = None
+
+    s1 = _sentences(raw, s1_col)
+    s2 = _sentences(raw, s2_col)
+    values, labeled = _raw_scores(raw, score_col)
+    scale = options.scale or "auto"
+    if scale not in SCALES:
+        raise UserError(f"unknown score scale {scale!r}; use one of {', '.join(SCALES)}")
+    if scale == "auto":
+        scale = detect_scale(values[labeled])
+    scores = np.full(len(values), np.nan)
+    if labeled.any():
+        scores[labeled] = normalise_scores(values[labeled], scale, rows=raw.row_numbers[labeled],
+                                           file=name, column=score_col)
+    splits: list[str | None] = [None] * len(values)
+    if split_col is not None:
+        codes = _split_codes(raw, split_col, "none")
+        text = _text_of(raw.frame[split_col]).astype(str).str.strip().tolist()
+        splits = [SPLIT_CODES[c] if t else None for c, t in zip(codes.tolist(), text)]
+    if annotator_col is not None:
+        annotators = [str(a).strip() if a is not None and not (isinstance(a, float) and math.isnan(a))
+                      else "" for a in raw.frame[annotator_col].tolist()]
+    else:
+        annotators = [""] * len(values)
+    sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
+    hashes = combine_pair_hashes(sentence_hashes(s1, sentence1), sentence_hashes(s2, sentence2))
+    return LabelRows(sentence1, sentence2, scores, splits, annotators, hashes,
+                     np.asarray(raw.row_numbers), scale, name)

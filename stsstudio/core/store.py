@@ -15,24 +15,26 @@ single connection, so all writes go through one connection.
 
 from __future__ import annotations
 
+import errno
+import contextlib
 import hashlib
 import itertools
 import json
+import math
 import os
 import sqlite3
 import sys
 import threading
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.hashing import pair_hash, pair_hashes
 
 DB_NAME = "project.stsproj"
-SCHEMA_VERSION = 1
 SPLITS = ("train", "dev", "test", "none")
 RUN_STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 PAGE_SIZE = 16384  # of new projects; existing ones keep theirs
@@ -47,120 +49,10 @@ class ProjectLockedError(ProjectError):
 
 
 # --------------------------------------------------------------------------------------
-# Pair identity
-
-
-def normalise_sentence(text: str) -> str:
-    """The form two sentences are compared in for duplicate detection.
-
-    Unicode NFC, whitespace collapsed, case folded: "A  cat." and "a cat." are the same.
-    """
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
-
-
-# Strings that need the full Python normalisation: only ASCII text without odd whitespace
-# can take the vectorised lower-case path, and for it both give the same result.
-_NEEDS_PYTHON_NORMALISATION = r"[^\x00-\x7f]|[\t\n\r\x0b\x0c\x1c-\x1f]|  |^ | $"
-
-
-def _may_need_python_normalisation(arr: Any) -> bool:
-    """A quick scan of the raw string bytes: False means every string takes the fast path.
-
-    Much cheaper than the per-string regex when, as usual, no string has odd whitespace or
-    non-ASCII characters. False positives only cost the precise check.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if len(arr) == 0:
-        return False
-    if pc.any(pc.starts_with(arr, " ")).as_py() or pc.any(pc.ends_with(arr, " ")).as_py():
-        return True
-    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-    for chunk in chunks:
-        buf = chunk.buffers()[2]
-        if buf is None or buf.size == 0:
-            continue
-        # Every string of the chunk back to back (plus maybe some slack), without a copy.
-        data = np.frombuffer(buf, dtype=np.uint8)
-        if ((data < 0x20) | (data >= 0x80)).any():  # control bytes (tab, newline, ...), non-ASCII
-            return True
-        spaces = data == 0x20
-        if (spaces[1:] & spaces[:-1]).any():
-            return True
-    return False
-
-
-def _mix64(x: Any) -> Any:
-    """splitmix64's finaliser on a uint64 numpy array (wrapping arithmetic is intended)."""
-    import numpy as np
-
-    with np.errstate(over="ignore"):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
-def sentence_hashes(sentences: Any, texts: list[str] | None = None) -> Any:
-    """64-bit hashes (numpy uint64) of normalised sentences, vectorised for a million rows.
-
-    Args:
-        sentences: a list of str, a pandas Series or a pyarrow array, without nulls.
-        texts: the same sentences as a Python list, when the caller has one already.
-
-    Equal under :func:`normalise_sentence` means equal hash. Pure-ASCII sentences without odd
-    whitespace are just lower-cased; only the rest go through Python's NFC and casefold.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import xxhash
-
-    arr = sentences if isinstance(sentences, (pa.Array, pa.ChunkedArray)) else pa.array(
-        sentences, type=pa.large_string(), from_pandas=True)
-    if not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.large_string())
-    if texts is None:
-        texts = arr.to_pylist()
-    digest = xxhash.xxh3_64_intdigest
-    if not _may_need_python_normalisation(arr):
-        return np.fromiter(map(digest, map(str.encode, map(str.lower, texts))), dtype=np.uint64,
-                           count=len(texts))
-    special = pc.match_substring_regex(arr, _NEEDS_PYTHON_NORMALISATION).to_numpy(zero_copy_only=False)
-    return np.fromiter((digest((normalise_sentence(t) if odd else t.lower()).encode())
-                        for t, odd in zip(texts, special.tolist())), dtype=np.uint64, count=len(texts))
-
-
-def combine_pair_hashes(h1: Any, h2: Any) -> Any:
-    """Order-independent 64-bit pair keys (numpy int64) from two arrays of sentence hashes."""
-    import numpy as np
-
-    lo, hi = np.minimum(h1, h2), np.maximum(h1, h2)
-    with np.errstate(over="ignore"):
-        key = _mix64(lo * np.uint64(0xD6E8FEB86659FD93) ^ _mix64(hi))
-    return key.view(np.int64)
-
-
-def pair_hashes(sentences1: Any, sentences2: Any) -> Any:
-    """Signed 64-bit keys (numpy int64) of unordered, normalised pairs; see :func:`pair_hash`."""
-    return combine_pair_hashes(sentence_hashes(sentences1), sentence_hashes(sentences2))
-
-
-def pair_hash(sentence1: str, sentence2: str) -> int:
-    """A signed 64-bit key of the unordered, normalised pair: (A, B) and (B, A) collide.
-
-    Dedup by this key is far cheaper than a unique index on the text itself. Identical to
-    what the importers compute for a million rows at once with :func:`pair_hashes`.
-    """
-    return int(pair_hashes([sentence1], [sentence2])[0])
-
-
-# --------------------------------------------------------------------------------------
 # Schema and migrations
 
-_MIGRATIONS: list[str] = [
+# An entry is a SQL script, or a function (cursor, project folder) for a data migration.
+_MIGRATIONS: list[str | Callable[[Any, Path], None]] = [
     # 0 -> 1
     """
     CREATE TABLE meta (
@@ -226,8 +118,66 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX run_metrics_run ON run_metrics (run_id, name, step);
     """,
+    # 1 -> 2: a pool of single sentences that pairs are suggested from (issue 13)
+    """
+    CREATE TABLE sentences (
+        id          INTEGER PRIMARY KEY,
+        text        TEXT NOT NULL,
+        -- hashing.sentence_hashes of the text: equal after whitespace and case normalisation
+        norm_hash   INTEGER NOT NULL,
+        -- NULL until pairs are suggested; then fixed, so a sentence never crosses splits
+        split       TEXT CHECK (split IS NULL OR split = 'train' OR split = 'dev' OR split = 'test'),
+        metadata    TEXT NOT NULL DEFAULT '{}',
+        source      TEXT,
+        source_row  INTEGER,
+        created_at  REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX sentences_norm_hash ON sentences (norm_hash);
+    """,
+    # 2 -> 3: runs.model_dir relative to the project folder (issue 14; see _relative_model_dirs)
+    lambda cur, folder: _relative_model_dirs(cur, folder),
+    # 3 -> 4: several annotators (issue 15). An adjudicated label settles a pair's target;
+    # assignments give each annotator a share of the pairs plus the shared overlap.
+    """
+    ALTER TABLE labels ADD COLUMN adjudicated INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE assignments (
+        pair_id    INTEGER NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        annotator  TEXT NOT NULL,
+        overlap    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (annotator, pair_id)
+    );
+    CREATE INDEX assignments_pair ON assignments (pair_id);
+    """,
 ]
-assert len(_MIGRATIONS) == SCHEMA_VERSION
+# Forward-only: append a migration to the list; never edit one that has shipped.
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def _relative_model_dirs(cur: Any, folder: Path) -> None:
+    """Old projects stored absolute model folders, which broke when a project moved or was
+    copied (a copy silently used the original's model). Keep the part from ``runs/<id>/``."""
+    for run_id, model_dir in cur.execute("SELECT id, model_dir FROM runs "
+                                         "WHERE model_dir IS NOT NULL").fetchall():
+        rel = _relative_model_dir(model_dir, folder, run_id)
+        if rel != model_dir:
+            cur.execute("UPDATE runs SET model_dir = ? WHERE id = ?", (rel, run_id))
+
+
+def _relative_model_dir(model_dir: str, folder: Path, run_id: int | None = None) -> str:
+    """``model_dir`` relative to the project ``folder`` when it lies in the project's runs."""
+    path = Path(model_dir)
+    if not path.is_absolute():
+        return model_dir
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        pass
+    parts = path.parts
+    # A project that has since moved: .../runs/<id>/model -> runs/<id>/model
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "runs" and (run_id is None or parts[i + 1] == str(run_id)):
+            return Path(*parts[i:]).as_posix()
+    return model_dir
 
 
 # --------------------------------------------------------------------------------------
@@ -242,7 +192,7 @@ class _WriterLock:
         self._fh: Any = None
 
     def acquire(self) -> None:
-        self._fh = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        self._fh = _open_lock_file(self.path)
         try:
             if sys.platform == "win32":
                 import msvcrt
@@ -267,10 +217,17 @@ class _WriterLock:
                 f"{self.path.parent} is open in another STS Studio window or command{who}. "
                 "Close it there first, or open this project read-only."
             ) from None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(str(os.getpid()))
-        self._fh.flush()
+        try:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(str(os.getpid()))
+            self._fh.flush()
+        except OSError as exc:
+            # A full disk (ENOSPC) or quota: the lock itself is held, only the PID note is lost.
+            self._fh.close()
+            self._fh = None
+            raise ProjectError(f"{self.path.parent} cannot be opened for writing: "
+                               f"{_os_reason(exc)}") from None
 
     def release(self) -> None:
         if self._fh is not None:
@@ -281,6 +238,55 @@ class _WriterLock:
                 pass
             self._fh.close()  # closing the descriptor drops the lock
             self._fh = None
+
+
+def _os_reason(exc: OSError) -> str:
+    """An OSError as a short phrase for a one-line message ("No space left on device")."""
+    return " ".join(str(exc.strerror or exc).split())
+
+
+def _open_lock_file(path: Path) -> Any:
+    """Open the lock file for reading and writing without ever following a symbolic link.
+
+    A project shared as an archive could carry ``.lock -> ~/somefile``; following it would
+    truncate that file. O_NOFOLLOW refuses the link, O_NONBLOCK keeps a FIFO from blocking,
+    and anything but a regular file is refused.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
+    if path.is_symlink():
+        raise ProjectError(f"{path} is a symbolic link; a project's lock file must be a plain file. "
+                           "Delete the link and open the project again.")
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ProjectError(f"{path} is a symbolic link; a project's lock file must be a plain "
+                               "file. Delete the link and open the project again.") from None
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise ProjectError(f"{path.parent} is read-only ({_os_reason(exc)}); open the project "
+                               "read-only, or copy it to a folder you can write to.") from None
+        raise ProjectError(f"{path.parent} cannot be opened for writing: {_os_reason(exc)}") from None
+    import stat
+
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ProjectError(f"{path} is not a plain file; delete it and open the project again.")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "r+")
+
+
+def _refuse_links(folder: Path, names: Iterable[str]) -> None:
+    """Refuse symbolic links where the project writes (database, WAL, runs, cache).
+
+    Writing through a link planted in a shared project would change a file outside it.
+    """
+    for name in names:
+        p = folder / name
+        if p.is_symlink():
+            raise ProjectError(f"{p} is a symbolic link; STS Studio does not follow links inside a "
+                               "project. Replace it with the real file or folder.")
 
 
 # --------------------------------------------------------------------------------------
@@ -308,6 +314,62 @@ class Label:
     score: float
     annotator: str
     created_at: float
+    adjudicated: bool = False
+
+
+# Labels that arrive with imported pairs carry this annotator name.
+IMPORT_ANNOTATOR = "import"
+# How several annotators' latest labels become a pair's target (meta "label_aggregate").
+LABEL_AGGREGATES = ("mean", "median")
+
+
+def effective_labels(rows: Iterable[Sequence[Any]], *,
+                     keep_import: bool = False) -> tuple[dict[str, float], float | None]:
+    """Each annotator's latest label, and the latest adjudicated value, of one pair.
+
+    Args:
+        rows: the pair's history in time order, as ``(score, annotator, adjudicated)``.
+
+    A label that came with an import stands in only until a person labels the pair: it
+    keeps a corrected pair's target the correction, as with a single annotator.
+    """
+    latest: dict[str, float] = {}
+    adjudicated: float | None = None
+    for score, annotator, adj in rows:
+        if adj:
+            adjudicated = score
+        else:
+            latest[annotator or ""] = score
+    if len(latest) > 1 and not keep_import:
+        latest.pop(IMPORT_ANNOTATOR, None)
+    return latest, adjudicated
+
+
+def aggregate_target(latest: dict[str, float], adjudicated: float | None,
+                     how: str = "mean") -> float | None:
+    """A pair's training target: the adjudicated value, else the mean (or median) of labels."""
+    if adjudicated is not None:
+        return adjudicated
+    if not latest:
+        return None
+    values = list(latest.values())
+    if len(values) == 1:
+        return values[0]
+    if how == "median":
+        import statistics
+
+        return float(statistics.median(values))
+    return math.fsum(values) / len(values)
+
+
+def _chunked_rows(cur: Any, sql: str, ids: Sequence[int]) -> list[tuple]:
+    """Run ``sql`` (with one ``IN ({})``) over ``ids`` in chunks under SQLite's bound limit."""
+    rows: list[tuple] = []
+    ids = list(ids)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        rows += cur.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
 
 
 @dataclass
@@ -330,6 +392,18 @@ class Run:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class PoolSentence:
+    """One sentence of the project's pool (pairs are suggested from it)."""
+
+    id: int
+    text: str
+    split: str | None
+    metadata: dict[str, Any]
+    source: str | None
+    source_row: int | None
+
+
 @dataclass
 class InsertReport:
     """What :meth:`Project.insert_pairs` wrote."""
@@ -338,6 +412,49 @@ class InsertReport:
     labeled: int = 0
     first_id: int | None = None
     last_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """How many pairs each split holds, how many are labeled and flagged: every view's counts.
+
+    Returned by :meth:`Project.counts`. Methods take a split, or None for the whole project.
+    """
+
+    splits: dict[str, int]
+    labeled_splits: dict[str, int]
+    flagged_splits: dict[str, int]
+
+    def total(self, split: str | None = None) -> int:
+        return self.splits.get(split, 0) if split else sum(self.splits.values())
+
+    def labeled(self, split: str | None = None) -> int:
+        return self.labeled_splits.get(split, 0) if split else sum(self.labeled_splits.values())
+
+    def unlabeled(self, split: str | None = None) -> int:
+        return self.total(split) - self.labeled(split)
+
+    def flagged(self, split: str | None = None) -> int:
+        return self.flagged_splits.get(split, 0) if split else sum(self.flagged_splits.values())
+
+
+# (split, pairs, labeled, flagged) per split; a scan of the whole table at the first call only.
+_COUNTS_SQL = ("SELECT split, COUNT(*), COUNT(score), COALESCE(SUM(flagged), 0) FROM pairs "
+               "GROUP BY split")
+_COUNTS_SINCE_SQL = ("SELECT split, COUNT(*), COUNT(score), COALESCE(SUM(flagged), 0) FROM pairs "
+                     "WHERE id > ? GROUP BY split")
+# Above this many pairs a bulk edit drops the cached counts instead of tallying them pair by pair.
+_TALLY_MAX = 20_000
+
+
+def _tally_rows(rows: Iterable[Sequence[Any]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for split, n, labeled, flagged in rows:
+        acc = out.setdefault(split, [0, 0, 0])
+        acc[0] += int(n)
+        acc[1] += int(labeled)
+        acc[2] += int(flagged or 0)
+    return out
 
 
 _PAIR_COLUMNS = "id, sentence1, sentence2, split, score, annotator, flagged, note, source, source_row"
@@ -429,6 +546,10 @@ class Project:
         self.path = Path(path).expanduser().resolve()
         self.readonly = readonly
         self._lock = threading.RLock()
+        # Pair counts by split, kept in step by this object's own writes (it is the only writer:
+        # the lock file keeps other processes out). None until first computed.
+        self._counts: dict[str, list[int]] | None = None
+        self._counts_generation = 0   # bumped by every write that may change the counts
         db = self.path / DB_NAME
         if _create:
             if db.exists():
@@ -443,12 +564,21 @@ class Project:
                 return self.__init__(self.path.parent, readonly=readonly)  # type: ignore[misc]
             raise ProjectError(f"{self.path} is not an STS Studio project (no {DB_NAME} in it).")
         self._writer: _WriterLock | None = None
+        _refuse_links(self.path, (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + "-journal",
+                                  "runs", "cache"))
+        if not _create and db.stat().st_size == 0:
+            raise ProjectError(f"{db} is empty (0 bytes): the project database is lost or was never "
+                               "written. Restore it from a backup.")
         if not readonly:
             self._writer = _WriterLock(self.path / ".lock")
             self._writer.acquire()
         try:
             if readonly:
                 uri = db.as_uri() + "?mode=ro"
+                if not os.access(self.path, os.W_OK) and not (self.path / (DB_NAME + "-shm")).exists():
+                    # A WAL database in a read-only folder cannot create its shared-memory file;
+                    # nobody can be writing to it either, so read it as immutable.
+                    uri = db.as_uri() + "?immutable=1"
                 self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False,
                                              isolation_level=None)
             else:
@@ -463,7 +593,7 @@ class Project:
             if not readonly:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
+            self._migrate(creating=_create)
             (self.path / "runs").mkdir(exist_ok=True) if not readonly else None
             if not readonly:
                 self._mark_interrupted_runs()
@@ -533,8 +663,13 @@ class Project:
         d.mkdir(exist_ok=True)
         return d
 
-    def _migrate(self) -> None:
+    def _migrate(self, creating: bool = False) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < 0 or (version == 0 and not creating):
+            tables = self._conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+            what = ("holds no tables" if not tables else f"has the invalid schema version {version}")
+            raise ProjectError(f"{self.db_path} {what}: it is damaged or not an STS Studio project "
+                               "database. Restore it from a backup.")
         if version > SCHEMA_VERSION:
             raise ProjectError(
                 f"{self.path} was written by a newer STS Studio (schema {version}; this version "
@@ -546,7 +681,11 @@ class Project:
             raise ProjectError(f"{self.path} needs an upgrade; open it once for writing first.")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as cur:
-                cur.executescript_in_tx(_MIGRATIONS[target - 1])
+                step = _MIGRATIONS[target - 1]
+                if callable(step):  # a data migration in Python
+                    step(cur, self.path)
+                else:
+                    cur.executescript_in_tx(step)
                 cur.execute(f"PRAGMA user_version = {target}")
 
     # -- transactions ----------------------------------------------------------------
@@ -560,12 +699,14 @@ class Project:
             raise ProjectError(f"{self.path} is open read-only.")
         return _Transaction(self)
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+    # Reads. Private: SQL stays in this module; other modules call the named methods below.
+
+    def _execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         """Run a read query and return all rows."""
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self._lock:
             row = self._conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
@@ -573,7 +714,7 @@ class Project:
     # -- meta ------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        value = self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+        value = self._scalar("SELECT value FROM meta WHERE key = ?", (key,))
         return default if value is None else value
 
     def set_meta(self, key: str, value: str) -> None:
@@ -593,6 +734,17 @@ class Project:
     def base_model(self) -> str:
         return self.get_meta("base_model", "default") or "default"
 
+    def display_scale(self) -> str | None:
+        """The scale people read scores on ("1-5", "0-100", ...), taken from the import.
+
+        Storage is always 0..1; :mod:`stsstudio.core.scales` converts. None: never set (0-1).
+        """
+        return self.get_meta("display_scale") or None
+
+    def set_display_scale(self, scale: str) -> None:
+        """Remember the scale people read scores on (a name from ``scales.SCALE_RANGES``)."""
+        self.set_meta("display_scale", scale)
+
     # -- pairs -----------------------------------------------------------------------
 
     def existing_hashes(self) -> set[int]:
@@ -602,7 +754,7 @@ class Project:
 
     def find_pair(self, sentence1: str, sentence2: str) -> int | None:
         """The id of the pair equal to (sentence1, sentence2) in either order, or None."""
-        row = self.execute("SELECT id FROM pairs WHERE pair_hash = ? ORDER BY id LIMIT 1",
+        row = self._execute("SELECT id FROM pairs WHERE pair_hash = ? ORDER BY id LIMIT 1",
                            (pair_hash(sentence1, sentence2),))
         return row[0][0] if row else None
 
@@ -670,13 +822,17 @@ class Project:
                     report.inserted = after - before
                     if report.inserted:
                         report.first_id, report.last_id = before + 1, after
+                    added = _tally_rows(cur.execute(
+                        _COUNTS_SINCE_SQL, (before,))) \
+                        if self._counts is not None and report.inserted else {}
+                self._counts_changed({}, added)
             finally:
                 if fk and not self.closed:
                     self._conn.execute("PRAGMA foreign_keys = ON")
         return report
 
     def pair(self, pair_id: int) -> Pair | None:
-        rows = self.execute(f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE id = ?", (pair_id,))
+        rows = self._execute(f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE id = ?", (pair_id,))
         return _pair(rows[0]) if rows else None
 
     def pairs_by_ids(self, ids: Sequence[int]) -> dict[int, Pair]:
@@ -686,7 +842,7 @@ class Project:
         for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
             chunk = ids[start:start + 900]
             marks = ",".join("?" * len(chunk))
-            for row in self.execute(f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE id IN ({marks})", chunk):
+            for row in self._execute(f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE id IN ({marks})", chunk):
                 out[row[0]] = _pair(row)
         return out
 
@@ -729,6 +885,83 @@ class Project:
         with self._lock:
             return [r[0] for r in self._conn.execute(sql, params)]
 
+    def pair_count(self) -> int:
+        """How many pairs: the cached :meth:`counts` when ready, else COUNT(*) (milliseconds)."""
+        with self._lock:
+            if self._counts is not None and not self.closed:
+                return self.counts().total()
+        return int(self._scalar("SELECT COUNT(*) FROM pairs") or 0)
+
+    def has_pairs(self) -> bool:
+        return self._scalar("SELECT 1 FROM pairs LIMIT 1") is not None
+
+    def max_pair_id(self) -> int:
+        """The largest pair id, 0 without pairs: a b-tree lookup, a cheap bound of the count."""
+        return int(self._scalar("SELECT MAX(id) FROM pairs") or 0)
+
+    def pair_id_span(self) -> tuple[int, int, int]:
+        """``(count, min id, max id)`` of the pairs, ``(0, 0, 0)`` without any.
+
+        COUNT(*) walks the smallest b-tree and MIN/MAX are lookups: milliseconds at a million
+        pairs. When ``count == max - min + 1`` the ids are exactly that range.
+        """
+        row = self._execute("SELECT COUNT(*), MIN(id), MAX(id) FROM pairs")[0]
+        return (int(row[0]), int(row[1] or 0), int(row[2] or 0)) if row[0] else (0, 0, 0)
+
+    def label_queue_ids(self, *, labeled: bool, split: str | None = None, after_id: int = 0,
+                        limit: int | None = None) -> list[int]:
+        """Ids of the unlabeled (or labeled) pairs of a split after ``after_id``, in id order.
+
+        The labelling queue's one query: keyset pagination on the primary key, so a page of
+        a million-pair project reads only that page.
+        """
+        where = ["score IS NOT NULL" if labeled else "score IS NULL", "id > ?"]
+        params: list[Any] = [after_id]
+        if split:
+            where.append("split = ?")
+            params.append(split)
+        sql = f"SELECT id FROM pairs WHERE {' AND '.join(where)} ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._lock:
+            return [r[0] for r in self._conn.execute(sql, params)]
+
+    def pair_keys(self) -> list[tuple[int, float | None, str]]:
+        """``(pair_hash, score, split)`` of every pair: the importers' dedup index."""
+        return self._execute("SELECT pair_hash, score, split FROM pairs")
+
+    def split_sentence_rows(self) -> list[tuple[str, str, str]]:
+        """``(sentence1, sentence2, split)`` of the pairs in a split (not 'none'): leak checks."""
+        return self._execute("SELECT sentence1, sentence2, split FROM pairs WHERE split != 'none'")
+
+    def pair_text_rows(self, split: str | None = None,
+                       labeled_only: bool = False) -> list[tuple[str, str, float | None, str]]:
+        """``(sentence1, sentence2, score, split)`` of the pairs in id order (data export)."""
+        sql = "SELECT sentence1, sentence2, score, split FROM pairs WHERE 1"
+        params: list[Any] = []
+        if split:
+            sql += " AND split = ?"
+            params.append(split)
+        if labeled_only:
+            sql += " AND score IS NOT NULL"
+        return self._execute(sql + " ORDER BY id", params)
+
+    def pair_ids_by_sentence(self, sentences: Sequence[str]) -> dict[str, list[int]]:
+        """Ids of the pairs each sentence occurs in (either side), in id order; one query."""
+        sentences = list(sentences)
+        if not sentences:
+            return {}
+        marks = ",".join("?" * len(sentences))
+        rows = self._execute(f"SELECT id, sentence1, sentence2 FROM pairs WHERE sentence1 IN ({marks}) "
+                             f"OR sentence2 IN ({marks}) ORDER BY id", [*sentences, *sentences])
+        wanted = set(sentences)
+        out: dict[str, list[int]] = {}
+        for pair_id, s1, s2 in rows:
+            for s in {s1, s2} & wanted:
+                out.setdefault(s, []).append(pair_id)
+        return out
+
     def labeled_pairs(self, split: str | None = None) -> list[Pair]:
         """Labeled pairs (current score not null), optionally of one split, in id order."""
         sql = f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE score IS NOT NULL"
@@ -736,7 +969,7 @@ class Project:
         if split:
             sql += " AND split = ?"
             params.append(split)
-        return [_pair(r) for r in self.execute(sql + " ORDER BY id", params)]
+        return [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
 
     def all_pairs(self, split: str | None = None, labeled_only: bool = False) -> list[Pair]:
         sql = f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE 1"
@@ -746,23 +979,23 @@ class Project:
             params.append(split)
         if labeled_only:
             sql += " AND score IS NOT NULL"
-        return [_pair(r) for r in self.execute(sql + " ORDER BY id", params)]
+        return [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
 
     def sentences(self) -> list[str]:
         """Every distinct sentence of the project, in first-seen order (the search corpus)."""
-        rows = self.execute(
+        rows = self._execute(
             "SELECT s FROM (SELECT sentence1 AS s, id, 0 AS k FROM pairs "
             "UNION ALL SELECT sentence2, id, 1 FROM pairs) GROUP BY s ORDER BY MIN(id * 2 + k)")
         return [r[0] for r in rows]
 
     def pairs_with_sentence(self, sentence: str) -> list[Pair]:
-        rows = self.execute(f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE sentence1 = ? OR sentence2 = ? "
+        rows = self._execute(f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE sentence1 = ? OR sentence2 = ? "
                             "ORDER BY id", (sentence, sentence))
         return [_pair(r) for r in rows]
 
     def data_version(self) -> str:
         """A token that changes whenever the set of pair texts changes (for caches)."""
-        row = self.execute("SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(pair_hash % 1000003), 0) "
+        row = self._execute("SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(pair_hash % 1000003), 0) "
                            "FROM pairs")[0]
         return f"{row[0]}-{row[1]}-{row[2]}"
 
@@ -778,7 +1011,7 @@ class Project:
         if not 0.0 <= score <= 1.0 or score != score:
             raise ValueError(f"a score must be between 0 and 1, not {score}")
         now = time.time()
-        with self.transaction() as cur:
+        with self._counting([pair_id]) as cur:
             cur.execute("UPDATE pairs SET score = ?, annotator = ?, updated_at = ? WHERE id = ?",
                         (score, annotator, now, pair_id))
             if cur.rowcount != 1:
@@ -786,30 +1019,254 @@ class Project:
             cur.execute("INSERT INTO labels (pair_id, score, annotator, created_at) VALUES (?, ?, ?, ?)",
                         (pair_id, score, annotator, now))
             label_id = cur.lastrowid
+            # With one annotator this keeps the score just written; with several the target
+            # is their mean (or median), and an adjudicated value wins.
+            self._refresh_current(cur, pair_id, now)
         return int(label_id)
 
     def remove_label(self, label_id: int) -> None:
         """Take one label back (undo): the pair's score becomes its previous label, or none."""
-        with self.transaction() as cur:
+        row = self._execute("SELECT pair_id FROM labels WHERE id = ?", (label_id,))
+        if not row:
+            return
+        pair_id = row[0][0]
+        with self._counting([pair_id]) as cur:
             row = cur.execute("SELECT pair_id FROM labels WHERE id = ?", (label_id,)).fetchone()
             if row is None:
                 return
-            pair_id = row[0]
             cur.execute("DELETE FROM labels WHERE id = ?", (label_id,))
             self._refresh_current(cur, pair_id)
 
-    @staticmethod
-    def _refresh_current(cur: _Cursor, pair_id: int) -> None:
-        last = cur.execute("SELECT score, annotator FROM labels WHERE pair_id = ? "
-                           "ORDER BY created_at DESC, id DESC LIMIT 1", (pair_id,)).fetchone()
-        score, annotator = (last if last else (None, None))
+    def _refresh_current(self, cur: _Cursor, pair_id: int, now: float | None = None) -> None:
+        """Set a pair's current score (the training target) from its labels."""
+        rows = cur.execute("SELECT score, annotator, adjudicated FROM labels WHERE pair_id = ? "
+                           "ORDER BY created_at, id", (pair_id,)).fetchall()
+        latest, adjudicated = effective_labels(rows)
+        score = aggregate_target(latest, adjudicated, self._aggregate(cur))
+        annotator = rows[-1][1] if rows else None
         cur.execute("UPDATE pairs SET score = ?, annotator = ?, updated_at = ? WHERE id = ?",
-                    (score, annotator, time.time(), pair_id))
+                    (score, annotator, time.time() if now is None else now, pair_id))
 
     def label_history(self, pair_id: int) -> list[Label]:
-        rows = self.execute("SELECT id, pair_id, score, annotator, created_at FROM labels "
-                            "WHERE pair_id = ? ORDER BY created_at, id", (pair_id,))
-        return [Label(*r) for r in rows]
+        rows = self._execute("SELECT id, pair_id, score, annotator, created_at, adjudicated FROM labels "
+                             "WHERE pair_id = ? ORDER BY created_at, id", (pair_id,))
+        return [Label(*r[:5], adjudicated=bool(r[5])) for r in rows]
+
+    # -- several annotators (issue 15) ---------------------------------------------------
+
+    def _aggregate(self, cur: _Cursor | None = None) -> str:
+        sql = "SELECT value FROM meta WHERE key = 'label_aggregate'"
+        if cur is not None:
+            row = cur.execute(sql).fetchone()
+        else:
+            rows = self._execute(sql)
+            row = rows[0] if rows else None
+        value = row[0] if row else "mean"
+        return value if value in LABEL_AGGREGATES else "mean"
+
+    @property
+    def label_aggregate(self) -> str:
+        """How several annotators' labels become the target: "mean" (default) or "median"."""
+        return self._aggregate()
+
+    def set_label_aggregate(self, how: str) -> int:
+        """Choose mean or median for pairs with several annotators; returns how many changed."""
+        if how not in LABEL_AGGREGATES:
+            raise UserError(f"unknown label aggregate {how!r}; use {' or '.join(LABEL_AGGREGATES)}")
+        multi = [r[0] for r in self._execute(
+            "SELECT pair_id FROM labels WHERE adjudicated = 0 GROUP BY pair_id "
+            "HAVING COUNT(DISTINCT annotator) > 1")]
+        with self._counting(multi) as cur:
+            cur.execute("INSERT INTO meta (key, value) VALUES ('label_aggregate', ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (how,))
+            before = dict(_chunked_rows(cur, "SELECT id, score FROM pairs WHERE id IN ({})", multi))
+            for pid in multi:
+                self._refresh_current(cur, pid)
+            after = dict(_chunked_rows(cur, "SELECT id, score FROM pairs WHERE id IN ({})", multi))
+        return sum(1 for pid in multi if before.get(pid) != after.get(pid))
+
+    def adjudicate(self, pair_id: int, score: float, annotator: str = "") -> int:
+        """Settle a pair's target: an adjudicated label wins over the annotators' mean.
+
+        Recorded in the history as adjudicated (undo with :meth:`remove_label`); it is not one
+        annotator's label, so agreement figures leave it out. Returns the label's id.
+        """
+        score = float(score)
+        if not 0.0 <= score <= 1.0 or score != score:
+            raise ValueError(f"a score must be between 0 and 1, not {score}")
+        now = time.time()
+        with self._counting([pair_id]) as cur:
+            if cur.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone() is None:
+                raise ProjectError(f"pair {pair_id} does not exist")
+            cur.execute("INSERT INTO labels (pair_id, score, annotator, created_at, adjudicated) "
+                        "VALUES (?, ?, ?, ?, 1)", (pair_id, score, annotator, now))
+            label_id = cur.lastrowid
+            self._refresh_current(cur, pair_id, now)
+        return int(label_id)
+
+    def annotator_labels(self, split: str | None = None, pair_ids: Sequence[int] | None = None,
+                         *, raw: bool = False) -> list[tuple[int, str, str, float]]:
+        """Each annotator's latest label per pair: ``(pair_id, split, annotator, score)``.
+
+        Adjudicated labels are left out, and so are imported labels on a pair a person has
+        labelled since (see :func:`effective_labels`), unless ``raw``. Ordered by pair id,
+        then annotator.
+        """
+        sql = ("SELECT l.pair_id, p.split, l.annotator, l.score, l.adjudicated FROM labels l "
+               "JOIN pairs p ON p.id = l.pair_id WHERE 1")
+        params: list[Any] = []
+        if split:
+            sql += " AND p.split = ?"
+            params.append(split)
+        if pair_ids is not None:
+            rows: list[tuple] = []
+            ids = list(pair_ids)
+            for start in range(0, len(ids), 900):
+                chunk = ids[start:start + 900]
+                rows += self._execute(sql + f" AND l.pair_id IN ({','.join('?' * len(chunk))})"
+                                      " ORDER BY l.pair_id, l.created_at, l.id", [*params, *chunk])
+        else:
+            rows = self._execute(sql + " ORDER BY l.pair_id, l.created_at, l.id", params)
+        out: list[tuple[int, str, str, float]] = []
+        for pid, group in itertools.groupby(rows, key=lambda r: r[0]):
+            group = list(group)
+            latest, _ = effective_labels([(r[3], r[2], r[4]) for r in group], keep_import=raw)
+            split_of = group[0][1]
+            out += [(pid, split_of, a, latest[a]) for a in sorted(latest)]
+        return out
+
+    def adjudicated_scores(self) -> dict[int, float]:
+        """The latest adjudicated value of each pair that has one."""
+        rows = self._execute("SELECT pair_id, score FROM labels WHERE adjudicated = 1 "
+                             "ORDER BY created_at, id")
+        return {pid: score for pid, score in rows}
+
+    def label_summaries(self, pair_ids: Sequence[int]) -> dict[int, tuple[int, float]]:
+        """``{pair_id: (annotators, spread)}`` for labelled pairs among ``pair_ids``.
+
+        The Pairs table's "Labels" and "Spread" columns: how many annotators' labels make
+        the target, and the largest minus the smallest of them.
+        """
+        by_pair: dict[int, list[float]] = {}
+        for pid, _split, _annotator, score in self.annotator_labels(pair_ids=pair_ids):
+            by_pair.setdefault(pid, []).append(score)
+        return {pid: (len(v), max(v) - min(v)) for pid, v in by_pair.items()}
+
+    def pair_hashes_of(self, pair_ids: Sequence[int]) -> dict[int, int]:
+        """``{pair_id: pair_hash}`` of some pairs."""
+        with self._lock:
+            return dict(_chunked_rows(self._conn, "SELECT id, pair_hash FROM pairs WHERE id IN ({})",
+                                      pair_ids))
+
+    def pair_ids_by_hash(self) -> dict[int, int]:
+        """``{pair_hash: pair_id}`` of every pair (the first id where a hash repeats)."""
+        out: dict[int, int] = {}
+        with self._lock:
+            for h, pid in self._conn.execute("SELECT pair_hash, id FROM pairs ORDER BY id DESC"):
+                out[h] = pid
+        return out
+
+    def add_annotator_labels(self, labels: Sequence[tuple[int, str, float]],
+                             new_pairs: Sequence[tuple[str, str, str, int, Sequence[tuple[str, float]]]] = (),
+                             *, source: str | None = None) -> list[int]:
+        """Write merged labels in one transaction: all or nothing.
+
+        Args:
+            labels: ``(pair_id, annotator, score)`` on existing pairs.
+            new_pairs: ``(sentence1, sentence2, split, pair_hash, [(annotator, score), ...])``
+                of pairs the project does not have yet.
+            source: recorded on the new pairs.
+
+        Returns the ids of the new pairs. Targets are recomputed for every pair touched.
+        """
+        for _pid, _annotator, score in labels:
+            if not 0.0 <= float(score) <= 1.0:
+                raise ValueError(f"a score must be between 0 and 1, not {score}")
+        touched = sorted({pid for pid, _a, _s in labels})
+        now = time.time()
+        new_ids: list[int] = []
+        with self._lock, self._counting(touched) as cur:
+            cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at) "
+                            "VALUES (?, ?, ?, ?)", [(pid, float(s), a, now) for pid, a, s in labels])
+            for s1, s2, split, h, pair_labels in new_pairs:
+                cur.execute("INSERT INTO pairs (sentence1, sentence2, pair_hash, split, source, "
+                            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (s1, s2, int(h), split, source, now, now))
+                pid = cur.lastrowid
+                new_ids.append(pid)
+                cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at) "
+                                "VALUES (?, ?, ?, ?)", [(pid, float(s), a, now) for a, s in pair_labels])
+            for pid in touched + new_ids:
+                self._refresh_current(cur, pid, now)
+        if new_ids:
+            with self._lock:  # new pairs: the cached counts are recounted on demand
+                self._counts_changed({}, {}, exact=False)
+        return new_ids
+
+    # -- overlap assignment ----------------------------------------------------------
+
+    def assign_overlap(self, annotators: Sequence[str], overlap: float, *, seed: int = 42,
+                       unlabeled_only: bool = True) -> dict[str, dict[str, int]]:
+        """Share the pairs among annotators, with a seeded overlap that everyone labels.
+
+        A seeded ``overlap`` fraction of the pool goes to every annotator (the double-labelled
+        pairs agreement is measured on); the rest is dealt out in disjoint shares. Replaces
+        any earlier assignment. Returns ``{annotator: {"share": n, "overlap": k}}``.
+
+        Args:
+            annotators: two or more names (duplicates and blanks are dropped).
+            overlap: fraction of the pool, 0 to 1.
+            seed: the same seed and pool give the same assignment.
+            unlabeled_only: the pool is the unlabeled pairs (else every pair).
+        """
+        import random
+
+        names = list(dict.fromkeys(a.strip() for a in annotators if a and a.strip()))
+        if not names:
+            raise UserError("name at least one annotator")
+        if not 0.0 <= overlap <= 1.0:
+            raise UserError(f"the overlap must be between 0 and 100 %, not {overlap * 100:g} %")
+        sql = "SELECT id FROM pairs" + (" WHERE score IS NULL" if unlabeled_only else "") + " ORDER BY id"
+        pool = [r[0] for r in self._execute(sql)]
+        random.Random(seed).shuffle(pool)
+        k = int(round(len(pool) * overlap))
+        shared, rest = pool[:k], pool[k:]
+        rows = [(pid, a, 1) for a in names for pid in shared]
+        for i, a in enumerate(names):
+            rows += [(pid, a, 0) for pid in rest[i::len(names)]]
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM assignments")
+            cur.executemany("INSERT INTO assignments (pair_id, annotator, overlap) VALUES (?, ?, ?)", rows)
+        return self.assignment_summary()
+
+    def assignment_summary(self) -> dict[str, dict[str, int]]:
+        """``{annotator: {"share": pairs of their own, "overlap": shared pairs}}``."""
+        out: dict[str, dict[str, int]] = {}
+        for annotator, overlap, n in self._execute(
+                "SELECT annotator, overlap, COUNT(*) FROM assignments GROUP BY annotator, overlap "
+                "ORDER BY annotator"):
+            out.setdefault(annotator, {"share": 0, "overlap": 0})["overlap" if overlap else "share"] = n
+        return out
+
+    def assigned_pair_ids(self, annotator: str, *, unlabeled_by_annotator: bool = False) -> list[int]:
+        """The pairs assigned to ``annotator`` (share and overlap), in id order.
+
+        With ``unlabeled_by_annotator``, only those this annotator has not labelled yet: the
+        Label view's queue for one annotator.
+        """
+        sql = "SELECT a.pair_id FROM assignments a WHERE a.annotator = ?"
+        if unlabeled_by_annotator:
+            sql += (" AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.pair_id = a.pair_id "
+                    "AND l.annotator = a.annotator AND l.adjudicated = 0)")
+        return [r[0] for r in self._execute(sql + " ORDER BY a.pair_id", (annotator,))]
+
+    def assignment_rows(self, annotator: str) -> list[tuple[str, str, float | None, str]]:
+        """A labelling pack: ``(sentence1, sentence2, score, split)`` of the annotator's
+        assigned pairs, the score being their own latest label (None when not labelled yet)."""
+        ids = self.assigned_pair_ids(annotator)
+        own = {pid: score for pid, _s, a, score in self.annotator_labels(pair_ids=ids) if a == annotator}
+        pairs = self.pairs_by_ids(ids)
+        return [(pairs[i].sentence1, pairs[i].sentence2, own.get(i), pairs[i].split) for i in ids]
 
     # -- pair edits ------------------------------------------------------------------
 
@@ -826,7 +1283,8 @@ class Project:
 
     def _update_many(self, pair_ids: Sequence[int], column: str, value: Any) -> None:
         now = time.time()
-        with self.transaction() as cur:
+        counted = column in ("flagged", "split")
+        with (self._counting(pair_ids) if counted else self.transaction()) as cur:
             cur.executemany(f"UPDATE pairs SET {column} = ?, updated_at = ? WHERE id = ?",
                             [(value, now, pid) for pid in pair_ids])
 
@@ -834,27 +1292,32 @@ class Project:
         """Everything about some pairs (rows and label history), so a delete can be undone."""
         pairs = []
         labels = []
+        assignments: list[tuple] = []
         ids = list(pair_ids)
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900]
             marks = ",".join("?" * len(chunk))
-            pairs += self.execute(f"SELECT * FROM pairs WHERE id IN ({marks})", chunk)
-            labels += self.execute(f"SELECT * FROM labels WHERE pair_id IN ({marks})", chunk)
-        return {"pairs": pairs, "labels": labels}
+            pairs += self._execute(f"SELECT * FROM pairs WHERE id IN ({marks})", chunk)
+            labels += self._execute(f"SELECT * FROM labels WHERE pair_id IN ({marks})", chunk)
+            assignments += self._execute(
+                f"SELECT pair_id, annotator, overlap FROM assignments WHERE pair_id IN ({marks})", chunk)
+        return {"pairs": pairs, "labels": labels, "assignments": assignments}
 
     def delete_pairs(self, pair_ids: Sequence[int]) -> dict[str, Any]:
         """Delete pairs with their labels; returns a snapshot that :meth:`restore_pairs` undoes."""
         snap = self.snapshot_pairs(pair_ids)
-        with self.transaction() as cur:
+        with self._counting(pair_ids) as cur:
             cur.executemany("DELETE FROM pairs WHERE id = ?", [(i,) for i in pair_ids])
         return snap
 
     def restore_pairs(self, snapshot: dict[str, Any]) -> None:
-        with self.transaction() as cur:
+        with self._counting([row[0] for row in snapshot["pairs"]]) as cur:
             for row in snapshot["pairs"]:
                 cur.execute(f"INSERT INTO pairs VALUES ({','.join('?' * len(row))})", row)
             for row in snapshot["labels"]:
                 cur.execute(f"INSERT INTO labels VALUES ({','.join('?' * len(row))})", row)
+            cur.executemany("INSERT INTO assignments (pair_id, annotator, overlap) VALUES (?, ?, ?)",
+                            snapshot.get("assignments", []))
 
     def assign_dev_split(self, fraction: float = 0.1, seed: int = 42) -> int:
         """Move a seeded random ``fraction`` of the labeled train pairs to dev.
@@ -865,25 +1328,123 @@ class Project:
 
         if not 0 < fraction < 1:
             raise ValueError("the dev fraction must be between 0 and 1")
-        ids = [r[0] for r in self.execute(
+        ids = [r[0] for r in self._execute(
             "SELECT id FROM pairs WHERE split = 'train' AND score IS NOT NULL ORDER BY id")]
         k = int(round(len(ids) * fraction))
         chosen = random.Random(seed).sample(ids, k) if k else []
         self.set_split(chosen, "dev")
         return len(chosen)
 
+    # -- counts ----------------------------------------------------------------------
+
+    def counts(self) -> PairCounts:
+        """Pairs, labeled pairs and flagged pairs per split: the one count every view shows.
+
+        Computed by one scan at the first call, then kept in step by this project's own
+        writes (a label costs two primary-key lookups, never a scan). A read-only project
+        counts afresh each time, since another process may be writing.
+        """
+        with self._lock:
+            if self.closed:
+                raise ProjectError("the project is closed")
+            table = self._counts
+            if table is None:
+                table = _tally_rows(self._conn.execute(_COUNTS_SQL))
+                if not self.readonly:
+                    self._counts = table
+            return self._counts_record(table)
+
+    def forget_counts(self) -> None:
+        """Drop the cached counts: the next :meth:`counts` scans again.
+
+        For a caller that wrote pairs through :meth:`transaction` rather than a named method.
+        """
+        with self._lock:
+            self._counts = None
+            self._counts_generation += 1
+
+    def counts_ready(self) -> bool:
+        """Whether :meth:`counts` answers without a scan (call :meth:`warm_counts` otherwise)."""
+        with self._lock:
+            return self._counts is not None and not self.closed
+
+    def warm_counts(self) -> PairCounts:
+        """Compute the counts for a worker thread, leaving the shared connection free meanwhile.
+
+        The scan runs on a private read-only connection. Its result is kept only if no write
+        came in between (else it tries again), so it is exact.
+        """
+        for _ in range(3):
+            with self._lock:
+                if self._counts is not None or self.closed or self.readonly:
+                    return self.counts()
+                generation = self._counts_generation
+            conn = sqlite3.connect(self.db_path.as_uri() + "?mode=ro", uri=True)
+            try:
+                table = _tally_rows(conn.execute(_COUNTS_SQL))
+            finally:
+                conn.close()
+            with self._lock:
+                if generation == self._counts_generation and self._counts is None:
+                    self._counts = table
+                    return self._counts_record(table)
+        return self.counts()
+
+    @staticmethod
+    def _counts_record(table: dict[str, list[int]]) -> PairCounts:
+        return PairCounts(
+            splits={s: table.get(s, [0, 0, 0])[0] for s in SPLITS},
+            labeled_splits={s: table.get(s, [0, 0, 0])[1] for s in SPLITS},
+            flagged_splits={s: table.get(s, [0, 0, 0])[2] for s in SPLITS})
+
+    @contextlib.contextmanager
+    def _counting(self, pair_ids: Sequence[int]) -> Iterator[_Cursor]:
+        """A write transaction on some pairs that keeps the cached counts in step.
+
+        Tallies the pairs before and after the write, inside the transaction, and applies the
+        difference once it has committed. Bulk edits just drop the cache.
+        """
+        ids = list(pair_ids)
+        with self._lock:
+            tally = self._counts is not None and len(ids) <= _TALLY_MAX
+            with self.transaction() as cur:
+                before = self._tally_ids(cur, ids) if tally else {}
+                yield cur
+                after = self._tally_ids(cur, ids) if tally else {}
+            self._counts_changed(before, after, exact=tally)
+
+    @staticmethod
+    def _tally_ids(cur: _Cursor, ids: list[int]) -> dict[str, list[int]]:
+        rows: list[tuple] = []
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            rows += cur.execute("SELECT split, COUNT(*), COUNT(score), COALESCE(SUM(flagged), 0) "
+                                f"FROM pairs WHERE id IN ({marks}) GROUP BY split", chunk).fetchall()
+        return _tally_rows(rows)
+
+    def _counts_changed(self, before: dict[str, list[int]], after: dict[str, list[int]],
+                        exact: bool = True) -> None:
+        """Apply a committed write's difference to the cached counts (call with the lock held)."""
+        self._counts_generation += 1
+        if self._counts is None:
+            return
+        if not exact:
+            self._counts = None
+            return
+        for split in set(before) | set(after):
+            acc = self._counts.setdefault(split, [0, 0, 0])
+            b, a = before.get(split, [0, 0, 0]), after.get(split, [0, 0, 0])
+            for k in range(3):
+                acc[k] += a[k] - b[k]
+
     # -- statistics ------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Counts for ``stsstudio info`` and the status bar."""
-        splits = {s: 0 for s in SPLITS}
-        labeled_splits = {s: 0 for s in SPLITS}
-        for split, n, labeled in self.execute(
-                "SELECT split, COUNT(*), COUNT(score) FROM pairs GROUP BY split"):
-            splits[split] = n
-            labeled_splits[split] = labeled
-        pairs = sum(splits.values())
-        labeled = sum(labeled_splits.values())
+        """Counts for ``stsstudio info`` and the model card; the pair counts are :meth:`counts`."""
+        counts = self.counts()
+        splits, labeled_splits = dict(counts.splits), dict(counts.labeled_splits)
+        pairs, labeled = counts.total(), counts.labeled()
         return {
             "name": self.name,
             "path": str(self.path),
@@ -891,11 +1452,12 @@ class Project:
             "pairs": pairs,
             "labeled": labeled,
             "unlabeled": pairs - labeled,
-            "flagged": self.scalar("SELECT COUNT(*) FROM pairs WHERE flagged = 1"),
-            "labels": self.scalar("SELECT COUNT(*) FROM labels"),
+            "flagged": counts.flagged(),
+            "labels": self._scalar("SELECT COUNT(*) FROM labels"),
             "splits": splits,
             "labeled_splits": labeled_splits,
-            "runs": self.scalar("SELECT COUNT(*) FROM runs"),
+            "runs": self._scalar("SELECT COUNT(*) FROM runs"),
+            "sentences": self._scalar("SELECT COUNT(*) FROM sentences"),
             "schema": SCHEMA_VERSION,
         }
 
@@ -903,10 +1465,89 @@ class Project:
         """A digest of every table's content; tests compare it before and after a failed write."""
         h = hashlib.sha256()
         with self._lock:
-            for table in ("meta", "pairs", "labels", "runs", "run_metrics"):
+            for table in ("meta", "pairs", "labels", "runs", "run_metrics", "sentences",
+                          "assignments"):
                 for row in self._conn.execute(f"SELECT * FROM {table} ORDER BY rowid"):
                     h.update(repr(row).encode())
         return h.hexdigest()
+
+    # -- sentence pool ---------------------------------------------------------------
+
+    def pool_norm_hashes(self) -> set[int]:
+        """The normalised-text hashes of every pooled sentence (dedup on import)."""
+        with self._lock:
+            return {h for (h,) in self._conn.execute("SELECT norm_hash FROM sentences")}
+
+    def insert_sentences(self, rows: Iterable[Sequence[Any]], *, source: str | None = None
+                         ) -> InsertReport:
+        """Add sentences to the pool in one transaction: all rows or none.
+
+        Args:
+            rows: tuples ``(text, norm_hash, metadata_json, source_row)``, already validated
+                and deduplicated by :mod:`stsstudio.core.sentences`.
+            source: the file or dataset they came from.
+        """
+        now = time.time()
+        report = InsertReport()
+        with self.transaction() as cur:
+            before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM sentences").fetchone()[0]
+            cur.executemany(
+                "INSERT INTO sentences (text, norm_hash, metadata, source_row, source, created_at) "
+                f"VALUES (?, ?, ?, ?, {_sql_literal(source)}, {now!r})", rows)
+            after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM sentences").fetchone()[0]
+        report.inserted = after - before
+        if report.inserted:
+            report.first_id, report.last_id = before + 1, after
+        return report
+
+    def pool_counts(self) -> dict[str, int]:
+        """How many pooled sentences there are, in all and per assigned split."""
+        out = {"sentences": 0, "train": 0, "dev": 0, "test": 0, "unassigned": 0}
+        for split, n in self._execute("SELECT split, COUNT(*) FROM sentences GROUP BY split"):
+            out[split or "unassigned"] = n
+            out["sentences"] += n
+        return out
+
+    def pool_sentences(self) -> tuple[list[int], list[str], list[str | None]]:
+        """Every pooled sentence as columns ``(ids, texts, splits)``, in id order."""
+        rows = self._execute("SELECT id, text, split FROM sentences ORDER BY id")
+        if not rows:
+            return [], [], []
+        ids, texts, splits = (list(c) for c in zip(*rows))
+        return ids, texts, splits
+
+    def pool_by_ids(self, ids: Sequence[int]) -> dict[int, PoolSentence]:
+        """Pooled sentences by id, with their metadata decoded."""
+        out: dict[int, PoolSentence] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for r in self._execute("SELECT id, text, split, metadata, source, source_row FROM "
+                                  f"sentences WHERE id IN ({marks})", chunk):
+                out[r[0]] = PoolSentence(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5])
+        return out
+
+    def set_pool_splits(self, assignments: Iterable[tuple[int, str]]) -> None:
+        """Fix the split of pooled sentences that have none yet: ``(sentence_id, split)``.
+
+        A sentence's split never changes once set, so no sentence crosses splits.
+        """
+        rows = [(split, sid) for sid, split in assignments]
+        if any(split not in ("train", "dev", "test") for split, _ in rows):
+            raise ValueError("a pooled sentence's split is train, dev or test")
+        with self.transaction() as cur:
+            cur.executemany("UPDATE sentences SET split = ? WHERE id = ? AND split IS NULL", rows)
+
+    def pool_version(self) -> str:
+        """A token that changes whenever pooled sentences are added or removed (for caches)."""
+        row = self._execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM sentences")[0]
+        return f"{row[0]}-{row[1]}"
+
+    def split_pair_sentences(self) -> list[tuple[str, str, str]]:
+        """``(sentence1, sentence2, split)`` of the pairs in train, dev or test (leakage checks)."""
+        return [tuple(r) for r in self._execute(
+            "SELECT sentence1, sentence2, split FROM pairs WHERE split != 'none'")]
 
     # -- runs ------------------------------------------------------------------------
 
@@ -930,6 +1571,9 @@ class Project:
             raise ValueError(f"unknown run status {fields['status']!r}")
         if "config" in fields and not isinstance(fields["config"], str):
             fields["config"] = json.dumps(fields["config"])
+        if fields.get("model_dir"):
+            # Relative to the project, so that a moved or copied project keeps its models.
+            fields["model_dir"] = _relative_model_dir(str(fields["model_dir"]), self.path, run_id)
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self.transaction() as cur:
             cur.execute(f"UPDATE runs SET {sets} WHERE id = ?", [*fields.values(), run_id])
@@ -948,12 +1592,22 @@ class Project:
             sql += " AND name = ?"
             params.append(name)
         out: dict[str, list[tuple[int, float]]] = {}
-        for n, step, value in self.execute(sql + " ORDER BY name, step, rowid", params):
+        for n, step, value in self._execute(sql + " ORDER BY name, step, rowid", params):
             out.setdefault(n, []).append((step, value))
         return out
 
+    def metric_rows(self, run_id: int) -> list[tuple[int, str, float, float | None]]:
+        """A run's metric points ``(step, name, value, epoch)`` in the order they were logged."""
+        return self._execute("SELECT step, name, value, epoch FROM run_metrics WHERE run_id = ? "
+                             "ORDER BY step, rowid", (run_id,))
+
+    def delete_metrics_after(self, run_id: int, step: int) -> None:
+        """Drop a run's metric points past ``step`` (a resumed run logs them again)."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM run_metrics WHERE run_id = ? AND step > ?", (run_id, step))
+
     def run(self, run_id: int) -> Run | None:
-        rows = self.execute("SELECT id, created_at, status, base_model, loss, config, finished_at, "
+        rows = self._execute("SELECT id, created_at, status, base_model, loss, config, finished_at, "
                             "device, seconds, total_steps, steps, base_dev_spearman, "
                             "best_dev_spearman, best_step, model_dir, message FROM runs WHERE id = ?",
                             (run_id,))
@@ -961,15 +1615,33 @@ class Project:
             return None
         r = list(rows[0])
         r[5] = json.loads(r[5] or "{}")
-        return Run(*r)
+        if r[14] and not Path(r[14]).is_absolute():
+            r[14] = str(self.path / r[14])
+        run = Run(*r)
+        if run.status == "running" and self._run_is_stale(run_id):
+            # Read-only views see a killed run as it is, before any writer marks it.
+            run.status = "interrupted"
+            run.message = run.message or _INTERRUPTED_MESSAGE
+        return run
+
+    def _run_is_stale(self, run_id: int) -> bool:
+        """A 'running' run whose process is gone, or whose project nobody holds for writing."""
+        pid = self._scalar("SELECT pid FROM runs WHERE id = ?", (run_id,))
+        if pid is None or not _process_alive(int(pid)):
+            return True
+        if int(pid) == os.getpid():
+            return False
+        if self._writer is not None:
+            return False  # we hold the lock, and the run's process is alive: leave it
+        return not _lock_is_held(self.path / ".lock")
 
     def runs(self) -> list[Run]:
-        ids = [r[0] for r in self.execute("SELECT id FROM runs ORDER BY id")]
+        ids = [r[0] for r in self._execute("SELECT id FROM runs ORDER BY id")]
         return [run for i in ids if (run := self.run(i)) is not None]
 
     def best_run(self) -> Run | None:
         """The finished (or cancelled, with a model) run with the best dev Spearman."""
-        row = self.execute("SELECT id FROM runs WHERE model_dir IS NOT NULL "
+        row = self._execute("SELECT id FROM runs WHERE model_dir IS NOT NULL "
                            "AND status IN ('finished', 'cancelled') "
                            "ORDER BY best_dev_spearman DESC NULLS LAST, id DESC LIMIT 1")
         return self.run(row[0][0]) if row else None
@@ -980,12 +1652,33 @@ class Project:
     def _mark_interrupted_runs(self) -> None:
         """Runs left 'running' by a process that is gone were interrupted (a crash, a kill)."""
         stale = []
-        for run_id, pid in self.execute("SELECT id, pid FROM runs WHERE status = 'running'"):
+        for run_id, pid in self._execute("SELECT id, pid FROM runs WHERE status = 'running'"):
             if pid is None or not _process_alive(int(pid)) or int(pid) == os.getpid():
                 stale.append(run_id)
         for run_id in stale:
-            self.update_run(run_id, status="interrupted",
-                            message="The run stopped unexpectedly; resume it from its last checkpoint.")
+            self.update_run(run_id, status="interrupted", message=_INTERRUPTED_MESSAGE)
+
+
+_INTERRUPTED_MESSAGE = "The run stopped unexpectedly; resume it from its last checkpoint."
+
+
+def _lock_is_held(path: Path) -> bool:
+    """Whether some process holds the project's writer lock (without taking it)."""
+    if sys.platform == "win32" or path.is_symlink() or not path.is_file():
+        return sys.platform == "win32"
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the shared lock at once
+    return False
 
 
 def _process_alive(pid: int) -> bool:
@@ -1071,10 +1764,42 @@ class _Transaction:
         return _Cursor(self._project._conn)
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        conn = self._project._conn
         try:
             if exc_type is None:
-                self._project._conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as error:
+                    _rollback(conn)
+                    raise _storage_error(self._project, error) or error from None
             else:
-                self._project._conn.execute("ROLLBACK")
+                # SQLite may already have rolled back (a full disk does): a second ROLLBACK
+                # would raise "no transaction is active" and hide the real error.
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    friendly = _storage_error(self._project, exc)
+                    if friendly is not None:
+                        raise friendly from None
         finally:
             self._project._lock.release()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+def _storage_error(project: Project, exc: sqlite3.Error) -> ProjectError | None:
+    """A ProjectError for what the user can fix (full disk, read-only file), else None."""
+    text = str(exc)
+    for needle, why in (("disk is full", "the disk is full"),
+                        ("readonly database", "the project file is read-only"),
+                        ("disk I/O error", "a disk I/O error occurred"),
+                        ("unable to open database", "the project file cannot be opened")):
+        if needle in text:
+            return ProjectError(f"{project.path}: nothing was written because {why} ({text}); "
+                                "the project is as it was before.")
+    return None

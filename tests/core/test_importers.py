@@ -19,7 +19,7 @@ from stsstudio.core.importers import (
     prepare_import,
     read_table,
 )
-from stsstudio.core.store import normalise_sentence, pair_hash, pair_hashes
+from stsstudio.core.hashing import normalise_sentence, pair_hash, pair_hashes
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -122,9 +122,12 @@ def test_tsv_semicolon_and_pipe_delimiters(project, tmp_path):
     r2 = import_pairs(project, tmp_path / "s.csv")
     r3 = import_pairs(project, tmp_path / "p.txt")
     assert (r1.imported, r2.imported, r3.imported) == (1, 2, 2)
-    assert (r2.scale, r3.scale) == ("0-5", "0-100")
+    # 3,5 and 1: a min of exactly 1 reads as 1-5, and the report says that is a guess.
+    assert (r2.scale, r3.scale) == ("1-5", "0-100")
+    assert r2.scale_ambiguous and "no score is below 1" in r2.scale_note
+    assert not r3.scale_ambiguous
     scores = [p[2] for p in pairs_of(project)]
-    assert scores == pytest.approx([0.2, 0.7, 0.2, 0.8, 0.1])
+    assert scores == pytest.approx([0.2, 0.625, 0.0, 0.8, 0.1])
 
 
 def test_headerless_detection_and_index_columns(tmp_path):
