@@ -211,7 +211,7 @@ def _cmd_export_data(args: argparse.Namespace) -> int:
 
     with _open_project(args.project, readonly=True) as project:
         written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only,
-                               force=args.force)
+                               force=args.force, annotator=args.annotator, assignment=args.assignment)
     print(f"Wrote {written:,} pairs to {args.out}")
     return 0
 
@@ -675,6 +675,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLIT_CHOICES)
     p.add_argument("--labeled-only", action="store_true")
     p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.add_argument("--annotator", metavar="NAME", help="with --assignment: whose labelling pack")
+    p.add_argument("--assignment", action="store_true",
+                   help="write the pairs assigned to --annotator (a labelling pack for merge-labels)")
     p.set_defaults(func=_cmd_export_data)
 
     p = sub.add_parser("merge-labels", help="merge another annotator's labels (project or file)")

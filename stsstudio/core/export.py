@@ -145,8 +145,7 @@ def _hyperparameters(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _training_logs(project: Any, run: Any) -> list[dict[str, Any]]:
     """The run's loss and dev Spearman series, shaped like the Trainer's model-card logs."""
-    rows = project.execute("SELECT step, name, value, epoch FROM run_metrics WHERE run_id = ? "
-                           "ORDER BY step, rowid", (run.id,))
+    rows = project.metric_rows(run.id)
     by_step: dict[int, dict[str, Any]] = {}
     for step, name, value, epoch in rows:
         lname = str(name).lower()
@@ -333,7 +332,8 @@ def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
 
 
 def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None = None, *,
-               with_data: bool = False, force: bool = False, task: Any = None) -> Path:
+               with_data: bool = False, force: bool = False, task: Any = None,
+               format: str = "torch", dims: int | None = None, measured: Any = None) -> Path:
     """Write a run's model, with its model card, to a folder.
 
     Args:
@@ -343,15 +343,26 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
         with_data: also write the labeled pairs to ``data/labeled_pairs.csv`` and ``.jsonl``.
         force: replace a non-empty target folder.
         task: optional progress/cancel handle (``progress(done, total)``, ``is_cancelled()``).
+        format: a name from :data:`export_formats.EXPORT_FORMATS` (torch, onnx, onnx-int8, ...).
+        dims: a smaller embedding size (Matryoshka); the card's load call sets ``truncate_dim``.
+        measured: the :class:`export_formats.VariantRow` of this variant from
+            :func:`export_formats.compare_exports`, when it was measured: its figures go into the
+            card and its probe score is what the written folder must reproduce.
 
     Returns:
         The target folder.
 
     Raises:
-        UserError: no such run, no model, a non-empty target without ``force``, or a target
-            that would overwrite the project or the run itself.
+        UserError: no such run, no model, a non-empty target without ``force``, a target
+            that would overwrite the project or the run itself, a format whose extra is not
+            installed (the message names the pip line), or a written folder that, loaded back
+            with its backend, does not score the probe pair within the format's tolerance.
         Cancelled: the task was cancelled; nothing is left behind.
     """
+    from stsstudio.core.export_formats import get_format
+
+    fmt = get_format(format)
+    fmt.require()  # before any work: the missing extra is the whole message
     out = Path(out_dir).expanduser().resolve()
     run = _find_run(project, run_id)
     _check_target(project, run, out, force)
@@ -365,12 +376,14 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
     apply_umask(tmp, folder=True)  # mkdtemp makes it 0700 whatever the umask
     try:
         prepared = _prepare(project, run, task, total)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prepared.model.save(str(tmp))
+        from stsstudio.core.export_formats import verify_variant, write_variant
+
+        card = _render(prepared.model)   # the torch model's card, before a backend rewrites it
+        write_variant(prepared.model, tmp, fmt, project)
+        check = verify_variant(project, prepared.model, tmp, fmt, dims, measured)
         readme = tmp / "README.md"
-        card = readme.read_text(encoding="utf-8") if readme.exists() else _render(prepared.model)
-        readme.write_text(card + prepared.appendix, encoding="utf-8")
+        readme.write_text(card + prepared.appendix + _variant_section(fmt, dims, check, measured),
+                          encoding="utf-8")
         _progress(task, 4, total)
         if with_data:
             from stsstudio.core.data_export import export_pairs
@@ -390,6 +403,36 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
     if task is not None:
         task.progress(total, total)
     return out
+
+
+def _variant_section(fmt: Any, dims: int | None, check: dict[str, Any] | None, measured: Any) -> str:
+    """The card's "How to load" section: the exact call, and the figures measured for it."""
+    from stsstudio.core.export_formats import format_size
+
+    lines = ["", "## How to load this export", "",
+             f"Format: **{fmt.label}**{f', truncated to {dims} dimensions' if dims else ''}. "
+             f"{fmt.help}", "", "```python", "from sentence_transformers import SentenceTransformer",
+             "", f"model = {fmt.load_call('path/to/this/folder', dims)}", "```", ""]
+    if fmt.backend != "torch":
+        from stsstudio.core.export_formats import install_command
+
+        lines += [f"The {fmt.backend} backend needs its extra packages: "
+                  f"`pip install sentence-transformers[{fmt.backend}]` (or `{install_command(fmt.backend)}`).",
+                  ""]
+    if measured is not None and getattr(measured, "available", False):
+        ci = measured.delta_ci or (float("nan"), float("nan"))
+        lines += ["Measured by STS Studio before writing, on this project's data:", "",
+                  "| | |", "|:--|:--|",
+                  f"| Dev Spearman | {_fmt(measured.spearman)} |",
+                  f"| Change against the torch model | {measured.delta:+.4f} "
+                  f"(95 % interval {ci[0]:+.4f} to {ci[1]:+.4f}) |",
+                  f"| Encode throughput | {measured.sentences_per_s:,.0f} sentences/s (CPU) |",
+                  f"| Size on disk | {format_size(measured.size_bytes)} |", ""]
+    if check is not None:
+        lines += [f"Checked after writing: loaded back with the call above, the probe pair scores "
+                  f"{check['score']:.4f} against {check['expected']:.4f} expected "
+                  f"(tolerance {check['tolerance']:g}).", ""]
+    return "\n".join(lines)
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

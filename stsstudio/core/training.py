@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.losses import DEFAULT_LOSS, build_loss
+from stsstudio.core.losses import LOSS_NAMES as LOSSES
 
-LOSSES = ("cosine", "cosent", "angle")
-# Chosen by measurement on STSb dev (MiniLM-L6, 1 epoch, batch 16); see bench/train_throughput.py.
-DEFAULT_LOSS = "cosine"
+# DEFAULT_LOSS (core/losses.py) was chosen by measurement on STSb dev (MiniLM-L6, 1 epoch, batch 16).
 DEFAULT_LEARNING_RATE = 2e-5
 MIN_TRAIN_PAIRS = 10
 MIN_DEV_PAIRS = 5
@@ -165,33 +165,84 @@ def _split(pairs: list[Any]) -> _Split:
     return _Split([p.sentence1 for p in pairs], [p.sentence2 for p in pairs], [float(p.score) for p in pairs])
 
 
+@dataclass(frozen=True)
+class DataPlan:
+    """What a run will use: the pairs it trains and evaluates on, and why it cannot start."""
+
+    labeled_train: int                 # labeled pairs in each split of the project
+    labeled_dev: int
+    labeled_test: int                  # never used by training; reported so the user knows
+    train: int                         # pairs the run trains on
+    dev: int                           # pairs it evaluates on
+    held_out: bool                     # True: ``dev`` is a seeded holdout of the train pairs
+    holdout_fraction: float = HOLDOUT_FRACTION
+    problems: tuple[str, ...] = ()     # why the run cannot start, in plain words (empty: it can)
+    notes: tuple[str, ...] = ()        # advice that does not block the run
+
+    @property
+    def can_start(self) -> bool:
+        return not self.problems
+
+
+def plan_data(labeled_train: int, labeled_dev: int, labeled_test: int = 0) -> DataPlan:
+    """The training data rule on counts: with no labeled dev pairs, hold out ``HOLDOUT_FRACTION``
+    of the labeled train pairs (at least ``MIN_DEV_PAIRS``) for evaluation."""
+    train, dev = labeled_train, labeled_dev
+    held_out = dev == 0
+    problems: list[str] = []
+    notes: list[str] = []
+    if held_out:
+        k = max(MIN_DEV_PAIRS, round(labeled_train * HOLDOUT_FRACTION))
+        dev = min(k, labeled_train)
+        train = labeled_train - dev
+        if labeled_train < MIN_TRAIN_PAIRS + k:
+            problems.append(
+                f"Too few labeled train pairs ({labeled_train}): with no labeled dev pairs, training needs "
+                f"at least {MIN_TRAIN_PAIRS + k} ({MIN_TRAIN_PAIRS} to train on, {k} held out to evaluate). "
+                "Label more pairs, or put some in the dev split.")
+    elif train < MIN_TRAIN_PAIRS:
+        problems.append(
+            f"Too few labeled train pairs ({train}): training needs at least {MIN_TRAIN_PAIRS} labeled "
+            "train pairs. Label more pairs, or move some to the train split.")
+    if not problems and labeled_train < 100:
+        notes.append("Fewer than 100 train pairs: expect a small, noisy improvement.")
+    if held_out and labeled_train:
+        notes.append(f"No dev split: a seeded {HOLDOUT_FRACTION:.0%} of the train pairs is held out for "
+                     "evaluation. Assign a dev split in Pairs for a stable comparison between runs.")
+    elif not held_out and dev < MIN_DEV_PAIRS:
+        problems.append(
+            f"Too few labeled dev pairs ({dev}): evaluation needs at least {MIN_DEV_PAIRS}. Label more dev "
+            f"pairs, or move all dev pairs to train to let training hold out {HOLDOUT_FRACTION:.0%}.")
+    elif not held_out and dev < 30:
+        notes.append(f"Only {dev} dev pairs: the dev Spearman will be noisy.")
+    return DataPlan(labeled_train, labeled_dev, labeled_test, train, dev, held_out,
+                    problems=tuple(problems), notes=tuple(notes))
+
+
+def data_plan(project: Any, config: TrainConfig | None = None) -> DataPlan:
+    """What a run with ``config`` on ``project`` will use (counts only: cheap, no pairs loaded).
+
+    The Train view shows it and :func:`train` applies the same rule (:func:`plan_data`).
+    ``config`` is accepted for rules that depend on the settings; the counts do not today.
+    """
+    labeled = project.counts().labeled_splits
+    return plan_data(labeled.get("train", 0), labeled.get("dev", 0), labeled.get("test", 0))
+
+
 def _collect_data(project: Any, seed: int) -> _Data:
-    """The labeled train and dev pairs; with no dev split, a seeded holdout of the train pairs."""
+    """The labeled train and dev pairs as :func:`plan_data` rules; raises its problems."""
     train = project.labeled_pairs("train")
     dev = project.labeled_pairs("dev")
-    held_out = False
-    if not dev:
-        k = max(MIN_DEV_PAIRS, round(len(train) * HOLDOUT_FRACTION))
-        if len(train) < MIN_TRAIN_PAIRS + k:
-            raise TrainingError(
-                f"Training needs at least {MIN_TRAIN_PAIRS} labeled train pairs and {MIN_DEV_PAIRS} labeled "
-                f"dev pairs; the project has {len(train)} labeled train pairs and no labeled dev pairs. "
-                "Label more pairs, or put some in the train and dev splits.")
+    plan = plan_data(len(train), len(dev))
+    if not plan.can_start:
+        raise TrainingError(" ".join(plan.problems))
+    if plan.held_out:
         order = list(range(len(train)))
         random.Random(seed).shuffle(order)
-        dev_idx = set(order[:k])
+        dev_idx = set(order[:plan.dev])
         dev = [p for i, p in enumerate(train) if i in dev_idx]
         train = [p for i, p in enumerate(train) if i not in dev_idx]
-        held_out = True
-    if len(train) < MIN_TRAIN_PAIRS:
-        raise TrainingError(
-            f"Training needs at least {MIN_TRAIN_PAIRS} labeled train pairs; the project has {len(train)}. "
-            "Label more pairs or move some to the train split.")
-    if len(dev) < MIN_DEV_PAIRS:
-        raise TrainingError(
-            f"Evaluation needs at least {MIN_DEV_PAIRS} labeled dev pairs; the project has {len(dev)}. "
-            "Label more dev pairs, or move all dev pairs to train to let training hold out 10 %.")
-    return _Data(_split(train), _split(dev), held_out)
+    return _Data(_split(train), _split(dev), plan.held_out)
 
 
 def _validate(config: TrainConfig) -> None:
@@ -282,16 +333,7 @@ def _st_submodules() -> tuple[Any, Any]:
 
 
 def _make_loss(model: Any, config: TrainConfig) -> Any:
-    losses, _ = _st_submodules()
-
-    base = {"cosine": losses.CosineSimilarityLoss, "cosent": losses.CoSENTLoss,
-            "angle": losses.AnglELoss}[config.loss](model)
-    if not config.matryoshka:
-        return base
-    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    dim = getter() or 0
-    dims = [d for d in (dim, dim // 2, dim // 4, dim // 8) if d >= 8] or [dim]
-    return losses.MatryoshkaLoss(model, base, matryoshka_dims=dims)
+    return build_loss(config.loss, model, matryoshka=config.matryoshka)
 
 
 class _RunSink:
@@ -526,8 +568,7 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
     model = load_model(run.base_model, device=dev.id, max_seq_length=config.max_seq_length)
     step = int(checkpoint.name.split("-")[1])
     if _rank() == 0:
-        with project.transaction() as cur:
-            cur.execute("DELETE FROM run_metrics WHERE run_id = ? AND step > ?", (run.id, step))
+        project.delete_metrics_after(run.id, step)
         project.update_run(run.id, status="running", pid=os.getpid(), finished_at=None,
                            message=f"resumed from step {step}", device=dev.id)
     reporter.status(f"Resuming run {run.id} from step {step}.")

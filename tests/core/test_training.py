@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,15 @@ from training_support import RecordingReporter, fill_project
 from stsstudio.core.models import ModelLoadError
 from stsstudio.core.store import Project
 from stsstudio.core.training import TrainConfig, TrainingError, resume, train
+
+
+def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the project's database directly (a second connection), to verify what it holds."""
+    conn = sqlite3.connect(project.db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def _config(model: Path, **kw) -> TrainConfig:
@@ -157,7 +167,7 @@ def test_nan_loss_fails_with_a_suggestion(labeled: Project, tiny_model: Path) ->
     key = next(k for k in state if "word_embeddings" in k)
     state[key] = torch.full_like(state[key], float("nan"))
     save_file(state, str(weights))
-    pairs_before = labeled.execute("SELECT * FROM pairs")
+    pairs_before = _db_rows(labeled, "SELECT * FROM pairs")
     rep = RecordingReporter()
     result = train(labeled, _config(tiny_model), rep)
     assert result.status == "failed"
@@ -165,7 +175,7 @@ def test_nan_loss_fails_with_a_suggestion(labeled: Project, tiny_model: Path) ->
     assert rep.kinds()[-1] == "failed"
     run = labeled.run(result.run_id)
     assert run.status == "failed" and run.model_dir is None and "NaN" in run.message
-    assert labeled.execute("SELECT * FROM pairs") == pairs_before
+    assert _db_rows(labeled, "SELECT * FROM pairs") == pairs_before
 
 
 def test_same_seed_same_run(labeled: Project, tiny_model_dir: Path) -> None:
@@ -200,3 +210,21 @@ def test_cli_train_json_and_user_errors(labeled: Project, tiny_model_dir: Path,
     code = main(["resume", path, "42"])
     err = capsys.readouterr().err
     assert code == 2 and "no run 42" in err
+
+
+def test_data_plan_is_the_engine_rule(project: Project) -> None:
+    from stsstudio.core.training import HOLDOUT_FRACTION, data_plan, plan_data
+
+    plan = data_plan(project, TrainConfig())
+    assert not plan.can_start and "Too few labeled train pairs (0)" in plan.problems[0]
+    fill_project(project, train=60, dev=0)
+    plan = data_plan(project, TrainConfig())
+    k = round(60 * HOLDOUT_FRACTION)
+    assert (plan.train, plan.dev, plan.held_out, plan.can_start) == (60 - k, k, True, True)
+    assert any("No dev split" in note for note in plan.notes)
+    # Too few to hold out and still train: the engine refuses with the plan's reason.
+    small = plan_data(12, 0)
+    assert not small.can_start and "at least 15" in small.problems[0]
+    blocked = plan_data(8, 3)
+    assert len(blocked.problems) == 2 and "dev pairs (3)" in blocked.problems[1]
+    assert plan_data(200, 50).notes == ()
