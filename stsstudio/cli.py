@@ -18,8 +18,8 @@ from stsstudio import __version__
 from stsstudio.core.errors import UserError
 from stsstudio.core.export_formats import EXPORT_FORMATS
 from stsstudio.core.export_formats import FORMAT_NAMES as EXPORT_FORMAT_NAMES
-from stsstudio.core.scales import SCALES
 from stsstudio.core.losses import DEFAULT_LOSS, LOSS_NAMES
+from stsstudio.core.scales import SCALES
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
 SPLIT_CHOICES = ("train", "dev", "test", "none")
