@@ -12,7 +12,6 @@ import errno
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from stsstudio.core.errors import UserError
 from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
@@ -24,6 +23,22 @@ COLUMNS = ("sentence1", "sentence2", "score", "split")
 # Spreadsheets evaluate cells starting with these (OWASP "CSV injection"); tab and carriage
 # return are included because some spreadsheets strip them and then see the next character.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_note_path(target: str | os.PathLike[str]) -> Path:
+    """The sidecar that says a CSV/TSV export escaped formula cells (written only if it did).
+
+    Re-importing the file reads it and takes the apostrophes off again, so an exported and
+    re-imported pair is recognised as a duplicate rather than added as ``'=...``.
+    """
+    target = Path(target)
+    return target.with_name(target.name + ".stsstudio.json")
+
+
+def undo_spreadsheet_safe(text: str) -> str:
+    """The inverse of :func:`spreadsheet_safe` for a cell this app escaped."""
+    return text[1:] if text.startswith("'") and text[1:2].startswith(_FORMULA_START) and text[1:2] \
+        else text
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -88,7 +103,8 @@ def check_output_file(out_path: str | os.PathLike[str], *, force: bool = False,
 
 
 def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: str | None = None,
-                 labeled_only: bool = False, force: bool = False) -> int:
+                 labeled_only: bool = False, force: bool = False, annotator: str | None = None,
+                 assignment: bool = False) -> int:
     """Write the project's pairs (in id order) to ``out_path``; return how many were written.
 
     Args:
@@ -97,6 +113,9 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         split: only this split (train, dev, test or none).
         labeled_only: only pairs with a current score.
         force: replace an existing file (otherwise that is an error).
+        annotator, assignment: write ``annotator``'s labelling pack instead: the pairs assigned
+            to them (:meth:`Project.assign_overlap`), their own labels so far, and an
+            ``annotator`` column, so that ``merge-labels`` brings the pack back.
 
     Raises:
         UserError: unknown extension, unknown split, or a target that cannot be written.
@@ -106,15 +125,19 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     fmt = export_format(out_path)
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-    sql = "SELECT sentence1, sentence2, score, split FROM pairs WHERE 1"
-    params: list[Any] = []
-    if split:
-        sql += " AND split = ?"
-        params.append(split)
-    if labeled_only:
-        sql += " AND score IS NOT NULL"
-    rows = project.execute(sql + " ORDER BY id", params)
+    if assignment or annotator:
+        annotator = (annotator or "").strip()
+        if not (assignment and annotator):
+            raise UserError("a labelling pack needs both --annotator NAME and --assignment")
+        rows = [r for r in project.assignment_rows(annotator) if split is None or r[3] == split]
+        if not rows:
+            raise UserError(f"no pairs are assigned to {annotator!r}; assign them first "
+                            "(stsstudio assign-overlap)")
+    else:
+        rows = project.pair_text_rows(split, labeled_only=labeled_only)
     frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    if annotator:
+        frame["annotator"] = annotator
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
 
     target = check_output_file(out_path, force=force, fmt=fmt)
@@ -127,9 +150,12 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     tmp = Path(tmp_name)
     apply_umask(tmp)
     try:
+        escaped = 0
         if fmt in ("csv", "tsv"):
             for col in ("sentence1", "sentence2"):
-                frame[col] = frame[col].map(spreadsheet_safe)
+                safe = frame[col].map(spreadsheet_safe)
+                escaped += int((safe != frame[col]).sum())
+                frame[col] = safe
             frame.to_csv(tmp, sep="," if fmt == "csv" else "\t", index=False, encoding="utf-8",
                          lineterminator="\n")
         elif fmt == "jsonl":
@@ -137,6 +163,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         else:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, target)
+        _write_formula_note(target, escaped)
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
     except ValueError as exc:  # pyarrow/pandas wrap some write failures
@@ -145,3 +172,22 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         if tmp.exists():
             tmp.unlink()
     return len(frame)
+
+
+def _write_formula_note(target: Path, escaped: int) -> None:
+    """Write (or remove a stale) :func:`formula_note_path` sidecar beside ``target``."""
+    import json
+
+    note = formula_note_path(target)
+    if not escaped:
+        if note.is_file() and not note.is_symlink():
+            note.unlink()
+        return
+    text = json.dumps({"written_by": "STS Studio", "file": target.name, "escaped_cells": escaped,
+                       "escaping": "an apostrophe was put before cells starting with = + - @, tab or "
+                                   "carriage return, so that spreadsheets do not run them as "
+                                   "formulas; STS Studio removes it again on import"}, indent=1)
+    tmp = note.with_name(f"{temp_prefix(note)}note.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    apply_umask(tmp)
+    os.replace(tmp, note)

@@ -575,6 +575,15 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
         frame = frame.iloc[1:].reset_index(drop=True)
         frame.columns = columns
         row_numbers = row_numbers[1:]
+    from stsstudio.core.data_export import formula_note_path
+
+    if formula_note_path(path).is_file():  # our own export: take its formula escaping off
+        for col in frame.columns:
+            marked = frame[col].str.match(r"'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
+            if marked.any():
+                frame.loc[marked, col] = frame.loc[marked, col].str[1:]
+        warnings.append(f"{name} is an STS Studio export; the apostrophes it put before formula-like "
+                        "cells were removed.")
     # Blank lines are kept by the parser so that row numbers match the file; drop them now.
     blank = np.ones(len(frame), dtype=bool)
     for col in frame.columns:
@@ -782,6 +791,11 @@ def _guess_columns(raw: RawTable) -> ColumnGuess:
     return guess
 
 
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or the reverse.
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
 def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
     import pandas as pd
 
@@ -790,7 +804,18 @@ def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
     _check_bytes(data, name)
     codec, warnings = _decode(data, name, options.encoding)
     text = data.decode(codec)
+    lone = _LONE_SURROGATE.search(text)
+    if lone:  # JSON may spell one; the parsers would drop it silently
+        raise ImportDataError(f"the line holds a lone surrogate escape ({lone.group(0)}), which is "
+                              "not valid Unicode text", file=name,
+            row=text.count("\n", 0, lone.start()) + 1)
     stripped = text.lstrip()
+    if not stripped.startswith("["):
+        other = re.search(r"^[ \t]*[^{\s]", text, re.M)
+        if other:  # [1,2,3], 42, null, "text": not an object with a pair
+            raise ImportDataError("each line must be a JSON object like {\"sentence1\": ..., "
+                                  "\"sentence2\": ..., \"score\": ...}", file=name,
+                                  row=text.count("\n", 0, other.start()) + 1)
     if stripped.startswith("["):  # a .json file holding one array of objects
         try:
             records = json.loads(text)
