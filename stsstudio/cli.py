@@ -810,8 +810,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data", "merge-labels", "agreement", "assign-overlap",
-            "assign-dev", "train", "resume", "evaluate",
+COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
+            "merge-labels", "agreement", "assign-overlap", "assign-dev", "train", "resume", "evaluate",
             "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
 
 

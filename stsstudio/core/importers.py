@@ -1400,16 +1400,13 @@ def read_labels(source: str | os.PathLike[str], options: ImportOptions | None = 
 
     s1 = _sentences(raw, s1_col)
     s2 = _sentences(raw, s2_col)
-    values, labeled = _raw_scores(raw, score_col)
-    scale = options.scale or "auto"
-    if scale not in SCALES:
-        raise UserError(f"unknown score scale {scale!r}; use one of {', '.join(SCALES)}")
-    if scale == "auto":
-        scale = detect_scale(values[labeled])
-    scores = np.full(len(values), np.nan)
-    if labeled.any():
-        scores[labeled] = normalise_scores(values[labeled], scale, rows=raw.row_numbers[labeled],
-                                           file=name, column=score_col)
+    scored = score_preview(raw, score_col, check_scale(options.scale or "auto"))
+    error = score_error(raw, score_col, scored)
+    if error is not None:
+        raise error
+    scores = np.where(scored.labeled, scored.scores, np.nan)
+    scale = scored.guess.scale
+    values = scores
     splits: list[str | None] = [None] * len(values)
     if split_col is not None:
         codes = _split_codes(raw, split_col, "none")

@@ -18,8 +18,8 @@ from stsstudio.core.store import (
     Project,
     ProjectError,
     ProjectLockedError,
-    pair_hash,
 )
+from stsstudio.core.hashing import pair_hash
 
 
 def add_pairs(project: Project, n: int = 3, split: str = "train", scored: bool = True) -> list[int]:
@@ -34,7 +34,7 @@ def test_new_project_settings(project):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
-    assert project.scalar("PRAGMA foreign_keys") == 1
+    assert project._scalar("PRAGMA foreign_keys") == 1   # on the project's own connection
     assert project.name == "Test project" and project.base_model == "default"
     assert project.guidelines
     assert project.runs_dir.is_dir()
@@ -93,7 +93,8 @@ def test_labels_history_current_score_and_undo(project):
     assert project.pair(pid).score is None
     first = project.set_label(pid, 0.4, "ann")
     second = project.set_label(pid, 0.9, "bob")
-    assert project.pair(pid).score == 0.9 and project.pair(pid).annotator == "bob"
+    # Two annotators: the target is the mean of their latest labels (issue 15).
+    assert project.pair(pid).score == pytest.approx(0.65) and project.pair(pid).annotator == "bob"
     assert [(lb.score, lb.annotator) for lb in project.label_history(pid)] == [(0.4, "ann"), (0.9, "bob")]
     project.remove_label(second)
     assert project.pair(pid).score == 0.4
@@ -186,6 +187,73 @@ def test_stats_and_pair_hash(project):
     assert (s["pairs"], s["labeled"], s["unlabeled"]) == (5, 3, 2)
     assert s["splits"]["dev"] == 2 and s["labeled_splits"]["train"] == 3
     assert pair_hash("A", "B") == pair_hash("b", " a ")
+
+
+def _scanned_counts(project: Project) -> dict[str, tuple[int, int, int]]:
+    """(pairs, labeled, flagged) per split, counted by a second connection from scratch."""
+    conn = sqlite3.connect(project.db_path)
+    try:
+        rows = conn.execute("SELECT split, COUNT(*), COUNT(score), SUM(flagged) FROM pairs "
+                            "GROUP BY split").fetchall()
+    finally:
+        conn.close()
+    return {split: (n, labeled, flagged) for split, n, labeled, flagged in rows}
+
+
+def _cached_counts(project: Project) -> dict[str, tuple[int, int, int]]:
+    c = project.counts()
+    return {s: (c.splits[s], c.labeled_splits[s], c.flagged_splits[s])
+            for s in c.splits if c.splits[s]}
+
+
+def test_counts_follow_every_write_without_a_scan(project):
+    train = add_pairs(project, 6, "train", scored=False)
+    dev = add_pairs(project, 3, "dev")
+    assert not project.counts_ready()
+    assert project.warm_counts().total() == 9 and project.counts_ready()
+    steps = [
+        lambda: project.set_label(train[0], 0.5, "a"),
+        lambda: project.set_label(train[0], 0.7, "a"),            # relabel: no new labeled pair
+        lambda: project.remove_label(project.label_history(train[0])[-1].id),
+        lambda: project.remove_label(project.label_history(train[0])[-1].id),
+        lambda: project.set_flag([train[1], dev[0]], True),
+        lambda: project.set_flag([train[1]], True),                # already flagged
+        lambda: project.set_split([dev[0], train[2]], "test"),
+        lambda: project.set_note(train[3], "a note"),
+        lambda: add_pairs(project, 4, "none"),
+        lambda: project.assign_dev_split(0.5),
+    ]
+    statements: list[str] = []
+    for step in steps:
+        project._conn.set_trace_callback(statements.append)
+        step()
+        project.counts()
+        project._conn.set_trace_callback(None)
+        assert _cached_counts(project) == _scanned_counts(project)
+    # Kept in step: no statement counted the whole table again.
+    scans = [s for s in statements if "COUNT(" in s and "WHERE" not in s]
+    assert statements and not scans, scans
+    snap = project.delete_pairs([train[1], dev[0], dev[1]])
+    assert _cached_counts(project) == _scanned_counts(project)
+    project.restore_pairs(snap)
+    assert _cached_counts(project) == _scanned_counts(project)
+    c = project.counts()
+    assert (c.total(), c.labeled("dev"), c.flagged()) == (13, c.labeled_splits["dev"], 2)
+    assert c.unlabeled() == c.total() - c.labeled()
+    # A failed write leaves the counts as they were.
+    before = _cached_counts(project)
+    with pytest.raises(ProjectError):
+        project.set_label(10_000, 0.5)
+    assert _cached_counts(project) == before
+
+
+def test_counts_of_a_bulk_edit_are_recounted(project, monkeypatch):
+    ids = add_pairs(project, 5, "train")
+    project.counts()
+    monkeypatch.setattr("stsstudio.core.store._TALLY_MAX", 2)
+    project.set_split(ids, "dev")
+    assert not project.counts_ready()
+    assert _cached_counts(project) == _scanned_counts(project) == {"dev": (5, 5, 0)}
 
 
 def test_runs_and_interrupted_marking(tmp_path):
