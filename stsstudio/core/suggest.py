@@ -77,6 +77,7 @@ DEV_FRACTION = 0.1
 SOURCE = "suggested"
 _BLOCK = 256             # anchor rows per matmul: 256 x 100k float32 is 100 MB
 _CACHE_PREFIX = "pool-"
+_PASSES = 8              # draws per anchor at most, for the mid and far strata
 
 
 def stratum(name: str) -> Stratum:
@@ -422,28 +423,27 @@ def _pick_group(emb: np.ndarray, members: np.ndarray, hashes: np.ndarray, quota:
                         add("near", a, b, s)
             if len(cands["near"]) >= 3 * target["near"]:
                 break
-    # Mid and far: for each anchor, a random rank among those in the stratum's range.
+    # Mid and far: for each anchor, a random rank among those in the stratum's range. A small
+    # pool needs several draws per anchor; a large one is done within the first pass.
     banded = [s for s in ("mid", "far") if s in target]
-    if banded:
-        anchors = rng.permutation(n)
-        for start in range(0, n, _BLOCK):
-            if all(len(cands[s]) >= target[s] for s in banded):
-                break
-            _check(task)
-            q = anchors[start:start + _BLOCK]
-            sims = sub[q] @ sub.T
-            sims[np.arange(len(q)), q] = np.nan
-            draws = rng.random((len(q), len(banded)))
-            for b_i, name in enumerate(banded):
-                if len(cands[name]) >= target[name]:
-                    continue
-                st = stratum(name)
-                inside = (sims >= st.low) & (sims < st.high)
-                counts = inside.sum(axis=1)
-                for r in np.flatnonzero(counts).tolist():
-                    cols = np.flatnonzero(inside[r])
-                    b = int(cols[int(draws[r, b_i] * len(cols))])
-                    add(name, int(q[r]), b, float(sims[r, b]))
+    anchors = rng.permutation(n)
+    for start in range(0, n * _PASSES if banded else 0, _BLOCK):
+        if all(len(cands[s]) >= target[s] for s in banded):
+            break
+        _check(task)
+        q = anchors[start % n:start % n + _BLOCK]
+        sims = sub[q] @ sub.T
+        sims[np.arange(len(q)), q] = np.nan
+        draws = rng.random((len(q), len(banded)))
+        for b_i, name in enumerate(banded):
+            if len(cands[name]) >= target[name]:
+                continue
+            st = stratum(name)
+            inside = (sims >= st.low) & (sims < st.high)
+            for r in np.flatnonzero(inside.any(axis=1)).tolist():
+                cols = np.flatnonzero(inside[r])
+                b = int(cols[int(draws[r, b_i] * len(cols))])
+                add(name, int(q[r]), b, float(sims[r, b]))
     # Choose: each stratum its quota at random, then shortfalls from the others' spares.
     chosen: list[tuple[int, int, float, str]] = []
     spare: dict[str, list[tuple[int, int, float]]] = {}
@@ -526,6 +526,7 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
     quotas = {g: plan_mix(q, options.strata, options.mix) for g, q in group_quota.items() if q}
     if quotas:  # the plan as the splits round it
         planned = {n: sum(qs.get(n, 0) for qs in quotas.values()) for n in planned}
+    methods: dict[str, str] = {}
     for g, members in groups.items():
         if g not in quotas:
             continue
@@ -536,7 +537,17 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
             raise UserError("The vector index is not installed; pip install usearch, or use the "
                             "exact search.")
         used = method if method == "index" else used
+        methods[g] = method
         for i, j, s, name in _pick_group(emb, members, hashes, quotas[g], taken, rng, method, task):
+            picked.append((i, j, s, name, g))
+            taken.add(int(combine_pair_hashes(hashes[i:i + 1], hashes[j:j + 1])[0]))
+    # A small split can run out of new pairs; the larger ones make up the rest.
+    for g in sorted(methods, key=lambda g: -len(groups[g])):
+        left = options.pairs - len(picked)
+        if left <= 0:
+            break
+        quota = plan_mix(left, options.strata, options.mix)
+        for i, j, s, name in _pick_group(emb, groups[g], hashes, quota, taken, rng, methods[g], task):
             picked.append((i, j, s, name, g))
             taken.add(int(combine_pair_hashes(hashes[i:i + 1], hashes[j:j + 1])[0]))
     seconds_search = time.perf_counter() - t0
