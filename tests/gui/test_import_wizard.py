@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,15 @@ import pytest
 from stsstudio.core import importers
 from stsstudio.core.errors import UserError
 from stsstudio.gui.import_wizard import ImportWizard
+
+
+def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the project's database directly (a second connection), to verify what it holds."""
+    conn = sqlite3.connect(project.db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def _wizard(qtbot, ctx, source: str) -> ImportWizard:
@@ -34,7 +44,8 @@ def test_import_stsb_dev_through_the_wizard(qtbot, ctx, stsb_dev):
     assert wizard.score_combo.currentData() == "4"
     assert not wizard.header_check.isChecked()
     assert wizard.preview_model.rowCount() == 50
-    assert "detected 0-5" in wizard.scale_info.text()
+    assert "scale 0-5 (detected)" in wizard.scale_info.text()
+    assert wizard.scale_combo.currentText() == "0 – 5 (detected)"  # shown in the menu itself
     assert wizard.histogram.counts.sum() == 1500
 
     wizard.split_combo.setCurrentIndex(wizard.split_combo.findData("dev"))
@@ -56,8 +67,8 @@ def test_import_stsb_dev_through_the_wizard(qtbot, ctx, stsb_dev):
     assert stats["labeled"] == report.imported
     assert stats["splits"]["dev"] == report.imported
     # Spot-check: row 2 of the file scores 4.750 on the 0-5 scale.
-    rows = project.execute("SELECT sentence1, sentence2, score, split, source_row FROM pairs "
-                           "WHERE sentence1 = ?", ("A young child is riding a horse.",))
+    rows = _db_rows(project, "SELECT sentence1, sentence2, score, split, source_row FROM pairs "
+                    "WHERE sentence1 = ?", ("A young child is riding a horse.",))
     assert rows == [("A young child is riding a horse.", "A child is riding a horse.",
                      pytest.approx(4.75 / 5), "dev", 2)]
     wizard.next_button.click()  # "Close"
@@ -73,8 +84,9 @@ def test_changing_columns_and_scale_updates_the_preview(qtbot, ctx, tmp_path):
     _wait_page_or_error(qtbot, wizard, "columns")
     assert (wizard.s1_combo.currentData(), wizard.s2_combo.currentData()) == ("left", "right")
     assert wizard.score_combo.currentData() == "rating"
-    assert "detected 0-100" in wizard.scale_info.text()
-    assert wizard.preview_model.data(wizard.preview_model.index(50 - 1, 3)) == f"{49 / 100:.2f}"
+    assert "scale 0-100 (detected)" in wizard.scale_info.text()
+    # The stored 0-1 value sits next to the raw one, in the score column itself.
+    assert wizard.preview_model.data(wizard.preview_model.index(50 - 1, 2)) == f"49  →  {49 / 100:.2f}"
     # A wrong scale is shown at once, with the row, before anything is imported.
     wizard.scale_combo.setCurrentIndex(wizard.scale_combo.findData("0-5"))
     assert not wizard.preview_warning.isHidden()
