@@ -272,7 +272,7 @@ def scenario_label(app: Any, ctx: Any, presses: int = 200) -> dict[str, float]:
     for _ in range(3):   # warm-up
         app.processEvents()
     times = []
-    labels_before = ctx.project.scalar("SELECT COUNT(*) FROM labels")
+    labels_before = ctx.project.stats()["labels"]
     for i in range(presses):
         QTest.keyClick(view, keys[i % 6])
         app.processEvents()
@@ -284,7 +284,7 @@ def scenario_label(app: Any, ctx: Any, presses: int = 200) -> dict[str, float]:
         # The press is handled synchronously; the frame must show the next pair's sentence.
         t1 = watch.wait_for_paint(app, before, expect=view.card1.text.text())
         times.append(_ms(t1 - t0))
-    written = ctx.project.scalar("SELECT COUNT(*) FROM labels") - labels_before
+    written = ctx.project.stats()["labels"] - labels_before
     assert written == presses, (written, presses)
     view.close()
     p50, p95, worst = _pct(times, 50), _pct(times, 95), max(times)

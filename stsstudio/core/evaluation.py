@@ -173,3 +173,9 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
     model = get_model(model_ref, device=device, project=project)
     return evaluate_pairs(model, [p.sentence1 for p in pairs], [p.sentence2 for p in pairs], gold,
                           batch_size=batch_size, pair_ids=[p.id for p in pairs], task=task)
+
+
+def predict_split(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
+                  task: Any = None) -> EvalResult:
+    """Gold and predicted scores of a split (the Try view's scatter); see ``evaluate_project``."""
+    return evaluate_project(project, model_ref, split, device=device, task=task)

@@ -384,20 +384,5 @@ def search(project: Any, model_ref: Any, query: str, top_k: int = 10, task: Any 
 
 def _pairs_of(project: Any, sentences: list[str]) -> dict[str, list[int]]:
     """Pair ids each sentence occurs in, with one query (the sentence columns have no index)."""
-    marks = ",".join("?" * len(sentences))
-    rows = project.execute(f"SELECT id, sentence1, sentence2 FROM pairs WHERE sentence1 IN ({marks}) "
-                           f"OR sentence2 IN ({marks}) ORDER BY id", [*sentences, *sentences])
-    wanted = set(sentences)
-    out: dict[str, list[int]] = {}
-    for pair_id, s1, s2 in rows:
-        for s in {s1, s2} & wanted:
-            out.setdefault(s, []).append(pair_id)
-    return out
+    return project.pair_ids_by_sentence(sentences)
 
-
-def predict_split(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
-                  task: Any = None) -> Any:
-    """Gold and predicted scores of a split (the Try view's scatter); see ``evaluate_project``."""
-    from stsstudio.core.evaluation import evaluate_project
-
-    return evaluate_project(project, model_ref, split, device=device, task=task)

@@ -5,18 +5,19 @@ or guideline editor stays there, and it claims them in ``ShortcutOverride`` so t
 menu shortcuts (Ctrl+Z among them) do not take them while the view has the focus.
 
 A label is written to the project when the annotator confirms it with Enter (core commits it
-before returning), then the next pair, already fetched, is shown.
+before returning), then the next pair, already fetched, is shown. The queue of pairs is
+:class:`~stsstudio.core.label_queue.LabelQueue`; the counts are the project's
+:meth:`~stsstudio.core.store.Project.counts`, kept in step by its writes.
 """
 
 from __future__ import annotations
 
 import html
-import random
 import re
 import time
 
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,47 +26,30 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
     QSizePolicy,
-    QSlider,
     QSplitter,
     QStackedWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from stsstudio.core.store import SPLITS, Pair, Project
-from stsstudio.gui import style
+from stsstudio.core.label_queue import RANDOM_SEED, LabelQueue
+from stsstudio.core.store import Pair, PairCounts, Project
 from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.guidelines_panel import GuidelinesPanel
+from stsstudio.gui.label_progress import LabelProgress
+from stsstudio.gui.queue_bar import QueueBar
+from stsstudio.gui.score_panel import RUBRIC, ScorePanel
 from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
-from stsstudio.gui.widgets import (
-    ACCENT,
-    FLAG_COLOR,
-    MUTED_TEXT,
-    SHARED_WORD_BG,
-    ElidedLabel,
-    EmptyState,
-    mute,
-)
-from stsstudio.gui.workers import FunctionWorker, start_worker
+from stsstudio.gui.widgets import SHARED_WORD_BG, EmptyState, mute
+from stsstudio.gui.workers import JobRunner
 
-# The STS 0–5 rubric on our 0–1 scale: the number keys and the slider's tick labels.
-RUBRIC: list[tuple[float, str]] = [
-    (0.0, "unrelated"),
-    (0.2, "same topic"),
-    (0.4, "some details"),
-    (0.6, "roughly equivalent"),
-    (0.8, "mostly equivalent"),
-    (1.0, "equivalent"),
-]
+__all__ = ["RANDOM_SEED", "RUBRIC", "AnnotateView", "highlight_html", "shared_words"]
+
 NUMBER_KEYS = {getattr(Qt.Key, f"Key_{i}"): RUBRIC[i][0] for i in range(6)}
 STEP, FINE_STEP = 0.05, 0.01
 PREFETCH = 40            # pairs fetched ahead in one query
-QUEUE_CHUNK = 2000       # ids read at a time in file order
-ASYNC_COUNT_ROWS = 50_000  # from this many pairs on, the labeled count (a full scan) leaves the GUI thread
-RANDOM_SEED = 42
+ASYNC_COUNT_ROWS = 50_000  # from this many pairs on, the first count (a full scan) leaves the GUI thread
 
 _STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from into onto over under
 is are was were be been being am do does did has have had having it its this that these those
@@ -96,114 +80,10 @@ def highlight_html(text: str, words: set[str]) -> str:
     return "".join(out)
 
 
-def count_in_thread(path: object, split: str | None, epoch: int) -> tuple[int, int, int]:
-    """(epoch, total, labeled) of a split, on a read-only connection of its own (a worker's job).
-
-    COUNT(score) scans every row: about 150 ms at a million pairs, too long for the GUI thread
-    each time the view is shown.
-    """
-    reader = Project.open(path, readonly=True)   # type: ignore[arg-type]
-    try:
-        sql, params = "SELECT COUNT(*), COUNT(score) FROM pairs", ()
-        if split:
-            sql, params = sql + " WHERE split = ?", (split,)
-        total, labeled = reader.execute(sql, params)[0]
-        return epoch, int(total), int(labeled)
-    finally:
-        reader.close()
-
-
-def _duration(seconds: float) -> str:
-    minutes = int(round(seconds / 60))
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours < 48 else f"{hours // 24} days"
-
-
-def _demote_headings(markdown: str) -> str:
-    """Render headings two levels down: a side panel is no place for a page-sized title."""
-    return re.sub(r"^(#{1,4})(?=\s)", lambda m: m.group(1) + "##", markdown, flags=re.MULTILINE)
-
-
-class RubricTicks(QWidget):
-    """The rubric under the slider: each STS step's value and meaning, aligned with the groove."""
-
-    def __init__(self, inset: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.inset = inset          # half the slider handle: where 0 and 1 sit on the groove
-        self.active: float | None = None
-        f = QFont(self.font())
-        f.setPointSizeF(max(7.5, f.pointSizeF() * 0.92))
-        self.setFont(f)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(520, self.fontMetrics().height() * 3 + 10)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(300, self.sizeHint().height())
-
-    def set_active(self, score: float | None) -> None:
-        nearest = None if score is None else min(RUBRIC, key=lambda r: abs(r[0] - score))[0]
-        if nearest != getattr(self, "_nearest", None):
-            self._nearest = nearest
-            self.update()
-        self.active = score
-
-    def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
-        # Twelve wrapped texts cost milliseconds per paint; the picture only changes with the
-        # width and the highlighted step, so paint it once per (size, step) and blit it.
-        ratio = self.devicePixelRatioF()
-        key = (self.width(), self.height(), ratio, getattr(self, "_nearest", None))
-        cache: dict = self.__dict__.setdefault("_pixmaps", {})
-        pixmap = cache.get(key)
-        if pixmap is None:
-            if len(cache) > 16:
-                cache.clear()
-            pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
-            pixmap.setDevicePixelRatio(ratio)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            self._paint_ticks(pixmap)
-            cache[key] = pixmap
-        painter = QPainter(self)
-        painter.drawPixmap(0, 0, pixmap)
-        painter.end()
-
-    def _paint_ticks(self, device: QPixmap) -> None:
-        p = QPainter(device)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setFont(self.font())
-        fm = self.fontMetrics()
-        span = self.width() - 2 * self.inset
-        cell = span / (len(RUBRIC) - 1)
-        nearest = getattr(self, "_nearest", None)
-        text_color = self.palette().color(QPalette.ColorRole.WindowText)
-        bold = QFont(self.font())
-        bold.setWeight(QFont.Weight.DemiBold)
-        for value, meaning in RUBRIC:
-            x = self.inset + value * span
-            on = nearest is not None and abs(value - nearest) < 1e-9
-            p.setPen(ACCENT if on else QColor("#b9c0c8"))
-            p.drawLine(int(x), 0, int(x), 5)
-            width = cell
-            left = x - width / 2
-            align = Qt.AlignmentFlag.AlignHCenter
-            if value == 0.0:
-                left, align = max(0.0, x - 6), Qt.AlignmentFlag.AlignLeft
-            elif value == 1.0:
-                left, align = min(self.width() - width, x + 6 - width), Qt.AlignmentFlag.AlignRight
-            p.setFont(bold)
-            p.setPen(ACCENT if on else text_color)
-            p.drawText(QRectF(left, 7, width, fm.height()), int(align | Qt.AlignmentFlag.AlignTop),
-                       f"{value:.1f}")
-            p.setFont(self.font())
-            p.setPen(ACCENT if on else MUTED_TEXT)
-            p.drawText(QRectF(left, 7 + fm.height(), width, fm.height() * 2 + 2),
-                       int(align | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap), meaning)
-        p.end()
+def warm_counts(project: Project) -> PairCounts:
+    """The project's counts, for a worker: the first count scans every pair (about 150 ms at a
+    million), too long for the GUI thread; later ones are kept in step by the project."""
+    return project.warm_counts()
 
 
 class SentenceCard(QFrame):
@@ -240,102 +120,17 @@ class SentenceCard(QFrame):
         self.text.setText(text)
 
 
-class GuidelinesPanel(QWidget):
-    """The project's guidelines: rendered Markdown, editable in place, saved as you type."""
-
-    SAVE_DELAY_MS = 800
-    saved = Signal()
-
-    def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        title = QLabel("Guidelines")
-        f = QFont(title.font())
-        f.setWeight(QFont.Weight.DemiBold)
-        f.setPointSizeF(f.pointSizeF() * 1.1)
-        title.setFont(f)
-        self.edit_button = QPushButton("Edit")
-        self.edit_button.setCheckable(True)
-        self.edit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.edit_button.setToolTip("Edit the guidelines; they are saved in the project as you type")
-        self.edit_button.toggled.connect(self._on_edit_toggled)
-        head = QHBoxLayout()
-        head.addWidget(title)
-        head.addStretch(1)
-        head.addWidget(self.edit_button)
-
-        self.browser = QTextBrowser()
-        self.browser.setOpenExternalLinks(True)
-        self.browser.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.browser.setFrameShape(QFrame.Shape.NoFrame)
-        self.editor = QPlainTextEdit()
-        self.editor.setObjectName("guidelinesEditor")
-        self.editor.setPlaceholderText("How should annotators judge similarity in this project?")
-        self.editor.textChanged.connect(self._on_text_changed)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.browser)
-        self.stack.addWidget(self.editor)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 14, 14, 14)
-        layout.setSpacing(8)
-        layout.addLayout(head)
-        layout.addWidget(self.stack, 1)
-
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(self.SAVE_DELAY_MS)
-        self._timer.timeout.connect(self.save)
-        self._loading = False
-        self._pending = False
-
-    def load(self) -> None:
-        self.save()
-        project = self.ctx.project
-        text = project.guidelines if project is not None else ""
-        self._loading = True
-        self.editor.setPlainText(text)
-        self._loading = False
-        self.browser.setMarkdown(_demote_headings(text))
-        self.edit_button.setEnabled(project is not None and not project.readonly)
-
-    def _on_text_changed(self) -> None:
-        if not self._loading:
-            self._pending = True
-            self._timer.start()
-
-    def save(self) -> None:
-        """Write pending edits to the project now (also called when the view hides)."""
-        if not self._pending:
-            return
-        self._pending = False
-        self._timer.stop()
-        project = self.ctx.project
-        if project is not None and not project.closed and not project.readonly:
-            project.set_meta("guidelines", self.editor.toPlainText())
-            self.saved.emit()
-
-    def _on_edit_toggled(self, editing: bool) -> None:
-        if editing:
-            self.stack.setCurrentWidget(self.editor)
-            self.edit_button.setText("Done")
-            self.editor.setFocus()
-        else:
-            self.save()
-            self.browser.setMarkdown(_demote_headings(self.editor.toPlainText()))
-            self.stack.setCurrentWidget(self.browser)
-            self.edit_button.setText("Edit")
-            view = self.parentWidget()
-            while view is not None and not isinstance(view, AnnotateView):
-                view = view.parentWidget()
-            if view is not None:
-                view.setFocus()
-
-
 class NoteEdit(QLineEdit):
     """The note line: Enter saves, Escape reverts; either gives the keys back to the view."""
 
     committed = Signal()
     cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noteEdit")
+        self.setPlaceholderText("Add a note for this pair (N)")
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -356,10 +151,8 @@ class AnnotateView(QWidget):
     def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.queue: list[int] = []
+        self._queue = LabelQueue(None)
         self.pos = 0
-        self._queued: set[int] = set()
-        self._phase, self._last_id = "unlabeled", 0
         self._just_counted = False
         self._confirming = False
         self._cache: dict[int, Pair] = {}
@@ -369,148 +162,41 @@ class AnnotateView(QWidget):
         self.total = 0
         self.labeled = 0
         self.async_count_rows = ASYNC_COUNT_ROWS   # tests lower it to drive the worker path
-        self._count_epoch = 0                      # bumped by every count and label change
-        self._count_started = -1                   # the epoch of the count in the worker
-        self._count_restarts = 0
-        self.counting = False                      # a count runs in a worker
+        self.counting = False                      # a first count runs in a worker
+        self._counter = JobRunner(self)
+        self._counter.finished.connect(self._on_counted)
+        self._counter.failed.connect(self._on_count_failed)
         self._sitting: list[float] = []          # times of this sitting's confirmed labels
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        # -- top bar: where the pair is, queue settings --------------------------------
-        self.header = ElidedLabel()
-        self.header.setObjectName("pairHeader")
-        hf = QFont(self.header.font())
-        hf.setPointSizeF(hf.pointSizeF() * 1.15)
-        hf.setWeight(QFont.Weight.DemiBold)
-        self.header.setFont(hf)
-        self.flag_badge = QLabel("\u2691 Flagged")
-        self.flag_badge.setStyleSheet(f"color: {FLAG_COLOR.name()}; font-weight: 600;")
-        self.flag_badge.setVisible(False)
-        self.split_combo = QComboBox()
-        self.split_combo.addItem("All splits", None)
-        for split in SPLITS:
-            self.split_combo.addItem("No split" if split == "none" else split.capitalize(), split)
-        self.split_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.split_combo.setToolTip("Label only the pairs of one split")
-        self.split_combo.currentIndexChanged.connect(self._on_queue_settings_changed)
-        self.order_combo = QComboBox()
-        self.order_combo.addItem("File order", "file")
-        self.order_combo.addItem("Random order", "random")
-        self.order_combo.setToolTip("Unlabeled pairs come first, in file order or shuffled "
-                                    f"(seed {RANDOM_SEED}); labeled pairs follow for review")
-        self.order_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.order_combo.currentIndexChanged.connect(self._on_queue_settings_changed)
-        top = QHBoxLayout()
-        top.setSpacing(8)
-        top.addWidget(self.header, 1)
-        top.addWidget(self.flag_badge)
-        top.addSpacing(12)
-        top.addWidget(self.split_combo)
-        top.addWidget(self.order_combo)
-
-        # -- the two sentences ---------------------------------------------------------
+        self.queue_bar = QueueBar()
+        self.queue_bar.settingsChanged.connect(self._on_queue_settings_changed)
+        self.header, self.flag_badge = self.queue_bar.header, self.queue_bar.flag_badge
+        self.split_combo, self.order_combo = self.queue_bar.split_combo, self.queue_bar.order_combo
         self.card1 = SentenceCard("Sentence 1")
         self.card2 = SentenceCard("Sentence 2")
         self.highlight_box = QCheckBox("Highlight shared words")
         self.highlight_box.setChecked(True)
         self.highlight_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.highlight_box.toggled.connect(self._render_sentences)
-
-        # -- the score -------------------------------------------------------------------
-        self.score_label = QLabel("–")
-        self.score_label.setObjectName("scoreValue")
-        sf = QFont(self.score_label.font())
-        sf.setPointSizeF(26)
-        sf.setWeight(QFont.Weight.DemiBold)
-        self.score_label.setFont(sf)
-        # A fixed column: changing texts never re-lay out (and repaint) the row.
-        column_width = max(QFontMetrics(sf).horizontalAdvance("0.00") + 16,
-                           self.fontMetrics().horizontalAdvance("press 0–5 or ←/→") + 12)
-        self.score_label.setFixedWidth(column_width)
-        self.score_state = QLabel()
-        self.score_state.setObjectName("scoreState")
-        mute(self.score_state)
-        self.score_state.setFixedWidth(column_width)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 100)
-        self.slider.setSingleStep(1)
-        self.slider.setPageStep(5)
-        self.slider.setTickPosition(QSlider.TickPosition.NoTicks)
-        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # the view owns ←/→
-        self.slider.valueChanged.connect(self._on_slider_moved)
-        handle = self.style().pixelMetric(self.style().PixelMetric.PM_SliderLength, None, self.slider)
-        self.ticks = RubricTicks(max(4, handle // 2))
-        score_col = QVBoxLayout()
-        score_col.setSpacing(0)
-        score_col.addWidget(QLabel("Similarity"))
-        score_col.addWidget(self.score_label)
-        score_col.addWidget(self.score_state)
-        score_col.addStretch(1)
-        slider_col = QVBoxLayout()
-        slider_col.setSpacing(4)
-        slider_col.addSpacing(18)
-        slider_col.addWidget(self.slider)
-        slider_col.addWidget(self.ticks)
-        score_row = QHBoxLayout()
-        score_row.setSpacing(18)
-        score_row.addLayout(score_col)
-        score_row.addLayout(slider_col, 1)
-
-        # -- note and key hints ----------------------------------------------------------
+        self.score_panel = ScorePanel()
+        self.score_panel.moved.connect(self._on_slider_moved)
+        self.slider, self.ticks = self.score_panel.slider, self.score_panel.ticks
+        self.score_label, self.score_state = self.score_panel.score_label, self.score_panel.score_state
         self.note_edit = NoteEdit()
-        self.note_edit.setObjectName("noteEdit")
-        self.note_edit.setPlaceholderText("Add a note for this pair (N)")
-        self.note_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.note_edit.committed.connect(self._on_note_committed)
         self.note_edit.cancelled.connect(self._on_note_cancelled)
-        note_row = QHBoxLayout()
-        note_label = QLabel("Note")
-        mute(note_label)
-        note_row.addWidget(note_label)
-        note_row.addWidget(self.note_edit, 1)
-        self.hints = QLabel(
-            "<b>0–5</b> set score &nbsp;·&nbsp; <b>←/→</b> ±0.05 &nbsp;·&nbsp; <b>Shift+←/→</b> ±0.01"
-            " &nbsp;·&nbsp; <b>Enter</b> save &amp; next &nbsp;·&nbsp; <b>Backspace</b> back"
-            " &nbsp;·&nbsp; <b>S</b> skip &nbsp;·&nbsp; <b>F</b> flag &nbsp;·&nbsp; <b>N</b> note"
-            " &nbsp;·&nbsp; <b>Ctrl+Z</b> undo")
-        self.hints.setObjectName("keyHints")
-        self.hints.setWordWrap(True)
-        mute(self.hints)
-
-        # -- progress ----------------------------------------------------------------------
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(8)
-        self.progress.setStyleSheet(_PROGRESS_STYLE)
-        self.progress_label = QLabel()
-        self.progress_label.setObjectName("progressText")
-        mute(self.progress_label)
-
-        work = QWidget()
-        wl = QVBoxLayout(work)
-        wl.setContentsMargins(20, 16, 20, 14)
-        wl.setSpacing(12)
-        wl.addLayout(top)
-        wl.addWidget(self.card1, 1)
-        wl.addWidget(self.card2, 1)
-        wl.addWidget(self.highlight_box)
-        wl.addSpacing(6)
-        wl.addLayout(score_row)
-        wl.addLayout(note_row)
-        wl.addWidget(self.hints)
-        wl.addSpacing(4)
-        wl.addWidget(self.progress)
-        wl.addWidget(self.progress_label)
+        self.label_progress = LabelProgress()
+        self.progress = self.label_progress.progress
+        self.progress_label = self.label_progress.progress_label
 
         self.empty = EmptyState("Nothing to label", "", "Import pairs…", icon_name="label")
         self.empty.actionTriggered.connect(self._on_empty_action)
         self.pages = QStackedWidget()
-        self.pages.addWidget(work)
+        self.pages.addWidget(self._work_page())
         self.pages.addWidget(self.empty)
-
         self.guidelines = GuidelinesPanel(ctx)
-        self.guidelines.setObjectName("guidelinesPanel")
-        self.guidelines.setStyleSheet(_GUIDELINES_STYLE)
+        self.guidelines.editingDone.connect(self._on_guidelines_done)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.pages)
         self.splitter.addWidget(self.guidelines)
@@ -527,6 +213,40 @@ class AnnotateView(QWidget):
         ctx.pairChanged.connect(self._on_pair_changed)
         ctx.openPairRequested.connect(self.open_pair)
         self._on_project_changed()
+
+    def _work_page(self) -> QWidget:
+        """The labelling page: the pair, the score, the note, the key hints and the progress."""
+        note_row = QHBoxLayout()
+        note_label = QLabel("Note")
+        mute(note_label)
+        note_row.addWidget(note_label)
+        note_row.addWidget(self.note_edit, 1)
+        self.hints = QLabel(
+            "<b>0–5</b> set score &nbsp;·&nbsp; <b>←/→</b> ±0.05 &nbsp;·&nbsp; <b>Shift+←/→</b> ±0.01"
+            " &nbsp;·&nbsp; <b>Enter</b> save &amp; next &nbsp;·&nbsp; <b>Backspace</b> back"
+            " &nbsp;·&nbsp; <b>S</b> skip &nbsp;·&nbsp; <b>F</b> flag &nbsp;·&nbsp; <b>N</b> note"
+            " &nbsp;·&nbsp; <b>Ctrl+Z</b> undo")
+        self.hints.setObjectName("keyHints")
+        self.hints.setWordWrap(True)
+        mute(self.hints)
+        work = QWidget()
+        wl = QVBoxLayout(work)
+        wl.setContentsMargins(20, 16, 20, 14)
+        wl.setSpacing(12)
+        wl.addWidget(self.queue_bar)
+        wl.addWidget(self.card1, 1)
+        wl.addWidget(self.card2, 1)
+        wl.addWidget(self.highlight_box)
+        wl.addSpacing(6)
+        wl.addWidget(self.score_panel)
+        wl.addLayout(note_row)
+        wl.addWidget(self.hints)
+        wl.addSpacing(4)
+        wl.addWidget(self.label_progress)
+        return work
+
+    def _on_guidelines_done(self) -> None:
+        self.setFocus()
 
     # -- loading the queue -------------------------------------------------------------------
 
@@ -552,109 +272,69 @@ class AnnotateView(QWidget):
 
     @property
     def split(self) -> str | None:
-        return self.split_combo.currentData()
+        return self.queue_bar.split
 
     @property
     def order(self) -> str:
-        return self.order_combo.currentData()
+        return self.queue_bar.order
+
+    @property
+    def queue(self) -> list[int]:
+        """The pair ids in labelling order, as far as read so far."""
+        return self._queue.ids
 
     def reload(self, keep: int | None = None) -> None:
         """Rebuild the queue: unlabeled pairs first (file order or seeded shuffle), then labeled."""
         project = self.ctx.project
         self._dirty = False
         self._cache.clear()
-        self.queue, self.pos = [], 0
-        self._queued: set[int] = set()
-        self._phase, self._last_id = "unlabeled", 0
+        self.pos = 0
         if project is None or project.closed:
-            self._phase = "done"
+            self._queue = LabelQueue(None)
             self.total = self.labeled = 0
             self._show_empty()
             return
-        self._extend_queue()
+        self._queue = LabelQueue(project, self.split, self.order)
+        self._queue.extend()
         self._recount()
-        if keep is not None and keep in self._queued:
+        if keep is not None and keep in self._queue:
             self.pos = self.queue.index(keep)
         self._show_current()
 
-    def _extend_queue(self) -> bool:
-        """Append the next ids to the queue; False once every pair of the split is queued.
-
-        In file order the ids come in chunks (keyset pagination on the primary key), so opening
-        the view on a million pairs reads a few thousand ids, not all of them. A seeded shuffle
-        needs the whole list, once.
-        """
-        project = self.ctx.project
-        added = 0
-        while self._phase != "done" and not added and project is not None:
-            labeled = self._phase == "labeled"
-            where = ["score IS NOT NULL" if labeled else "score IS NULL"]
-            params: list = []
-            if self.split:
-                where.append("split = ?")
-                params.append(self.split)
-            if self.order == "random":
-                ids = [r[0] for r in project.execute(
-                    f"SELECT id FROM pairs WHERE {' AND '.join(where)} ORDER BY id", params)]
-                random.Random(RANDOM_SEED + int(labeled)).shuffle(ids)
-                exhausted = True
-            else:
-                where.append("id > ?")
-                params.append(self._last_id)
-                ids = [r[0] for r in project.execute(
-                    f"SELECT id FROM pairs WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-                    [*params, QUEUE_CHUNK])]
-                exhausted = len(ids) < QUEUE_CHUNK
-                if ids:
-                    self._last_id = ids[-1]
-            fresh = [i for i in ids if i not in self._queued]
-            self.queue.extend(fresh)
-            self._queued.update(fresh)
-            added += len(fresh)
-            if exhausted:
-                self._phase, self._last_id = ("labeled" if not labeled else "done"), 0
-        return added > 0
+    # -- counts ---------------------------------------------------------------------------------
 
     def _recount(self) -> None:
         project = self.ctx.project
-        self._count_epoch += 1
         if project is None or project.closed:
             self.total = self.labeled = 0
-        elif (project.scalar("SELECT MAX(id) FROM pairs") or 0) >= self.async_count_rows:
-            # Big project: count in a worker; the progress keeps its last figures meanwhile
-            # (COUNT(*) alone walks the smallest b-tree and is quick, so the total is exact).
-            if not self.split:
-                self.total = project.scalar("SELECT COUNT(*) FROM pairs") or 0
-            self.counting = True
-            self._count_started = self._count_epoch
-            worker = FunctionWorker(count_in_thread, project.path, self.split, self._count_epoch)
-            worker.finished.connect(self._on_counted)
-            worker.failed.connect(self._on_count_failed)
-            start_worker(worker)
+        elif project.counts_ready() or project.max_pair_id() < self.async_count_rows:
+            self._take_counts(project.counts())
         else:
-            sql = "SELECT COUNT(*), COUNT(score) FROM pairs"
-            params: tuple = ()
-            if self.split:
-                sql += " WHERE split = ?"
-                params = (self.split,)
-            self.total, self.labeled = project.execute(sql, params)[0]
+            # Big project, first count: a scan, in a worker; the progress keeps its last figures
+            # meanwhile (COUNT(*) alone walks the smallest b-tree and is quick, so the total is exact).
+            if not self.split:
+                self.total = project.pair_count()
+            self.counting = True
+            self._counter.start(warm_counts, project)
         self._just_counted = True
         QTimer.singleShot(0, self._forget_count)
         self._update_progress()
 
-    def _on_counted(self, result: tuple[int, int, int]) -> None:
-        epoch, total, labeled = result
-        if epoch != self._count_started:
-            return   # a newer count is on its way
-        if epoch != self._count_epoch and self._count_restarts < 3:
-            # A label was given or taken back while counting (the snapshot may or may not hold
-            # it): count again rather than guess.
-            self._count_restarts += 1
-            self._recount()
-            return
-        self._count_restarts = 0
+    def _take_counts(self, counts: PairCounts | None = None) -> None:
+        """Show the project's counts for the queue's split (when they need no scan)."""
+        project = self.ctx.project
+        if counts is None:
+            if project is None or not project.counts_ready():
+                return
+            counts = project.counts()
+        self.total, self.labeled = counts.total(self.split), counts.labeled(self.split)
+
+    def _on_counted(self, counts: PairCounts) -> None:
         self.counting = False
-        self.total, self.labeled = total, labeled
+        # Labels given since the worker answered are in the project's own counts.
+        project = self.ctx.project
+        self._take_counts(project.counts() if project is not None and project.counts_ready()
+                          else counts)
         self._update_progress()
         if self.pages.currentIndex() == 1:
             self._show_empty()
@@ -683,7 +363,7 @@ class AnnotateView(QWidget):
         if project is None or project.closed:
             return
         if self.pos + 1 + PREFETCH >= len(self.queue):
-            self._extend_queue()
+            self._queue.extend()
         upcoming = self.queue[self.pos + 1:self.pos + 1 + PREFETCH]
         missing = [i for i in upcoming[:PREFETCH // 2] if i not in self._cache]
         if missing:
@@ -699,7 +379,7 @@ class AnnotateView(QWidget):
                 break
             del self.queue[self.pos]    # deleted meanwhile
         else:
-            if self._extend_queue():
+            if self._queue.extend():
                 self._show_current(draft)
                 return
             self.current = None
@@ -757,57 +437,14 @@ class AnnotateView(QWidget):
         self.card2.set_html(highlight_html(pair.sentence2, words))
 
     def _render_header(self) -> None:
-        pair = self.current
-        if pair is None:
-            return
-        parts = [f"Pair {pair.id}"]
-        if pair.split != "none":
-            parts.append(pair.split)
-        if pair.score is None:
-            parts.append("not labeled yet")
-        else:
-            parts.append(f"labeled {pair.score:.2f} by {pair.annotator or 'unknown'}")
-        self.header.setText("  ·  ".join(parts))
-        self.flag_badge.setVisible(pair.flagged)
+        if self.current is not None:
+            self.queue_bar.show_pair(self.current)
 
     def _render_score(self) -> None:
-        score = self.score
-        self.slider.blockSignals(True)
-        self.slider.setValue(50 if score is None else int(round(score * 100)))
-        self.slider.blockSignals(False)
-        self.ticks.set_active(score)
-        saved = self.current.score if self.current is not None else None
-        if score is None:
-            self.score_label.setText("–")
-            self.score_state.setText("press 0–5 or ←/→")
-        else:
-            self.score_label.setText(f"{score:.2f}")
-            if saved is not None and abs(saved - score) < 1e-9:
-                self.score_state.setText("saved")
-            else:
-                self.score_state.setText("Enter to save")
+        self.score_panel.show_score(self.score, self.current.score if self.current else None)
 
     def _update_progress(self) -> None:
-        total, labeled = self.total, min(self.labeled, self.total)
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(labeled)
-        if total == 0:
-            self.progress_label.setText("")
-            return
-        where = f" in {self.split}" if self.split else ""
-        parts = [f"{labeled:,} of {total:,} labeled{where} ({100 * labeled / total:.0f} %)"]
-        n = len(self._sitting)
-        if n >= 2:
-            elapsed = max(self._sitting[-1] - self._sitting[0], 1.0)
-            if elapsed >= 20:
-                rate = (n - 1) / elapsed * 3600
-                parts.append(f"{rate:,.0f} labels/h this sitting")
-                left = total - labeled
-                if left > 0 and rate > 0:
-                    parts.append(f"about {_duration(left / rate * 3600)} left")
-        if n and len(parts) == 1:
-            parts.append(f"{n} label{'s' if n != 1 else ''} this sitting")
-        self.progress_label.setText("  ·  ".join(parts))
+        self.label_progress.show_progress(self.total, self.labeled, self.split, self._sitting)
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -819,9 +456,8 @@ class AnnotateView(QWidget):
         base = self.score if self.score is not None else 0.5
         self.set_score(base + delta)
 
-    def _on_slider_moved(self, value: int) -> None:
-        self.score = value / 100
-        self.ticks.set_active(self.score)
+    def _on_slider_moved(self, score: float) -> None:
+        self.score = score
         self._render_score()
 
     def confirm(self) -> bool:
@@ -848,8 +484,8 @@ class AnnotateView(QWidget):
             finally:
                 self._confirming = False
             if pair.score is None:
-                self.labeled += 1
-                self._count_epoch += 1
+                self.labeled += 1     # until the first count is in; then the project's counts
+            self._take_counts()
             self._sitting.append(time.time())
             self.labelSaved.emit(pair.id, score)
         self._update_progress()
@@ -897,7 +533,7 @@ class AnnotateView(QWidget):
             stack.undo()
             if command.previous_score is None:
                 self.labeled = max(0, self.labeled - 1)
-                self._count_epoch += 1
+            self._take_counts()
             if self._sitting:
                 self._sitting.pop()
             self._update_progress()
@@ -922,8 +558,7 @@ class AnnotateView(QWidget):
             try:
                 self.pos = self.queue.index(pair_id)
             except ValueError:
-                self.queue.insert(self.pos, pair_id)
-                self._queued.add(pair_id)
+                self._queue.insert(self.pos, pair_id)
         self._show_current(draft)
 
     def _on_pair_changed(self, pair_id: int) -> None:
@@ -1017,12 +652,4 @@ class AnnotateView(QWidget):
 _CARD_STYLE = """
 QFrame#sentenceCard { background: palette(base); border: 1px solid #dde1e6; border-radius: 8px; }
 QLabel#cardCaption { color: #6b7280; font-size: 8.5pt; }
-"""
-_PROGRESS_STYLE = f"""
-QProgressBar {{ border: none; background: {style.TRACK}; border-radius: 4px; }}
-QProgressBar::chunk {{ background: {style.ACCENT}; border-radius: 4px; }}
-"""
-_GUIDELINES_STYLE = """
-QWidget#guidelinesPanel { background: #f6f7f9; }
-QTextBrowser { background: #f6f7f9; border: none; }
 """

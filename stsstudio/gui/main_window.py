@@ -136,8 +136,8 @@ class _LazyViews(Mapping[str, QWidget]):
 
 
 def _count_pairs(project: Project) -> tuple[int, int]:
-    row = project.execute("SELECT COUNT(*), COUNT(score) FROM pairs")[0]
-    return int(row[0]), int(row[1])
+    counts = project.warm_counts()   # a worker's job: the first count scans every pair
+    return counts.total(), counts.labeled()
 
 
 class MainWindow(QMainWindow):
@@ -517,6 +517,10 @@ class MainWindow(QMainWindow):
             return
         if self._counts_pending:
             self._counts_timer.start()  # one count at a time; try again shortly
+            return
+        if project.counts_ready():   # kept in step by the project's writes: no scan
+            counts = project.counts()
+            self._show_counts((counts.total(), counts.labeled()))
             return
         self._counts_pending = True
         self._counts_project = project

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.store import PAIR_FILTERS, SPLITS, Pair, Project
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.undo import DeleteCommand, FlagCommand, SplitCommand
 from stsstudio.gui.widgets import (
@@ -98,11 +99,9 @@ def query_ids(project: Project, *, filter: str = "all", split: str | None = None
     queries use the index and the rowid b-tree and take milliseconds.
     """
     if filter == "all" and not split and not search and order_by == "id":
-        count = project.scalar("SELECT COUNT(*) FROM pairs") or 0
+        count, lo, hi = project.pair_id_span()
         if count == 0:
             return range(0)
-        lo = project.scalar("SELECT MIN(id) FROM pairs")
-        hi = project.scalar("SELECT MAX(id) FROM pairs")
         if hi - lo + 1 == count:
             return range(hi, lo - 1, -1) if descending else range(lo, hi + 1)
     return project.query_pair_ids(filter=filter, split=split, search=search or None,
@@ -185,7 +184,7 @@ class PairTableModel(QAbstractTableModel):
             self.requery()
             return
         # MAX(id) is a b-tree lookup: a cheap upper bound of the row count.
-        size = project.scalar("SELECT MAX(id) FROM pairs") or 0
+        size = project.max_pair_id()
         if size < self.async_rows:
             self.requery()
             return
@@ -617,7 +616,7 @@ class PairsView(QWidget):
 
     def _show_right_page(self) -> None:
         project = self.ctx.project
-        self._total = (project.scalar("SELECT COUNT(*) FROM pairs") or 0) if project else 0
+        self._total = project.pair_count() if project else 0
         if project is None:
             self.empty.set_text("No project open", "Open or create a project to see its pairs.")
             if self.empty.button is not None:
@@ -753,14 +752,16 @@ class PairsView(QWidget):
 
 
 # Segmented filter buttons: a calm, native-looking group without a custom widget.
-_SEGMENT_STYLE = """
-QToolButton[segment] {
+_SEGMENT_STYLE = f"""
+QToolButton[segment] {{
     padding: 4px 12px; border: 1px solid #c9ced6; background: palette(base);
     margin: 0px; min-height: 20px;
-}
-QToolButton[segment="first"] { border-top-left-radius: 5px; border-bottom-left-radius: 5px; }
-QToolButton[segment="middle"], QToolButton[segment="last"] { border-left: none; }
-QToolButton[segment="last"] { border-top-right-radius: 5px; border-bottom-right-radius: 5px; }
-QToolButton[segment]:checked { background: #dce8f8; color: #1d4f91; border-color: #9bb8e3; }
-QToolButton[segment]:hover:!checked { background: #f1f3f6; }
+}}
+QToolButton[segment="first"] {{ border-top-left-radius: 5px; border-bottom-left-radius: 5px; }}
+QToolButton[segment="middle"], QToolButton[segment="last"] {{ border-left: none; }}
+QToolButton[segment="last"] {{ border-top-right-radius: 5px; border-bottom-right-radius: 5px; }}
+QToolButton[segment]:checked {{
+    background: {style.ACCENT_SOFT}; color: {style.ACCENT_DARK}; border-color: {style.ACCENT};
+}}
+QToolButton[segment]:hover:!checked {{ background: #f1f3f6; }}
 """

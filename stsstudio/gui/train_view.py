@@ -652,7 +652,7 @@ class TrainView(QWidget):
             self.warnings_label.setText("")
             self.start_button.setEnabled(False)
             return
-        labeled = project.stats()["labeled_splits"]
+        labeled = project.counts().labeled_splits
         train, dev = labeled.get("train", 0), labeled.get("dev", 0)
         test = labeled.get("test", 0)
         self.train_pairs, self.dev_pairs = train, dev

@@ -69,7 +69,7 @@ def search_job(project: Any, refs: dict[str, str], query: str, top_k: int) -> di
 
 
 def scatter_job(project: Any, refs: dict[str, str], split: str) -> dict[str, Any]:
-    from stsstudio.core.inference import predict_split
+    from stsstudio.core.evaluation import predict_split
 
     out: dict[str, Any] = {"split": split}
     for key, ref in refs.items():
@@ -544,7 +544,7 @@ class TryView(QWidget):
         if project is None or project.closed:
             return
         split = self.split_combo.currentData()
-        labeled = project.stats()["labeled_splits"].get(split, 0)
+        labeled = project.counts().labeled(split)
         self._scatter_dirty = False
         if labeled < 2:
             self.scatter.clear_series("base")
@@ -630,7 +630,7 @@ class TryView(QWidget):
                 if self.base_hits.rowCount():
                     self.run_hits.selectRow(0) if self.run_hits.rowCount() else self.base_hits.selectRow(0)
             split = self.split_combo.currentData()
-            if project.stats()["labeled_splits"].get(split, 0) >= 2:
+            if project.counts().labeled(split) >= 2:
                 self._apply_scatter(scatter_job(project, refs, split))
             self._scatter_dirty = False
         except Exception as exc:  # noqa: BLE001 - a screenshot still shows what it can

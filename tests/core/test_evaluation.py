@@ -17,8 +17,9 @@ from stsstudio.core.evaluation import (
     correlations,
     evaluate_pairs,
     evaluate_project,
+    predict_split,
 )
-from stsstudio.core.inference import get_model, predict_split
+from stsstudio.core.inference import get_model
 from stsstudio.core.store import Project
 
 DEV = [

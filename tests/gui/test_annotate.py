@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,15 @@ from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.undo import SetLabelCommand
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
+
+
+def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the project's database directly (a second connection), to verify what it holds."""
+    conn = sqlite3.connect(project.db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def import_stsb(project: Project, path: Path) -> int:
@@ -117,7 +127,7 @@ def test_label_twenty_pairs_undo_flag_and_reopen(label_ctx, stsb_project_dir, qt
             assert reopened.label_history(pair_id)[-1].annotator == "alice"
         assert reopened.pair(last).flagged is True
         assert reopened.pair(last).annotator != "alice"
-        assert reopened.scalar("SELECT COUNT(*) FROM labels WHERE annotator = 'alice'") == 19
+        assert _db_rows(reopened, "SELECT COUNT(*) FROM labels WHERE annotator = 'alice'")[0][0] == 19
 
 
 def test_window_shortcut_does_not_steal_ctrl_z(label_ctx, qtbot):
@@ -150,11 +160,11 @@ def test_skip_back_note_and_guidelines(label_ctx, qtbot):
     project = ctx.project
     view = _view(ctx, qtbot)
     first = view.current.id
-    labels_before = project.scalar("SELECT COUNT(*) FROM labels")
+    labels_before = project.stats()["labels"]
     qtbot.keyClick(view, Qt.Key.Key_S)                    # skip: nothing written
     second = view.current.id
     assert second != first
-    assert project.scalar("SELECT COUNT(*) FROM labels") == labels_before
+    assert project.stats()["labels"] == labels_before
     qtbot.keyClick(view, Qt.Key.Key_Backspace)            # back
     assert view.current.id == first
 

@@ -4,6 +4,8 @@ flag one, close, reopen."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
@@ -13,6 +15,15 @@ from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.main_window import MainWindow
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
+
+
+def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the project's database directly (a second connection), to verify what it holds."""
+    conn = sqlite3.connect(project.db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def test_create_import_label_undo_flag_reopen(qtbot, tmp_path, monkeypatch, stsb_dev):
@@ -78,5 +89,5 @@ def test_create_import_label_undo_flag_reopen(qtbot, tmp_path, monkeypatch, stsb
             assert pair.score == pytest.approx(score)
             assert pair.annotator == "dr. rivera"
         assert reopened.pair(last).flagged
-        assert reopened.scalar("SELECT COUNT(*) FROM labels WHERE annotator = 'dr. rivera'") == 19
+        assert _db_rows(reopened, "SELECT COUNT(*) FROM labels WHERE annotator = 'dr. rivera'")[0][0] == 19
         assert reopened.stats()["pairs"] == imported

@@ -1,0 +1,168 @@
+"""The score row of the labelling view: the value, its state, the 0–1 slider and the rubric."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+
+from stsstudio.gui.widgets import ACCENT, MUTED_TEXT, mute
+
+# The STS 0–5 rubric on our 0–1 scale: the number keys and the slider's tick labels.
+RUBRIC: list[tuple[float, str]] = [
+    (0.0, "unrelated"),
+    (0.2, "same topic"),
+    (0.4, "some details"),
+    (0.6, "roughly equivalent"),
+    (0.8, "mostly equivalent"),
+    (1.0, "equivalent"),
+]
+
+
+class RubricTicks(QWidget):
+    """The rubric under the slider: each STS step's value and meaning, aligned with the groove."""
+
+    def __init__(self, inset: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.inset = inset          # half the slider handle: where 0 and 1 sit on the groove
+        self.active: float | None = None
+        f = QFont(self.font())
+        f.setPointSizeF(max(7.5, f.pointSizeF() * 0.92))
+        self.setFont(f)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(520, self.fontMetrics().height() * 3 + 10)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(300, self.sizeHint().height())
+
+    def set_active(self, score: float | None) -> None:
+        nearest = None if score is None else min(RUBRIC, key=lambda r: abs(r[0] - score))[0]
+        if nearest != getattr(self, "_nearest", None):
+            self._nearest = nearest
+            self.update()
+        self.active = score
+
+    def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        # Twelve wrapped texts cost milliseconds per paint; the picture only changes with the
+        # width and the highlighted step, so paint it once per (size, step) and blit it.
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, getattr(self, "_nearest", None))
+        cache: dict = self.__dict__.setdefault("_pixmaps", {})
+        pixmap = cache.get(key)
+        if pixmap is None:
+            if len(cache) > 16:
+                cache.clear()
+            pixmap = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            self._paint_ticks(pixmap)
+            cache[key] = pixmap
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, pixmap)
+        painter.end()
+
+    def _paint_ticks(self, device: QPixmap) -> None:
+        p = QPainter(device)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setFont(self.font())
+        fm = self.fontMetrics()
+        span = self.width() - 2 * self.inset
+        cell = span / (len(RUBRIC) - 1)
+        nearest = getattr(self, "_nearest", None)
+        text_color = self.palette().color(QPalette.ColorRole.WindowText)
+        bold = QFont(self.font())
+        bold.setWeight(QFont.Weight.DemiBold)
+        for value, meaning in RUBRIC:
+            x = self.inset + value * span
+            on = nearest is not None and abs(value - nearest) < 1e-9
+            p.setPen(ACCENT if on else QColor("#b9c0c8"))
+            p.drawLine(int(x), 0, int(x), 5)
+            width = cell
+            left = x - width / 2
+            align = Qt.AlignmentFlag.AlignHCenter
+            if value == 0.0:
+                left, align = max(0.0, x - 6), Qt.AlignmentFlag.AlignLeft
+            elif value == 1.0:
+                left, align = min(self.width() - width, x + 6 - width), Qt.AlignmentFlag.AlignRight
+            p.setFont(bold)
+            p.setPen(ACCENT if on else text_color)
+            p.drawText(QRectF(left, 7, width, fm.height()), int(align | Qt.AlignmentFlag.AlignTop),
+                       f"{value:.1f}")
+            p.setFont(self.font())
+            p.setPen(ACCENT if on else MUTED_TEXT)
+            p.drawText(QRectF(left, 7 + fm.height(), width, fm.height() * 2 + 2),
+                       int(align | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap), meaning)
+        p.end()
+
+
+class ScorePanel(QWidget):
+    """The score being given: its value, whether it is saved, the slider and the rubric.
+
+    The labelling view owns the keys; the slider only takes the mouse (``moved``).
+    """
+
+    moved = Signal(float)   # the slider was dragged to this score
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.score_label = QLabel("–")
+        self.score_label.setObjectName("scoreValue")
+        sf = QFont(self.score_label.font())
+        sf.setPointSizeF(26)
+        sf.setWeight(QFont.Weight.DemiBold)
+        self.score_label.setFont(sf)
+        # A fixed column: changing texts never re-lay out (and repaint) the row.
+        column_width = max(QFontMetrics(sf).horizontalAdvance("0.00") + 16,
+                           self.fontMetrics().horizontalAdvance("press 0–5 or ←/→") + 12)
+        self.score_label.setFixedWidth(column_width)
+        self.score_state = QLabel()
+        self.score_state.setObjectName("scoreState")
+        mute(self.score_state)
+        self.score_state.setFixedWidth(column_width)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setSingleStep(1)
+        self.slider.setPageStep(5)
+        self.slider.setTickPosition(QSlider.TickPosition.NoTicks)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # the view owns ←/→
+        self.slider.valueChanged.connect(self._on_slider_moved)
+        handle = self.style().pixelMetric(self.style().PixelMetric.PM_SliderLength, None, self.slider)
+        self.ticks = RubricTicks(max(4, handle // 2))
+        score_col = QVBoxLayout()
+        score_col.setSpacing(0)
+        score_col.addWidget(QLabel("Similarity"))
+        score_col.addWidget(self.score_label)
+        score_col.addWidget(self.score_state)
+        score_col.addStretch(1)
+        slider_col = QVBoxLayout()
+        slider_col.setSpacing(4)
+        slider_col.addSpacing(18)
+        slider_col.addWidget(self.slider)
+        slider_col.addWidget(self.ticks)
+        score_row = QHBoxLayout(self)
+        score_row.setContentsMargins(0, 0, 0, 0)
+        score_row.setSpacing(18)
+        score_row.addLayout(score_col)
+        score_row.addLayout(slider_col, 1)
+
+    def show_score(self, score: float | None, saved: float | None) -> None:
+        """Show the slider's score and whether it is the pair's saved one."""
+        self.slider.blockSignals(True)
+        self.slider.setValue(50 if score is None else int(round(score * 100)))
+        self.slider.blockSignals(False)
+        self.ticks.set_active(score)
+        if score is None:
+            self.score_label.setText("–")
+            self.score_state.setText("press 0–5 or ←/→")
+        else:
+            self.score_label.setText(f"{score:.2f}")
+            if saved is not None and abs(saved - score) < 1e-9:
+                self.score_state.setText("saved")
+            else:
+                self.score_state.setText("Enter to save")
+
+    def _on_slider_moved(self, value: int) -> None:
+        self.ticks.set_active(value / 100)
+        self.moved.emit(value / 100)

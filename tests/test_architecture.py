@@ -1,0 +1,131 @@
+"""Architecture rules, checked on the source with the AST (see /work/shared/STYLE.md).
+
+- The store owns SQL: no SQL string in any module of ``stsstudio`` but ``core/store.py``.
+- Core has no import cycle (imports inside functions count too).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "stsstudio"
+STORE = PACKAGE / "core" / "store.py"
+SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH|PRAGMA)\s")
+
+
+def sql_strings(source: str) -> list[str]:
+    """String literals (f-string parts included) that start with an SQL keyword."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and SQL_START.match(node.value):
+            found.append(node.value)
+    return found
+
+
+@pytest.mark.parametrize(("source", "is_sql"), [
+    ('rows = project.execute("SELECT id FROM pairs")', True),
+    ('sql = f"SELECT id FROM pairs WHERE {where}"', True),
+    ("cur.execute('''\n    UPDATE pairs SET score = ?''')", True),
+    ('conn.execute("PRAGMA user_version")', True),
+    ('q = "WITH t AS (SELECT 1) SELECT * FROM t"', True),
+    ('label = "Select the pairs to delete"', False),
+    ('message = "Update STS Studio to open it."', False),
+    ("selected = ids  # SELECT nothing here: a comment", False),
+])
+def test_sql_detector(source: str, is_sql: bool) -> None:
+    assert bool(sql_strings(source)) is is_sql
+
+
+def test_sql_lives_only_in_the_store() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == STORE:
+            continue
+        found = sql_strings(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = found
+    assert not offenders, f"SQL outside core/store.py (add a named Project method): {offenders}"
+
+
+def core_imports(module: str, source: str, modules: set[str]) -> set[str]:
+    """The ``stsstudio.core`` modules that ``module``'s source imports, anywhere in the file."""
+    package = module.rsplit(".", 1)[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            # `from stsstudio.core import store` imports a module; `from x.store import y` x.store.
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        out.update(n for n in names if n in modules and n != module)
+    return out
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of a directed graph as a path ``[a, b, ..., a]``, or None."""
+    state: dict[str, int] = {}   # 1: on the stack, 2: done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                cycle = visit(nxt)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return None
+
+
+def core_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    modules = set(sources)
+    return {m: core_imports(m, src, modules) for m, src in sources.items()}
+
+
+def test_cycle_finder_sees_a_cycle_through_a_function_import() -> None:
+    sources = {
+        "stsstudio.core.a": "from stsstudio.core.b import f\n",
+        "stsstudio.core.b": "def f():\n    from stsstudio.core import c\n",
+        "stsstudio.core.c": "def g():\n    from .a import x\n",
+        "stsstudio.core.d": "import stsstudio.core.a\n",
+    }
+    graph = core_graph(sources)
+    assert graph["stsstudio.core.b"] == {"stsstudio.core.c"}
+    assert graph["stsstudio.core.c"] == {"stsstudio.core.a"}
+    assert find_cycle(graph) == ["stsstudio.core.a", "stsstudio.core.b", "stsstudio.core.c",
+                                 "stsstudio.core.a"]
+    del sources["stsstudio.core.c"]
+    assert find_cycle(core_graph(sources)) is None
+
+
+def test_core_has_no_import_cycle() -> None:
+    core = PACKAGE / "core"
+    sources = {f"stsstudio.core.{p.stem}" if p.stem != "__init__" else "stsstudio.core":
+               p.read_text(encoding="utf-8") for p in core.glob("*.py")}
+    graph = core_graph(sources)
+    assert any(graph.values())   # the walk sees imports at all
+    cycle = find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle or [])
