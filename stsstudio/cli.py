@@ -506,8 +506,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
         run = project.run(args.run) if args.run is not None else project.best_run()
         out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force,
                          format=fmt.name, dims=args.dims)
-    print(f"Exported run {run.id if run else args.run} as {fmt.label} to {out}")
-    print(f"Load it with: {fmt.load_call(str(out), args.dims)}")
+    if fmt.name == "torch" and not args.dims:
+        print(f"Exported run {run.id if run else args.run} to {out}")
+    else:
+        print(f"Exported run {run.id if run else args.run} as {fmt.label} to {out}")
+        print(f"Load it with: {fmt.load_call(str(out), args.dims)}")
     return 0
 
 

@@ -297,19 +297,25 @@ def _render(model: Any) -> str:
                                        hf_emoji="🤗").content
 
 
-def model_card_text(project: Any, run_id: int | None = None) -> str:
+def model_card_text(project: Any, run_id: int | None = None, *, format: str = "torch",
+                    dims: int | None = None, measured: Any = None) -> str:
     """The model card (README.md) that :func:`export_run` would write for a run.
 
     Args:
         project: the open project.
         run_id: the run; None for the best run.
+        format, dims, measured: as for :func:`export_run`.
 
     Raises:
         UserError: no such run, or it has no model.
     """
+    from stsstudio.core.export_formats import get_format
+
+    fmt = get_format(format)
     run = _find_run(project, run_id)
     prepared = _prepare(project, run)
-    return _render(prepared.model) + prepared.appendix
+    return (_render(prepared.model) + prepared.appendix
+            + _variant_section(project, prepared.model, fmt, dims, measured))
 
 
 def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
@@ -380,9 +386,10 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
 
         card = _render(prepared.model)   # the torch model's card, before a backend rewrites it
         write_variant(prepared.model, tmp, fmt, project)
-        check = verify_variant(project, prepared.model, tmp, fmt, dims, measured)
+        verify_variant(project, prepared.model, tmp, fmt, dims, measured)
         readme = tmp / "README.md"
-        readme.write_text(card + prepared.appendix + _variant_section(fmt, dims, check, measured),
+        readme.write_text(card + prepared.appendix
+                          + _variant_section(project, prepared.model, fmt, dims, measured),
                           encoding="utf-8")
         _progress(task, 4, total)
         if with_data:
@@ -405,9 +412,10 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
     return out
 
 
-def _variant_section(fmt: Any, dims: int | None, check: dict[str, Any] | None, measured: Any) -> str:
-    """The card's "How to load" section: the exact call, and the figures measured for it."""
-    from stsstudio.core.export_formats import format_size
+def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measured: Any) -> str:
+    """The card's "How to load" section: the exact call, the figures measured for it, and the
+    check the export makes (it writes nothing when the check fails, so a written card holds)."""
+    from stsstudio.core.export_formats import expected_probe, format_size
 
     lines = ["", "## How to load this export", "",
              f"Format: **{fmt.label}**{f', truncated to {dims} dimensions' if dims else ''}. "
@@ -428,10 +436,12 @@ def _variant_section(fmt: Any, dims: int | None, check: dict[str, Any] | None, m
                   f"(95 % interval {ci[0]:+.4f} to {ci[1]:+.4f}) |",
                   f"| Encode throughput | {measured.sentences_per_s:,.0f} sentences/s (CPU) |",
                   f"| Size on disk | {format_size(measured.size_bytes)} |", ""]
-    if check is not None:
-        lines += [f"Checked after writing: loaded back with the call above, the probe pair scores "
-                  f"{check['score']:.4f} against {check['expected']:.4f} expected "
-                  f"(tolerance {check['tolerance']:g}).", ""]
+    target = expected_probe(project, model, dims, measured)
+    if target is not None:
+        (s1, s2), expected, source = target
+        lines += [f"Checked when written: loaded back from disk with the call above, the probe pair "
+                  f"“{s1[:60]}” / “{s2[:60]}” scores {expected:.4f} ± {fmt.tolerance:g} "
+                  f"(the score from {source}).", ""]
     return "\n".join(lines)
 
 
