@@ -71,8 +71,19 @@ def label_matrix(project: Project, split: str | None = None) -> LabelMatrix:
 # The statistics, on an annotators x pairs array with NaN for "not labelled"
 
 
+# The krippendorff package builds a units x values x values array: fine for a few hundred
+# pairs on the slider's 0.01 grid, gigabytes for thousands of pairs with free-form scores.
+# Above this many cells the same interval alpha is computed from per-pair sums (below).
+_PACKAGE_CELLS = 5_000_000
+
+
 def krippendorff_alpha(values: np.ndarray) -> float | None:
-    """Krippendorff's alpha with the interval metric; None when it is undefined."""
+    """Krippendorff's alpha with the interval metric; None when it is undefined.
+
+    Uses the ``krippendorff`` package where its memory use is modest, and otherwise the
+    interval metric's closed form on per-pair sums (:func:`_alpha_parts`), which a test
+    holds equal to the package.
+    """
     import krippendorff
 
     values = np.asarray(values, dtype=float)
@@ -82,11 +93,54 @@ def krippendorff_alpha(values: np.ndarray) -> float | None:
     data = values[:, pairable]
     if np.nanmax(data) == np.nanmin(data):
         return None  # no variation at all: alpha is 0/0
+    distinct = np.unique(data[~np.isnan(data)]).size
+    if data.shape[1] * distinct * distinct > _PACKAGE_CELLS:
+        return _alpha_from_sums(*(p.sum() for p in _alpha_parts(data)))
     try:
         alpha = float(krippendorff.alpha(reliability_data=data, level_of_measurement="interval"))
     except (ValueError, ZeroDivisionError):
         return None
     return alpha if np.isfinite(alpha) else None
+
+
+def _alpha_parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pairable pair: number of labels m, sum, sum of squares, and the within-pair term
+    sum over ordered label pairs of (a - b)^2 / (m - 1) (interval metric)."""
+    mask = ~np.isnan(values)
+    m = mask.sum(axis=0)
+    keep = m >= 2
+    v = np.where(mask, values, 0.0)[:, keep]
+    m = m[keep].astype(float)
+    s1 = v.sum(axis=0)
+    s2 = (v * v).sum(axis=0)
+    within = 2.0 * (m * s2 - s1 * s1) / (m - 1.0)
+    return m, s1, s2, within
+
+
+def _alpha_from_sums(n: Any, s1: Any, s2: Any, within: Any) -> Any:
+    """alpha = 1 - D_o / D_e from totals over pairs (arrays of totals work too)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = within / n
+        expected = 2.0 * (n * s2 - s1 * s1) / (n * (n - 1.0))
+        alpha = 1.0 - observed / expected
+    if np.ndim(alpha) == 0:
+        return float(alpha) if np.isfinite(alpha) and expected > 1e-15 else None
+    return np.where(expected > 1e-15, alpha, np.nan)
+
+
+def _alpha_ci(values: np.ndarray, n_boot: int, seed: int) -> list[float | None]:
+    """Bootstrap interval of alpha over pairs, on per-pair sums (vectorised, any size)."""
+    parts = _alpha_parts(values)
+    n = parts[0].size
+    if n_boot <= 0 or n < 2:
+        return [None, None]
+    rng = np.random.default_rng(seed)
+    samples = []
+    batch = max(1, 2_000_000 // n)
+    for start in range(0, n_boot, batch):
+        idx = rng.integers(0, n, size=(min(batch, n_boot - start), n))
+        samples.append(_alpha_from_sums(*(p[idx].sum(axis=1) for p in parts)))
+    return _percentile_ci(np.concatenate(samples))
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -138,8 +192,12 @@ def pairwise_spearman(values: np.ndarray, annotators: list[str], *, n_boot: int 
         rho = _spearman(x, y)
         ci: list[float | None] = [None, None]
         if rho is not None and n_boot > 0:
-            idx = rng.integers(0, n, size=(n_boot, n))
-            ci = _percentile_ci(_spearman_rows(x[idx], y[idx]))
+            samples = []
+            batch = max(1, 2_000_000 // n)  # bounds memory on large projects
+            for start in range(0, n_boot, batch):
+                idx = rng.integers(0, n, size=(min(batch, n_boot - start), n))
+                samples.append(_spearman_rows(x[idx], y[idx]))
+            ci = _percentile_ci(np.concatenate(samples))
         out.append({"a": annotators[i], "b": annotators[j], "spearman": rho, "ci": ci, "pairs": n})
     return out
 
@@ -182,8 +240,7 @@ def agreement(matrix: LabelMatrix, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int
     values = multi.values
     present = [a for i, a in enumerate(multi.annotators) if (~np.isnan(values[i])).any()]
     alpha = krippendorff_alpha(values)
-    alpha_ci = (_bootstrap_columns(values, krippendorff_alpha, n_boot, seed)
-                if alpha is not None else [None, None])
+    alpha_ci = _alpha_ci(values, n_boot, seed) if alpha is not None else [None, None]
     per_pair = _pair_abs_diffs(values)
     mad = float(per_pair.mean()) if per_pair.size else None
     mad_ci: list[float | None] = [None, None]

@@ -225,6 +225,23 @@ def test_alpha_matches_a_hand_worked_example():
     assert ag.krippendorff_alpha(np.array([[0.5, 0.5], [0.5, 0.5]])) is None
 
 
+def test_alpha_closed_form_for_large_projects_equals_the_package(monkeypatch):
+    import krippendorff
+
+    rng = np.random.default_rng(5)
+    values = rng.uniform(0, 1, (3, 60)).round(3)
+    values[0, :20] = np.nan
+    values[1, 50:] = np.nan
+    package = krippendorff.alpha(reliability_data=values, level_of_measurement="interval")
+    assert ag.krippendorff_alpha(values) == pytest.approx(package)
+    monkeypatch.setattr(ag, "_PACKAGE_CELLS", 0)  # force the per-pair sums
+    assert ag.krippendorff_alpha(values) == pytest.approx(package, abs=1e-12)
+    big = rng.uniform(0, 1, (2, 5000))  # would need 5000^3 cells in the package
+    assert -0.1 < ag.krippendorff_alpha(big) < 0.1
+    lo, hi = ag._alpha_ci(big, 200, 0)
+    assert lo < 0 < hi
+
+
 def _three_annotators(project: Project, split: str = "dev") -> tuple[list[int], np.ndarray]:
     rng = np.random.default_rng(3)
     ids = _pairs(project, 30, split=split)
