@@ -366,9 +366,9 @@ class ScaleBox(QGroupBox):
             how = SOURCE_WORDS.get(guess.source, "")
             self.scale_combo.setItemText(0, f"{SCALE_LABELS[guess.scale]} ({how})" if how else "Detect")
         if bad:
-            self.scale_info.setText(f"The score column has a problem: {scored.parsed.problem()}.")
-            self.preview_warning.setText(error + "\nImport the pairs unlabeled, or choose the column "
-                                         "that holds the scores.")
+            self.scale_info.setText(f"The score column has a problem: {scored.parsed.problem()}. "
+                                    "Import the pairs unlabeled, or choose the column that holds "
+                                    "the scores.")
             return
         numbers = scored.parsed.numbers
         labeled = int(numbers.size)
