@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_combo import fill_run_combo
-from stsstudio.gui.train_view import _form_label, _stack
+from stsstudio.gui.train_form import _form_label, _stack
 from stsstudio.gui.workers import FunctionWorker, start_worker
 
 HINT_STYLE = "color: #6b6b6b;"

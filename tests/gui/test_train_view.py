@@ -192,3 +192,20 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     model = SentenceTransformer(str(out), device="cpu")
     emb = model.encode([s1, s2], normalize_embeddings=True)
     assert float(emb[0] @ emb[1]) == pytest.approx(run_score, abs=1e-4)
+
+
+def test_loss_choices_come_from_the_registry(ctx, qtbot) -> None:
+    from stsstudio.cli import build_parser
+    from stsstudio.core.losses import LOSSES
+    from stsstudio.gui.train_view import TrainView
+
+    names = [loss.name for loss in LOSSES]
+    view = TrainView(ctx)
+    qtbot.addWidget(view)
+    assert view.form.loss_names() == names
+    assert [view.loss_combo.itemText(i) for i in range(view.loss_combo.count())] == [x.label for x in LOSSES]
+    view.loss_combo.setCurrentIndex(len(names) - 1)
+    assert view.config().loss == names[-1] and LOSSES[-1].help in view.form.loss_hint.text()
+    train = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions
+                 if "--loss" in a.option_strings)
+    assert list(train.choices) == names
