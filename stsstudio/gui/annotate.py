@@ -197,16 +197,9 @@ class AnnotateView(QWidget):
         self.pages.addWidget(self.empty)
         self.guidelines = GuidelinesPanel(ctx)
         self.guidelines.editingDone.connect(self._on_guidelines_done)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.pages)
-        self.splitter.addWidget(self.guidelines)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([760, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self._splitter())
 
         ctx.projectChanged.connect(self._on_project_changed)
         ctx.pairsChanged.connect(self._on_pairs_changed)
@@ -244,6 +237,17 @@ class AnnotateView(QWidget):
         wl.addSpacing(4)
         wl.addWidget(self.label_progress)
         return work
+
+    def _splitter(self) -> QSplitter:
+        """The labelling pages beside the guidelines."""
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.guidelines)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([760, 300])
+        return self.splitter
 
     def _on_guidelines_done(self) -> None:
         self.setFocus()
