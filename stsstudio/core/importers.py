@@ -37,15 +37,9 @@ import numpy as np
 
 from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
-from stsstudio.core.scales import (  # noqa: F401 - SCALES, SCALE_RANGES, detect_scale: re-exported
-    SCALE_RANGES,
-    SCALES,
-    ScoredColumn,
-    check_scale,
-    detect_scale,
-    scale_problem,
-    score_column,
-)
+from stsstudio.core.scales import SCALE_RANGES, ScoredColumn, check_scale, scale_problem, score_column
+from stsstudio.core.scales import SCALES as SCALES  # re-exported: the names callers know
+from stsstudio.core.scales import detect_scale as detect_scale
 from stsstudio.core.store import SPLITS, PairRows, Project
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
@@ -446,12 +440,13 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, list[str
         data.decode(codec)
         return codec, []
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        start = exc.start + (3 if codec == "utf-8-sig" else 0)  # utf-8-sig counts after the BOM
+        line = data.count(b"\n", 0, start) + 1
         if codec == "utf-8-sig" or _UTF8_MULTIBYTE.search(data):
             # Mostly UTF-8 with a bad byte: reading all of it as Latin-1 would garble every
             # accented character of every row ("Café" -> "CafÃ©"). Refuse and point at the byte.
             raise ImportDataError(
-                f"byte 0x{data[exc.start]:02X} at byte offset {exc.start:,} is not valid UTF-8, "
+                f"byte 0x{data[start]:02X} at byte offset {start:,} is not valid UTF-8, "
                 "while the rest of the file is UTF-8; fix or remove that byte (or pass the "
                 "file's real encoding)", file=name, row=line) from None
     # Latin-1 decodes any byte; Windows-1252 is the same except that it has printable

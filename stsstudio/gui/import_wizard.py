@@ -27,17 +27,7 @@ from stsstudio.core import importers
 from stsstudio.core.importers import ImportOptions, ImportReport, PreparedImport, RawTable
 from stsstudio.gui import settings, style
 from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.import_pages import (  # noqa: F401 - re-exported for older imports
-    FILE_FILTER,
-    PREVIEW_ROWS,
-    SPLIT_LABELS,
-    ColumnsPage,
-    Histogram,
-    ImportPage,
-    PreviewModel,
-    SourcePage,
-    SummaryPage,
-)
+from stsstudio.gui.import_pages import PREVIEW_ROWS, ColumnsPage, ImportPage, SourcePage, SummaryPage
 from stsstudio.gui.workers import FunctionWorker, Worker, start_worker
 
 PAGES = ("source", "columns", "summary", "import")
