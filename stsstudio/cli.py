@@ -118,7 +118,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     print(f"  scores    scale {report.scale} ({how.get(report.scale_source, 'no scores')}) -> 0-1; "
           f"{report.labeled:,} labeled, {report.unlabeled:,} unlabeled")
     if report.scale_ambiguous:
-        print(f"  scale?    a guess: {report.scale_note}. If it is wrong, import into a new project with --scale")
+        print(f"  scale?    a guess: {report.scale_note}. If it is wrong, import into a new project "
+              "with --scale")
     print(f"  dropped   {report.duplicates:,} duplicates ({report.duplicates_in_file:,} within the file, "
           f"{report.duplicates_in_project:,} already in the project); "
           f"{report.conflicting_duplicates:,} of them had a different score")
