@@ -108,7 +108,8 @@ class ImportWizard(QDialog):
         self.s1_combo, self.s2_combo, self.score_combo = cols.s1_combo, cols.s2_combo, cols.score_combo
         self.split_col_combo, self.split_combo = cols.split_col_combo, cols.split_combo
         self.split_label, self.header_check = cols.split_label, cols.header_check
-        self.preview, self.preview_model, self.source_info = cols.preview, cols.preview_model, cols.source_info
+        self.preview, self.preview_model = cols.preview, cols.preview_model
+        self.source_info = cols.source_info
         self.scale_box, self.scale_combo, self.histogram = box, box.scale_combo, box.histogram
         self.scale_info, self.preview_warning = box.scale_info, box.preview_warning
         self.summary_values, self.summary_warnings = self.summary_page.values, self.summary_page.warnings
