@@ -1327,7 +1327,7 @@ class Project:
         import random
 
         if not 0 < fraction < 1:
-            raise ValueError("the dev fraction must be between 0 and 1")
+            raise ProjectError(f"the dev fraction must be between 0 and 1, not {fraction:g}")
         ids = [r[0] for r in self._execute(
             "SELECT id FROM pairs WHERE split = 'train' AND score IS NOT NULL ORDER BY id")]
         k = int(round(len(ids) * fraction))

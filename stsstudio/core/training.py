@@ -464,6 +464,22 @@ def _pairs_seen(steps: int, steps_per_epoch: int, batch: int, n_train: int) -> i
     return epochs * n_train + min(rest * batch, n_train)
 
 
+def _check_checkpoint(run_id: int, checkpoint: Path) -> None:
+    """Refuse a damaged checkpoint before any work starts (issue 14: it gave a traceback)."""
+    for name in ("trainer_state.json", "config.json"):
+        path = checkpoint / name
+        if not path.is_file():
+            continue
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise TrainingError(f"The checkpoint of run {run_id} is damaged ({path} cannot be read: "
+                                f"{' '.join(str(exc).split())[:120]}); start a new run instead.") from None
+    if not any(p.suffix in (".safetensors", ".bin") for p in checkpoint.rglob("*")):
+        raise TrainingError(f"The checkpoint of run {run_id} ({checkpoint}) holds no model weights; "
+                            "start a new run instead.")
+
+
 def _last_checkpoint(folder: Path) -> Path | None:
     if not folder.is_dir():
         return None
@@ -550,6 +566,7 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
     checkpoint = _last_checkpoint(project.run_dir(run.id) / "checkpoints")
     if checkpoint is None:
         raise TrainingError(f"Run {run_id} has no checkpoint to resume from; start a new run instead.")
+    _check_checkpoint(run_id, checkpoint)
     known = set(TrainConfig.__dataclass_fields__)
     config = TrainConfig(**{k: v for k, v in run.config.items() if k in known})
     if device:
