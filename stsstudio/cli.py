@@ -23,7 +23,7 @@ from stsstudio.core.scales import SCALES
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
 SPLIT_CHOICES = ("train", "dev", "test", "none")
-VIEWS = ("welcome", "pairs", "label", "train", "try", "export")
+VIEWS = ("welcome", "pairs", "label", "train", "try", "export", "agreement")
 
 
 def _print_json(obj: Any) -> None:

@@ -312,6 +312,9 @@ class MainWindow(QMainWindow):
         self.action_about.setMenuRole(QAction.AboutRole)
         help_menu.addAction(self.action_shortcuts)
         help_menu.addAction(self.action_about)
+        from stsstudio.gui.annotators_menu import install_annotator_menu
+
+        install_annotator_menu(self)  # Merge labels…, Agreement…, Double-label… (issue 15)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

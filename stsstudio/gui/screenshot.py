@@ -16,7 +16,7 @@ from pathlib import Path
 
 from stsstudio.core.errors import UserError
 
-VIEWS = ("welcome", "pairs", "label", "train", "try", "export")
+VIEWS = ("welcome", "pairs", "label", "train", "try", "export", "agreement")
 
 
 def _ensure_platform() -> None:
@@ -95,14 +95,19 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
             project.close()
         else:
             ctx.set_project(project)
-        window = MainWindow(ctx)
+        if view == "agreement":  # the Agreement panel's own window
+            from stsstudio.gui.agreement_panel import AgreementDialog
+
+            window = AgreementDialog(project)
+        else:
+            window = MainWindow(ctx)
         window.resize(*size)
         window.show()
         window.resize(*size)
-        if view != "welcome":
+        if view not in ("welcome", "agreement"):
             window.show_view(view)
         _settle(app, 300)
-        target = window.views.get(view) if view != "welcome" else None
+        target = window.views.get(view) if view not in ("welcome", "agreement") else None
         prepare = getattr(target, "prepare_for_screenshot", None)
         if callable(prepare):
             prepare()
@@ -112,7 +117,7 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
 
             ctx.ml_ready, ctx.device_label = True, load_ml_stack()
             ctx.mlReady.emit()
-        else:  # "Loading ML libraries…" would be a false statement in a still image
+        elif view != "agreement":  # "Loading ML libraries…" would be a false statement in a still image
             window.ml_label.hide()
         _settle(app, 400)
         image = window.grab()

@@ -1,0 +1,110 @@
+"""The Agreement panel, the Merge labels dialog and the overlap dialog (issue 15)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stsstudio.core.store import Project
+
+
+def _two_annotators(project: Project, n: int = 20) -> list[int]:
+    rows = [(f"alpha sentence {i}", f"beta sentence {i}", None, "dev", i + 1, None) for i in range(n)]
+    report = project.insert_pairs(rows)
+    ids = list(range(report.first_id, report.last_id + 1))
+    rng = np.random.default_rng(1)
+    for i, pid in enumerate(ids):
+        project.set_label(pid, i / n, "ana")
+        project.set_label(pid, float(np.clip(i / n + rng.normal(0, 0.1), 0, 1)), "ben")
+    return ids
+
+
+def test_agreement_panel_shows_the_core_figures(project, qtbot):
+    from stsstudio.core.agreement import agreement_report
+    from stsstudio.gui.agreement_panel import AgreementPanel
+
+    ids = _two_annotators(project)
+    project.set_label(ids[0], 1.0, "ben")  # a big spread on the first pair
+    panel = AgreementPanel(project, n_boot=50)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.data is not None and not panel.is_busy(), timeout=20000)
+    direct = agreement_report(project, n_boot=50)
+    assert panel.alpha_card.value.text() == f"{direct['alpha']:.3f}"
+    assert panel.pairs_card.value.text() == "20"
+    assert panel.pairwise_table.rowCount() == 1
+    assert panel.pairwise_table.item(0, 2).text().startswith(
+        f"{direct['pairwise_spearman'][0]['spearman']:.3f}")
+    assert panel.spread_table.item(0, 2).data(0x0100) == ids[0]  # Qt.UserRole
+    assert (panel.a_combo.currentText(), panel.b_combo.currentText()) == ("ana", "ben")
+    xs, _ys = panel.scatter.getData()
+    assert len(xs) == 20
+    panel.split_combo.setCurrentIndex(panel.split_combo.findText("train"))  # no pairs there
+    qtbot.waitUntil(lambda: not panel.is_busy() and panel.pairs_card.value.text() == "0", timeout=20000)
+    assert "No pair has labels from two annotators" in panel.state_label.text()
+
+
+def test_merge_dialog_previews_then_merges(project, qtbot, tmp_path):
+    from stsstudio.gui.merge_dialog import MergeLabelsDialog
+
+    rows = [(f"alpha sentence {i}", f"beta sentence {i}", None, "train", i + 1, None) for i in range(3)]
+    project.insert_pairs(rows)
+    project.set_label(1, 0.2, "ben")
+    csv = tmp_path / "ben.csv"
+    csv.write_text("sentence1,sentence2,score\n"
+                   "beta sentence 0,alpha sentence 0,0.9\n"
+                   "alpha sentence 1,beta sentence 1,0.4\n", encoding="utf-8")
+    dialog = MergeLabelsDialog(project, source=str(csv))
+    qtbot.addWidget(dialog)
+    before = project.checksum()
+    dialog.preview()
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=10000)
+    assert "names no annotator" in dialog.summary.text() and not dialog.merge_button.isEnabled()
+    dialog.annotator_edit.setText("ben")
+    dialog.preview()
+    qtbot.waitUntil(lambda: not dialog.is_busy() and dialog.report is not None, timeout=10000)
+    assert "1 conflicting" in dialog.summary.text() and dialog.conflicts.rowCount() == 1
+    assert project.checksum() == before  # a preview writes nothing
+    assert dialog.merge_button.isEnabled()
+    with qtbot.waitSignal(dialog.merged, timeout=10000) as merged:
+        dialog.merge()
+    assert merged.args[0].written == 1
+    assert dialog.summary.text().startswith("Merged 1 label from ben")
+    assert project.pair(2).score == 0.4 and project.pair(1).score == 0.2
+
+
+def test_menu_opens_the_dialogs_and_overlap_assigns(main_window, qtbot, monkeypatch):
+    from stsstudio.gui.annotators_menu import OverlapDialog
+
+    project = main_window.ctx.project
+    project.insert_pairs([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(10)])
+    dialog = main_window.annotator_actions.open_merge()
+    assert dialog is not None and dialog.isVisible()
+    dialog.close()
+    agreement = main_window.annotator_actions.open_agreement()
+    qtbot.waitUntil(lambda: not agreement.panel.is_busy(), timeout=20000)
+    agreement.close()
+    overlap = OverlapDialog(project)
+    qtbot.addWidget(overlap)
+    overlap.names.setText("ana")
+    overlap.assign()
+    assert "two or more" in overlap.result.text() and project.assignment_summary() == {}
+    overlap.names.setText("ana, ben")
+    overlap.overlap.setValue(20)
+    overlap.assign()
+    assert project.assignment_summary() == {"ana": {"share": 4, "overlap": 2},
+                                            "ben": {"share": 4, "overlap": 2}}
+    assert [a.text() for a in main_window.menuBar().actions()][-2:] == ["&Annotators", "&Help"]
+
+
+@pytest.mark.parametrize("view", ["agreement"])
+def test_screenshot_of_the_agreement_panel(tmp_path, view):
+    from stsstudio.gui.screenshot import screenshot
+
+    with Project.create(tmp_path / "p") as project:
+        _two_annotators(project)
+    out = tmp_path / "agreement.png"
+    assert screenshot(str(tmp_path / "p"), str(out), view=view, size=(1024, 640)) == 0
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1024, 640)
