@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.core.store import PAIR_FILTERS, SPLITS, Pair, Project
+from stsstudio.core.store import PAIR_FILTERS, SORTABLE_COLUMNS, SPLITS, Pair, Project
 from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.undo import DeleteCommand, FlagCommand, SplitCommand
@@ -75,6 +75,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("score", "Score"),
     ("split", "Split"),
     ("annotator", "Annotator"),
+    ("labels", "Labels"),      # annotators and their spread (issue 15); not sortable
     ("flagged", FLAG_GLYPH),
     ("note", "Note"),
 ]
@@ -142,6 +143,7 @@ class PairTableModel(QAbstractTableModel):
         self.order_by = "id"
         self.descending = False
         self._pages: OrderedDict[int, list[Pair | None]] = OrderedDict()
+        self._label_counts: dict[int, tuple[int, float]] = {}  # of cached rows: (annotators, spread)
         self.page_fetches = 0   # how many pages were read (benches and tests look at it)
         self.async_rows = ASYNC_ROWS   # tests lower it to drive the worker path on small data
         self.busy = False
@@ -226,6 +228,7 @@ class PairTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.ids = ids
         self._pages.clear()
+        self._label_counts.clear()
         self.endResetModel()
         self.queryChanged.emit()
 
@@ -260,10 +263,15 @@ class PairTableModel(QAbstractTableModel):
         ids = self.ids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE]
         found = project.pairs_by_ids(list(ids)) if project is not None and not project.closed else {}
         page = [found.get(i) for i in ids]
+        if found:
+            self._label_counts.update(project.label_summaries(list(found)))
         self._pages[page_no] = page
         self.page_fetches += 1
         while len(self._pages) > MAX_CACHED_PAGES:
-            self._pages.popitem(last=False)
+            _, dropped = self._pages.popitem(last=False)
+            for pair in dropped:
+                if pair is not None:
+                    self._label_counts.pop(pair.id, None)
         return page
 
     def _on_pair_changed(self, pair_id: int) -> None:
@@ -273,6 +281,9 @@ class PairTableModel(QAbstractTableModel):
             for offset, pair in enumerate(page):
                 if pair is not None and pair.id == pair_id:
                     page[offset] = project.pair(pair_id) if project is not None else None
+                    self._label_counts.pop(pair_id, None)
+                    if project is not None:
+                        self._label_counts.update(project.label_summaries([pair_id]))
                     row = page_no * PAGE_SIZE + offset
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
                     return
@@ -293,7 +304,9 @@ class PairTableModel(QAbstractTableModel):
             return COLUMNS[section][1]
         if role == Qt.ItemDataRole.ToolTipRole:
             key = COLUMNS[section][0]
-            return {"id": "Pair number (file order)", "flagged": "Flagged for review"}.get(
+            return {"id": "Pair number (file order)", "flagged": "Flagged for review",
+                    "labels": "How many annotators labelled the pair, and Δ, the spread of their "
+                              "labels (largest minus smallest)"}.get(
                 key, f"Sort by {COLUMNS[section][1].lower()}")
         if role == Qt.ItemDataRole.TextAlignmentRole:
             key = COLUMNS[section][0]
@@ -327,7 +340,7 @@ class PairTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if key == "flagged":
                 return self._flag
-            if key in ("id", "split", "annotator", "note"):
+            if key in ("id", "split", "annotator", "note", "labels"):
                 return self._muted
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -338,6 +351,10 @@ class PairTableModel(QAbstractTableModel):
                 return f"{pair.score:.3f} (labeled by {pair.annotator or 'unknown'})"
             if key == "flagged" and pair.flagged:
                 return "Flagged for review"
+            if key == "labels" and pair.id in self._label_counts:
+                n, spread = self._label_counts[pair.id]
+                return (f"{n} annotator{'s' if n != 1 else ''}"
+                        + (f"; their labels differ by up to {spread:.2f}" if n > 1 else ""))
             return None
         # DisplayRole
         if key == "id":
@@ -354,10 +371,15 @@ class PairTableModel(QAbstractTableModel):
             return FLAG_GLYPH if pair.flagged else ""
         if key == "note":
             return _one_line(pair.note)
+        if key == "labels":
+            n, spread = self._label_counts.get(pair.id, (0, 0.0))
+            return "" if n == 0 else str(n) if n == 1 else f"{n}  Δ{spread:.2f}"
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         key = COLUMNS[column][0]
+        if key not in SORTABLE_COLUMNS:
+            return
         descending = order == Qt.SortOrder.DescendingOrder
         if key == self.order_by and descending == self.descending and self.rowCount() > 0:
             return
@@ -406,6 +428,7 @@ class PairTableView(QTableView):
         fixed = {"id": fm.horizontalAdvance("0000000") + 16, "score": 118,
                  "split": fm.horizontalAdvance("train") + 34,
                  "annotator": fm.horizontalAdvance("Annotator") + 34,
+                 "labels": fm.horizontalAdvance("3  Δ0.00") + 24,
                  "flagged": fm.horizontalAdvance(FLAG_GLYPH) + 22, "note": 150}
         for key, width in fixed.items():
             hh.setSectionResizeMode(COL[key], QHeaderView.ResizeMode.Interactive)

@@ -108,3 +108,25 @@ def test_screenshot_of_the_agreement_panel(tmp_path, view):
 
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1024, 640)
+
+
+def test_pairs_table_shows_label_count_and_spread(ctx, qtbot):
+    from stsstudio.gui.pairs_table import COL, PairTableModel
+
+    project = ctx.project
+    project.insert_pairs([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(3)])
+    project.set_label(1, 0.2, "ana")
+    project.set_label(1, 0.7, "ben")
+    project.set_label(2, 0.4, "ana")
+    model = PairTableModel(ctx)
+    model.requery()
+    cell = model.index(0, COL["labels"])
+    assert cell.data() == "2  Δ0.50" and "differ by up to 0.50" in cell.data(0x0003)  # ToolTipRole
+    assert model.index(0, COL["score"]).data() == "0.45"  # the mean is the target
+    assert model.index(1, COL["labels"]).data() == "1" and model.index(2, COL["labels"]).data() == ""
+    project.set_label(3, 0.9, "ana")
+    project.set_label(3, 0.1, "ben")
+    ctx.pairChanged.emit(3)
+    assert model.index(2, COL["labels"]).data() == "2  Δ0.80"
+    model.sort(COL["labels"])  # not sortable: the order stays
+    assert model.order_by == "id"
