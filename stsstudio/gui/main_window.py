@@ -1,20 +1,14 @@
 """The main window: the welcome page, or a sidebar with one view per task in work order.
 
-Views are ``View(ctx, parent)`` widgets imported lazily; a view whose module is not there yet
-(or fails to import) gets a tidy placeholder page so the shell always works.
+The views and their lazy building live in ``view_stack.py``, the sidebar in ``sidebar.py``.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
-import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -22,13 +16,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -37,102 +28,20 @@ from stsstudio.core.errors import UserError
 from stsstudio.core.store import Project
 from stsstudio.gui import icons, settings, style
 from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.sidebar import Sidebar
+from stsstudio.gui.view_stack import (  # noqa: F401 - PlaceholderView: tests import it here
+    VIEW_KEYS,
+    VIEW_SPECS,
+    LazyViews,
+    PlaceholderView,
+    ViewStack,
+)
 from stsstudio.gui.welcome import WelcomePage
-from stsstudio.gui.workers import FunctionWorker, start_worker
+from stsstudio.gui.workers import JobRunner, wait_for_workers_to_quit
 
 log = logging.getLogger(__name__)
 
 IMPORTABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq")
-
-
-@dataclass(frozen=True)
-class ViewSpec:
-    key: str
-    title: str
-    icon: str
-    modules: tuple[tuple[str, str], ...]   # (module, class) candidates, first importable wins
-    placeholder: str
-
-
-VIEW_SPECS: tuple[ViewSpec, ...] = (
-    ViewSpec("pairs", "Pairs", "pairs", (("stsstudio.gui.pairs_table", "PairsView"),),
-             "The pair table will appear here."),
-    ViewSpec("label", "Label", "label", (("stsstudio.gui.annotate", "AnnotateView"),),
-             "The labelling view will appear here."),
-    ViewSpec("train", "Train", "train", (("stsstudio.gui.train_view", "TrainView"),),
-             "Training will appear here."),
-    ViewSpec("try", "Try", "try", (("stsstudio.gui.try_view", "TryView"),),
-             "Trying your model will appear here."),
-    ViewSpec("export", "Export", "export", (("stsstudio.gui.export_view", "ExportView"),
-                                            ("stsstudio.gui.export_dialog", "ExportView")),
-             "Exporting a model will appear here."),
-)
-VIEW_KEYS = tuple(spec.key for spec in VIEW_SPECS)
-
-
-class PlaceholderView(QWidget):
-    """Stands in for a view that is not available in this build."""
-
-    def __init__(self, spec: ViewSpec, detail: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.spec = spec
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        pic = QLabel()
-        pic.setPixmap(icons.icon(spec.icon, "#9aa0ab").pixmap(48, 48))
-        pic.setAlignment(Qt.AlignCenter)
-        title = QLabel(spec.title)
-        title.setObjectName("placeholderTitle")
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        title.setFont(font)
-        title.setAlignment(Qt.AlignCenter)
-        text = QLabel(spec.placeholder + (f"\n{detail}" if detail else ""))
-        text.setObjectName("placeholderText")
-        text.setAlignment(Qt.AlignCenter)
-        text.setWordWrap(True)
-        for w in (pic, title, text):
-            layout.addWidget(w)
-        layout.addStretch(2)
-
-
-def _build_view(spec: ViewSpec, ctx: ProjectContext, parent: QWidget) -> QWidget:
-    for module_name, class_name in spec.modules:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            if exc.name == module_name:
-                continue  # not written yet: the placeholder is the expected outcome
-            log.exception("view %s could not be imported", module_name)
-            return PlaceholderView(spec, f"({type(exc).__name__}: {exc})", parent)
-        cls = getattr(module, class_name, None)
-        if cls is None:
-            continue
-        try:
-            return cls(ctx, parent)
-        except Exception as exc:  # noqa: BLE001 - one broken view must not take the shell down
-            log.exception("view %s.%s could not be built", module_name, class_name)
-            return PlaceholderView(spec, f"({type(exc).__name__}: {exc})", parent)
-    return PlaceholderView(spec, "", parent)
-
-
-class _LazyViews(Mapping[str, QWidget]):
-    """``window.views["train"]``: the view, built on first access."""
-
-    def __init__(self, window: MainWindow) -> None:
-        self._window = window
-
-    def __getitem__(self, key: str) -> QWidget:
-        if key not in VIEW_KEYS:
-            raise KeyError(key)
-        return self._window.view(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(VIEW_KEYS)
-
-    def __len__(self) -> int:
-        return len(VIEW_KEYS)
 
 
 def _count_pairs(project: Project) -> tuple[int, int]:
@@ -156,8 +65,8 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(760, 520)
         self._import_wizard: QWidget | None = None
         self._annotator_dialog: QInputDialog | None = None
-        self._counts_pending = False
-        self._counts_project: Project | None = None
+        self._counter = JobRunner(self, serial=True)   # one count at a time; the newest wins
+        self._counter.finished.connect(self._on_counts_ready)
 
         self.pages = QStackedWidget()
         self.welcome = WelcomePage()
@@ -196,52 +105,12 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout(workspace)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
-
-        side = QWidget()
-        side.setObjectName("sidebarPanel")
-        side.setFixedWidth(188)
-        side.setAttribute(Qt.WA_StyledBackground, True)
-        side.setStyleSheet(f"QWidget#sidebarPanel {{ background: {style.SIDEBAR}; "
-                           f"border-right: 1px solid {style.BORDER}; }}")
-        col = QVBoxLayout(side)
-        col.setContentsMargins(0, 16, 0, 12)
-        col.setSpacing(2)
-        self.sidebar_title = QLabel()
-        self.sidebar_title.setObjectName("sidebarTitle")
-        font = self.sidebar_title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.08)
-        self.sidebar_title.setFont(font)
-        self.sidebar_subtitle = QLabel()
-        self.sidebar_subtitle.setObjectName("sidebarSubtitle")
-        col.addWidget(self.sidebar_title)
-        col.addWidget(self.sidebar_subtitle)
-        col.addSpacing(8)
-
-        self.sidebar = QListWidget()
-        self.sidebar.setObjectName("sidebar")
-        self.sidebar.setIconSize(QSize(20, 20))
-        self.sidebar.setStyleSheet("QListWidget#sidebar { border-right: none; }")
-        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.sidebar.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        for spec in VIEW_SPECS:
-            item = QListWidgetItem(icons.sidebar_icon(spec.icon), spec.title)
-            item.setData(Qt.UserRole, spec.key)
-            item.setSizeHint(QSize(160, 40))
-            self.sidebar.addItem(item)
+        self.side_panel = Sidebar()
+        self.sidebar = self.side_panel.views
         self.sidebar.currentRowChanged.connect(self._on_sidebar_row_changed)
-        col.addWidget(self.sidebar, 1)
-        row.addWidget(side)
-
-        self.view_stack = QStackedWidget()
-        # Views are built when first shown, or soon after the first paint: the train view
-        # alone needs pyqtgraph and a second of set-up, which must not delay the window.
-        self._built: dict[str, QWidget] = {}
-        self._slots: dict[str, QWidget] = {}
-        for spec in VIEW_SPECS:
-            slot = QWidget()
-            self._slots[spec.key] = slot
-            self.view_stack.addWidget(slot)
-        self.views = _LazyViews(self)
+        row.addWidget(self.side_panel)
+        self.view_stack = ViewStack(self.ctx)
+        self.views = LazyViews(self.view_stack)
         row.addWidget(self.view_stack, 1)
         return workspace
 
@@ -272,6 +141,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.action_import = self._action("&Import pairs…", self.open_import_wizard, "Ctrl+I", "import")
         file_menu.addAction(self.action_import)
+        self.action_suggest = self._action("&Suggest pairs…", self.open_suggest_dialog)
+        file_menu.addAction(self.action_suggest)
         file_menu.addSeparator()
         self.action_preferences = self._action("&Preferences…", self.edit_annotator,
                                                QKeySequence.Preferences, "settings")
@@ -413,9 +284,10 @@ class MainWindow(QMainWindow):
     def _on_project_changed(self) -> None:
         project = self.ctx.project
         has = project is not None
-        for action in (self.action_import, self.action_close, *self.view_actions.values()):
+        for action in (self.action_import, self.action_suggest, self.action_close, *self.view_actions.values()):
             action.setEnabled(has)
         if not has:
+            self._counter.cancel(quiet=True)   # a late count of the closed project is dropped
             self.setWindowTitle(APP_NAME)
             self.pages.setCurrentWidget(self.welcome)
             self.welcome.refresh()
@@ -423,10 +295,7 @@ class MainWindow(QMainWindow):
             self.counts_label.setText("")
             return
         self.setWindowTitle(f"{project.name} — {APP_NAME}")
-        self.sidebar_title.setText(self.fontMetrics().elidedText(project.name, Qt.ElideRight, 160))
-        self.sidebar_title.setToolTip(str(project.path))
-        self.sidebar_subtitle.setText("read-only" if project.readonly else "")
-        self.sidebar_subtitle.setVisible(project.readonly)
+        self.side_panel.set_project(project.name, str(project.path), project.readonly)
         self.project_label.setText(project.name)
         self.project_label.setToolTip(str(project.path))
         self.pages.setCurrentWidget(self.workspace)
@@ -437,33 +306,14 @@ class MainWindow(QMainWindow):
     # -- views -----------------------------------------------------------------------
 
     def view(self, key: str) -> QWidget:
-        """The view for ``key``, built now if it was not yet. Views load ctx.project themselves."""
-        view = self._built.get(key)
-        if view is not None:
-            return view
-        spec = VIEW_SPECS[VIEW_KEYS.index(key)]
-        t0 = time.perf_counter()
-        view = _build_view(spec, self.ctx, self.view_stack)
-        log.debug("built view %s in %.0f ms", key, 1000 * (time.perf_counter() - t0))
-        slot = self._slots.pop(key)
-        index = self.view_stack.indexOf(slot)
-        was_current = self.view_stack.currentWidget() is slot
-        self.view_stack.insertWidget(index, view)
-        self.view_stack.removeWidget(slot)
-        slot.deleteLater()
-        if was_current:
-            self.view_stack.setCurrentWidget(view)
-        self._built[key] = view
-        return view
+        """The view for ``key``, built now if it was not yet."""
+        return self.view_stack.view(key)
 
     @Slot()
     def _build_next_view(self) -> None:
         """Build one not-yet-built view per event-loop turn, after the first paint."""
-        for key in VIEW_KEYS:
-            if key not in self._built:
-                self.view(key)
-                QTimer.singleShot(30, self._build_next_view)
-                return
+        if self.view_stack.build_next():
+            QTimer.singleShot(30, self._build_next_view)
 
     @Slot(str)
     def show_view(self, key: str) -> None:
@@ -482,10 +332,7 @@ class MainWindow(QMainWindow):
             view.setFocus(Qt.OtherFocusReason)
 
     def current_view(self) -> str:
-        for key, view in self._built.items():
-            if view is self.view_stack.currentWidget():
-                return key
-        return ""
+        return self.view_stack.current_key()
 
     @Slot(int)
     def _on_sidebar_row_changed(self, row: int) -> None:
@@ -518,31 +365,16 @@ class MainWindow(QMainWindow):
         project = self.ctx.project
         if project is None:
             return
-        if self._counts_pending:
-            self._counts_timer.start()  # one count at a time; try again shortly
-            return
         if project.counts_ready():   # kept in step by the project's writes: no scan
             counts = project.counts()
             self._show_counts((counts.total(), counts.labeled()))
             return
-        self._counts_pending = True
-        self._counts_project = project
-        worker = FunctionWorker(_count_pairs, project)
-        worker.finished.connect(self._on_counts_ready)
-        worker.failed.connect(self._on_counts_failed)
-        start_worker(worker)
+        # A failure (the project was closed meanwhile) leaves nothing to show.
+        self._counter.start(_count_pairs, project)
 
     @Slot(object)
     def _on_counts_ready(self, counts: tuple[int, int]) -> None:
-        self._counts_pending = False
-        if self.ctx.project is not None and self.ctx.project is self._counts_project:
-            self._show_counts(counts)
-        elif self.ctx.project is not None:
-            self._counts_timer.start()
-
-    @Slot(str, str)
-    def _on_counts_failed(self, message: str, details: str) -> None:
-        self._counts_pending = False  # the project was closed meanwhile; nothing to show
+        self._show_counts(counts)
 
     def _show_counts(self, counts: tuple[int, int]) -> None:
         pairs, labeled = counts
@@ -606,6 +438,21 @@ class MainWindow(QMainWindow):
         self._import_wizard = wizard
         wizard.open()
         return wizard
+
+    @Slot()
+    def open_suggest_dialog(self) -> QWidget | None:
+        """Pairs from a list of sentences: import them to the pool, plan, preview, add."""
+        if self.ctx.project is None:
+            QMessageBox.information(self, "Suggest pairs",
+                                    "Create or open a project first; the pairs are added to it.")
+            return None
+        from stsstudio.gui.suggest_dialog import SuggestPairsDialog
+
+        dialog = SuggestPairsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.pairsAdded.connect(self.ctx.openPairRequested)
+        dialog.open()
+        return dialog
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if _dropped_file(event) is not None:
@@ -673,29 +520,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_first_paint(self) -> None:
-        if os.environ.get("STSSTUDIO_BENCH_FIRST_PAINT") == "1":
-            self._report_first_paint()
-            return
         self.firstPainted.emit()
         QTimer.singleShot(300, self._build_next_view)
-
-    @Slot()
-    def _report_first_paint(self) -> None:
-        """Bench hook (STSSTUDIO_BENCH_FIRST_PAINT=1): print the time to first paint, then quit."""
-        import json
-        import sys
-
-        t0 = float(os.environ.get("STSSTUDIO_BENCH_T0", "0") or 0)
-        elapsed = time.time() - t0 if t0 else float("nan")
-        print(json.dumps({"first_paint_s": round(elapsed, 4),
-                          "torch_imported": "torch" in sys.modules,
-                          "sentence_transformers_imported": "sentence_transformers" in sys.modules,
-                          "view": self.current_view() or "welcome"}), flush=True)
-        QApplication.quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         settings.set(settings.GEOMETRY, self.saveGeometry())
         settings.set(settings.WINDOW_STATE, self.saveState())
+        # Workers first (cancel, then wait): one may still be reading or writing the project.
+        wait_for_workers_to_quit(5000)
         if self.ctx.project is not None:
             self.ctx.set_project(None)  # releases the writer lock; labels are already committed
         super().closeEvent(event)
