@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.core.label_queue import RANDOM_SEED, LabelQueue
+from stsstudio.core.label_queue import RANDOM_SEED, LabelQueue, queue_order
 from stsstudio.core.store import Pair, PairCounts, Project
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.guidelines_panel import GuidelinesPanel
@@ -298,7 +298,7 @@ class AnnotateView(QWidget):
             self.total = self.labeled = 0
             self._show_empty()
             return
-        self._queue = LabelQueue(project, self.split, self.order)
+        self._queue = LabelQueue(project, self.split, self.order, annotator=self.ctx.annotator or "")
         self._queue.extend()
         self._recount()
         if keep is not None and keep in self._queue:
@@ -442,7 +442,12 @@ class AnnotateView(QWidget):
 
     def _render_header(self) -> None:
         if self.current is not None:
-            self.queue_bar.show_pair(self.current)
+            labels = None
+            project = self.ctx.project
+            if queue_order(self.order).adjudicates and project is not None:
+                # Adjudication: every annotator's latest label, next to the pair's own note.
+                labels = {a: v for _p, _s, a, v in project.annotator_labels(pair_ids=[self.current.id])}
+            self.queue_bar.show_pair(self.current, labels)
 
     def _render_score(self) -> None:
         self.score_panel.show_score(self.score, self.current.score if self.current else None)
@@ -475,8 +480,9 @@ class AnnotateView(QWidget):
             return False
         annotator = self.ctx.annotator or ""
         score = self.score
+        adjudicate = queue_order(self.order).adjudicates
         unchanged = pair.score is not None and abs(pair.score - score) < 1e-9 \
-            and (pair.annotator or "") == annotator
+            and (pair.annotator or "") == annotator and not adjudicate
         if not unchanged:
             if project.readonly:
                 self.ctx.statusMessage.emit("This project is open read-only; labels are not saved.")
@@ -484,7 +490,8 @@ class AnnotateView(QWidget):
             self._confirming = True   # we move on at once: no need to re-read this pair
             try:
                 self.ctx.undo_stack.push(SetLabelCommand(self.ctx, pair.id, score, annotator,
-                                                         previous_score=pair.score))
+                                                         previous_score=pair.score,
+                                                         adjudicate=adjudicate))
             finally:
                 self._confirming = False
             if pair.score is None:

@@ -60,7 +60,8 @@ class QueueBar(QWidget):
     def order(self) -> str:
         return self.order_combo.currentData()
 
-    def show_pair(self, pair: Pair) -> None:
+    def show_pair(self, pair: Pair, labels: dict[str, float] | None = None) -> None:
+        """The header line; ``labels`` (annotator: score) are shown when adjudicating."""
         parts = [f"Pair {pair.id}"]
         if pair.split != "none":
             parts.append(pair.split)
@@ -68,5 +69,8 @@ class QueueBar(QWidget):
             parts.append("not labeled yet")
         else:
             parts.append(f"labeled {pair.score:.2f} by {pair.annotator or 'unknown'}")
+        if labels:
+            parts.append("labels: " + ", ".join(f"{a or 'unnamed'} {v:.2f}"
+                                                for a, v in sorted(labels.items())))
         self.header.setText("  ·  ".join(parts))
         self.flag_badge.setVisible(pair.flagged)

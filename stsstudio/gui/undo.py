@@ -36,8 +36,10 @@ class SetLabelCommand(QUndoCommand):
     """
 
     def __init__(self, ctx: ProjectContext, pair_id: int, score: float, annotator: str = "",
-                 *, mergeable: bool = False, previous_score: float | None = None) -> None:
-        super().__init__(f"Label pair {pair_id} {score:.2f}")
+                 *, mergeable: bool = False, previous_score: float | None = None,
+                 adjudicate: bool = False) -> None:
+        super().__init__(f"{'Adjudicate' if adjudicate else 'Label'} pair {pair_id} {score:.2f}")
+        self.adjudicate = adjudicate   # record the score as the pair's adjudicated value
         self.ctx = ctx
         self.pair_id = int(pair_id)
         self.score = round(float(score), 4)
@@ -50,7 +52,8 @@ class SetLabelCommand(QUndoCommand):
         project = self.ctx.project
         if project is None:
             return
-        self.label_ids = [project.set_label(self.pair_id, self.score, self.annotator)]
+        write = project.adjudicate if self.adjudicate else project.set_label
+        self.label_ids = [write(self.pair_id, self.score, self.annotator)]
         self.ctx.pairChanged.emit(self.pair_id)
 
     def undo(self) -> None:

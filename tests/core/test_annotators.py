@@ -318,3 +318,24 @@ def test_agreement_of_a_project_without_multiple_labels(tmp_path):
         report = ag.agreement_report(project, n_boot=10)
     assert report["alpha"] is None and report["pairwise_spearman"] == []
     assert report["pairs_with_multiple_labels"] == 0 and report["annotators"] == []
+
+
+def test_label_queue_orders_for_several_annotators(project):
+    from stsstudio.core.label_queue import LabelQueue, queue_order
+
+    ids = _pairs(project, 6) + _pairs(project, 4, split="dev")
+    project.assign_overlap(["ana", "ben"], 0.5, seed=3)
+    queue = LabelQueue(project, order="assigned", annotator="ana")
+    queue.extend()
+    assert queue.ids == project.assigned_pair_ids("ana")
+    dev_queue = LabelQueue(project, split="dev", order="assigned", annotator="ana")
+    dev_queue.extend()
+    assert set(dev_queue.ids) == set(project.assigned_pair_ids("ana")) & set(ids[6:])
+    for pid, (a, b) in zip(ids, [(0.0, 1.0), (0.3, 0.4), (0.2, 0.7)]):
+        project.set_label(pid, a, "ana")
+        project.set_label(pid, b, "ben")
+    resolve = LabelQueue(project, order="disagreements")
+    while resolve.extend():
+        pass
+    assert resolve.ids == [ids[0], ids[2]] and queue_order("disagreements").adjudicates
+    assert not queue_order("file").adjudicates

@@ -130,3 +130,36 @@ def test_pairs_table_shows_label_count_and_spread(ctx, qtbot):
     assert model.index(2, COL["labels"]).data() == "2  Δ0.80"
     model.sort(COL["labels"])  # not sortable: the order stays
     assert model.order_by == "id"
+
+
+def test_label_view_assignment_and_resolve_disagreements(tmp_path, qtbot):
+    from PySide6.QtCore import Qt
+
+    from stsstudio.gui.annotate import AnnotateView
+    from stsstudio.gui.context import ProjectContext
+
+    project = Project.create(tmp_path / "p")
+    project.insert_pairs([(f"left {i}", f"right {i}", None, "train", i, None) for i in range(1, 11)])
+    project.assign_overlap(["ana", "ben"], 0.2, seed=1)
+    ctx = ProjectContext()
+    ctx.annotator = "ben"
+    ctx.set_project(project)
+    view = AnnotateView(ctx)
+    qtbot.addWidget(view)
+    view.order_combo.setCurrentIndex(view.order_combo.findData("assigned"))
+    assert view.queue == project.assigned_pair_ids("ben")   # ben's share and the overlap
+    first = view.current.id
+    qtbot.keyClick(view, Qt.Key.Key_5)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert project.annotator_labels(pair_ids=[first])[0][2:] == ("ben", 1.0)
+    # ana labels the same pair far lower: a disagreement to resolve.
+    project.set_label(first, 0.0, "ana")
+    view.order_combo.setCurrentIndex(view.order_combo.findData("disagreements"))
+    assert view.queue == [first] and "ana 0.00, ben 1.00" in view.header.fullText()
+    qtbot.keyClick(view, Qt.Key.Key_3)   # 0.6
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert project.pair(first).score == 0.6 and project.adjudicated_scores() == {first: 0.6}
+    assert project.label_history(first)[-1].adjudicated
+    ctx.undo_stack.undo()
+    assert project.pair(first).score == 0.5 and project.adjudicated_scores() == {}
+    ctx.set_project(None)
