@@ -85,11 +85,14 @@ def _from_project(source: Path, annotator: str | None) -> tuple[list[_Incoming],
     return rows, len(rows), "0-1"
 
 
-def _from_file(source: str | os.PathLike[str], annotator: str | None,
-               scale: str) -> tuple[list[_Incoming], int, str, int]:
+def _from_file(source: str | os.PathLike[str], annotator: str | None, scale: str,
+               project_scale: str | None = None) -> tuple[list[_Incoming], int, str, int]:
     from stsstudio.core.importers import ImportOptions, read_labels
 
     table = read_labels(source, ImportOptions(scale=scale))
+    if scale == "auto" and project_scale and table.scale not in ("0-1", project_scale):
+        # Scores are 0-1 or on the project's own scale: 3 on a 1-5 project is not 3 of 0-5.
+        table = read_labels(source, ImportOptions(scale=project_scale))
     rows, unlabeled = [], 0
     missing_row = None
     for i in range(len(table.sentence1)):
@@ -118,7 +121,8 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
             sentence2, score and optionally annotator (and split) columns.
         annotator: the annotator of rows that name none (a file without an annotator column,
             or unnamed labels of a project).
-        scale: the file's score scale (auto, 0-1, 0-5, 1-5, 0-100), as for an import.
+        scale: the file's score scale (auto, 0-1, 0-5, 1-5, 0-100), as for an import; "auto"
+            takes scores above 1 to be on the project's own scale when it has one.
         on_conflict: "keep" the project's label or "replace" it with the source's.
         dry_run: report only; write nothing (the dialog's preview).
 
@@ -141,7 +145,8 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
     elif not path.exists():
         raise UserError(f"{source}: no such file or project folder")
     else:
-        incoming, report.rows, report.scale, unlabeled = _from_file(path, annotator, scale)
+        incoming, report.rows, report.scale, unlabeled = _from_file(path, annotator, scale,
+                                                                    project.display_scale())
 
     # One label per (pair, annotator): a later row is a later revision.
     last: dict[tuple[int, str], _Incoming] = {}

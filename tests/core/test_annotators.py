@@ -339,3 +339,15 @@ def test_label_queue_orders_for_several_annotators(project):
         pass
     assert resolve.ids == [ids[0], ids[2]] and queue_order("disagreements").adjudicates
     assert not queue_order("file").adjudicates
+
+
+def test_merge_reads_scores_on_the_projects_scale(tmp_path, project):
+    ids = _pairs(project, 2)
+    project.set_display_scale("1-5")
+    csv = tmp_path / "likert.csv"
+    csv.write_text("sentence1,sentence2,score,annotator\n"
+                   "sentence one number 0,sentence two number 0,3,bob\n"
+                   "sentence one number 1,sentence two number 1,2.5,bob\n", encoding="utf-8")
+    report = merge_labels(project, csv)
+    assert report.scale == "1-5"    # auto alone would have said 0-5 (2.5 is not whole)
+    assert project.pair(ids[0]).score == 0.5 and project.pair(ids[1]).score == pytest.approx(0.375)
