@@ -32,7 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.export_formats import EXPORT_FORMATS, get_format
 from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.export_variants import VariantTable
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.train_form import _form_label, _stack
 from stsstudio.gui.workers import FunctionWorker, start_worker
@@ -47,29 +49,42 @@ def card_job(project: Any, run_id: int) -> str:
 
 
 def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet: bool, force: bool,
+               format: str = "torch", dims: int | None = None, measured: Any = None,
                task: Any = None) -> dict[str, Any]:
-    """Export, then load the folder back from disk and score a sample pair with it (the check)."""
+    """Export, then load the folder back from disk with its backend and score a sample pair
+    with it (the check)."""
     from stsstudio.core.export import export_run
     from stsstudio.core.inference import similarity
-    from stsstudio.core.models import load_model
 
-    path = export_run(project, out_dir, run_id, with_data=with_data, force=force, task=task)
+    fmt = get_format(format)
+    path = export_run(project, out_dir, run_id, with_data=with_data, force=force, task=task,
+                      format=fmt.name, dims=dims or None, measured=measured)
     if with_data and parquet:
         from stsstudio.core.data_export import export_pairs
 
         export_pairs(project, Path(path) / "data" / "labeled_pairs.parquet", labeled_only=True)
     if task is not None:
         task.status("Loading the exported folder back…")
-    model = load_model(str(path), device="cpu")
+    model = fmt.load(str(path), dims or None)
     sample = (project.labeled_pairs("dev") or project.labeled_pairs() or [None])[0]
     # sentence-transformers v6 renamed get_sentence_embedding_dimension.
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    result: dict[str, Any] = {"path": str(path), "dimension": int(dimension()),
+    result: dict[str, Any] = {"path": str(path), "dimension": int(dims or dimension()),
+                              "format": fmt.label, "tolerance": fmt.tolerance,
+                              "load_call": fmt.load_call(str(path), dims or None),
                               "max_seq_length": int(getattr(model, "max_seq_length", 0) or 0)}
     if sample is not None:
         result["sample"] = (sample.sentence1, sample.sentence2)
         result["exported_score"] = similarity(model, sample.sentence1, sample.sentence2)
-        result["run_score"] = similarity(f"run:{run_id}", sample.sentence1, sample.sentence2, project=project)
+        if dims:
+            from stsstudio.core.export_formats import _cosine
+            from stsstudio.core.inference import get_model
+
+            result["run_score"] = _cosine(get_model(f"run:{run_id}", "cpu", project),
+                                          sample.sentence1, sample.sentence2, dims)
+        else:
+            result["run_score"] = similarity(f"run:{run_id}", sample.sentence1, sample.sentence2,
+                                             project=project)
     files = sorted(p.relative_to(path).as_posix() for p in Path(path).rglob("*") if p.is_file())
     result["files"] = files
     return result
@@ -134,6 +149,28 @@ class ExportView(QWidget):
         form.addRow(_form_label("Folder"), _stack(
             folder_row, self._hint("A new or empty folder. Written atomically: nothing half-done is "
                                    "left behind."), self.overwrite))
+        self.format_combo = QComboBox()
+        for fmt in EXPORT_FORMATS.values():
+            self.format_combo.addItem(fmt.label, fmt.name)
+            reason = fmt.unavailable_reason(deep=False)
+            index = self.format_combo.count() - 1
+            self.format_combo.setItemData(index, reason or fmt.help, Qt.ToolTipRole)
+            if reason:   # greyed out; the tooltip and the compare table give the pip line
+                self.format_combo.model().item(index).setEnabled(False)
+        self.dims_combo = QComboBox()
+        self.dims_combo.addItem("Full size", 0)
+        self.dims_combo.setToolTip("Smaller sizes come from a Matryoshka run; compare the variants "
+                                   "to list them.")
+        self.format_combo.currentIndexChanged.connect(self._on_format_changed)
+        self.dims_combo.currentIndexChanged.connect(self._on_format_changed)
+        format_row = QHBoxLayout()
+        format_row.setContentsMargins(0, 0, 0, 0)
+        format_row.addWidget(self.format_combo, 1)
+        format_row.addWidget(self.dims_combo)
+        format_box = QWidget()
+        format_box.setLayout(format_row)
+        self.format_hint = self._hint("")
+        form.addRow(_form_label("Format"), _stack(format_box, self.format_hint))
         self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
         self.with_data.toggled.connect(self._on_with_data)
         self.parquet = QCheckBox("Also as Parquet")
@@ -187,6 +224,12 @@ class ExportView(QWidget):
         left_layout.addStretch(1)
         left.setMinimumWidth(380)
 
+        variants_box = QGroupBox("Compare variants")
+        variants_layout = QVBoxLayout(variants_box)
+        self.variants = VariantTable()
+        self.variants.variantChosen.connect(self._on_variant_chosen)
+        variants_layout.addWidget(self.variants)
+
         right = QGroupBox("Model card (README.md)")
         right_layout = QVBoxLayout(right)
         self.card_state = QLabel()
@@ -203,11 +246,18 @@ class ExportView(QWidget):
             " th, td { padding: 2px 6px; }")
         right_layout.addWidget(self.card, 1)
 
+        right_split = QSplitter(Qt.Vertical)
+        right_split.setChildrenCollapsible(False)
+        right_split.addWidget(variants_box)
+        right_split.addWidget(right)
+        right_split.setStretchFactor(0, 2)
+        right_split.setStretchFactor(1, 3)
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(right_split)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         root.addWidget(split)
+        self._on_format_changed()
 
     @staticmethod
     def _hint(text: str) -> QLabel:
@@ -252,6 +302,8 @@ class ExportView(QWidget):
         project = self.ctx.project
         if not self._path_edited and project is not None and run_id is not None:
             self.folder.setText(str(project.path.parent / f"{_slug(project.name)}-run{run_id}-model"))
+        self.variants.set_run(project, run_id)
+        self._set_dims_choices([])
         self._update_enabled()
         if run_id is None:
             self.card.setPlainText("")
@@ -262,6 +314,57 @@ class ExportView(QWidget):
     def _update_enabled(self) -> None:
         ok = self.selected_run_id() is not None and self.worker is None
         self.export_button.setEnabled(ok)
+
+    def selected_format(self) -> str:
+        return str(self.format_combo.currentData() or "torch")
+
+    def selected_dims(self) -> int:
+        return int(self.dims_combo.currentData() or 0)
+
+    def _set_dims_choices(self, dims: list[int]) -> None:
+        current = self.selected_dims()
+        self.dims_combo.blockSignals(True)
+        self.dims_combo.clear()
+        self.dims_combo.addItem("Full size", 0)
+        for d in dims:
+            self.dims_combo.addItem(f"{d} dims", d)
+        index = self.dims_combo.findData(current)
+        self.dims_combo.setCurrentIndex(max(0, index))
+        self.dims_combo.blockSignals(False)
+        self.dims_combo.setVisible(bool(dims))
+
+    @Slot(str, int)
+    def _on_variant_chosen(self, name: str, dims: int) -> None:
+        result = self.variants.result
+        if result is not None:
+            full = result.rows[0].full_dims if result.rows else 0
+            self._set_dims_choices(sorted({r.dims for r in result.rows if r.dims != full}, reverse=True))
+        self.format_combo.blockSignals(True)
+        self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(name)))
+        self.format_combo.blockSignals(False)
+        self.dims_combo.blockSignals(True)
+        self.dims_combo.setCurrentIndex(max(0, self.dims_combo.findData(dims)))
+        self.dims_combo.blockSignals(False)
+        self._on_format_changed()
+
+    @Slot()
+    def _on_format_changed(self) -> None:
+        fmt = get_format(self.selected_format())
+        dims = self.selected_dims() or None
+        row = self.variants.result.row(fmt.name, dims) if self.variants.result is not None else None
+        measured = ""
+        if row is not None and row.available:
+            measured = (f" Measured: dev Spearman {row.spearman:.4f} ({row.delta:+.4f} vs torch), "
+                        f"{row.sentences_per_s:,.0f} sentences/s.")
+        self.format_hint.setText(f"{fmt.help} Loads with {fmt.load_call('folder', dims)}.{measured}")
+        if self.variants.chosen() is None or self.variants.chosen()[:2] != (fmt.name, dims or 0):
+            self.variants.select(fmt.name, dims or 0)
+
+    def _measured_row(self) -> Any:
+        if self.variants.result is None:
+            return None
+        row = self.variants.result.row(self.selected_format(), self.selected_dims() or None)
+        return row if row is not None and row.available else None
 
     @Slot(str)
     def _on_folder_edited(self, _text: str) -> None:
@@ -345,7 +448,8 @@ class ExportView(QWidget):
             return
         worker = FunctionWorker(export_job, project, folder, run_id, self.with_data.isChecked(),
                                 self.parquet.isChecked() and self.with_data.isChecked(),
-                                self.overwrite.isChecked())
+                                self.overwrite.isChecked(), format=self.selected_format(),
+                                dims=self.selected_dims() or None, measured=self._measured_row())
         worker.progressed.connect(self._on_progress)
         worker.statusChanged.connect(self._on_status)
         worker.finished.connect(self._on_exported)
@@ -385,12 +489,13 @@ class ExportView(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.progress.setFormat("Done")
-        lines = [f"<b>Exported to</b> {html.escape(result['path'])}",
+        lines = [f"<b>Exported {html.escape(result.get('format', ''))} to</b> {html.escape(result['path'])}",
+                 f"<code>{html.escape(result.get('load_call', ''))}</code>",
                  f"Loaded back with SentenceTransformer: {result['dimension']}-dim embeddings"
                  + (f", max length {result['max_seq_length']}" if result.get("max_seq_length") else "") + "."]
         if "exported_score" in result:
             s1, s2 = result["sample"]
-            same = abs(result["exported_score"] - result["run_score"]) < 1e-4
+            same = abs(result["exported_score"] - result["run_score"]) <= max(1e-4, result.get("tolerance", 0))
             mark = "<span style='color:#2a7d46'>✓ same as the run</span>" if same else \
                 "<span style='color:#b3261e'>✗ differs from the run</span>"
             lines.append(f"Sample pair “{html.escape(s1[:50])}” / “{html.escape(s2[:50])}”: "

@@ -4,6 +4,7 @@ with the load-back check, and a refused non-empty folder."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 
 @pytest.fixture
@@ -48,3 +49,49 @@ def test_export_shows_card_and_checks_the_folder(trained_ctx, qtbot, tmp_path) -
     assert "not empty" in view.last_error
     assert not view.result_frame.isHidden() and view.open_button.isHidden()
     assert (out / "modules.json").exists()                    # the first export is intact
+
+
+def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, tmp_path, monkeypatch) -> None:
+    """The compare table runs in a worker, greys out formats whose extra is missing (with the pip
+    line), and the row picked is the format exported."""
+    import sys
+
+    from stsstudio.core import export_formats
+    from stsstudio.gui.export_view import ExportView
+
+    # Whatever is installed here, make OpenVINO's third-party import fail for this test.
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    export_formats.reset_availability()
+    view = ExportView(trained_ctx)
+    qtbot.addWidget(view)
+    table = view.variants.table
+    ov_row = [table.item(r, 0).text() for r in range(table.rowCount())].index("OpenVINO")
+    assert not table.item(ov_row, 0).flags() & Qt.ItemIsEnabled               # greyed out
+    assert "pip install 'stsstudio[openvino]'" in table.item(ov_row, 0).toolTip()
+    assert "pip install 'stsstudio[openvino]'" in view.variants.install_hint.text()
+    ov_index = view.format_combo.findData("openvino")
+    assert not view.format_combo.model().item(ov_index).isEnabled()
+
+    view.variants.start_compare()
+    qtbot.waitUntil(lambda: view.variants.result is not None or bool(view.variants.last_error),
+                    timeout=120_000)
+    assert view.variants.result is not None, view.variants.last_error
+    qtbot.waitUntil(lambda: not view.variants.is_running(), timeout=10_000)
+    torch_row = view.variants.result.row("torch")
+    assert torch_row.available and torch_row.sentences_per_s > 0
+    assert table.item(0, 2).text() == f"{torch_row.spearman:.4f}"
+    assert table.item(0, 3).text() == "reference"
+    assert not view.variants.select("openvino")                              # cannot be picked
+    assert view.variants.select("torch")
+    assert view.selected_format() == "torch"
+    assert "Measured: dev Spearman" in view.format_hint.text()
+
+    out = tmp_path / "picked"
+    view.folder.setText(str(out))
+    view.start_export()
+    qtbot.waitUntil(lambda: view.worker is None, timeout=60_000)
+    assert view.last_result is not None, view.last_error
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "Measured by STS Studio before writing" in card
+    assert "SentenceTransformer('path/to/this/folder')" in card
+    export_formats.reset_availability()
