@@ -262,6 +262,17 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_label_target(args: argparse.Namespace) -> int:
+    with _open_project(args.project, readonly=args.how is None) as project:
+        if args.how is None:
+            print(project.label_aggregate)
+            return 0
+        changed = project.set_label_aggregate(args.how)
+    print(f"Pairs with several annotators now train on the {args.how} of their labels "
+          f"({changed:,} targets changed; adjudicated values still win).")
+    return 0
+
+
 def _cmd_assign_overlap(args: argparse.Namespace) -> int:
     with _open_project(args.project) as project:
         summary = project.assign_overlap(args.annotators, args.overlap / 100, seed=args.seed,
@@ -705,6 +716,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_agreement)
 
+    p = sub.add_parser("label-target", help="mean or median of several annotators' labels")
+    p.add_argument("project")
+    p.add_argument("how", nargs="?", choices=("mean", "median"), help="omit to show the current one")
+    p.set_defaults(func=_cmd_label_target)
+
     p = sub.add_parser("assign-overlap", help="share the pairs among annotators, with a seeded "
                                               "overlap everyone labels")
     p.add_argument("project")
@@ -815,7 +831,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
-            "merge-labels", "agreement", "assign-overlap", "assign-dev", "train", "resume", "evaluate",
+            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "train",
+            "resume", "evaluate",
             "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
 
 

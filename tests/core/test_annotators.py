@@ -351,3 +351,16 @@ def test_merge_reads_scores_on_the_projects_scale(tmp_path, project):
     report = merge_labels(project, csv)
     assert report.scale == "1-5"    # auto alone would have said 0-5 (2.5 is not whole)
     assert project.pair(ids[0]).score == 0.5 and project.pair(ids[1]).score == pytest.approx(0.375)
+
+
+def test_label_target_command(tmp_path, capsys):
+    with Project.create(tmp_path / "p") as project:
+        (pid,) = _pairs(project, 1)
+        for who, score in (("ana", 0.1), ("ben", 0.2), ("cy", 0.9)):
+            project.set_label(pid, score, who)
+    assert cli.main(["label-target", str(tmp_path / "p")]) == 0
+    assert capsys.readouterr().out.strip() == "mean"
+    assert cli.main(["label-target", str(tmp_path / "p"), "median"]) == 0
+    assert "1 targets changed" in capsys.readouterr().out
+    with Project.open(tmp_path / "p", readonly=True) as project:
+        assert project.pair(pid).score == 0.2 and project.label_aggregate == "median"
