@@ -15,8 +15,8 @@ single connection, so all writes go through one connection.
 
 from __future__ import annotations
 
-import errno
 import contextlib
+import errno
 import hashlib
 import itertools
 import json
@@ -42,6 +42,10 @@ PAGE_SIZE = 16384  # of new projects; existing ones keep theirs
 
 class ProjectError(UserError):
     """A user-facing error about a project (bad path, newer schema, locked, ...)."""
+
+
+class InvalidValueError(ProjectError, ValueError):
+    """A value the user gave is out of range (a ValueError for callers, one line for the CLI)."""
 
 
 class ProjectLockedError(ProjectError):
@@ -1327,7 +1331,7 @@ class Project:
         import random
 
         if not 0 < fraction < 1:
-            raise ProjectError(f"the dev fraction must be between 0 and 1, not {fraction:g}")
+            raise InvalidValueError(f"the dev fraction must be between 0 and 1, not {fraction:g}")
         ids = [r[0] for r in self._execute(
             "SELECT id FROM pairs WHERE split = 'train' AND score IS NOT NULL ORDER BY id")]
         k = int(round(len(ids) * fraction))
