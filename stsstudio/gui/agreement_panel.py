@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -96,6 +96,8 @@ class _Figure(QFrame):
 class AgreementPanel(QWidget):
     """Figures, a scatter of annotator A against B, and the pairs with the largest spread."""
 
+    targetChanged = Signal()  # mean/median switched: the pairs' scores changed
+
     def __init__(self, project: Project | None = None, parent: QWidget | None = None, *,
                  n_boot: int = ag.DEFAULT_BOOTSTRAP) -> None:
         super().__init__(parent)
@@ -117,6 +119,18 @@ class AgreementPanel(QWidget):
             self.split_combo.addItem(text, value)
         self.split_combo.currentIndexChanged.connect(self.refresh)
         top.addWidget(self.split_combo)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Target"))
+        self.target_combo = QComboBox()
+        self.target_combo.addItem("Mean of labels", "mean")
+        self.target_combo.addItem("Median of labels", "median")
+        self.target_combo.setToolTip("What pairs with several annotators train on; an adjudicated "
+                                     "value always wins")
+        if project is not None:
+            self.target_combo.setCurrentIndex(self.target_combo.findData(project.label_aggregate))
+            self.target_combo.setEnabled(not project.readonly)
+        self.target_combo.currentIndexChanged.connect(self._on_target_changed)
+        top.addWidget(self.target_combo)
         self.state_label = QLabel()
         self.state_label.setStyleSheet(f"color: {style.MUTED};")
 
@@ -219,6 +233,17 @@ class AgreementPanel(QWidget):
 
     def is_busy(self) -> bool:
         return self._runner.is_running()
+
+    @Slot()
+    def _on_target_changed(self) -> None:
+        how = self.target_combo.currentData()
+        if self.project is None or self.project.readonly or how == self.project.label_aggregate:
+            return
+        changed = self.project.set_label_aggregate(how)
+        self.targetChanged.emit()
+        self.refresh()
+        self.state_label.setText(f"Targets are now the {how} of the labels ({changed:,} pairs changed). "
+                                 "Computing agreement…")
 
     @Slot(object)
     def _on_loaded(self, data: AgreementData) -> None:

@@ -136,6 +136,7 @@ class AnnotatorActions(QObject):
 
         dialog = AgreementDialog(project, self.window)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.panel.targetChanged.connect(self.window.ctx.pairsChanged)
         self.agreement_dialog = dialog
         dialog.show()
         return dialog

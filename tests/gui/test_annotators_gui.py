@@ -38,6 +38,13 @@ def test_agreement_panel_shows_the_core_figures(project, qtbot):
     assert (panel.a_combo.currentText(), panel.b_combo.currentText()) == ("ana", "ben")
     xs, _ys = panel.scatter.getData()
     assert len(xs) == 20
+    project.set_label(ids[1], 0.0, "cy")   # three labels on pair 2: median differs from mean
+    with qtbot.waitSignal(panel.targetChanged, timeout=5000):
+        panel.target_combo.setCurrentIndex(panel.target_combo.findData("median"))
+    assert project.label_aggregate == "median"
+    assert project.pair(ids[1]).score == pytest.approx(
+        sorted(v for _p, _s, _a, v in project.annotator_labels(pair_ids=[ids[1]]))[1])
+    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=20000)
     panel.split_combo.setCurrentIndex(panel.split_combo.findText("train"))  # no pairs there
     qtbot.waitUntil(lambda: not panel.is_busy() and panel.pairs_card.value.text() == "0", timeout=20000)
     assert "No pair has labels from two annotators" in panel.state_label.text()
