@@ -104,3 +104,13 @@ def test_hostile_case(case: Case, seeded, capsys, monkeypatch):
     victim = work / "victim.txt"
     if victim.exists():
         assert victim.read_text() == "precious\n"
+
+
+def test_only_nothing_or_an_existing_path_opens_the_app(tmp_path, monkeypatch):
+    from stsstudio.cli import is_cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "MyProject").mkdir()
+    assert not is_cli([]) and not is_cli(["MyProject"]) and not is_cli([str(tmp_path)])
+    for argv in (["improt", "P"], ["queue", "--help"], ["MyProjekt"], ["--bogus"], ["import"]):
+        assert is_cli(argv), argv
