@@ -527,7 +527,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare_exports(args: argparse.Namespace) -> int:
-    from stsstudio.core.export_formats import compare_exports, format_size
+    from stsstudio.core.export_compare import compare_exports
+    from stsstudio.core.export_formats import format_size
 
     with _open_project(args.project, readonly=True) as project:
         result = compare_exports(project, args.run, formats=args.format or None)

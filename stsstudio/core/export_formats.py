@@ -1,8 +1,8 @@
-"""Export formats: one registry, and the measurement that comes before writing.
+"""Export formats: one registry of the ways a run's model can be written.
 
-:data:`EXPORT_FORMATS` is the one table of the formats a run can be exported in (name, label,
-help text, the sentence-transformers backend that loads it, the function that writes it, and
-whether it is available here). The CLI choices, the Export view and the model card all read it.
+:data:`EXPORT_FORMATS` is the one table of formats (name, label, help text, the
+sentence-transformers backend that loads it, the function that writes it, and whether it is
+available here). The CLI choices, the Export view and the model card all read it.
 
 The ONNX and OpenVINO formats use sentence-transformers' own exporters
 (``export_optimized_onnx_model``, ``export_dynamic_quantized_onnx_model``,
@@ -11,12 +11,8 @@ The ONNX and OpenVINO formats use sentence-transformers' own exporters
 is missing, :meth:`ExportFormat.unavailable_reason` says so with the install command, and
 :meth:`ExportFormat.require` raises it as a :class:`UserError` (CLI exit 2).
 
-:func:`compare_exports` writes every available variant to a temporary folder and measures, on
-the project's own data: dev Spearman and its change against the torch model (paired bootstrap,
-95 % interval), encode throughput over the project's sentences, and size on disk. Matryoshka
-sizes are rows too when the run was trained with Matryoshka; a truncated row reuses its format's
-embeddings (truncate, then normalise, as ``truncate_dim`` does), so it shares that format's
-throughput and size.
+Measuring the variants before writing one is core/export_compare.py; checking a written
+folder with its backend is :func:`verify_variant` here.
 """
 
 from __future__ import annotations
@@ -24,9 +20,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import shutil
 import tempfile
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -375,20 +369,6 @@ def _dimension(model: Any) -> int:
     return int(getter() or 0)
 
 
-def run_dims(run: Any, full: int) -> list[int]:
-    """The embedding sizes to compare: the Matryoshka sizes when the run was trained with them."""
-    from stsstudio.core.export import _loss_name
-
-    _, matryoshka = _loss_name(run)
-    if not matryoshka:
-        return [full]
-    config = run.config or {}
-    dims = config.get("matryoshka_dims") or (config.get("extra") or {}).get("matryoshka_dims")
-    if not dims:
-        dims = [d for d in (full, full // 2, full // 4, full // 8) if d >= 8]
-    return sorted({int(d) for d in dims if 0 < int(d) <= full} | {full}, reverse=True)
-
-
 def _truncate(emb: np.ndarray, dims: int) -> np.ndarray:
     out = emb[:, :dims]
     norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -401,135 +381,6 @@ def _pair_scores(emb: np.ndarray, index: dict[str, int], s1: Sequence[str], s2: 
     return np.einsum("ij,ij->i", a, b).astype(np.float64)
 
 
-def _throughput(model: Any, sentences: list[str]) -> float:
-    """Sentences per second of ``model.encode`` over ``sentences`` (after one warm-up batch)."""
-    if not sentences:
-        return float("nan")
-    model.encode(sentences[:THROUGHPUT_BATCH], batch_size=THROUGHPUT_BATCH, show_progress_bar=False)
-    start = time.perf_counter()
-    model.encode(sentences, batch_size=THROUGHPUT_BATCH, show_progress_bar=False)
-    return len(sentences) / max(time.perf_counter() - start, 1e-9)
-
-
-def _throughput_sample(project: Any, limit: int) -> list[str]:
-    """An evenly spaced, deterministic sample of the project's sentences."""
-    sentences = [s for s in project.sentences() if s]
-    if len(sentences) <= limit:
-        return sentences
-    step = len(sentences) / limit
-    return [sentences[int(i * step)] for i in range(limit)]
-
-
-def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequence[str] | None = None,
-                    throughput_sentences: int = THROUGHPUT_SENTENCES, resamples: int = 1000,
-                    task: Any = None) -> CompareResult:
-    """Write each available variant of a run to a temporary folder and measure it.
-
-    Args:
-        project: the open project (its dev pairs and sentences are the data).
-        run_id: the run; None for the best run.
-        formats: the format names to include (default: all of :data:`EXPORT_FORMATS`);
-            unavailable ones are rows with ``available=False`` and the reason.
-        throughput_sentences: how many of the project's sentences the sentences/s figure encodes.
-        resamples: bootstrap resamples for the intervals.
-        task: optional progress/cancel handle.
-
-    Returns:
-        A :class:`CompareResult`; its first row is the torch model at full size, the reference.
-
-    Raises:
-        UserError: no such run, no model, or fewer than 3 labeled dev pairs.
-        Cancelled: the task was cancelled; the temporary folders are removed.
-    """
-    from stsstudio.core.errors import Cancelled
-    from stsstudio.core.export import _find_run, _loss_name, _model_dir
-    from stsstudio.core.stats import compare_to_base, spearman, spearman_ci
-
-    run = _find_run(project, run_id)
-    dev = [p for p in project.labeled_pairs("dev")]
-    if len(dev) < 3 or len({p.score for p in dev}) < 2:
-        raise UserError(f"Comparing export variants needs at least 3 labeled dev pairs with different "
-                        f"scores; {project.name} has {len(dev)}.")
-    s1, s2 = [p.sentence1 for p in dev], [p.sentence2 for p in dev]
-    gold = np.asarray([p.score for p in dev], dtype=np.float64)
-    index: dict[str, int] = {}
-    for s in (*s1, *s2):
-        index.setdefault(s, len(index))
-    unique = list(index)
-    sample = _throughput_sample(project, throughput_sentences)
-    names = list(formats) if formats else list(FORMAT_NAMES)
-    if "torch" in names:
-        names.remove("torch")
-    names.insert(0, "torch")   # the reference is measured first
-    fmts = [get_format(n) for n in names]
-
-    from sentence_transformers import SentenceTransformer
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch_model = SentenceTransformer(str(_model_dir(project, run)), device="cpu",
-                                          local_files_only=True, trust_remote_code=False)
-    torch_model.eval()
-    full = _dimension(torch_model)
-    dims_list = run_dims(run, full)
-    _, matryoshka = _loss_name(run)
-    rows: list[VariantRow] = []
-    reference: np.ndarray | None = None
-    total = len(fmts)
-    work = Path(tempfile.mkdtemp(prefix=".stsstudio-compare-", dir=project.cache_dir
-                                 if getattr(project, "cache_dir", None) else None))
-    try:
-        for i, fmt in enumerate(fmts):
-            if task is not None:
-                if task.is_cancelled():
-                    raise Cancelled("Comparison cancelled.")
-                task.status(f"Measuring {fmt.label} ({i + 1}/{total})…")
-                task.progress(i, total)
-            reason = fmt.unavailable_reason(deep=True)
-            base = dict(format=fmt.name, label=fmt.label, full_dims=full)
-            if reason is not None:
-                rows += [VariantRow(**base, dims=d, available=False, reason=reason,
-                                    load_call=fmt.load_call(dims=d if d != full else None))
-                         for d in dims_list]
-                continue
-            folder = work / fmt.name
-            try:
-                write_variant(torch_model, folder, fmt, project)
-                model = fmt.load(folder)
-                emb = np.asarray(model.encode(unique, batch_size=64, normalize_embeddings=True,
-                                              convert_to_numpy=True, show_progress_bar=False),
-                                 dtype=np.float64)
-                speed = _throughput(model, sample)
-                size = folder_size(folder)
-            except (UserError, Cancelled):
-                raise
-            except Exception as exc:  # noqa: BLE001 - one broken backend must not hide the others
-                rows += [VariantRow(**base, dims=d, available=False,
-                                    reason=f"{fmt.label} failed: {type(exc).__name__}: {exc}",
-                                    load_call=fmt.load_call(dims=d if d != full else None))
-                         for d in dims_list]
-                continue
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-            for d in dims_list:
-                scores = _pair_scores(_truncate(emb, d), index, s1, s2)
-                if reference is None:
-                    reference = scores   # torch at full size: the first row measured
-                rho = spearman(scores, gold)
-                ci = spearman_ci(scores, gold, resamples=resamples)
-                cmp = compare_to_base(scores, reference, gold, resamples=resamples)
-                rows.append(VariantRow(
-                    **base, dims=d, available=True, spearman=rho, spearman_ci=ci,
-                    delta=float(cmp.diff), delta_ci=tuple(cmp.diff_ci),
-                    sentences_per_s=float(speed), size_bytes=int(size), probe_score=float(scores[0]),
-                    load_call=fmt.load_call(dims=d if d != full else None)))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if task is not None:
-        task.progress(total, total)
-    return CompareResult(run.id, len(dev), len(sample), (s1[0], s2[0]), matryoshka, rows)
-
-
 def format_size(n: int | None) -> str:
     if n is None:
         return "–"
@@ -538,18 +389,3 @@ def format_size(n: int | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:.1f} GB"  # pragma: no cover
-
-
-def compare_table_markdown(result: CompareResult) -> str:
-    """The compare table as Markdown (for the model card and the notes)."""
-    lines = ["| Variant | Dims | Dev Spearman (95 % interval) | Change vs torch (95 % interval) "
-             "| Sentences/s | Size |", "|:--|--:|:--|:--|--:|--:|"]
-    for r in result.rows:
-        if not r.available:
-            lines.append(f"| {r.label} | {r.dims} | unavailable | | | |")
-            continue
-        ci = f" ({r.spearman_ci[0]:.3f}–{r.spearman_ci[1]:.3f})" if r.spearman_ci else ""
-        dci = f" ({r.delta_ci[0]:+.3f} to {r.delta_ci[1]:+.3f})" if r.delta_ci else ""
-        lines.append(f"| {r.label} | {r.dims} | {r.spearman:.4f}{ci} | {r.delta:+.4f}{dci} "
-                     f"| {r.sentences_per_s:,.0f} | {format_size(r.size_bytes)} |")
-    return "\n".join(lines)

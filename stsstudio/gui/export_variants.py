@@ -35,7 +35,7 @@ HINT_STYLE = "color: #6b6b6b;"
 
 
 def compare_job(project: Any, run_id: int, task: Any = None) -> CompareResult:
-    from stsstudio.core.export_formats import compare_exports
+    from stsstudio.core.export_compare import compare_exports
 
     return compare_exports(project, run_id, task=task)
 
@@ -179,6 +179,15 @@ class VariantTable(QWidget):
         if row is not None and row.dims == row.full_dims:
             dims = 0
         return name, dims, row
+
+    def prepare_for_screenshot(self) -> None:
+        """Fill the table synchronously (the screenshot renders once and exits)."""
+        if self.project is None or self.run_id is None:
+            return
+        try:
+            self._on_compared(compare_job(self.project, self.run_id))
+        except Exception as exc:  # noqa: BLE001 - the screenshot shows the message instead
+            self.status.setText(str(exc))
 
     # ------------------------------------------------------------------------------------
 

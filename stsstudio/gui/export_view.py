@@ -554,3 +554,4 @@ class ExportView(QWidget):
             self.set_card_text(card_job(project, run_id))
         except Exception as exc:  # noqa: BLE001 - the screenshot shows the message instead
             self.card_state.setText(str(exc))
+        self.variants.prepare_for_screenshot()

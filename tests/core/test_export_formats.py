@@ -17,7 +17,8 @@ from stsstudio import cli
 from stsstudio.core import export_formats, inference
 from stsstudio.core.errors import UserError
 from stsstudio.core.export import export_run
-from stsstudio.core.export_formats import EXPORT_FORMATS, FORMAT_NAMES, compare_exports, get_format
+from stsstudio.core.export_compare import compare_exports
+from stsstudio.core.export_formats import EXPORT_FORMATS, FORMAT_NAMES, get_format
 from stsstudio.core.store import Project
 
 PAIRS = [
