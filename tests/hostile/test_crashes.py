@@ -143,3 +143,44 @@ def test_kill_during_export(moment, tmp_path, big_project):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # leftovers cleaned
+
+
+def _run_row(folder: Path) -> tuple | None:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{folder / 'project.stsproj'}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT id, status FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+@pytest.mark.parametrize("moment", ["run-created", "checkpoint-written"])
+def test_kill_during_training(moment, tmp_path, tiny_model):
+    folder = tmp_path / "P"
+    labels = _labeled_project(folder)
+    with Project.open(folder) as p:
+        p.insert_pairs([(f"train left {i}", f"train right {i}", (i % 5) / 4, "train", i, None)
+                        for i in range(40)])
+        p.insert_pairs([(f"dev left {i}", f"dev right {i}", (i % 5) / 4, "dev", i, None)
+                        for i in range(10)])
+    proc = _start(["train", str(folder), "--base-model", str(tiny_model), "--max-steps", "200",
+                   "--eval-steps", "2", "--batch-size", "4", "--device", "cpu"])
+    if moment == "run-created":
+        reached = _wait_for(lambda: _run_row(folder) is not None, proc, timeout=120)
+    else:
+        reached = _wait_for(lambda: any((folder / "runs").glob("*/checkpoints/checkpoint-*")),
+                            proc, timeout=180)
+    finished = proc.poll() is not None
+    _kill(proc)
+    assert reached or finished, proc.stderr.read().decode()[-2000:]
+    with Project.open(folder, readonly=True) as p:  # seen before any writer tidies up
+        run = p.runs()[-1]
+        assert run.status in (("finished",) if finished else ("interrupted",))
+    _check(folder, labels)
+    with Project.open(folder) as p:
+        assert p.runs()[-1].status == ("finished" if finished else "interrupted")
+        assert p.stats()["labeled"] == LABELS + 50
