@@ -2,7 +2,8 @@
 
 Scenarios (``--scenario``):
   startup  time to first paint of the main window on the demo project, median of 5 cold starts
-           (each a fresh ``python -m stsstudio PROJECT``), and whether torch was imported by then.
+           (each a fresh process opening the app as ``python -m stsstudio PROJECT`` does, see
+           bench/first_paint.py), and whether torch was imported by then.
   table    pair table on a generated 1,000,000-pair project  (bench/scenarios_label.py)
   label    labelling view, Enter to next pair painted          (bench/scenarios_label.py)
   train    heartbeat gaps while the real model trains          (bench/scenarios_train.py)
@@ -60,10 +61,9 @@ def _make_demo_project(folder: Path) -> Path:
 def _first_paint_once(project: Path | None, settings_dir: Path) -> dict:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    env["STSSTUDIO_BENCH_FIRST_PAINT"] = "1"
     env["STSSTUDIO_SETTINGS_DIR"] = str(settings_dir)
     env["STSSTUDIO_BENCH_T0"] = repr(time.time())  # just before the spawn: a true cold start
-    args = [sys.executable, "-m", "stsstudio"] + ([str(project)] if project else [])
+    args = [sys.executable, str(REPO / "bench" / "first_paint.py")] + ([str(project)] if project else [])
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, cwd=str(REPO))
     for line in proc.stdout.splitlines():
         if line.startswith("{") and "first_paint_s" in line:

@@ -12,61 +12,23 @@ import signal
 import sys
 import time
 
-_T0 = time.time()  # when this module was imported, for the first-paint bench
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtWidgets import QMessageBox
 
-from PySide6.QtCore import QObject, Qt, QTimer, Slot  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
-
-from stsstudio import APP_ID, APP_NAME, __version__  # noqa: E402
-from stsstudio.core.errors import UserError  # noqa: E402
-from stsstudio.gui import icons, settings  # noqa: E402
-from stsstudio.gui.context import ProjectContext  # noqa: E402
-from stsstudio.gui.crash_dialog import CrashHandler  # noqa: E402
-from stsstudio.gui.main_window import MainWindow  # noqa: E402
-from stsstudio.gui.style import apply_style  # noqa: E402
-from stsstudio.gui.workers import (  # noqa: E402
+from stsstudio.core.errors import UserError
+from stsstudio.gui import settings
+from stsstudio.gui.application import create_application, load_ml_stack
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.crash_dialog import CrashHandler
+from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.workers import (
     FunctionWorker,
-    GuiThreadGarbageCollector,
     freeze_long_lived_objects,
     start_worker,
     wait_for_workers_to_quit,
 )
 
-
-def create_application(argv: list[str] | None = None) -> QApplication:
-    """The QApplication with our names, icon and style (reuses an existing one)."""
-    app = QApplication.instance()
-    if app is None:
-        QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(list(sys.argv if argv is None else argv))
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_NAME)
-    app.setOrganizationName("stsstudio")
-    app.setApplicationVersion(__version__)
-    app.setDesktopFileName(APP_ID)
-    app.setWindowIcon(icons.app_icon())
-    apply_style(app)
-    if app.property("stsstudio_gc") is None:
-        # Collect cyclic garbage on the GUI thread only (see GuiThreadGarbageCollector).
-        app._stsstudio_gc = GuiThreadGarbageCollector(1000, app)
-        app.setProperty("stsstudio_gc", True)
-    return app
-
-
-def load_ml_stack() -> str:
-    """Import the ML libraries (in a worker thread) and return the training device's label."""
-    import importlib
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    importlib.import_module("torch")
-    # Only a warm-up of the package import; the API is used in core/training, inference, export.
-    importlib.import_module("sentence_transformers")
-    from stsstudio.core.devices import resolve_device
-
-    try:
-        return resolve_device("auto").label
-    except UserError:
-        return "CPU"
+__all__ = ["MlLoader", "create_application", "load_ml_stack", "main", "run_gui", "start_gui"]
 
 
 class MlLoader(QObject):
@@ -102,17 +64,12 @@ class MlLoader(QObject):
         self.ctx.statusMessage.emit(f"The ML libraries could not be loaded: {message}")
 
 
-def run_gui(project: str | None = None, demo: bool = False) -> int:
-    """Open the desktop app (on ``project``, or on a fresh demo copy) and run it until quit."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    bench = os.environ.get("STSSTUDIO_BENCH_FIRST_PAINT") == "1"
-    if bench:
-        os.environ.setdefault("STSSTUDIO_BENCH_T0", str(_T0))
-    app = create_application()
-    # Ctrl+C in the terminal quits; every label is already committed.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def start_gui(project: str | None = None, demo: bool = False) -> tuple[MainWindow, CrashHandler]:
+    """Build and show the main window on ``project`` (or a fresh demo copy), as the app does.
 
+    Call after :func:`create_application`. Benches call this too and observe the window from
+    outside (``window.firstPainted``), so the production window carries no bench code.
+    """
     ctx = ProjectContext()
     ctx.annotator = settings.get(settings.ANNOTATOR)
     window = MainWindow(ctx)
@@ -134,9 +91,21 @@ def run_gui(project: str | None = None, demo: bool = False) -> int:
         box = QMessageBox(QMessageBox.Warning, "Could not open the project", error,
                           QMessageBox.Ok, window)
         box.open()
+    return window, crash_handler
+
+
+def run_gui(project: str | None = None, demo: bool = False) -> int:
+    """Open the desktop app (on ``project``, or on a fresh demo copy) and run it until quit."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    app = create_application()
+    # Ctrl+C in the terminal quits; every label is already committed.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    window, crash_handler = start_gui(project, demo)
+    ctx = window.ctx
 
     loader = MlLoader(ctx)
-    if not bench and os.environ.get("STSSTUDIO_NO_ML_PRELOAD") != "1":
+    if os.environ.get("STSSTUDIO_NO_ML_PRELOAD") != "1":
         # After the first paint, so the imports (which hold the GIL) cannot delay it.
         window.firstPainted.connect(loader.start)
         QTimer.singleShot(1500, loader.start)
@@ -144,9 +113,11 @@ def run_gui(project: str | None = None, demo: bool = False) -> int:
         rc = app.exec()
     finally:
         crash_handler.uninstall()
-        if ctx.project is not None:
-            ctx.set_project(None)
-    if not wait_for_workers_to_quit(5000):
+    # Workers first (cancel, then wait), then the project: a worker may still be using it.
+    workers_ended = wait_for_workers_to_quit(5000)
+    if ctx.project is not None:
+        ctx.set_project(None)
+    if not workers_ended:
         # A thread that cannot be cancelled (an import of torch, say) is still running, and
         # destroying a running QThread aborts the process. Every label is committed and the
         # project is closed, so leave without the interpreter's teardown.

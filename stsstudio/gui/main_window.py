@@ -435,9 +435,16 @@ class MainWindow(QMainWindow):
 
         wizard = ImportWizard(self.ctx, self, source=source if isinstance(source, str) else None)
         wizard.setAttribute(Qt.WA_DeleteOnClose)
+        wizard.sentencesRequested.connect(self._on_sentences_requested)
         self._import_wizard = wizard
         wizard.open()
         return wizard
+
+    @Slot(str)
+    def _on_sentences_requested(self, source: str) -> None:
+        dialog = self.open_suggest_dialog()
+        if dialog is not None:
+            dialog.import_file(source)
 
     @Slot()
     def open_suggest_dialog(self) -> QWidget | None:

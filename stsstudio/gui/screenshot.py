@@ -67,9 +67,9 @@ def screenshot(project: str, out: str, view: str = "pairs", size: tuple[int, int
 
 
 def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], tmp: Path) -> int:
-    from stsstudio.app import create_application
     from stsstudio.core.store import Project, ProjectLockedError
     from stsstudio.gui import settings
+    from stsstudio.gui.application import create_application
     from stsstudio.gui.context import ProjectContext
     from stsstudio.gui.main_window import MainWindow
 
@@ -113,7 +113,7 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
             prepare()
         _wait_for_workers(app, 120)
         if "torch" in sys.modules:  # a view loaded the ML stack: say so, as the app would
-            from stsstudio.app import load_ml_stack
+            from stsstudio.gui.application import load_ml_stack
 
             ctx.ml_ready, ctx.device_label = True, load_ml_stack()
             ctx.mlReady.emit()
