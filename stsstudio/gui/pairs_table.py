@@ -459,29 +459,37 @@ class PairsView(QWidget):
         self.model = PairTableModel(ctx, self)
         self._total = 0
 
-        # -- toolbar: filters, split, search ----------------------------------------
-        self.filter_group = QButtonGroup(self)
-        self.filter_group.setExclusive(True)
-        self.filter_bar = QWidget()
-        self.filter_bar.setStyleSheet(_SEGMENT_STYLE)   # scoped: the table paints unstyled (fast)
-        filter_bar = QHBoxLayout(self.filter_bar)
-        filter_bar.setContentsMargins(0, 0, 0, 0)
-        filter_bar.setSpacing(0)
-        self.filter_buttons: dict[str, QToolButton] = {}
-        for i, name in enumerate(PAIR_FILTERS):
-            button = QToolButton()
-            button.setText(FILTER_TITLES[name])
-            button.setCheckable(True)
-            button.setChecked(name == "all")
-            button.setObjectName(f"filter_{name}")
-            button.setProperty("segment", "first" if i == 0 else
-                               "last" if i == len(PAIR_FILTERS) - 1 else "middle")
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            self.filter_group.addButton(button, i)
-            self.filter_buttons[name] = button
-            filter_bar.addWidget(button)
-        self.filter_group.idToggled.connect(self._on_filter_toggled)
+        top = self._build_toolbar()
+        self._build_selection_actions()
+        self._build_table()
+        bottom = self._build_status_row()
+        table_page = self._build_table_page(top, bottom)
 
+        self.empty = EmptyState(
+            "No pairs yet",
+            "Import sentence pairs from a CSV, TSV, JSONL or Parquet file, or a Hugging Face "
+            "dataset, to start labelling.", "Import pairs…", icon_name="import")
+        self.empty.actionTriggered.connect(self._on_import_clicked)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(table_page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        self.model.queryChanged.connect(self._update_counts)
+        self.model.busyChanged.connect(self._on_busy_changed)
+        self.model.modelReset.connect(self._update_actions)
+        ctx.projectChanged.connect(self._on_project_changed)
+        ctx.pairsChanged.connect(self._on_pairs_changed)
+        self._on_project_changed()
+
+    # -- construction (parts of __init__) -------------------------------------------------
+
+    def _build_toolbar(self) -> QHBoxLayout:
+        """Filters, split and search, over the table."""
+        self._build_filter_bar()
         self.split_combo = QComboBox()
         self.split_combo.addItem("All splits", None)
         for split in SPLITS:
@@ -507,8 +515,34 @@ class PairsView(QWidget):
         top.addWidget(self.split_combo)
         top.addStretch(1)
         top.addWidget(self.search_edit, 2)
+        return top
 
-        # -- actions on the selection ------------------------------------------------
+    def _build_filter_bar(self) -> None:
+        """The segmented filter buttons (all, unlabeled, ...)."""
+        self.filter_group = QButtonGroup(self)
+        self.filter_group.setExclusive(True)
+        self.filter_bar = QWidget()
+        self.filter_bar.setStyleSheet(_SEGMENT_STYLE)   # scoped: the table paints unstyled (fast)
+        filter_bar = QHBoxLayout(self.filter_bar)
+        filter_bar.setContentsMargins(0, 0, 0, 0)
+        filter_bar.setSpacing(0)
+        self.filter_buttons: dict[str, QToolButton] = {}
+        for i, name in enumerate(PAIR_FILTERS):
+            button = QToolButton()
+            button.setText(FILTER_TITLES[name])
+            button.setCheckable(True)
+            button.setChecked(name == "all")
+            button.setObjectName(f"filter_{name}")
+            button.setProperty("segment", "first" if i == 0 else
+                               "last" if i == len(PAIR_FILTERS) - 1 else "middle")
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.filter_group.addButton(button, i)
+            self.filter_buttons[name] = button
+            filter_bar.addWidget(button)
+        self.filter_group.idToggled.connect(self._on_filter_toggled)
+
+    def _build_selection_actions(self) -> None:
+        """Set split, flag, delete and label: actions on the selected pairs."""
         self.split_menu = QMenu("Set split", self)
         self.split_actions: dict[str, QAction] = {}
         for split in SPLITS:
@@ -545,7 +579,7 @@ class PairsView(QWidget):
         self.open_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addAction(self.delete_action)
 
-        # -- the table -----------------------------------------------------------------
+    def _build_table(self) -> None:
         self.table = PairTableView()
         self.table.setModel(self.model)
         self.table.setup_columns()
@@ -555,6 +589,8 @@ class PairsView(QWidget):
         self.table.customContextMenuRequested.connect(self._on_context_menu)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
 
+    def _build_status_row(self) -> QHBoxLayout:
+        """Under the table: busy bar, counts, selection, and the selection's buttons."""
         self.count_label = QLabel()
         self.count_label.setObjectName("pairCount")
         mute(self.count_label)
@@ -578,7 +614,9 @@ class PairsView(QWidget):
         bottom.addWidget(self.split_button)
         bottom.addWidget(self.flag_button)
         bottom.addWidget(self.delete_button)
+        return bottom
 
+    def _build_table_page(self, top: QHBoxLayout, bottom: QHBoxLayout) -> QWidget:
         table_page = QWidget()
         tl = QVBoxLayout(table_page)
         tl.setContentsMargins(16, 14, 16, 12)
@@ -592,26 +630,7 @@ class PairsView(QWidget):
         tl.addLayout(top)
         tl.addWidget(self.table, 1)
         tl.addLayout(bottom)
-
-        self.empty = EmptyState(
-            "No pairs yet",
-            "Import sentence pairs from a CSV, TSV, JSONL or Parquet file, or a Hugging Face "
-            "dataset, to start labelling.", "Import pairs…", icon_name="import")
-        self.empty.actionTriggered.connect(self._on_import_clicked)
-
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
-        self.stack.addWidget(table_page)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stack)
-
-        self.model.queryChanged.connect(self._update_counts)
-        self.model.busyChanged.connect(self._on_busy_changed)
-        self.model.modelReset.connect(self._update_actions)
-        ctx.projectChanged.connect(self._on_project_changed)
-        ctx.pairsChanged.connect(self._on_pairs_changed)
-        self._on_project_changed()
+        return table_page
 
     # -- loading ----------------------------------------------------------------------
 
