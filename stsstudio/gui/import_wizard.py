@@ -57,6 +57,7 @@ class ImportWizard(QDialog):
     """Import pairs into ``ctx.project``. ``source`` (a path) skips straight to reading it."""
 
     imported = Signal(object)   # the ImportReport, after a successful commit
+    sentencesRequested = Signal(str)  # the source is a list of sentences: pool it instead
     pageChanged = Signal(str)
 
     def __init__(self, ctx: ProjectContext, parent: QWidget | None = None,
@@ -90,6 +91,7 @@ class ImportWizard(QDialog):
         self.source_page.submitted.connect(self.next)
         self.columns_page.mappingChanged.connect(self._on_mapping_changed)
         self.columns_page.headerToggled.connect(self._on_header_toggled)
+        layout.addWidget(self._build_sentences_hint())
         layout.addWidget(self._build_error_label())
         layout.addWidget(self._build_busy_bar())
         layout.addLayout(self._build_buttons())
@@ -115,6 +117,32 @@ class ImportWizard(QDialog):
         self.summary_values, self.summary_warnings = self.summary_page.values, self.summary_page.warnings
         self.import_title, self.import_result = self.import_page.title, self.import_page.result
         self.import_progress = self.import_page.progress
+
+    def _build_sentences_hint(self) -> QLabel:
+        self.sentences_hint = QLabel()
+        self.sentences_hint.setWordWrap(True)
+        self.sentences_hint.setTextFormat(Qt.RichText)
+        self.sentences_hint.linkActivated.connect(self._on_sentences_link)
+        self.sentences_hint.setVisible(False)
+        return self.sentences_hint
+
+    def _offer_sentences(self, raw: RawTable) -> None:
+        """A file with one text column is a list of sentences: offer the sentence pool."""
+        from stsstudio.core.sentences import single_text_column
+
+        column = single_text_column(raw)
+        self.sentences_hint.setVisible(column is not None)
+        if column is not None:
+            self.sentences_hint.setText(
+                f"This file has one text column (<b>{column}</b>): it looks like a list of "
+                "sentences, not pairs. <a href='sentences'>Add them to the sentence pool and "
+                "suggest pairs…</a>")
+
+    @Slot(str)
+    def _on_sentences_link(self, _link: str) -> None:
+        if self.raw is not None:
+            self.sentencesRequested.emit(self.raw.source)
+            self.reject()
 
     def _build_error_label(self) -> QLabel:
         self.error_label = QLabel()
@@ -309,6 +337,7 @@ class ImportWizard(QDialog):
 
     def _fill_columns_page(self, raw: RawTable) -> None:
         self.columns_page.fill(raw)
+        self._offer_sentences(raw)
         self._on_mapping_changed()
         self.columns_page.fit_columns()
 

@@ -81,3 +81,32 @@ def test_dialog_renders_at_1024x640(tiny_ctx, tmp_path, qtbot):
     out = tmp_path / "suggest_dialog.png"
     image.save(str(out))
     assert out.stat().st_size > 0
+
+
+def test_wizard_offers_the_sentence_path(tiny_ctx, tmp_path, qtbot):
+    from stsstudio.gui.main_window import MainWindow
+
+    csv = tmp_path / "findings.csv"
+    csv.write_text("id,text,team\n" + "\n".join(
+        f"{i},the {w} was found broken in room {i},{'ab'[i % 2]}" for i, w in
+        enumerate(("vpn", "printer", "laptop", "phone", "server", "wifi"))) + "\n")
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs_csv.write_text("sentence1,sentence2,score\nthe vpn is slow,the vpn is very slow,4\n"
+                         "a dog runs,a cat sits,1\n")
+    window = MainWindow(tiny_ctx)
+    qtbot.addWidget(window)
+    wizard = window.open_import_wizard(str(pairs_csv))
+    qtbot.waitUntil(lambda: wizard.page() == "columns", timeout=20_000)
+    assert not wizard.sentences_hint.isVisibleTo(wizard)
+    wizard.reject()
+
+    wizard = window.open_import_wizard(str(csv))
+    qtbot.waitUntil(lambda: wizard.page() == "columns", timeout=20_000)
+    assert wizard.sentences_hint.isVisibleTo(wizard)
+    assert "<b>text</b>" in wizard.sentences_hint.text()
+    wizard.sentences_hint.linkActivated.emit("sentences")
+    qtbot.waitUntil(lambda: tiny_ctx.project.pool_counts()["sentences"] == 6, timeout=20_000)
+    ids, _, _ = tiny_ctx.project.pool_sentences()
+    meta = tiny_ctx.project.pool_by_ids(ids[:1])[ids[0]].metadata
+    assert meta == {"id": "0", "columns": {"team": "a"}}
+    assert tiny_ctx.project.stats()["pairs"] == 0
