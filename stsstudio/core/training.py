@@ -475,9 +475,21 @@ def _check_checkpoint(run_id: int, checkpoint: Path) -> None:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise TrainingError(f"The checkpoint of run {run_id} is damaged ({path} cannot be read: "
                                 f"{' '.join(str(exc).split())[:120]}); start a new run instead.") from None
-    if not any(p.suffix in (".safetensors", ".bin") for p in checkpoint.rglob("*")):
+    weights = [p for p in checkpoint.rglob("*") if p.suffix in (".safetensors", ".bin")]
+    if not weights:
         raise TrainingError(f"The checkpoint of run {run_id} ({checkpoint}) holds no model weights; "
                             "start a new run instead.")
+    for path in weights:
+        if path.suffix != ".safetensors":
+            continue
+        try:  # reads the header only: cheap, and catches a truncated or overwritten file
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt") as fh:
+                fh.keys()
+        except Exception as exc:  # SafetensorError, OSError, ...
+            raise TrainingError(f"The checkpoint of run {run_id} is damaged ({path.name}: "
+                                f"{' '.join(str(exc).split())[:120]}); start a new run instead.") from None
 
 
 def _last_checkpoint(folder: Path) -> Path | None:

@@ -144,6 +144,14 @@ def _corrupt_checkpoint(work: Path, project: Path) -> None:
     (ckpt / "trainer_state.json").write_text("{also not json")
 
 
+def _garbage_weights(work: Path, project: Path) -> None:
+    """A checkpoint whose JSON files are fine but whose weights are not."""
+    _corrupt_checkpoint(work, project)
+    ckpt = next((project / "runs").glob("*/checkpoints/checkpoint-5"))
+    (ckpt / "config.json").write_text('{"model_type": "bert"}')
+    (ckpt / "trainer_state.json").write_text('{"global_step": 5}')
+
+
 def cases() -> list[Case]:
     """Every case of the corpus."""
     big = "x" * 100_001
@@ -289,6 +297,8 @@ def cases() -> list[Case]:
         Case("resume-missing-run", ["resume", "{P}", "99"], {}, ["99"]),
         Case("resume-corrupt-checkpoint", ["resume", "{P}", "1"], {}, ["checkpoint"],
              setup=_corrupt_checkpoint),
+        Case("resume-garbage-weights", ["resume", "{P}", "1"], {}, ["checkpoint", "damaged"],
+             setup=_garbage_weights),
         Case("assign-dev-fraction", ["assign-dev", "{P}", "--fraction", "2"], {}, ["fraction"]),
         Case("info-on-file", ["info", "{D}/ok.csv"], {"ok.csv": _csv("a,b,1")},
              ["not an STS Studio project"]),
