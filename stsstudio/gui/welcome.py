@@ -53,6 +53,28 @@ class WelcomePage(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(28)
 
+        col.addLayout(self._build_header())
+        body = QHBoxLayout()
+        body.setSpacing(24)
+        body.addLayout(self._build_start_column(), 5)
+        body.addLayout(self._build_recent_column(), 6)
+        col.addLayout(body)
+
+        hint = QLabel("Tip: drop a CSV, TSV, JSONL or Parquet file on this window to import it.")
+        hint.setObjectName("hint")
+        col.addWidget(hint)
+
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 100)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(3)
+        self.refresh()
+
+    @staticmethod
+    def _build_header() -> QHBoxLayout:
+        """The logo, the name and the tagline."""
         header = QHBoxLayout()
         header.setSpacing(18)
         logo = QLabel()
@@ -73,11 +95,10 @@ class WelcomePage(QWidget):
         titles.addWidget(tagline)
         titles.addStretch(1)
         header.addLayout(titles, 1)
-        col.addLayout(header)
+        return header
 
-        body = QHBoxLayout()
-        body.setSpacing(24)
-
+    def _build_start_column(self) -> QVBoxLayout:
+        """New, open and demo."""
         start = QVBoxLayout()
         start.setSpacing(10)
         start.addWidget(self._section("Start"))
@@ -91,8 +112,10 @@ class WelcomePage(QWidget):
         for button in (self.new_button, self.open_button, self.demo_button):
             start.addWidget(button)
         start.addStretch(1)
-        body.addLayout(start, 5)
+        return start
 
+    def _build_recent_column(self) -> QVBoxLayout:
+        """The recent projects, or a hint while there are none."""
         recent = QVBoxLayout()
         recent.setSpacing(10)
         recent.addWidget(self._section("Recent projects"))
@@ -113,20 +136,7 @@ class WelcomePage(QWidget):
         card_layout.addWidget(self.no_recent)
         card.setMinimumHeight(220)
         recent.addWidget(card, 1)
-        body.addLayout(recent, 6)
-        col.addLayout(body)
-
-        hint = QLabel("Tip: drop a CSV, TSV, JSONL or Parquet file on this window to import it.")
-        hint.setObjectName("hint")
-        col.addWidget(hint)
-
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(column, 100)
-        row.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(3)
-        self.refresh()
+        return recent
 
     @staticmethod
     def _section(text: str) -> QLabel:
