@@ -37,7 +37,7 @@ from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.export_variants import VariantTable
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.train_form import _form_label, _stack
-from stsstudio.gui.workers import FunctionWorker, start_worker
+from stsstudio.gui.workers import JobRunner, Worker
 
 HINT_STYLE = "color: #6b6b6b;"
 
@@ -100,10 +100,20 @@ class ExportView(QWidget):
     def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.worker: FunctionWorker | None = None
-        self._card_worker: FunctionWorker | None = None
+        # A newer card replaces one still being prepared (one at a time); the export runs alone
+        # (its button is disabled meanwhile) and is cancelled through its runner.
+        self._card_runner = JobRunner(self, serial=True)
+        self._card_runner.finished.connect(self._on_card)
+        self._card_runner.failed.connect(self._on_card_failed)
+        self._card_running_for: int | None = None
+        self._exporter = JobRunner(self)
+        self._exporter.progressed.connect(self._on_progress)
+        self._exporter.statusChanged.connect(self._on_status)
+        self._exporter.finished.connect(self._on_exported)
+        self._exporter.failed.connect(self._on_export_failed)
+        self._exporter.cancelled.connect(self._on_export_cancelled)
+        self._exporter.done.connect(self._on_export_done)
         self._card_for: int | None = None
-        self._card_wanted: int | None = None
         self._path_edited = False
         self.last_result: dict[str, Any] | None = None
         self.last_error = ""
@@ -269,9 +279,19 @@ class ExportView(QWidget):
     # ------------------------------------------------------------------------------------
     # State
 
+    @property
+    def worker(self) -> Worker | None:
+        """The export job while it runs."""
+        return self._exporter.worker
+
+    @property
+    def _card_worker(self) -> Worker | None:
+        return self._card_runner.worker
+
     @Slot()
     def _on_project_changed(self) -> None:
         self._path_edited = False
+        self._card_runner.cancel(quiet=True)   # a card of the previous project is dropped
         self._card_for = None
         self.card.clear()
         self.result_frame.setVisible(False)
@@ -395,17 +415,11 @@ class ExportView(QWidget):
         project = self.ctx.project
         if run_id is None or project is None:
             return
-        self._card_wanted = run_id
-        if self._card_worker is not None:
-            return                             # picked up when the running one is done
+        if self._card_runner.is_running() and self._card_running_for == run_id:
+            return                             # already on its way
         self.card_state.setText(f"Preparing the model card of run {run_id} (evaluates dev and test)…")
-        worker = FunctionWorker(card_job, project, run_id)
-        worker.finished.connect(self._on_card)
-        worker.failed.connect(self._on_card_failed)
-        worker.done.connect(self._on_card_done)
-        self._card_worker = worker
         self._card_running_for = run_id
-        start_worker(worker)
+        self._card_runner.start(card_job, project, run_id)
 
     @Slot(object)
     def _on_card(self, text: str) -> None:
@@ -427,12 +441,6 @@ class ExportView(QWidget):
     def _on_card_failed(self, message: str, _details: str) -> None:
         self.card_state.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
 
-    @Slot()
-    def _on_card_done(self) -> None:
-        self._card_worker = None
-        if self._card_wanted is not None and self._card_wanted != self._card_running_for:
-            self.load_card()
-
     # ------------------------------------------------------------------------------------
     # Export
 
@@ -446,17 +454,6 @@ class ExportView(QWidget):
         if not folder:
             self._show_result(False, "Choose a folder to export to.")
             return
-        worker = FunctionWorker(export_job, project, folder, run_id, self.with_data.isChecked(),
-                                self.parquet.isChecked() and self.with_data.isChecked(),
-                                self.overwrite.isChecked(), format=self.selected_format(),
-                                dims=self.selected_dims() or None, measured=self._measured_row())
-        worker.progressed.connect(self._on_progress)
-        worker.statusChanged.connect(self._on_status)
-        worker.finished.connect(self._on_exported)
-        worker.failed.connect(self._on_export_failed)
-        worker.cancelled.connect(self._on_export_cancelled)
-        worker.done.connect(self._on_export_done)
-        self.worker = worker
         self.last_result = None
         self.last_error = ""
         self.result_frame.setVisible(False)
@@ -465,12 +462,15 @@ class ExportView(QWidget):
         self.progress.setVisible(True)
         self.export_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        start_worker(worker)
+        self._exporter.start(export_job, project, folder, run_id, self.with_data.isChecked(),
+                             self.parquet.isChecked() and self.with_data.isChecked(),
+                             self.overwrite.isChecked(), format=self.selected_format(),
+                             dims=self.selected_dims() or None, measured=self._measured_row())
 
     @Slot()
     def cancel_export(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        if self._exporter.is_running():
+            self._exporter.cancel()
             self.cancel_button.setEnabled(False)
 
     @Slot(int, int)
@@ -522,7 +522,6 @@ class ExportView(QWidget):
 
     @Slot()
     def _on_export_done(self) -> None:
-        self.worker = None
         self.cancel_button.setEnabled(False)
         self._update_enabled()
 
