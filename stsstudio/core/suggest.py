@@ -23,9 +23,12 @@ Rules every suggestion keeps:
 * **The planned mix** (:func:`plan_mix`) says how many pairs each stratum gets; when a
   stratum has too few candidates its shortfall goes to the others and the result says so.
 
-Search: exact (blocked numpy matmul) up to :data:`EXACT_LIMIT` sentences per split; beyond
-that the near neighbours come from a `usearch <https://github.com/unum-cloud/usearch>`_ HNSW
-index when it is installed (``pip install stsstudio[index]``), else exact again. Embeddings of
+Search: exact (blocked numpy matmul) up to :data:`EXACT_LIMIT` sentences per split. Beyond
+that, "auto" still starts exactly (a few hundred pairs rarely need more than a few thousand
+anchors) and switches to a `usearch <https://github.com/unum-cloud/usearch>`_ HNSW index
+(``pip install stsstudio[index]``) once :data:`SWITCH_FRACTION` of the anchors have not given
+enough near pairs; without usearch it stays exact. ``search="index"`` uses the index from the
+start. Embeddings of
 the pool are cached per model under ``project.cache_dir``; sentences added later are embedded
 on their own and appended.
 """
@@ -71,7 +74,11 @@ STRATA: tuple[Stratum, ...] = (
 )
 STRATUM_NAMES = tuple(s.name for s in STRATA)
 SEARCH_METHODS = ("auto", "exact", "index")
-EXACT_LIMIT = 50_000     # sentences per split searched exactly by "auto"
+EXACT_LIMIT = 50_000     # sentences per split always searched exactly by "auto"
+# Beyond EXACT_LIMIT, "auto" scans anchors exactly and builds the index only once this share
+# of a split's anchors has not yet given enough near pairs: at 100k, 500 pairs took 10 s
+# exactly but 145 s with the index, whose build dominates (bench/suggest_pairs.py).
+SWITCH_FRACTION = 0.2
 NEIGHBOURS = 10          # k of the nearest-neighbour search for the near stratum
 DEV_FRACTION = 0.1
 SOURCE = "suggested"
@@ -388,13 +395,14 @@ def _group_quotas(sizes: dict[str, int], total: int) -> dict[str, int]:
 
 def _pick_group(emb: np.ndarray, members: np.ndarray, hashes: np.ndarray, quota: dict[str, int],
                 taken: set[int], rng: np.random.Generator, method: str, task: Any
-                ) -> list[tuple[int, int, float, str]]:
-    """Pairs ``(i, j, cosine, stratum)`` (indices into the pool) within one split."""
+                ) -> tuple[list[tuple[int, int, float, str]], str]:
+    """Pairs ``(i, j, cosine, stratum)`` (indices into the pool) within one split, and the
+    search used: "exact", "index" or "exact+index" (``method`` "adaptive" switched)."""
     sub = emb[members]
     n = len(members)
     want = sum(quota.values())
     if want == 0 or n < 2:
-        return []
+        return [], "exact"
     target = {s: max(want, 1) for s in quota if quota[s] > 0}  # spare candidates for shortfalls
     cands: dict[str, list[tuple[int, int, float]]] = {s: [] for s in STRATUM_NAMES}
     seen: set[int] = set(taken)
@@ -409,12 +417,18 @@ def _pick_group(emb: np.ndarray, members: np.ndarray, hashes: np.ndarray, quota:
         return True
 
     # Near: nearest neighbours of anchors in a seeded order, until enough candidates.
+    used = "index" if method == "index" else "exact"
     if "near" in target:
         near = stratum("near")
         anchors = rng.permutation(n)
         index = VectorIndex(sub) if method == "index" else None
         for start in range(0, n, _BLOCK):
             _check(task)
+            if index is None and method == "adaptive" and start >= SWITCH_FRACTION * n:
+                # Near pairs are rare here: the remaining anchors would cost more exactly
+                # than building the index (measured, see bench/suggest_pairs.py).
+                index = VectorIndex(sub)
+                used = "exact+index"
             q = anchors[start:start + _BLOCK]
             nn_i, nn_s = index.knn(q, NEIGHBOURS) if index else exact_knn(sub, q, NEIGHBOURS)
             for r, a in enumerate(q.tolist()):
@@ -463,7 +477,7 @@ def _pick_group(emb: np.ndarray, members: np.ndarray, hashes: np.ndarray, quota:
         extra = spare[name][:short]
         chosen += [(*c, name) for c in extra]
         short -= len(extra)
-    return [(int(members[a]), int(members[b]), s, name) for a, b, s, name in chosen]
+    return [(int(members[a]), int(members[b]), s, name) for a, b, s, name in chosen], used
 
 
 def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, commit: bool = True,
@@ -532,13 +546,14 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
             continue
         method = options.search
         if method == "auto":
-            method = "index" if len(members) > EXACT_LIMIT and index_available() else "exact"
+            method = "adaptive" if len(members) > EXACT_LIMIT and index_available() else "exact"
         if method == "index" and not index_available():
             raise UserError("The vector index is not installed; pip install usearch, or use the "
                             "exact search.")
-        used = method if method == "index" else used
         methods[g] = method
-        for i, j, s, name in _pick_group(emb, members, hashes, quotas[g], taken, rng, method, task):
+        chosen, how = _pick_group(emb, members, hashes, quotas[g], taken, rng, method, task)
+        used = how if how != "exact" else used
+        for i, j, s, name in chosen:
             picked.append((i, j, s, name, g))
             taken.add(int(combine_pair_hashes(hashes[i:i + 1], hashes[j:j + 1])[0]))
     # A small split can run out of new pairs; the larger ones make up the rest.
@@ -547,7 +562,8 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
         if left <= 0:
             break
         quota = plan_mix(left, options.strata, options.mix)
-        for i, j, s, name in _pick_group(emb, groups[g], hashes, quota, taken, rng, methods[g], task):
+        chosen, _ = _pick_group(emb, groups[g], hashes, quota, taken, rng, methods[g], task)
+        for i, j, s, name in chosen:
             picked.append((i, j, s, name, g))
             taken.add(int(combine_pair_hashes(hashes[i:i + 1], hashes[j:j + 1])[0]))
     seconds_search = time.perf_counter() - t0

@@ -213,3 +213,17 @@ def test_tiny_model_cached_embeddings_and_cli(tmp_path, tiny_model, capsys):
     with Project.open(folder) as project:
         assert len(list((project.cache_dir).glob("pool-*.npz"))) == 1
         assert {p.source for p in project.all_pairs()} == {"suggested"}
+
+
+@pytest.mark.skipif(not index_available(), reason="usearch is not installed")
+def test_auto_switches_to_the_index_when_near_pairs_are_rare(project, tmp_path, monkeypatch):
+    from stsstudio.core import suggest
+
+    _topic_pool(project, tmp_path)
+    monkeypatch.setattr(suggest, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(suggest, "_BLOCK", 8)
+    r = suggest_pairs(project, SuggestOptions(pairs=60, model=TopicEncoder(), dev_fraction=0.0))
+    assert r.search == "exact+index" and len(r.pairs) == 60
+    assert all(stratum(p.stratum).low <= p.predicted < stratum(p.stratum).high for p in r.pairs)
+    hashes = [pair_hash(p.sentence1, p.sentence2) for p in r.pairs]
+    assert len(set(hashes)) == 60
