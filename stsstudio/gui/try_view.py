@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.plots import PALETTE, GoldPredictedPlot
 from stsstudio.gui.run_combo import fill_run_combo
-from stsstudio.gui.workers import FunctionWorker, start_worker
+from stsstudio.gui.workers import JobRunner
 
 DEBOUNCE_MS = 300
 HINT_STYLE = "color: #6b6b6b;"
@@ -159,7 +159,12 @@ class TryView(QWidget):
         self.last_error = ""
         self._loaded_refs: set[str] = set()
         self._queue: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
-        self._running: FunctionWorker | None = None
+        # One job at a time (each may load a model); a newer job of the running kind makes the
+        # running one stale: its result is dropped and the next starts once it has ended.
+        self._runner = JobRunner(self, serial=True)
+        self._runner.finished.connect(self._on_job_finished)
+        self._runner.failed.connect(self._on_job_failed)
+        self._runner.done.connect(self._on_job_done)
         self._running_kind = ""
         self._scatter_dirty = True
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
@@ -398,11 +403,14 @@ class TryView(QWidget):
     def _submit(self, kind: str, fn: Callable[..., Any], *args: Any) -> None:
         self._queue.pop(kind, None)
         self._queue[kind] = (fn, args)
+        if self._runner.is_running() and self._running_kind == kind:
+            self._runner.cancel(quiet=True)
         self._pump()
 
     def _pump(self) -> None:
-        if self._running is not None or not self._queue:
-            self.busy_label.setText("" if self._running is None else self.busy_label.text())
+        running = self._runner.is_running()
+        if running or not self._queue:
+            self.busy_label.setText(self.busy_label.text() if running else "")
             return
         kind = next(iter(self._queue))
         fn, args = self._queue.pop(kind)
@@ -410,16 +418,12 @@ class TryView(QWidget):
         loading = [r for r in refs.values() if r not in self._loaded_refs]
         self.busy_label.setText("Loading model…" if loading else
                                 {"score": "Scoring…", "search": "Searching…"}.get(kind, "Evaluating…"))
-        worker = FunctionWorker(fn, *args)
-        worker.finished.connect(self._on_job_finished)
-        worker.failed.connect(self._on_job_failed)
-        worker.done.connect(self._on_job_done)
-        self._running, self._running_kind = worker, kind
+        self._running_kind = kind
         self._running_refs = list(refs.values())
-        start_worker(worker)
+        self._runner.start(fn, *args)
 
     def is_busy(self) -> bool:
-        return self._running is not None or bool(self._queue)
+        return self._runner.is_running() or bool(self._queue)
 
     @Slot(object)
     def _on_job_finished(self, result: dict[str, Any]) -> None:
@@ -443,7 +447,6 @@ class TryView(QWidget):
 
     @Slot()
     def _on_job_done(self) -> None:
-        self._running = None
         self.busy_label.setText("")
         self._pump()
 
