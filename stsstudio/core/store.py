@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 import sqlite3
 import sys
 import threading
@@ -151,6 +152,55 @@ _MIGRATIONS: list[str | Callable[[Any, Path], None]] = [
         PRIMARY KEY (annotator, pair_id)
     );
     CREATE INDEX assignments_pair ON assignments (pair_id);
+    """,
+    # 4 -> 5: what each run trained and was evaluated on (no leaked evaluation), and its summary
+    # (schedule, dev interval, verdict against the base model) as written at training time (issue 10).
+    """
+    CREATE TABLE run_pairs (
+        run_id   INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        pair_id  INTEGER NOT NULL,
+        role     TEXT NOT NULL CHECK (role = 'train' OR role = 'dev')
+    );
+    CREATE INDEX run_pairs_run ON run_pairs (run_id, role);
+    ALTER TABLE runs ADD COLUMN summary TEXT;
+    """,
+    # 5 -> 6: the model in the loop (issue 12). Each model's cosine score of every pair, keyed
+    # by run (0: the base model); a prediction set counts once its row in prediction_sets is
+    # written, so a half-scored set is never read as complete. A run's calibration (cosine ->
+    # label, isotonic) is a JSON payload. A label records where it came from: '' a person,
+    # 'model' a guess accepted from run model_run, 'review' a revision from the review queue;
+    # guess is the model's calibrated guess when the label was given, surprise whether they
+    # differed by more than the threshold.
+    """
+    CREATE TABLE predictions (
+        run_id       INTEGER NOT NULL,
+        pair_id      INTEGER NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        score        REAL NOT NULL,
+        uncertainty  REAL,
+        PRIMARY KEY (run_id, pair_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE prediction_sets (
+        run_id        INTEGER PRIMARY KEY,
+        model         TEXT NOT NULL,
+        data_version  TEXT NOT NULL,
+        pairs         INTEGER NOT NULL,
+        created_at    REAL NOT NULL
+    );
+    CREATE TABLE calibrations (
+        run_id      INTEGER PRIMARY KEY,
+        payload     TEXT NOT NULL,
+        created_at  REAL NOT NULL
+    );
+    ALTER TABLE labels ADD COLUMN source TEXT NOT NULL DEFAULT '';
+    ALTER TABLE labels ADD COLUMN model_run INTEGER;
+    ALTER TABLE labels ADD COLUMN guess REAL;
+    ALTER TABLE labels ADD COLUMN surprise INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 6 -> 7: the columns of an imported file that were not mapped (an ID, a judgment, ...),
+    # kept per pair as a JSON object so that exports write them back (issue 11). NULL: none.
+    # A nullable column rewrites no rows.
+    """
+    ALTER TABLE pairs ADD COLUMN metadata TEXT;
     """,
 ]
 # Forward-only: append a migration to the list; never edit one that has shipped.
@@ -309,6 +359,8 @@ class Pair:
     note: str
     source: str | None
     source_row: int | None
+    # The imported file's unmapped columns ({"pair_id": "c-17", ...}); None when it had none.
+    metadata: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -319,8 +371,14 @@ class Label:
     annotator: str
     created_at: float
     adjudicated: bool = False
+    source: str = ""                 # "" a person, "model" an accepted guess, "review" a revision
+    model_run: int | None = None     # the run whose guess was shown (0: the base model)
+    guess: float | None = None       # the model's calibrated guess (0..1) when the label was given
+    surprise: bool = False           # label and guess differed by more than the threshold
 
 
+# Where a label came from: a person, the model's guess accepted, a revision in review.
+LABEL_SOURCES = ("", "model", "review")
 # Labels that arrive with imported pairs carry this annotator name.
 IMPORT_ANNOTATOR = "import"
 # How several annotators' latest labels become a pair's target (meta "label_aggregate").
@@ -394,6 +452,12 @@ class Run:
     best_step: int | None = None
     model_dir: str | None = None
     message: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)  # schedule, dev interval, verdict (training)
+
+    @property
+    def outcome(self) -> str:
+        """"better" | "unclear" | "worse" against the base model, or "" when never compared."""
+        return str(self.summary.get("outcome") or "")
 
 
 @dataclass(frozen=True)
@@ -461,11 +525,24 @@ def _tally_rows(rows: Iterable[Sequence[Any]]) -> dict[str, list[int]]:
     return out
 
 
-_PAIR_COLUMNS = "id, sentence1, sentence2, split, score, annotator, flagged, note, source, source_row"
+_PAIR_COLUMNS = ("id, sentence1, sentence2, split, score, annotator, flagged, note, source, source_row, "
+                 "metadata")
 
 
 def _pair(row: Sequence[Any]) -> Pair:
-    return Pair(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9])
+    return Pair(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9],
+                _metadata(row[10]))
+
+
+def _metadata(text: str | None) -> dict[str, Any] | None:
+    """A pair's metadata column as a dict (None: the pair has none, or it is unreadable)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 _CHUNK_ROWS = 50_000
@@ -482,20 +559,25 @@ class PairRows(Sequence[tuple]):
     """Pairs to insert, kept as columns: the form the importers build for a million rows.
 
     Behaves as a sequence of ``(sentence1, sentence2, score, split, source_row, pair_hash)``
-    tuples. ``split`` is either one split for every row or a list.
+    tuples. ``split`` is either one split for every row or a list. ``metadata`` is None (no
+    extra columns: the fast path) or one JSON object text (or None) per row.
     """
 
     def __init__(self, sentence1: list[str], sentence2: list[str], score: list[float | None],
-                 split: str | list[str], source_row: list[int | None], pair_hash: list[int]) -> None:
+                 split: str | list[str], source_row: list[int | None], pair_hash: list[int],
+                 metadata: list[str | None] | None = None,
+                 metadata_keys: Sequence[str] = ()) -> None:
         n = len(sentence1)
         if isinstance(split, str):
             if split not in SPLITS:
                 raise ValueError(f"unknown split {split!r}")
         columns = (sentence2, score, source_row, pair_hash) + (() if isinstance(split, str) else (split,))
-        if any(len(c) != n for c in columns):
+        if any(len(c) != n for c in columns) or (metadata is not None and len(metadata) != n):
             raise ValueError("all columns of PairRows must have the same length")
         self.sentence1, self.sentence2, self.score = sentence1, sentence2, score
         self.split, self.source_row, self.pair_hash = split, source_row, pair_hash
+        self.metadata = metadata
+        self.metadata_keys = list(metadata_keys)  # the keys the metadata objects use
 
     @classmethod
     def from_tuples(cls, rows: Iterable[Sequence[Any]]) -> PairRows:
@@ -785,12 +867,14 @@ class Project:
         now = time.time()
         report = InsertReport()
         # Constants go into the statement as literals so that SQLite binds 6 values per row,
-        # not 10; _sql_literal quotes them safely.
+        # not 10; _sql_literal quotes them safely. Metadata is bound only when a file has it.
+        metadata = rows.metadata
         sql = (
             "INSERT INTO pairs (sentence1, sentence2, score, split, source_row, pair_hash, source, "
-            "annotator, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+            f"annotator, created_at, updated_at{', metadata' if metadata is not None else ''}) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
             f"{_sql_literal(source)}, CASE WHEN ?3 IS NULL THEN NULL ELSE {_sql_literal(annotator)} END, "
-            f"{now!r}, {now!r})"
+            f"{now!r}, {now!r}{', ?7' if metadata is not None else ''})"
         )
         with self._lock:
             # Foreign-key checks cost a parent lookup per label (0.4 s a million) and cannot
@@ -802,7 +886,8 @@ class Project:
             try:
                 with self.transaction() as cur:
                     before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
-                    it = iter(rows)
+                    it = iter(rows) if metadata is None else (
+                        (*row, meta) for row, meta in zip(rows, metadata))
                     done = 0
                     if progress is None:  # one call: no per-chunk lists to build
                         cur.executemany(sql, it)
@@ -814,6 +899,12 @@ class Project:
                         done += len(chunk)
                         progress(done, total)
                     after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
+                    if metadata is not None and rows.metadata_keys and after > before:
+                        known = self.metadata_keys()
+                        keys = known + [k for k in rows.metadata_keys if k not in known]
+                        cur.execute("INSERT INTO meta (key, value) VALUES ('metadata_keys', ?) ON "
+                                    "CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                    (json.dumps(keys),))
                     # Labels that arrive with the pairs become the first entry of their history,
                     # copied inside SQLite rather than round-tripped through Python. Annotator and
                     # time are the constants written on those pairs: literals are cheaper than
@@ -858,7 +949,8 @@ class Project:
         Args:
             filter: one of PAIR_FILTERS.
             split: restrict to one split (or None for all).
-            search: case-insensitive substring of either sentence or the note.
+            search: case-insensitive substring of either sentence, the note or a value of the
+                pair's metadata (the imported file's other columns).
             order_by: one of SORTABLE_COLUMNS.
             descending: reverse the order.
         """
@@ -878,9 +970,10 @@ class Project:
             params.append(split)
         if search:
             where.append("(instr(lower(sentence1), ?) OR instr(lower(sentence2), ?) "
-                         "OR instr(lower(note), ?))")
+                         "OR instr(lower(note), ?) OR (metadata IS NOT NULL AND EXISTS ("
+                         "SELECT 1 FROM json_each(metadata) WHERE instr(lower(value), ?))))")
             needle = search.lower()
-            params += [needle, needle, needle]
+            params += [needle, needle, needle, needle]
         sql = "SELECT id FROM pairs"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -898,6 +991,15 @@ class Project:
 
     def has_pairs(self) -> bool:
         return self._scalar("SELECT 1 FROM pairs LIMIT 1") is not None
+
+    def metadata_keys(self) -> list[str]:
+        """The metadata keys pairs carry (imported columns that were not mapped), in the order
+        the imports brought them. Recorded by :meth:`insert_pairs`, so no scan."""
+        try:
+            keys = json.loads(self.get_meta("metadata_keys") or "[]")
+        except ValueError:
+            return []
+        return [str(k) for k in keys] if isinstance(keys, list) else []
 
     def max_pair_id(self) -> int:
         """The largest pair id, 0 without pairs: a b-tree lookup, a cheap bound of the count."""
@@ -939,9 +1041,19 @@ class Project:
         """``(sentence1, sentence2, split)`` of the pairs in a split (not 'none'): leak checks."""
         return self._execute("SELECT sentence1, sentence2, split FROM pairs WHERE split != 'none'")
 
-    def pair_text_rows(self, split: str | None = None,
-                       labeled_only: bool = False) -> list[tuple[str, str, float | None, str]]:
-        """``(sentence1, sentence2, score, split)`` of the pairs in id order (data export)."""
+    def pair_text_rows(self, split: str | None = None, labeled_only: bool = False, *,
+                       metadata: bool = False) -> list[tuple]:
+        """``(sentence1, sentence2, score, split)`` of the pairs in id order (data export).
+
+        With ``metadata``, each row ends with the pair's metadata as a dict (or None).
+        """
+        if metadata:
+            rows = self.pair_text_rows(split, labeled_only)
+            meta = self._execute("SELECT metadata FROM pairs WHERE 1"
+                                 + (" AND split = ?" if split else "")
+                                 + (" AND score IS NOT NULL" if labeled_only else "") + " ORDER BY id",
+                                 [split] if split else [])
+            return [(*row, _metadata(m)) for row, (m,) in zip(rows, meta)]
         sql = "SELECT sentence1, sentence2, score, split FROM pairs WHERE 1"
         params: list[Any] = []
         if split:
@@ -1005,12 +1117,23 @@ class Project:
 
     # -- labels ----------------------------------------------------------------------
 
-    def set_label(self, pair_id: int, score: float, annotator: str = "") -> int:
+    def set_label(self, pair_id: int, score: float, annotator: str = "", *, source: str = "",
+                  model_run: int | None = None, guess: float | None = None,
+                  surprise: bool = False) -> int:
         """Label a pair now: append to its history and make it the current score.
 
         Committed before returning, so a crash a moment later loses nothing.
         Returns the new label's id (for undo).
+
+        Args:
+            source: "" (a person), "model" (the model's guess accepted as the label) or "review"
+                (a revision from the review queue); see :data:`LABEL_SOURCES`.
+            model_run: the run whose guess was shown (0: the base model).
+            guess: the model's calibrated guess (0..1) at the time.
+            surprise: label and guess differed by more than the surprise threshold.
         """
+        if source not in LABEL_SOURCES:
+            raise ValueError(f"unknown label source {source!r}")
         score = float(score)
         if not 0.0 <= score <= 1.0 or score != score:
             raise ValueError(f"a score must be between 0 and 1, not {score}")
@@ -1020,8 +1143,10 @@ class Project:
                         (score, annotator, now, pair_id))
             if cur.rowcount != 1:
                 raise ProjectError(f"pair {pair_id} does not exist")
-            cur.execute("INSERT INTO labels (pair_id, score, annotator, created_at) VALUES (?, ?, ?, ?)",
-                        (pair_id, score, annotator, now))
+            cur.execute("INSERT INTO labels (pair_id, score, annotator, created_at, source, model_run, "
+                        "guess, surprise) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (pair_id, score, annotator, now, source, model_run,
+                         None if guess is None else float(guess), int(bool(surprise))))
             label_id = cur.lastrowid
             # With one annotator this keeps the score just written; with several the target
             # is their mean (or median), and an adjudicated value wins.
@@ -1052,9 +1177,11 @@ class Project:
                     (score, annotator, time.time() if now is None else now, pair_id))
 
     def label_history(self, pair_id: int) -> list[Label]:
-        rows = self._execute("SELECT id, pair_id, score, annotator, created_at, adjudicated FROM labels "
+        rows = self._execute("SELECT id, pair_id, score, annotator, created_at, adjudicated, source, "
+                             "model_run, guess, surprise FROM labels "
                              "WHERE pair_id = ? ORDER BY created_at, id", (pair_id,))
-        return [Label(*r[:5], adjudicated=bool(r[5])) for r in rows]
+        return [Label(*r[:5], adjudicated=bool(r[5]), source=r[6] or "", model_run=r[7], guess=r[8],
+                      surprise=bool(r[9])) for r in rows]
 
     # -- several annotators (issue 15) ---------------------------------------------------
 
@@ -1328,14 +1455,9 @@ class Project:
 
         Returns how many pairs moved. Deterministic for a given project and seed.
         """
-        import random
-
-        if not 0 < fraction < 1:
-            raise InvalidValueError(f"the dev fraction must be between 0 and 1, not {fraction:g}")
         ids = [r[0] for r in self._execute(
             "SELECT id FROM pairs WHERE split = 'train' AND score IS NOT NULL ORDER BY id")]
-        k = int(round(len(ids) * fraction))
-        chosen = random.Random(seed).sample(ids, k) if k else []
+        chosen = choose_dev(ids, fraction, seed)
         self.set_split(chosen, "dev")
         return len(chosen)
 
@@ -1565,7 +1687,7 @@ class Project:
 
     _RUN_FIELDS = ("finished_at", "status", "device", "seconds", "total_steps", "steps",
                    "base_dev_spearman", "best_dev_spearman", "best_step", "model_dir", "message",
-                   "config", "pid")
+                   "config", "pid", "summary")
 
     def update_run(self, run_id: int, **fields: Any) -> None:
         unknown = set(fields) - set(self._RUN_FIELDS)
@@ -1573,8 +1695,9 @@ class Project:
             raise ValueError(f"unknown run fields: {sorted(unknown)}")
         if "status" in fields and fields["status"] not in RUN_STATUSES:
             raise ValueError(f"unknown run status {fields['status']!r}")
-        if "config" in fields and not isinstance(fields["config"], str):
-            fields["config"] = json.dumps(fields["config"])
+        for key in ("config", "summary"):
+            if key in fields and fields[key] is not None and not isinstance(fields[key], str):
+                fields[key] = json.dumps(fields[key])
         if fields.get("model_dir"):
             # Relative to the project, so that a moved or copied project keeps its models.
             fields["model_dir"] = _relative_model_dir(str(fields["model_dir"]), self.path, run_id)
@@ -1613,12 +1736,13 @@ class Project:
     def run(self, run_id: int) -> Run | None:
         rows = self._execute("SELECT id, created_at, status, base_model, loss, config, finished_at, "
                             "device, seconds, total_steps, steps, base_dev_spearman, "
-                            "best_dev_spearman, best_step, model_dir, message FROM runs WHERE id = ?",
+                            "best_dev_spearman, best_step, model_dir, message, summary FROM runs WHERE id = ?",
                             (run_id,))
         if not rows:
             return None
         r = list(rows[0])
         r[5] = json.loads(r[5] or "{}")
+        r[16] = json.loads(r[16] or "{}")
         if r[14] and not Path(r[14]).is_absolute():
             r[14] = str(self.path / r[14])
         run = Run(*r)
@@ -1644,14 +1768,142 @@ class Project:
         return [run for i in ids if (run := self.run(i)) is not None]
 
     def best_run(self) -> Run | None:
-        """The finished (or cancelled, with a model) run with the best dev Spearman."""
-        row = self._execute("SELECT id FROM runs WHERE model_dir IS NOT NULL "
-                           "AND status IN ('finished', 'cancelled') "
-                           "ORDER BY best_dev_spearman DESC NULLS LAST, id DESC LIMIT 1")
-        return self.run(row[0][0]) if row else None
+        """The run whose model Try and Export offer first: finished (or cancelled, with a model),
+        best dev Spearman, and not found worse than the base model. None: the base model is the
+        better default (no run, or every run was worse than it on its dev pairs)."""
+        rows = self._execute("SELECT id FROM runs WHERE model_dir IS NOT NULL "
+                             "AND status IN ('finished', 'cancelled') "
+                             "ORDER BY best_dev_spearman DESC NULLS LAST, id DESC")
+        for (run_id,) in rows:
+            run = self.run(run_id)
+            if run is not None and run.outcome != "worse":
+                return run
+        return None
+
+    def record_run_pairs(self, run_id: int, train_ids: Sequence[int], dev_ids: Sequence[int] = ()) -> None:
+        """Record exactly which pairs a run trains and is evaluated on."""
+        with self.transaction() as cur:
+            cur.executemany("INSERT INTO run_pairs (run_id, pair_id, role) VALUES (?, ?, ?)",
+                            [(run_id, int(i), "train") for i in train_ids]
+                            + [(run_id, int(i), "dev") for i in dev_ids])
+
+    def run_pair_ids(self, run_id: int, role: str = "train") -> set[int]:
+        """The ids of the pairs run ``run_id`` trained on (``role="train"``) or was evaluated on."""
+        return {r[0] for r in self._execute("SELECT pair_id FROM run_pairs WHERE run_id = ? AND role = ?",
+                                            (run_id, role))}
+
+    def delete_run(self, run_id: int) -> int:
+        """Delete a run: its row, metrics, pair records and folder. Returns the bytes freed.
+
+        Raises:
+            ProjectError: the run does not exist or is still running.
+        """
+        run = self.run(run_id)
+        if run is None:
+            raise ProjectError(f"{self.name} has no run {run_id}.")
+        if run.status == "running":
+            raise ProjectError(f"Run {run_id} is still running; stop it before deleting it.")
+        folder = self.run_dir(run_id)
+        freed = folder_size(folder)
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM run_metrics WHERE run_id = ?", (run_id,))
+            cur.execute("DELETE FROM run_pairs WHERE run_id = ?", (run_id,))
+            cur.execute("DELETE FROM predictions WHERE run_id = ?", (run_id,))
+            cur.execute("DELETE FROM prediction_sets WHERE run_id = ?", (run_id,))
+            cur.execute("DELETE FROM calibrations WHERE run_id = ?", (run_id,))
+            cur.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+        return freed
+
+    def run_disk_size(self, run_id: int) -> int:
+        """Bytes the run's folder takes on disk."""
+        return folder_size(self.run_dir(run_id))
 
     def run_dir(self, run_id: int) -> Path:
         return self.runs_dir / str(run_id)
+
+    # -- predictions and calibration (issue 12) ---------------------------------------------
+
+    def start_predictions(self, run_id: int) -> None:
+        """Forget run ``run_id``'s predictions (0: the base model) before it is scored afresh."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM prediction_sets WHERE run_id = ?", (run_id,))
+            cur.execute("DELETE FROM predictions WHERE run_id = ?", (run_id,))
+
+    def add_predictions(self, run_id: int,
+                        rows: Iterable[tuple[int, float, float | None]]) -> None:
+        """Store a batch of ``(pair_id, cosine, uncertainty or None)`` of one model, in one write."""
+        with self.transaction() as cur:
+            cur.executemany("INSERT OR REPLACE INTO predictions (run_id, pair_id, score, uncertainty) "
+                            "VALUES (?, ?, ?, ?)",
+                            [(run_id, int(p), float(s), None if u is None else float(u))
+                             for p, s, u in rows])
+
+    def finish_predictions(self, run_id: int, model: str, data_version: str, pairs: int) -> None:
+        """Mark run ``run_id``'s prediction set complete (features read only complete sets)."""
+        with self.transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO prediction_sets (run_id, model, data_version, pairs, "
+                        "created_at) VALUES (?, ?, ?, ?, ?)",
+                        (run_id, model, data_version, int(pairs), time.time()))
+
+    def prediction_sets(self) -> dict[int, dict[str, Any]]:
+        """The complete prediction sets: run id (0: base) -> model, data_version, pairs, created_at."""
+        rows = self._execute("SELECT run_id, model, data_version, pairs, created_at FROM prediction_sets "
+                             "ORDER BY run_id")
+        return {r[0]: {"model": r[1], "data_version": r[2], "pairs": r[3], "created_at": r[4]}
+                for r in rows}
+
+    def predictions(self, run_id: int, pair_ids: Sequence[int] | None = None
+                    ) -> dict[int, tuple[float, float | None]]:
+        """Pair id -> ``(cosine, uncertainty)`` of one model; all pairs, or only ``pair_ids``."""
+        if pair_ids is None:
+            rows = self._execute("SELECT pair_id, score, uncertainty FROM predictions WHERE run_id = ?",
+                                 (run_id,))
+        else:
+            with self._lock:
+                rows = _chunked_rows(self._conn, "SELECT pair_id, score, uncertainty FROM predictions "
+                                     f"WHERE run_id = {int(run_id)} AND pair_id IN ({{}})", pair_ids)
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def pair_targets(self, split: str | None = None, labeled: bool | None = None
+                     ) -> list[tuple[int, float | None, str]]:
+        """``(pair_id, current score, split)`` of the pairs in id order (queues, calibration)."""
+        where, params = ["1"], []
+        if split:
+            where.append("split = ?")
+            params.append(split)
+        if labeled is not None:
+            where.append("score IS NOT NULL" if labeled else "score IS NULL")
+        return self._execute(f"SELECT id, score, split FROM pairs WHERE {' AND '.join(where)} ORDER BY id",
+                             params)
+
+    def pair_text_by_ids(self, pair_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Pair id -> ``(sentence1, sentence2)`` for the given ids."""
+        with self._lock:
+            rows = _chunked_rows(self._conn, "SELECT id, sentence1, sentence2 FROM pairs WHERE id IN ({})",
+                                 pair_ids)
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def pair_text_page(self, after_id: int, limit: int) -> list[tuple[int, str, str]]:
+        """``(id, sentence1, sentence2)`` of up to ``limit`` pairs after ``after_id`` (keyset page)."""
+        return self._execute("SELECT id, sentence1, sentence2 FROM pairs WHERE id > ? ORDER BY id LIMIT ?",
+                             (int(after_id), int(limit)))
+
+    def set_calibration(self, run_id: int, payload: dict[str, Any]) -> None:
+        """Store run ``run_id``'s calibration (0: the base model) as JSON."""
+        with self.transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO calibrations (run_id, payload, created_at) VALUES (?, ?, ?)",
+                        (run_id, json.dumps(payload), time.time()))
+
+    def calibration(self, run_id: int) -> dict[str, Any] | None:
+        """Run ``run_id``'s stored calibration payload, or None."""
+        rows = self._execute("SELECT payload FROM calibrations WHERE run_id = ?", (run_id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def surprise_count(self) -> int:
+        """How many labels were recorded as a surprise (label far from the model's guess)."""
+        return int(self._scalar("SELECT COUNT(*) FROM labels WHERE surprise = 1") or 0)
 
     def _mark_interrupted_runs(self) -> None:
         """Runs left 'running' by a process that is gone were interrupted (a crash, a kill)."""
@@ -1685,6 +1937,21 @@ def _lock_is_held(path: Path) -> bool:
     return False
 
 
+def folder_size(folder: Path) -> int:
+    """Bytes of the regular files under ``folder`` (links not followed); 0 when it is missing."""
+    total = 0
+    if not folder.is_dir():
+        return 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            total += st.st_size
+    return total
+
+
 def _process_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -1697,6 +1964,25 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+DEV_FRACTION = 0.1  # the share of labeled pairs held out as dev when a file has no split
+DEV_SEED = 42
+
+
+def choose_dev(items: Sequence[Any], fraction: float = DEV_FRACTION, seed: int = DEV_SEED) -> list[Any]:
+    """The seeded random ``fraction`` of ``items`` (labeled train pairs) that becomes dev.
+
+    The one rule behind ``assign-dev`` and the import's "hold out 10 % as dev": the same
+    items, fraction and seed always give the same choice.
+    """
+    import random
+
+    if not 0 < fraction < 1:
+        raise InvalidValueError(f"the dev fraction must be between 0 and 1, not {fraction:g}")
+    items = list(items)
+    k = int(round(len(items) * fraction))
+    return random.Random(seed).sample(items, k) if k else []
 
 
 def default_guidelines() -> str:

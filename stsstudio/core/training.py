@@ -27,11 +27,13 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.schedule import AUTO, Schedule, cv_folds, kfold
+from stsstudio.core.schedule import resolve as resolve_schedule
 from stsstudio.core.losses import DEFAULT_LOSS, build_loss
 from stsstudio.core.losses import LOSS_NAMES as LOSSES
 
@@ -40,8 +42,10 @@ DEFAULT_LEARNING_RATE = 2e-5
 MIN_TRAIN_PAIRS = 10
 MIN_DEV_PAIRS = 5
 HOLDOUT_FRACTION = 0.1
-METRIC_NAMES = ("loss", "learning_rate", "dev_spearman", "dev_pearson")
+METRIC_NAMES = ("loss", "learning_rate", "dev_spearman", "dev_pearson", "dev_spearman_low", "dev_spearman_high")
 _BEST_METRIC = "eval_dev_spearman_cosine"
+_CI_LOW = "eval_dev_spearman_ci_low"
+_CI_HIGH = "eval_dev_spearman_ci_high"
 _PEARSON_METRIC = "eval_dev_pearson_cosine"
 
 
@@ -88,18 +92,20 @@ class TrainConfig:
     """Hyperparameters of one run. ``None`` fields take the project's or the engine's default."""
 
     base_model: str | None = None      # "default" = embedded all-MiniLM-L6-v2; a folder; a Hub id
-    loss: str = DEFAULT_LOSS           # "cosent" | "angle" | "cosine"; default chosen by measurement
+    loss: str | None = None            # a name in core/losses.py; None: automatic (core/schedule.py)
     matryoshka: bool = False
-    epochs: float = 1.0
+    epochs: float | None = None        # None: automatic, from the label count
     batch_size: int = 16
-    learning_rate: float = DEFAULT_LEARNING_RATE
-    warmup_ratio: float = 0.1
+    learning_rate: float | None = None  # None: automatic
+    warmup_ratio: float | None = None  # None: 0.1
     max_seq_length: int | None = None  # None: the model's own
     seed: int = 12
     eval_steps: int | None = None      # None: about 10 evaluations per run
     max_steps: int | None = None       # a cap on optimisation steps
     device: str = "auto"
     group_by_length: bool = True
+    cv_folds: int | None = None        # None: 5-fold when there is no dev split and < 300 labels; 0: off
+    select_best: bool | None = None    # None: keep the best checkpoint only with >= 300 dev pairs
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -119,13 +125,21 @@ class RunResult:
     model_dir: str | None              # the final (best) model folder
     message: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
     # Filled in by the engine (additive to the contract): where the time went, for the bench.
     eval_seconds: float = 0.0
     pairs: int = 0                      # training pairs consumed (steps x batch size x processes)
+    dev_spearman_ci: tuple[float, float] | None = None  # bootstrap 95 % interval of dev_spearman
+    verdict: str = ""                   # tuned against base in plain words (paired bootstrap)
+    outcome: str = ""                   # "better" | "unclear" | "worse" | "" (not compared)
+    comparison: dict[str, Any] | None = None  # the figures behind the verdict (stats.Comparison)
+    schedule: dict[str, Any] | None = None    # the resolved schedule (core/schedule.py)
+    cv: dict[str, Any] | None = None          # cross-validation figures, when it was used
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.dev_spearman_ci is not None:
+            d["dev_spearman_ci"] = list(self.dev_spearman_ci)
+        return d
 
 
 class TrainingError(UserError):
@@ -149,9 +163,14 @@ class _Split:
     sentence1: list[str]
     sentence2: list[str]
     scores: list[float]
+    ids: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.scores)
+
+    def subset(self, idx: list[int]) -> _Split:
+        return _Split([self.sentence1[i] for i in idx], [self.sentence2[i] for i in idx],
+                      [self.scores[i] for i in idx], [self.ids[i] for i in idx] if self.ids else [])
 
 
 @dataclass
@@ -159,10 +178,12 @@ class _Data:
     train: _Split
     dev: _Split
     held_out: bool
+    cv_folds: int = 0                  # > 0: no dev set; k-fold estimate, then the final model on all
 
 
 def _split(pairs: list[Any]) -> _Split:
-    return _Split([p.sentence1 for p in pairs], [p.sentence2 for p in pairs], [float(p.score) for p in pairs])
+    return _Split([p.sentence1 for p in pairs], [p.sentence2 for p in pairs], [float(p.score) for p in pairs],
+                  [int(p.id) for p in pairs])
 
 
 @dataclass(frozen=True)
@@ -178,19 +199,34 @@ class DataPlan:
     holdout_fraction: float = HOLDOUT_FRACTION
     problems: tuple[str, ...] = ()     # why the run cannot start, in plain words (empty: it can)
     notes: tuple[str, ...] = ()        # advice that does not block the run
+    cv_folds: int = 0                  # > 0: k-fold cross-validation estimates, the model trains on all
+    schedule: Schedule | None = None   # the resolved schedule, when a config was given
 
     @property
     def can_start(self) -> bool:
         return not self.problems
 
 
-def plan_data(labeled_train: int, labeled_dev: int, labeled_test: int = 0) -> DataPlan:
+def plan_data(labeled_train: int, labeled_dev: int, labeled_test: int = 0, *,
+              cv: int | None = None) -> DataPlan:
     """The training data rule on counts: with no labeled dev pairs, hold out ``HOLDOUT_FRACTION``
-    of the labeled train pairs (at least ``MIN_DEV_PAIRS``) for evaluation."""
+    of the labeled train pairs (at least ``MIN_DEV_PAIRS``) for evaluation, or, for small
+    projects (see :func:`stsstudio.core.schedule.cv_folds`), estimate by k-fold cross-validation
+    and train the final model on every label. ``cv``: requested folds, None automatic, 0 off."""
     train, dev = labeled_train, labeled_dev
+    folds = cv_folds(cv, labeled_train, labeled_dev > 0)
+    if folds and labeled_train >= MIN_TRAIN_PAIRS + folds:
+        notes = [f"No dev split and {labeled_train} labels: {folds}-fold cross-validation measures the "
+                 "model, then the final model trains on every label."]
+        if labeled_dev:
+            notes.append(f"The {labeled_dev} labeled dev pairs are not used: cross-validation was asked for.")
+        if labeled_train < 100:
+            notes.append("Fewer than 100 train pairs: expect a small, noisy improvement.")
+        return DataPlan(labeled_train, labeled_dev, labeled_test, labeled_train, 0, False,
+                        notes=tuple(notes), cv_folds=folds)
     held_out = dev == 0
     problems: list[str] = []
-    notes: list[str] = []
+    notes = []
     if held_out:
         k = max(MIN_DEV_PAIRS, round(labeled_train * HOLDOUT_FRACTION))
         dev = min(k, labeled_train)
@@ -226,16 +262,28 @@ def data_plan(project: Any, config: TrainConfig | None = None) -> DataPlan:
     ``config`` is accepted for rules that depend on the settings; the counts do not today.
     """
     labeled = project.counts().labeled_splits
-    return plan_data(labeled.get("train", 0), labeled.get("dev", 0), labeled.get("test", 0))
+    config = config or TrainConfig()
+    plan = plan_data(labeled.get("train", 0), labeled.get("dev", 0), labeled.get("test", 0),
+                     cv=config.cv_folds)
+    return replace(plan, schedule=_schedule(config, plan.train, plan.dev))
 
 
-def _collect_data(project: Any, seed: int) -> _Data:
+def _schedule(config: TrainConfig, train_pairs: int, dev_pairs: int) -> Schedule:
+    return resolve_schedule(train_pairs, dev_pairs, batch_size=int(config.batch_size), epochs=config.epochs,
+                            learning_rate=config.learning_rate, loss=config.loss,
+                            warmup_ratio=config.warmup_ratio, max_steps=config.max_steps,
+                            select_best=config.select_best, world_size=_world_size())
+
+
+def _collect_data(project: Any, seed: int, cv: int | None = None) -> _Data:
     """The labeled train and dev pairs as :func:`plan_data` rules; raises its problems."""
     train = project.labeled_pairs("train")
     dev = project.labeled_pairs("dev")
-    plan = plan_data(len(train), len(dev))
+    plan = plan_data(len(train), len(dev), cv=cv)
     if not plan.can_start:
         raise TrainingError(" ".join(plan.problems))
+    if plan.cv_folds:
+        return _Data(_split(train), _split([]), False, plan.cv_folds)
     if plan.held_out:
         order = list(range(len(train)))
         random.Random(seed).shuffle(order)
@@ -247,16 +295,22 @@ def _collect_data(project: Any, seed: int) -> _Data:
 
 def _validate(config: TrainConfig) -> None:
     problems = []
-    if config.loss not in LOSSES:
-        problems.append(f"unknown loss {config.loss!r} (use {', '.join(LOSSES)})")
+    for name in ("loss", "epochs", "learning_rate", "warmup_ratio"):
+        if getattr(config, name) == AUTO:
+            setattr(config, name, None)
+    if config.loss is not None and config.loss not in LOSSES:
+        problems.append(f"unknown loss {config.loss!r} (use {', '.join(LOSSES)} or auto)")
     if config.batch_size < 1:
         problems.append("the batch size must be at least 1")
-    if not config.learning_rate > 0 or not math.isfinite(config.learning_rate):
+    if config.learning_rate is not None and (not config.learning_rate > 0
+                                             or not math.isfinite(config.learning_rate)):
         problems.append("the learning rate must be a positive number")
-    if not config.epochs > 0:
+    if config.epochs is not None and not config.epochs > 0:
         problems.append("the number of epochs must be positive")
-    if not 0 <= config.warmup_ratio < 1:
+    if config.warmup_ratio is not None and not 0 <= config.warmup_ratio < 1:
         problems.append("the warmup ratio must be between 0 and 1")
+    if config.cv_folds is not None and (config.cv_folds < 0 or config.cv_folds == 1):
+        problems.append("cross-validation needs at least 2 folds (0 turns it off)")
     if config.max_steps is not None and config.max_steps < 1:
         problems.append("max steps must be at least 1")
     if config.eval_steps is not None and config.eval_steps < 1:
@@ -332,10 +386,6 @@ def _st_submodules() -> tuple[Any, Any]:
     return losses, evaluation
 
 
-def _make_loss(model: Any, config: TrainConfig) -> Any:
-    return build_loss(config.loss, model, matryoshka=config.matryoshka)
-
-
 class _RunSink:
     """The run's writes to the project, batched (rank 0 only; other ranks get ``project=None``)."""
 
@@ -367,8 +417,54 @@ class _RunSink:
             self.project.update_run(self.run_id, **fields)
 
 
-def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints: Path) -> Any:
-    """The TrainerCallback that hands the Trainer's events to the reporter and the database."""
+def _make_evaluator(dev: _Split, batch_size: int) -> Any:
+    """sentence-transformers' EmbeddingSimilarityEvaluator on the dev pairs, which also keeps each
+    evaluation's predictions (for the paired verdict) and adds a bootstrap 95 % interval."""
+    from stsstudio.core import stats
+
+    _, evaluation = _st_submodules()
+
+    class DevEvaluator(evaluation.EmbeddingSimilarityEvaluator):
+        predictions: dict[int, Any]
+
+        def embed_inputs(self, model, sentences, **kwargs):  # noqa: ANN001, ANN201
+            emb = super().embed_inputs(model, sentences, **kwargs)
+            self._seen.append(emb)
+            return emb
+
+        def __call__(self, model, output_path=None, epoch=-1, steps=-1):  # noqa: ANN001, ANN201
+            import numpy as np
+
+            self._seen = []
+            metrics = super().__call__(model, output_path, epoch, steps)
+            if len(self._seen) >= 2:
+                a, b = (np.asarray(x, dtype=np.float64) for x in self._seen[-2:])
+                a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+                b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+                pred = (a * b).sum(axis=1)
+                self.predictions[max(int(steps), 0)] = pred
+                self.last = pred
+                lo, hi = stats.spearman_ci(pred, self.scores, seed=0,
+                                           resamples=500 if len(pred) > 5000 else stats.DEFAULT_RESAMPLES)
+                metrics[f"{self.name}_spearman_ci_low"] = lo
+                metrics[f"{self.name}_spearman_ci_high"] = hi
+            return metrics
+
+    ev = DevEvaluator(dev.sentence1, dev.sentence2, dev.scores, batch_size=max(32, batch_size), name="dev",
+                      similarity_fn_names=["cosine"], write_csv=False)
+    ev.predictions = {}
+    ev.last = None
+    ev._seen = []
+    return ev
+
+
+def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints: Path,
+                   best_dir: Path | None = None) -> Any:
+    """The TrainerCallback that hands the Trainer's events to the reporter and the database.
+
+    ``best_dir``: keep the best model by dev Spearman there (weights only, no optimizer state),
+    saved whenever an evaluation beats the previous best; None keeps no best model.
+    """
     from transformers import TrainerCallback
 
     class ReporterCallback(TrainerCallback):
@@ -377,6 +473,8 @@ def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints:
             self.nan_step: int | None = None
             self.base: tuple[float, float] | None = None
             self.evals: dict[int, tuple[float, float]] = {}
+            self.cis: dict[int, tuple[float, float]] = {}
+            self.best_saved: int | None = None
             self.eval_seconds = 0.0
             self._mark = time.perf_counter()
 
@@ -417,28 +515,36 @@ def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints:
             self._poll_cancel(control)
             return control
 
-        def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
-            now = time.perf_counter()
-            self.eval_seconds += now - self._mark
-            self._mark = now
-            metrics = metrics or {}
+        def record(self, step: int, epoch: float, metrics: dict[str, Any], model: Any = None) -> None:
             if _BEST_METRIC not in metrics:
-                return control
-            step, epoch = int(state.global_step), float(state.epoch or 0.0)
+                return
             sp, pe = float(metrics[_BEST_METRIC]), float(metrics.get(_PEARSON_METRIC, float("nan")))
+            lo = float(metrics.get(_CI_LOW, float("nan")))
+            hi = float(metrics.get(_CI_HIGH, float("nan")))
             self.evals[step] = (sp, pe)
+            self.cis[step] = (lo, hi)
             if step == 0 and self.base is None:
                 self.base = (sp, pe)
                 sink.update(base_dev_spearman=sp)
             sink.add(step, "dev_spearman", sp, epoch)
-            if math.isfinite(pe):
-                sink.add(step, "dev_pearson", pe, epoch)
+            for name, value in (("dev_pearson", pe), ("dev_spearman_low", lo), ("dev_spearman_high", hi)):
+                if math.isfinite(value):
+                    sink.add(step, name, value, epoch)
             sink.flush()
             best = max((v[0] for s, v in self.evals.items() if s > 0 and math.isfinite(v[0])), default=None)
             if best is not None:
                 best_step = max(s for s, v in self.evals.items() if s > 0 and v[0] == best)
                 sink.update(steps=step, best_dev_spearman=best, best_step=best_step)
+                if best_dir is not None and model is not None and best_step == step and step > 0:
+                    _save_model(model, best_dir)
+                    self.best_saved = step
             reporter.evaluated(step, sp, pe)
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
+            now = time.perf_counter()
+            self.eval_seconds += now - self._mark
+            self._mark = now
+            self.record(int(state.global_step), float(state.epoch or 0.0), metrics or {}, kwargs.get("model"))
             return control
 
         def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
@@ -544,7 +650,7 @@ def train(project: Any, config: TrainConfig, reporter: Reporter | None = None) -
     device = _device_for_rank(resolve_device(config.device))
     if _rank() == 0 and getattr(project, "readonly", False):
         raise TrainingError(f"{project.path} is open read-only; open it for writing to train.")
-    data = _collect_data(project, config.seed)
+    data = _collect_data(project, config.seed, config.cv_folds)
     if data.held_out:
         reporter.status(f"The project has no labeled dev pairs: holding out {len(data.dev)} of the labeled "
                         f"train pairs ({HOLDOUT_FRACTION:.0%}, seed {config.seed}) for evaluation.")
@@ -588,7 +694,7 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
     from stsstudio.core.models import load_model
 
     dev = _device_for_rank(resolve_device(config.device))
-    data = _collect_data(project, config.seed)
+    data = _collect_data(project, config.seed, config.cv_folds)
     if (len(data.train), len(data.dev)) != (run.config.get("train_pairs"), run.config.get("dev_pairs")):
         reporter.status("The labeled pairs changed since this run started; it continues on the current ones.")
     from transformers import set_seed
@@ -640,33 +746,39 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     rank, world = _rank(), _world_size()
     writer = rank == 0
     bs = int(config.batch_size)
+    schedule = _schedule(config, len(data.train), len(data.dev))
     steps_per_epoch = math.ceil(math.ceil(len(data.train) / world) / bs)
-    total = int(config.max_steps) if config.max_steps else max(1, math.ceil(steps_per_epoch * config.epochs))
+    total = schedule.steps
     eval_steps = int(config.eval_steps) if config.eval_steps else max(1, round(total / 10))
     resuming = checkpoint is not None
+    has_dev = len(data.dev) > 0
 
     if writer and run_id is None:
         record = config.as_dict()
         record.update(base_model=base_name, device=device.id, train_pairs=len(data.train),
                       dev_pairs=len(data.dev), dev_held_out=data.held_out, eval_steps=eval_steps,
-                      world_size=world)
-        loss_name = config.loss + ("+matryoshka" if config.matryoshka else "")
+                      world_size=world, cv_folds=data.cv_folds, schedule=schedule.as_dict())
+        loss_name = schedule.loss + ("+matryoshka" if config.matryoshka else "")
         run_id = project.create_run(base_model=base_name, loss=loss_name, config=record, device=device.id)
         run_dir = project.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
         project.update_run(run_id, total_steps=total)
+        project.record_run_pairs(run_id, data.train.ids, data.dev.ids)
+    reporter.status(schedule.describe() + ".")
 
     precision = precision_for(device)
     lengths = _pair_lengths(model, data.train) if config.group_by_length else None
     args_kwargs: dict[str, Any] = dict(
-        num_train_epochs=float(config.epochs), max_steps=total if config.max_steps else -1,
+        # max_steps always set: "Max steps" is a hard cap, and the epoch count follows from it.
+        num_train_epochs=math.ceil(schedule.epochs), max_steps=total,
         per_device_train_batch_size=bs, per_device_eval_batch_size=bs,
-        learning_rate=float(config.learning_rate), warmup_steps=math.ceil(total * config.warmup_ratio),
+        learning_rate=schedule.learning_rate, warmup_steps=math.ceil(total * schedule.warmup_ratio),
         seed=int(config.seed), data_seed=int(config.seed),
-        eval_strategy="steps", eval_steps=eval_steps, eval_on_start=not resuming,
-        save_strategy="steps", save_steps=eval_steps, save_total_limit=2,
-        load_best_model_at_end=True, metric_for_best_model=_BEST_METRIC, greater_is_better=True,
+        eval_strategy="steps" if has_dev else "no", eval_steps=eval_steps if has_dev else None,
+        eval_on_start=has_dev and not resuming,
+        # One resumable checkpoint at a time; the best model (weights only) is kept by the callback.
+        save_strategy="steps", save_steps=eval_steps, save_total_limit=1,
         logging_strategy="steps", logging_steps=1, logging_nan_inf_filter=False,
         report_to="none", disable_tqdm=True, use_cpu=device.kind == "cpu",
         bf16=precision["bf16"], fp16=precision["fp16"], dataloader_pin_memory=device.kind == "cuda",
@@ -679,24 +791,45 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     run_id = _share_run_id(run_id)
     run_dir = project.run_dir(run_id)
     checkpoints = run_dir / "checkpoints"
+    best_dir = run_dir / "best"
     args.output_dir = str(checkpoints)
 
+    t0 = time.perf_counter()
+    cv_summary: dict[str, Any] | None = None
+    if data.cv_folds:
+        if resuming:
+            run = project.run(run_id)
+            cv_summary = (run.summary or {}).get("cv") if run is not None else None
+        else:
+            try:
+                cv_summary = _cross_validate(model, data, config, schedule, device, reporter, precision)
+            except _CancelledDuringCV:
+                seconds = previous_seconds + time.perf_counter() - t0
+                if writer:
+                    project.update_run(run_id, status="cancelled", finished_at=time.time(), seconds=seconds,
+                                       steps=0, message="Cancelled during cross-validation.")
+                reporter.cancelled()
+                return RunResult(run_id=run_id, status="cancelled", device=device.id, steps=0, seconds=seconds,
+                                 base_dev_spearman=None, dev_spearman=None, dev_pearson=None, model_dir=None,
+                                 message="Cancelled during cross-validation.")
+            if writer:
+                project.update_run(run_id, summary={"cv": cv_summary},
+                                   base_dev_spearman=cv_summary["base_spearman"],
+                                   best_dev_spearman=cv_summary["spearman"])
+
     sink = _RunSink(project if writer else None, run_id)
-    callback = _make_callback(reporter, sink, device.id, checkpoints)
+    callback = _make_callback(reporter, sink, device.id, checkpoints,
+                              best_dir if (schedule.select_best and has_dev and writer) else None)
     if base_dev_spearman is not None:
         callback.base = (base_dev_spearman, float("nan"))
     train_ds = Dataset.from_dict({"sentence1": data.train.sentence1, "sentence2": data.train.sentence2,
                                   "score": data.train.scores})
-    _, evaluation = _st_submodules()
-    evaluator = evaluation.EmbeddingSimilarityEvaluator(
-        data.dev.sentence1, data.dev.sentence2, data.dev.scores, batch_size=max(32, bs), name="dev",
-        similarity_fn_names=["cosine"], write_csv=False)
+    evaluator = _make_evaluator(data.dev, bs) if has_dev else None
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_ds,
-                                         loss=_make_loss(model, config), evaluator=evaluator,
-                                         callbacks=[callback])
+                                         loss=build_loss(schedule.loss, model, matryoshka=config.matryoshka),
+                                         evaluator=evaluator, callbacks=[callback])
     trainer.remove_callback(PrinterCallback)  # it prints log dicts on stdout
 
-    t0 = time.perf_counter()
     status, message, error = "finished", "", None
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -713,43 +846,84 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                        f"size (e.g. {max(1, bs // 2)}) or the max sequence length, and train again.")
         else:
             status, message, error = "failed", f"Training failed: {type(exc).__name__}: {exc}", exc
-    seconds = previous_seconds + time.perf_counter() - t0
-    state = trainer.state
-    steps = int(state.global_step)
+    steps = int(trainer.state.global_step)
     if status == "finished" and callback.nan_step is not None:
         status = "failed"
         message = (f"The loss became NaN at step {callback.nan_step}: training diverged. Lower the learning "
-                   f"rate (it was {config.learning_rate:g}; try {config.learning_rate / 10:g}).")
+                   f"rate (it was {schedule.learning_rate:g}; try {schedule.learning_rate / 10:g}).")
     elif status == "finished" and callback.cancel_requested:
         status = "cancelled"
 
-    best_step = int(state.best_global_step) if getattr(state, "best_global_step", None) else None
-    best = callback.evals.get(best_step) if best_step is not None else None
-    if best is None and state.best_metric is not None:
-        best = (float(state.best_metric), float("nan"))
+    # The kept model: the best checkpoint where the dev set can tell checkpoints apart, else the
+    # model at the end of the schedule (see core/schedule.py SELECT_BEST_MIN_DEV).
+    kept_step = steps
+    if status in ("finished", "cancelled") and evaluator is not None and steps not in callback.evals:
+        callback.record(steps, float(trainer.state.epoch or 0.0),
+                        {f"eval_{k}": v for k, v in evaluator(trainer.model, steps=steps).items()})
+    if callback.best_saved is not None and (best_dir / "config.json").is_file():
+        final = callback.evals.get(steps, (float("-inf"),))[0]
+        if callback.evals[callback.best_saved][0] > final:
+            kept_step = callback.best_saved
+    kept = callback.evals.get(kept_step)
     model_dir: str | None = None
     if status in ("finished", "cancelled") and writer:
         target = run_dir / "model"
         try:
-            # load_best_model_at_end has put the best checkpoint's weights back into the model.
-            _save_model(trainer.model, target)
+            if kept_step != steps:
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(best_dir, target)
+            else:
+                _save_model(trainer.model, target)
             model_dir = str(target)
         except OSError as exc:
             status, message = "failed", f"Could not save the model to {target}: {exc}"
+    seconds = previous_seconds + time.perf_counter() - t0
     base = callback.base[0] if callback.base else base_dev_spearman
-    if status == "finished" and best is not None and base is not None and best[0] < base:
-        message = (f"The fine-tuned model ({best[0]:.4f}) did not beat the base model ({base:.4f}) "
+
+    summary: dict[str, Any] = {"schedule": schedule.as_dict(), "kept_step": kept_step}
+    comparison = None
+    dev_ci: tuple[float, float] | None = None
+    if evaluator is not None and kept is not None:
+        dev_ci = callback.cis.get(kept_step)
+        kept_pred = evaluator.predictions.get(kept_step)
+        base_pred = _base_predictions(run_dir, evaluator, writer)
+        if kept_pred is not None and base_pred is not None and len(base_pred) == len(kept_pred):
+            from stsstudio.core import stats
+
+            what = "held-out pairs" if data.held_out else "dev pairs"
+            comparison = stats.compare_to_base(kept_pred, base_pred, data.dev.scores, what=what).as_dict()
+    elif cv_summary is not None:
+        comparison = cv_summary["comparison"]
+        dev_ci = tuple(cv_summary["spearman_ci"])  # type: ignore[assignment]
+        summary["cv"] = cv_summary
+    if comparison is not None:
+        summary.update(outcome=comparison["outcome"], verdict=comparison["verdict"], comparison=comparison)
+    if dev_ci is not None:
+        summary["dev_spearman_ci"] = list(dev_ci)
+    dev_sp = kept[0] if kept else (cv_summary["spearman"] if cv_summary else None)
+    if status == "finished" and comparison is not None and comparison["outcome"] == "worse":
+        message = comparison["verdict"]
+    elif status == "finished" and dev_sp is not None and base is not None and dev_sp < base:
+        message = (f"The fine-tuned model ({dev_sp:.4f}) did not beat the base model ({base:.4f}) "
                    "on dev Spearman.")
+    if status == "finished" and writer:
+        # A finished run keeps its model only: no optimizer state, no resume checkpoints.
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        shutil.rmtree(best_dir, ignore_errors=True)
     sink.flush()
     sink.update(status=status, finished_at=time.time(), seconds=seconds, steps=steps,
-                best_dev_spearman=best[0] if best else None, best_step=best_step,
-                model_dir=model_dir, message=message or None, base_dev_spearman=base)
+                best_dev_spearman=dev_sp, best_step=kept_step if kept else None,
+                model_dir=model_dir, message=message or None, base_dev_spearman=base, summary=summary)
     result = RunResult(
         run_id=run_id, status=status, device=device.id, steps=steps, seconds=seconds,
-        base_dev_spearman=base, dev_spearman=best[0] if best else None,
-        dev_pearson=best[1] if best and math.isfinite(best[1]) else None, model_dir=model_dir,
+        base_dev_spearman=base, dev_spearman=dev_sp,
+        dev_pearson=kept[1] if kept and math.isfinite(kept[1]) else None, model_dir=model_dir,
         message=message, eval_seconds=callback.eval_seconds,
-        pairs=_pairs_seen(steps, steps_per_epoch, bs * world, len(data.train)))
+        pairs=_pairs_seen(steps, steps_per_epoch, bs * world, len(data.train)),
+        dev_spearman_ci=dev_ci, verdict=(comparison or {}).get("verdict", ""),
+        outcome=(comparison or {}).get("outcome", ""), comparison=comparison,
+        schedule=schedule.as_dict(), cv=cv_summary)
     if status == "finished":
         reporter.finished(result)
     elif status == "cancelled":
@@ -759,3 +933,107 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     if error is not None:
         raise error
     return result
+
+
+def _base_predictions(run_dir: Path, evaluator: Any, writer: bool) -> Any:
+    """The base model's dev predictions: the step-0 evaluation, kept on disk for a resumed run."""
+    import numpy as np
+
+    path = run_dir / "dev_base_predictions.npy"
+    pred = evaluator.predictions.get(0)
+    if pred is not None:
+        if writer:
+            try:
+                np.save(path, pred)
+            except OSError:
+                pass
+        return pred
+    if path.is_file():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+class _CancelledDuringCV(Exception):
+    pass
+
+
+def _cross_validate(model: Any, data: _Data, config: TrainConfig, schedule: Schedule, device: Any,
+                    reporter: Reporter, precision: dict[str, Any]) -> dict[str, Any]:
+    """k-fold estimate for a small project: train on k-1 folds with the run's schedule, predict the
+    held-out fold; compare the out-of-fold predictions with the base model's on every label.
+
+    The models are thrown away: the run's model then trains on every label.
+    """
+    import copy
+    import tempfile
+
+    import numpy as np
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import PrinterCallback, TrainerCallback
+
+    from stsstudio.core import stats
+
+    k = data.cv_folds
+    n = len(data.train)
+    gold = np.asarray(data.train.scores, dtype=float)
+
+    def predict(m: Any, split: _Split) -> Any:
+        e1 = m.encode(split.sentence1, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        e2 = m.encode(split.sentence2, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        return (np.asarray(e1, float) * np.asarray(e2, float)).sum(axis=1)
+
+    reporter.status(f"Cross-validation: scoring the {n} labels with the base model…")
+    base_pred = predict(model, data.train)
+    oof = np.zeros(n)
+    fold_spearman: list[float] = []
+    initial = copy.deepcopy(model.state_dict())
+
+    class Cancel(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            if reporter.is_cancelled():
+                control.should_training_stop = True
+                self.stopped = True
+            return control
+
+    for i, val_idx in enumerate(kfold(n, k, config.seed)):
+        if reporter.is_cancelled():
+            raise _CancelledDuringCV()
+        reporter.status(f"Cross-validation: fold {i + 1} of {k}…")
+        val = set(val_idx)
+        fit = data.train.subset([j for j in range(n) if j not in val])
+        fold_model = copy.deepcopy(model)
+        fold_model.load_state_dict(initial)
+        fold_schedule = _schedule(config, len(fit), 0)
+        cancel = Cancel()
+        cancel.stopped = False
+        with tempfile.TemporaryDirectory(prefix="stsstudio_cv_") as tmp:
+            args = SentenceTransformerTrainingArguments(
+                output_dir=tmp, max_steps=fold_schedule.steps, num_train_epochs=math.ceil(fold_schedule.epochs),
+                per_device_train_batch_size=int(config.batch_size), learning_rate=fold_schedule.learning_rate,
+                warmup_steps=math.ceil(fold_schedule.steps * fold_schedule.warmup_ratio),
+                seed=int(config.seed) + i + 1, data_seed=int(config.seed) + i + 1,
+                eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none",
+                disable_tqdm=True, use_cpu=device.kind == "cpu", bf16=precision["bf16"], fp16=precision["fp16"])
+            ds = Dataset.from_dict({"sentence1": fit.sentence1, "sentence2": fit.sentence2, "score": fit.scores})
+            trainer = SentenceTransformerTrainer(model=fold_model, args=args, train_dataset=ds,
+                                                 loss=build_loss(fold_schedule.loss, fold_model,
+                                                                 matryoshka=config.matryoshka),
+                                                 callbacks=[cancel])
+            trainer.remove_callback(PrinterCallback)
+            trainer.train()
+        if cancel.stopped:
+            raise _CancelledDuringCV()
+        pred = predict(fold_model, data.train.subset(val_idx))
+        oof[val_idx] = pred
+        fold_spearman.append(stats.spearman(pred, gold[val_idx]))
+        del fold_model, trainer
+    comparison = stats.compare_to_base(oof, base_pred, gold, what=f"labels ({k}-fold cross-validation)")
+    return {
+        "folds": k, "fold_spearman": fold_spearman, "spearman": comparison.tuned,
+        "spearman_ci": list(comparison.tuned_ci), "base_spearman": comparison.base,
+        "comparison": comparison.as_dict(),
+    }

@@ -55,7 +55,12 @@ def test_short_run_with_every_loss(labeled: Project, tiny_model_dir: Path, loss:
     series = labeled.metrics(result.run_id)
     assert [s for s, _ in series["loss"]] == [1, 2]
     assert [s for s, _ in series["dev_spearman"]] == [0, 2]
-    assert set(series) == {"loss", "learning_rate", "dev_spearman", "dev_pearson"}
+    assert set(series) == {"loss", "learning_rate", "dev_spearman", "dev_pearson", "dev_spearman_low",
+                           "dev_spearman_high"}
+    # Every dev Spearman carries its bootstrap interval.
+    for (step, rho), (_, lo), (_, hi) in zip(series["dev_spearman"], series["dev_spearman_low"],
+                                             series["dev_spearman_high"]):
+        assert lo <= rho <= hi or rho != rho
 
 
 def test_reporter_events_come_in_order(labeled: Project, tiny_model_dir: Path) -> None:
@@ -70,8 +75,8 @@ def test_reporter_events_come_in_order(labeled: Project, tiny_model_dir: Path) -
     # each evaluation at step n comes after step n and before its checkpoint
     assert kinds.index("checkpoint") == kinds.index("evaluated", 2) + 1
     assert rep.of("checkpoint")[-1][1].endswith("checkpoint-4")
-    best = max(e[2] for e in rep.of("evaluated")[1:])
-    assert result.dev_spearman == pytest.approx(best)
+    # 12 dev pairs cannot tell checkpoints apart: the run keeps the model at the end of its schedule.
+    assert result.dev_spearman == pytest.approx(rep.of("evaluated")[-1][2])
 
 
 def test_cancel_is_honoured_within_one_step(labeled: Project, tiny_model_dir: Path) -> None:
@@ -137,7 +142,7 @@ def test_too_few_pairs_fails_before_writing(project: Project, tiny_model_dir: Pa
 def test_no_dev_split_holds_out_ten_percent(project: Project, tiny_model_dir: Path) -> None:
     fill_project(project, train=60, dev=0)
     rep = RecordingReporter()
-    result = train(project, _config(tiny_model_dir, max_steps=2), rep)
+    result = train(project, _config(tiny_model_dir, max_steps=2, cv_folds=0), rep)
     assert result.status == "finished"
     assert any("holding out 6" in e[1] for e in rep.of("status"))
     config = project.run(result.run_id).config
@@ -228,3 +233,88 @@ def test_data_plan_is_the_engine_rule(project: Project) -> None:
     blocked = plan_data(8, 3)
     assert len(blocked.problems) == 2 and "dev pairs (3)" in blocked.problems[1]
     assert plan_data(200, 50).notes == ()
+
+
+def test_kfold_covers_each_label_once_as_validation() -> None:
+    from stsstudio.core.schedule import kfold
+
+    folds = kfold(47, 5, seed=3)
+    flat = [i for f in folds for i in f]
+    assert sorted(flat) == list(range(47)) and len(flat) == 47
+    assert [len(f) for f in folds] == [10, 10, 9, 9, 9]
+    assert kfold(47, 5, seed=3) == folds and kfold(47, 5, seed=4) != folds
+
+
+def test_small_project_without_dev_cross_validates_then_trains_on_every_label(
+        project: Project, tiny_model_dir: Path) -> None:
+    fill_project(project, train=30, dev=0)
+    rep = RecordingReporter()
+    result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None), rep)
+    assert result.status == "finished", result.message
+    assert result.cv is not None and result.cv["folds"] == 5 and len(result.cv["fold_spearman"]) == 5
+    assert any("fold 5 of 5" in e[1] for e in rep.of("status"))
+    # The final model trained on all 30 labels; no pair was used to evaluate it directly.
+    assert len(project.run_pair_ids(result.run_id, "train")) == 30
+    assert project.run_pair_ids(result.run_id, "dev") == set()
+    assert result.outcome in ("better", "unclear", "worse") and "5-fold cross-validation" in result.verdict
+    lo, hi = result.dev_spearman_ci
+    assert lo <= result.dev_spearman <= hi
+    run = project.run(result.run_id)
+    assert run.summary["cv"]["folds"] == 5 and run.summary["verdict"] == result.verdict
+
+
+def test_run_records_its_pairs_interval_and_verdict(labeled: Project, tiny_model_dir: Path) -> None:
+    result = train(labeled, _config(tiny_model_dir), RecordingReporter())
+    train_ids = labeled.run_pair_ids(result.run_id, "train")
+    dev_ids = labeled.run_pair_ids(result.run_id, "dev")
+    assert len(train_ids) == 40 and len(dev_ids) == 12 and not train_ids & dev_ids
+    assert {p.id for p in labeled.labeled_pairs("dev")} == dev_ids
+    lo, hi = result.dev_spearman_ci
+    assert lo <= result.dev_spearman <= hi
+    assert result.outcome in ("better", "unclear", "worse")
+    assert result.verdict and "on 12 dev pairs" in result.verdict
+    assert result.schedule["steps"] == 4
+    summary = labeled.run(result.run_id).summary
+    assert summary["verdict"] == result.verdict and summary["dev_spearman_ci"] == list(result.dev_spearman_ci)
+
+
+def test_finished_run_keeps_only_its_model(labeled: Project, tiny_model_dir: Path) -> None:
+    result = train(labeled, _config(tiny_model_dir, max_steps=6, eval_steps=2), RecordingReporter())
+    run_dir = labeled.run_dir(result.run_id)
+    names = {p.name for p in run_dir.rglob("*")}
+    assert not (run_dir / "checkpoints").exists() and not (run_dir / "best").exists()
+    assert not {"optimizer.pt", "scheduler.pt", "trainer_state.json"} & names
+    model_size = sum(p.stat().st_size for p in Path(result.model_dir).rglob("*") if p.is_file())
+    assert labeled.run_disk_size(result.run_id) <= 1.2 * model_size
+
+
+def test_max_steps_is_a_cap_and_epochs_agree(labeled: Project, tiny_model_dir: Path) -> None:
+    # 40 pairs at batch 8: 5 steps an epoch. One epoch with a larger cap stops after the epoch...
+    rep = RecordingReporter()
+    result = train(labeled, _config(tiny_model_dir, epochs=1, max_steps=50, eval_steps=5), rep)
+    assert result.steps == 5 and rep.of("started")[0][1] == 5
+    assert max(e[4] for e in rep.of("step")) <= 1.0 + 1e-9
+    # ...and a smaller cap stops at the cap, mid-epoch.
+    rep = RecordingReporter()
+    result = train(labeled, _config(tiny_model_dir, epochs=3, max_steps=7, eval_steps=7), rep)
+    assert result.steps == 7 and [e[1] for e in rep.of("step")][-1] == 7
+    assert labeled.run(result.run_id).total_steps == 7
+
+
+def test_best_checkpoint_only_when_asked_or_dev_is_large(labeled: Project, tiny_model_dir: Path) -> None:
+    rep = RecordingReporter()
+    result = train(labeled, _config(tiny_model_dir, max_steps=6, eval_steps=2, select_best=True,
+                                    learning_rate=5e-4), rep)
+    evals = {e[1]: e[2] for e in rep.of("evaluated") if e[1] > 0}
+    best_step = max(evals, key=lambda s: (evals[s], s))
+    assert result.dev_spearman == pytest.approx(max(evals[6], evals[best_step]))
+    assert labeled.run(result.run_id).best_step in evals
+
+
+def test_worse_run_is_not_the_default_model(labeled: Project, tiny_model_dir: Path) -> None:
+    from training_support import add_finished_run
+
+    run_id = add_finished_run(labeled, tiny_model_dir, spearman=0.9)
+    assert labeled.best_run().id == run_id
+    labeled.update_run(run_id, summary={"outcome": "worse", "verdict": "Worse than the base model"})
+    assert labeled.best_run() is None
