@@ -1,6 +1,9 @@
 """Write a project's pairs to CSV, TSV, JSONL or Parquet (``stsstudio export-data``).
 
-Columns: sentence1, sentence2, score (0–1, empty when unlabeled) and split. Writes are
+Columns: sentence1, sentence2, score (0–1, empty when unlabeled) and split; then the score on
+the project's own scale (``score_1_5`` for a 1–5 project, see :func:`display_column`) and the
+imported file's unmapped columns (an ID, a judgment, ...), so labels join back to the user's
+own system. Writes are
 atomic: a temporary file beside the target, then a rename, so a failed export never leaves a
 half-written file behind. CSV and TSV cells that a spreadsheet would run as a formula are
 prefixed with an apostrophe.
@@ -12,6 +15,7 @@ import errno
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from stsstudio.core.errors import UserError
 from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
@@ -44,6 +48,15 @@ def undo_spreadsheet_safe(text: str) -> str:
 def spreadsheet_safe(text: str) -> str:
     """Prefix a cell that a spreadsheet would treat as a formula with an apostrophe."""
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def display_column(scale: str | None) -> str | None:
+    """The name of the column holding the score on the project's display scale, or None when
+    the project shows 0–1 (the ``score`` column already is). Its name reads as that scale on
+    import (``score_1_5``), so a re-import that picks it gets the same values."""
+    if not scale or scale == "0-1":
+        return None
+    return "score_" + scale.replace("-", "_")
 
 
 def export_format(out_path: str | os.PathLike[str]) -> str:
@@ -133,12 +146,20 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         if not rows:
             raise UserError(f"no pairs are assigned to {annotator!r}; assign them first "
                             "(stsstudio assign-overlap)")
+        frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     else:
-        rows = project.pair_text_rows(split, labeled_only=labeled_only)
-    frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+        frame = _pairs_frame(project, project.pair_text_rows(split, labeled_only=labeled_only,
+                                                             metadata=True))
     if annotator:
         frame["annotator"] = annotator
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
+    shown = display_column(project.display_scale())
+    if shown is not None:
+        from stsstudio.core.scales import SCALE_RANGES
+
+        low, high = SCALE_RANGES[project.display_scale()]
+        frame.insert(frame.columns.get_loc("score") + 1, shown,
+                     (low + frame["score"] * (high - low)).round(6))
 
     target = check_output_file(out_path, force=force, fmt=fmt)
     clean_stale_temps(target)
@@ -152,8 +173,10 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     try:
         escaped = 0
         if fmt in ("csv", "tsv"):
-            for col in ("sentence1", "sentence2"):
-                safe = frame[col].map(spreadsheet_safe)
+            texts = [c for c in frame.columns if c in ("sentence1", "sentence2")
+                     or (c not in COLUMNS and frame[c].dtype == object)]
+            for col in texts:
+                safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
                 escaped += int((safe != frame[col]).sum())
                 frame[col] = safe
             frame.to_csv(tmp, sep="," if fmt == "csv" else "\t", index=False, encoding="utf-8",
@@ -172,6 +195,28 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         if tmp.exists():
             tmp.unlink()
     return len(frame)
+
+
+def _pairs_frame(project: Project, rows: list[tuple]) -> Any:
+    """The export frame of ``(sentence1, sentence2, score, split, metadata)`` rows: the fixed
+    columns, then one column per metadata key (a key that clashes with ours gets ``_1``)."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records([r[:4] for r in rows], columns=list(COLUMNS))
+    keys = project.metadata_keys()
+    metas = [r[4] or {} for r in rows]
+    keys += [k for k in dict.fromkeys(k for m in metas for k in m) if k not in keys]
+    taken = set(COLUMNS) | {display_column(project.display_scale())}
+    for key in keys:
+        values = [m.get(key) for m in metas]
+        if all(v is None for v in values):
+            continue
+        name = key
+        while name in taken:
+            name += "_1"
+        taken.add(name)
+        frame[name] = values
+    return frame
 
 
 def _write_formula_note(target: Path, escaped: int) -> None:

@@ -40,7 +40,7 @@ from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
 from stsstudio.core.scales import SCALE_RANGES, ScoredColumn, check_scale, scale_problem, score_column
 from stsstudio.core.scales import SCALES as SCALES  # re-exported: the names callers know
 from stsstudio.core.scales import detect_scale as detect_scale
-from stsstudio.core.store import SPLITS, PairRows, Project
+from stsstudio.core.store import DEV_SEED, SPLITS, PairRows, Project, choose_dev
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
 # Longer than any sentence a person labels; a 1 MB cell is a broken file, not a sentence.
@@ -118,6 +118,10 @@ class ImportOptions:
         split: the split of every pair when there is no split column (or its cell is empty).
         hf_config, hf_split: Hugging Face dataset config and split (default split: train).
         encoding: text encoding of a CSV/TSV/JSONL; None detects UTF-8 or Latin-1.
+        dev_fraction: without a split column, hold out this seeded share of the labeled pairs
+            of ``split`` (train or none) as dev (:func:`stsstudio.core.store.choose_dev`);
+            0 holds out nothing.
+        dev_seed: the seed of that choice.
     """
 
     format: str | None = None
@@ -131,6 +135,8 @@ class ImportOptions:
     hf_config: str | None = None
     hf_split: str | None = None
     encoding: str | None = None
+    dev_fraction: float = 0.0
+    dev_seed: int = DEV_SEED
 
 
 @dataclass
@@ -190,6 +196,8 @@ class ImportReport:
     format: str = ""
     columns: dict[str, str | None] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
+    held_out: int = 0  # labeled rows of the file put in dev by ImportOptions.dev_fraction
+    metadata_columns: list[str] = field(default_factory=list)  # unmapped columns kept per pair
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -1183,6 +1191,12 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         scores, labeled, guess = np.full(n, np.nan), np.zeros(n, dtype=bool), None
     scale = guess.scale if guess is not None and labeled.any() else (scale if scale != "auto" else "0-1")
     split_codes = _split_codes(raw, split_col, options.split)
+    dev_held_out = 0
+    if options.dev_fraction and split_col is None and options.split in ("train", "none"):
+        chosen = choose_dev(np.flatnonzero(labeled).tolist(), options.dev_fraction, options.dev_seed)
+        split_codes = split_codes.copy()
+        split_codes[chosen] = SPLIT_CODES.index("dev")
+        dev_held_out = len(chosen)
     step(50)
 
     sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
@@ -1272,7 +1286,14 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         split_out: str | list[str] = SPLIT_CODES[int(kept_codes[0])] if len(kept_codes) else options.split
     else:
         split_out = np.array(SPLIT_CODES, dtype=object)[kept_codes].tolist()
-    rows_out = PairRows(sentence1, sentence2, score_list, split_out, row_list, hash_list)
+    # Unmapped columns become metadata, except the score on a display scale that our own
+    # export writes beside "score" (it would go stale at the next label).
+    shown = {f"score_{name.replace('-', '_')}" for name in SCALE_RANGES} if score_col == "score" else set()
+    extra = [c for c in raw.columns if c not in (s1_col, s2_col, score_col, split_col)
+             and c not in shown]
+    metadata = _metadata_texts(raw, extra, None if all_kept else kept_idx) if extra else None
+    rows_out = PairRows(sentence1, sentence2, score_list, split_out, row_list, hash_list,
+                        metadata=metadata, metadata_keys=extra)
     step(95)
 
     counts = np.bincount(kept_codes, minlength=len(SPLIT_CODES))
@@ -1291,10 +1312,33 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         scale_ambiguous=bool(guess is not None and labeled.any() and guess.ambiguous),
         scale_note=guess.note if guess is not None and labeled.any() else "", format=raw.format,
         columns={"sentence1": s1_col, "sentence2": s2_col, "score": score_col, "split": split_col},
-        splits=split_counts, warnings=warnings, seconds=time.perf_counter() - started)
+        splits=split_counts, held_out=dev_held_out, metadata_columns=extra, warnings=warnings,
+        seconds=time.perf_counter() - started)
     step(100)
     return PreparedImport(rows=rows_out, report=report, raw=raw, options=options,
                           data_version=project.data_version() if project is not None else None)
+
+
+def _metadata_texts(raw: RawTable, columns: list[str], rows: np.ndarray | None) -> list[str | None]:
+    """The unmapped ``columns`` of each row (of ``rows``, or all) as a JSON object text.
+
+    Empty cells are left out; a row with none gets None. CSV cells stay strings, so an ID
+    such as ``007`` comes back exactly as it was written.
+    """
+    frame = raw.frame
+    values = []
+    for column in columns:
+        cells = frame[column].tolist()
+        if rows is not None:
+            cells = [cells[i] for i in rows.tolist()]
+        values.append(cells)
+    out: list[str | None] = []
+    dumps = json.dumps
+    for cells in zip(*values):
+        item = {k: v for k, v in zip(columns, cells)
+                if v is not None and v != "" and not (isinstance(v, float) and math.isnan(v))}
+        out.append(dumps(item, ensure_ascii=False, default=str) if item else None)
+    return out
 
 
 # 0 for none, 1 for train, 2 for dev/test: the two sides that leakage is about.

@@ -59,7 +59,9 @@ def test_export_data_formats_and_filters(proj, tmp_path, capsys):
     out_csv = tmp_path / "out.csv"
     assert main(["export-data", str(proj), str(out_csv)]) == 0
     frame = pd.read_csv(out_csv, keep_default_na=False)
-    assert list(frame.columns) == ["sentence1", "sentence2", "score", "split"]
+    # The score also on the project's own scale (0-5 from the import), next to the 0-1 one.
+    assert list(frame.columns) == ["sentence1", "sentence2", "score", "score_0_5", "split"]
+    assert frame["score_0_5"].astype(str).tolist() == ["5.0", "", "2.5"]
     assert frame["sentence1"].tolist() == ["'=SUM(A1)", "'@me", "plain"]
     assert frame["sentence2"].tolist() == ["'+danger", "'-1 minus", "text"]
     assert frame["score"].astype(str).tolist() == ["1.0", "", "0.5"]
