@@ -44,6 +44,11 @@ def test_moved_and_copied_project_keeps_its_runs(tmp_path, tiny_model, capsys):
     assert main(["export", str(copy), str(out)]) == 0, capsys.readouterr().err
     assert (out / "README.md").is_file()
     assert main(["export", str(elsewhere / "P"), str(tmp_path / "exported2")]) == 0
+    (tmp_path / "file.txt").write_text("x")
+    capsys.readouterr()
+    assert main(["export", str(copy), str(tmp_path / "file.txt" / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "file.txt is a file" in err, err
 
 
 def test_old_absolute_model_dirs_are_migrated(tmp_path):
