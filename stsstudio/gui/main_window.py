@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -317,6 +318,9 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def show_view(self, key: str) -> None:
+        if key == "import" and self.ctx.project is not None:  # the empty pages' "Import pairs…"
+            self.open_import_wizard()
+            return
         if key not in VIEW_KEYS or self.ctx.project is None:
             return
         row = VIEW_KEYS.index(key)
@@ -328,7 +332,11 @@ class MainWindow(QMainWindow):
         for k, action in self.view_actions.items():
             action.setChecked(k == key)
         if key == "label":
-            self._ensure_annotator()
+            # Ask for the name once there is something to label, not on an empty page.
+            if getattr(view, "current", None) is not None:
+                self._ensure_annotator()
+            else:
+                view.pairShown.connect(self._on_first_pair_shown, Qt.UniqueConnection)
             view.setFocus(Qt.OtherFocusReason)
 
     def current_view(self) -> str:
@@ -403,18 +411,40 @@ class MainWindow(QMainWindow):
         if self.ctx.annotator:
             return
         self.ctx.annotator = settings.default_annotator()
-        self.edit_annotator()
+        self.edit_annotator(asked=True)
+
+    @Slot(int)
+    def _on_first_pair_shown(self, pair_id: int) -> None:
+        view = self.sender()
+        if view is not None:
+            view.pairShown.disconnect(self._on_first_pair_shown)
+        if self.current_view() == "label":
+            self._ensure_annotator()
 
     @Slot()
-    def edit_annotator(self) -> None:
+    def edit_annotator(self, asked: bool = False) -> None:
         dialog = QInputDialog(self)
         dialog.setWindowTitle("Annotator")
         dialog.setLabelText("Your name, saved with every label you give:")
-        dialog.setTextValue(self.ctx.annotator or settings.get(settings.ANNOTATOR)
-                            or settings.default_annotator())
+        # A name the user chose, else the account's full name; never "root" or another
+        # system account filled in as if it were a person's name.
+        name = "" if asked else (self.ctx.annotator or settings.get(settings.ANNOTATOR))
+        dialog.setTextValue(name or settings.suggested_annotator())
+        line = dialog.findChild(QLineEdit)
+        if line is not None:
+            line.setPlaceholderText("e.g. Ada Lovelace")
         dialog.textValueSelected.connect(self._on_annotator_chosen)
         self._annotator_dialog = dialog
         dialog.open()
+        self._place_beside_sentences(dialog)
+
+    def _place_beside_sentences(self, dialog: QWidget) -> None:
+        """Put a dialog over the bottom right of the window, clear of the two sentences."""
+        dialog.adjustSize()
+        area = self.geometry()
+        x = area.right() - dialog.width() - 24
+        y = area.bottom() - dialog.height() - 48
+        dialog.move(max(area.left(), x), max(area.top(), y))
 
     @Slot(str)
     def _on_annotator_chosen(self, name: str) -> None:

@@ -103,3 +103,23 @@ def default_annotator() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER") or os.environ.get("USERNAME") or "annotator"
+
+
+# Accounts that name a machine or a role, not the person labelling.
+_SYSTEM_ACCOUNTS = frozenset({"root", "admin", "administrator", "user", "ubuntu", "debian", "pi",
+                              "vagrant", "docker", "runner", "jovyan", "guest"})
+
+
+def suggested_annotator() -> str:
+    """The name to offer when asking for one: the account's full name, else its login name,
+    else "" (for root and other system accounts, which are no one's name)."""
+    login = default_annotator()
+    if login.casefold() in _SYSTEM_ACCOUNTS:
+        return ""
+    try:
+        import pwd
+
+        full = pwd.getpwnam(login).pw_gecos.split(",")[0].strip()
+    except (ImportError, KeyError, OSError):
+        full = ""
+    return full or login

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
 
 from stsstudio.gui import icons, style
 from stsstudio.gui.view_stack import VIEW_SPECS
+from stsstudio.gui.widgets import ElidedLabel
 
 
 class Sidebar(QWidget):
@@ -22,7 +23,7 @@ class Sidebar(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 16, 0, 12)
         col.setSpacing(2)
-        self.title = QLabel()
+        self.title = ElidedLabel()   # a long project name ends in "…", in full in the tooltip
         self.title.setObjectName("sidebarTitle")
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.08)
@@ -47,7 +48,7 @@ class Sidebar(QWidget):
         col.addWidget(self.views, 1)
 
     def set_project(self, name: str, path: str, readonly: bool) -> None:
-        self.title.setText(self.fontMetrics().elidedText(name, Qt.ElideRight, 160))
-        self.title.setToolTip(path)
+        self.title.setText(name)
+        self.title.setToolTip(f"{name}\n{path}")
         self.subtitle.setText("read-only" if readonly else "")
         self.subtitle.setVisible(readonly)

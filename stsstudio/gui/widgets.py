@@ -6,6 +6,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QS
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
@@ -133,7 +134,7 @@ class ElidedLabel(QLabel):
         self._update_elided()
 
     def _update_elided(self) -> None:
-        width = max(10, self.width() - 2)
+        width = max(10, self.contentsRect().width() - 2)  # inside any style-sheet padding
         super().setText(self.fontMetrics().elidedText(self._full, self._mode, width))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -167,9 +168,15 @@ class EmptyState(QWidget):
         self.message.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         mute(self.message)
         self.message.setMaximumWidth(460)
+        # No alignment flag on the item: a layout honours a wrapped label's heightForWidth only
+        # when the label fills its cell, so the centring comes from stretches on both sides.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.message, 100)
+        row.addStretch(1)
         layout.addWidget(self.title)
         layout.addSpacing(4)
-        layout.addWidget(self.message, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(row)
         self.button: QPushButton | None = None
         if action:
             layout.addSpacing(14)

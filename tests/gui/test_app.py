@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QRect, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -282,13 +282,25 @@ def test_settings_keep_geometry_recent_and_annotator(qtbot, tmp_path):
     assert ini.exists()
 
 
-def test_annotator_is_asked_once_when_labelling_starts(main_window, qtbot):
+def test_annotator_is_asked_once_when_labelling_starts(main_window, qtbot, monkeypatch):
     window = main_window
+    window.resize(1024, 640)
+    window.show()
     window.ctx.annotator = ""
+    monkeypatch.setattr(settings, "default_annotator", lambda: "root")
     window.show_view("label")
+    assert getattr(window, "_annotator_dialog", None) is None   # nothing to label yet: no dialog
+    _pairs(window.ctx.project, 3, 0)
+    window.ctx.pairsChanged.emit()
+    qtbot.waitUntil(lambda: getattr(window, "_annotator_dialog", None) is not None)
     dialog = window._annotator_dialog
-    assert dialog is not None and dialog.isVisible()
-    assert window.ctx.annotator == settings.default_annotator()  # labels never lack a name
+    assert dialog.isVisible()
+    assert dialog.textValue() == ""          # "root" is no one's name: not filled in
+    assert window.ctx.annotator == "root"    # labels never lack a name
+    # The dialog leaves the second sentence in view.
+    view = window.view("label")
+    card2 = view.card2.rect().translated(view.card2.mapToGlobal(view.card2.rect().topLeft()))
+    assert not dialog.frameGeometry().intersects(card2)
     dialog.setTextValue("Grace")
     dialog.accept()
     assert window.ctx.annotator == "Grace"
@@ -342,3 +354,40 @@ def test_uncaught_exception_shows_the_crash_dialog_and_the_app_lives(main_window
     assert window.current_view() == "train"
     window.ctx.project.insert_pairs([("a b", "c d", None, "none", 1, None)])
     assert window.ctx.project.stats()["pairs"] == 1
+
+
+def test_empty_pages_import_button_opens_the_wizard(main_window, qtbot):
+    from stsstudio.gui.import_wizard import ImportWizard
+
+    window = main_window
+    window.resize(1024, 640)
+    window.show()
+    for key in ("pairs", "label"):
+        window.show_view(key)
+        view = window.view(key)
+        empty = view.empty
+        qtbot.waitUntil(lambda: empty.isVisible())
+        # The explanation is shown whole: the label is as tall as its wrapped text needs.
+        message = empty.message
+        assert message.text()
+        needed = message.fontMetrics().boundingRect(
+            QRect(0, 0, message.contentsRect().width(), 10_000),
+            int(Qt.AlignHCenter | Qt.TextWordWrap), message.text()).height()
+        assert message.contentsRect().height() >= needed
+        empty.button.click()
+        wizard = window._import_wizard
+        assert isinstance(wizard, ImportWizard) and wizard.isVisible()
+        wizard.reject()
+        window._import_wizard = None
+
+
+def test_sidebar_elides_a_long_project_name(main_window, qtbot):
+    window = main_window
+    window.ctx.project.set_meta("name", "Clinic similarity pilot study, second round")
+    window.resize(1024, 640)
+    window.show()
+    window._on_project_changed()
+    title = window.side_panel.title
+    qtbot.waitUntil(lambda: title.text().endswith("…"))
+    assert title.fontMetrics().horizontalAdvance(title.text()) <= title.contentsRect().width()
+    assert "Clinic similarity pilot study, second round" in title.toolTip()
