@@ -18,7 +18,9 @@ from stsstudio import __version__
 from stsstudio.core.errors import UserError
 from stsstudio.core.export_formats import EXPORT_FORMATS
 from stsstudio.core.export_formats import FORMAT_NAMES as EXPORT_FORMAT_NAMES
-from stsstudio.core.losses import DEFAULT_LOSS, LOSS_NAMES
+from stsstudio.core.guidelines import TEMPLATE_NAMES, TEMPLATES
+from stsstudio.core.label_queue import QUEUE_ORDERS
+from stsstudio.core.losses import LOSS_NAMES
 from stsstudio.core.scales import SCALES
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
@@ -41,9 +43,12 @@ def _open_project(path: str, *, readonly: bool = False):
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
+    from stsstudio.core.guidelines import DEFAULT_TEMPLATE, template_text
     from stsstudio.core.store import Project
 
-    with Project.create(args.project, name=args.name, base_model=args.base_model) as project:
+    guidelines = template_text(args.guidelines or DEFAULT_TEMPLATE)
+    with Project.create(args.project, name=args.name, base_model=args.base_model,
+                        guidelines=guidelines) as project:
         print(f"Created project {project.name!r} in {project.path}")
     return 0
 
@@ -81,6 +86,9 @@ def _add_import_options(p: argparse.ArgumentParser, *, with_split: bool = True) 
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     if with_split:
         p.add_argument("--split", choices=SPLIT_CHOICES, default="none", help="split of the imported pairs")
+        p.add_argument("--dev-fraction", type=float, default=0.0, metavar="F",
+                       help="without a split column, hold out this seeded share of the labeled pairs "
+                            "as dev (e.g. 0.1; default 0: none)")
     p.add_argument("--hf-config", metavar="NAME", help="Hugging Face dataset config")
     p.add_argument("--hf-split", metavar="NAME", help="Hugging Face dataset split (default: train)")
 
@@ -93,7 +101,7 @@ def _import_options(args: argparse.Namespace):
         format=args.format, sentence1=args.sentence1, sentence2=args.sentence2, score=args.score,
         has_header=False if args.no_header else None, scale=args.scale,
         split=getattr(args, "split", None) or "none", hf_config=args.hf_config,
-        hf_split=args.hf_split)
+        hf_split=args.hf_split, dev_fraction=getattr(args, "dev_fraction", 0.0) or 0.0)
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -114,6 +122,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     print(f"Imported {report.imported:,} of {report.rows:,} rows from {args.source} into {name!r}")
     print(f"  columns   sentence1={cols.get('sentence1')!r} sentence2={cols.get('sentence2')!r} "
           f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else ""))
+    if report.metadata_columns:
+        print("  kept      " + ", ".join(report.metadata_columns) + " (other columns, per pair; "
+              "export-data writes them back)")
     how = {"chosen": "chosen", "header": "from the column name", "data": "detected"}
     print(f"  scores    scale {report.scale} ({how.get(report.scale_source, 'no scores')}) -> 0-1; "
           f"{report.labeled:,} labeled, {report.unlabeled:,} unlabeled")
@@ -124,7 +135,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
           f"{report.duplicates_in_project:,} already in the project); "
           f"{report.conflicting_duplicates:,} of them had a different score")
     if report.splits:
-        print("  splits    " + ", ".join(f"{k} {v:,}" for k, v in report.splits.items()))
+        print("  splits    " + ", ".join(f"{k} {v:,}" for k, v in report.splits.items())
+              + (f" ({report.held_out:,} labeled pairs held out as dev, seeded)"
+                 if report.held_out else ""))
     if report.leakage or report.leakage_sentences:
         print(f"  leakage   {report.leakage:,} pairs and {report.leakage_sentences:,} sentences "
               "appear in both train and dev/test")
@@ -381,16 +394,30 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
     if result.status == "failed":
         print(f"stsstudio {args.command}: run {result.run_id} failed: {result.message}", file=sys.stderr)
     else:
+        ci = getattr(result, "dev_spearman_ci", None)
+        interval = f" (95 % interval {ci[0]:.4f} to {ci[1]:.4f})" if ci else ""
         print(f"Run {result.run_id} {result.status}: {result.steps} steps in {result.seconds:.0f} s on "
               f"{result.device}; dev Spearman {fmt(result.base_dev_spearman)} -> {fmt(result.dev_spearman)}"
-              + (f"; model in {result.model_dir}" if result.model_dir else ""),
+              f"{interval}" + (f"; model in {result.model_dir}" if result.model_dir else ""),
               file=sys.stderr if args.json else sys.stdout)
-        if result.message:
+        if getattr(result, "verdict", ""):
+            print(result.verdict, file=sys.stderr if args.json else sys.stdout)
+        if result.message and result.message != getattr(result, "verdict", ""):
             print(result.message, file=sys.stderr)
     if args.json:
-        _print_json({"run": result.run_id, "status": result.status, "device": result.device,
-                     "steps": result.steps, "base_dev_spearman": result.base_dev_spearman,
-                     "dev_spearman": result.dev_spearman, "seconds": round(result.seconds, 2)})
+        out = {"run": result.run_id, "status": result.status, "device": result.device,
+               "steps": result.steps, "base_dev_spearman": result.base_dev_spearman,
+               "dev_spearman": result.dev_spearman, "seconds": round(result.seconds, 2),
+               "dev_spearman_ci": list(result.dev_spearman_ci) if getattr(result, "dev_spearman_ci", None)
+               else None,
+               "verdict": getattr(result, "verdict", "") or None,
+               "outcome": getattr(result, "outcome", "") or None,
+               "schedule": getattr(result, "schedule", None),
+               "cv": getattr(result, "cv", None)}
+        ceiling = getattr(result, "human_ceiling", None)
+        if ceiling is not None:
+            out["human_ceiling"] = ceiling
+        _print_json(out)
     return 2 if result.status == "failed" else 0
 
 
@@ -402,6 +429,23 @@ def _quiet_training_logs() -> None:
     hf_logging.disable_progress_bar()
 
 
+def _auto_float(text: str) -> float | str:
+    """argparse type: a positive number, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
+
+
+def _cmd_delete_run(args: argparse.Namespace) -> int:
+    with _open_project(args.project) as project:
+        freed = project.delete_run(int(args.run))
+    print(f"Deleted run {args.run} ({freed / 1e6:.1f} MB freed).")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from stsstudio.core.training import TrainConfig, data_plan, train
 
@@ -410,9 +454,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         ("batch_size", args.batch_size), ("learning_rate", args.lr),
                         ("warmup_ratio", args.warmup_ratio), ("max_seq_length", args.max_seq_length),
                         ("seed", args.seed), ("eval_steps", args.eval_steps), ("max_steps", args.max_steps),
-                        ("device", args.device)):
-        if value is not None:
+                        ("device", args.device), ("cv_folds", args.cv)):
+        if value is not None and value != "auto":
             setattr(config, attr, value)
+    config.select_best = {"yes": True, "no": False}.get(args.select_best)
     config.matryoshka = bool(args.matryoshka)
     _quiet_training_logs()
     # Under torchrun only rank 0 writes; the other ranks read the project without the writer lock.
@@ -422,7 +467,77 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if not readonly:  # shown once the run has started (an error stays one line)
             reporter.plan = data_plan(project, config)
         result = train(project, config, reporter)
+        if not readonly and result.status == "finished" and result.model_dir:
+            _predict_after_run(project, result.run_id)
     return _train_summary(result, args)
+
+
+def _predict_after_run(project: Any, run_id: int) -> None:
+    """Score every pair with the new run (issue 12): the queue orders and guesses read them."""
+    from stsstudio.core.predictions import predict_pairs
+
+    try:
+        done = predict_pairs(project, run_id)
+    except UserError as exc:  # the run stands; only its predictions are missing
+        print(f"Note: the pairs were not scored with run {run_id}: {exc}", file=sys.stderr)
+        return
+    print(f"Scored {done.pairs:,} pairs with run {run_id} in {done.seconds:.1f} s.", file=sys.stderr)
+
+
+class _PredictProgress:
+    """``predict_pairs``' task on the CLI: a percentage on stderr when it changes."""
+
+    def __init__(self) -> None:
+        self.shown = -1
+
+    def progress(self, done: int, total: int) -> None:
+        pct = int(100 * done / total) if total else 100
+        if pct != self.shown and sys.stderr.isatty():
+            self.shown = pct
+            sys.stderr.write(f"\rScoring pairs: {pct:3d}%")
+            sys.stderr.flush()
+
+    def status(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def is_cancelled(self) -> bool:
+        return False
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from stsstudio.core.predictions import predict_pairs
+
+    with _open_project(args.project) as project:
+        progress = _PredictProgress()
+        result = predict_pairs(project, args.model, task=progress, device=args.device)
+        if progress.shown >= 0:
+            sys.stderr.write("\n")
+    fmt = (lambda v: "-" if v is None else f"{v:.3f}")  # noqa: E731
+    print(f"Scored {result.pairs:,} pairs with {result.model} (stored as run {result.run_id}) in "
+          f"{result.seconds:.1f} s; calibration MAE {fmt(result.mae_calibrated)} vs cosine "
+          f"{fmt(result.mae_cosine)} on held-out labels.", file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        _print_json(result.as_dict())
+    return 0
+
+
+def _cmd_queue(args: argparse.Namespace) -> int:
+    from stsstudio.core.label_queue import next_pairs, queue_order
+
+    if args.limit < 1:
+        raise UserError(f"--limit must be at least 1, not {args.limit}.")
+    with _open_project(args.project, readonly=True) as project:
+        choices = next_pairs(project, args.order, limit=args.limit, split=args.split,
+                             annotator=args.annotator or "")
+        pairs = project.pair_text_by_ids([c.pair_id for c in choices])
+    if args.json:
+        _print_json({"order": args.order, "label": queue_order(args.order).label,
+                     "pairs": [{**c.as_dict(), "sentence1": pairs[c.pair_id][0],
+                                "sentence2": pairs[c.pair_id][1]} for c in choices]})
+        return 0
+    for c in choices:
+        print(f"{c.pair_id}\t{c.reason}")
+    return 0
 
 
 def _print_plan(plan: Any) -> None:
@@ -561,10 +676,30 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
         if len(args.args) != 3:
             raise UserError("give PROJECT S1 S2, or --model DIR S1 S2")
         with _open_project(args.args[0], readonly=True) as project:
-            score = similarity(_model_ref(args, project), args.args[1], args.args[2], project=project,
-                               device=args.device)
+            ref = _model_ref(args, project) if not (args.calibrated and project.best_run() is None) \
+                else "base"
+            score = similarity(ref, args.args[1], args.args[2], project=project, device=args.device)
+            if args.calibrated:
+                print(_calibrated_line(project, ref, score))
+                return 0
+    if args.calibrated:
+        raise UserError("--calibrated needs a PROJECT: the calibration is stored with its runs")
     print(f"{score:.4f}")
     return 0
+
+
+def _calibrated_line(project: Any, ref: str, score: float) -> str:
+    """``3.9 of 5: mostly equivalent (cosine 0.7861)``, from the run's stored calibration."""
+    from stsstudio.core.calibration import Calibration, describe_guess
+    from stsstudio.core.predictions import prediction_target
+
+    run_id, _ = prediction_target(project, ref)
+    cal = Calibration.load(project, run_id)
+    if cal is None:
+        raise UserError(f"{'The base model' if run_id == 0 else f'Run {run_id}'} has no calibration "
+                        f"yet; run `stsstudio predict {project.path} --model "
+                        f"{'base' if run_id == 0 else f'run:{run_id}'}` (it needs 5 labeled pairs).")
+    return f"{describe_guess(cal.guess(score), project.display_scale())} (cosine {score:.4f})"
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -611,7 +746,7 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from stsstudio.app import run_gui
 
-    return run_gui(demo=True)
+    return run_gui(demo=True, demo_fresh=args.fresh)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -640,6 +775,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="folder of the new project (new or empty)")
     p.add_argument("--name", help="display name (default: the folder name)")
     p.add_argument("--base-model", help="default base model: a local folder or a Hub id")
+    p.add_argument("--guidelines", choices=TEMPLATE_NAMES,
+                   help="starting guidelines: " + "; ".join(f"{t.name}: {t.label}" for t in TEMPLATES)
+                   + " (default sts)")
     p.set_defaults(func=_cmd_new)
 
     p = sub.add_parser("import", help="import sentence pairs from a file or a Hugging Face dataset")
@@ -739,15 +877,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=_cmd_assign_dev)
 
+    p = sub.add_parser("delete-run", help="delete a run and its model folder")
+    p.add_argument("project")
+    p.add_argument("run", type=int)
+    p.set_defaults(func=_cmd_delete_run)
+
     p = sub.add_parser("train", help="fine-tune a model on the project's labeled pairs")
     p.add_argument("project")
     p.add_argument("--base-model", help="embedded default, a local folder, or a Hub id")
-    p.add_argument("--loss", choices=LOSS_NAMES, help=f"default: {DEFAULT_LOSS}")
+    p.add_argument("--loss", choices=(*LOSS_NAMES, "auto"), default="auto",
+                   help="default: auto (chosen from the label count)")
     p.add_argument("--matryoshka", action="store_true", help="wrap the loss in MatryoshkaLoss")
-    p.add_argument("--epochs", type=float)
+    p.add_argument("--epochs", type=_auto_float, default="auto",
+                   help="a number, or auto (default): more epochs for fewer labels")
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--lr", type=_auto_float, default="auto", help="learning rate, or auto (default)")
     p.add_argument("--warmup-ratio", type=float)
+    p.add_argument("--cv", type=int, metavar="K",
+                   help="estimate by K-fold cross-validation, then train on every label (0: off; "
+                        "default: 5 folds when there is no dev split and fewer than 300 labels)")
+    p.add_argument("--select-best", choices=("auto", "yes", "no"), default="auto",
+                   help="keep the best checkpoint by dev Spearman (auto: only with >= 300 dev pairs)")
     p.add_argument("--max-seq-length", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--eval-steps", type=int)
@@ -755,6 +905,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps or xpu")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("predict", help="score every pair with a model and store the scores "
+                       "(the queue orders and the model's guesses read them)")
+    p.add_argument("project")
+    p.add_argument("--model", default="best", help="base, best (default; base while no run is "
+                   "trained) or run:N")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("queue", help="the next pairs to label in a queue order, and why")
+    p.add_argument("project")
+    p.add_argument("--order", choices=[o.name for o in QUEUE_ORDERS], default="file",
+                   help="; ".join(f"{o.name}: {o.label}" for o in QUEUE_ORDERS))
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--split", choices=("train", "dev", "test", "none"))
+    p.add_argument("--annotator", help="whose assignment the 'assigned' order follows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_queue)
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("project")
@@ -802,6 +971,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a model folder instead of a project")
     p.add_argument("--run", type=int)
     p.add_argument("--base", action="store_true", help="use the project's base model")
+    p.add_argument("--calibrated", action="store_true", help="the score on the project's scale "
+                   "through the model's calibration (e.g. '3.9 of 5: mostly equivalent')")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=_cmd_similarity)
 
@@ -826,14 +997,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, default=(1280, 800), metavar="WxH")
     p.set_defaults(func=_cmd_screenshot)
 
-    p = sub.add_parser("demo", help="open the app on a fresh copy of the demo project")
+    p = sub.add_parser("demo", help="open the app on the demo project (built on first use)")
+    p.add_argument("--fresh", action="store_true",
+                   help="build the demo again, discarding its labels and runs")
     p.set_defaults(func=_cmd_demo)
     return parser
 
 
 COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
             "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "train",
-            "resume", "evaluate",
+            "predict", "queue", "resume", "evaluate",
             "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
 
 

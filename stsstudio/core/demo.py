@@ -1,4 +1,8 @@
-"""The demo project: IT support tickets, built fresh from the CSV shipped in resources/demo."""
+"""The demo project: IT support tickets, built from the CSV shipped in resources/demo.
+
+``stsstudio demo`` reopens the demo built last time (its labels and runs kept); only
+``--fresh`` (or File > Rebuild demo project…, which asks first) builds it again.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+from stsstudio.core.errors import UserError
 from stsstudio.core.store import DB_NAME, Project, ProjectLockedError
 
 DEMO_NAME = "IT support demo"
@@ -30,6 +35,26 @@ def _free_demo_folder(default: Path) -> Path:
     return default.with_name(f"{default.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
 
 
+def open_demo_project(fresh: bool = False) -> Project:
+    """The demo project in ``user_data_dir()/"demo"``, open for writing.
+
+    Reopens the existing demo (labels and runs kept) unless ``fresh``, or unless it is missing
+    or cannot be opened as a project; then builds it with :func:`create_demo_project`. When it
+    is open in another window, a fresh copy goes beside it.
+    """
+    from stsstudio.core.paths import user_data_dir
+
+    folder = user_data_dir() / "demo"
+    if not fresh and (folder / DB_NAME).exists():
+        try:
+            return Project.open(folder)
+        except ProjectLockedError:
+            pass  # in use elsewhere: create_demo_project sidesteps it
+        except UserError:
+            pass  # damaged or from a newer version: build it again
+    return create_demo_project()
+
+
 def create_demo_project(path: str | os.PathLike[str] | None = None) -> Project:
     """Build a fresh demo project and return it open for writing.
 
@@ -37,12 +62,13 @@ def create_demo_project(path: str | os.PathLike[str] | None = None) -> Project:
         path: where to build it; default ``user_data_dir()/"demo"``, replacing an older demo
             there (or, when that one is open elsewhere, a timestamped folder beside it).
     """
+    from stsstudio.core.guidelines import demo_guidelines
     from stsstudio.core.importers import ImportOptions, import_pairs
     from stsstudio.core.paths import user_data_dir
     from stsstudio.core.resources import demo_csv
 
     target = Path(path) if path is not None else _free_demo_folder(user_data_dir() / "demo")
-    project = Project.create(target, name=DEMO_NAME)
+    project = Project.create(target, name=DEMO_NAME, guidelines=demo_guidelines())
     try:
         import_pairs(project, demo_csv(), ImportOptions(
             format="csv", sentence1="sentence1", sentence2="sentence2", score="score",

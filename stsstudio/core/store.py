@@ -1986,14 +1986,11 @@ def choose_dev(items: Sequence[Any], fraction: float = DEV_FRACTION, seed: int =
 
 
 def default_guidelines() -> str:
-    """The guideline text a new project starts with (shipped in resources/guidelines.md)."""
-    from stsstudio.core.resources import read_text
+    """The guideline text a new project starts with: the neutral template with placeholders
+    (:mod:`stsstudio.core.guidelines`; the demo passes its own)."""
+    from stsstudio.core.guidelines import template_text
 
-    try:
-        return read_text("guidelines.md")
-    except (FileNotFoundError, ModuleNotFoundError, OSError):
-        return ("Rate how similar the two sentences are in meaning, from 0 (unrelated) "
-                "to 1 (equivalent).")
+    return template_text()
 
 
 # --------------------------------------------------------------------------------------

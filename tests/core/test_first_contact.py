@@ -93,3 +93,32 @@ def test_cli_import_holds_out_dev_and_names_kept_columns(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "kept      pair_id, judgment" in out
     assert "8 labeled pairs held out as dev, seeded" in out
+
+
+def test_new_projects_get_a_neutral_template_and_the_demo_keeps_its_own(tmp_path):
+    from stsstudio.core.demo import create_demo_project
+    from stsstudio.core.guidelines import TEMPLATES, demo_guidelines, template_text
+
+    with Project.create(tmp_path / "p") as project:
+        text = project.guidelines
+    assert "helpdesk" not in text.lower() and "VPN" not in text
+    assert "[what the sentences are" in text and "Examples" in text  # placeholders to fill in
+    texts = {t.name: template_text(t.name) for t in TEMPLATES}
+    assert set(texts) == {"sts", "intent", "retrieval"} and len(set(texts.values())) == 3
+    assert all("[" in t and "helpdesk" not in t.lower() for t in texts.values())
+    with Project.create(tmp_path / "q", guidelines=texts["intent"]) as project:
+        assert project.guidelines == texts["intent"]
+    with create_demo_project(tmp_path / "demo") as demo:
+        assert demo.guidelines == demo_guidelines() and "helpdesk" in demo.guidelines.lower()
+
+
+def test_demo_is_reopened_with_its_labels_unless_fresh():
+    from stsstudio.core.demo import open_demo_project
+
+    with open_demo_project() as demo:
+        path = demo.path
+        demo.set_label(1, 0.123, annotator="me")
+    with open_demo_project() as again:  # reopened: the label is still there
+        assert again.path == path and again.pair(1).score == pytest.approx(0.123)
+    with open_demo_project(fresh=True) as rebuilt:
+        assert rebuilt.path == path and rebuilt.pair(1).score != pytest.approx(0.123)
