@@ -67,6 +67,7 @@ class SuggestPairsDialog(QDialog):
         self._job.progressed.connect(self._on_progress)
         self._job.busyChanged.connect(self._on_busy)
         self._committing = False
+        self._pool_size = 0
 
         col = QVBoxLayout(self)
         pool_row = QHBoxLayout()
@@ -185,7 +186,7 @@ class SuggestPairsDialog(QDialog):
     def refresh_pool(self) -> None:
         project = self.ctx.project
         counts = project.pool_counts() if project is not None else {"sentences": 0}
-        n = counts["sentences"]
+        n = self._pool_size = counts["sentences"]
         if not n:
             self.pool_label.setText("The sentence pool is empty. Import a file with one text column "
                                     "(CSV, TSV, JSONL, Parquet or one sentence a line).")
@@ -214,7 +215,7 @@ class SuggestPairsDialog(QDialog):
         for name, label in self.count_labels.items():
             label.setText(f"{plan[name]:,}" if name in plan else "–")
         ok = bool(plan) and sum(plan.values()) > 0
-        has_pool = self.ctx.project is not None and self.ctx.project.pool_counts()["sentences"] >= 2
+        has_pool = self._pool_size >= 2  # counted by refresh_pool, not on every keystroke
         self.preview_button.setEnabled(ok and has_pool)
         self.add_button.setEnabled(ok and has_pool)
 
