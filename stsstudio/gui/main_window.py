@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
@@ -27,9 +26,10 @@ from PySide6.QtWidgets import (
 from stsstudio import APP_NAME, __version__
 from stsstudio.core.errors import UserError
 from stsstudio.core.store import Project
-from stsstudio.gui import icons, settings, style
+from stsstudio.gui import icons, settings
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.sidebar import Sidebar
+from stsstudio.gui.status_bar import StatusBar
 from stsstudio.gui.view_stack import (  # noqa: F401 - PlaceholderView: tests import it here
     VIEW_KEYS,
     VIEW_SPECS,
@@ -38,16 +38,11 @@ from stsstudio.gui.view_stack import (  # noqa: F401 - PlaceholderView: tests im
     ViewStack,
 )
 from stsstudio.gui.welcome import WelcomePage
-from stsstudio.gui.workers import JobRunner, wait_for_workers_to_quit
+from stsstudio.gui.workers import wait_for_workers_to_quit
 
 log = logging.getLogger(__name__)
 
 IMPORTABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq")
-
-
-def _count_pairs(project: Project) -> tuple[int, int]:
-    counts = project.warm_counts()   # a worker's job: the first count scans every pair
-    return counts.total(), counts.labeled()
 
 
 class MainWindow(QMainWindow):
@@ -66,8 +61,6 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(760, 520)
         self._import_wizard: QWidget | None = None
         self._annotator_dialog: QInputDialog | None = None
-        self._counter = JobRunner(self, serial=True)   # one count at a time; the newest wins
-        self._counter.finished.connect(self._on_counts_ready)
 
         self.pages = QStackedWidget()
         self.welcome = WelcomePage()
@@ -81,20 +74,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
 
         self._build_menus()
-        self._build_status_bar()
-
-        self._counts_timer = QTimer(self)
-        self._counts_timer.setSingleShot(True)
-        self._counts_timer.setInterval(250)
-        self._counts_timer.timeout.connect(self.refresh_counts)
+        self.status = StatusBar(ctx, self)
+        self.setStatusBar(self.status)
+        self.project_label = self.status.project_label
+        self.counts_label = self.status.counts_label
+        self.ml_label = self.status.ml_label
 
         ctx.projectChanged.connect(self._on_project_changed)
-        ctx.pairsChanged.connect(self._schedule_counts)
-        ctx.pairChanged.connect(self._on_pair_changed)
         ctx.showViewRequested.connect(self.show_view)
         ctx.openPairRequested.connect(self._on_open_pair_requested)
-        ctx.mlReady.connect(self._on_ml_ready)
-        ctx.statusMessage.connect(self._on_status_message)
 
         self._restore_geometry()
         self._on_project_changed()
@@ -139,6 +127,8 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.recent_menu)
         self.action_demo = self._action("Open &demo project", self.open_demo, None, "play")
         file_menu.addAction(self.action_demo)
+        self.action_rebuild_demo = self._action("Re&build demo project…", self.rebuild_demo, None)
+        file_menu.addAction(self.action_rebuild_demo)
         file_menu.addSeparator()
         self.action_import = self._action("&Import pairs…", self.open_import_wizard, "Ctrl+I", "import")
         file_menu.addAction(self.action_import)
@@ -188,19 +178,6 @@ class MainWindow(QMainWindow):
 
         install_annotator_menu(self)  # Merge labels…, Agreement…, Double-label… (issue 15)
 
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        bar.setSizeGripEnabled(False)
-        self.project_label = QLabel()
-        self.counts_label = QLabel()
-        self.ml_label = QLabel()
-        self.ml_label.setToolTip("The machine-learning libraries load in the background, so the "
-                                 "window opens at once. Training and Try need them.")
-        bar.addWidget(self.project_label)
-        bar.addWidget(self.counts_label)
-        bar.addPermanentWidget(self.ml_label)
-        self.set_ml_status(self.ctx.ml_ready, "")
-
     def _restore_geometry(self) -> None:
         geometry = settings.get(settings.GEOMETRY)
         if not geometry.isEmpty():
@@ -220,8 +197,10 @@ class MainWindow(QMainWindow):
             options=QFileDialog.DontConfirmOverwrite)
         if not path:
             return False
+        from stsstudio.core.guidelines import template_text
+
         try:
-            project = Project.create(path)
+            project = Project.create(path, guidelines=template_text(self.welcome.template()))
         except (UserError, OSError) as exc:
             QMessageBox.warning(self, "Could not create the project", str(exc))
             return False
@@ -253,16 +232,17 @@ class MainWindow(QMainWindow):
         return True
 
     @Slot()
-    def open_demo(self) -> bool:
-        """Open a fresh copy of the demo project (kept in the user data folder)."""
+    def open_demo(self, fresh: bool = False) -> bool:
+        """Open the demo project (kept in the user data folder, with its labels and runs);
+        ``fresh`` builds it again."""
         try:
-            from stsstudio.core.demo import create_demo_project
+            from stsstudio.core.demo import open_demo_project
         except ImportError:
             QMessageBox.warning(self, "Demo project", "The demo project is not available in this build.")
             return False
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            project = create_demo_project()
+            project = open_demo_project(fresh=fresh)
         except UserError as exc:
             QApplication.restoreOverrideCursor()
             QMessageBox.warning(self, "Could not create the demo project", str(exc))
@@ -270,6 +250,22 @@ class MainWindow(QMainWindow):
         QApplication.restoreOverrideCursor()
         self._set_project(project)
         return True
+
+    @Slot()
+    def rebuild_demo(self) -> bool:
+        """Build the demo project again, after asking: its labels and runs are discarded."""
+        from stsstudio.core.paths import user_data_dir
+
+        answer = QMessageBox.question(
+            self, "Rebuild the demo project",
+            "Build the demo project again from its shipped data? Its labels, runs and edited "
+            "guidelines are discarded.", QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        if answer != QMessageBox.Yes:
+            return False
+        project = self.ctx.project
+        if project is not None and project.path == (user_data_dir() / "demo").resolve():
+            self.close_project()  # release it, so the rebuild replaces it in place
+        return self.open_demo(fresh=True)
 
     def _set_project(self, project: Project) -> None:
         self.ctx.set_project(project)
@@ -288,21 +284,16 @@ class MainWindow(QMainWindow):
         for action in (self.action_import, self.action_suggest, self.action_close, *self.view_actions.values()):
             action.setEnabled(has)
         if not has:
-            self._counter.cancel(quiet=True)   # a late count of the closed project is dropped
+            self.status.show_project(None)
             self.setWindowTitle(APP_NAME)
             self.pages.setCurrentWidget(self.welcome)
             self.welcome.refresh()
-            self.project_label.setText("No project open")
-            self.counts_label.setText("")
             return
         self.setWindowTitle(f"{project.name} — {APP_NAME}")
         self.side_panel.set_project(project.name, str(project.path), project.readonly)
-        self.project_label.setText(project.name)
-        self.project_label.setToolTip(str(project.path))
         self.pages.setCurrentWidget(self.workspace)
         self.show_view("pairs")
-        self.counts_label.setText("")
-        self.refresh_counts()
+        self.status.show_project(project)
 
     # -- views -----------------------------------------------------------------------
 
@@ -356,53 +347,6 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _on_open_pair_requested(self, pair_id: int) -> None:
         self.show_view("label")
-
-    # -- status bar ------------------------------------------------------------------
-
-    @Slot(int)
-    def _on_pair_changed(self, pair_id: int) -> None:
-        self._schedule_counts()
-
-    @Slot()
-    def _schedule_counts(self) -> None:
-        self._counts_timer.start()
-
-    @Slot()
-    def refresh_counts(self) -> None:
-        """Update "N pairs · M labeled". Counting a million rows takes a while: off-thread."""
-        project = self.ctx.project
-        if project is None:
-            return
-        if project.counts_ready():   # kept in step by the project's writes: no scan
-            counts = project.counts()
-            self._show_counts((counts.total(), counts.labeled()))
-            return
-        # A failure (the project was closed meanwhile) leaves nothing to show.
-        self._counter.start(_count_pairs, project)
-
-    @Slot(object)
-    def _on_counts_ready(self, counts: tuple[int, int]) -> None:
-        self._show_counts(counts)
-
-    def _show_counts(self, counts: tuple[int, int]) -> None:
-        pairs, labeled = counts
-        self.counts_label.setText(f"{pairs:,} pairs · {labeled:,} labeled")
-
-    def set_ml_status(self, ready: bool, device: str = "") -> None:
-        if ready:
-            dot = f"<span style='color:{style.SUCCESS}'>●</span>"
-            self.ml_label.setText(f"{dot} Model engine ready" + (f" · {device}" if device else ""))
-        else:
-            dot = f"<span style='color:{style.WARNING}'>●</span>"
-            self.ml_label.setText(f"{dot} Loading ML libraries…")
-
-    @Slot()
-    def _on_ml_ready(self) -> None:
-        self.set_ml_status(True, getattr(self.ctx, "device_label", ""))
-
-    @Slot(str)
-    def _on_status_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 6000)
 
     # -- annotator -------------------------------------------------------------------
 
