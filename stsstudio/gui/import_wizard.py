@@ -28,7 +28,7 @@ from stsstudio.core.importers import ImportOptions, ImportReport, PreparedImport
 from stsstudio.gui import settings, style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.import_pages import PREVIEW_ROWS, ColumnsPage, ImportPage, SourcePage, SummaryPage
-from stsstudio.gui.workers import FunctionWorker, Worker, start_worker
+from stsstudio.gui.workers import FunctionWorker, JobRunner, Worker
 
 PAGES = ("source", "columns", "summary", "import")
 
@@ -69,6 +69,12 @@ class ImportWizard(QDialog):
         self.report: ImportReport | None = None
         self.scored: importers.ScoredColumn | None = None
         self.worker: Worker | None = None
+        # Latest step wins: a read started again (say, header toggled) drops the older answer.
+        self._jobs = JobRunner(self)
+        self._jobs.finished.connect(self._on_job_finished)
+        self._jobs.failed.connect(self._on_failed)
+        self._jobs.cancelled.connect(self._on_cancelled)
+        self._job_done: Any = None
         self._busy = ""
         self.setWindowTitle("Import pairs")
         self.setModal(True)
@@ -276,19 +282,27 @@ class ImportWizard(QDialog):
 
     def _run(self, worker: Worker, what: str, text: str, on_done: Any) -> None:
         self.worker = worker
-        worker.finished.connect(on_done)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
+        self._job_done = on_done
         self._set_busy(what, text)
-        start_worker(worker)
+        self._jobs.start(worker)
+
+    @Slot(object)
+    def _on_job_finished(self, result: Any) -> None:
+        self._job_done(result)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
+        self._end_unfinished(message, cancelled=False)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._end_unfinished("Import cancelled", cancelled=True)
+
+    def _end_unfinished(self, message: str, cancelled: bool) -> None:
         what = self._busy
         self.worker = None
         self._set_busy("")
         if what == "commit":
-            cancelled = message.strip().lower().startswith("import cancelled")
             self.import_title.setText("Import cancelled" if cancelled else "Import failed")
             self.import_result.setText("Nothing was written; the project is unchanged.")
             self.import_progress.setValue(0)
@@ -297,10 +311,6 @@ class ImportWizard(QDialog):
             self._update_buttons()
             return
         self.show_error(message)
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._on_failed("Import cancelled", "")
 
     # -- step 1: read ----------------------------------------------------------------
 
