@@ -11,6 +11,13 @@ The function receives a :class:`TaskState` as keyword ``task`` when it accepts o
 ``task.progress(done, total)``, ``task.status(text)``, ``task.emit(obj)`` and check
 ``task.is_cancelled()``. Progress crosses the thread boundary only when the shown percentage
 changes (Orange's TaskState.set_progress_value).
+
+Cancel has one shape: the function raises :class:`stsstudio.core.errors.Cancelled` (or returns
+once ``task.is_cancelled()``), and the worker emits ``cancelled``, never ``failed``.
+
+"Latest job wins" has one shape too: a view that re-runs a job on every change owns a
+:class:`JobRunner` and calls ``runner.start(fn, *args)``; the previous job is cancelled and its
+late result dropped.
 """
 
 from __future__ import annotations
