@@ -64,7 +64,8 @@ class MlLoader(QObject):
         self.ctx.statusMessage.emit(f"The ML libraries could not be loaded: {message}")
 
 
-def start_gui(project: str | None = None, demo: bool = False) -> tuple[MainWindow, CrashHandler]:
+def start_gui(project: str | None = None, demo: bool = False,
+              demo_fresh: bool = False) -> tuple[MainWindow, CrashHandler]:
     """Build and show the main window on ``project`` (or a fresh demo copy), as the app does.
 
     Call after :func:`create_application`. Benches call this too and observe the window from
@@ -78,7 +79,7 @@ def start_gui(project: str | None = None, demo: bool = False) -> tuple[MainWindo
 
     error: str | None = None
     if demo:
-        window.open_demo()
+        window.open_demo(fresh=demo_fresh)
     elif project:
         from stsstudio.core.store import Project
 
@@ -94,14 +95,15 @@ def start_gui(project: str | None = None, demo: bool = False) -> tuple[MainWindo
     return window, crash_handler
 
 
-def run_gui(project: str | None = None, demo: bool = False) -> int:
-    """Open the desktop app (on ``project``, or on a fresh demo copy) and run it until quit."""
+def run_gui(project: str | None = None, demo: bool = False, demo_fresh: bool = False) -> int:
+    """Open the desktop app (on ``project``, or on the demo, rebuilt when ``demo_fresh``) and
+    run it until quit."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     app = create_application()
     # Ctrl+C in the terminal quits; every label is already committed.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    window, crash_handler = start_gui(project, demo)
+    window, crash_handler = start_gui(project, demo, demo_fresh)
     ctx = window.ctx
 
     loader = MlLoader(ctx)
@@ -130,7 +132,7 @@ def run_gui(project: str | None = None, demo: bool = False) -> int:
 def main() -> int:
     args = sys.argv[1:]
     if args and args[0] == "demo":
-        return run_gui(demo=True)
+        return run_gui(demo=True, demo_fresh="--fresh" in args[1:])
     return run_gui(project=args[0] if args else None)
 
 

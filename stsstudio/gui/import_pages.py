@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from stsstudio.core.importers import ImportReport, RawTable
 from stsstudio.core.scales import SCALE_LABELS, ScoredColumn
+from stsstudio.core.store import DEV_FRACTION
 from stsstudio.gui import settings, style
 
 PREVIEW_ROWS = 50
@@ -448,7 +449,13 @@ class ColumnsPage(QWidget):
         for key, label in SPLIT_LABELS.items():
             self.split_combo.addItem(label, key)
         self.split_combo.setCurrentIndex(list(SPLIT_LABELS).index("train"))
+        self.split_combo.currentIndexChanged.connect(self.mappingChanged)
         self.split_label = QLabel("Split of every pair:")
+        # Without a split column nothing would be held out for evaluation: offer it (issue 11).
+        self.dev_check = QCheckBox(f"Hold out {DEV_FRACTION:.0%} of the labeled pairs as dev (seeded)")
+        self.dev_check.setToolTip("Try and Train compare models on these pairs; a split column in "
+                                  "the file takes precedence.")
+        self.dev_check.toggled.connect(self.mappingChanged)
         rows = [("Sentence 1:", self.s1_combo), ("Sentence 2:", self.s2_combo),
                 ("Score:", self.score_combo), ("Split column:", self.split_col_combo)]
         for r, (text, widget) in enumerate(rows):
@@ -456,7 +463,8 @@ class ColumnsPage(QWidget):
             grid.addWidget(widget, r, 1)
         grid.addWidget(self.split_label, 4, 0, Qt.AlignRight)
         grid.addWidget(self.split_combo, 4, 1)
-        grid.addWidget(self.header_check, 5, 1)
+        grid.addWidget(self.dev_check, 5, 1)
+        grid.addWidget(self.header_check, 6, 1)
         grid.setColumnStretch(1, 1)
         return mapping
 
@@ -490,6 +498,9 @@ class ColumnsPage(QWidget):
                              (self.score_combo, guess.score), (self.split_col_combo, guess.split_column)):
             combo.setCurrentIndex(max(combo.findData(value) if value is not None else 0, 0))
             combo.blockSignals(False)
+        self.dev_check.blockSignals(True)
+        self.dev_check.setChecked(guess.split_column is None)  # on by default without splits
+        self.dev_check.blockSignals(False)
         self.header_check.blockSignals(True)
         self.header_check.setChecked(raw.has_header)
         self.header_check.setEnabled(raw.format in ("csv", "tsv"))
@@ -600,7 +611,12 @@ class SummaryPage(QWidget):
                                  "</span>")
         else:
             v["leakage"].setText("none: no pair or sentence is in both train and dev/test")
-        v["splits"].setText(", ".join(f"{k} {n:,}" for k, n in sorted(r.splits.items())) or "–")
+        splits = ", ".join(f"{k} {n:,}" for k, n in sorted(r.splits.items())) or "–"
+        if r.held_out:
+            splits += f" ({r.held_out:,} labeled pairs held out as dev, seeded)"
+        if r.metadata_columns:
+            splits += "<br>Kept with each pair: " + ", ".join(r.metadata_columns)
+        v["splits"].setText(splits)
         scale = f"{r.scale} ({SOURCE_WORDS.get(r.scale_source, '')}) → stored as 0–1"
         if r.scale_ambiguous:
             scale += f"<br><span style='color:{style.WARNING}'>A guess: {r.scale_note}.</span>"

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from stsstudio.core import importers
 from stsstudio.core.importers import ImportOptions, ImportReport, PreparedImport, RawTable
+from stsstudio.core.store import DEV_FRACTION
 from stsstudio.gui import settings, style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.import_pages import PREVIEW_ROWS, ColumnsPage, ImportPage, SourcePage, SummaryPage
@@ -116,6 +117,7 @@ class ImportWizard(QDialog):
         self.s1_combo, self.s2_combo, self.score_combo = cols.s1_combo, cols.s2_combo, cols.score_combo
         self.split_col_combo, self.split_combo = cols.split_col_combo, cols.split_combo
         self.split_label, self.header_check = cols.split_label, cols.header_check
+        self.dev_check = cols.dev_check
         self.preview, self.preview_model = cols.preview, cols.preview_model
         self.source_info = cols.source_info
         self.scale_box, self.scale_combo, self.histogram = box, box.scale_combo, box.histogram
@@ -372,7 +374,9 @@ class ImportWizard(QDialog):
             has_header=self.raw.has_header if self.raw is not None else base.has_header,
             scale=self.scale_combo.currentData() or "auto",
             split="none" if split_column else (self.split_combo.currentData() or "none"),
-            hf_config=base.hf_config, hf_split=base.hf_split, encoding=base.encoding)
+            hf_config=base.hf_config, hf_split=base.hf_split, encoding=base.encoding,
+            dev_fraction=DEV_FRACTION if self.dev_check.isEnabled() and self.dev_check.isChecked()
+            else 0.0)
 
     @Slot()
     def _on_mapping_changed(self) -> None:
@@ -384,6 +388,8 @@ class ImportWizard(QDialog):
         has_split_col = bool(self.split_col_combo.currentData())
         self.split_combo.setEnabled(not has_split_col)
         self.split_label.setEnabled(not has_split_col)
+        self.dev_check.setEnabled(not has_split_col
+                                  and self.split_combo.currentData() in ("train", "none"))
         score_col = self.score_combo.currentData() or None
         scored = importers.score_preview(raw, score_col, self.scale_box.chosen())
         error = importers.score_error(raw, score_col, scored) if scored is not None else None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -109,10 +110,36 @@ class WelcomePage(QWidget):
         self.new_button.clicked.connect(self.newRequested)
         self.open_button.clicked.connect(self.openRequested)
         self.demo_button.clicked.connect(self.demoRequested)
-        for button in (self.new_button, self.open_button, self.demo_button):
+        start.addWidget(self.new_button)
+        start.addLayout(self._build_template_row())
+        for button in (self.open_button, self.demo_button):
             start.addWidget(button)
         start.addStretch(1)
         return start
+
+    def _build_template_row(self) -> QHBoxLayout:
+        """The guidelines a new project starts from (core.guidelines.TEMPLATES)."""
+        from stsstudio.core.guidelines import DEFAULT_TEMPLATE, TEMPLATES
+
+        row = QHBoxLayout()
+        row.setContentsMargins(14, 0, 0, 0)
+        label = QLabel("Guidelines to start from:")
+        label.setObjectName("hint")
+        self.template_combo = QComboBox()
+        for t in TEMPLATES:
+            self.template_combo.addItem(t.label, t.name)
+            self.template_combo.setItemData(self.template_combo.count() - 1, t.help, Qt.ToolTipRole)
+        self.template_combo.setCurrentIndex(self.template_combo.findData(DEFAULT_TEMPLATE))
+        self.template_combo.setToolTip("A starting text with placeholders for your domain, the "
+                                       "question to ask and examples; edit it in the Label view.")
+        label.setBuddy(self.template_combo)
+        row.addWidget(label)
+        row.addWidget(self.template_combo, 1)
+        return row
+
+    def template(self) -> str:
+        """The name of the guideline template chosen for the next new project."""
+        return str(self.template_combo.currentData())
 
     def _build_recent_column(self) -> QVBoxLayout:
         """The recent projects, or a hint while there are none."""
