@@ -69,6 +69,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         n = stats["splits"][split]
         if n:
             print(f"  {split:<6} {n:>8,} pairs, {stats['labeled_splits'][split]:,} labeled")
+    if stats.get("sentences"):
+        print(f"Sentences {stats['sentences']:,} in the pool (stsstudio suggest-pairs makes pairs from them)")
     print(f"Runs      {stats['runs']}")
     for r in runs:
         rho = "-" if r["best_dev_spearman"] is None else f"{r['best_dev_spearman']:.4f}"

@@ -134,6 +134,7 @@ class RunResult:
     comparison: dict[str, Any] | None = None  # the figures behind the verdict (stats.Comparison)
     schedule: dict[str, Any] | None = None    # the resolved schedule (core/schedule.py)
     cv: dict[str, Any] | None = None          # cross-validation figures, when it was used
+    human_ceiling: dict[str, Any] | None = None  # annotators' agreement on dev (core/agreement.py)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -902,6 +903,9 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     if dev_ci is not None:
         summary["dev_spearman_ci"] = list(dev_ci)
     dev_sp = kept[0] if kept else (cv_summary["spearman"] if cv_summary else None)
+    ceiling = _human_ceiling(project, dev_sp) if writer and has_dev and not data.held_out else None
+    if ceiling is not None:
+        summary["human_ceiling"] = ceiling
     if status == "finished" and comparison is not None and comparison["outcome"] == "worse":
         message = comparison["verdict"]
     elif status == "finished" and dev_sp is not None and base is not None and dev_sp < base:
@@ -923,7 +927,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         pairs=_pairs_seen(steps, steps_per_epoch, bs * world, len(data.train)),
         dev_spearman_ci=dev_ci, verdict=(comparison or {}).get("verdict", ""),
         outcome=(comparison or {}).get("outcome", ""), comparison=comparison,
-        schedule=schedule.as_dict(), cv=cv_summary)
+        schedule=schedule.as_dict(), cv=cv_summary, human_ceiling=ceiling)
     if status == "finished":
         reporter.finished(result)
     elif status == "cancelled":
@@ -933,6 +937,23 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     if error is not None:
         raise error
     return result
+
+
+def _human_ceiling(project: Any, model_spearman: float | None) -> dict[str, Any] | None:
+    """How well the annotators agree on the dev pairs (two or more of them), and how close the
+    model comes: the line no model is expected to cross."""
+    from stsstudio.core.agreement import human_ceiling
+
+    ceiling = human_ceiling(project, "dev")
+    if ceiling is None:
+        return None
+    ceiling = dict(ceiling, ci=list(ceiling["ci"]))
+    if model_spearman is not None and ceiling["spearman"]:
+        ceiling["model_share"] = model_spearman / ceiling["spearman"]
+        ceiling["summary"] = (f"The annotators agree with each other at {ceiling['spearman']:.3f} "
+                              f"(95 % interval {ceiling['ci'][0]:.3f} to {ceiling['ci'][1]:.3f}); the model "
+                              f"reaches {model_spearman:.3f}, {ceiling['model_share']:.0%} of that.")
+    return ceiling
 
 
 def _base_predictions(run_dir: Path, evaluator: Any, writer: bool) -> Any:

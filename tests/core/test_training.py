@@ -205,9 +205,27 @@ def test_cli_train_json_and_user_errors(labeled: Project, tiny_model_dir: Path,
     out, err = capsys.readouterr()
     assert code == 0, err
     last = json.loads(out.strip().splitlines()[-1])
-    assert set(last) == {"run", "status", "device", "steps", "base_dev_spearman", "dev_spearman", "seconds"}
+    assert set(last) == {"run", "status", "device", "steps", "base_dev_spearman", "dev_spearman", "seconds",
+                         "dev_spearman_ci", "verdict", "outcome", "schedule", "cv"}
     assert (last["run"], last["status"], last["device"], last["steps"]) == (1, "finished", "cpu", 2)
     assert "Training 2 steps on cpu" in err and "dev Spearman" in err
+    lo, hi = last["dev_spearman_ci"]
+    assert lo <= last["dev_spearman"] <= hi and "on 12 dev pairs" in last["verdict"]
+    assert last["schedule"]["loss"] == "cosent" and last["schedule"]["automatic"] == ["epochs", "learning_rate"]
+
+    # Two annotators on the dev pairs: the run reports the human ceiling.
+    with Project.open(path) as project:
+        for i, pair in enumerate(project.labeled_pairs("dev")):
+            project.set_label(pair.id, min(1.0, pair.score + 0.05 * (i % 3)), annotator="ana")
+            project.set_label(pair.id, max(0.0, pair.score - 0.04 * (i % 2)), annotator="ben")
+    code = main(["train", path, "--base-model", str(tiny_model_dir), "--max-steps", "2", "--batch-size", "8",
+                 "--epochs", "auto", "--lr", "auto", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    last = json.loads(out.strip().splitlines()[-1])
+    ceiling = last["human_ceiling"]
+    assert ceiling["annotators"] == ["ana", "ben"] and ceiling["pairs"] == 12
+    assert ceiling["ci"][0] <= ceiling["spearman"] <= ceiling["ci"][1] and "the model reaches" in ceiling["summary"]
 
     code = main(["train", path, "--base-model", str(tiny_model_dir / "nope")])
     err = capsys.readouterr().err
