@@ -14,6 +14,10 @@ from stsstudio.core.store import Project
 
 RANDOM_SEED = 42
 QUEUE_CHUNK = 2000       # ids read at a time in file order
+DIVERSITY_BATCH = 20     # one batch of "most informative" holds no near-copies
+NEAR_COPY = 0.7          # word-set Jaccard of two pairs at or above which they are near-copies
+DIVERSE_POOL = 2000      # the top candidates the diversity step reorders (the rest keep score order)
+BANDS = 10               # score bands of "fill thin score bands"
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,8 @@ class QueueOrder:
     label: str
     help: str
     adjudicates: bool = False   # a score given in this order settles the pair (adjudication)
+    needs_predictions: bool = False  # ranked by the model's stored predictions (issue 12)
+    reviews: bool = False       # goes through labeled pairs: a new score is recorded as a revision
 
 
 # The queue orders: the view's combo box reads this table.
@@ -35,7 +41,31 @@ QUEUE_ORDERS: tuple[QueueOrder, ...] = (
     QueueOrder("disagreements", "Resolve disagreements",
                "Pairs whose annotators differ by more than a quarter of the scale, largest spread "
                "first; the score you give is recorded as the adjudicated value", adjudicates=True),
+    QueueOrder("informative", "Most informative first",
+               "Unlabeled pairs where the trained model and the base model disagree most (their "
+               "calibrated guesses), with near-copies spread over batches of "
+               f"{DIVERSITY_BATCH}", needs_predictions=True),
+    QueueOrder("thin_bands", "Fill thin score bands",
+               "Unlabeled pairs whose predicted score falls in the band of the scale with the "
+               "fewest labels so far, one band at a time", needs_predictions=True),
+    QueueOrder("review", "Review disagreements",
+               "Labeled pairs whose label differs most from the model's guess: possible label "
+               "errors first; a changed score is recorded as a revision",
+               needs_predictions=True, reviews=True),
 )
+MODEL_ORDERS = tuple(o.name for o in QUEUE_ORDERS if o.needs_predictions)
+
+
+@dataclass(frozen=True)
+class QueueChoice:
+    """One pair a model order picked, and why (shown by ``stsstudio queue`` and the view)."""
+
+    pair_id: int
+    reason: str
+    value: float | None = None   # the order's key: disagreement, band count, label-guess gap
+
+    def as_dict(self) -> dict[str, object]:
+        return {"pair_id": self.pair_id, "reason": self.reason, "value": self.value}
 
 
 def queue_order(name: str) -> QueueOrder:
@@ -66,6 +96,7 @@ class LabelQueue:
         queue_order(order)
         self.project, self.split, self.order, self.chunk = project, split, order, chunk
         self.annotator = annotator
+        self.reasons: dict[int, str] = {}   # why a model order chose each pair
         self.ids: list[int] = []
         self.queued: set[int] = set()
         self._phase = "unlabeled" if project is not None else "done"
@@ -83,7 +114,15 @@ class LabelQueue:
         added = 0
         while self._phase != "done" and not added and project is not None:
             labeled = self._phase == "labeled"
-            if self.order in ("assigned", "disagreements"):
+            if self.order in MODEL_ORDERS:
+                # Ranked once from the stored predictions; the reasons stay for the view.
+                choices = [] if labeled else rank_pairs(project, self.order, split=self.split)
+                self.reasons.update((c.pair_id, c.reason) for c in choices)
+                ids = [c.pair_id for c in choices]
+                if labeled and self.order != "review":
+                    ids = project.label_queue_ids(labeled=True, split=self.split)
+                exhausted = True
+            elif self.order in ("assigned", "disagreements"):
                 ids = self._annotator_ids(project, labeled)
                 exhausted = True
             elif self.order == "random":
@@ -122,3 +161,154 @@ class LabelQueue:
         """Put a pair at ``pos`` (a pair opened from elsewhere)."""
         self.ids.insert(pos, pair_id)
         self.queued.add(pair_id)
+
+
+# ----------------------------------------------------------------------------------------
+# The model orders (issue 12): ranked from the stored predictions
+
+
+def rank_pairs(project: Project, order: str, *, split: str | None = None,
+               limit: int | None = None) -> list[QueueChoice]:
+    """The pairs a model order picks, best first, each with the reason it was chosen.
+
+    - ``informative``: unlabeled pairs by the gap between the current run's and the base
+      model's calibrated guesses; in each batch of :data:`DIVERSITY_BATCH` a pair that is a
+      near-copy of one already in the batch (a shared sentence, or word-set Jaccard
+      >= :data:`NEAR_COPY`) waits for the next batch.
+    - ``thin_bands``: unlabeled pairs, each next one from the band of :data:`BANDS` equal
+      bands of the scale (by calibrated guess) that has the fewest labels plus picks so far;
+      ties go to the lower band, and within a band pairs keep id order.
+    - ``review``: labeled pairs by ``|label - calibrated guess|``, largest first.
+
+    Pairs without a prediction (added after the last scoring) are left out.
+
+    Raises:
+        NoPredictionsError: no prediction set exists yet (the message names
+            ``stsstudio predict``), or "informative" lacks a trained run's or the base
+            model's set.
+    """
+    from stsstudio.core.predictions import BASE_RUN, NoPredictionsError, guesses, require_predictions
+
+    spec = queue_order(order)
+    if not spec.needs_predictions:
+        raise ValueError(f"{order!r} is not a model order")
+    run_id = require_predictions(project)
+    rows = project.pair_targets(split=split, labeled=spec.reviews)
+    ids = [r[0] for r in rows]
+    guess = guesses(project, ids, run_id)
+    scale = project.display_scale()
+    from stsstudio.core.scales import format_display
+
+    if order == "review":
+        labels = {r[0]: r[1] for r in rows}
+        gaps = sorted(((abs(labels[i] - g), i) for i, g in guess.items()), key=lambda t: (-t[0], t[1]))
+        out = [QueueChoice(i, f"label {format_display(labels[i], scale)}, the model guesses "
+                              f"{format_display(guess[i], scale)} ({_model_name(run_id)})", round(gap, 4))
+               for gap, i in gaps]
+    elif order == "informative":
+        sets = project.prediction_sets()
+        if run_id == BASE_RUN or BASE_RUN not in sets:
+            missing = "a trained run" if run_id == BASE_RUN else "the base model"
+            raise NoPredictionsError(
+                f"Most informative first compares a trained run with the base model, and "
+                f"{project.name} has no predictions of {missing} yet; train a run and run "
+                f"`stsstudio predict {project.path} --model "
+                f"{'best' if run_id == BASE_RUN else 'base'}`.")
+        base = guesses(project, list(guess), BASE_RUN)
+        gaps = sorted(((abs(g - base[i]), i) for i, g in guess.items() if i in base),
+                      key=lambda t: (-t[0], t[1]))
+        ranked = _diverse(project, [i for _, i in gaps], limit)
+        gap_of = {i: gap for gap, i in gaps}
+        out = [QueueChoice(i, f"{_model_name(run_id)} guesses {format_display(guess[i], scale)}, the "
+                              f"base model {format_display(base[i], scale)}" + why, round(gap_of[i], 4))
+               for i, why in ranked]
+    else:
+        out = _thin_bands(project, guess, scale)
+    return out if limit is None else out[:limit]
+
+
+def _model_name(run_id: int) -> str:
+    return "the base model" if run_id == 0 else f"run {run_id}"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.lower().split())
+
+
+def _diverse(project: Project, ranked: list[int], limit: int | None) -> list[tuple[int, str]]:
+    """Reorder the top of ``ranked`` so that no batch holds near-copies (see :func:`rank_pairs`)."""
+    pool = ranked[:max(DIVERSE_POOL, (limit or 0) * 5)]
+    texts = project.pair_text_by_ids(pool)
+    out: list[tuple[int, str]] = []
+    moved: set[int] = set()
+    waiting = list(pool)
+    while waiting:
+        batch: list[tuple[frozenset[str], set[str]]] = []
+        later: list[int] = []
+        for pid in waiting:
+            if len(batch) >= DIVERSITY_BATCH:
+                later.append(pid)
+                continue
+            s1, s2 = texts.get(pid, ("", ""))
+            words, sents = _words(f"{s1} {s2}"), {s1.strip().lower(), s2.strip().lower()}
+            if any(sents & other_s or _jaccard(words, other_w) >= NEAR_COPY for other_w, other_s in batch):
+                later.append(pid)
+                moved.add(pid)
+                continue
+            batch.append((words, sents))
+            out.append((pid, "; moved to a later batch (near-copy of a pair above)" if pid in moved else ""))
+        if not batch:  # only near-copies are left: they keep their order
+            out.extend((pid, "") for pid in later)
+            break
+        waiting = later
+    out.extend((pid, "") for pid in ranked[len(pool):])
+    return out
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+def _thin_bands(project: Project, guess: dict[int, float], scale: str | None) -> list[QueueChoice]:
+    import heapq
+
+    from stsstudio.core.scales import format_display
+
+    def band(v: float) -> int:
+        return min(BANDS - 1, max(0, int(v * BANDS)))
+
+    counts = [0] * BANDS
+    for _, score, _ in project.pair_targets(labeled=True):
+        counts[band(score)] += 1
+    labels_in = list(counts)
+    members: list[list[int]] = [[] for _ in range(BANDS)]
+    for pid in sorted(guess):
+        members[band(guess[pid])].append(pid)
+    heap = [(counts[b], b) for b in range(BANDS) if members[b]]
+    heapq.heapify(heap)
+    taken = [0] * BANDS
+    out: list[QueueChoice] = []
+    while heap:
+        count, b = heapq.heappop(heap)
+        pid = members[b][taken[b]]
+        taken[b] += 1
+        lo, hi = format_display(b / BANDS, scale), format_display((b + 1) / BANDS, scale)
+        out.append(QueueChoice(pid, f"guess {format_display(guess[pid], scale)} in the band {lo}–{hi}, "
+                                    f"which had {labels_in[b]} labels", float(count)))
+        if taken[b] < len(members[b]):
+            heapq.heappush(heap, (count + 1, b))
+    return out
+
+
+def next_pairs(project: Project, order: str, *, limit: int = 20, split: str | None = None,
+               annotator: str = "") -> list[QueueChoice]:
+    """The next ``limit`` pairs of any queue order, with why (``stsstudio queue``)."""
+    spec = queue_order(order)
+    if spec.needs_predictions:
+        return rank_pairs(project, order, split=split, limit=limit)
+    queue = LabelQueue(project, split=split, order=order, annotator=annotator)
+    while len(queue) < limit and queue.extend():
+        pass
+    labeled = {pid for pid, _, _ in project.pair_targets(split=split, labeled=True)}
+    return [QueueChoice(pid, f"{spec.label.lower()}: {'labeled, for review' if pid in labeled else 'unlabeled'}")
+            for pid in queue.ids[:limit]]

@@ -1,0 +1,205 @@
+"""Guesses on the expert's scale: a monotone map from a model's cosine to the label (issue 12).
+
+Raw cosine is not on the rubric: a base model scores unrelated pairs around 0.1-0.3 and
+squeezes the ends, so "0.786" means little on a 1-5 scale. :func:`fit_calibration` fits an
+isotonic regression (cosine -> stored 0..1 label) on the run's labelled dev pairs, or on all
+labelled pairs when the dev part is too small, and measures its error on held-out labels by
+k-fold: MAE on the display scale, calibrated against the cosine read as a score.
+
+The map is kept as breakpoints ``x`` (cosine) and ``y`` (0..1 label) and applied with linear
+interpolation (``numpy.interp``), which is monotone and is all an exported model's user needs.
+It is stored with the run (``Project.set_calibration``) and applied wherever a score is shown
+as a guess: the slider marker, the queue, Try, ``similarity --calibrated`` and the export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stsstudio.core.scales import SCALE_RANGES, check_scale, format_display
+
+MIN_DEV_LABELS = 30   # fewer labelled dev pairs: fit on all labels (k-fold for the error)
+MIN_LABELS = 5        # fewer labels in all: no calibration
+FOLDS = 5
+
+# What each step of the STS rubric means (stored 0..1 value, words). The slider's tick row
+# (gui/score_panel.py) and the Try view's guess read this one table.
+RUBRIC: list[tuple[float, str]] = [
+    (0.0, "unrelated"),
+    (0.2, "same topic"),
+    (0.4, "some details"),
+    (0.6, "roughly equivalent"),
+    (0.8, "mostly equivalent"),
+    (1.0, "equivalent"),
+]
+
+
+def rubric_meaning(stored: float) -> str:
+    """The rubric step nearest to a stored 0..1 score."""
+    return min(RUBRIC, key=lambda r: abs(r[0] - stored))[1]
+
+
+def describe_guess(stored: float, scale: str | None) -> str:
+    """A guess as the expert reads it, e.g. ``"3.9 of 5: mostly equivalent"``."""
+    high = SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)][1]
+    top = f"{high:g}"
+    return f"{format_display(stored, scale)} of {top}: {rubric_meaning(stored)}"
+
+
+def isotonic(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Non-decreasing least-squares fit of ``y`` (already in x order)."""
+    try:
+        from scipy.optimize import isotonic_regression  # scipy >= 1.12
+
+        return np.asarray(isotonic_regression(y, weights=weights).x, dtype=float)
+    except ImportError:  # pragma: no cover - scipy is installed with sentence-transformers
+        return _pav(np.asarray(y, dtype=float),
+                    np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float))
+
+
+def _pav(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pool-adjacent-violators: the fallback when scipy's isotonic_regression is missing."""
+    values: list[float] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    for v, wt in zip(y, w):
+        values.append(float(v))
+        weights.append(float(wt))
+        sizes.append(1)
+        while len(values) > 1 and values[-2] > values[-1]:
+            wsum = weights[-2] + weights[-1]
+            merged = (values[-2] * weights[-2] + values[-1] * weights[-1]) / wsum
+            values[-2:], weights[-2:], sizes[-2:] = [merged], [wsum], [sizes[-2] + sizes[-1]]
+    return np.repeat(values, sizes)
+
+
+def fit_map(x: Any, y: Any) -> tuple[list[float], list[float]]:
+    """Breakpoints of the isotonic map from cosine ``x`` to 0..1 label ``y``.
+
+    Equal cosines are pooled first; each constant block keeps its two ends, so
+    ``numpy.interp`` is flat inside a block and linear between blocks.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ux, inverse = np.unique(x, return_inverse=True)
+    counts = np.bincount(inverse).astype(float)
+    means = np.bincount(inverse, weights=y) / counts
+    fitted = np.clip(isotonic(means, counts), 0.0, 1.0)
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, (xv, yv) in enumerate(zip(ux, fitted)):
+        first = i == 0 or fitted[i - 1] != yv
+        last = i == len(ux) - 1 or fitted[i + 1] != yv
+        if first or last:
+            xs.append(float(xv))
+            ys.append(float(yv))
+    return xs, ys
+
+
+@dataclass
+class Calibration:
+    """A fitted cosine -> label map of one run (0: the base model), with its held-out error."""
+
+    run_id: int
+    x: list[float]
+    y: list[float]
+    labels: int                      # labelled pairs it was fitted on
+    fitted_on: str                   # "dev" or "all labels"
+    scale: str | None = None         # display scale the MAE figures are on
+    mae_raw: float | None = None     # cosine read as the score (clipped to 0..1), held out
+    mae_calibrated: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def apply(self, cosine: Any) -> np.ndarray:
+        """Calibrated guesses (stored 0..1 scale) for cosine scores."""
+        return np.interp(np.asarray(cosine, dtype=float), self.x, self.y)
+
+    def guess(self, cosine: float) -> float:
+        return float(self.apply([cosine])[0])
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def save(self, project: Any) -> None:
+        project.set_calibration(self.run_id, self.as_dict())
+
+    @classmethod
+    def load(cls, project: Any, run_id: int) -> Calibration | None:
+        data = project.calibration(run_id)
+        return None if data is None else cls.from_dict(data)
+
+    def export_payload(self) -> dict[str, Any]:
+        """What an exported model ships as ``calibration.json``: enough to apply it anywhere."""
+        low, high = SCALE_RANGES[check_scale(self.scale or "0-1", allow_auto=False)]
+        return {
+            "input": "cosine similarity of the two sentence embeddings",
+            "method": "isotonic regression; apply with linear interpolation between the points",
+            "scale": self.scale or "0-1",
+            "cosine": self.x,
+            "score": [round(low + v * (high - low), 6) for v in self.y],
+            "fitted_on_labels": self.labels,
+            "mae_calibrated": self.mae_calibrated,
+            "mae_cosine": self.mae_raw,
+        }
+
+
+def _kfold_mae(x: np.ndarray, y: np.ndarray, folds: int, seed: int = 0) -> tuple[float, float]:
+    """Held-out MAE (0..1 units) of the cosine as a score and of the calibrated guess."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    raw_err, cal_err = [], []
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        if len(train) < 2 or len(test) == 0:
+            continue
+        xs, ys = fit_map(x[train], y[train])
+        cal_err.append(np.abs(np.interp(x[test], xs, ys) - y[test]))
+        raw_err.append(np.abs(np.clip(x[test], 0.0, 1.0) - y[test]))
+    return float(np.concatenate(raw_err).mean()), float(np.concatenate(cal_err).mean())
+
+
+def fit_calibration(project: Any, run_id: int, *, save: bool = True) -> Calibration | None:
+    """Fit run ``run_id``'s calibration from its predictions and the project's labels.
+
+    The run's labelled dev pairs when it has at least :data:`MIN_DEV_LABELS`; otherwise every
+    labelled pair with a prediction (a tuned run has seen its train pairs, so that fit is
+    optimistic; the note says so). The held-out MAE comes from k-fold on the same pairs.
+
+    Returns:
+        The calibration (stored with the run when ``save``), or None with fewer than
+        :data:`MIN_LABELS` labelled pairs that have a prediction.
+    """
+    preds = project.predictions(run_id)
+    labeled = {pid: score for pid, score, _ in project.pair_targets(labeled=True) if pid in preds}
+    notes: list[str] = []
+    dev = project.run_pair_ids(run_id, "dev") if run_id else set()
+    dev = {p for p in dev if p in labeled}
+    if not dev and run_id == 0:
+        dev = {pid for pid, _, split in project.pair_targets(split="dev", labeled=True) if pid in preds}
+    if len(dev) >= MIN_DEV_LABELS:
+        ids, fitted_on = sorted(dev), "dev"
+    else:
+        ids, fitted_on = sorted(labeled), "all labels"
+        if run_id:
+            notes.append("fitted on all labels, train pairs included: the error is optimistic")
+    if len(ids) < MIN_LABELS:
+        return None
+    x = np.array([preds[i][0] for i in ids], dtype=float)
+    y = np.array([labeled[i] for i in ids], dtype=float)
+    scale = project.display_scale()
+    low, high = SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)]
+    mae_raw, mae_cal = _kfold_mae(x, y, min(FOLDS, len(ids)))
+    xs, ys = fit_map(x, y)
+    cal = Calibration(run_id, xs, ys, len(ids), fitted_on, scale, round(mae_raw * (high - low), 4),
+                      round(mae_cal * (high - low), 4), notes)
+    if save:
+        cal.save(project)
+    return cal
