@@ -19,7 +19,6 @@ import time
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -44,7 +43,8 @@ from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
 from stsstudio.gui.widgets import SHARED_WORD_BG, EmptyState, mute
 from stsstudio.gui.workers import JobRunner
 
-__all__ = ["RANDOM_SEED", "RUBRIC", "AnnotateView", "highlight_html", "shared_words"]
+__all__ = ["HIGHLIGHT_MODES", "RANDOM_SEED", "RUBRIC", "AnnotateView", "different_words",
+           "highlight_html", "shared_words"]
 
 NUMBER_KEYS = {getattr(Qt.Key, f"Key_{i}"): RUBRIC[i][0] for i in range(6)}
 STEP, FINE_STEP = 0.05, 0.01
@@ -63,6 +63,25 @@ def shared_words(a: str, b: str) -> set[str]:
     wa = {w.casefold() for w in _WORD.findall(a)}
     wb = {w.casefold() for w in _WORD.findall(b)}
     return {w for w in wa & wb if w not in _STOPWORDS}
+
+
+def different_words(a: str, b: str) -> tuple[set[str], set[str]]:
+    """The words (case-insensitive) of ``a`` missing from ``b``, and of ``b`` missing from ``a``.
+
+    Small words count too: in near-duplicates the one real difference is often a "not".
+    Sentences that share fewer words than either has of its own get no marks.
+    """
+    wa = {w.casefold() for w in _WORD.findall(a)}
+    wb = {w.casefold() for w in _WORD.findall(b)}
+    only_a, only_b = wa - wb, wb - wa
+    if len(wa & wb) < max(len(only_a), len(only_b)):
+        return set(), set()   # mostly different: marking nearly every word would show nothing
+    return only_a, only_b
+
+
+# What the sentence cards highlight: (name, menu text). Differences first, the default.
+HIGHLIGHT_MODES = (("differences", "Highlight differences"), ("shared", "Highlight shared words"),
+                   ("none", "No highlighting"))
 
 
 def highlight_html(text: str, words: set[str]) -> str:
@@ -84,6 +103,9 @@ def warm_counts(project: Project) -> PairCounts:
     """The project's counts, for a worker: the first count scans every pair (about 150 ms at a
     million), too long for the GUI thread; later ones are kept in step by the project."""
     return project.warm_counts()
+
+
+FONT_SIZES = (16, 15, 14, 13, 12, 11)   # the sentence cards' sizes, largest first
 
 
 class SentenceCard(QFrame):
@@ -110,6 +132,7 @@ class SentenceCard(QFrame):
         layout.addWidget(self.caption)
         layout.addWidget(self.text)
         layout.addStretch(1)
+        self._fitted: tuple | None = None   # (width, height, text) the font was fitted for
         self.setStyleSheet(_CARD_STYLE)
         # The cards share the free height, so a longer or shorter sentence never moves the
         # controls below (which would repaint the whole view on every pair).
@@ -118,6 +141,29 @@ class SentenceCard(QFrame):
 
     def set_html(self, text: str) -> None:
         self.text.setText(text)
+        self._fit_font()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        self._fit_font()
+
+    def _fit_font(self) -> None:
+        """The largest sentence size (16 pt down to 11) at which the whole sentence fits the
+        card, so a long sentence on a small screen loses no line."""
+        margins = self.layout().contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        height = (self.height() - margins.top() - margins.bottom()
+                  - self.caption.sizeHint().height() - self.layout().spacing())
+        key = (width, height, self.text.text())
+        if width <= 0 or key == self._fitted:
+            return
+        self._fitted = key
+        font = QFont(self.text.font())
+        for size in FONT_SIZES:
+            font.setPointSizeF(size)
+            self.text.setFont(font)
+            if self.text.heightForWidth(width) <= height:
+                break
 
 
 class NoteEdit(QLineEdit):
@@ -166,7 +212,7 @@ class AnnotateView(QWidget):
         self._counter = JobRunner(self)
         self._counter.finished.connect(self._on_counted)
         self._counter.failed.connect(self._on_count_failed)
-        self._sitting: list[float] = []          # times of this sitting's confirmed labels
+        self._sitting: dict[int, float] = {}     # pairs labeled this sitting: first label's time
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.queue_bar = QueueBar()
@@ -175,10 +221,13 @@ class AnnotateView(QWidget):
         self.split_combo, self.order_combo = self.queue_bar.split_combo, self.queue_bar.order_combo
         self.card1 = SentenceCard("Sentence 1")
         self.card2 = SentenceCard("Sentence 2")
-        self.highlight_box = QCheckBox("Highlight shared words")
-        self.highlight_box.setChecked(True)
-        self.highlight_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.highlight_box.toggled.connect(self._render_sentences)
+        self.highlight_combo = QComboBox()
+        for mode, text in HIGHLIGHT_MODES:
+            self.highlight_combo.addItem(text, mode)
+        self.highlight_combo.setToolTip("Which words the sentences mark: the words only one "
+                                        "of them has, the words both share, or none")
+        self.highlight_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.highlight_combo.currentIndexChanged.connect(self._on_highlight_changed)
         self.score_panel = ScorePanel()
         self.score_panel.moved.connect(self._on_slider_moved)
         self.slider, self.ticks = self.score_panel.slider, self.score_panel.ticks
@@ -214,6 +263,8 @@ class AnnotateView(QWidget):
         mute(note_label)
         note_row.addWidget(note_label)
         note_row.addWidget(self.note_edit, 1)
+        note_row.addSpacing(8)
+        note_row.addWidget(self.highlight_combo)
         self.hints = QLabel(
             "<b>0–5</b> set score &nbsp;·&nbsp; <b>←/→</b> ±0.05 &nbsp;·&nbsp; <b>Shift+←/→</b> ±0.01"
             " &nbsp;·&nbsp; <b>Enter</b> save &amp; next &nbsp;·&nbsp; <b>Backspace</b> back"
@@ -229,8 +280,7 @@ class AnnotateView(QWidget):
         wl.addWidget(self.queue_bar)
         wl.addWidget(self.card1, 1)
         wl.addWidget(self.card2, 1)
-        wl.addWidget(self.highlight_box)
-        wl.addSpacing(6)
+        wl.addSpacing(2)
         wl.addWidget(self.score_panel)
         wl.addLayout(note_row)
         wl.addWidget(self.hints)
@@ -436,9 +486,19 @@ class AnnotateView(QWidget):
         pair = self.current
         if pair is None:
             return
-        words = shared_words(pair.sentence1, pair.sentence2) if self.highlight_box.isChecked() else set()
-        self.card1.set_html(highlight_html(pair.sentence1, words))
-        self.card2.set_html(highlight_html(pair.sentence2, words))
+        mode = self.highlight_combo.currentData()
+        if mode == "differences":
+            words1, words2 = different_words(pair.sentence1, pair.sentence2)
+        elif mode == "shared":
+            words1 = words2 = shared_words(pair.sentence1, pair.sentence2)
+        else:
+            words1 = words2 = set()
+        self.card1.set_html(highlight_html(pair.sentence1, words1))
+        self.card2.set_html(highlight_html(pair.sentence2, words2))
+
+    def _on_highlight_changed(self) -> None:
+        self._render_sentences()
+        self.setFocus()
 
     def _render_header(self) -> None:
         if self.current is not None:
@@ -453,7 +513,8 @@ class AnnotateView(QWidget):
         self.score_panel.show_score(self.score, self.current.score if self.current else None)
 
     def _update_progress(self) -> None:
-        self.label_progress.show_progress(self.total, self.labeled, self.split, self._sitting)
+        self.label_progress.show_progress(self.total, self.labeled, self.split,
+                                          sorted(self._sitting.values()))
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -462,8 +523,8 @@ class AnnotateView(QWidget):
         self._render_score()
 
     def nudge(self, delta: float) -> None:
-        base = self.score if self.score is not None else 0.5
-        self.set_score(base + delta)
+        """←/→: move the score; on an unset slider the first press sets the middle, 0.50."""
+        self.set_score(0.5 if self.score is None else self.score + delta)
 
     def _on_slider_moved(self, score: float) -> None:
         self.score = score
@@ -497,7 +558,7 @@ class AnnotateView(QWidget):
             if pair.score is None:
                 self.labeled += 1     # until the first count is in; then the project's counts
             self._take_counts()
-            self._sitting.append(time.time())
+            self._sitting.setdefault(pair.id, time.time())   # a pair relabeled counts once
             self.labelSaved.emit(pair.id, score)
         self._update_progress()
         self.next()
@@ -545,8 +606,8 @@ class AnnotateView(QWidget):
             if command.previous_score is None:
                 self.labeled = max(0, self.labeled - 1)
             self._take_counts()
-            if self._sitting:
-                self._sitting.pop()
+            if command.previous_score is None:
+                self._sitting.pop(pair_id, None)
             self._update_progress()
             self._go_to(pair_id, draft=score)
         else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from stsstudio.core.label_queue import QUEUE_ORDERS, RANDOM_SEED
-from stsstudio.core.store import SPLITS, Pair
+from stsstudio.core.store import IMPORT_ANNOTATOR, SPLITS, Pair
 from stsstudio.gui.widgets import FLAG_COLOR, ElidedLabel
 
 
@@ -43,6 +45,10 @@ class QueueBar(QWidget):
                                     f"(seed {RANDOM_SEED}); labeled pairs follow for review")
         self.order_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.order_combo.currentIndexChanged.connect(self.settingsChanged)
+        # The order names are long ("Resolve disagreements"); the header keeps its room on a
+        # small screen and the list shows them in full.
+        self.order_combo.setMaximumWidth(self.fontMetrics().horizontalAdvance("Resolve disagr") + 44)
+        self.order_combo.view().setMinimumWidth(self.order_combo.sizeHint().width())
         top = QHBoxLayout(self)
         top.setContentsMargins(0, 0, 0, 0)
         top.setSpacing(8)
@@ -66,11 +72,20 @@ class QueueBar(QWidget):
         if pair.split != "none":
             parts.append(pair.split)
         if pair.score is None:
-            parts.append("not labeled yet")
+            parts.append("unlabeled")
         else:
-            parts.append(f"labeled {pair.score:.2f} by {pair.annotator or 'unknown'}")
+            parts.append(f"labeled {pair.score:.2f} {_label_origin(pair)}")
         if labels:
             parts.append("labels: " + ", ".join(f"{a or 'unnamed'} {v:.2f}"
                                                 for a, v in sorted(labels.items())))
         self.header.setText("  ·  ".join(parts))
         self.flag_badge.setVisible(pair.flagged)
+
+
+def _label_origin(pair: Pair) -> str:
+    """Who gave the label: "by Ada", or "from clinic.csv, row 17" for a label that was imported."""
+    if pair.annotator == IMPORT_ANNOTATOR and pair.source:
+        name = PurePath(pair.source).name or pair.source
+        row = f", row {pair.source_row}" if pair.source_row is not None else ""
+        return f"from {name}{row}"
+    return f"by {pair.annotator or 'unknown'}"

@@ -261,3 +261,78 @@ def test_shared_word_highlight():
     assert words == {"vpn", "home"}
     html = highlight_html("A <b> & VPN", {"vpn"})
     assert "&lt;b&gt; &amp;" in html and "font-weight:600'>VPN</span>" in html
+
+
+def _small_view(ctx, qtbot, size=(1000, 700)) -> AnnotateView:
+    ctx.annotator = "alice"
+    ctx.project.insert_pairs([
+        ("The printer on floor 3 is not working.", "The printer on floor 3 is working.", None,
+         "train", 1, None),
+        ("My laptop will not start.", "Is there parking at the office?", 0.45, "train", 2, None),
+        ("Reset my password.", "I forgot my password.", None, "train", 3, None),
+    ], source="/data/clinic_pairs.csv")
+    ctx.pairsChanged.emit()
+    view = AnnotateView(ctx)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    view.activateWindow()
+    qtbot.waitUntil(lambda: view.current is not None)
+    return view
+
+
+def test_an_unlabeled_pair_shows_an_unset_slider(ctx, qtbot):
+    view = _small_view(ctx, qtbot)
+    assert view.current.score is None
+    assert view.slider.unset                    # no handle: nothing looks chosen yet
+    qtbot.keyClick(view, Qt.Key.Key_Right)      # the first arrow press sets the middle
+    assert view.score == pytest.approx(0.5) and not view.slider.unset
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.score == pytest.approx(0.55)
+    qtbot.keyClick(view, Qt.Key.Key_Return)     # saved; the next unlabeled pair: unset again
+    assert view.current.id == 3 and view.slider.unset
+    qtbot.keyClick(view, Qt.Key.Key_2)
+    qtbot.keyClick(view, Qt.Key.Key_Return)     # then the labeled pair: its handle shows
+    assert view.current.id == 2 and not view.slider.unset
+
+
+def test_differences_are_highlighted_by_default(ctx, qtbot):
+    from stsstudio.gui.annotate import different_words
+
+    assert different_words("The printer is not working.", "The printer is working.") == ({"not"}, set())
+    assert different_words("My laptop will not start.", "Is there parking at the office?") == (set(), set())
+    view = _small_view(ctx, qtbot)
+    assert view.highlight_combo.currentData() == "differences"
+    assert "font-weight:600'>not</span>" in view.card1.text.text()
+    assert "font-weight:600'>printer" not in view.card1.text.text()
+    view.highlight_combo.setCurrentIndex(view.highlight_combo.findData("shared"))
+    assert "font-weight:600'>printer</span>" in view.card1.text.text()
+
+
+def test_sitting_counts_pairs_and_header_names_the_file(ctx, qtbot):
+    view = _small_view(ctx, qtbot)
+    qtbot.keyClick(view, Qt.Key.Key_3)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.keyClick(view, Qt.Key.Key_Backspace)   # back to pair 1, relabel it
+    qtbot.keyClick(view, Qt.Key.Key_4)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert "1 label this sitting" in view.progress_label.text()   # one pair, labeled twice
+    qtbot.keyClick(view, Qt.Key.Key_2)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert "2 labels this sitting" in view.progress_label.text()
+    assert view.current.id == 2
+    assert "labeled 0.45 from clinic_pairs.csv, row 2" in view.header.fullText()
+
+
+def test_a_long_sentence_fits_its_card_on_a_small_screen(ctx, qtbot):
+    long = ("Patient reports intermittent chest pain radiating to the left arm, worse on exertion "
+            "and relieved by rest, with shortness of breath when climbing stairs and occasional "
+            "sweating at night over the last three weeks, and a cough since Monday.")
+    ctx.project.insert_pairs([(long, long[:60], None, "train", 1, None)])
+    view = _small_view(ctx, qtbot, size=(800, 600))
+    view.open_pair(1)
+    qtbot.wait(50)
+    card = view.card1
+    text = card.text
+    assert text.font().pointSizeF() < 16                         # shrunk to fit
+    assert text.heightForWidth(text.width()) <= text.height() + 1  # every line shown
