@@ -483,3 +483,33 @@ def key_scores(scale: str | None) -> dict[int, float]:
         if low <= value <= high:
             keys[k] = from_display(value, scale)
     return keys
+
+
+# The STS rubric's six steps, from the bottom of a scale to the top.
+STS_MEANINGS = ("unrelated", "same topic", "some details", "roughly equivalent", "mostly equivalent",
+                "equivalent")
+# A five-point scale (1-5) has one step fewer: "some details" goes.
+_FIVE_MEANINGS = ("unrelated", "same topic", "roughly equivalent", "mostly equivalent", "equivalent")
+
+
+def rubric(scale: str | None) -> list[tuple[float, str, str]]:
+    """The labelling rubric on a display scale: ``(stored 0..1, value as shown, meaning)``.
+
+    The Label view's slider ticks read it; on 1-5 the ticks are 1, 2, 3, 4, 5 (stored 0,
+    0.25, ... 1), elsewhere the six STS steps at fifths of the range (0-5: 0 ... 5).
+    """
+    scale = check_scale(scale or "0-1", allow_auto=False)
+    if scale == "1-5":
+        return [(k / 4, str(k + 1), m) for k, m in enumerate(_FIVE_MEANINGS)]
+    steps = [(k / 5, m) for k, m in enumerate(STS_MEANINGS)]
+    if scale == "0-1":
+        return [(v, f"{v:.1f}", m) for v, m in steps]
+    return [(v, format_display(v, scale), m) for v, m in steps]
+
+
+def key_range(scale: str | None) -> str:
+    """The digit keys that label on a display scale, as a hint reads them ("1–5")."""
+    if check_scale(scale or "0-1", allow_auto=False) == "1-10":
+        return "1–9, 0 for 10"
+    keys = sorted(key_scores(scale))
+    return f"{keys[0]}–{keys[-1]}"

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.label_queue import RANDOM_SEED, LabelQueue, queue_order
+from stsstudio.core.scales import key_range, key_scores
 from stsstudio.core.store import Pair, PairCounts, Project
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.guidelines_panel import GuidelinesPanel
@@ -46,7 +47,17 @@ from stsstudio.gui.workers import JobRunner
 __all__ = ["HIGHLIGHT_MODES", "RANDOM_SEED", "RUBRIC", "AnnotateView", "different_words",
            "highlight_html", "shared_words"]
 
-NUMBER_KEYS = {getattr(Qt.Key, f"Key_{i}"): RUBRIC[i][0] for i in range(6)}
+NUMBER_KEYS = {getattr(Qt.Key, f"Key_{i}"): RUBRIC[i][0] for i in range(6)}  # on 0-1 and 0-5
+_HINTS = ("<b>{keys}</b> set score &nbsp;·&nbsp; <b>←/→</b> ±0.05 &nbsp;·&nbsp; <b>Shift+←/→</b> ±0.01"
+          " &nbsp;·&nbsp; <b>Enter</b> save &amp; next &nbsp;·&nbsp; <b>Backspace</b> back"
+          " &nbsp;·&nbsp; <b>S</b> skip &nbsp;·&nbsp; <b>F</b> flag &nbsp;·&nbsp; <b>N</b> note"
+          " &nbsp;·&nbsp; <b>Ctrl+Z</b> undo")
+
+
+def number_keys(scale: str | None) -> dict[int, float]:
+    """Qt digit key -> stored score on the project's display scale (core.scales.key_scores):
+    on 1-5 key 1 is a 1 (stored 0), key 5 a 5."""
+    return {getattr(Qt.Key, f"Key_{k}"): v for k, v in key_scores(scale).items()}
 STEP, FINE_STEP = 0.05, 0.01
 PREFETCH = 40            # pairs fetched ahead in one query
 ASYNC_COUNT_ROWS = 50_000  # from this many pairs on, the first count (a full scan) leaves the GUI thread
@@ -265,11 +276,7 @@ class AnnotateView(QWidget):
         note_row.addWidget(self.note_edit, 1)
         note_row.addSpacing(8)
         note_row.addWidget(self.highlight_combo)
-        self.hints = QLabel(
-            "<b>0–5</b> set score &nbsp;·&nbsp; <b>←/→</b> ±0.05 &nbsp;·&nbsp; <b>Shift+←/→</b> ±0.01"
-            " &nbsp;·&nbsp; <b>Enter</b> save &amp; next &nbsp;·&nbsp; <b>Backspace</b> back"
-            " &nbsp;·&nbsp; <b>S</b> skip &nbsp;·&nbsp; <b>F</b> flag &nbsp;·&nbsp; <b>N</b> note"
-            " &nbsp;·&nbsp; <b>Ctrl+Z</b> undo")
+        self.hints = QLabel(_HINTS.format(keys="0–5"))
         self.hints.setObjectName("keyHints")
         self.hints.setWordWrap(True)
         mute(self.hints)
@@ -304,7 +311,16 @@ class AnnotateView(QWidget):
 
     # -- loading the queue -------------------------------------------------------------------
 
+    def _apply_scale(self) -> None:
+        """Keys, slider ticks and the score on the project's display scale (storage: 0..1)."""
+        project = self.ctx.project
+        scale = project.display_scale() if project is not None and not project.closed else None
+        self.number_keys = number_keys(scale)
+        self.score_panel.set_scale(scale)
+        self.hints.setText(_HINTS.format(keys=key_range(scale)))
+
     def _on_project_changed(self) -> None:
+        self._apply_scale()
         self._cache.clear()
         self._sitting.clear()
         self.current = None
@@ -314,6 +330,7 @@ class AnnotateView(QWidget):
 
     def _on_pairs_changed(self) -> None:
         """Pairs were added, deleted or moved elsewhere: rebuild the queue when next seen."""
+        self._apply_scale()  # the first import with scores sets the display scale
         self._cache.clear()
         self._dirty = True
         if self.isVisible():
@@ -658,7 +675,7 @@ class AnnotateView(QWidget):
             return True
         if not plain:
             return False
-        return key in NUMBER_KEYS or key in (
+        return key in self.number_keys or key in (
             Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Return, Qt.Key.Key_Enter,
             Qt.Key.Key_Backspace, Qt.Key.Key_S, Qt.Key.Key_F, Qt.Key.Key_N)
 
@@ -683,8 +700,8 @@ class AnnotateView(QWidget):
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if key == Qt.Key.Key_Z:
             self.undo()
-        elif key in NUMBER_KEYS and not shift:
-            self.set_score(NUMBER_KEYS[key])
+        elif key in self.number_keys and not shift:
+            self.set_score(self.number_keys[key])
         elif key == Qt.Key.Key_Left:
             self.nudge(-(FINE_STEP if shift else STEP))
         elif key == Qt.Key.Key_Right:

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.scales import SCALE_LABELS, format_display
 from stsstudio.core.store import PAIR_FILTERS, SORTABLE_COLUMNS, SPLITS, Pair, Project
 from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
@@ -152,6 +153,8 @@ class PairTableModel(QAbstractTableModel):
         self._querier.failed.connect(self._on_query_failed)
         self._muted = MUTED_TEXT
         self._flag = FLAG_COLOR
+        self.scale: str | None = None       # the project's display scale (the Score column)
+        self.extra_keys: list[str] = []     # metadata columns after COLUMNS (the file's own)
         ctx.pairChanged.connect(self._on_pair_changed)
 
     # -- the query -----------------------------------------------------------------------
@@ -226,6 +229,10 @@ class PairTableModel(QAbstractTableModel):
 
     def _apply(self, ids: Sequence[int]) -> None:
         self.beginResetModel()
+        project = self.ctx.project
+        live = project is not None and not project.closed
+        self.scale = project.display_scale() if live else None
+        self.extra_keys = project.metadata_keys() if live else []
         self.ids = ids
         self._pages.clear()
         self._label_counts.clear()
@@ -285,7 +292,7 @@ class PairTableModel(QAbstractTableModel):
                     if project is not None:
                         self._label_counts.update(project.label_summaries([pair_id]))
                     row = page_no * PAGE_SIZE + offset
-                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
                     return
 
     # -- QAbstractTableModel ------------------------------------------------------------
@@ -294,13 +301,29 @@ class PairTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.ids)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(COLUMNS) + len(self.extra_keys)
+
+    def column_key(self, column: int) -> str:
+        """The key of a column: one of COLUMNS, else ``meta:<name>`` (an imported column)."""
+        if column < len(COLUMNS):
+            return COLUMNS[column][0]
+        return "meta:" + self.extra_keys[column - len(COLUMNS)]
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
                    role: int = Qt.ItemDataRole.DisplayRole):
         if orientation != Qt.Orientation.Horizontal:
             return None
+        if section >= len(COLUMNS):
+            name = self.extra_keys[section - len(COLUMNS)] if section - len(COLUMNS) < len(
+                self.extra_keys) else ""
+            if role == Qt.ItemDataRole.DisplayRole:
+                return name
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{name}: a column of the imported file, kept with each pair (searchable)"
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
+            if COLUMNS[section][0] == "score" and self.scale and self.scale != "0-1":
+                return f"Score ({SCALE_LABELS[self.scale].replace(' ', '')})"
             return COLUMNS[section][1]
         if role == Qt.ItemDataRole.ToolTipRole:
             key = COLUMNS[section][0]
@@ -323,7 +346,7 @@ class PairTableModel(QAbstractTableModel):
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, SCORE_ROLE,
                         PAIR_ID_ROLE, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole):
             return None
-        key = COLUMNS[index.column()][0]
+        key = self.column_key(index.column())
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if key == "id":
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -348,7 +371,9 @@ class PairTableModel(QAbstractTableModel):
                 text = getattr(pair, key)
                 return f"<p style='white-space:pre-wrap'>{_html(text)}</p>" if text else None
             if key == "score" and pair.score is not None:
-                return f"{pair.score:.3f} (labeled by {pair.annotator or 'unknown'})"
+                shown = "" if not self.scale or self.scale == "0-1" else \
+                    f"{format_display(pair.score, self.scale)} of {self.scale}, stored "
+                return f"{shown}{pair.score:.3f} (labeled by {pair.annotator or 'unknown'})"
             if key == "flagged" and pair.flagged:
                 return "Flagged for review"
             if key == "labels" and pair.id in self._label_counts:
@@ -362,7 +387,13 @@ class PairTableModel(QAbstractTableModel):
         if key in ("sentence1", "sentence2"):
             return _one_line(getattr(pair, key))
         if key == "score":
-            return "" if pair.score is None else f"{pair.score:.2f}"
+            if pair.score is None:
+                return ""
+            return f"{pair.score:.2f}" if not self.scale or self.scale == "0-1" else \
+                format_display(pair.score, self.scale)
+        if key.startswith("meta:"):
+            value = (pair.metadata or {}).get(key[5:])
+            return "" if value is None else _one_line(str(value))
         if key == "split":
             return "" if pair.split == "none" else pair.split
         if key == "annotator":
@@ -377,7 +408,7 @@ class PairTableModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        key = COLUMNS[column][0]
+        key = self.column_key(column)
         if key not in SORTABLE_COLUMNS:
             return
         descending = order == Qt.SortOrder.DescendingOrder
@@ -498,7 +529,7 @@ class PairsView(QWidget):
         self.split_combo.currentIndexChanged.connect(self._on_split_changed)
 
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Search sentences and notes")
+        self.search_edit.setPlaceholderText("Search sentences, notes and imported columns")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.addAction(icon("search", "#8a929b", 16), QLineEdit.ActionPosition.LeadingPosition)
         self.search_edit.setMinimumWidth(220)

@@ -66,7 +66,10 @@ def format_score(score: float | None) -> str:
 
 
 class ScoreBarDelegate(QStyledItemDelegate):
-    """Paints a score as its number to two decimals followed by a thin horizontal bar."""
+    """Paints a score as its number followed by a thin horizontal bar.
+
+    The number is the model's display text (the score on the project's scale, e.g. 4.4 of
+    1-5), or the 0-1 score to two decimals; the bar always shows the stored 0-1 score."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -89,7 +92,7 @@ class ScoreBarDelegate(QStyledItemDelegate):
         painter.setFont(opt.font)
         painter.drawText(QRect(rect.left(), rect.top(), number_width, rect.height()),
                          int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                         f"{score:.2f}")
+                         index.data(Qt.ItemDataRole.DisplayRole) or f"{score:.2f}")
         bar_left = rect.left() + number_width
         bar_width = rect.right() - bar_left
         if bar_width > 8:
