@@ -617,7 +617,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.as_dict())
     else:
-        where = args.data or f"the {args.split} split"
+        where = args.data or result.source or f"the {args.split} split"
         fig = result.as_dict()
         spearman = "undefined" if fig["spearman"] is None else f"{fig['spearman']:.4f}"
         pearson = "undefined" if fig["pearson"] is None else f"{fig['pearson']:.4f}"
@@ -748,7 +748,7 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from stsstudio.app import run_gui
 
-    return run_gui(demo=True, demo_fresh=args.fresh)
+    return run_gui(demo=True, demo_fresh=args.fresh, first_paint=args.first_paint)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -1002,6 +1002,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="open the app on the demo project (built on first use)")
     p.add_argument("--fresh", action="store_true",
                    help="build the demo again, discarding its labels and runs")
+    p.add_argument("--first-paint", action="store_true",
+                   help="quit once the window has painted and say how long it took (a start-up check)")
     p.set_defaults(func=_cmd_demo)
     return parser
 

@@ -391,3 +391,29 @@ def test_sidebar_elides_a_long_project_name(main_window, qtbot):
     qtbot.waitUntil(lambda: title.text().endswith("…"))
     assert title.fontMetrics().horizontalAdvance(title.text()) <= title.contentsRect().width()
     assert "Clinic similarity pilot study, second round" in title.toolTip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Qt's xcb plugin is Linux only")
+def test_a_missing_xcb_library_is_named_in_one_line(tmp_path):
+    """Qt aborts (exit 134) when its X11 plugin lacks a library; the app says which one first."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ldd = bin_dir / "ldd"   # an ldd that reports what a fresh Debian desktop reported
+    ldd.write_text("#!/bin/sh\necho '\tlibxcb-icccm.so.4 => not found'\n"
+                   "echo '\tlibxkbcommon-x11.so.0 => not found'\necho '\tlibc.so.6 => /lib/libc.so.6'\n")
+    ldd.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=":97", PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}")
+    proc = subprocess.run([sys.executable, "-m", "stsstudio", "demo", "--first-paint"], env=env,
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "libxcb-icccm.so.4, libxkbcommon-x11.so.0 are missing" in lines[0]
+    assert "sudo apt-get install libxcb-icccm4 libxkbcommon-x11-0" in lines[0]
+    # Without a display at all: one line too.
+    env.pop("DISPLAY")
+    proc = subprocess.run([sys.executable, "-m", "stsstudio", "demo", "--first-paint"], env=env,
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "No display" in proc.stderr
