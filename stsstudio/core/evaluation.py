@@ -39,6 +39,7 @@ class EvalResult:
     gold: np.ndarray = field(repr=False)
     predicted: np.ndarray = field(repr=False)
     pair_ids: list[int] = field(default_factory=list, repr=False)
+    source: str = ""  # which pairs: "the dev split", "run 3's held-out pairs", ...
 
     def as_dict(self) -> dict[str, Any]:
         """``{"spearman", "pearson", "pairs"}``; an undefined correlation is None (valid JSON)."""
@@ -143,8 +144,50 @@ def evaluate_pairs(model: Any, sentences1: Sequence[str], sentences2: Sequence[s
     return EvalResult(spearman, pearson, len(gold_arr), gold_arr, predicted.astype(np.float64), ids)
 
 
+def held_out_run(project: Any, model_ref: Any = None) -> int | None:
+    """The run whose own held-out (dev) pairs stand in when the project has no dev split.
+
+    ``run:<id>`` is that run, ``best`` the best run; otherwise (the base model, a folder) the
+    latest run that recorded dev pairs. None when no run did.
+    """
+    if isinstance(model_ref, str) and model_ref.startswith("run:"):
+        try:
+            run_id = int(model_ref[4:])
+        except ValueError:
+            return None
+        return run_id if project.run_pair_ids(run_id, "dev") else None
+    if model_ref == "best":
+        best = project.best_run()
+        if best is not None and project.run_pair_ids(best.id, "dev"):
+            return best.id
+    for run in reversed(project.runs()):
+        if project.run_pair_ids(run.id, "dev"):
+            return run.id
+    return None
+
+
+def evaluation_pairs(project: Any, split: str = "dev", model_ref: Any = None) -> tuple[list, str]:
+    """The labeled pairs to evaluate on, and where they come from, in words.
+
+    The split's labeled pairs; when the dev split has fewer than two and a run held pairs out
+    for itself (:meth:`Project.run_pair_ids`), that run's held-out pairs (issue 11: Try and
+    ``evaluate`` work on a project imported without a split).
+    """
+    pairs = project.labeled_pairs(split)
+    if len(pairs) >= MIN_PAIRS or split != "dev":
+        return pairs, f"the {split} split"
+    run_id = held_out_run(project, model_ref)
+    if run_id is None:
+        return pairs, f"the {split} split"
+    found = project.pairs_by_ids(sorted(project.run_pair_ids(run_id, "dev")))
+    held = [p for _, p in sorted(found.items()) if p.score is not None]
+    return (held, f"run {run_id}'s held-out pairs") if len(held) >= MIN_PAIRS else \
+        (pairs, f"the {split} split")
+
+
 def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
-                     batch_size: int = 64, task: Any = None) -> EvalResult:
+                     batch_size: int = 64, task: Any = None,
+                     fallback_run: int | None = None) -> EvalResult:
     """Evaluate a model on the labeled pairs of one split of a project.
 
     Args:
@@ -154,6 +197,8 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
         device: where to run the model (``"auto"``, ``"cpu"``, ``"cuda"``, ...).
         batch_size: encoding batch size.
         task: optional progress/cancel handle.
+        fallback_run: without a dev split, evaluate on this run's held-out pairs (default:
+            the run ``model_ref`` names, see :func:`evaluation_pairs`).
 
     Raises:
         UserError: the split has fewer than two labeled pairs (or one label only), or the
@@ -161,7 +206,8 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
     """
     from stsstudio.core.inference import get_model
 
-    pairs = project.labeled_pairs(split)
+    pairs, source = evaluation_pairs(project, split, model_ref if fallback_run is None else
+                                     f"run:{fallback_run}")
     if len(pairs) < MIN_PAIRS:
         raise UserError(f"The {split} split has {len(pairs)} labeled pair{'s' if len(pairs) != 1 else ''}; "
                         f"evaluation needs at least {MIN_PAIRS}. Label more pairs or assign them to "
@@ -171,11 +217,14 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
         raise UserError(f"Every labeled {split} pair has the score {gold[0]:g}; correlations need "
                         "different labels.")
     model = get_model(model_ref, device=device, project=project)
-    return evaluate_pairs(model, [p.sentence1 for p in pairs], [p.sentence2 for p in pairs], gold,
-                          batch_size=batch_size, pair_ids=[p.id for p in pairs], task=task)
+    result = evaluate_pairs(model, [p.sentence1 for p in pairs], [p.sentence2 for p in pairs], gold,
+                            batch_size=batch_size, pair_ids=[p.id for p in pairs], task=task)
+    result.source = source
+    return result
 
 
 def predict_split(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
-                  task: Any = None) -> EvalResult:
+                  task: Any = None, fallback_run: int | None = None) -> EvalResult:
     """Gold and predicted scores of a split (the Try view's scatter); see ``evaluate_project``."""
-    return evaluate_project(project, model_ref, split, device=device, task=task)
+    return evaluate_project(project, model_ref, split, device=device, task=task,
+                            fallback_run=fallback_run)

@@ -69,11 +69,14 @@ def search_job(project: Any, refs: dict[str, str], query: str, top_k: int) -> di
 
 
 def scatter_job(project: Any, refs: dict[str, str], split: str) -> dict[str, Any]:
-    from stsstudio.core.evaluation import predict_split
+    from stsstudio.core.evaluation import held_out_run, predict_split
 
     out: dict[str, Any] = {"split": split}
+    # Without a dev split, every model is scored on the selected run's own held-out pairs.
+    fallback = held_out_run(project, refs.get("run")) if split == "dev" else None
     for key, ref in refs.items():
-        r = predict_split(project, ref, split)
+        r = predict_split(project, ref, split, fallback_run=fallback)
+        out["source"] = r.source
         out[key] = {"spearman": r.spearman, "pearson": r.pearson, "gold": list(r.gold),
                     "predicted": list(r.predicted), "pair_ids": [int(i) for i in r.pair_ids]}
     return out
@@ -549,6 +552,11 @@ class TryView(QWidget):
         split = self.split_combo.currentData()
         labeled = project.counts().labeled(split)
         self._scatter_dirty = False
+        if labeled < 2 and split == "dev":
+            from stsstudio.core.evaluation import held_out_run
+
+            run_id = held_out_run(project, self._refs().get("run"))
+            labeled = len(project.run_pair_ids(run_id, "dev")) if run_id is not None else labeled
         if labeled < 2:
             self.scatter.clear_series("base")
             self.scatter.clear_series("run")
@@ -575,7 +583,8 @@ class TryView(QWidget):
             parts.append(f"<span style='color:{color}'>■</span> {label}: Spearman <b>{sp:.3f}</b>, "
                          f"Pearson {data['pearson']:.3f}")
         n = len(result.get("base", {}).get("gold", []))
-        count = f"&nbsp;&nbsp;<span style='color:#6b6b6b'>({n} {result['split']} pairs)</span>"
+        where = result.get("source") or f"the {result['split']} split"
+        count = f"&nbsp;&nbsp;<span style='color:#6b6b6b'>({n} pairs of {where})</span>"
         self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count)
         self._fill_disagreements(result.get("run") or result.get("base"))
 

@@ -122,3 +122,25 @@ def test_demo_is_reopened_with_its_labels_unless_fresh():
         assert again.path == path and again.pair(1).score == pytest.approx(0.123)
     with open_demo_project(fresh=True) as rebuilt:
         assert rebuilt.path == path and rebuilt.pair(1).score != pytest.approx(0.123)
+
+
+def test_without_a_dev_split_evaluation_uses_a_runs_held_out_pairs(tmp_path):
+    from stsstudio.core.evaluation import evaluation_pairs, held_out_run
+
+    src = _clinic_csv(tmp_path / "clinic.csv", n=60)
+    with Project.create(tmp_path / "p") as project:
+        import_pairs(project, src, ImportOptions(split="train"))
+        assert project.counts().labeled("dev") == 0
+        pairs, source = evaluation_pairs(project, "dev", "base")
+        assert pairs == [] and source == "the dev split"  # no run yet: nothing to fall back on
+        labeled = [p.id for p in project.labeled_pairs("train")]
+        run_id = project.create_run(base_model="default", loss="cosine", config={})
+        project.record_run_pairs(run_id, labeled[5:], labeled[:5])
+        assert held_out_run(project, f"run:{run_id}") == run_id
+        assert held_out_run(project, "base") == run_id  # the latest run that held pairs out
+        pairs, source = evaluation_pairs(project, "dev", f"run:{run_id}")
+        assert [p.id for p in pairs] == labeled[:5] and source == f"run {run_id}'s held-out pairs"
+        # A real dev split wins over the fallback.
+        project.set_split(labeled[10:14], "dev")
+        pairs, source = evaluation_pairs(project, "dev", f"run:{run_id}")
+        assert [p.id for p in pairs] == labeled[10:14] and source == "the dev split"
