@@ -97,6 +97,7 @@ class LabelQueue:
         self.project, self.split, self.order, self.chunk = project, split, order, chunk
         self.annotator = annotator
         self.reasons: dict[int, str] = {}   # why a model order chose each pair
+        self.problem = ""                   # why a model order has no pairs (no predictions yet)
         self.ids: list[int] = []
         self.queued: set[int] = set()
         self._phase = "unlabeled" if project is not None else "done"
@@ -116,7 +117,13 @@ class LabelQueue:
             labeled = self._phase == "labeled"
             if self.order in MODEL_ORDERS:
                 # Ranked once from the stored predictions; the reasons stay for the view.
-                choices = [] if labeled else rank_pairs(project, self.order, split=self.split)
+                from stsstudio.core.predictions import NoPredictionsError
+
+                try:
+                    choices = [] if labeled else rank_pairs(project, self.order, split=self.split)
+                except NoPredictionsError as exc:   # the view says why, and waits for a set
+                    self.problem, self._phase = str(exc), "done"
+                    return False
                 self.reasons.update((c.pair_id, c.reason) for c in choices)
                 ids = [c.pair_id for c in choices]
                 if labeled and self.order != "review":

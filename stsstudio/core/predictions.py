@@ -195,3 +195,12 @@ def guesses(project: Any, pair_ids: list[int], run_id: int | None = None) -> dic
     raw = np.array([preds[i][0] for i in ids], dtype=float)
     values = cal.apply(raw) if cal is not None else np.clip(raw, 0.0, 1.0)
     return {i: float(v) for i, v in zip(ids, values)}
+
+
+SURPRISE_GAP = 0.25   # stored 0..1 units: one point on a 1-5 scale, 1.25 on 0-5
+
+
+def is_surprise(label: float, guess: float | None, gap: float = SURPRISE_GAP) -> bool:
+    """Whether a label differs from the model's guess by more than ``gap`` (a surprise: the
+    expert is teaching the model something)."""
+    return guess is not None and abs(float(label) - float(guess)) > gap

@@ -38,6 +38,7 @@ from stsstudio.core.store import Pair, PairCounts, Project
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.guidelines_panel import GuidelinesPanel
 from stsstudio.gui.label_progress import LabelProgress
+from stsstudio.gui.model_guess import ModelGuess
 from stsstudio.gui.queue_bar import QueueBar
 from stsstudio.gui.score_panel import RUBRIC, ScorePanel
 from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
@@ -243,6 +244,7 @@ class AnnotateView(QWidget):
         self.score_panel.moved.connect(self._on_slider_moved)
         self.slider, self.ticks = self.score_panel.slider, self.score_panel.ticks
         self.score_label, self.score_state = self.score_panel.score_label, self.score_panel.score_state
+        self.model_guess = ModelGuess(ctx, self.slider)   # the model's guess on the slider (issue 12)
         self.note_edit = NoteEdit()
         self.note_edit.committed.connect(self._on_note_committed)
         self.note_edit.cancelled.connect(self._on_note_cancelled)
@@ -265,6 +267,7 @@ class AnnotateView(QWidget):
         ctx.pairsChanged.connect(self._on_pairs_changed)
         ctx.pairChanged.connect(self._on_pair_changed)
         ctx.openPairRequested.connect(self.open_pair)
+        ctx.predictionsChanged.connect(self._on_predictions_changed)
         self._on_project_changed()
 
     def _work_page(self) -> QWidget:
@@ -289,6 +292,7 @@ class AnnotateView(QWidget):
         wl.addWidget(self.card2, 1)
         wl.addSpacing(2)
         wl.addWidget(self.score_panel)
+        wl.addWidget(self.model_guess)
         wl.addLayout(note_row)
         wl.addWidget(self.hints)
         wl.addSpacing(4)
@@ -335,6 +339,10 @@ class AnnotateView(QWidget):
         self._dirty = True
         if self.isVisible():
             self.reload(keep=self.current.id if self.current else None)
+
+    def _on_predictions_changed(self, _run_id: int) -> None:
+        if queue_order(self.order).needs_predictions:   # a model order re-ranks on a new set
+            self._on_pairs_changed()
 
     def _on_queue_settings_changed(self) -> None:
         self._dirty = True
@@ -463,6 +471,7 @@ class AnnotateView(QWidget):
         self.note_edit.setText(pair.note)
         self._render_header()
         self._render_score()
+        self.model_guess.show_pair(pair)
         self.pairShown.emit(pair.id)
         QTimer.singleShot(0, self._prefetch)
 
@@ -470,6 +479,9 @@ class AnnotateView(QWidget):
         project = self.ctx.project
         if project is None:
             self.empty.set_text("No project open", "Open or create a project to start labelling.")
+            self.empty.button.setVisible(False)
+        elif self._queue.problem:
+            self.empty.set_text("Waiting for the model's scores", self._queue.problem)
             self.empty.button.setVisible(False)
         elif self.total == 0:
             where = f" in the {self.split} split" if self.split else ""
@@ -547,7 +559,14 @@ class AnnotateView(QWidget):
         self.score = score
         self._render_score()
 
-    def confirm(self) -> bool:
+    def accept_guess(self) -> bool:
+        """G (show-before mode only): the model's guess becomes the label, recorded as such."""
+        if self.current is None or not self.model_guess.can_accept():
+            return False
+        self.score = round(self.model_guess.guess, 4)
+        return self.confirm(accepted=True)
+
+    def confirm(self, accepted: bool = False) -> bool:
         """Save the slider's score for the current pair and move on (Enter)."""
         pair = self.current
         project = self.ctx.project
@@ -566,12 +585,15 @@ class AnnotateView(QWidget):
                 self.ctx.statusMessage.emit("This project is open read-only; labels are not saved.")
                 return False
             self._confirming = True   # we move on at once: no need to re-read this pair
+            provenance = self.model_guess.provenance(score, accepted=accepted,
+                                                     review=queue_order(self.order).reviews)
             try:
                 self.ctx.undo_stack.push(SetLabelCommand(self.ctx, pair.id, score, annotator,
                                                          previous_score=pair.score,
-                                                         adjudicate=adjudicate))
+                                                         adjudicate=adjudicate, provenance=provenance))
             finally:
                 self._confirming = False
+            self.model_guess.after_commit(provenance, score)
             if pair.score is None:
                 self.labeled += 1     # until the first count is in; then the project's counts
             self._take_counts()
@@ -677,7 +699,7 @@ class AnnotateView(QWidget):
             return False
         return key in self.number_keys or key in (
             Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Return, Qt.Key.Key_Enter,
-            Qt.Key.Key_Backspace, Qt.Key.Key_S, Qt.Key.Key_F, Qt.Key.Key_N)
+            Qt.Key.Key_Backspace, Qt.Key.Key_S, Qt.Key.Key_F, Qt.Key.Key_N, Qt.Key.Key_G)
 
     def event(self, event: QEvent) -> bool:
         # Claim our keys before the window's shortcuts see them, but only when the key is
@@ -716,6 +738,8 @@ class AnnotateView(QWidget):
             self.toggle_flag()
         elif key == Qt.Key.Key_N:
             self.edit_note()
+        elif key == Qt.Key.Key_G:
+            self.accept_guess()
         else:
             super().keyPressEvent(event)
             return

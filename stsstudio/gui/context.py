@@ -21,6 +21,7 @@ class ProjectContext(QObject):
     showViewRequested = Signal(str)      # "pairs" | "label" | "train" | "try" | "export" | "import"
     mlReady = Signal()                   # torch & sentence-transformers finished importing
     statusMessage = Signal(str)
+    predictionsChanged = Signal(int)     # a model (run id; 0: base) finished scoring every pair
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -28,6 +28,7 @@ from stsstudio.core.errors import UserError
 from stsstudio.core.store import Project
 from stsstudio.gui import icons, settings
 from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.prediction_scheduler import PredictionScheduler
 from stsstudio.gui.sidebar import Sidebar
 from stsstudio.gui.status_bar import StatusBar
 from stsstudio.gui.view_stack import (  # noqa: F401 - PlaceholderView: tests import it here
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.project_label = self.status.project_label
         self.counts_label = self.status.counts_label
         self.ml_label = self.status.ml_label
+        self.predictions = PredictionScheduler(ctx, self.status, self)
 
         ctx.projectChanged.connect(self._on_project_changed)
         ctx.showViewRequested.connect(self.show_view)

@@ -34,9 +34,12 @@ RECENT_PROJECTS: Setting[list] = Setting("projects/recent", list, [])
 LAST_PROJECT_DIR: Setting[str] = Setting("projects/last_dir", str, "")
 ANNOTATOR: Setting[str] = Setting("annotator/name", str, "")
 LAST_IMPORT_DIR: Setting[str] = Setting("import/last_dir", str, "")
+# The Label view shows the model's guess on the slider only after a pair is scored (so it does
+# not anchor the expert) unless this is on; then a key accepts the guess as the label.
+MODEL_GUESS_BEFORE: Setting[bool] = Setting("label/model_guess_before", bool, False)
 
 ALL_SETTINGS = (GEOMETRY, WINDOW_STATE, LAST_VIEW, RECENT_PROJECTS, LAST_PROJECT_DIR, ANNOTATOR,
-                LAST_IMPORT_DIR)
+                LAST_IMPORT_DIR, MODEL_GUESS_BEFORE)
 
 
 def qsettings() -> QSettings:

@@ -37,7 +37,7 @@ class SetLabelCommand(QUndoCommand):
 
     def __init__(self, ctx: ProjectContext, pair_id: int, score: float, annotator: str = "",
                  *, mergeable: bool = False, previous_score: float | None = None,
-                 adjudicate: bool = False) -> None:
+                 adjudicate: bool = False, provenance: dict | None = None) -> None:
         super().__init__(f"{'Adjudicate' if adjudicate else 'Label'} pair {pair_id} {score:.2f}")
         self.adjudicate = adjudicate   # record the score as the pair's adjudicated value
         self.ctx = ctx
@@ -47,13 +47,18 @@ class SetLabelCommand(QUndoCommand):
         self.mergeable = mergeable
         self.previous_score = previous_score   # for views that keep counts (labeled/unlabeled)
         self.label_ids: list[int] = []
+        # The model's part in the label (issue 12): source, model_run, guess, surprise.
+        self.provenance = dict(provenance or {})
 
     def redo(self) -> None:
         project = self.ctx.project
         if project is None:
             return
-        write = project.adjudicate if self.adjudicate else project.set_label
-        self.label_ids = [write(self.pair_id, self.score, self.annotator)]
+        if self.adjudicate:
+            self.label_ids = [project.adjudicate(self.pair_id, self.score, self.annotator)]
+        else:
+            self.label_ids = [project.set_label(self.pair_id, self.score, self.annotator,
+                                                **self.provenance)]
         self.ctx.pairChanged.emit(self.pair_id)
 
     def undo(self) -> None:

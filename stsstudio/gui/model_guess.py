@@ -1,0 +1,200 @@
+"""The model's guess in the Label view (issue 12): a marker on the slider, a surprise note, and
+accepting the guess as the label.
+
+By default the marker appears only once the pair has a label (after the expert commits), so it
+does not anchor her; a check box shows it before, and then ``G`` accepts the guess. The guess
+is the stored prediction of the current model (:func:`core.predictions.current_prediction_run`)
+through that run's calibration, on the project's display scale.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QPainter, QPolygonF
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QWidget
+
+from stsstudio.core.scales import format_display
+from stsstudio.gui import settings
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.widgets import mute
+
+MARKER_COLOR = QColor("#d9822b")   # orange: not the accent of the expert's own handle
+SURPRISE_MS = 5000
+
+
+class GuessMarker(QWidget):
+    """A small triangle over the slider's groove at the model's guess; never takes the mouse."""
+
+    def __init__(self, slider: QSlider) -> None:
+        super().__init__(slider)
+        self.slider = slider
+        self.value: float | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        slider.installEventFilter(self)
+        self.setGeometry(slider.rect())
+        self.hide()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if obj is self.slider and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self.slider.rect())
+        return False
+
+    def set_value(self, value: float | None) -> None:
+        if value != self.value:
+            self.value = value
+            self.setVisible(value is not None)
+            self.update()
+
+    def x_of(self, value: float) -> float:
+        """The x of a 0..1 value: the handle's centre travels between half a handle's width
+        from each end (the same inset as the rubric ticks)."""
+        style = self.slider.style()
+        handle = style.pixelMetric(style.PixelMetric.PM_SliderLength, None, self.slider)
+        inset = max(4, handle // 2)
+        return inset + value * (self.width() - 2 * inset)
+
+    def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        if self.value is None:
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(MARKER_COLOR)
+        x, h = self.x_of(self.value), self.height()
+        p.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, 7)]))
+        p.drawPolygon(QPolygonF([QPointF(x - 5, h), QPointF(x + 5, h), QPointF(x, h - 7)]))
+        p.end()
+
+
+class ModelGuess(QWidget):
+    """A row under the slider: the guess in words (or why there is none) and the setting."""
+
+    def __init__(self, ctx: ProjectContext, slider: QSlider, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.marker = GuessMarker(slider)
+        self.text = QLabel()
+        self.text.setObjectName("modelGuess")
+        mute(self.text)
+        self.surprise = QLabel()
+        self.surprise.setObjectName("surpriseNote")
+        self.surprise.setStyleSheet(f"color: {MARKER_COLOR.name()}; font-weight: 600;")
+        self.surprise.setVisible(False)
+        self.before_box = QCheckBox("Show the model's guess before I score")
+        self.before_box.setToolTip("Off (default): the guess appears once the pair has your label, "
+                                   "so it cannot anchor you. On: it shows at once and G accepts it.")
+        self.before_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.before_box.setChecked(settings.get(settings.MODEL_GUESS_BEFORE))
+        self.before_box.toggled.connect(self._on_before_toggled)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.text)
+        row.addWidget(self.surprise)
+        row.addStretch(1)
+        row.addWidget(self.before_box)
+        self._surprise_timer = QTimer(self, singleShot=True, interval=SURPRISE_MS)
+        self._surprise_timer.timeout.connect(self._hide_surprise)
+        self.run_id: int | None = None
+        self._calibration: Any = None
+        self._loaded = False
+        self.guess: float | None = None     # the current pair's calibrated guess (0..1)
+        self.pair: Any = None
+        ctx.projectChanged.connect(self.refresh)
+        ctx.predictionsChanged.connect(self.refresh)
+        ctx.runsChanged.connect(self.refresh)
+
+    @property
+    def show_before(self) -> bool:
+        return self.before_box.isChecked()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Re-read which model's predictions to use (a new set, a new best run, a new project)."""
+        self._loaded = False
+        if self.pair is not None:
+            self.show_pair(self.pair)
+
+    def _load(self) -> None:
+        self._loaded = True
+        self.run_id, self._calibration = None, None
+        project = self.ctx.project
+        if project is None or project.closed:
+            return
+        from stsstudio.core.calibration import Calibration
+        from stsstudio.core.predictions import current_prediction_run
+
+        self.run_id = current_prediction_run(project)
+        if self.run_id is not None:
+            self._calibration = Calibration.load(project, self.run_id)
+
+    def _guess_of(self, pair_id: int) -> float | None:
+        project = self.ctx.project
+        if self.run_id is None or project is None or project.closed:
+            return None
+        pred = project.predictions(self.run_id, [pair_id]).get(pair_id)
+        if pred is None:
+            return None
+        if self._calibration is not None:
+            return self._calibration.guess(pred[0])
+        return min(1.0, max(0.0, pred[0]))
+
+    def show_pair(self, pair: Any) -> None:
+        """Show (or hide) the marker and the words for the pair on screen."""
+        if not self._loaded:
+            self._load()
+        self.pair = pair
+        self.guess = None if pair is None else self._guess_of(pair.id)
+        if self.guess is None:
+            self.marker.set_value(None)
+            self.text.setText("" if self.run_id is not None or self.ctx.project is None
+                              else "The model's guess appears once the pairs are scored.")
+            return
+        visible = self.show_before or pair.score is not None
+        self.marker.set_value(self.guess if visible else None)
+        model = "base model" if self.run_id == 0 else f"run {self.run_id}"
+        if visible:
+            extra = " · G accepts it" if self.show_before and pair.score is None else ""
+            self.text.setText(f"Model ({model}) guesses {self._display(self.guess)}{extra}")
+        else:
+            self.text.setText(f"The model's guess ({model}) shows after you score")
+
+    def _display(self, value: float) -> str:
+        project = self.ctx.project
+        return format_display(value, project.display_scale() if project is not None else None)
+
+    def can_accept(self) -> bool:
+        return self.show_before and self.guess is not None
+
+    def provenance(self, score: float, *, accepted: bool = False, review: bool = False) -> dict[str, Any]:
+        """What the label records of the model: set_label's source, model_run, guess, surprise."""
+        from stsstudio.core.predictions import is_surprise
+
+        source = "model" if accepted else ("review" if review else "")
+        if self.guess is None:
+            return {"source": source}
+        return {"source": source, "model_run": self.run_id, "guess": round(self.guess, 4),
+                "surprise": not accepted and is_surprise(score, self.guess)}
+
+    def after_commit(self, provenance: dict[str, Any], score: float) -> None:
+        """A brief note when the label just given surprised the model."""
+        if not provenance.get("surprise"):
+            return
+        text = (f"Surprise: you gave {self._display(score)}, the model guessed "
+                f"{self._display(provenance['guess'])}. Noted in the pair's history.")
+        self.surprise.setText(text)
+        self.surprise.setVisible(True)
+        self._surprise_timer.start()
+        self.ctx.statusMessage.emit(text)
+
+    @Slot()
+    def _hide_surprise(self) -> None:
+        self.surprise.setVisible(False)
+
+    @Slot(bool)
+    def _on_before_toggled(self, on: bool) -> None:
+        settings.set(settings.MODEL_GUESS_BEFORE, on)
+        if self.pair is not None:
+            self.show_pair(self.pair)

@@ -1,0 +1,116 @@
+"""The model's guess in the Label view, and scoring in the background (issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from stsstudio.core.calibration import fit_calibration
+from stsstudio.core.store import Project
+from stsstudio.gui import settings
+from stsstudio.gui.annotate import AnnotateView
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.prediction_scheduler import PredictionScheduler
+
+ROWS = [(f"first sentence {i}", f"second sentence {i}") for i in range(8)]
+COSINE = {i + 1: 0.1 * i for i in range(8)}      # pair 1: 0.0 ... pair 8: 0.7
+
+
+def _project(path: Path, base_model: str = "default") -> Project:
+    project = Project.create(path, base_model=base_model)
+    project.insert_pairs([(a, b, None, "train", i + 1, None) for i, (a, b) in enumerate(ROWS)])
+    project.start_predictions(0)
+    project.add_predictions(0, [(pid, c, None) for pid, c in COSINE.items()])
+    project.finish_predictions(0, "default", project.data_version(), len(COSINE))
+    return project
+
+
+def _view(ctx: ProjectContext, qtbot) -> AnnotateView:
+    view = AnnotateView(ctx)
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    view.activateWindow()
+    return view
+
+
+def test_the_guess_is_hidden_until_the_expert_commits(tmp_path: Path, qtbot) -> None:
+    ctx = ProjectContext()
+    ctx.set_project(_project(tmp_path / "p"))
+    view = _view(ctx, qtbot)
+    assert view.current.id == 1 and not view.model_guess.show_before
+    view.next()                                      # pair 2, unlabeled: a guess exists ...
+    assert view.current.id == 2 and view.model_guess.guess == 0.1
+    assert view.model_guess.marker.value is None and not view.model_guess.marker.isVisible()
+    assert "after you score" in view.model_guess.text.text()
+    qtbot.keyClick(view, Qt.Key.Key_G)               # ... and G does nothing in this mode
+    assert ctx.project.label_history(2) == []
+    view.set_score(0.2)
+    qtbot.keyClick(view, Qt.Key.Key_Return)          # commit: the next pair shows no marker
+    assert view.current.id == 3 and view.model_guess.marker.value is None
+    qtbot.keyClick(view, Qt.Key.Key_Backspace)       # back to the labeled pair: now it shows
+    assert view.current.id == 2 and view.model_guess.marker.value == 0.1
+    assert view.model_guess.marker.isVisible()
+    [label] = ctx.project.label_history(2)
+    assert label.source == "" and label.model_run == 0 and label.guess == 0.1 and not label.surprise
+    ctx.set_project(None)
+
+
+def test_surprise_is_shown_and_recorded(tmp_path: Path, qtbot) -> None:
+    ctx = ProjectContext()
+    ctx.set_project(_project(tmp_path / "p"))
+    view = _view(ctx, qtbot)
+    messages: list[str] = []
+    ctx.statusMessage.connect(messages.append)
+    view.set_score(1.0)                              # pair 1: the model guesses 0.0
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    [label] = ctx.project.label_history(1)
+    assert label.surprise and label.guess == 0.0
+    assert view.model_guess.surprise.isVisible() and "Surprise" in view.model_guess.surprise.text()
+    assert any("Surprise" in m for m in messages)
+    assert ctx.project.surprise_count() == 1
+    ctx.set_project(None)
+
+
+def test_accepting_the_guess_records_its_source(tmp_path: Path, qtbot) -> None:
+    settings.set(settings.MODEL_GUESS_BEFORE, True)
+    project = _project(tmp_path / "p")
+    project.insert_pairs([(f"s{i}", f"t{i}", y, "dev", 20 + i, None)
+                          for i, y in enumerate([0.1, 0.3, 0.5, 0.7, 0.9, 0.2])])
+    preds = {9 + i: c for i, c in enumerate([0.0, 0.1, 0.2, 0.3, 0.4, 0.05])}
+    project.add_predictions(0, [(pid, c, None) for pid, c in preds.items()])
+    assert fit_calibration(project, 0) is not None   # guesses go through the calibration
+    ctx = ProjectContext()
+    ctx.set_project(project)
+    view = _view(ctx, qtbot)
+    assert view.model_guess.show_before
+    view.next()                                      # pair 2: cosine 0.1
+    guess = view.model_guess.guess
+    assert guess is not None and view.model_guess.marker.value == guess  # shown before scoring
+    assert "G accepts" in view.model_guess.text.text()
+    qtbot.keyClick(view, Qt.Key.Key_G)
+    [label] = project.label_history(2)
+    assert label.source == "model" and label.model_run == 0
+    assert abs(label.score - guess) < 1e-3 and not label.surprise
+    assert view.current.id == 3
+    ctx.set_project(None)
+
+
+def test_scheduler_scores_the_base_model_in_the_background(tmp_path: Path, qtbot,
+                                                           tiny_model_dir: Path) -> None:
+    project = Project.create(tmp_path / "s", base_model=str(tiny_model_dir))
+    project.insert_pairs([(a, b, None, "train", i + 1, None) for i, (a, b) in enumerate(ROWS)])
+    ctx = ProjectContext()
+    ctx.ml_ready = True
+    scheduler = PredictionScheduler(ctx)
+    scheduler._timer.setInterval(0)
+    with qtbot.waitSignal(ctx.predictionsChanged, timeout=60000) as blocker:
+        ctx.set_project(project)
+        assert scheduler.running is None                 # it starts shortly, never at once
+        qtbot.waitUntil(lambda: scheduler.running == 0, timeout=5000)
+        assert "Scoring pairs with the base model" in scheduler.label.text()
+    assert blocker.args == [0]
+    assert set(project.prediction_sets()) == {0} and len(project.predictions(0)) == 8
+    qtbot.waitUntil(lambda: scheduler.running is None, timeout=5000)
+    ctx.set_project(None)
