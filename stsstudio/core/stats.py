@@ -173,3 +173,20 @@ def format_ci(value: float | None, ci: Sequence[float] | None) -> str:
     if not ci or len(ci) != 2 or not all(math.isfinite(c) for c in ci):
         return f"{value:.3f}"
     return f"{value:.3f} (95 % interval {ci[0]:.3f}–{ci[1]:.3f})"
+
+
+HEADLINES = {
+    "better": ("The tuned model ranks your pairs more like you do than the base model.", "ok"),
+    "unclear": ("The tuned model is not measurably better than the base model yet.", "warn"),
+    "worse": ("The tuned model ranks your pairs worse than the base model; Try and Export keep the base "
+              "model as the default.", "error"),
+}
+
+
+def headline(outcome: str) -> tuple[str, str]:
+    """The plain-words first sentence for a run's outcome, and its tone ("ok", "warn", "error").
+
+    The GUI banner, the run history and the model card lead with it; the verdict (with the
+    numbers and their interval) follows as the detail.
+    """
+    return HEADLINES.get(outcome, ("The run finished.", "ok"))

@@ -801,6 +801,9 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         if resuming:
             run = project.run(run_id)
             cv_summary = (run.summary or {}).get("cv") if run is not None else None
+        elif config.extra.get("cv_estimate") is False:
+            # The folds only estimate: the final model is the same without them (bench/small_data.py).
+            reporter.status("Cross-validation skipped: training the final model on every label.")
         else:
             try:
                 cv_summary = _cross_validate(model, data, config, schedule, device, reporter, precision)

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.core.losses import LOSSES
+from stsstudio.core.losses import LOSSES, get_loss
+
+AUTOMATIC = "Automatic"
 
 BASE_CHOICES = [
     ("default", "Embedded default (all-MiniLM-L6-v2)",
@@ -124,6 +126,8 @@ class CollapsibleSection(QWidget):
 class TrainForm(QWidget):
     """The left column of the Train view: the settings (scrollable) over the data summary."""
 
+    settingsChanged = Signal()  # a field that changes the plan (epochs, learning rate, loss, caps)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         form_panel = QWidget()
@@ -147,6 +151,12 @@ class TrainForm(QWidget):
         layout.addWidget(self._build_data_box())
         self.setMinimumWidth(360)
         self.setMaximumWidth(420)
+        # A long model name must not make the form wider than its column: the hints beside
+        # and under the fields would be cut at the right edge (1024x640).
+        for combo in (self.base_choice, self.loss_combo, self.device_combo):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+            combo.setMinimumWidth(combo.sizeHint().width())   # the hint above, not the longest item
 
     # ------------------------------------------------------------------------------------
     # UI
@@ -177,6 +187,7 @@ class TrainForm(QWidget):
         form.addRow(_form_label("Base model"), _stack(self.base_choice, self.base_path_row, self.base_hint))
 
         self.loss_combo = QComboBox()
+        self.loss_combo.addItem("Automatic", None)
         for loss in LOSSES:
             self.loss_combo.addItem(loss.label, loss.name)
         self.loss_combo.currentIndexChanged.connect(self._on_loss_choice)
@@ -203,14 +214,17 @@ class TrainForm(QWidget):
         layout.setSpacing(6)
         grid = _grid()
 
-        self.epochs = QDoubleSpinBox(decimals=1, minimum=0.1, maximum=100, singleStep=1.0)
-        self.epochs.setValue(float(defaults.epochs))
+        # 0 shows "Automatic": the schedule picks the epochs from the label count (core/schedule.py).
+        self.epochs = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=100, singleStep=1.0)
+        self.epochs.setSpecialValueText("Automatic")
+        self.epochs.setValue(float(defaults.epochs or 0.0))
         self.batch_size = QDoubleSpinBox(decimals=0, minimum=2, maximum=1024, singleStep=8)
         self.batch_size.setValue(defaults.batch_size)
         self.learning_rate = QComboBox(editable=True)
-        for lr in ("1e-5", "2e-5", "3e-5", "5e-5", "1e-4"):
+        for lr in (AUTOMATIC, "1e-5", "2e-5", "3e-5", "5e-5", "1e-4"):
             self.learning_rate.addItem(lr)
-        self.learning_rate.setCurrentText(f"{defaults.learning_rate:g}")
+        self.learning_rate.setCurrentText(AUTOMATIC if defaults.learning_rate is None
+                                          else f"{defaults.learning_rate:g}")
         validator = QDoubleValidator(1e-8, 1.0, 10, self)
         validator.setNotation(QDoubleValidator.ScientificNotation)
         self.learning_rate.lineEdit().setValidator(validator)
@@ -219,7 +233,9 @@ class TrainForm(QWidget):
         self.max_seq_length.setValue(defaults.max_seq_length or 0)
         self.seed = QDoubleSpinBox(decimals=0, minimum=0, maximum=2**31 - 1)
         self.seed.setValue(defaults.seed)
-        rows = [("Epochs", self.epochs, "Passes over the data; 1–4 is typical."),
+        self.schedule_label = _hint("")
+        self.schedule_label.setWordWrap(True)
+        rows = [("Epochs", self.epochs, "Passes over the data; Automatic: more for fewer labels."),
                 ("Batch size", self.batch_size, "Lower it if memory runs out."),
                 ("Learning rate", self.learning_rate, "Lower it if the loss jumps or is NaN."),
                 ("Max length", self.max_seq_length, "Tokens per sentence; the rest is cut."),
@@ -227,7 +243,12 @@ class TrainForm(QWidget):
         for i, (label, widget, hint) in enumerate(rows):
             _grid_row(grid, i, label, widget, hint)
         layout.addLayout(grid)
+        layout.addWidget(self.schedule_label)
         layout.addWidget(self._build_advanced(defaults))
+        self.epochs.valueChanged.connect(self.settingsChanged)
+        self.batch_size.valueChanged.connect(self.settingsChanged)
+        self.learning_rate.currentTextChanged.connect(self.settingsChanged)
+        self.max_steps.valueChanged.connect(self.settingsChanged)
         for spin in (self.epochs, self.batch_size, self.max_seq_length, self.seed, self.warmup,
                      self.eval_steps, self.max_steps):
             spin.setAlignment(Qt.AlignRight)
@@ -240,7 +261,7 @@ class TrainForm(QWidget):
         adv_grid.setContentsMargins(0, 0, 0, 0)
         adv.setLayout(adv_grid)
         self.warmup = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
-        self.warmup.setValue(defaults.warmup_ratio)
+        self.warmup.setValue(defaults.warmup_ratio if defaults.warmup_ratio is not None else 0.1)
         self.eval_steps = QDoubleSpinBox(decimals=0, minimum=0, maximum=1_000_000, singleStep=10)
         self.eval_steps.setSpecialValueText("auto")
         self.eval_steps.setValue(defaults.eval_steps or 0)
@@ -298,7 +319,9 @@ class TrainForm(QWidget):
 
     @Slot()
     def _on_loss_choice(self) -> None:
-        self.loss_hint.setText(LOSSES[self.loss_combo.currentIndex()].help)
+        loss = get_loss(self.loss_combo.currentData() or "")
+        self.loss_hint.setText(loss.help if loss else "Chosen from the number of labeled pairs (see below).")
+        self.settingsChanged.emit()
 
     @Slot()
     def _on_browse(self) -> None:
@@ -328,14 +351,14 @@ class TrainForm(QWidget):
         from stsstudio.core.training import TrainConfig
 
         try:
-            lr = float(self.learning_rate.currentText())
-        except ValueError:
-            lr = self._defaults.learning_rate
+            lr: float | None = float(self.learning_rate.currentText())
+        except ValueError:  # "Automatic", or text the validator let through half-typed
+            lr = None
         return TrainConfig(
             base_model=self.base_model(),
             loss=self.loss_combo.currentData(),
             matryoshka=self.matryoshka.isChecked(),
-            epochs=float(self.epochs.value()),
+            epochs=float(self.epochs.value()) or None,
             batch_size=int(self.batch_size.value()),
             learning_rate=lr,
             warmup_ratio=float(self.warmup.value()),
@@ -394,6 +417,15 @@ class TrainForm(QWidget):
         if plan.labeled_test:
             text += f" {plan.labeled_test:,} labeled test pairs stay untouched."
         self.counts_label.setText(text)
+        schedule = getattr(plan, "schedule", None)
+        self.schedule_label.setText(schedule.describe() + "." if schedule is not None and plan.can_start
+                                    else "")
+        if getattr(plan, "cv_folds", 0):
+            text = (f"Will train on all <b>{plan.train:,}</b> labeled pairs, after a {plan.cv_folds}-fold "
+                    "cross-validation that measures the gain.")
+            if plan.labeled_test:
+                text += f" {plan.labeled_test:,} labeled test pairs stay untouched."
+            self.counts_label.setText(text)
         warnings = [*plan.problems, *plan.notes]
         self.warnings_label.setText("<br>".join(f"⚠ {html.escape(w)}" for w in warnings))
         self.warnings_label.setVisible(bool(warnings))

@@ -32,7 +32,7 @@ from stsstudio.gui.run_history import RunHistory, describe_base_model
 from stsstudio.gui.train_form import TrainForm
 from stsstudio.gui.train_plots import TrainPlots, fmt_corr, fmt_duration
 from stsstudio.gui.training_worker import TrainingWorker
-from stsstudio.gui.workers import FunctionWorker, start_worker
+from stsstudio.gui.workers import JobRunner
 
 
 def explain_failure(message: str) -> str:
@@ -69,8 +69,17 @@ class TrainView(QWidget):
     def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.worker: TrainingWorker | None = None
-        self._devices_worker: FunctionWorker | None = None
+        # The run: one at a time (the form is disabled meanwhile); its cancel arrives as cancelled.
+        self._trainer = JobRunner(self)
+        self._trainer.progressed.connect(self._on_progressed)
+        self._trainer.statusChanged.connect(self._on_status)
+        self._trainer.finished.connect(self._on_finished)
+        self._trainer.failed.connect(self._on_failed)
+        self._trainer.cancelled.connect(self._on_cancelled)
+        self._trainer.done.connect(self._on_done)
+        self._devices = JobRunner(self)
+        self._devices.finished.connect(self._on_devices)
+        self._devices.failed.connect(self._on_devices_failed)
         self._devices_loaded = False
         self._run_id: int | None = None
         self._log_every = 10
@@ -83,6 +92,7 @@ class TrainView(QWidget):
         self.history = RunHistory()
         self._build_ui()
         self.form.start_button.clicked.connect(self.start_training)
+        self.form.settingsChanged.connect(self.refresh_counts)
         self.form.cancel_button.clicked.connect(self.cancel_training)
         self.history.selectionChanged.connect(self._on_history_selection)
         self.history.resume_button.clicked.connect(self.resume_selected)
@@ -201,30 +211,29 @@ class TrainView(QWidget):
 
     @Slot()
     def _on_ml_ready(self) -> None:
-        if self._devices_loaded or self._devices_worker is not None:
+        if self._devices_loaded or self._devices.is_running():
             return
-        worker = FunctionWorker(_list_devices_job)
-        worker.finished.connect(self._on_devices)
-        worker.failed.connect(self._on_devices_failed)
-        self._devices_worker = worker
-        start_worker(worker)
+        self._devices.start(_list_devices_job)
 
     @Slot(object)
     def _on_devices(self, devices: list[tuple[str, str]]) -> None:
-        self._devices_worker = None
         self._devices_loaded = True
         self.form.set_devices(devices)
 
     @Slot(str, str)
     def _on_devices_failed(self, message: str, _details: str) -> None:
-        self._devices_worker = None
         self.form.set_devices_failed(message)
 
     # ------------------------------------------------------------------------------------
     # Run control
 
+    @property
+    def worker(self) -> TrainingWorker | None:
+        """The run's worker while it runs."""
+        return self._trainer.worker  # type: ignore[return-value]
+
     def is_training(self) -> bool:
-        return self.worker is not None
+        return self._trainer.is_running()
 
     @Slot()
     def start_training(self) -> None:
@@ -235,10 +244,14 @@ class TrainView(QWidget):
         if config.base_model == "":
             self._show_banner("Enter a model folder or a Hub id, or choose the embedded default.", "error")
             return
+        from stsstudio.core.training import data_plan  # plain Python: cheap
+
+        plan = data_plan(self.ctx.project, config)
+        schedule = plan.schedule.describe() if plan.schedule is not None else ""
         self._begin(TrainingWorker(self.ctx.project, config, num_threads=self._num_threads()),
                     config.batch_size,
-                    f"Starting a run: {describe_base_model(config.base_model)}, {config.loss} loss, "
-                    f"{config.epochs:g} epoch(s), batch {config.batch_size}, lr {config.learning_rate:g}")
+                    f"Starting a run: {describe_base_model(config.base_model)}; {schedule}, "
+                    f"batch {config.batch_size}")
 
     @Slot()
     def resume_selected(self) -> None:
@@ -270,23 +283,17 @@ class TrainView(QWidget):
         self.plots.begin(batch_size, self.form.device_combo.currentText())
         self.log.clear()
         self._log(message)
+        # The training-only signals come straight from the worker; the common ones via the runner.
         worker.runStarted.connect(self._on_started)
-        worker.progressed.connect(self._on_progressed)
         worker.metricsLogged.connect(self._on_metrics)
         worker.evaluated.connect(self._on_evaluated)
         worker.checkpointSaved.connect(self._on_checkpoint)
-        worker.statusChanged.connect(self._on_status)
-        worker.finished.connect(self._on_finished)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.done.connect(self._on_done)
-        self.worker = worker
         self.form.set_fields_enabled(False)
         self.form.start_button.setEnabled(False)
         self.history.resume_button.setEnabled(False)
         self.form.cancel_button.setEnabled(True)
         self.form.cancel_button.setText("Cancel")
-        start_worker(worker)
+        self._trainer.start(worker)
 
     @Slot()
     def cancel_training(self) -> None:
@@ -359,8 +366,18 @@ class TrainView(QWidget):
         self._log(f"Finished in {fmt_duration(getattr(result, 'seconds', None))}: "
                   f"best dev Spearman {fmt_corr(best)}{gain}.")
         self.plots.state_label.setText("Finished")
-        self._show_banner(f"Run {self._run_id} finished: best dev Spearman {fmt_corr(best)}{gain}. "
-                          "Try it in the Try view, or export it.", "ok")
+        from stsstudio.core.stats import headline
+
+        outcome = getattr(result, "outcome", "")
+        words, tone = headline(outcome)
+        verdict = getattr(result, "verdict", "")
+        detail = verdict or f"Dev Spearman {fmt_corr(best)}{gain}."
+        ceiling = getattr(result, "human_ceiling", None)
+        if ceiling and ceiling.get("summary"):
+            detail += " " + ceiling["summary"]
+        tail = ("Try it in the Try view, or export it." if outcome != "worse"
+                else "Label more pairs, or try other settings.")
+        self._show_banner(f"Run {self._run_id} finished. {words}\n{detail} {tail}", tone)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
@@ -386,7 +403,6 @@ class TrainView(QWidget):
 
     @Slot()
     def _on_done(self) -> None:
-        self.worker = None
         self.plots.end(self.last_status)
         self.form.set_fields_enabled(True)
         self.form.cancel_button.setEnabled(False)

@@ -74,9 +74,23 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
     ctx.project.insert_pairs([(f"the user {i} cannot login", f"vpn drops at home {i}", 0.5, "train", i, None)
                               for i in range(60)])
     ctx.pairsChanged.emit()
-    qtbot.waitUntil(lambda: "<b>54</b>" in view.counts_label.text(), timeout=2000)
-    assert "<b>6</b> held-out" in view.counts_label.text()
+    # 60 labels and no dev split: cross-validation measures, the model trains on all 60.
+    qtbot.waitUntil(lambda: "<b>60</b>" in view.counts_label.text(), timeout=2000)
+    assert "5-fold cross-validation" in view.counts_label.text()
     assert view.start_button.isEnabled()
+    assert view.form.schedule_label.text().startswith("Automatic for 60 labeled pairs:")
+    assert "CoSENT" in view.form.schedule_label.text()
+    # Fixed settings are described as such, and the plan follows the form at once.
+    view.form.epochs.setValue(2)
+    view.form.learning_rate.setCurrentText("2e-5")
+    view.form.loss_combo.setCurrentIndex(view.form.loss_combo.findData("cosine"))
+    assert view.form.schedule_label.text().startswith("Your settings for 60 labeled pairs: 2 epochs (8 steps)")
+    # 400 labels: a 10 % holdout is announced instead.
+    ctx.project.insert_pairs([(f"printer {i} jams on tray two", f"screen {i} flickers after update", 0.2,
+                               "train", 100 + i, None) for i in range(340)])
+    ctx.pairsChanged.emit()
+    qtbot.waitUntil(lambda: "<b>360</b>" in view.counts_label.text(), timeout=2000)
+    assert "<b>40</b> held-out" in view.counts_label.text()
     assert "No dev split" in view.warnings_label.text()
 
 
@@ -202,10 +216,13 @@ def test_loss_choices_come_from_the_registry(ctx, qtbot) -> None:
     names = [loss.name for loss in LOSSES]
     view = TrainView(ctx)
     qtbot.addWidget(view)
-    assert view.form.loss_names() == names
-    assert [view.loss_combo.itemText(i) for i in range(view.loss_combo.count())] == [x.label for x in LOSSES]
-    view.loss_combo.setCurrentIndex(len(names) - 1)
+    # "Automatic" first (None: the schedule chooses), then the registry in its order.
+    assert view.form.loss_names() == [None, *names]
+    assert [view.loss_combo.itemText(i) for i in range(view.loss_combo.count())] == [
+        "Automatic", *(x.label for x in LOSSES)]
+    assert view.config().loss is None
+    view.loss_combo.setCurrentIndex(len(names))
     assert view.config().loss == names[-1] and LOSSES[-1].help in view.form.loss_hint.text()
     train = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions
                  if "--loss" in a.option_strings)
-    assert list(train.choices) == names
+    assert list(train.choices) == [*names, "auto"]
