@@ -610,7 +610,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 model = get_model(what, device=args.device, project=project)
                 result = evaluate_pairs(model, s1, s2, gold)
             else:
-                result = evaluate_project(project, what, args.split, device=args.device)
+                result = evaluate_project(project, what, args.split, device=args.device,
+                                          include_trained=args.include_trained)
+                if result.leak_note:
+                    print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
     else:
         s1, s2, gold = _eval_data(args)
         result = evaluate_pairs(get_model(args.model, device=args.device), s1, s2, gold)
@@ -621,7 +624,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         fig = result.as_dict()
         spearman = "undefined" if fig["spearman"] is None else f"{fig['spearman']:.4f}"
         pearson = "undefined" if fig["pearson"] is None else f"{fig['pearson']:.4f}"
-        print(f"Spearman {spearman}  Pearson {pearson}  ({result.pairs:,} pairs of {where})")
+        ci = fig.get("spearman_ci") or [None, None]
+        interval = f" (95 % interval {ci[0]:.4f} to {ci[1]:.4f})" if None not in ci else ""
+        print(f"Spearman {spearman}{interval}  Pearson {pearson}  ({result.pairs:,} pairs of {where})")
     return 0
 
 
@@ -942,6 +947,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", help="a model folder (no project needed)")
     p.add_argument("--split", choices=("train", "dev", "test"), default="dev")
     p.add_argument("--data", help="evaluate on this file instead of the project's pairs")
+    p.add_argument("--include-trained", action="store_true",
+                   help="keep pairs the run trained on (a leaked evaluation, flagged); default: left out")
     _add_import_options(p, with_split=False)
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")

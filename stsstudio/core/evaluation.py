@@ -40,11 +40,26 @@ class EvalResult:
     predicted: np.ndarray = field(repr=False)
     pair_ids: list[int] = field(default_factory=list, repr=False)
     source: str = ""  # which pairs: "the dev split", "run 3's held-out pairs", ...
+    trained_on: int = 0       # pairs the evaluated run trained on (left out, or kept and flagged)
+    leaked: bool = False      # True: the figures include pairs the model trained on
+    leak_note: str = ""       # the warning, in words, whenever trained_on > 0
+
+    @property
+    def spearman_ci(self) -> tuple[float, float]:
+        """Bootstrap 95 % interval of the Spearman correlation (seeded: stable across calls)."""
+        from stsstudio.core.stats import spearman_ci
+
+        return spearman_ci(self.predicted, self.gold)
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"spearman", "pearson", "pairs"}``; an undefined correlation is None (valid JSON)."""
-        return {"spearman": _finite_or_none(self.spearman), "pearson": _finite_or_none(self.pearson),
-                "pairs": int(self.pairs)}
+        """``{"spearman", "pearson", "pairs", "spearman_ci", ...}``; undefined figures are None."""
+        ci = self.spearman_ci
+        out = {"spearman": _finite_or_none(self.spearman), "pearson": _finite_or_none(self.pearson),
+               "pairs": int(self.pairs),
+               "spearman_ci": [_finite_or_none(ci[0]), _finite_or_none(ci[1])]}
+        if self.trained_on:
+            out.update(trained_on=int(self.trained_on), leaked=self.leaked, warning=self.leak_note)
+        return out
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -185,9 +200,33 @@ def evaluation_pairs(project: Any, split: str = "dev", model_ref: Any = None) ->
         (pairs, f"the {split} split")
 
 
+def run_of(project: Any, model_ref: Any) -> int | None:
+    """The run a model reference names (``run:<id>``, ``best``), or None (base, folder, model)."""
+    if isinstance(model_ref, str) and model_ref.startswith("run:"):
+        try:
+            return int(model_ref[4:])
+        except ValueError:
+            return None
+    if model_ref == "best":
+        best = project.best_run()
+        return best.id if best is not None else None
+    return None
+
+
+def split_trained(project: Any, pairs: list, run_id: int | None) -> tuple[list, list]:
+    """``pairs`` split into those run ``run_id`` did not train on and those it did."""
+    if run_id is None:
+        return pairs, []
+    trained = project.run_pair_ids(run_id, "train")
+    if not trained:
+        return pairs, []
+    return [p for p in pairs if p.id not in trained], [p for p in pairs if p.id in trained]
+
+
 def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
                      batch_size: int = 64, task: Any = None,
-                     fallback_run: int | None = None) -> EvalResult:
+                     fallback_run: int | None = None, include_trained: bool = False,
+                     exclude_run: int | None = None) -> EvalResult:
     """Evaluate a model on the labeled pairs of one split of a project.
 
     Args:
@@ -199,6 +238,10 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
         task: optional progress/cancel handle.
         fallback_run: without a dev split, evaluate on this run's held-out pairs (default:
             the run ``model_ref`` names, see :func:`evaluation_pairs`).
+        include_trained: keep pairs the evaluated run trained on (a leaked evaluation, flagged
+            in ``leak_note``); by default they are left out and the note says how many.
+        exclude_run: whose training pairs to leave out (default: the run ``model_ref`` names);
+            the Try view scores the base model on the same pairs as the tuned one.
 
     Raises:
         UserError: the split has fewer than two labeled pairs (or one label only), or the
@@ -208,6 +251,22 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
 
     pairs, source = evaluation_pairs(project, split, model_ref if fallback_run is None else
                                      f"run:{fallback_run}")
+    run_id = exclude_run if exclude_run is not None else run_of(project, model_ref)
+    clean, trained = split_trained(project, pairs, run_id)
+    note = ""
+    if trained:
+        total = len(pairs)
+        if include_trained:
+            note = (f"Leaked evaluation: {len(trained)} of these {total} pairs were used to train run {run_id}, "
+                    "so the figures overstate the model.")
+        else:
+            pairs = clean
+            note = (f"{len(trained)} of the {total} pairs were used to train run {run_id} and are left out "
+                    f"of this evaluation; it uses the other {len(clean)}.")
+    if len(pairs) < MIN_PAIRS and trained and not include_trained:
+        raise UserError(f"Run {run_id} trained on {len(trained)} of the {len(trained) + len(pairs)} labeled "
+                        f"{split} pairs, so too few are left to evaluate it honestly. Label more {split} "
+                        "pairs, or evaluate another run.")
     if len(pairs) < MIN_PAIRS:
         raise UserError(f"The {split} split has {len(pairs)} labeled pair{'s' if len(pairs) != 1 else ''}; "
                         f"evaluation needs at least {MIN_PAIRS}. Label more pairs or assign them to "
@@ -220,11 +279,14 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
     result = evaluate_pairs(model, [p.sentence1 for p in pairs], [p.sentence2 for p in pairs], gold,
                             batch_size=batch_size, pair_ids=[p.id for p in pairs], task=task)
     result.source = source
+    result.trained_on, result.leaked, result.leak_note = len(trained), bool(trained and include_trained), note
     return result
 
 
 def predict_split(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
-                  task: Any = None, fallback_run: int | None = None) -> EvalResult:
+                  task: Any = None, fallback_run: int | None = None,
+                  include_trained: bool = False, exclude_run: int | None = None) -> EvalResult:
     """Gold and predicted scores of a split (the Try view's scatter); see ``evaluate_project``."""
     return evaluate_project(project, model_ref, split, device=device, task=task,
-                            fallback_run=fallback_run)
+                            fallback_run=fallback_run, include_trained=include_trained,
+                            exclude_run=exclude_run)

@@ -69,14 +69,17 @@ def search_job(project: Any, refs: dict[str, str], query: str, top_k: int) -> di
 
 
 def scatter_job(project: Any, refs: dict[str, str], split: str) -> dict[str, Any]:
-    from stsstudio.core.evaluation import held_out_run, predict_split
+    from stsstudio.core.evaluation import held_out_run, predict_split, run_of
 
     out: dict[str, Any] = {"split": split}
-    # Without a dev split, every model is scored on the selected run's own held-out pairs.
+    # Without a dev split, every model is scored on the selected run's own held-out pairs; every
+    # model leaves out the pairs the selected run trained on, so both are scored on the same pairs.
     fallback = held_out_run(project, refs.get("run")) if split == "dev" else None
+    trained_run = run_of(project, refs.get("run"))
     for key, ref in refs.items():
-        r = predict_split(project, ref, split, fallback_run=fallback)
+        r = predict_split(project, ref, split, fallback_run=fallback, exclude_run=trained_run)
         out["source"] = r.source
+        out["leak_note"] = r.leak_note or out.get("leak_note", "")
         out[key] = {"spearman": r.spearman, "pearson": r.pearson, "gold": list(r.gold),
                     "predicted": list(r.predicted), "pair_ids": [int(i) for i in r.pair_ids]}
     return out
@@ -94,6 +97,16 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setAlternatingRowColors(True)
     table.setTextElideMode(Qt.ElideRight)
     return table
+
+
+def _two_line_rows(table: QTableWidget) -> None:
+    """Rows of two lines: a pair's sentences one above the other, each with the column's whole
+    width (side by side, on a 1024-pixel screen, each kept only a few characters)."""
+    table.verticalHeader().setDefaultSectionSize(2 * table.fontMetrics().lineSpacing() + 8)
+
+
+def _two_lines(sentence1: str, sentence2: str) -> str:
+    return f"{sentence1}\n{sentence2}"
 
 
 def _item(text: str, data: Any = None, right: bool = False, tooltip: str | None = None) -> QTableWidgetItem:
@@ -269,12 +282,12 @@ class TryView(QWidget):
         self.hit_pairs_label.setStyleSheet(HINT_STYLE)
         self.hit_pairs_label.setWordWrap(True)
         layout.addWidget(self.hit_pairs_label)
-        self.hit_pairs = _table(["Pair", "Sentence 1", "Sentence 2", "Gold", "Split"])
+        self.hit_pairs = _table(["Pair", "Sentences", "Gold", "Split"])
+        _two_line_rows(self.hit_pairs)
         header = self.hit_pairs.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.Stretch)
-        for col, width in ((0, 50), (3, 50), (4, 50)):
+        for col, width in ((0, 50), (2, 50), (3, 50)):
             self.hit_pairs.setColumnWidth(col, width)
         self.hit_pairs.itemDoubleClicked.connect(self._on_pair_double_clicked)
         layout.addWidget(self.hit_pairs, 1)
@@ -308,11 +321,11 @@ class TryView(QWidget):
         label.setWordWrap(True)
         label.setStyleSheet(HINT_STYLE)
         layout.addWidget(label)
-        self.disagreements = _table(["Pair", "Gold", "Pred.", "Δ", "Sentence 1", "Sentence 2"])
+        self.disagreements = _table(["Pair", "Gold", "Pred.", "Δ", "Sentences"])
+        _two_line_rows(self.disagreements)
         header = self.disagreements.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(4, QHeaderView.Stretch)
-        header.setSectionResizeMode(5, QHeaderView.Stretch)
         for col, width in ((0, 44), (1, 48), (2, 48), (3, 52)):
             self.disagreements.setColumnWidth(col, width)
         self.disagreements.itemDoubleClicked.connect(self._on_pair_double_clicked)
@@ -371,6 +384,7 @@ class TryView(QWidget):
         name = f"Run {run_id}" if run_id is not None else "No run"
         self.run_card.title.setText(name)
         self.run_hits.setHorizontalHeaderLabels(["Score", name])
+        self.run_hits.setVisible(run_id is not None)   # no run: the base model's hits get the width
 
     @Slot()
     def _on_run_changed(self) -> None:
@@ -531,8 +545,9 @@ class TryView(QWidget):
         self.hit_pairs.setRowCount(len(rows))
         for row, pair in enumerate(rows):
             gold = "–" if pair.score is None else f"{pair.score:.2f}"
-            for col, (text, right) in enumerate(((str(pair.id), True), (pair.sentence1, False),
-                                                 (pair.sentence2, False), (gold, True), (pair.split, False))):
+            for col, (text, right) in enumerate(((str(pair.id), True),
+                                                 (_two_lines(pair.sentence1, pair.sentence2), False),
+                                                 (gold, True), (pair.split, False))):
                 self.hit_pairs.setItem(row, col, _item(text, pair.id, right=right))
 
     @Slot(QTableWidgetItem)
@@ -585,7 +600,10 @@ class TryView(QWidget):
         n = len(result.get("base", {}).get("gold", []))
         where = result.get("source") or f"the {result['split']} split"
         count = f"&nbsp;&nbsp;<span style='color:#6b6b6b'>({n} pairs of {where})</span>"
-        self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count)
+        note = result.get("leak_note") or ""
+        # Pairs the run trained on are left out of the comparison; say so, in the warning colour.
+        leak = f"<br><span style='color:#8a5a00'>⚠ {html.escape(note)}</span>" if note else ""
+        self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count + leak)
         self._fill_disagreements(result.get("run") or result.get("base"))
 
     def _fill_disagreements(self, data: dict[str, Any] | None, limit: int = 50) -> None:
@@ -603,8 +621,8 @@ class TryView(QWidget):
             pair = pairs.get(ids[i])
             delta = pred[i] - gold[i]
             cells = [(str(ids[i]), True), (f"{gold[i]:.2f}", True), (f"{pred[i]:.2f}", True),
-                     (f"{delta:+.2f}", True), (pair.sentence1 if pair else "", False),
-                     (pair.sentence2 if pair else "", False)]
+                     (f"{delta:+.2f}", True),
+                     (_two_lines(pair.sentence1, pair.sentence2) if pair else "", False)]
             for col, (text, right) in enumerate(cells):
                 item = _item(text, int(ids[i]), right=right)
                 if col == 3:
