@@ -175,7 +175,7 @@ class LabelQueue:
 
 
 def rank_pairs(project: Project, order: str, *, split: str | None = None,
-               limit: int | None = None) -> list[QueueChoice]:
+               limit: int | None = None, run_id: int | None = None) -> list[QueueChoice]:
     """The pairs a model order picks, best first, each with the reason it was chosen.
 
     - ``informative``: unlabeled pairs by the gap between the current run's and the base
@@ -187,7 +187,8 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
       ties go to the lower band, and within a band pairs keep id order.
     - ``review``: labeled pairs by ``|label - calibrated guess|``, largest first.
 
-    Pairs without a prediction (added after the last scoring) are left out.
+    Pairs without a prediction (added after the last scoring) are left out. ``run_id`` picks
+    the prediction set (default: :func:`~stsstudio.core.predictions.current_prediction_run`).
 
     Raises:
         NoPredictionsError: no prediction set exists yet (the message names
@@ -199,7 +200,8 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
     spec = queue_order(order)
     if not spec.needs_predictions:
         raise ValueError(f"{order!r} is not a model order")
-    run_id = require_predictions(project)
+    if run_id is None or run_id not in project.prediction_sets():
+        run_id = require_predictions(project)
     rows = project.pair_targets(split=split, labeled=spec.reviews)
     ids = [r[0] for r in rows]
     guess = guesses(project, ids, run_id)
