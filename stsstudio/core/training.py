@@ -55,6 +55,7 @@ class Reporter(Protocol):
         started(total_steps, device)
         step(step, loss, learning_rate, epoch)        many times
         evaluated(step, spearman, pearson)            before training (step 0), every N steps, at the end
+        interval(step, low, high)                     optional: right after evaluated, its 95 % interval
         checkpoint(path)                              whenever a checkpoint is written
         finished(result) | failed(message) | cancelled()   exactly one, last
 
@@ -540,6 +541,9 @@ def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints:
                     _save_model(model, best_dir)
                     self.best_saved = step
             reporter.evaluated(step, sp, pe)
+            interval = getattr(reporter, "interval", None)  # optional: the GUI draws a band
+            if interval is not None and math.isfinite(lo) and math.isfinite(hi):
+                interval(step, lo, hi)
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
             now = time.perf_counter()

@@ -300,7 +300,9 @@ class EvalPlot(_OverlayPlot):
         self.setAntialiasing(True)
         item = self.getPlotItem()
         style_plot(item, title="Dev correlation", x_label="step", y_label="correlation")
-        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
+        # Legend top left, baseline label under its line at the right: a run climbs from the
+        # baseline to the upper right, so neither covers a curve or the other.
+        self.legend = item.addLegend(offset=(8, 8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
                                      brush=pg.mkBrush(255, 255, 255, 210))
         self.spearman = GrowingSeries(64)
         self.pearson = GrowingSeries(64)
@@ -311,10 +313,27 @@ class EvalPlot(_OverlayPlot):
         self.baseline = pg.InfiniteLine(angle=0, movable=False,
                                         pen=_pen(BASELINE_COLOR, 1.4, style=Qt.DotLine),
                                         label="baseline {value:.3f}",
-                                        labelOpts={"position": 0.1, "color": BASELINE_COLOR,
-                                                   "anchors": [(0, 1), (0, 1)]})
+                                        labelOpts={"position": 0.98, "color": BASELINE_COLOR,
+                                                   "anchors": [(1, 0), (1, 0)]})
         self.baseline.setVisible(False)
         item.addItem(self.baseline, ignoreBounds=False)
+        # The bootstrap 95 % interval of each dev Spearman, as a band around its curve.
+        self.low = GrowingSeries(64)
+        self.high = GrowingSeries(64)
+        self.low_curve = pg.PlotDataItem(pen=pg.mkPen(None))
+        self.high_curve = pg.PlotDataItem(pen=pg.mkPen(None))
+        color = pg.mkColor(PALETTE[0])
+        color.setAlpha(45)
+        self.band = pg.FillBetweenItem(self.low_curve, self.high_curve, brush=pg.mkBrush(color))
+        item.addItem(self.band)
+        self.band.setZValue(-10)
+        # The annotators' agreement on the dev pairs (two or more of them): the human ceiling.
+        self.ceiling = pg.InfiniteLine(angle=0, movable=False, pen=_pen("#2a7d46", 1.4, style=Qt.DashLine),
+                                       label="human agreement {value:.3f}",
+                                       labelOpts={"position": 0.02, "color": "#2a7d46",
+                                                  "anchors": [(0, 1), (0, 1)]})
+        self.ceiling.setVisible(False)
+        item.addItem(self.ceiling, ignoreBounds=False)
         self._overlays: list[object] = []
         self.ranges = _LiveRanges(item, y_pad=0.02)
         self._shown = 0
@@ -331,12 +350,34 @@ class EvalPlot(_OverlayPlot):
             if self.ranges.managed:
                 self.ranges.include_y(float(value), float(value))
 
+    def set_ceiling(self, value: float | None) -> None:
+        """Draw the human-agreement line (None hides it)."""
+        if value is None or not np.isfinite(value):
+            self.ceiling.setVisible(False)
+            return
+        self.ceiling.setValue(float(value))
+        self.ceiling.setVisible(True)
+        self.ceiling.label.setFormat(f"human agreement {value:.3f}")
+        if self.ranges.managed:
+            self.ranges.include_y(float(value), float(value))
+
+    def add_interval(self, step: float, low: float, high: float) -> None:
+        self.low.append(step, low)
+        self.high.append(step, high)
+        self._shown = -1
+
+    def band_points(self) -> int:
+        return self.low.n
+
     def set_x_extent(self, total_steps: int) -> None:
         self.ranges.set_x(0, max(1, total_steps))
 
     def clear_live(self) -> None:
         self.spearman.clear()
         self.pearson.clear()
+        self.low.clear()
+        self.high.clear()
+        self.set_ceiling(None)
         self.ranges.reset()
         self.set_baseline(None)
         self._shown = -1
@@ -352,6 +393,13 @@ class EvalPlot(_OverlayPlot):
         self._shown = self.spearman.n
         self.spearman_curve.setData(self.spearman.x, self.spearman.y)
         self.pearson_curve.setData(self.pearson.x, self.pearson.y)
+        self.low_curve.setData(self.low.x, self.low.y)
+        self.high_curve.setData(self.high.x, self.high.y)
+        if self.low.n:
+            lows = self.low.y[np.isfinite(self.low.y)]
+            highs = self.high.y[np.isfinite(self.high.y)]
+            if lows.size and highs.size:
+                self.ranges.include_y(float(lows.min()), float(highs.max()))
         if self.spearman.n:
             values = np.concatenate([self.spearman.y, self.pearson.y])
             values = values[np.isfinite(values)]

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 from stsstudio.gui.plots import PALETTE
 from stsstudio.gui.train_plots import fmt_corr, fmt_duration
 
+NARROW_HISTORY = 640   # below this width the run details sit under the table
 STATUS_COLORS = {"finished": "#2a7d46", "running": "#2f6fdf", "cancelled": "#8a6d1f",
                  "failed": "#b3261e", "interrupted": "#b3261e"}
 
@@ -67,9 +69,29 @@ def details_html(runs: list[Any]) -> str:
                     f"<td>{html.escape(str(cfg.get(key)))}</td></tr>"
                     for key, label in keys if key in cfg)
     extra = [f"Device: {html.escape(str(run.device or '–'))}",
+             f"Started: {time.strftime('%b %d %H:%M', time.localtime(run.created_at))}",
              f"Time: {fmt_duration(run.seconds)}",
              f"Dev Spearman: {fmt_corr(run.base_dev_spearman)} → {fmt_corr(run.best_dev_spearman)}"]
-    if run.message:
+    summary = getattr(run, "summary", None) or {}
+    ci = summary.get("dev_spearman_ci")
+    if ci and None not in ci:
+        extra[-1] += f" <span style='color:#6b6b6b'>(95 % interval {ci[0]:.3f}–{ci[1]:.3f})</span>"
+    if summary.get("schedule", {}).get("description"):
+        extra.append(html.escape(summary["schedule"]["description"]))
+    if summary.get("verdict"):
+        from stsstudio.core.stats import headline
+
+        words, tone = headline(summary.get("outcome", ""))
+        color = {"ok": "#2a7d46", "warn": "#8a5a00", "error": "#b3261e"}[tone]
+        extra.append(f"<span style='color:{color}'><b>{html.escape(words)}</b> "
+                     f"{html.escape(summary['verdict'])}</span>")
+    ceiling = summary.get("human_ceiling") or {}
+    if ceiling.get("summary"):
+        extra.append(html.escape(ceiling["summary"]))
+    size = getattr(run, "disk_bytes", None)
+    if size is not None:
+        extra.append(f"On disk: {size / 1e6:,.0f} MB")
+    if run.message and run.message != summary.get("verdict"):
         extra.append(f"<span style='color:#8a5a00'>{html.escape(run.message)}</span>")
     return "<br>".join(lines) + f"<table style='margin-top:4px'>{table}</table>" + "<br>".join(extra)
 
@@ -83,9 +105,9 @@ class RunHistory(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.table = QTableWidget(0, 6)
+        self.table = QTableWidget(0, 7)
         self.table.setHorizontalHeaderLabels(["Run", "Started", "Base model", "Loss", "Status",
-                                              "Best dev ρ"])
+                                              "Best dev", "Disk"])
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -97,11 +119,28 @@ class RunHistory(QWidget):
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(2, QHeaderView.Stretch)
         header.setMinimumSectionSize(36)
-        for col, width in ((0, 40), (1, 96), (3, 58), (4, 76), (5, 114)):
+        for col, width in ((0, 40), (1, 96), (3, 58), (4, 76), (5, 104), (6, 60)):
             self.table.setColumnWidth(col, width)
         self.table.itemSelectionChanged.connect(self._on_selection)
         layout.addWidget(self.table, 3)
-        layout.addWidget(self._build_side(), 1)
+        self._side = self._build_side()
+        layout.addWidget(self._side, 1)
+        self._narrow = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        """Narrow (a 1024-pixel screen): the details go under the table, which then has the
+        whole width for its columns; the start time moves to the details and the tooltip."""
+        super().resizeEvent(event)
+        narrow = self.width() < NARROW_HISTORY
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        self.layout().setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
+        self._side.layout().setDirection(QBoxLayout.LeftToRight if narrow else QBoxLayout.TopToBottom)
+        self._side.setMinimumWidth(0 if narrow else 190)
+        self._side.setMaximumWidth(16777215 if narrow else 240)
+        self._side.setMaximumHeight(72 if narrow else 16777215)
+        self.table.setColumnHidden(1, narrow)
 
     def _build_side(self) -> QWidget:
         side = QVBoxLayout()
@@ -119,6 +158,10 @@ class RunHistory(QWidget):
         self.resume_button.setEnabled(False)
         self.resume_button.setToolTip("Continue an interrupted or cancelled run from its last checkpoint.")
         side.addWidget(self.resume_button)
+        self.delete_button = QPushButton("Delete run…")
+        self.delete_button.setEnabled(False)
+        self.delete_button.setToolTip("Delete the selected run and its model folder, after asking.")
+        side.addWidget(self.delete_button)
         side_widget = QWidget()
         side_widget.setLayout(side)
         side_widget.setMinimumWidth(190)
@@ -139,6 +182,7 @@ class RunHistory(QWidget):
             runs = list(reversed(project.runs()))   # newest first
             self.table.setRowCount(len(runs))
             for row, run in enumerate(runs):
+                run.disk_bytes = project.run_disk_size(run.id)  # a few files a run: cheap
                 self._fill_row(row, run)
                 if run.id in selected:
                     self.table.selectRow(row)
@@ -150,15 +194,17 @@ class RunHistory(QWidget):
         best_text = fmt_corr(best)
         if best is not None and run.base_dev_spearman is not None:
             best_text += f"  ({best - run.base_dev_spearman:+.3f})"
+        size = getattr(run, "disk_bytes", None)
         cells = [str(run.id), started, describe_base_model(run.base_model), run.loss,
                  f"{run.status}" + (f" ({steps})" if run.status != "finished" and run.total_steps
-                                    else ""), best_text]
+                                    else ""), best_text,
+                 "–" if size is None else f"{size / 1e6:,.0f} MB"]
         tooltip = _run_tooltip(run)
         for col, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setData(Qt.UserRole, run.id)
             item.setToolTip(tooltip)
-            if col in (0, 5):
+            if col in (0, 5, 6):
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             if col == 4:
                 item.setForeground(QColor(STATUS_COLORS.get(run.status, "#404040")))

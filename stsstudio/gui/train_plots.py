@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -60,7 +61,18 @@ class TrainPlots(QWidget):
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.eval_plot)
         plots.setChildrenCollapsible(False)
-        layout.addWidget(plots, 1)
+        # Before any curve exists, a sentence instead of two empty 0–1 "step" axes.
+        self.empty_label = QLabel("No curves yet. Start training, or select a run in the history "
+                                  "below, to see its training loss and dev correlation here.")
+        self.empty_label.setObjectName("plotsEmpty")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        self.empty_label.setStyleSheet("color: #6b6b6b; padding: 24px;")
+        self.empty_label.setFrameShape(QFrame.StyledPanel)
+        self.plot_pages = QStackedWidget()
+        self.plot_pages.addWidget(self.empty_label)
+        self.plot_pages.addWidget(plots)
+        layout.addWidget(self.plot_pages, 1)
         self._timer = QTimer(self)
         self._timer.setInterval(100)         # ~10 Hz redraw
         self._timer.timeout.connect(self._on_tick)
@@ -81,9 +93,10 @@ class TrainPlots(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("no run yet")
         self.progress.setTextVisible(True)
-        self.progress.setMinimumWidth(200)
+        self.progress.setMinimumWidth(120)
         grid.addWidget(self.state_label, 0, 0)
         grid.addWidget(self.progress, 0, 1, 1, 5)
+        self._status_grid = grid
         self.epoch_label = QLabel()
         self.eta_label = QLabel()
         self.speed_label = QLabel()
@@ -92,29 +105,55 @@ class TrainPlots(QWidget):
         self.best_label = QLabel()
         # Fixed-size cells: a label whose text changes must not re-run the layout (which would
         # repaint the whole view, plots included, at every refresh).
-        self.state_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-        self.state_label.setMinimumWidth(130)
-        for col, (title, label) in enumerate((("Epoch", self.epoch_label), ("ETA", self.eta_label),
-                                              ("Throughput", self.speed_label),
-                                              ("Device", self.device_label), ("Loss", self.loss_label),
-                                              ("Best dev Spearman", self.best_label))):
+        # Each cell is as wide as the longest text it shows, so nothing is cut; the state label
+        # (a rare change) sizes to its text. Too narrow for one row: two rows of three.
+        fm = self.fontMetrics()
+        self._cells: list[QWidget] = []
+        for title, label, longest in (("Epoch", self.epoch_label, "10.00"),
+                                      ("ETA", self.eta_label, "59 min 59 s"),
+                                      ("Throughput", self.speed_label, "9,999.9 pairs/s"),
+                                      ("Device", self.device_label, "CPU (16 cores)"),
+                                      ("Loss", self.loss_label, "0.0000"),
+                                      ("Best dev Spearman", self.best_label, "0.000  (base 0.000)")):
             label.setText("–")
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-            label.setMinimumWidth(60)
             cell = QLabel(title)
             cell.setStyleSheet("color: #6b6b6b;")
             if title == "ETA":
                 self.eta_header = cell
-            box = QVBoxLayout()
+            label.setMinimumWidth(max(fm.horizontalAdvance(longest), fm.horizontalAdvance(title)) + 4)
+            widget = QWidget()
+            box = QVBoxLayout(widget)
+            box.setContentsMargins(0, 0, 0, 0)
             box.setSpacing(0)
             box.addWidget(cell)
             box.addWidget(label)
-            grid.addLayout(box, 1, col)
-        for col in range(6):
-            grid.setColumnStretch(col, 1)
+            self._cells.append(widget)
+        self._status_columns = 0
+        self._lay_out_cells(6)
         frame.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
         return frame
+
+    def _lay_out_cells(self, columns: int) -> None:
+        if columns == self._status_columns:
+            return
+        self._status_columns = columns
+        grid = self._status_grid
+        for i, cell in enumerate(self._cells):
+            grid.addWidget(cell, 1 + i // columns, i % columns)
+        for col in range(6):
+            grid.setColumnStretch(col, 1 if col < columns else 0)
+        grid.removeWidget(self.progress)
+        grid.addWidget(self.progress, 0, 1, 1, columns - 1)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        grid = self._status_grid
+        margins = grid.contentsMargins()
+        one_row = (sum(cell.minimumSizeHint().width() for cell in self._cells)
+                   + grid.horizontalSpacing() * 5 + margins.left() + margins.right() + 4)
+        self._lay_out_cells(6 if self.width() >= one_row else 3)
 
     # ------------------------------------------------------------------------------------
     # A run in progress
@@ -134,9 +173,13 @@ class TrainPlots(QWidget):
         self._baseline: float | None = None
         self.dirty = False
 
+    def _show_plots(self, shown: bool) -> None:
+        self.plot_pages.setCurrentIndex(1 if shown or self.running else 0)
+
     def begin(self, batch_size: int, device_text: str) -> None:
         """A run starts: clear the plots and the strip, start the redraw timer."""
         self.reset_live()
+        self.plot_pages.setCurrentIndex(1)
         self.batch_size = batch_size
         self.running = True
         for plot in (self.loss_plot, self.eval_plot):
@@ -161,6 +204,10 @@ class TrainPlots(QWidget):
         for step, value in metrics.get("dev_pearson", []):
             if step in sp:
                 self.eval_plot.add_point(step, sp[step], value)
+        high = dict(metrics.get("dev_spearman_high", []))
+        for step, low in metrics.get("dev_spearman_low", []):
+            if step in high:
+                self.eval_plot.add_interval(step, low, high[step])
         self.eval_plot.set_baseline(baseline)
         self.dirty = True
 
@@ -184,6 +231,11 @@ class TrainPlots(QWidget):
             live.append(step, loss)
             self.step, self._epoch, self._last_loss = step, epoch, loss
         self._t_last_step = now
+        self.dirty = True
+
+    def add_interval(self, step: int, low: float, high: float) -> None:
+        """The bootstrap 95 % interval of the dev Spearman at ``step`` (a band on the plot)."""
+        self.eval_plot.add_interval(step, low, high)
         self.dirty = True
 
     def add_evaluation(self, step: int, spearman: float, pearson: float) -> None:
@@ -235,6 +287,7 @@ class TrainPlots(QWidget):
 
     def clear(self) -> None:
         """Clear the overlays, and when idle the live curves and the strip too."""
+        self._show_plots(False)
         self.loss_plot.clear_overlays()
         self.eval_plot.clear_overlays()
         if not self.running:
@@ -244,6 +297,7 @@ class TrainPlots(QWidget):
 
     def show_runs(self, project: Any, runs: list[Any], live_run_id: int | None) -> None:
         """Overlay the stored curves of the selected runs (the live run's stay as they are)."""
+        self._show_plots(bool(runs) and project is not None)
         self.loss_plot.clear_overlays()
         self.eval_plot.clear_overlays()
         if not self.running:
@@ -260,6 +314,12 @@ class TrainPlots(QWidget):
             pearson = dict(metrics.get("dev_pearson", []))
             for step, value in metrics.get("dev_spearman", []):
                 self.eval_plot.add_point(step, value, pearson.get(step, float("nan")))
+            high = dict(metrics.get("dev_spearman_high", []))
+            for step, low in metrics.get("dev_spearman_low", []):
+                if step in high:
+                    self.eval_plot.add_interval(step, low, high[step])
+            ceiling = (run.summary or {}).get("human_ceiling") if hasattr(run, "summary") else None
+            self.eval_plot.set_ceiling(ceiling.get("spearman") if ceiling else None)
             self.loss_plot.refresh()
             self.eval_plot.refresh()
             self.loss_plot.ranges.reset()

@@ -96,6 +96,7 @@ class TrainView(QWidget):
         self.form.cancel_button.clicked.connect(self.cancel_training)
         self.history.selectionChanged.connect(self._on_history_selection)
         self.history.resume_button.clicked.connect(self.resume_selected)
+        self.history.delete_button.clicked.connect(self.delete_selected)
 
         self._counts_timer = QTimer(self, singleShot=True, interval=0)
         self._counts_timer.timeout.connect(self.refresh_counts)
@@ -267,6 +268,32 @@ class TrainView(QWidget):
         self.plots.continue_curves(self.ctx.project.metrics(run.id), run.base_dev_spearman)
         self._run_id = run.id
 
+    @Slot()
+    def delete_selected(self) -> None:
+        """Delete the selected run and its folder, after asking (it cannot be undone)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from stsstudio.core.errors import UserError
+
+        runs = self.history.selected_run_ids()
+        project = self.ctx.project
+        if len(runs) != 1 or project is None:
+            return
+        size = project.run_disk_size(runs[0])
+        answer = QMessageBox.question(
+            self, "Delete run", f"Delete run {runs[0]} and its model ({size / 1e6:,.0f} MB)? "
+            "This cannot be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer != QMessageBox.Yes:
+            return
+        try:
+            freed = project.delete_run(runs[0])
+        except UserError as exc:
+            self._show_banner(str(exc), "error")
+            return
+        self._show_banner(f"Run {runs[0]} deleted; {freed / 1e6:,.0f} MB freed.", "ok")
+        self.history.clear_selection()
+        self.ctx.runsChanged.emit()
+
     def _num_threads(self) -> int | None:
         if not self.reserve_gui_core:
             return None
@@ -287,6 +314,7 @@ class TrainView(QWidget):
         worker.runStarted.connect(self._on_started)
         worker.metricsLogged.connect(self._on_metrics)
         worker.evaluated.connect(self._on_evaluated)
+        worker.intervalComputed.connect(self._on_interval)
         worker.checkpointSaved.connect(self._on_checkpoint)
         self.form.set_fields_enabled(False)
         self.form.start_button.setEnabled(False)
@@ -342,6 +370,10 @@ class TrainView(QWidget):
         label = "baseline" if step == 0 else f"step {step}"
         self._log(f"dev @ {label}: Spearman {spearman:.4f}  Pearson {pearson:.4f}")
 
+    @Slot(int, float, float)
+    def _on_interval(self, step: int, low: float, high: float) -> None:
+        self.plots.add_interval(step, low, high)
+
     @Slot(str)
     def _on_checkpoint(self, path: str) -> None:
         self._log(f"checkpoint saved: {path}")
@@ -375,6 +407,7 @@ class TrainView(QWidget):
         ceiling = getattr(result, "human_ceiling", None)
         if ceiling and ceiling.get("summary"):
             detail += " " + ceiling["summary"]
+        self.plots.eval_plot.set_ceiling(ceiling.get("spearman") if ceiling else None)
         tail = ("Try it in the Try view, or export it." if outcome != "worse"
                 else "Label more pairs, or try other settings.")
         self._show_banner(f"Run {self._run_id} finished. {words}\n{detail} {tail}", tone)
@@ -438,6 +471,9 @@ class TrainView(QWidget):
         runs = [r for i in ids if project is not None and (r := project.run(i)) is not None]
         self.history.resume_button.setEnabled(len(runs) == 1 and not self.is_training()
                                               and runs[0].status in ("interrupted", "cancelled"))
+        self.history.delete_button.setEnabled(len(runs) == 1 and runs[0].status != "running")
+        for run in runs:
+            run.disk_bytes = project.run_disk_size(run.id)
         self.history.show_details(runs)
         if show_curves:
             self.plots.show_runs(project, runs, self._run_id)

@@ -55,6 +55,10 @@ class _SignalReporter:
         self._flush()
         self._w.evaluated.emit(int(step), float(spearman), float(pearson))
 
+    def interval(self, step: int, low: float, high: float) -> None:
+        """Optional Reporter method: the 95 % interval of the evaluation just reported."""
+        self._w.intervalComputed.emit(int(step), float(low), float(high))
+
     def checkpoint(self, path: str) -> None:
         self._w.checkpointSaved.emit(str(path))
 
@@ -94,6 +98,7 @@ class TrainingWorker(Worker):
     runStarted = Signal(int, str)         # total steps, device
     metricsLogged = Signal(object)        # a batch: [(step, loss, learning_rate, epoch), ...]
     evaluated = Signal(int, float, float)  # step, dev Spearman, dev Pearson
+    intervalComputed = Signal(int, float, float)  # step, low and high of the dev Spearman's 95 % interval
     checkpointSaved = Signal(str)
     # Inherited: progressed(step, total), statusChanged(str), finished(RunResult),
     # failed(message, details), cancelled(), done().

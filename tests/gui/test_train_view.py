@@ -147,12 +147,23 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     first_id = view.last_result.run_id
     assert view.loss_plot.live.n > 0                      # loss points
     assert view.eval_plot.spearman.n >= 2                 # baseline + evaluations
+    assert view.eval_plot.band_points() == view.eval_plot.spearman.n  # an interval for each
     assert view.eval_plot.baseline.isVisible()
     assert view.loss_plot.raw_curve.getData()[0] is not None
     assert first_id in view.history_run_ids()
     assert project.run(first_id).status == "finished"
     assert runs_changed
     assert beat.ticks > 0
+    # The finish banner leads with the outcome in words, then the paired verdict with its numbers.
+    banner = view.banner.text()
+    assert view.banner.isVisible() and f"Run {first_id} finished." in banner
+    assert "base model" in banner and "95 % interval" in banner and "on 50 dev pairs" in banner
+    # The history's details give the interval, the verdict and the disk size; the run keeps its model only.
+    view.select_runs([first_id])
+    details = view.details.text()
+    assert "95 % interval" in details and "On disk:" in details and project.run(first_id).summary["verdict"] in \
+        details.replace("&#x27;", "'")
+    assert not (project.run_dir(first_id) / "checkpoints").exists()
 
     # 2. A second run, cancelled once it is training: status cancelled, window responsive.
     _configure_short_run(view, tiny_model_dir, max_steps=400, eval_steps=200)
@@ -175,6 +186,25 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     assert len(view.loss_plot._overlays) == 4              # raw + smoothed per run
     assert view.eval_plot._overlays
     assert "Comparing 2 runs" in view.details.text()
+
+    # A run can be deleted, after asking: its row and folder go.
+    from PySide6.QtWidgets import QMessageBox
+
+    extra = project.runs()[-1].id
+    view.select_runs([extra])
+    assert view.history.delete_button.isEnabled()
+    asked = []
+    monkey_question = (lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    QMessageBox.question, original = monkey_question, QMessageBox.question
+    try:
+        view.delete_selected()
+        assert project.run(extra) is not None and asked and "cannot be undone" in asked[0]
+        QMessageBox.question = lambda *a, **k: QMessageBox.Yes
+        view.delete_selected()
+    finally:
+        QMessageBox.question = original
+    assert project.run(extra) is None and not project.run_dir(extra).exists()
+    qtbot.waitUntil(lambda: extra not in view.history_run_ids(), timeout=2000)
 
     # 3. Try: score a pair with the base model and the first run.
     try_view = TryView(demo_ctx)
