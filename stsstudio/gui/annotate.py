@@ -268,6 +268,7 @@ class AnnotateView(QWidget):
         ctx.pairChanged.connect(self._on_pair_changed)
         ctx.openPairRequested.connect(self.open_pair)
         ctx.predictionsChanged.connect(self._on_predictions_changed)
+        ctx.openPairInOrderRequested.connect(self.use_order)
         self._on_project_changed()
 
     def _work_page(self) -> QWidget:
@@ -339,6 +340,12 @@ class AnnotateView(QWidget):
         self._dirty = True
         if self.isVisible():
             self.reload(keep=self.current.id if self.current else None)
+
+    def use_order(self, _pair_id: int, order: str) -> None:
+        """Switch the queue to ``order`` (Try's review list opens its pairs in the review queue)."""
+        index = self.order_combo.findData(order)
+        if index >= 0 and index != self.order_combo.currentIndex():
+            self.order_combo.setCurrentIndex(index)   # rebuilds the queue
 
     def _on_predictions_changed(self, _run_id: int) -> None:
         if queue_order(self.order).needs_predictions:   # a model order re-ranks on a new set

@@ -18,6 +18,7 @@ class ProjectContext(QObject):
     pairChanged = Signal(int)            # one pair's label/flag/note/split changed
     runsChanged = Signal()               # a run was added or its status changed
     openPairRequested = Signal(int)      # show this pair in the labelling view
+    openPairInOrderRequested = Signal(int, str)  # ... with the Label view's queue in this order
     showViewRequested = Signal(str)      # "pairs" | "label" | "train" | "try" | "export" | "import"
     mlReady = Signal()                   # torch & sentence-transformers finished importing
     statusMessage = Signal(str)

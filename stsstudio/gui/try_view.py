@@ -55,7 +55,37 @@ def score_job(project: Any, refs: dict[str, str], s1: str, s2: str) -> dict[str,
     out: dict[str, Any] = {"s1": s1, "s2": s2}
     for key, ref in refs.items():
         out[key] = float(similarity(ref, s1, s2, project=project))
+        out[f"{key}_guess"] = calibrated_guess(project, ref, out[key])
     return out
+
+
+def calibrated_guess(project: Any, ref: str, cosine: float) -> str:
+    """The cosine as a guess on the project's scale ("3.9 of 5: mostly equivalent"), through the
+    model's stored calibration; "" when it has none yet."""
+    from stsstudio.core.calibration import Calibration, describe_guess
+    from stsstudio.core.errors import UserError
+    from stsstudio.core.predictions import prediction_target
+
+    try:
+        run_id, _ = prediction_target(project, ref)
+    except UserError:
+        return ""
+    cal = Calibration.load(project, run_id)
+    return "" if cal is None else describe_guess(cal.guess(cosine), project.display_scale())
+
+
+def review_job(project: Any, limit: int = 50) -> dict[str, Any]:
+    """The "review disagreements" queue (core), with the rows the table shows."""
+    from stsstudio.core.label_queue import rank_pairs
+    from stsstudio.core.predictions import guesses
+
+    choices = rank_pairs(project, "review", limit=limit)
+    ids = [c.pair_id for c in choices]
+    pairs = project.pairs_by_ids(ids)
+    guess = guesses(project, ids)
+    return {"rows": [(c.pair_id, pairs[c.pair_id].score, guess.get(c.pair_id), c.reason,
+                      pairs[c.pair_id].sentence1, pairs[c.pair_id].sentence2)
+                     for c in choices if c.pair_id in pairs]}
 
 
 def search_job(project: Any, refs: dict[str, str], query: str, top_k: int) -> dict[str, Any]:
@@ -144,8 +174,11 @@ class ScoreCard(QFrame):
         self.bar.setFixedHeight(6)
         self.bar.setStyleSheet(f"QProgressBar {{ border: none; background: #e6e6e6; border-radius: 3px; }}"
                                f"QProgressBar::chunk {{ background: {color}; border-radius: 3px; }}")
+        self.guess = QLabel()                  # the calibrated guess on the project's scale
+        self.guess.setObjectName("calibratedGuess")
         layout.addWidget(self.title)
         layout.addWidget(self.value)
+        layout.addWidget(self.guess)
         layout.addWidget(self.bar)
 
     def set_state(self, text: str) -> None:
@@ -182,6 +215,7 @@ class TryView(QWidget):
         self._runner.failed.connect(self._on_job_failed)
         self._runner.done.connect(self._on_job_done)
         self._running_kind = ""
+        self._review_rows: list[int] = []    # pair ids of the review queue the table shows
         self._scatter_dirty = True
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.score_now)
@@ -447,7 +481,7 @@ class TryView(QWidget):
         self._loaded_refs.update(self._running_refs)
         self.last_error = ""
         handler = {"score": self._apply_scores, "search": self._apply_search,
-                   "scatter": self._apply_scatter}[self._running_kind]
+                   "scatter": self._apply_scatter, "review": self._apply_review}[self._running_kind]
         handler(result)
 
     @Slot(str, str)
@@ -456,6 +490,9 @@ class TryView(QWidget):
         if self._running_kind == "score":
             self.base_card.set_state("error")
             self.run_card.set_state("error")
+        elif self._running_kind == "review":
+            self._review_rows = []   # no predictions yet: the table keeps the evaluation's list
+            return
         elif self._running_kind == "scatter":
             self.spearman_label.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
         else:
@@ -499,6 +536,8 @@ class TryView(QWidget):
         self.last_scores = {k: v for k, v in result.items() if k in ("base", "run")}
         self.base_card.set_score(result.get("base"))
         self.run_card.set_score(result.get("run"))
+        self.base_card.guess.setText(result.get("base_guess") or "")
+        self.run_card.guess.setText(result.get("run_guess") or "")
 
     # ------------------------------------------------------------------------------------
     # Search
@@ -553,8 +592,12 @@ class TryView(QWidget):
     @Slot(QTableWidgetItem)
     def _on_pair_double_clicked(self, item: QTableWidgetItem) -> None:
         pair_id = item.data(Qt.UserRole)
-        if pair_id is not None:
-            self.ctx.openPairRequested.emit(int(pair_id))
+        if pair_id is None:
+            return
+        if item.tableWidget() is self.disagreements and int(pair_id) in self._review_rows:
+            # The review queue, not file order: Enter in the Label view goes on through it.
+            self.ctx.openPairInOrderRequested.emit(int(pair_id), "review")
+        self.ctx.openPairRequested.emit(int(pair_id))
 
     # ------------------------------------------------------------------------------------
     # Gold against predicted
@@ -605,6 +648,27 @@ class TryView(QWidget):
         leak = f"<br><span style='color:#8a5a00'>⚠ {html.escape(note)}</span>" if note else ""
         self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count + leak)
         self._fill_disagreements(result.get("run") or result.get("base"))
+        self._submit("review", review_job, self.ctx.project)
+
+    def _apply_review(self, result: dict[str, Any]) -> None:
+        """The table becomes the core "review disagreements" queue; a double-click opens the
+        pair in the Label view in that order, so Enter goes on through the queue."""
+        scale = self.ctx.project.display_scale() if self.ctx.project is not None else None
+        from stsstudio.core.scales import format_display
+
+        rows = result["rows"]
+        self._review_rows = [r[0] for r in rows]
+        self.disagreements.setRowCount(len(rows))
+        for row, (pid, gold, guess, reason, s1, s2) in enumerate(rows):
+            delta = None if guess is None or gold is None else guess - gold
+            cells = [(str(pid), True), (format_display(gold, scale), True),
+                     (format_display(guess, scale), True),
+                     ("" if delta is None else f"{delta:+.2f}", True), (_two_lines(s1, s2), False)]
+            for col, (text, right) in enumerate(cells):
+                item = _item(text, int(pid), right=right, tooltip=reason)
+                if col == 3 and delta is not None:
+                    item.setForeground(QColor("#b3261e" if abs(delta) >= 0.3 else "#8a5a00"))
+                self.disagreements.setItem(row, col, item)
 
     def _fill_disagreements(self, data: dict[str, Any] | None, limit: int = 50) -> None:
         project = self.ctx.project

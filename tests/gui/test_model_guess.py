@@ -114,3 +114,35 @@ def test_scheduler_scores_the_base_model_in_the_background(tmp_path: Path, qtbot
     assert set(project.prediction_sets()) == {0} and len(project.predictions(0)) == 8
     qtbot.waitUntil(lambda: scheduler.running is None, timeout=5000)
     ctx.set_project(None)
+
+
+def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_path: Path, qtbot,
+                                                                          tiny_model_dir: Path) -> None:
+    from stsstudio.gui.try_view import TryView, review_job
+
+    project = _project(tmp_path / "t", str(tiny_model_dir))
+    for pid, score in ((1, 0.9), (2, 0.15), (3, 0.0), (4, 0.8)):   # cosine 0.0, 0.1, 0.2, 0.3
+        project.set_label(pid, score)
+    ctx = ProjectContext()
+    ctx.set_project(project)
+    try_view = TryView(ctx)
+    qtbot.addWidget(try_view)
+    label_view = _view(ctx, qtbot)
+    try_view._submit("review", review_job, project)
+    qtbot.waitUntil(lambda: bool(try_view._review_rows) and not try_view.is_busy(), timeout=30_000)
+    assert try_view._review_rows == [1, 4, 3, 2]   # |label - guess|: .9, .5, .2, .05
+    assert try_view.disagreements.item(0, 0).text() == "1"
+    try_view._on_pair_double_clicked(try_view.disagreements.item(1, 4))   # pair 4
+    assert label_view.order == "review" and label_view.current.id == 4
+    label_view.set_score(0.3)
+    qtbot.keyClick(label_view, Qt.Key.Key_Return)  # Enter: the next pair of the review queue
+    assert label_view.current.id == 3
+    assert project.label_history(4)[-1].source == "review"
+    # The score card shows the calibrated guess once the model has a calibration.
+    from stsstudio.gui.try_view import calibrated_guess
+
+    assert calibrated_guess(project, "base", 0.2) == ""          # 4 labels: no calibration yet
+    project.set_label(5, 0.5)
+    fit_calibration(project, 0)
+    assert " of 1: " in calibrated_guess(project, "base", 0.2)
+    ctx.set_project(None)
