@@ -220,7 +220,9 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
         "embeddings against the project's labels (scaled to 0–1).",
         "",
     ]
-    return "\n".join(lines)
+    from stsstudio.core.calibration import card_section
+
+    return "\n".join(lines) + card_section(project, run.id)
 
 
 def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepared:
@@ -391,6 +393,9 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
         readme.write_text(card + prepared.appendix
                           + _variant_section(project, prepared.model, fmt, dims, measured),
                           encoding="utf-8")
+        from stsstudio.core.calibration import write_export_calibration
+
+        write_export_calibration(project, run.id, tmp)   # issue 12: guesses on the user's scale
         _progress(task, 4, total)
         if with_data:
             from stsstudio.core.data_export import export_pairs

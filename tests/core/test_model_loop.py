@@ -250,3 +250,35 @@ def test_cli_train_scores_the_pairs_with_the_new_run(tmp_path: Path, tiny_model_
     with Project.open(tmp_path / "p", readonly=True) as project:
         assert run_id in project.prediction_sets()
         assert len(project.predictions(run_id)) == 24
+
+
+def test_export_ships_the_calibration_and_the_card_shows_how_to_apply_it(tmp_path: Path,
+                                                                          tiny_model_dir: Path) -> None:
+    from stsstudio.core.export import export_run
+
+    with _tiny_project(tmp_path / "p", tiny_model_dir, n=12, labeled=10) as project:
+        project.set_display_scale("0-5")
+        run_id = add_finished_run(project, tiny_model_dir)
+        predict_pairs(project, run_id)
+        cal = Calibration.load(project, run_id)
+        assert cal is not None and cal.fitted_on == "all labels" and cal.notes
+        out = export_run(project, tmp_path / "out", run_id)
+    shipped = json.loads((out / "calibration.json").read_text())
+    assert shipped["scale"] == "0-5" and shipped["cosine"] == cal.x
+    assert shipped["score"] == pytest.approx([5 * v for v in cal.y])
+    card = (out / "README.md").read_text()
+    assert "## Scores on the labellers' scale (calibration)" in card
+    assert 'np.interp(a @ b, cal["cosine"], cal["score"])' in card
+    # Applying it the card's way gives the guess the app shows, on the 0-5 scale.
+    cosine = float(np.mean(cal.x))
+    assert float(np.interp(cosine, shipped["cosine"], shipped["score"])) == pytest.approx(5 * cal.guess(cosine))
+
+
+def test_export_without_calibration_has_no_section(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from stsstudio.core.export import export_run
+
+    with _tiny_project(tmp_path / "p", tiny_model_dir) as project:
+        run_id = add_finished_run(project, tiny_model_dir)
+        out = export_run(project, tmp_path / "out", run_id)
+    assert not (out / "calibration.json").exists()
+    assert "calibration" not in (out / "README.md").read_text()
