@@ -110,3 +110,23 @@ def test_wizard_offers_the_sentence_path(tiny_ctx, tmp_path, qtbot):
     meta = tiny_ctx.project.pool_by_ids(ids[:1])[ids[0]].metadata
     assert meta == {"id": "0", "columns": {"team": "a"}}
     assert tiny_ctx.project.stats()["pairs"] == 0
+
+
+def test_cancel_writes_nothing(tiny_ctx, tmp_path, qtbot):
+    from stsstudio.core.sentences import import_sentences
+    from stsstudio.gui.suggest_dialog import SuggestPairsDialog
+
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(f"the {w} is slow today" for w in
+                              ("vpn", "printer", "laptop", "phone", "server", "wifi")) + "\n")
+    import_sentences(tiny_ctx.project, pool)
+    before = tiny_ctx.project.checksum()
+    dialog = SuggestPairsDialog(tiny_ctx)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog._job.done, timeout=60_000):
+        dialog.start_commit()
+        assert dialog.cancel_button.text() == "Cancel"
+        dialog.cancel_button.click()  # cancels the job, does not close the dialog
+    assert dialog.status.text() == "Cancelled; nothing was written."
+    assert tiny_ctx.project.checksum() == before
+    assert dialog.cancel_button.text() == "Close"
