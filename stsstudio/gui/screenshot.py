@@ -117,6 +117,8 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
 
             ctx.ml_ready, ctx.device_label = True, load_ml_stack()
             ctx.mlReady.emit()
+            _settle(app, 100)
+            _wait_for_workers(app, 120)   # what mlReady started (the device list) ends first
         elif view != "agreement":  # "Loading ML libraries…" would be a false statement in a still image
             window.ml_label.hide()
         _settle(app, 400)
