@@ -107,17 +107,23 @@ def project(tmp_path: Path):
     p.close()
 
 
+def stsb_missing(path: Path) -> str:
+    """The skip reason of a test that needs the STS Benchmark: what is missing and where."""
+    return (f"needs the STS Benchmark (STSb) file {path.name} in {path.parent} "
+            "(not in the repository; README, 'Test data', says how to get it)")
+
+
 @pytest.fixture
 def stsb_train() -> Path:
     if not STSB_TRAIN.exists():
-        pytest.skip(f"{STSB_TRAIN} is not available")
+        pytest.skip(stsb_missing(STSB_TRAIN))
     return STSB_TRAIN
 
 
 @pytest.fixture
 def stsb_dev() -> Path:
     if not STSB_DEV.exists():
-        pytest.skip(f"{STSB_DEV} is not available")
+        pytest.skip(stsb_missing(STSB_DEV))
     return STSB_DEV
 
 

