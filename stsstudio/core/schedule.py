@@ -62,7 +62,9 @@ class Schedule:
 
         loss = get_loss(self.loss)
         label = loss.label if loss else self.loss
-        epochs = f"{self.epochs:g} epoch{'s' if self.epochs != 1 else ''}"
+        # A max-steps cap shorter than the epochs: say how far the run gets, not what was asked.
+        shown = min(self.epochs, round(self.steps / self.steps_per_epoch, 1))
+        epochs = f"{shown:g} epoch{'s' if shown != 1 else ''}"
         head = ("Automatic" if len(self.automatic) >= 3 else "Partly automatic" if self.automatic
                 else "Your settings")
         return (f"{head} for {self.train_pairs} labeled pairs: {epochs} ({self.steps} steps), {label}, "

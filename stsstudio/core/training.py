@@ -915,7 +915,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         summary["human_ceiling"] = ceiling
     if status == "finished" and comparison is not None and comparison["outcome"] == "worse":
         message = comparison["verdict"]
-    elif status == "finished" and dev_sp is not None and base is not None and dev_sp < base:
+    elif status == "finished" and comparison is None and dev_sp is not None and base is not None and dev_sp < base:
         message = (f"The fine-tuned model ({dev_sp:.4f}) did not beat the base model ({base:.4f}) "
                    "on dev Spearman.")
     if status == "finished" and writer:

@@ -65,8 +65,18 @@ def details_html(runs: list[Any]) -> str:
     lines = [f"<b>Run {run.id}</b> · <span style='color:{STATUS_COLORS.get(run.status, '#404040')}'>"
              f"{html.escape(run.status)}</span>",
              f"{html.escape(describe_base_model(run.base_model))}, {html.escape(run.loss)} loss"]
+    resolved = ((getattr(run, "summary", None) or {}).get("schedule") or cfg.get("schedule") or {})
+
+    def shown(key: str) -> str:
+        # Automatic fields are stored as None; show what the schedule chose for them.
+        value = cfg.get(key)
+        if value is None and key in resolved:
+            return f"{resolved[key]:g} (automatic)" if isinstance(resolved[key], float) else \
+                f"{resolved[key]} (automatic)"
+        return "–" if value is None else str(value)
+
     table = "".join(f"<tr><td style='color:#6b6b6b;padding-right:8px'>{label}</td>"
-                    f"<td>{html.escape(str(cfg.get(key)))}</td></tr>"
+                    f"<td>{html.escape(shown(key))}</td></tr>"
                     for key, label in keys if key in cfg)
     extra = [f"Device: {html.escape(str(run.device or '–'))}",
              f"Started: {time.strftime('%b %d %H:%M', time.localtime(run.created_at))}",
