@@ -330,8 +330,8 @@ def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
     if model_dir in out.parents:
         raise UserError(f"{out} is inside the run's model folder; choose another folder.")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise UserError(f"{out} is not empty. Choose an empty or new folder, or force the export "
-                        "to replace its contents.")
+        raise UserError(f"{out} is not empty. Choose an empty or new folder, or replace its "
+                        "contents: tick \"Replace the folder if it is not empty\" (CLI: --force).")
     for above in out.parents:
         if above.exists():
             if not above.is_dir():

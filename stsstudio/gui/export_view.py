@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtCore import QStandardPaths, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -88,6 +88,21 @@ def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet
     files = sorted(p.relative_to(path).as_posix() for p in Path(path).rglob("*") if p.is_file())
     result["files"] = files
     return result
+
+
+def default_export_parent(project_path: Path) -> Path:
+    """Where an exported model goes by default: next to the project, unless the project sits in
+    the app's own data folder (the demo), which people never look in: then the documents folder."""
+    from stsstudio.core.paths import user_data_dir
+
+    try:
+        hidden = project_path.resolve().is_relative_to(user_data_dir().resolve())
+    except OSError:
+        hidden = False
+    if not hidden:
+        return project_path.parent
+    documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+    return Path(documents) if documents and Path(documents).is_dir() else Path.home()
 
 
 def _slug(text: str) -> str:
@@ -321,7 +336,8 @@ class ExportView(QWidget):
         run_id = self.selected_run_id()
         project = self.ctx.project
         if not self._path_edited and project is not None and run_id is not None:
-            self.folder.setText(str(project.path.parent / f"{_slug(project.name)}-run{run_id}-model"))
+            self.folder.setText(str(default_export_parent(project.path)
+                                    / f"{_slug(project.name)}-run{run_id}-model"))
         self.variants.set_run(project, run_id)
         self._set_dims_choices([])
         self._update_enabled()

@@ -449,7 +449,7 @@ class ImportWizard(QDialog):
         self.import_title.setText("Import finished")
         self.import_result.setText(
             f"Imported {report.imported:,} pairs ({report.labeled:,} labeled, {report.unlabeled:,} "
-            f"unlabeled) in {report.seconds:.1f} s.")
+            f"unlabeled){_took(report.seconds)}.")
         self._update_buttons()
         self.ctx.pairsChanged.emit()
         self.ctx.statusMessage.emit(f"Imported {report.imported:,} pairs.")
@@ -464,3 +464,8 @@ class ImportWizard(QDialog):
         if self.worker is not None:
             self.worker.cancel()
         super().closeEvent(event)
+
+
+def _took(seconds: float) -> str:
+    """" in 3.2 s" for an import worth timing; nothing for one that took no noticeable time."""
+    return f" in {seconds:.1f} s" if seconds >= 1 else ""

@@ -95,3 +95,15 @@ def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, t
     assert "Measured by STS Studio before writing" in card
     assert "SentenceTransformer('path/to/this/folder')" in card
     export_formats.reset_availability()
+
+
+def test_default_export_folder_is_not_hidden_in_the_app_data(tmp_path, monkeypatch):
+    from stsstudio.core.paths import user_data_dir
+    from stsstudio.gui.export_view import default_export_parent
+
+    mine = tmp_path / "work" / "clinic"
+    assert default_export_parent(mine) == tmp_path / "work"          # next to the project
+    demo = user_data_dir() / "demo"
+    parent = default_export_parent(demo)
+    assert not parent.resolve().is_relative_to(user_data_dir().resolve())
+    assert parent.is_dir()
