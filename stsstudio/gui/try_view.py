@@ -88,12 +88,14 @@ def review_job(project: Any, limit: int = 50) -> dict[str, Any]:
                      for c in choices if c.pair_id in pairs]}
 
 
-def search_job(project: Any, refs: dict[str, str], query: str, top_k: int) -> dict[str, Any]:
+def search_job(project: Any, refs: dict[str, str], query: str, top_k: int,
+               task: Any = None) -> dict[str, Any]:
     from stsstudio.core.inference import search
 
     out: dict[str, Any] = {"query": query}
     for key, ref in refs.items():
-        hits = search(project, ref, query, top_k)
+        # The first search of a model embeds every sentence of the project: ``task`` counts them.
+        hits = search(project, ref, query, top_k, task=task)
         out[key] = [(h.sentence, float(h.score), list(h.pair_ids)) for h in hits]
     return out
 
@@ -214,6 +216,7 @@ class TryView(QWidget):
         self._runner.finished.connect(self._on_job_finished)
         self._runner.failed.connect(self._on_job_failed)
         self._runner.done.connect(self._on_job_done)
+        self._runner.progressed.connect(self._on_job_progressed)
         self._running_kind = ""
         self._review_rows: list[int] = []    # pair ids of the review queue the table shows
         self._scatter_dirty = True
@@ -243,6 +246,12 @@ class TryView(QWidget):
         self.busy_label = QLabel()
         self.busy_label.setStyleSheet(HINT_STYLE)
         top.addWidget(self.busy_label, 1)
+        # The first search embeds the whole project (seconds to minutes): a bar with the count.
+        self.job_progress = QProgressBar()
+        self.job_progress.setFormat("%v of %m sentences")
+        self.job_progress.setMaximumWidth(260)
+        self.job_progress.setVisible(False)
+        top.addWidget(self.job_progress)
         root.addLayout(top)
 
         split = QSplitter(Qt.Horizontal)
@@ -499,9 +508,20 @@ class TryView(QWidget):
             self.hit_pairs_label.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
         self.ctx.statusMessage.emit(message)
 
+    @Slot(int, int)
+    def _on_job_progressed(self, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        if self._running_kind == "search":
+            self.busy_label.setText("Embedding the project's sentences for the search…")
+        self.job_progress.setRange(0, total)
+        self.job_progress.setValue(done)
+        self.job_progress.setVisible(done < total)
+
     @Slot()
     def _on_job_done(self) -> None:
         self.busy_label.setText("")
+        self.job_progress.setVisible(False)
         self._pump()
 
     # ------------------------------------------------------------------------------------

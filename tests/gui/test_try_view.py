@@ -44,8 +44,14 @@ def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
     sentence = project.labeled_pairs()[0].sentence1
     view.query.setText(sentence)
     view.top_k.setValue(3)
+    progress: list[tuple[int, int]] = []
+    view._runner.progressed.connect(lambda done, total: progress.append((done, total)))
     view.search_now()
     qtbot.waitUntil(lambda: bool(view.last_search) and not view.is_busy(), timeout=60_000)
+    # The first search embedded the project's sentences, counted in the bar; then it is hidden.
+    assert progress and progress[-1][0] == progress[-1][1] > 3
+    assert view.job_progress.maximum() == progress[-1][1]
+    assert not view.job_progress.isVisibleTo(view)
     assert view.base_hits.rowCount() == 3
     assert view.base_hits.item(0, 1).text() == sentence      # the query itself is the best hit
     view.base_hits.selectRow(0)
