@@ -80,13 +80,13 @@ class Sim:
         from stsstudio.core.training import TrainConfig, train
 
         config = TrainConfig(base_model=self.args.base_model, seed=self.seed, cv_folds=0,
-                             max_steps=self.args.max_steps or None, device="cpu")
+                             max_steps=self.args.max_steps or None, device=self.args.device)
         result = train(project, config)
         if result.status != "finished" or not result.model_dir:
             raise SystemExit(f"training failed: {result.message}")
         if order != "random":
             predict_pairs(project, result.run_id)
-        model = get_model(f"run:{result.run_id}", device="cpu", project=project)
+        model = get_model(f"run:{result.run_id}", device=self.args.device, project=project)
         s1, s2, gold = zip(*self.test)
         rho = evaluate_pairs(model, list(s1), list(s2), list(gold)).spearman
         # Only the newest run's model is needed again: free the disk of the older ones.
@@ -108,7 +108,8 @@ class Sim:
         args = self.args
         seed_dir = self.root / f"seed{self.seed}"
         with Project.create(seed_dir, base_model=args.base_model) as project:
-            project.insert_pairs([(a, b, None, "train", i + 1, None) for i, (a, b, _) in enumerate(self.pool)])
+            project.insert_pairs([(a, b, None, "train", i + 1, None)
+                                  for i, (a, b, _) in enumerate(self.pool)])
             ids = [pid for pid, _, _ in project.pair_targets()]
             self.oracle = {pid: y for pid, (_, _, y) in zip(ids, self.pool)}
             rng = random.Random(self.seed)
@@ -189,6 +190,7 @@ def main() -> None:
     p.add_argument("--strategies", default=",".join(STRATEGIES))
     p.add_argument("--base-model", default="default")
     p.add_argument("--max-steps", type=int, default=0, help="cap each training (0: the automatic schedule)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print only the JSON line on stdout")
     args = p.parse_args()
@@ -220,7 +222,7 @@ def main() -> None:
     summary["settings"] = {"data": str(args.data), "pool": args.pool, "test": len(test),
                            "seed_labels": args.seed_labels, "rounds": args.rounds, "k": args.k,
                            "seeds": args.seeds, "base_model": args.base_model,
-                           "max_steps": args.max_steps or None,
+                           "max_steps": args.max_steps or None, "device": args.device,
                            "seconds": round(time.perf_counter() - t0, 1)}
     if not args.json:
         for name, s in summary["strategies"].items():

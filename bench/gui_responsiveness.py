@@ -7,6 +7,8 @@ Scenarios (``--scenario``):
   table    pair table on a generated 1,000,000-pair project  (bench/scenarios_label.py)
   label    labelling view, Enter to next pair painted          (bench/scenarios_label.py)
   train    heartbeat gaps while the real model trains          (bench/scenarios_train.py)
+  predict  heartbeat gaps while 100k pairs are scored in the background, labelling meanwhile
+           (bench/scenarios_predict.py; --predict-pairs N, --model tiny|default)
   all      every scenario above that is available.
 
 Usage: python bench/gui_responsiveness.py [--scenario startup] [--runs 5]
@@ -113,6 +115,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], object]] = {
     "table": _delegate("scenarios_label"),
     "label": _delegate("scenarios_label"),
     "train": _delegate("scenarios_train"),
+    "predict": _delegate("scenarios_predict"),
 }
 
 
@@ -122,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="startup")
     parser.add_argument("--runs", type=int, default=5, help="cold starts for the startup scenario")
     parser.add_argument("--pairs", type=int, default=1_000_000, help="pairs for the table/label scenarios")
+    parser.add_argument("--predict-pairs", type=int, default=100_000,
+                        help="pairs scored in the background for the predict scenario")
     parser.add_argument("--json", action="store_true", help="also print all figures as one JSON line")
     args, _unknown = parser.parse_known_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

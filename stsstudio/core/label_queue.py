@@ -319,5 +319,6 @@ def next_pairs(project: Project, order: str, *, limit: int = 20, split: str | No
     while len(queue) < limit and queue.extend():
         pass
     labeled = {pid for pid, _, _ in project.pair_targets(split=split, labeled=True)}
-    return [QueueChoice(pid, f"{spec.label.lower()}: {'labeled, for review' if pid in labeled else 'unlabeled'}")
+    return [QueueChoice(pid, f"{spec.label.lower()}: "
+                             f"{'labeled, for review' if pid in labeled else 'unlabeled'}")
             for pid in queue.ids[:limit]]

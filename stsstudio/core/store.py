@@ -1097,9 +1097,21 @@ class Project:
             sql += " AND score IS NOT NULL"
         return [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
 
+    def _private_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """A long read on a private read-only connection (WAL: it sees the last commit), so the
+        shared connection, and the GUI thread's label writes, never wait for it."""
+        try:
+            conn = sqlite3.connect(self.db_path.as_uri() + "?mode=ro", uri=True)
+            try:
+                return conn.execute(sql, params).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:   # e.g. a read-only folder without the WAL index: share the connection
+            return self._execute(sql, params)
+
     def sentences(self) -> list[str]:
         """Every distinct sentence of the project, in first-seen order (the search corpus)."""
-        rows = self._execute(
+        rows = self._private_rows(
             "SELECT s FROM (SELECT sentence1 AS s, id, 0 AS k FROM pairs "
             "UNION ALL SELECT sentence2, id, 1 FROM pairs) GROUP BY s ORDER BY MIN(id * 2 + k)")
         return [r[0] for r in rows]
@@ -1111,8 +1123,8 @@ class Project:
 
     def data_version(self) -> str:
         """A token that changes whenever the set of pair texts changes (for caches)."""
-        row = self._execute("SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(pair_hash % 1000003), 0) "
-                           "FROM pairs")[0]
+        row = self._private_rows("SELECT COUNT(*), COALESCE(MAX(id), 0), "
+                                 "COALESCE(SUM(pair_hash % 1000003), 0) FROM pairs")[0]
         return f"{row[0]}-{row[1]}-{row[2]}"
 
     # -- labels ----------------------------------------------------------------------
@@ -1858,8 +1870,8 @@ class Project:
                     ) -> dict[int, tuple[float, float | None]]:
         """Pair id -> ``(cosine, uncertainty)`` of one model; all pairs, or only ``pair_ids``."""
         if pair_ids is None:
-            rows = self._execute("SELECT pair_id, score, uncertainty FROM predictions WHERE run_id = ?",
-                                 (run_id,))
+            rows = self._private_rows("SELECT pair_id, score, uncertainty FROM predictions "
+                                      "WHERE run_id = ?", (run_id,))
         else:
             with self._lock:
                 rows = _chunked_rows(self._conn, "SELECT pair_id, score, uncertainty FROM predictions "
@@ -1875,8 +1887,8 @@ class Project:
             params.append(split)
         if labeled is not None:
             where.append("score IS NOT NULL" if labeled else "score IS NULL")
-        return self._execute(f"SELECT id, score, split FROM pairs WHERE {' AND '.join(where)} ORDER BY id",
-                             params)
+        return self._private_rows(f"SELECT id, score, split FROM pairs WHERE {' AND '.join(where)} "
+                                  "ORDER BY id", params)
 
     def pair_text_by_ids(self, pair_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """Pair id -> ``(sentence1, sentence2)`` for the given ids."""

@@ -35,7 +35,15 @@ def next_target(project: Any) -> int | None:
 
 
 def _score(project: Any, run_id: int, task: Any = None) -> Any:
+    import os
+
+    import torch
+
     from stsstudio.core.predictions import predict_pairs
+
+    cores = os.cpu_count() or 1
+    if cores <= 8:   # leave a core to the GUI thread on small machines, as training does
+        torch.set_num_threads(max(1, cores - 1))
 
     return predict_pairs(project, run_id, task=task, page=GUI_PAGE)
 

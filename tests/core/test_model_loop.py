@@ -271,7 +271,8 @@ def test_export_ships_the_calibration_and_the_card_shows_how_to_apply_it(tmp_pat
     assert 'np.interp(a @ b, cal["cosine"], cal["score"])' in card
     # Applying it the card's way gives the guess the app shows, on the 0-5 scale.
     cosine = float(np.mean(cal.x))
-    assert float(np.interp(cosine, shipped["cosine"], shipped["score"])) == pytest.approx(5 * cal.guess(cosine))
+    applied = float(np.interp(cosine, shipped["cosine"], shipped["score"]))
+    assert applied == pytest.approx(5 * cal.guess(cosine))
 
 
 def test_export_without_calibration_has_no_section(tmp_path: Path, tiny_model_dir: Path) -> None:
