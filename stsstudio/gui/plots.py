@@ -300,9 +300,9 @@ class EvalPlot(_OverlayPlot):
         self.setAntialiasing(True)
         item = self.getPlotItem()
         style_plot(item, title="Dev correlation", x_label="step", y_label="correlation")
-        # Legend top left, baseline label under its line at the right: a run climbs from the
-        # baseline to the upper right, so neither covers a curve or the other.
-        self.legend = item.addLegend(offset=(8, 8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
+        # The baseline is named in the legend, not on its line: a label on the line met the
+        # legend (or a curve) in a narrow plot. Bottom right stays clear while a run climbs.
+        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
                                      brush=pg.mkBrush(255, 255, 255, 210))
         self.spearman = GrowingSeries(64)
         self.pearson = GrowingSeries(64)
@@ -311,11 +311,9 @@ class EvalPlot(_OverlayPlot):
         self.pearson_curve = item.plot(pen=_pen(PALETTE[1], 1.8, style=Qt.DashLine), symbol="s",
                                        symbolSize=6, symbolBrush=PALETTE[1], symbolPen="w", name="Pearson")
         self.baseline = pg.InfiniteLine(angle=0, movable=False,
-                                        pen=_pen(BASELINE_COLOR, 1.4, style=Qt.DotLine),
-                                        label="baseline {value:.3f}",
-                                        labelOpts={"position": 0.98, "color": BASELINE_COLOR,
-                                                   "anchors": [(1, 0), (1, 0)]})
+                                        pen=_pen(BASELINE_COLOR, 1.4, style=Qt.DotLine))
         self.baseline.setVisible(False)
+        self.baseline_key = pg.PlotDataItem(pen=_pen(BASELINE_COLOR, 1.4, style=Qt.DotLine))
         item.addItem(self.baseline, ignoreBounds=False)
         # The bootstrap 95 % interval of each dev Spearman, as a band around its curve.
         self.low = GrowingSeries(64)
@@ -341,12 +339,13 @@ class EvalPlot(_OverlayPlot):
         self.setMinimumHeight(180)
 
     def set_baseline(self, value: float | None) -> None:
+        self.legend.removeItem(self.baseline_key)
         if value is None or not np.isfinite(value):
             self.baseline.setVisible(False)
         else:
             self.baseline.setValue(float(value))
-            self.baseline.setVisible(True)      # before setFormat: a hidden label ignores it
-            self.baseline.label.setFormat(f"baseline {value:.3f}")
+            self.baseline.setVisible(True)
+            self.legend.addItem(self.baseline_key, f"baseline {value:.3f}")
             if self.ranges.managed:
                 self.ranges.include_y(float(value), float(value))
 

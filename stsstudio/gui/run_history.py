@@ -196,6 +196,11 @@ class RunHistory(QWidget):
                 self._fill_row(row, run)
                 if run.id in selected:
                     self.table.selectRow(row)
+            # A handful of rows: every column but the base model's (which stretches) is as wide
+            # as its text, so "0.704 (+0.043)" is never cut to "0.704 (+0.0…".
+            for col in range(self.table.columnCount()):
+                if col != 2:
+                    self.table.resizeColumnToContents(col)
 
     def _fill_row(self, row: int, run: Any) -> None:
         started = time.strftime("%b %d %H:%M", time.localtime(run.created_at))

@@ -277,7 +277,8 @@ class TrainForm(QWidget):
         for i, (label, widget, hint) in enumerate(rows):
             _grid_row(adv_grid, i, label, widget, hint)
         self.advanced = CollapsibleSection("Advanced", adv)
-        self.advanced.set_expanded(True)
+        # Closed: at the default window size the form then ends on a whole row, not half a one.
+        self.advanced.set_expanded(False)
         return self.advanced
 
     def _build_data_box(self) -> QGroupBox:

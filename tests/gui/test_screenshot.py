@@ -193,3 +193,34 @@ def test_no_label_of_the_status_strip_or_forms_is_cut_at_1024x640(qtbot, demo_wi
         assert checked > 20
     finally:
         ctx.set_project(None)
+
+
+def test_train_form_fits_and_plots_say_they_are_empty(qtbot, new_project, tmp_path):
+    """At the default 1280x800 the Train form ends on a whole row (no scrolling); before any run
+    the plots area is a sentence, not two empty 0–1 "step" axes."""
+    import shutil
+
+    from PySide6.QtWidgets import QScrollArea
+
+    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.main_window import MainWindow
+
+    copy = tmp_path / "new"
+    shutil.copytree(new_project, copy)
+    ctx = ProjectContext()
+    ctx.set_project(Project.open(copy))
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        window.show_view("train")
+        view = window.view("train")
+        qtbot.wait(200)
+        scroll = view.form.findChild(QScrollArea)
+        assert scroll.verticalScrollBar().maximum() == 0
+        assert view.plots.plot_pages.currentWidget() is view.plots.empty_label
+        assert not view.loss_plot.isVisible()
+    finally:
+        ctx.set_project(None)
