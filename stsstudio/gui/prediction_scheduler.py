@@ -20,17 +20,18 @@ BASE_RUN = 0      # core.predictions.BASE_RUN (that module, and numpy, load with
 
 
 def next_target(project: Any) -> int | None:
-    """Which model to score next: the best run without a set, else the base model without one;
-    None while a run trains (it needs the cores) or when every wanted set exists."""
+    """Which model to score next: the best run without a current set, else the base model
+    without one; None while a run trains (it needs the cores) or when every wanted set exists.
+    A set made before pairs were added or removed (another data version) is not current."""
     runs = project.runs()
     if any(r.status == "running" for r in runs):
         return None
     sets = project.prediction_sets()
+    version = project.data_version() if sets else ""
     best = project.best_run()
-    if best is not None and best.id not in sets:
-        return best.id
-    if BASE_RUN not in sets:
-        return BASE_RUN
+    for run_id in ([best.id] if best is not None else []) + [BASE_RUN]:
+        if run_id not in sets or sets[run_id]["data_version"] != version:
+            return run_id
     return None
 
 
@@ -71,6 +72,7 @@ class PredictionScheduler(QObject):
         self._timer.timeout.connect(self._start_next)
         ctx.projectChanged.connect(self._on_project_changed)
         ctx.runsChanged.connect(self.schedule)
+        ctx.pairsChanged.connect(self.schedule)     # new pairs: the sets are out of date
         ctx.mlReady.connect(self.schedule)
 
     @Slot()

@@ -113,6 +113,12 @@ def test_scheduler_scores_the_base_model_in_the_background(tmp_path: Path, qtbot
     assert blocker.args == [0]
     assert set(project.prediction_sets()) == {0} and len(project.predictions(0)) == 8
     qtbot.waitUntil(lambda: scheduler.running is None, timeout=5000)
+    # New pairs make the set out of date: it is scored again, covering them.
+    project.insert_pairs([("a new first sentence", "a new second one", None, "train", 9, None)])
+    with qtbot.waitSignal(ctx.predictionsChanged, timeout=60000):
+        ctx.pairsChanged.emit()
+    assert len(project.predictions(0)) == 9
+    qtbot.waitUntil(lambda: scheduler.running is None, timeout=5000)
     ctx.set_project(None)
 
 
