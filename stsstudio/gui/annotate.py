@@ -308,6 +308,8 @@ class AnnotateView(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
+        # Narrower, the guidelines' rubric table breaks its words ("Scor-e", "Complet-ely").
+        self.guidelines.setMinimumWidth(250)
         self.splitter.setSizes([760, 300])
         return self.splitter
 
