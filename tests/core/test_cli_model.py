@@ -63,8 +63,8 @@ def test_evaluate_json_matches_core(proj_path: Path, tiny_model_dir: Path,
     with Project.open(proj_path, readonly=True) as project:
         expected = evaluate_project(project, "base", "dev").as_dict()
         test_expected = evaluate_project(project, "base", "test").as_dict()
-    assert set(figures) == {"spearman", "pearson", "pairs"}
-    assert figures["pairs"] == 3
+    assert set(figures) == {"spearman", "pearson", "pairs", "spearman_ci"}
+    assert figures["pairs"] == 3 and figures["spearman_ci"] == [None, None]  # 3 pairs: no interval
     assert figures["spearman"] == pytest.approx(expected["spearman"])
     assert figures["pearson"] == pytest.approx(expected["pearson"])
 
