@@ -422,6 +422,9 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+NARROW_TABLE = 900   # px of table below which the note narrows and the labels column hides
+
+
 class PairTableView(QTableView):
     """The table itself: fixed row heights, elided single lines, Enter opens the pair."""
 
@@ -467,6 +470,22 @@ class PairTableView(QTableView):
         for key in ("sentence1", "sentence2"):
             hh.setSectionResizeMode(COL[key], QHeaderView.ResizeMode.Stretch)
         self.setItemDelegateForColumn(COL["score"], ScoreBarDelegate(self))
+        self._narrow: bool | None = None
+        self._fit_to_width()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        self._fit_to_width()
+
+    def _fit_to_width(self) -> None:
+        """On a small screen (a 1024-pixel window) the sentences keep room to be read: the note
+        column narrows and the annotator-count column hides (its figures are in the Label view)."""
+        narrow = self.viewport().width() < NARROW_TABLE
+        if narrow == getattr(self, "_narrow", None):
+            return
+        self._narrow = narrow
+        self.horizontalHeader().resizeSection(COL["note"], 70 if narrow else 150)
+        self.setColumnHidden(COL["labels"], narrow)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
