@@ -128,10 +128,9 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
                 task.progress(i, total)
             reason = fmt.unavailable_reason(deep=True)
             base = dict(format=fmt.name, label=fmt.label, full_dims=full)
-            if reason is not None:
-                rows += [VariantRow(**base, dims=d, available=False, reason=reason,
-                                    load_call=fmt.load_call(dims=d if d != full else None))
-                         for d in dims_list]
+            if reason is not None:   # one greyed row says it; no row per size
+                rows.append(VariantRow(**base, dims=full, available=False, reason=reason,
+                                       load_call=fmt.load_call()))
                 continue
             folder = work / fmt.name
             try:
@@ -145,10 +144,9 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
             except (UserError, Cancelled):
                 raise
             except Exception as exc:  # noqa: BLE001 - one broken backend must not hide the others
-                rows += [VariantRow(**base, dims=d, available=False,
-                                    reason=f"{fmt.label} failed: {type(exc).__name__}: {exc}",
-                                    load_call=fmt.load_call(dims=d if d != full else None))
-                         for d in dims_list]
+                rows.append(VariantRow(**base, dims=full, available=False,
+                                       reason=f"{fmt.label} failed: {type(exc).__name__}: {exc}",
+                                       load_call=fmt.load_call()))
                 continue
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -177,7 +175,7 @@ def compare_table_markdown(result: CompareResult) -> str:
              "| Sentences/s | Size |", "|:--|--:|:--|:--|--:|--:|"]
     for r in result.rows:
         if not r.available:
-            lines.append(f"| {r.label} | {r.dims} | unavailable | | | |")
+            lines.append(f"| {r.label} | – | not measured: {r.reason} | | | |")
             continue
         ci = f" ({r.spearman_ci[0]:.3f}–{r.spearman_ci[1]:.3f})" if r.spearman_ci else ""
         dci = f" ({r.delta_ci[0]:+.3f} to {r.delta_ci[1]:+.3f})" if r.delta_ci else ""
