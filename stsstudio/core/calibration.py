@@ -19,34 +19,22 @@ from typing import Any
 
 import numpy as np
 
-from stsstudio.core.scales import SCALE_RANGES, check_scale, format_display
+from stsstudio.core.scales import SCALE_RANGES, check_scale, format_display, rubric
 
 MIN_DEV_LABELS = 30   # fewer labelled dev pairs: fit on all labels (k-fold for the error)
 MIN_LABELS = 5        # fewer labels in all: no calibration
 FOLDS = 5
 
-# What each step of the STS rubric means (stored 0..1 value, words). The slider's tick row
-# (gui/score_panel.py) and the Try view's guess read this one table.
-RUBRIC: list[tuple[float, str]] = [
-    (0.0, "unrelated"),
-    (0.2, "same topic"),
-    (0.4, "some details"),
-    (0.6, "roughly equivalent"),
-    (0.8, "mostly equivalent"),
-    (1.0, "equivalent"),
-]
-
-
-def rubric_meaning(stored: float) -> str:
-    """The rubric step nearest to a stored 0..1 score."""
-    return min(RUBRIC, key=lambda r: abs(r[0] - stored))[1]
+def rubric_meaning(stored: float, scale: str | None = None) -> str:
+    """The meaning of the rubric step nearest to a stored 0..1 score, on the display scale's
+    rubric (:func:`stsstudio.core.scales.rubric`, the one the slider's ticks show)."""
+    return min(rubric(scale), key=lambda r: abs(r[0] - stored))[2]
 
 
 def describe_guess(stored: float, scale: str | None) -> str:
     """A guess as the expert reads it, e.g. ``"3.9 of 5: mostly equivalent"``."""
     high = SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)][1]
-    top = f"{high:g}"
-    return f"{format_display(stored, scale)} of {top}: {rubric_meaning(stored)}"
+    return f"{format_display(stored, scale)} of {high:g}: {rubric_meaning(stored, scale)}"
 
 
 def isotonic(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
