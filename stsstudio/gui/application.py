@@ -19,7 +19,6 @@ from stsstudio.gui import icons
 from stsstudio.gui.style import apply_style
 from stsstudio.gui.workers import GuiThreadGarbageCollector
 
-
 # The system packages Qt's X11 (xcb) platform plugin needs beyond a desktop's usual libraries,
 # by distribution: the README's install lines and the start-up message name the same ones.
 XCB_PACKAGES = {

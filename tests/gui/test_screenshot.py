@@ -126,8 +126,8 @@ def _clipped_labels(root) -> list[str]:
     """The visible labels under ``root`` whose text does not fit: elided one-liners (their full
     text wider than the label), cut wrapped labels (shorter than their text needs)."""
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QTextDocument
     from PySide6.QtGui import Qt as QtGuiNamespace
+    from PySide6.QtGui import QTextDocument
     from PySide6.QtWidgets import QLabel
 
     from stsstudio.gui.widgets import ElidedLabel
