@@ -98,6 +98,7 @@ class LabelQueue:
         self.annotator = annotator
         self.reasons: dict[int, str] = {}   # why a model order chose each pair
         self.problem = ""                   # why a model order has no pairs (no predictions yet)
+        self._ranked: set[int] = set()      # pairs a model order has handed out so far
         self.ids: list[int] = []
         self.queued: set[int] = set()
         self._phase = "unlabeled" if project is not None else "done"
@@ -119,16 +120,23 @@ class LabelQueue:
                 # Ranked once from the stored predictions; the reasons stay for the view.
                 from stsstudio.core.predictions import NoPredictionsError
 
+                # A page at a time: ranking needs every prediction, but the reasons and the
+                # diversity step only the top; the next page re-ranks with the labels given since.
+                want = len(self._ranked) + self.chunk
                 try:
-                    choices = [] if labeled else rank_pairs(project, self.order, split=self.split)
+                    choices = [] if labeled else rank_pairs(project, self.order, split=self.split,
+                                                            limit=want)
                 except NoPredictionsError as exc:   # the view says why, and waits for a set
                     self.problem, self._phase = str(exc), "done"
                     return False
-                self.reasons.update((c.pair_id, c.reason) for c in choices)
-                ids = [c.pair_id for c in choices]
+                fresh_choices = [c for c in choices if c.pair_id not in self._ranked]
+                self._ranked.update(c.pair_id for c in fresh_choices)
+                self.reasons.update((c.pair_id, c.reason) for c in fresh_choices)
+                ids = [c.pair_id for c in fresh_choices]
+                exhausted = len(choices) < want or not fresh_choices
                 if labeled and self.order != "review":
                     ids = project.label_queue_ids(labeled=True, split=self.split)
-                exhausted = True
+                    exhausted = True
             elif self.order in ("assigned", "disagreements"):
                 ids = self._annotator_ids(project, labeled)
                 exhausted = True
@@ -213,7 +221,7 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
         gaps = sorted(((abs(labels[i] - g), i) for i, g in guess.items()), key=lambda t: (-t[0], t[1]))
         out = [QueueChoice(i, f"label {format_display(labels[i], scale)}, the model guesses "
                               f"{format_display(guess[i], scale)} ({_model_name(run_id)})", round(gap, 4))
-               for gap, i in gaps]
+               for gap, i in gaps[:limit]]
     elif order == "informative":
         sets = project.prediction_sets()
         if run_id == BASE_RUN or BASE_RUN not in sets:
@@ -226,13 +234,13 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
         base = guesses(project, list(guess), BASE_RUN)
         gaps = sorted(((abs(g - base[i]), i) for i, g in guess.items() if i in base),
                       key=lambda t: (-t[0], t[1]))
-        ranked = _diverse(project, [i for _, i in gaps], limit)
+        ranked = _diverse(project, [i for _, i in gaps], limit)[:limit]
         gap_of = {i: gap for gap, i in gaps}
         out = [QueueChoice(i, f"{_model_name(run_id)} guesses {format_display(guess[i], scale)}, the "
                               f"base model {format_display(base[i], scale)}" + why, round(gap_of[i], 4))
                for i, why in ranked]
     else:
-        out = _thin_bands(project, guess, scale)
+        out = _thin_bands(project, guess, scale, limit)
     return out if limit is None else out[:limit]
 
 
@@ -270,7 +278,8 @@ def _diverse(project: Project, ranked: list[int], limit: int | None) -> list[tup
             out.extend((pid, "") for pid in later)
             break
         waiting = later
-    out.extend((pid, "") for pid in ranked[len(pool):])
+    if limit is None or len(out) < limit:
+        out.extend((pid, "") for pid in ranked[len(pool):])
     return out
 
 
@@ -278,26 +287,28 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
-def _thin_bands(project: Project, guess: dict[int, float], scale: str | None) -> list[QueueChoice]:
+def _thin_bands(project: Project, guess: dict[int, float], scale: str | None,
+                limit: int | None = None) -> list[QueueChoice]:
     import heapq
 
     from stsstudio.core.scales import format_display
 
-    def band(v: float) -> int:
-        return min(BANDS - 1, max(0, int(v * BANDS)))
+    import numpy as np
 
-    counts = [0] * BANDS
-    for _, score, _ in project.pair_targets(labeled=True):
-        counts[band(score)] += 1
+    def bands(values: np.ndarray) -> np.ndarray:
+        return np.clip((values * BANDS).astype(np.int64), 0, BANDS - 1)
+
+    scores = np.array([r[1] for r in project.pair_targets(labeled=True)], dtype=float)
+    counts = np.bincount(bands(scores), minlength=BANDS).tolist() if len(scores) else [0] * BANDS
     labels_in = list(counts)
-    members: list[list[int]] = [[] for _ in range(BANDS)]
-    for pid in sorted(guess):
-        members[band(guess[pid])].append(pid)
+    ids = np.fromiter(sorted(guess), dtype=np.int64, count=len(guess))
+    of = bands(np.fromiter((guess[i] for i in ids.tolist()), dtype=float, count=len(ids)))
+    members: list[list[int]] = [ids[of == b].tolist() for b in range(BANDS)]
     heap = [(counts[b], b) for b in range(BANDS) if members[b]]
     heapq.heapify(heap)
     taken = [0] * BANDS
     out: list[QueueChoice] = []
-    while heap:
+    while heap and (limit is None or len(out) < limit):
         count, b = heapq.heappop(heap)
         pid = members[b][taken[b]]
         taken[b] += 1

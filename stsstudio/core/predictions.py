@@ -187,7 +187,11 @@ def guesses(project: Any, pair_ids: list[int], run_id: int | None = None) -> dic
         run_id = current_prediction_run(project)
     if run_id is None or not pair_ids:
         return {}
-    preds = project.predictions(run_id, pair_ids)
+    if len(pair_ids) > 5000:   # one read of the whole set beats many id-list queries
+        wanted = set(pair_ids)
+        preds = {pid: v for pid, v in project.predictions(run_id).items() if pid in wanted}
+    else:
+        preds = project.predictions(run_id, pair_ids)
     if not preds:
         return {}
     cal = Calibration.load(project, run_id)

@@ -283,3 +283,14 @@ def test_export_without_calibration_has_no_section(tmp_path: Path, tiny_model_di
         out = export_run(project, tmp_path / "out", run_id)
     assert not (out / "calibration.json").exists()
     assert "calibration" not in (out / "README.md").read_text()
+
+
+def test_the_view_queue_pages_through_a_model_order(known: Project) -> None:
+    queue = LabelQueue(known, order="thin_bands", chunk=2)
+    assert queue.extend() and queue.ids == [6, 10]
+    assert queue.extend() and queue.ids == [6, 10, 9, 5]
+    known.set_label(7, 0.9)                   # labelled meanwhile: the next page skips it
+    while queue.extend():
+        pass
+    assert queue.ids[:5] == [6, 10, 9, 5, 8] and len(queue.ids) == len(set(queue.ids))
+    assert set(queue.ids[5:]) == {1, 2, 3, 4, 7}   # then the labeled pairs, for review
