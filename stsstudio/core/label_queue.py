@@ -291,9 +291,9 @@ def _thin_bands(project: Project, guess: dict[int, float], scale: str | None,
                 limit: int | None = None) -> list[QueueChoice]:
     import heapq
 
-    from stsstudio.core.scales import format_display
-
     import numpy as np
+
+    from stsstudio.core.scales import format_display
 
     def bands(values: np.ndarray) -> np.ndarray:
         return np.clip((values * BANDS).astype(np.int64), 0, BANDS - 1)
