@@ -29,7 +29,13 @@ from PySide6.QtWidgets import (
 from stsstudio.core.export_formats import EXPORT_FORMATS, CompareResult, VariantRow, format_size
 from stsstudio.gui.workers import JobRunner
 
-COLUMNS = ("Variant", "Dims", "Dev Spearman", "Change vs torch (95 % interval)", "Sentences/s", "Size")
+COLUMNS = ("Variant", "Dims", "Spearman", "vs torch (95 %)", "Sent./s", "Size")
+HEADER_TIPS = ("The export format", "Embedding size (smaller sizes from a Matryoshka run)",
+               "Dev Spearman of this variant on the project's dev pairs",
+               "Change in dev Spearman against the torch model at full size, with the 95 % "
+               "interval of a paired bootstrap over the same dev pairs",
+               "Encode throughput on this machine's CPU, over the project's own sentences",
+               "Size of the exported folder on disk")
 GREY = QColor("#9a9a9a")
 HINT_STYLE = "color: #6b6b6b;"
 
@@ -64,6 +70,7 @@ class VariantTable(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
         self.compare_button = QPushButton("Compare variants")
         self.compare_button.setToolTip("Write each variant to a temporary folder and measure it on "
                                        "this project's dev pairs and sentences. Nothing is exported.")
@@ -82,11 +89,13 @@ class VariantTable(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setWordWrap(False)
+        for col, tip in enumerate(HEADER_TIPS):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Interactive)
+        # A handful of rows: sizing to the contents is cheap here.
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setStretchLastSection(True)
-        for col, width in enumerate((120, 48, 96, 200, 84)):
-            self.table.setColumnWidth(col, width)
+        self.table.setMinimumHeight(120)
         self.table.itemSelectionChanged.connect(self._on_selection)
         layout.addWidget(self.table, 1)
         self.install_hint = QLabel()
@@ -130,11 +139,11 @@ class VariantTable(QWidget):
             self._rows.append(row)
             self._names.append((name, dims))
             if row is None or not row.available:
-                cells = [fmt.label, str(dims or "full"), "–", reason and "unavailable" or "–", "–", "–"]
+                cells = [fmt.label, "–", "needs extra" if reason else "–", "", "", ""]
             else:
                 ci = row.delta_ci or (float("nan"), float("nan"))
                 change = "reference" if name == "torch" and row.dims == row.full_dims else \
-                    f"{row.delta:+.4f} ({ci[0]:+.3f} to {ci[1]:+.3f})"
+                    f"{row.delta:+.4f} ({ci[0]:+.3f}, {ci[1]:+.3f})"
                 cells = [fmt.label, str(row.dims), f"{row.spearman:.4f}", change,
                          f"{row.sentences_per_s:,.0f}", format_size(row.size_bytes)]
             tip = reason or f"{fmt.help}\nLoads with {fmt.load_call(dims=dims or None)}"
@@ -221,9 +230,8 @@ class VariantTable(QWidget):
     def _on_compared(self, result: CompareResult) -> None:
         self.result = result
         self._fill([(r.format, r.dims, r, None if r.available else r.reason) for r in result.rows])
-        self.status.setText(f"Run {result.run_id}: dev Spearman on {result.dev_pairs:,} dev pairs, "
-                            f"sentences/s over {result.throughput_sentences:,} of the project's "
-                            "sentences on this machine's CPU. Pick a row to export it.")
+        self.status.setText(f"{result.dev_pairs:,} dev pairs; speed over {result.throughput_sentences:,} "
+                            "of your sentences on this CPU. Pick a row to export it.")
         self.select("torch")
 
     @Slot(str, str)

@@ -275,8 +275,8 @@ class ExportView(QWidget):
         right_split.setChildrenCollapsible(False)
         right_split.addWidget(variants_box)
         right_split.addWidget(right)
-        right_split.setStretchFactor(0, 2)
-        right_split.setStretchFactor(1, 3)
+        right_split.setStretchFactor(0, 1)
+        right_split.setStretchFactor(1, 1)
         split.addWidget(left)
         split.addWidget(right_split)
         split.setStretchFactor(0, 2)
@@ -392,7 +392,8 @@ class ExportView(QWidget):
         if row is not None and row.available:
             measured = (f" Measured: dev Spearman {row.spearman:.4f} ({row.delta:+.4f} vs torch), "
                         f"{row.sentences_per_s:,.0f} sentences/s.")
-        self.format_hint.setText(f"{fmt.help} Loads with {fmt.load_call('folder', dims)}.{measured}")
+        self.format_combo.setToolTip(fmt.help)
+        self.format_hint.setText(f"Loads with {fmt.load_call('folder', dims)}.{measured}")
         if self.variants.chosen() is None or self.variants.chosen()[:2] != (fmt.name, dims or 0):
             self.variants.select(fmt.name, dims or 0)
 
