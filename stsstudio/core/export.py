@@ -430,7 +430,8 @@ def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measu
         from stsstudio.core.export_formats import install_command
 
         lines += [f"The {fmt.backend} backend needs its extra packages: "
-                  f"`pip install sentence-transformers[{fmt.backend}]` (or `{install_command(fmt.backend)}`).",
+                  f"`pip install sentence-transformers[{fmt.backend}]` "
+                  f"(or `{install_command(fmt.backend)}`).",
                   ""]
     if measured is not None and getattr(measured, "available", False):
         ci = measured.delta_ci or (float("nan"), float("nan"))

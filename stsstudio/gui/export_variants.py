@@ -125,7 +125,8 @@ class VariantTable(QWidget):
 
     def show_registry(self) -> None:
         """Rows for the registry's formats at full size; unavailable ones greyed with the pip line."""
-        self._fill([(fmt.name, 0, None, fmt.unavailable_reason(deep=False)) for fmt in EXPORT_FORMATS.values()])
+        self._fill([(fmt.name, 0, None, fmt.unavailable_reason(deep=False))
+                    for fmt in EXPORT_FORMATS.values()])
         self.compare_button.setEnabled(self.run_id is not None)
 
     def _fill(self, entries: list[tuple[str, int, VariantRow | None, str | None]]) -> None:

@@ -512,7 +512,8 @@ class ExportView(QWidget):
                  + (f", max length {result['max_seq_length']}" if result.get("max_seq_length") else "") + "."]
         if "exported_score" in result:
             s1, s2 = result["sample"]
-            same = abs(result["exported_score"] - result["run_score"]) <= max(1e-4, result.get("tolerance", 0))
+            tolerance = max(1e-4, result.get("tolerance", 0))
+            same = abs(result["exported_score"] - result["run_score"]) <= tolerance
             mark = "<span style='color:#2a7d46'>✓ same as the run</span>" if same else \
                 "<span style='color:#b3261e'>✗ differs from the run</span>"
             lines.append(f"Sample pair “{html.escape(s1[:50])}” / “{html.escape(s2[:50])}”: "
