@@ -61,8 +61,7 @@ def resolve_model_ref(project: Any, ref: str | os.PathLike[str]) -> str:
         if text == "best":
             run = project.best_run()
             if run is None:
-                raise UserError(f"{project.name} has no trained model yet. Train one first, or use the "
-                                "base model.")
+                raise UserError(no_best_run_message(project))
             return _run_model_dir(project, run)
         try:
             run_id = int(text[4:])
@@ -73,6 +72,15 @@ def resolve_model_ref(project: Any, ref: str | os.PathLike[str]) -> str:
             raise UserError(f"Run {run_id} does not exist in {project.name}.")
         return _run_model_dir(project, run)
     return resolve_model(text)
+
+
+def no_best_run_message(project: Any) -> str:
+    """Why there is no default run: none trained yet, or each was worse than the base model."""
+    worse = [r.id for r in project.runs() if r.model_dir and r.outcome == "worse"]
+    if worse:
+        return (f"Every trained run of {project.name} was worse than the base model on its dev pairs, so "
+                f"the base model stays the default. Name a run (run {worse[-1]}) to use it anyway.")
+    return f"{project.name} has no trained model yet. Train one first, or use the base model."
 
 
 def _run_model_dir(project: Any, run: Any) -> str:

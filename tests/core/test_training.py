@@ -336,3 +336,9 @@ def test_worse_run_is_not_the_default_model(labeled: Project, tiny_model_dir: Pa
     assert labeled.best_run().id == run_id
     labeled.update_run(run_id, summary={"outcome": "worse", "verdict": "Worse than the base model"})
     assert labeled.best_run() is None
+    from stsstudio.core.errors import UserError
+    from stsstudio.core.inference import resolve_model_ref
+
+    with pytest.raises(UserError, match=f"worse than the base model .* \\(run {run_id}\\)"):
+        resolve_model_ref(labeled, "best")
+    assert resolve_model_ref(labeled, f"run:{run_id}")  # still usable when named
