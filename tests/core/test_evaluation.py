@@ -73,7 +73,8 @@ def test_correlations_refuse_what_is_undefined() -> None:
     spearman, pearson = correlations([0.1, 0.5, 0.9], [0.7, 0.7, 0.7])
     assert math.isnan(spearman) and math.isnan(pearson)
     result = EvalResult(spearman, pearson, 3, np.zeros(3), np.zeros(3), [1, 2, 3])
-    assert json.loads(json.dumps(result.as_dict())) == {"spearman": None, "pearson": None, "pairs": 3}
+    assert json.loads(json.dumps(result.as_dict())) == {"spearman": None, "pearson": None, "pairs": 3,
+                                                        "spearman_ci": [None, None]}
 
 
 def test_evaluate_pairs_against_scipy_on_independent_embeddings(tiny_model_dir: Path) -> None:
@@ -90,7 +91,13 @@ def test_evaluate_pairs_against_scipy_on_independent_embeddings(tiny_model_dir: 
     assert result.pearson == pytest.approx(stats.pearsonr(gold, cosine).statistic, abs=1e-4)
     assert result.pairs == 6 and result.pair_ids == list(range(6))
     np.testing.assert_array_equal(result.gold, gold)
-    assert result.as_dict() == {"spearman": result.spearman, "pearson": result.pearson, "pairs": 6}
+    figures = result.as_dict()
+    lo, hi = figures.pop("spearman_ci")
+    assert figures == {"spearman": result.spearman, "pearson": result.pearson, "pairs": 6}
+    assert lo <= result.spearman <= hi and (lo, hi) == pytest.approx(
+        np.nanpercentile([stats.spearmanr(np.asarray(gold)[i], cosine[i]).statistic
+                       for i in np.random.default_rng(0).integers(0, 6, size=(1000, 6))], [2.5, 97.5]),
+        abs=1e-9)
 
     # The library's own evaluator agrees (we do not rely on it, but it is a second opinion).
     try:

@@ -277,7 +277,7 @@ def cases() -> list[Case]:
         # -- commands
         Case("unknown-command", ["improt", "{P}", "x.csv"], {}, ["unknown command 'improt'",
                                                                 "did you mean 'import'"]),
-        Case("unknown-command-help", ["queue", "--help"], {}, ["unknown command 'queue'"]),
+        Case("unknown-command-help", ["queu", "--help"], {}, ["unknown command 'queu'", "queue"]),
         Case("unknown-command-no-match", ["zzzzzz"], {}, ["unknown command 'zzzzzz'"]),
         Case("export-data-exists", ["export-data", "{P}", "{D}/exists.csv"], {"exists.csv": b"keep"},
              ["exists.csv", "already exists", "--force"]),
