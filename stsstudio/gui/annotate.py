@@ -62,6 +62,13 @@ def number_keys(scale: str | None) -> dict[int, float]:
 STEP, FINE_STEP = 0.05, 0.01
 PREFETCH = 40            # pairs fetched ahead in one query
 ASYNC_COUNT_ROWS = 50_000  # from this many pairs on, the first count (a full scan) leaves the GUI thread
+ASYNC_RANK_ROWS = 20_000   # from this many pairs on, a model order ranks in a worker (seconds at 200k)
+
+
+def _rank_queue(queue: LabelQueue) -> LabelQueue:
+    """A worker's job: the first page of a model order (reads every prediction)."""
+    queue.extend()
+    return queue
 
 _STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from into onto over under
 is are was were be been being am do does did has have had having it its this that these those
@@ -220,6 +227,13 @@ class AnnotateView(QWidget):
         self.total = 0
         self.labeled = 0
         self.async_count_rows = ASYNC_COUNT_ROWS   # tests lower it to drive the worker path
+        self.async_rank_rows = ASYNC_RANK_ROWS
+        self.ranking = False                       # a model order's first page ranks in a worker
+        self._ranker = JobRunner(self)
+        self._ranker.finished.connect(self._on_ranked)
+        self._ranker.failed.connect(self._on_rank_failed)
+        self._rank_keep: int | None = None
+        self._rank_open: int | None = None         # a pair opened while ranking
         self.counting = False                      # a first count runs in a worker
         self._counter = JobRunner(self)
         self._counter.finished.connect(self._on_counted)
@@ -383,11 +397,39 @@ class AnnotateView(QWidget):
             self._show_empty()
             return
         self._queue = LabelQueue(project, self.split, self.order, annotator=self.ctx.annotator or "")
+        self._ranker.cancel(quiet=True)
+        self.ranking = False
+        if queue_order(self.order).needs_predictions and project.pair_count() >= self.async_rank_rows:
+            # Ranking reads every prediction: seconds on a large project, so not on this thread.
+            self.ranking, self._rank_keep = True, keep
+            self.empty.set_text("Ranking pairs…", f"{queue_order(self.order).label}: the model's "
+                                "predictions are being ranked.")
+            self.empty.button.setVisible(False)
+            self.pages.setCurrentIndex(1)
+            self._ranker.start(_rank_queue, self._queue)
+            return
         self._queue.extend()
+        self._queue_ready(keep)
+
+    def _queue_ready(self, keep: int | None) -> None:
         self._recount()
         if keep is not None and keep in self._queue:
             self.pos = self.queue.index(keep)
         self._show_current()
+
+    def _on_ranked(self, queue: LabelQueue) -> None:
+        if queue is self._queue:
+            self.ranking = False
+            self._queue_ready(self._rank_keep)
+            if self._rank_open is not None:
+                pair_id, self._rank_open = self._rank_open, None
+                self._go_to(pair_id)
+
+    def _on_rank_failed(self, message: str, _details: str) -> None:
+        self.ranking = False
+        self._queue.problem = message
+        self.current = None
+        self._show_empty()
 
     # -- counts ---------------------------------------------------------------------------------
 
@@ -665,6 +707,9 @@ class AnnotateView(QWidget):
         """Show one pair (a double-click in the pair table)."""
         if self._dirty:
             self.reload()
+        if self.ranking:              # shown once the queue is ranked (the worker owns it now)
+            self._rank_open = pair_id
+            return
         self._go_to(pair_id)
         self.setFocus()
 

@@ -152,3 +152,21 @@ def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_pa
     fit_calibration(project, 0)
     assert " of 1: " in calibrated_guess(project, "base", 0.2)
     ctx.set_project(None)
+
+
+def test_a_large_project_ranks_a_model_order_in_a_worker(tmp_path: Path, qtbot) -> None:
+    project = _project(tmp_path / "r")
+    for pid, score in ((1, 0.9), (2, 0.15), (3, 0.0)):
+        project.set_label(pid, score)
+    ctx = ProjectContext()
+    ctx.set_project(project)
+    view = _view(ctx, qtbot)
+    view.async_rank_rows = 0                           # every project counts as large
+    with qtbot.waitSignal(view.pairShown, timeout=10_000) as shown:
+        view.use_order(0, "review")
+        assert view.ranking and view.pages.currentIndex() == 1   # the GUI does not wait
+        view.open_pair(3)                              # asked for meanwhile: shown once ranked
+    qtbot.waitUntil(lambda: not view.ranking and view.current is not None and view.current.id == 3,
+                    timeout=10_000)
+    assert shown.args and view.queue[:3] == [1, 3, 2] and view.order == "review"
+    ctx.set_project(None)
