@@ -54,7 +54,9 @@ def _find_run(project: Any, run_id: int | None) -> Any:
     if run_id is None:
         run = project.best_run()
         if run is None:
-            raise UserError(f"{project.name} has no trained run to export. Train a model first.")
+            from stsstudio.core.inference import no_best_run_message
+
+            raise UserError(no_best_run_message(project) + " (export --run N)")
     else:
         run = project.run(int(run_id))
         if run is None:

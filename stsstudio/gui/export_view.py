@@ -259,6 +259,7 @@ class ExportView(QWidget):
         right_layout = QVBoxLayout(right)
         self.card_state = QLabel()
         self.card_state.setStyleSheet(HINT_STYLE)
+        self.card_state.setWordWrap(True)
         right_layout.addWidget(self.card_state)
         self.card = QTextBrowser()
         self.card.setOpenExternalLinks(True)
