@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from stsstudio.core.store import Project
+if TYPE_CHECKING:  # the CLI reads QUEUE_ORDERS at start-up: no store import for that
+    from stsstudio.core.store import Project
 
 RANDOM_SEED = 42
 QUEUE_CHUNK = 2000       # ids read at a time in file order
