@@ -39,6 +39,7 @@ class _Prepared:
     appendix: str
     dev: EvalResult | None
     test: EvalResult | None
+    summary: str = ""
 
 
 def _progress(task: Any, done: int, total: int) -> None:
@@ -172,11 +173,15 @@ def _fmt(value: float | None) -> str:
 
 def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
               test: EvalResult | None) -> str:
-    stats = project.stats()
-    splits = stats["splits"]
-    labeled = stats["labeled_splits"]
-    split_text = ", ".join(f"{s} {splits[s]:,} ({labeled[s]:,} labeled)" for s in splits if splits[s])
     config = run.config or {}
+    resolved = (getattr(run, "summary", None) or {}).get("schedule") or config.get("schedule") or {}
+
+    def setting(key: str) -> Any:
+        # Automatic settings are stored as None; the card gives what the schedule chose.
+        value = config.get(key)
+        if value is None and key in resolved:
+            return f"{resolved[key]:g} (automatic)" if isinstance(resolved[key], float) else resolved[key]
+        return "–" if value is None else value
     name, matryoshka = _loss_name(run)
     entry = get_loss(name)
     loss = entry.card_label if entry is not None else str(run.loss)
@@ -187,6 +192,9 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
         held = " held out from train" if config.get("dev_held_out") else ""
         trained_on = (f"| Trained on | {config['train_pairs']:,} labeled train pairs; evaluated on "
                       f"{config.get('dev_pairs') or 0:,} dev pairs{held} |")
+        if config.get("cv_folds"):
+            trained_on = (f"| Trained on | all {config['train_pairs']:,} labeled pairs, after a "
+                          f"{config['cv_folds']}-fold cross-validation |")
     lines = [
         "",
         "## STS Studio",
@@ -197,16 +205,14 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
         "|:--|:--|",
         f"| Base model | {base_label} |",
         f"| Loss | {loss} |",
-        f"| Epochs | {config.get('epochs', '–')} |",
+        f"| Epochs | {setting('epochs')} |",
         f"| Batch size | {config.get('batch_size', '–')} |",
-        f"| Learning rate | {config.get('learning_rate', '–')} |",
-        f"| Warmup ratio | {config.get('warmup_ratio', '–')} |",
+        f"| Learning rate | {setting('learning_rate')} |",
+        f"| Warmup ratio | {setting('warmup_ratio')} |",
         f"| Max sequence length | {config.get('max_seq_length') or 'model default'} |",
         f"| Seed | {config.get('seed', '–')} |",
         f"| Steps | {run.steps if run.steps is not None else '–'} |",
         f"| Device | {run.device or '–'} |",
-        f"| Pairs | {stats['pairs']:,} ({stats['labeled']:,} labeled): {split_text or 'none'} |",
-        f"| Labels given | {stats['labels']:,} |",
         *([trained_on] if trained_on else []),
         f"| Dev Spearman before training | {_fmt(run.base_dev_spearman)} |",
         f"| Best dev Spearman during training | {_fmt(run.best_dev_spearman)}"
@@ -234,9 +240,15 @@ def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepa
     _, evaluation = _st_submodules()
     model_dir = _model_dir(project, run)
     base_id, base_label = _base_model_fields(run.base_model)
-    train_pairs = project.labeled_pairs("train")
-    dev_pairs = project.labeled_pairs("dev")
-    test_pairs = project.labeled_pairs("test")
+    from stsstudio.core.evaluation import split_trained
+
+    # The card's figures never include pairs the run trained on (moved to dev or test later).
+    trained = project.run_pair_ids(run.id, "train")
+    train_pairs = ([p for p in project.labeled_pairs() if p.id in trained] if trained
+                   else project.labeled_pairs("train"))
+    dev_pairs, dev_leaked = split_trained(project, project.labeled_pairs("dev"), run.id)
+    test_pairs, test_leaked = split_trained(project, project.labeled_pairs("test"), run.id)
+    left_out = len(dev_leaked) + len(test_leaked)
 
     card = SentenceTransformerModelCardData(
         local_files_only=True,  # never ask the Hub about datasets or the base model
@@ -287,7 +299,59 @@ def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepa
         evaluator.primary_metric = f"{name}_spearman_cosine"
         card.eval_results_dict[evaluator] = {f"{name}_pearson_cosine": result.pearson,
                                              f"{name}_spearman_cosine": result.spearman}
-    return _Prepared(model, run, _appendix(project, run, base_label, dev, test), dev, test)
+    appendix = _appendix(project, run, base_label, dev, test)
+    if left_out:
+        appendix += (f"\n{left_out} dev/test pairs that run {run.id} trained on were left out of these "
+                     "figures.\n")
+    return _Prepared(model, run, appendix, dev, test,
+                     _summary_section(project, run, base_label, "path/to/this/folder"))
+
+
+def _summary_section(project: Any, run: Any, base_label: str, folder: str) -> str:
+    """The card's plain summary, first thing under the title block: data, labels, gain with its
+    interval, and how to load the folder. Written from the run's own records (its config and
+    summary at training time), so the counts agree with what the run actually used."""
+    from stsstudio.core.stats import headline
+
+    config, summary = run.config or {}, getattr(run, "summary", None) or {}
+    cv = summary.get("cv") or {}
+    if cv:
+        data = (f"{config.get('train_pairs', 0):,} labeled pairs, measured by {cv.get('folds')}-fold "
+                "cross-validation, then trained on all of them")
+    elif config.get("train_pairs") is not None:
+        held = " held out from the labeled train pairs" if config.get("dev_held_out") else ""
+        data = (f"{config['train_pairs']:,} labeled pairs; evaluated on {config.get('dev_pairs') or 0:,} dev "
+                f"pairs{held}")
+    else:
+        data = "not recorded"
+    lines = ["", "## In short", "",
+             f"- **What:** a sentence-embedding model fine-tuned with STS Studio from {base_label}, on the "
+             f"project *{project.name}* (run {run.id}).",
+             f"- **Trained on:** {data}."]
+    ci = summary.get("dev_spearman_ci")
+    if run.best_dev_spearman is not None:
+        interval = f" (95 % interval {ci[0]:.3f}–{ci[1]:.3f})" if ci and None not in ci else ""
+        base = f"; the base model: {run.base_dev_spearman:.3f}" if run.base_dev_spearman is not None else ""
+        lines.append(f"- **Dev Spearman:** {run.best_dev_spearman:.3f}{interval}{base}.")
+    if summary.get("verdict"):
+        words, _ = headline(summary.get("outcome", ""))
+        lines.append(f"- **Result:** {words} {summary['verdict']}")
+    ceiling = summary.get("human_ceiling") or {}
+    if ceiling.get("summary"):
+        lines.append(f"- **Human agreement:** {ceiling['summary']}")
+    lines += [f"- **Use it:** `SentenceTransformer(\"{folder}\")`, then `model.similarity(a, b)` on "
+              "the embeddings of two sentences (cosine, higher is more similar).", ""]
+    return "\n".join(lines)
+
+
+def _with_summary(card: str, summary: str, folder: str) -> str:
+    """Put the summary after the card's front matter and title, and load from the folder."""
+    card = card.replace('"sentence_transformers_model_id"', f'"{folder}"')
+    head, sep, body = card.partition("\n# ")
+    if not sep:
+        return summary + card
+    title, nl, rest = body.partition("\n")
+    return head + sep + title + nl + summary + rest
 
 
 def _render(model: Any) -> str:
@@ -302,13 +366,14 @@ def _render(model: Any) -> str:
 
 
 def model_card_text(project: Any, run_id: int | None = None, *, format: str = "torch",
-                    dims: int | None = None, measured: Any = None) -> str:
+                    dims: int | None = None, measured: Any = None, folder: str | None = None) -> str:
     """The model card (README.md) that :func:`export_run` would write for a run.
 
     Args:
         project: the open project.
         run_id: the run; None for the best run.
         format, dims, measured: as for :func:`export_run`.
+        folder: the export folder the card's load lines name (default: a placeholder path).
 
     Raises:
         UserError: no such run, or it has no model.
@@ -318,8 +383,10 @@ def model_card_text(project: Any, run_id: int | None = None, *, format: str = "t
     fmt = get_format(format)
     run = _find_run(project, run_id)
     prepared = _prepare(project, run)
-    return (_render(prepared.model) + prepared.appendix
-            + _variant_section(project, prepared.model, fmt, dims, measured))
+    folder = str(Path(folder).expanduser().resolve()) if folder else "path/to/this/folder"
+    return (_with_summary(_render(prepared.model), prepared.summary.replace("path/to/this/folder", folder),
+                          folder) + prepared.appendix
+            + _variant_section(project, prepared.model, fmt, dims, measured, folder))
 
 
 def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
@@ -388,12 +455,14 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
         prepared = _prepare(project, run, task, total)
         from stsstudio.core.export_formats import verify_variant, write_variant
 
-        card = _render(prepared.model)   # the torch model's card, before a backend rewrites it
+        # The torch model's card, before a backend rewrites it, loading from the exported folder.
+        card = _with_summary(_render(prepared.model),
+                             prepared.summary.replace("path/to/this/folder", str(out)), str(out))
         write_variant(prepared.model, tmp, fmt, project)
         verify_variant(project, prepared.model, tmp, fmt, dims, measured)
         readme = tmp / "README.md"
         readme.write_text(card + prepared.appendix
-                          + _variant_section(project, prepared.model, fmt, dims, measured),
+                          + _variant_section(project, prepared.model, fmt, dims, measured, str(out)),
                           encoding="utf-8")
         from stsstudio.core.calibration import write_export_calibration
 
@@ -419,7 +488,8 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
     return out
 
 
-def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measured: Any) -> str:
+def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measured: Any,
+                     folder: str = "path/to/this/folder") -> str:
     """The card's "How to load" section: the exact call, the figures measured for it, and the
     check the export makes (it writes nothing when the check fails, so a written card holds)."""
     from stsstudio.core.export_formats import expected_probe, format_size
@@ -427,7 +497,7 @@ def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measu
     lines = ["", "## How to load this export", "",
              f"Format: **{fmt.label}**{f', truncated to {dims} dimensions' if dims else ''}. "
              f"{fmt.help}", "", "```python", "from sentence_transformers import SentenceTransformer",
-             "", f"model = {fmt.load_call('path/to/this/folder', dims)}", "```", ""]
+             "", f"model = {fmt.load_call(folder, dims)}", "```", ""]
     if fmt.backend != "torch":
         from stsstudio.core.export_formats import install_command
 

@@ -97,10 +97,16 @@ def test_export_loads_and_matches_cli_similarity(proj: Project, tiny_model_dir: 
 
 def test_model_card_contents_and_preview(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> None:
     run_id = _add_run(proj, tiny_model_dir, 0.6)
-    preview = model_card_text(proj, run_id)
+    preview = model_card_text(proj, run_id, folder=str(tmp_path / "out"))
     out = export_run(proj, tmp_path / "out", run_id)
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert readme == preview
+    # The card is written for the folder: a plain summary on top, and load lines naming the folder.
+    assert "sentence_transformers_model_id" not in readme
+    assert readme.index("## In short") < readme.index("## Model Details")
+    assert f'`SentenceTransformer("{out}")`' in readme
+    assert f'SentenceTransformer("{out}")' in readme.split("## Usage")[1]
+    assert "0.8999999" not in readme and "0.6000000" not in readme
 
     dev = evaluate_project(proj, f"run:{run_id}", "dev", device="cpu")
     test = evaluate_project(proj, f"run:{run_id}", "test", device="cpu")
@@ -118,9 +124,6 @@ def test_model_card_contents_and_preview(proj: Project, tiny_model_dir: Path, tm
     assert "* Size: 2 training samples" in readme and "* Size: 3 evaluation samples" in readme
     assert "| **4** " in readme and "dev_spearman_cosine" in readme  # the kept step is bold
     assert "## STS Studio" in readme
-    assert "| Pairs | 9 (8 labeled): train 2 (2 labeled), dev 3 (3 labeled), test 3 (3 labeled), " \
-           "none 1 (0 labeled) |" in readme
-    assert "| Labels given | 9 |" in readme
     assert f"| Dev Spearman (cosine) | {dev.spearman:.4f} on 3 pairs |" in readme
     assert f"| Test Spearman (cosine) | {test.spearman:.4f} on 3 pairs |" in readme
     assert "| Dev Spearman before training | 0.2500 |" in readme
@@ -175,7 +178,7 @@ def test_cancelled_export_leaves_nothing_behind(proj: Project, tiny_model_dir: P
 
 
 def test_export_errors(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="no trained run"):
+    with pytest.raises(UserError, match="no trained model yet"):
         export_run(proj, tmp_path / "x")
     with pytest.raises(UserError, match="Run 5 does not exist"):
         export_run(proj, tmp_path / "x", 5)

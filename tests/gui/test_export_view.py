@@ -93,7 +93,7 @@ def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, t
     assert view.last_result is not None, view.last_error
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "Measured by STS Studio before writing" in card
-    assert "SentenceTransformer('path/to/this/folder')" in card
+    assert f"SentenceTransformer('{out.resolve()}')" in card
     export_formats.reset_availability()
 
 
