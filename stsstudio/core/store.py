@@ -1878,6 +1878,12 @@ class Project:
                                      f"WHERE run_id = {int(run_id)} AND pair_id IN ({{}})", pair_ids)
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def predicted_max_pair_id(self, run_id: int) -> int:
+        """The highest pair id run ``run_id`` has a prediction for (0: none); one index seek.
+        Pair texts never change and deleted pairs take their predictions with them, so a set is
+        complete while no pair id above this one exists."""
+        return int(self._scalar("SELECT MAX(pair_id) FROM predictions WHERE run_id = ?", (run_id,)) or 0)
+
     def pair_targets(self, split: str | None = None, labeled: bool | None = None
                      ) -> list[tuple[int, float | None, str]]:
         """``(pair_id, current score, split)`` of the pairs in id order (queues, calibration)."""

@@ -22,15 +22,16 @@ BASE_RUN = 0      # core.predictions.BASE_RUN (that module, and numpy, load with
 def next_target(project: Any) -> int | None:
     """Which model to score next: the best run without a current set, else the base model
     without one; None while a run trains (it needs the cores) or when every wanted set exists.
-    A set made before pairs were added or removed (another data version) is not current."""
+    A set that misses pairs added since is not current. Runs on the GUI thread, so it uses only
+    index seeks (no scan of the pairs)."""
     runs = project.runs()
     if any(r.status == "running" for r in runs):
         return None
     sets = project.prediction_sets()
-    version = project.data_version() if sets else ""
+    newest = project.max_pair_id() if sets else 0
     best = project.best_run()
     for run_id in ([best.id] if best is not None else []) + [BASE_RUN]:
-        if run_id not in sets or sets[run_id]["data_version"] != version:
+        if run_id not in sets or project.predicted_max_pair_id(run_id) < newest:
             return run_id
     return None
 
