@@ -6,7 +6,7 @@ and today's defaults (TrainConfig(): the automatic schedule), A/B/A/B. Prints on
 (wall time, steps, dev Spearman with its interval, the verdict) and a summary: median wall time of
 each and their ratio, and the dev gain of each.
 
-Usage: python bench/demo_default_run.py [--repeats 2] [--threads 0]
+Usage: python bench/demo_default_run.py [--repeats 2] [--threads 0] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--keep", help="keep the last 'after' project in this folder (for screenshots)")
     a = p.parse_args()
 
     import torch
@@ -50,6 +51,11 @@ def main() -> None:
                 result = train(project, TrainConfig(**fields), NullReporter())
                 wall = time.perf_counter() - t0
                 project.close()
+                if a.keep and name == "after" and rep == a.repeats - 1:
+                    import shutil
+
+                    shutil.rmtree(a.keep, ignore_errors=True)
+                    shutil.copytree(Path(tmp) / "demo", a.keep)
             walls[name].append(wall)
             gain = (result.dev_spearman or 0) - (result.base_dev_spearman or 0)
             gains[name].append(gain)
