@@ -83,7 +83,8 @@ class ModelGuess(QWidget):
         self.surprise.setObjectName("surpriseNote")
         self.surprise.setStyleSheet(f"color: {MARKER_COLOR.name()}; font-weight: 600;")
         self.surprise.setVisible(False)
-        self.before_box = QCheckBox("Show the model's guess before I score")
+        # Short texts: the row must fit beside the slider at 1024x640 (the tooltip says the rest).
+        self.before_box = QCheckBox("Show the guess first")
         self.before_box.setToolTip("Off (default): the guess appears once the pair has your label, "
                                    "so it cannot anchor you. On: it shows at once and G accepts it.")
         self.before_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -159,7 +160,7 @@ class ModelGuess(QWidget):
             extra = " · G accepts it" if self.show_before and pair.score is None else ""
             self.text.setText(f"Model ({model}) guesses {self._display(self.guess)}{extra}")
         else:
-            self.text.setText(f"The model's guess ({model}) shows after you score")
+            self.text.setText(f"Model's guess ({model}): shown once you score")
 
     def _display(self, value: float) -> str:
         project = self.ctx.project
