@@ -43,7 +43,7 @@ def test_the_guess_is_hidden_until_the_expert_commits(tmp_path: Path, qtbot) -> 
     view.next()                                      # pair 2, unlabeled: a guess exists ...
     assert view.current.id == 2 and view.model_guess.guess == 0.1
     assert view.model_guess.marker.value is None and not view.model_guess.marker.isVisible()
-    assert "after you score" in view.model_guess.text.text()
+    assert "once you score" in view.model_guess.text.text()
     qtbot.keyClick(view, Qt.Key.Key_G)               # ... and G does nothing in this mode
     assert ctx.project.label_history(2) == []
     view.set_score(0.2)
