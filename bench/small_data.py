@@ -21,7 +21,6 @@ STSb files by default (../shared/data/stsb; TSV, no header, score 0-5 in column 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -34,22 +33,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "stsb"
+from _stsb import SHARED, read_sts  # noqa: E402  (bench/ is the script folder)
 
 SCHEDULES = {
     "fixed": dict(epochs=1.0, learning_rate=2e-5, loss="cosine", cv_folds=0, select_best=True),
     "auto": dict(),
 }
-
-
-def read_sts(path: Path, genre: str | None = None) -> list[tuple[str, str, float]]:
-    rows = []
-    with open(path, encoding="utf8") as f:
-        for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if genre and not row[0].startswith(genre):
-                continue
-            rows.append((row[5], row[6], float(row[4]) / 5.0))
-    return rows
 
 
 def main() -> None:

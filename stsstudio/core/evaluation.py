@@ -257,7 +257,8 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
     if trained:
         total = len(pairs)
         if include_trained:
-            note = (f"Leaked evaluation: {len(trained)} of these {total} pairs were used to train run {run_id}, "
+            note = (f"Leaked evaluation: {len(trained)} of these {total} pairs were used to train run "
+                    f"{run_id}, "
                     "so the figures overstate the model.")
         else:
             pairs = clean

@@ -58,7 +58,7 @@ def clean_stale_temps(target: Path) -> list[Path]:
         pid_text = name[len(head):].split(".", 1)[0]
         try:
             if pid_text.isdigit():
-                if _process_alive(int(pid_text)):
+                if process_alive(int(pid_text)):
                     continue
             elif time.time() - entry.lstat().st_mtime < STALE_TEMP_SECONDS:
                 continue
@@ -72,15 +72,18 @@ def clean_stale_temps(target: Path) -> list[Path]:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal counts as alive)."""
     if pid <= 0:
         return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:
+    except PermissionError:
         return True
+    except OSError:
+        return False
     return True
 
 

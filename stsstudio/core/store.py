@@ -34,6 +34,7 @@ from typing import Any
 
 from stsstudio.core.errors import UserError
 from stsstudio.core.hashing import pair_hash, pair_hashes
+from stsstudio.core.paths import process_alive
 
 DB_NAME = "project.stsproj"
 SPLITS = ("train", "dev", "test", "none")
@@ -1748,7 +1749,8 @@ class Project:
     def run(self, run_id: int) -> Run | None:
         rows = self._execute("SELECT id, created_at, status, base_model, loss, config, finished_at, "
                             "device, seconds, total_steps, steps, base_dev_spearman, "
-                            "best_dev_spearman, best_step, model_dir, message, summary FROM runs WHERE id = ?",
+                            "best_dev_spearman, best_step, model_dir, message, summary "
+                            "FROM runs WHERE id = ?",
                             (run_id,))
         if not rows:
             return None
@@ -1767,7 +1769,7 @@ class Project:
     def _run_is_stale(self, run_id: int) -> bool:
         """A 'running' run whose process is gone, or whose project nobody holds for writing."""
         pid = self._scalar("SELECT pid FROM runs WHERE id = ?", (run_id,))
-        if pid is None or not _process_alive(int(pid)):
+        if pid is None or not process_alive(int(pid)):
             return True
         if int(pid) == os.getpid():
             return False
@@ -1927,7 +1929,7 @@ class Project:
         """Runs left 'running' by a process that is gone were interrupted (a crash, a kill)."""
         stale = []
         for run_id, pid in self._execute("SELECT id, pid FROM runs WHERE status = 'running'"):
-            if pid is None or not _process_alive(int(pid)) or int(pid) == os.getpid():
+            if pid is None or not process_alive(int(pid)) or int(pid) == os.getpid():
                 stale.append(run_id)
         for run_id in stale:
             self.update_run(run_id, status="interrupted", message=_INTERRUPTED_MESSAGE)
@@ -1968,20 +1970,6 @@ def folder_size(folder: Path) -> int:
                 continue
             total += st.st_size
     return total
-
-
-def _process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 DEV_FRACTION = 0.1  # the share of labeled pairs held out as dev when a file has no split

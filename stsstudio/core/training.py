@@ -32,17 +32,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.losses import LOSS_NAMES as LOSSES
+from stsstudio.core.losses import build_loss
 from stsstudio.core.schedule import AUTO, Schedule, cv_folds, kfold
 from stsstudio.core.schedule import resolve as resolve_schedule
-from stsstudio.core.losses import DEFAULT_LOSS, build_loss
-from stsstudio.core.losses import LOSS_NAMES as LOSSES
 
 # DEFAULT_LOSS (core/losses.py) was chosen by measurement on STSb dev (MiniLM-L6, 1 epoch, batch 16).
 DEFAULT_LEARNING_RATE = 2e-5
 MIN_TRAIN_PAIRS = 10
 MIN_DEV_PAIRS = 5
 HOLDOUT_FRACTION = 0.1
-METRIC_NAMES = ("loss", "learning_rate", "dev_spearman", "dev_pearson", "dev_spearman_low", "dev_spearman_high")
+METRIC_NAMES = ("loss", "learning_rate", "dev_spearman", "dev_pearson", "dev_spearman_low",
+                "dev_spearman_high")
 _BEST_METRIC = "eval_dev_spearman_cosine"
 _CI_LOW = "eval_dev_spearman_ci_low"
 _CI_HIGH = "eval_dev_spearman_ci_high"
@@ -817,7 +818,8 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                     project.update_run(run_id, status="cancelled", finished_at=time.time(), seconds=seconds,
                                        steps=0, message="Cancelled during cross-validation.")
                 reporter.cancelled()
-                return RunResult(run_id=run_id, status="cancelled", device=device.id, steps=0, seconds=seconds,
+                return RunResult(run_id=run_id, status="cancelled", device=device.id, steps=0,
+                                 seconds=seconds,
                                  base_dev_spearman=None, dev_spearman=None, dev_pearson=None, model_dir=None,
                                  message="Cancelled during cross-validation.")
             if writer:
@@ -915,7 +917,8 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         summary["human_ceiling"] = ceiling
     if status == "finished" and comparison is not None and comparison["outcome"] == "worse":
         message = comparison["verdict"]
-    elif status == "finished" and comparison is None and dev_sp is not None and base is not None and dev_sp < base:
+    elif (status == "finished" and comparison is None and dev_sp is not None and base is not None
+          and dev_sp < base):
         message = (f"The fine-tuned model ({dev_sp:.4f}) did not beat the base model ({base:.4f}) "
                    "on dev Spearman.")
     if status == "finished" and writer:
@@ -1040,13 +1043,16 @@ def _cross_validate(model: Any, data: _Data, config: TrainConfig, schedule: Sche
         cancel.stopped = False
         with tempfile.TemporaryDirectory(prefix="stsstudio_cv_") as tmp:
             args = SentenceTransformerTrainingArguments(
-                output_dir=tmp, max_steps=fold_schedule.steps, num_train_epochs=math.ceil(fold_schedule.epochs),
+                output_dir=tmp, max_steps=fold_schedule.steps,
+                num_train_epochs=math.ceil(fold_schedule.epochs),
                 per_device_train_batch_size=int(config.batch_size), learning_rate=fold_schedule.learning_rate,
                 warmup_steps=math.ceil(fold_schedule.steps * fold_schedule.warmup_ratio),
                 seed=int(config.seed) + i + 1, data_seed=int(config.seed) + i + 1,
                 eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none",
-                disable_tqdm=True, use_cpu=device.kind == "cpu", bf16=precision["bf16"], fp16=precision["fp16"])
-            ds = Dataset.from_dict({"sentence1": fit.sentence1, "sentence2": fit.sentence2, "score": fit.scores})
+                disable_tqdm=True, use_cpu=device.kind == "cpu", bf16=precision["bf16"],
+                fp16=precision["fp16"])
+            ds = Dataset.from_dict({"sentence1": fit.sentence1, "sentence2": fit.sentence2,
+                                    "score": fit.scores})
             trainer = SentenceTransformerTrainer(model=fold_model, args=args, train_dataset=ds,
                                                  loss=build_loss(fold_schedule.loss, fold_model,
                                                                  matryoshka=config.matryoshka),

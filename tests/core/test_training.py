@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from db_support import db_rows as _db_rows
 from training_support import RecordingReporter, fill_project
 
 from stsstudio.core.models import ModelLoadError
 from stsstudio.core.store import Project
 from stsstudio.core.training import TrainConfig, TrainingError, resume, train
-
-
-def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the project's database directly (a second connection), to verify what it holds."""
-    conn = sqlite3.connect(project.db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def _config(model: Path, **kw) -> TrainConfig:

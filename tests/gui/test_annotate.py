@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import sqlite3
 from pathlib import Path
 
 import pytest
+from db_support import db_rows as _db_rows
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -17,15 +17,6 @@ from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.undo import SetLabelCommand
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
-
-
-def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the project's database directly (a second connection), to verify what it holds."""
-    conn = sqlite3.connect(project.db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def import_stsb(project: Project, path: Path) -> int:

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
+from db_support import db_rows as _db_rows
 
 from stsstudio.core import importers
 from stsstudio.core.errors import UserError
 from stsstudio.gui.import_wizard import ImportWizard
-
-
-def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the project's database directly (a second connection), to verify what it holds."""
-    conn = sqlite3.connect(project.db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def _wizard(qtbot, ctx, source: str) -> ImportWizard:

@@ -4,9 +4,8 @@ flag one, close, reopen."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+from db_support import db_rows as _db_rows
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
@@ -15,15 +14,6 @@ from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.main_window import MainWindow
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
-
-
-def _db_rows(project, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the project's database directly (a second connection), to verify what it holds."""
-    conn = sqlite3.connect(project.db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def test_create_import_label_undo_flag_reopen(qtbot, tmp_path, monkeypatch, stsb_dev):
