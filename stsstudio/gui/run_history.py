@@ -117,7 +117,7 @@ class RunHistory(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         self.table = QTableWidget(0, 7)
         self.table.setHorizontalHeaderLabels(["Run", "Started", "Base model", "Loss", "Status",
-                                              "Best dev", "Disk"])
+                                              "Dev ρ", "Disk"])
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)

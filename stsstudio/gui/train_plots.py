@@ -114,7 +114,7 @@ class TrainPlots(QWidget):
                                       ("Throughput", self.speed_label, "9,999.9 pairs/s"),
                                       ("Device", self.device_label, "CPU (16 cores)"),
                                       ("Loss", self.loss_label, "0.0000"),
-                                      ("Best dev Spearman", self.best_label, "0.000  (base 0.000)")):
+                                      ("Dev Spearman", self.best_label, "0.000  (base 0.000)")):
             label.setText("–")
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)

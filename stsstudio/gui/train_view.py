@@ -480,12 +480,27 @@ class TrainView(QWidget):
         if len(runs) == 1 and not self.is_training():
             metrics = project.metrics(runs[0].id) if project is not None else {}
             self.plots.show_run_status(runs[0], metrics)
+            self._show_verdict(runs[0])
 
     # ------------------------------------------------------------------------------------
     # Messages
 
     def _log(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+
+    def _show_verdict(self, run: Any) -> None:
+        """A selected run's outcome against the base model, in words, in the banner."""
+        from stsstudio.core.stats import headline
+
+        summary = getattr(run, "summary", None) or {}
+        if not summary.get("verdict"):
+            return
+        words, tone = headline(summary.get("outcome", ""))
+        detail = summary["verdict"]
+        ceiling = summary.get("human_ceiling") or {}
+        if ceiling.get("summary"):
+            detail += " " + ceiling["summary"]
+        self._show_banner(f"Run {run.id}: {words}\n{detail}", tone)
 
     def _show_banner(self, text: str, kind: str) -> None:
         colors = {"ok": ("#e7f4ea", "#2a7d46"), "warn": ("#fdf4e0", "#8a5a00"),

@@ -156,7 +156,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     assert beat.ticks > 0
     # The finish banner leads with the outcome in words, then the paired verdict with its numbers.
     banner = view.banner.text()
-    assert view.banner.isVisible() and f"Run {first_id} finished." in banner
+    assert view.banner.isVisible() and f"Run {first_id}" in banner
     assert "base model" in banner and "95 % interval" in banner and "on 50 dev pairs" in banner
     # The history's details give the interval, the verdict and the disk size; the run keeps its model only.
     view.select_runs([first_id])
