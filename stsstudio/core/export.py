@@ -55,9 +55,11 @@ def _find_run(project: Any, run_id: int | None) -> Any:
     if run_id is None:
         run = project.best_run()
         if run is None:
-            from stsstudio.core.inference import no_best_run_message
+            if any(r.outcome == "worse" for r in project.runs()):
+                from stsstudio.core.inference import no_best_run_message
 
-            raise UserError(no_best_run_message(project) + " (export --run N)")
+                raise UserError(no_best_run_message(project))
+            raise UserError(f"{project.name} has no trained run to export. Train a model first.")
     else:
         run = project.run(int(run_id))
         if run is None:

@@ -178,7 +178,7 @@ def test_cancelled_export_leaves_nothing_behind(proj: Project, tiny_model_dir: P
 
 
 def test_export_errors(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="no trained model yet"):
+    with pytest.raises(UserError, match="no trained run"):
         export_run(proj, tmp_path / "x")
     with pytest.raises(UserError, match="Run 5 does not exist"):
         export_run(proj, tmp_path / "x", 5)

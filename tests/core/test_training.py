@@ -232,7 +232,12 @@ def test_data_plan_is_the_engine_rule(project: Project) -> None:
     plan = data_plan(project, TrainConfig())
     assert not plan.can_start and "Too few labeled train pairs (0)" in plan.problems[0]
     fill_project(project, train=60, dev=0)
+    # 60 labels, no dev split: cross-validation, then every label trains the model.
     plan = data_plan(project, TrainConfig())
+    assert (plan.train, plan.dev, plan.held_out, plan.cv_folds, plan.can_start) == (60, 0, False, 5, True)
+    assert plan.schedule.describe().startswith("Automatic for 60 labeled pairs")
+    # Cross-validation off: the seeded holdout.
+    plan = data_plan(project, TrainConfig(cv_folds=0))
     k = round(60 * HOLDOUT_FRACTION)
     assert (plan.train, plan.dev, plan.held_out, plan.can_start) == (60 - k, k, True, True)
     assert any("No dev split" in note for note in plan.notes)
