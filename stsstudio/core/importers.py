@@ -1017,6 +1017,16 @@ def _read_hub(dataset_id: str, options: ImportOptions) -> RawTable:
 # Validation
 
 
+def _sentence_columns(raw: Any, options: Any) -> tuple[Any, Any]:
+    """The two sentence columns: the user's choice or the guess; one line when they are the same."""
+    s1_col = _resolve(raw, options.sentence1, raw.guess.sentence1, "sentence1", True)
+    s2_col = _resolve(raw, options.sentence2, raw.guess.sentence2, "sentence2", True)
+    if s1_col == s2_col:
+        raise ImportDataError("sentence1 and sentence2 are the same column", file=raw.display_name,
+                              column=s1_col)
+    return s1_col, s2_col
+
+
 def _resolve(raw: RawTable, wanted: str | int | None, guessed: str | None, role: str,
              required: bool) -> str | None:
     name = raw.display_name
@@ -1165,10 +1175,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     step(25)
     name = raw.display_name
     guess = raw.guess
-    s1_col = _resolve(raw, options.sentence1, guess.sentence1, "sentence1", True)
-    s2_col = _resolve(raw, options.sentence2, guess.sentence2, "sentence2", True)
-    if s1_col == s2_col:
-        raise ImportDataError("sentence1 and sentence2 are the same column", file=name, column=s1_col)
+    s1_col, s2_col = _sentence_columns(raw, options)
     score_col = _resolve(raw, options.score, guess.score, "score", False)
     split_col = _resolve(raw, options.split_column, guess.split_column, "split", False)
     if score_col in (s1_col, s2_col):
@@ -1421,10 +1428,7 @@ def read_labels(source: str | os.PathLike[str], options: ImportOptions | None = 
     raw = read_table(source, options)
     name = raw.display_name
     guess = raw.guess
-    s1_col = _resolve(raw, options.sentence1, guess.sentence1, "sentence1", True)
-    s2_col = _resolve(raw, options.sentence2, guess.sentence2, "sentence2", True)
-    if s1_col == s2_col:
-        raise ImportDataError("sentence1 and sentence2 are the same column", file=name, column=s1_col)
+    s1_col, s2_col = _sentence_columns(raw, options)
     score_col = _resolve(raw, options.score, guess.score, "score", False)
     if score_col is None or score_col in (s1_col, s2_col):
         raise ImportDataError("no score column: labels need sentence1, sentence2 and score",
