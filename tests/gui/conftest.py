@@ -81,3 +81,31 @@ def _no_dangling_workers(qtbot):
         names = ", ".join(type(w).__name__ for w in left)
         wait_for_workers_to_quit(5000)
         pytest.fail(f"the test left worker threads running: {names}")
+
+
+@pytest.fixture
+def empty_window(qtbot):
+    """The main window with no project (the welcome page)."""
+    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.main_window import MainWindow
+
+    ctx = ProjectContext()
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    yield window
+    ctx.set_project(None)
+
+
+@pytest.fixture
+def warnings_shown(monkeypatch):
+    """Every QMessageBox.warning the test triggers, as (title, text), instead of a modal box."""
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str]] = []
+
+    def fake_warning(parent, title, text, *args, **kwargs):
+        shown.append((title, text))
+        return QMessageBox.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(fake_warning))
+    return shown

@@ -23,28 +23,6 @@ from stsstudio.gui.main_window import VIEW_KEYS, MainWindow, PlaceholderView
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def empty_window(qtbot):
-    """The main window with no project (the welcome page)."""
-    ctx = ProjectContext()
-    window = MainWindow(ctx)
-    qtbot.addWidget(window)
-    yield window
-    ctx.set_project(None)
-
-
-@pytest.fixture
-def warnings_shown(monkeypatch):
-    shown: list[tuple[str, str]] = []
-
-    def fake_warning(parent, title, text, *args, **kwargs):
-        shown.append((title, text))
-        return QMessageBox.Ok
-
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(fake_warning))
-    return shown
-
-
 def _pairs(project: Project, n: int, labeled: int) -> None:
     project.insert_pairs([(f"Sentence {i} about a cat.", f"Sentence {i} about a dog.",
                            0.5 if i < labeled else None, "train", i + 1, None) for i in range(n)])

@@ -7,32 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from stsstudio.core.store import Project
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
-
-
-@pytest.fixture
-def empty_window(qtbot):
-    ctx = ProjectContext()
-    window = MainWindow(ctx)
-    qtbot.addWidget(window)
-    yield window
-    ctx.set_project(None)
-
-
-@pytest.fixture
-def warnings_shown(monkeypatch):
-    shown: list[tuple[str, str]] = []
-
-    def fake_warning(parent, title, text, *args, **kwargs):
-        shown.append((title, text))
-        return QMessageBox.Ok
-
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(fake_warning))
-    return shown
 
 
 def test_symlinked_lock_is_explained_and_its_target_kept(empty_window, tmp_path, warnings_shown):
