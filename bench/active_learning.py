@@ -16,7 +16,7 @@ final budget (linear between rounds; null when never). ``labels_saved_vs_random`
 
 Prints one JSON line: ``strategies: {name: {labels, spearman, spearman_sd, labels_to_reach}}``,
 ``labels_saved_vs_random`` and the settings. The default budget (50 + 5 x 50 labels, 3 seeds,
-a pool of 2,000 pairs) is meant to run in about 30 minutes on 2 cores; ``--max-steps`` caps
+a pool of 1,000 pairs) is meant to run in about 30 minutes on 2 cores; ``--max-steps`` caps
 every training for a quick look.
 
 Usage:
@@ -115,6 +115,12 @@ class Sim:
             rng = random.Random(self.seed)
             self.give_labels(project, rng.sample(ids, args.seed_labels))
             predict_pairs(project, "base")      # informative compares the base model with the run
+            from stsstudio.core.evaluation import evaluate_pairs
+            from stsstudio.core.inference import get_model
+
+            s1, s2, gold = zip(*self.test)
+            self.base_rho = float(evaluate_pairs(get_model("base", device=args.device, project=project),
+                                                 list(s1), list(s2), list(gold)).spearman)
             run0, rho0 = self.train_and_score(project, "seed")
             predict_pairs(project, run0)
         curves: dict[str, dict[str, list]] = {}
@@ -139,7 +145,7 @@ class Sim:
                     print(f"seed {self.seed} {order:<12} round {r + 1}: {labels[-1]} labels, test "
                           f"Spearman {rho:.4f} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
             shutil.rmtree(folder, ignore_errors=True)
-            curves[order] = {"labels": labels, "spearman": rhos}
+            curves[order] = {"labels": labels, "spearman": rhos, "base_spearman": self.base_rho}
         shutil.rmtree(seed_dir, ignore_errors=True)
         return curves
 
@@ -182,7 +188,7 @@ def main() -> None:
     _add_import_options(p, with_split=False)
     p.add_argument("--test", help="a labeled test file (same flags); default: hold out --test-size")
     p.add_argument("--test-size", type=int, default=500, help="pairs held out as the test set")
-    p.add_argument("--pool", type=int, default=2000, help="pairs the expert labels from (seeded sample)")
+    p.add_argument("--pool", type=int, default=1000, help="pairs the expert labels from (seeded sample)")
     p.add_argument("--seed-labels", type=int, default=50)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--k", type=int, default=50, help="labels per round")
@@ -219,6 +225,7 @@ def main() -> None:
             pool = random.Random(seed).sample(rest, min(args.pool, len(rest)))
             per_seed.append(Sim(args, pool, test, seed, Path(tmp)).run())
     summary = summarise(per_seed, args.strategies)
+    summary["per_seed"] = per_seed
     summary["settings"] = {"data": str(args.data), "pool": args.pool, "test": len(test),
                            "seed_labels": args.seed_labels, "rounds": args.rounds, "k": args.k,
                            "seeds": args.seeds, "base_model": args.base_model,
