@@ -256,7 +256,8 @@ def _words(text: str) -> frozenset[str]:
 
 def _diverse(project: Project, ranked: list[int], limit: int | None) -> list[tuple[int, str]]:
     """Reorder the top of ``ranked`` so that no batch holds near-copies (see :func:`rank_pairs`)."""
-    pool = ranked[:max(DIVERSE_POOL, (limit or 0) * 5)]
+    # The diversity step looks at the top only (a whole-split ranking keeps score order below).
+    pool = ranked[:min(max(DIVERSE_POOL, (limit or 0) * 5), 5 * QUEUE_CHUNK)]
     texts = project.pair_text_by_ids(pool)
     out: list[tuple[int, str]] = []
     moved: set[int] = set()

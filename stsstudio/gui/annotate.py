@@ -12,178 +12,42 @@ before returning), then the next pair, already fetched, is shown. The queue of p
 
 from __future__ import annotations
 
-import html
-import re
 import time
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from stsstudio.core.label_queue import RANDOM_SEED, LabelQueue, queue_order
-from stsstudio.core.scales import key_range, key_scores
-from stsstudio.core.store import Pair, PairCounts, Project
+from stsstudio.core.label_queue import LabelQueue, queue_order
+from stsstudio.core.scales import key_range
+from stsstudio.core.store import Pair
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.guidelines_panel import GuidelinesPanel
+from stsstudio.gui.label_counts import LabelCounts
+from stsstudio.gui.label_empty import LabelEmptyPage
+from stsstudio.gui.label_keys import HINTS, handles, key_action, number_keys
 from stsstudio.gui.label_progress import LabelProgress
 from stsstudio.gui.model_guess import ModelGuess
+from stsstudio.gui.pair_cards import PairCards
 from stsstudio.gui.queue_bar import QueueBar
-from stsstudio.gui.score_panel import RUBRIC, ScorePanel
+from stsstudio.gui.queue_loader import QueueLoader
+from stsstudio.gui.score_panel import ScorePanel
 from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
-from stsstudio.gui.widgets import SHARED_WORD_BG, EmptyState, mute
-from stsstudio.gui.workers import JobRunner
+from stsstudio.gui.widgets import mute
 
-__all__ = ["HIGHLIGHT_MODES", "RANDOM_SEED", "RUBRIC", "AnnotateView", "different_words",
-           "highlight_html", "shared_words"]
+__all__ = ["AnnotateView"]
 
-NUMBER_KEYS = {getattr(Qt.Key, f"Key_{i}"): RUBRIC[i][0] for i in range(6)}  # on 0-1 and 0-5
-_HINTS = ("<b>{keys}</b> set score &nbsp;·&nbsp; <b>←/→</b> ±0.05 &nbsp;·&nbsp; <b>Shift+←/→</b> ±0.01"
-          " &nbsp;·&nbsp; <b>Enter</b> save &amp; next &nbsp;·&nbsp; <b>Backspace</b> back"
-          " &nbsp;·&nbsp; <b>S</b> skip &nbsp;·&nbsp; <b>F</b> flag &nbsp;·&nbsp; <b>N</b> note"
-          " &nbsp;·&nbsp; <b>Ctrl+Z</b> undo")
-
-
-def number_keys(scale: str | None) -> dict[int, float]:
-    """Qt digit key -> stored score on the project's display scale (core.scales.key_scores):
-    on 1-5 key 1 is a 1 (stored 0), key 5 a 5."""
-    return {getattr(Qt.Key, f"Key_{k}"): v for k, v in key_scores(scale).items()}
-STEP, FINE_STEP = 0.05, 0.01
 PREFETCH = 40            # pairs fetched ahead in one query
-ASYNC_COUNT_ROWS = 50_000  # from this many pairs on, the first count (a full scan) leaves the GUI thread
-ASYNC_RANK_ROWS = 20_000   # from this many pairs on, a model order ranks in a worker (seconds at 200k)
-
-
-def _rank_queue(queue: LabelQueue) -> LabelQueue:
-    """A worker's job: the first page of a model order (reads every prediction)."""
-    queue.extend()
-    return queue
-
-_STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from into onto over under
-is are was were be been being am do does did has have had having it its this that these those
-there here as so than then too very i me my we our you your he him his she her they them their
-not no can could will would should may might must just also up down out off about again""".split())
-_WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
-
-
-def shared_words(a: str, b: str) -> set[str]:
-    """Content words (case-insensitive) that both sentences contain."""
-    wa = {w.casefold() for w in _WORD.findall(a)}
-    wb = {w.casefold() for w in _WORD.findall(b)}
-    return {w for w in wa & wb if w not in _STOPWORDS}
-
-
-def different_words(a: str, b: str) -> tuple[set[str], set[str]]:
-    """The words (case-insensitive) of ``a`` missing from ``b``, and of ``b`` missing from ``a``.
-
-    Small words count too: in near-duplicates the one real difference is often a "not".
-    Sentences that share fewer words than either has of its own get no marks.
-    """
-    wa = {w.casefold() for w in _WORD.findall(a)}
-    wb = {w.casefold() for w in _WORD.findall(b)}
-    only_a, only_b = wa - wb, wb - wa
-    if len(wa & wb) < max(len(only_a), len(only_b)):
-        return set(), set()   # mostly different: marking nearly every word would show nothing
-    return only_a, only_b
-
-
-# What the sentence cards highlight: (name, menu text). Differences first, the default.
-HIGHLIGHT_MODES = (("differences", "Highlight differences"), ("shared", "Highlight shared words"),
-                   ("none", "No highlighting"))
-
-
-def highlight_html(text: str, words: set[str]) -> str:
-    """``text`` as HTML with the given words on a soft background."""
-    if not words:
-        return html.escape(text)
-    out, last = [], 0
-    for m in _WORD.finditer(text):
-        if m.group(0).casefold() in words:
-            out.append(html.escape(text[last:m.start()]))
-            out.append(f"<span style='background-color:{SHARED_WORD_BG}; font-weight:600'>"
-                       f"{html.escape(m.group(0))}</span>")
-            last = m.end()
-    out.append(html.escape(text[last:]))
-    return "".join(out)
-
-
-def warm_counts(project: Project) -> PairCounts:
-    """The project's counts, for a worker: the first count scans every pair (about 150 ms at a
-    million), too long for the GUI thread; later ones are kept in step by the project."""
-    return project.warm_counts()
-
-
-FONT_SIZES = (16, 15, 14, 13, 12, 11)   # the sentence cards' sizes, largest first
-
-
-class SentenceCard(QFrame):
-    """One sentence, large, wrapped and selectable, on a quiet card."""
-
-    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("sentenceCard")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 12, 18, 16)
-        layout.setSpacing(6)
-        self.caption = QLabel(caption)
-        self.caption.setObjectName("cardCaption")
-        self.text = QLabel()
-        self.text.setObjectName("sentenceText")
-        self.text.setWordWrap(True)
-        self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # keys stay with the view
-        self.text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        font = QFont(self.text.font())
-        font.setPointSizeF(16)
-        self.text.setFont(font)
-        layout.addWidget(self.caption)
-        layout.addWidget(self.text)
-        layout.addStretch(1)
-        self._fitted: tuple | None = None   # (width, height, text) the font was fitted for
-        self.setStyleSheet(_CARD_STYLE)
-        # The cards share the free height, so a longer or shorter sentence never moves the
-        # controls below (which would repaint the whole view on every pair).
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 2 + 48)
-
-    def set_html(self, text: str) -> None:
-        self.text.setText(text)
-        self._fit_font()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
-        super().resizeEvent(event)
-        self._fit_font()
-
-    def _fit_font(self) -> None:
-        """The largest sentence size (16 pt down to 11) at which the whole sentence fits the
-        card, so a long sentence on a small screen loses no line."""
-        margins = self.layout().contentsMargins()
-        width = self.width() - margins.left() - margins.right()
-        height = (self.height() - margins.top() - margins.bottom()
-                  - self.caption.sizeHint().height() - self.layout().spacing())
-        key = (width, height, self.text.text())
-        if width <= 0 or key == self._fitted:
-            return
-        self._fitted = key
-        font = QFont(self.text.font())
-        for size in FONT_SIZES:
-            font.setPointSizeF(size)
-            self.text.setFont(font)
-            if self.text.heightForWidth(width) <= height:
-                break
-
 
 class NoteEdit(QLineEdit):
     """The note line: Enter saves, Escape reverts; either gives the keys back to the view."""
@@ -216,28 +80,18 @@ class AnnotateView(QWidget):
     def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self._queue = LabelQueue(None)
         self.pos = 0
-        self._just_counted = False
         self._confirming = False
         self._cache: dict[int, Pair] = {}
         self.current: Pair | None = None
         self.score: float | None = None          # the slider's value; None until set
         self._dirty = True                       # the queue must be rebuilt before use
-        self.total = 0
-        self.labeled = 0
-        self.async_count_rows = ASYNC_COUNT_ROWS   # tests lower it to drive the worker path
-        self.async_rank_rows = ASYNC_RANK_ROWS
-        self.ranking = False                       # a model order's first page ranks in a worker
-        self._ranker = JobRunner(self)
-        self._ranker.finished.connect(self._on_ranked)
-        self._ranker.failed.connect(self._on_rank_failed)
-        self._rank_keep: int | None = None
-        self._rank_open: int | None = None         # a pair opened while ranking
-        self.counting = False                      # a first count runs in a worker
-        self._counter = JobRunner(self)
-        self._counter.finished.connect(self._on_counted)
-        self._counter.failed.connect(self._on_count_failed)
+        self.counts = LabelCounts(self)          # total and labeled pairs of the split
+        self.counts.changed.connect(self._on_counted)
+        self.loader = QueueLoader(self)          # the queue, ranked in a worker when big
+        self.loader.ready.connect(self._queue_ready)
+        self.loader.failed.connect(self._on_rank_failed)
+        self._rank_open: int | None = None       # a pair opened while ranking
         self._sitting: dict[int, float] = {}     # pairs labeled this sitting: first label's time
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -245,15 +99,10 @@ class AnnotateView(QWidget):
         self.queue_bar.settingsChanged.connect(self._on_queue_settings_changed)
         self.header, self.flag_badge = self.queue_bar.header, self.queue_bar.flag_badge
         self.split_combo, self.order_combo = self.queue_bar.split_combo, self.queue_bar.order_combo
-        self.card1 = SentenceCard("Sentence 1")
-        self.card2 = SentenceCard("Sentence 2")
-        self.highlight_combo = QComboBox()
-        for mode, text in HIGHLIGHT_MODES:
-            self.highlight_combo.addItem(text, mode)
-        self.highlight_combo.setToolTip("Which words the sentences mark: the words only one "
-                                        "of them has, the words both share, or none")
-        self.highlight_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.highlight_combo.currentIndexChanged.connect(self._on_highlight_changed)
+        self.cards = PairCards(self)
+        self.cards.modeChanged.connect(self.setFocus)
+        self.card1, self.card2 = self.cards.card1, self.cards.card2
+        self.highlight_combo = self.cards.highlight_combo
         self.score_panel = ScorePanel()
         self.score_panel.moved.connect(self._on_slider_moved)
         self.slider, self.ticks = self.score_panel.slider, self.score_panel.ticks
@@ -266,7 +115,7 @@ class AnnotateView(QWidget):
         self.progress = self.label_progress.progress
         self.progress_label = self.label_progress.progress_label
 
-        self.empty = EmptyState("Nothing to label", "", "Import pairs…", icon_name="label")
+        self.empty = LabelEmptyPage()
         self.empty.actionTriggered.connect(self._on_empty_action)
         self.pages = QStackedWidget()
         self.pages.addWidget(self._work_page())
@@ -294,7 +143,7 @@ class AnnotateView(QWidget):
         note_row.addWidget(self.note_edit, 1)
         note_row.addSpacing(8)
         note_row.addWidget(self.highlight_combo)
-        self.hints = QLabel(_HINTS.format(keys="0–5"))
+        self.hints = QLabel(HINTS.format(keys="0–5"))
         self.hints.setObjectName("keyHints")
         self.hints.setWordWrap(True)
         mute(self.hints)
@@ -338,7 +187,7 @@ class AnnotateView(QWidget):
         scale = project.display_scale() if project is not None and not project.closed else None
         self.number_keys = number_keys(scale)
         self.score_panel.set_scale(scale)
-        self.hints.setText(_HINTS.format(keys=key_range(scale)))
+        self.hints.setText(HINTS.format(keys=key_range(scale)))
 
     def _on_project_changed(self) -> None:
         self._apply_scale()
@@ -381,9 +230,18 @@ class AnnotateView(QWidget):
         return self.queue_bar.order
 
     @property
+    def _queue(self) -> LabelQueue:
+        return self.loader.queue
+
+    @property
     def queue(self) -> list[int]:
         """The pair ids in labelling order, as far as read so far."""
-        return self._queue.ids
+        return self.loader.queue.ids
+
+    @property
+    def ranking(self) -> bool:
+        """A model order ranks a big project's predictions in a worker."""
+        return self.loader.ranking
 
     def reload(self, keep: int | None = None) -> None:
         """Rebuild the queue: unlabeled pairs first (file order or seeded shuffle), then labeled."""
@@ -392,90 +250,44 @@ class AnnotateView(QWidget):
         self._cache.clear()
         self.pos = 0
         if project is None or project.closed:
-            self._queue = LabelQueue(None)
-            self.total = self.labeled = 0
-            self._show_empty()
+            self.loader.load(None, None, "file")
             return
-        self._queue = LabelQueue(project, self.split, self.order, annotator=self.ctx.annotator or "")
-        self._ranker.cancel(quiet=True)
-        self.ranking = False
-        if queue_order(self.order).needs_predictions and project.pair_count() >= self.async_rank_rows:
-            # Ranking reads every prediction: seconds on a large project, so not on this thread.
-            self.ranking, self._rank_keep = True, keep
-            self.empty.set_text("Ranking pairs…", f"{queue_order(self.order).label}: the model's "
-                                "predictions are being ranked.")
-            self.empty.button.setVisible(False)
+        self.loader.load(project, self.split, self.order, self.ctx.annotator or "", keep)
+        if self.ranking:   # reading every prediction takes seconds on a big project
+            self.empty.show_ranking(queue_order(self.order).label)
             self.pages.setCurrentIndex(1)
-            self._ranker.start(_rank_queue, self._queue)
-            return
-        self._queue.extend()
-        self._queue_ready(keep)
 
     def _queue_ready(self, keep: int | None) -> None:
         self._recount()
         if keep is not None and keep in self._queue:
             self.pos = self.queue.index(keep)
         self._show_current()
+        if self._rank_open is not None:
+            pair_id, self._rank_open = self._rank_open, None
+            self._go_to(pair_id)
 
-    def _on_ranked(self, queue: LabelQueue) -> None:
-        if queue is self._queue:
-            self.ranking = False
-            self._queue_ready(self._rank_keep)
-            if self._rank_open is not None:
-                pair_id, self._rank_open = self._rank_open, None
-                self._go_to(pair_id)
-
-    def _on_rank_failed(self, message: str, _details: str) -> None:
-        self.ranking = False
-        self._queue.problem = message
+    def _on_rank_failed(self, _message: str) -> None:
         self.current = None
         self._show_empty()
 
     # -- counts ---------------------------------------------------------------------------------
 
+    @property
+    def total(self) -> int:
+        return self.counts.total
+
+    @property
+    def labeled(self) -> int:
+        return self.counts.labeled
+
     def _recount(self) -> None:
-        project = self.ctx.project
-        if project is None or project.closed:
-            self.total = self.labeled = 0
-        elif project.counts_ready() or project.max_pair_id() < self.async_count_rows:
-            self._take_counts(project.counts())
-        else:
-            # Big project, first count: a scan, in a worker; the progress keeps its last figures
-            # meanwhile (COUNT(*) alone walks the smallest b-tree and is quick, so the total is exact).
-            if not self.split:
-                self.total = project.pair_count()
-            self.counting = True
-            self._counter.start(warm_counts, project)
-        self._just_counted = True
-        QTimer.singleShot(0, self._forget_count)
+        self.counts.recount(self.ctx.project, self.split)
         self._update_progress()
 
-    def _take_counts(self, counts: PairCounts | None = None) -> None:
-        """Show the project's counts for the queue's split (when they need no scan)."""
-        project = self.ctx.project
-        if counts is None:
-            if project is None or not project.counts_ready():
-                return
-            counts = project.counts()
-        self.total, self.labeled = counts.total(self.split), counts.labeled(self.split)
-
-    def _on_counted(self, counts: PairCounts) -> None:
-        self.counting = False
-        # Labels given since the worker answered are in the project's own counts.
-        project = self.ctx.project
-        self._take_counts(project.counts() if project is not None and project.counts_ready()
-                          else counts)
+    def _on_counted(self) -> None:
         self._update_progress()
-        if self.pages.currentIndex() == 1:
+        if self.pages.currentIndex() == 1 and not self.ranking:
             self._show_empty()
-
-    def _on_count_failed(self, _message: str, _details: str) -> None:
-        self.async_count_rows = 1 << 62    # count on the GUI thread from now on
-        self.counting = False
-        self._recount()
-
-    def _forget_count(self) -> None:
-        self._just_counted = False
 
     # -- showing a pair ------------------------------------------------------------------------
 
@@ -518,7 +330,7 @@ class AnnotateView(QWidget):
         self.current = pair
         self.pages.setCurrentIndex(0)
         self.score = draft if draft is not None else pair.score
-        self._render_sentences()
+        self.cards.show_pair(pair)
         self.note_edit.setText(pair.note)
         self._render_header()
         self._render_score()
@@ -527,58 +339,21 @@ class AnnotateView(QWidget):
         QTimer.singleShot(0, self._prefetch)
 
     def _show_empty(self) -> None:
-        project = self.ctx.project
-        if project is None:
-            self.empty.set_text("No project open", "Open or create a project to start labelling.")
-            self.empty.button.setVisible(False)
-        elif self._queue.problem:
-            self.empty.set_text("Waiting for the model's scores", self._queue.problem)
-            self.empty.button.setVisible(False)
-        elif self.total == 0:
-            where = f" in the {self.split} split" if self.split else ""
-            self.empty.set_text("Nothing to label",
-                                f"There are no pairs{where} yet. Import a file of sentence pairs "
-                                "to start labelling.")
-            self.empty.button.setText("Import pairs…")
-            self.empty.button.setVisible(True)
-        else:
-            self.empty.set_text("You reached the end",
-                                f"{self.labeled:,} of {self.total:,} pairs are labeled. "
-                                "Start over to review them again.")
-            self.empty.button.setText("Start over")
-            self.empty.button.setVisible(True)
+        self.empty.show_state(has_project=self.ctx.project is not None, problem=self._queue.problem,
+                              total=self.total, labeled=self.labeled, split=self.split)
         self.pages.setCurrentIndex(1)
         self._update_progress()
 
     def _on_empty_action(self) -> None:
-        if self.ctx.project is not None and self.total > 0:
-            self._dirty = True
-            self.reload()
-            if not self.queue:
-                return
+        if self.empty.action != "start_over":
+            self.ctx.showViewRequested.emit("import")
+            return
+        self._dirty = True
+        self.reload()
+        if self.queue:
             self.pos = 0
             self._show_current()
             self.setFocus()
-        else:
-            self.ctx.showViewRequested.emit("import")
-
-    def _render_sentences(self) -> None:
-        pair = self.current
-        if pair is None:
-            return
-        mode = self.highlight_combo.currentData()
-        if mode == "differences":
-            words1, words2 = different_words(pair.sentence1, pair.sentence2)
-        elif mode == "shared":
-            words1 = words2 = shared_words(pair.sentence1, pair.sentence2)
-        else:
-            words1 = words2 = set()
-        self.card1.set_html(highlight_html(pair.sentence1, words1))
-        self.card2.set_html(highlight_html(pair.sentence2, words2))
-
-    def _on_highlight_changed(self) -> None:
-        self._render_sentences()
-        self.setFocus()
 
     def _render_header(self) -> None:
         if self.current is not None:
@@ -646,8 +421,7 @@ class AnnotateView(QWidget):
                 self._confirming = False
             self.model_guess.after_commit(provenance, score)
             if pair.score is None:
-                self.labeled += 1     # until the first count is in; then the project's counts
-            self._take_counts()
+                self.counts.label_added(+1)
             self._sitting.setdefault(pair.id, time.time())   # a pair relabeled counts once
             self.labelSaved.emit(pair.id, score)
         self._update_progress()
@@ -694,9 +468,7 @@ class AnnotateView(QWidget):
             pair_id, score = command.pair_id, command.score
             stack.undo()
             if command.previous_score is None:
-                self.labeled = max(0, self.labeled - 1)
-            self._take_counts()
-            if command.previous_score is None:
+                self.counts.label_added(-1)
                 self._sitting.pop(pair_id, None)
             self._update_progress()
             self._go_to(pair_id, draft=score)
@@ -742,24 +514,11 @@ class AnnotateView(QWidget):
 
     # -- keys -----------------------------------------------------------------------------------
 
-    def _handles(self, event: QKeyEvent) -> bool:
-        key, mods = event.key(), event.modifiers()
-        ctrl = Qt.KeyboardModifier.ControlModifier
-        plain = mods & ~(Qt.KeyboardModifier.KeypadModifier | Qt.KeyboardModifier.ShiftModifier) \
-            == Qt.KeyboardModifier.NoModifier
-        if key == Qt.Key.Key_Z and mods & ctrl and not mods & Qt.KeyboardModifier.ShiftModifier:
-            return True
-        if not plain:
-            return False
-        return key in self.number_keys or key in (
-            Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Return, Qt.Key.Key_Enter,
-            Qt.Key.Key_Backspace, Qt.Key.Key_S, Qt.Key.Key_F, Qt.Key.Key_N, Qt.Key.Key_G)
-
     def event(self, event: QEvent) -> bool:
         # Claim our keys before the window's shortcuts see them, but only when the key is
         # for the view itself (an editor with focus receives its own events first).
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
-                and self._handles(event) and self._owns_keys():
+                and handles(event, self.number_keys) and self._owns_keys():
             event.accept()
             return True
         return super().event(event)
@@ -769,34 +528,12 @@ class AnnotateView(QWidget):
         return not isinstance(focus, (QLineEdit, QPlainTextEdit, QComboBox))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        if self.pages.currentIndex() != 0 or not self._handles(event):
+        action = key_action(event, self.number_keys) if self.pages.currentIndex() == 0 else None
+        if action is None:
             super().keyPressEvent(event)
             return
-        key = event.key()
-        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if key == Qt.Key.Key_Z:
-            self.undo()
-        elif key in self.number_keys and not shift:
-            self.set_score(self.number_keys[key])
-        elif key == Qt.Key.Key_Left:
-            self.nudge(-(FINE_STEP if shift else STEP))
-        elif key == Qt.Key.Key_Right:
-            self.nudge(FINE_STEP if shift else STEP)
-        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.confirm()
-        elif key == Qt.Key.Key_Backspace:
-            self.back()
-        elif key == Qt.Key.Key_S:
-            self.next()
-        elif key == Qt.Key.Key_F:
-            self.toggle_flag()
-        elif key == Qt.Key.Key_N:
-            self.edit_note()
-        elif key == Qt.Key.Key_G:
-            self.accept_guess()
-        else:
-            super().keyPressEvent(event)
-            return
+        name, args = action
+        getattr(self, name)(*args)
         event.accept()
 
     # -- visibility -----------------------------------------------------------------------------
@@ -805,7 +542,7 @@ class AnnotateView(QWidget):
         super().showEvent(event)
         if self._dirty:
             self.reload(keep=self.current.id if self.current else None)
-        elif not self._just_counted:
+        elif not self.counts.fresh:
             self._recount()   # labels may have been given elsewhere (the CLI, another view)
         self.setFocus()
 
@@ -816,7 +553,3 @@ class AnnotateView(QWidget):
 
 # Style sheets stay on the few widgets that need them: one on the whole view would route every
 # child's paint through QStyleSheetStyle and slow the Enter -> next pair repaint.
-_CARD_STYLE = """
-QFrame#sentenceCard { background: palette(base); border: 1px solid #dde1e6; border-radius: 8px; }
-QLabel#cardCaption { color: #6b7280; font-size: 8.5pt; }
-"""

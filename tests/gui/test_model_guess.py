@@ -161,7 +161,7 @@ def test_a_large_project_ranks_a_model_order_in_a_worker(tmp_path: Path, qtbot) 
     ctx = ProjectContext()
     ctx.set_project(project)
     view = _view(ctx, qtbot)
-    view.async_rank_rows = 0                           # every project counts as large
+    view.loader.async_rows = 0                           # every project counts as large
     with qtbot.waitSignal(view.pairShown, timeout=10_000) as shown:
         view.use_order(0, "review")
         assert view.ranking and view.pages.currentIndex() == 1   # the GUI does not wait

@@ -100,24 +100,24 @@ def test_label_counts_in_a_worker_match_the_database(tmp_path, qtbot):
     ctx = _ctx(project)
     view = AnnotateView(ctx)
     qtbot.addWidget(view)
-    view.async_count_rows = 0
+    view.counts.async_rows = 0
     view.resize(900, 600)
     view.show()
-    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    qtbot.waitUntil(lambda: not view.counts.counting, timeout=10_000)
     assert (view.total, view.labeled) == (300, 200)
 
     # Labels given while a first count runs are not lost or counted twice.
     project.forget_counts()
     view._recount()
-    assert view.counting
+    assert view.counts.counting
     for key in (Qt.Key.Key_3, Qt.Key.Key_Return, Qt.Key.Key_4, Qt.Key.Key_Return):
         qtbot.keyClick(view, key)
-    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    qtbot.waitUntil(lambda: not view.counts.counting, timeout=10_000)
     assert view.labeled == 202 == _db_scalar(project, "SELECT COUNT(score) FROM pairs")
     assert "202 of 300 labeled" in view.progress_label.text()
 
     view.split_combo.setCurrentIndex(view.split_combo.findData("test"))
-    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    qtbot.waitUntil(lambda: not view.counts.counting, timeout=10_000)
     assert view.total == _db_scalar(project, "SELECT COUNT(*) FROM pairs WHERE split = 'test'")
     assert view.labeled == _db_scalar(project, "SELECT COUNT(score) FROM pairs WHERE split = 'test'")
     ctx.set_project(None)
