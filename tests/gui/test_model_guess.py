@@ -135,10 +135,11 @@ def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_pa
     qtbot.addWidget(try_view)
     label_view = _view(ctx, qtbot)
     try_view._submit("review", review_job, project)
-    qtbot.waitUntil(lambda: bool(try_view._review_rows) and not try_view.is_busy(), timeout=30_000)
-    assert try_view._review_rows == [1, 4, 3, 2]   # |label - guess|: .9, .5, .2, .05
-    assert try_view.disagreements.item(0, 0).text() == "1"
-    try_view._on_pair_double_clicked(try_view.disagreements.item(1, 4))   # pair 4
+    qtbot.waitUntil(lambda: bool(try_view.evaluation.review_rows) and not try_view.is_busy(), timeout=30_000)
+    assert try_view.evaluation.review_rows == [1, 4, 3, 2]   # |label - guess|: .9, .5, .2, .05
+    disagreements = try_view.evaluation.disagreements
+    assert disagreements.item(0, 0).text() == "1"
+    disagreements.itemDoubleClicked.emit(disagreements.item(1, 4))   # pair 4
     assert label_view.order == "review" and label_view.current.id == 4
     label_view.set_score(0.3)
     qtbot.keyClick(label_view, Qt.Key.Key_Return)  # Enter: the next pair of the review queue

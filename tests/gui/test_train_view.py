@@ -216,7 +216,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     qtbot.waitUntil(lambda: "run" in try_view.last_scores and not try_view.is_busy(), timeout=60_000)
     run_score = try_view.last_scores["run"]
     assert -1.0 <= try_view.last_scores["base"] <= 1.0
-    assert try_view.run_card.value.text() == f"{run_score:.3f}"
+    assert try_view.pair_score.run_card.value.text() == f"{run_score:.3f}"
 
     # 4. Export the same run, then load the folder with SentenceTransformer and compare.
     export_view = ExportView(demo_ctx)

@@ -25,14 +25,14 @@ def test_pair_score_is_debounced_and_matches_core(tiny_demo_ctx, qtbot) -> None:
     view._apply_scores = lambda result: (scored.append(result), original(result))  # noqa: E731
     # Typing character by character schedules one debounced encode, not one per keystroke.
     for text in ("the printer", "the printer is", "the printer is broken"):
-        view.sentence1.setPlainText(text)
-    view.sentence2.setPlainText("printer not working")
+        view.pair_score.sentence1.setPlainText(text)
+    view.pair_score.sentence2.setPlainText("printer not working")
     qtbot.waitUntil(lambda: bool(view.last_scores) and not view.is_busy(), timeout=60_000)
     assert len(scored) == 1
     expected = similarity("base", "the printer is broken", "printer not working",
                           project=tiny_demo_ctx.project)
     assert view.last_scores["base"] == pytest.approx(expected, abs=1e-5)
-    assert view.base_card.value.text() == f"{expected:.3f}"
+    assert view.pair_score.base_card.value.text() == f"{expected:.3f}"
 
 
 def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
@@ -42,8 +42,8 @@ def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
     qtbot.addWidget(view)
     project = tiny_demo_ctx.project
     sentence = project.labeled_pairs()[0].sentence1
-    view.query.setText(sentence)
-    view.top_k.setValue(3)
+    view.search.query.setText(sentence)
+    view.search.top_k.setValue(3)
     progress: list[tuple[int, int]] = []
     view._runner.progressed.connect(lambda done, total: progress.append((done, total)))
     view.search_now()
@@ -52,14 +52,14 @@ def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
     assert progress and progress[-1][0] == progress[-1][1] > 3
     assert view.job_progress.maximum() == progress[-1][1]
     assert not view.job_progress.isVisibleTo(view)
-    assert view.base_hits.rowCount() == 3
-    assert view.base_hits.item(0, 1).text() == sentence      # the query itself is the best hit
-    view.base_hits.selectRow(0)
-    assert view.hit_pairs.rowCount() >= 1
-    pair_id = int(view.hit_pairs.item(0, 0).text())
+    assert view.search.base_hits.rowCount() == 3
+    assert view.search.base_hits.item(0, 1).text() == sentence      # the query itself is the best hit
+    view.search.base_hits.selectRow(0)
+    assert view.search.hit_pairs.rowCount() >= 1
+    pair_id = int(view.search.hit_pairs.item(0, 0).text())
     assert sentence in (project.pair(pair_id).sentence1, project.pair(pair_id).sentence2)
     with qtbot.waitSignal(tiny_demo_ctx.openPairRequested) as blocker:
-        view._on_pair_double_clicked(view.hit_pairs.item(0, 1))
+        view.search.hit_pairs.itemDoubleClicked.emit(view.search.hit_pairs.item(0, 1))
     assert blocker.args == [pair_id]
 
 
@@ -71,14 +71,16 @@ def test_gold_vs_predicted_scatter_and_disagreements(tiny_demo_ctx, qtbot) -> No
     view.show()                                           # showing it evaluates the dev split
     qtbot.waitUntil(lambda: bool(view.last_scatter) and not view.is_busy(), timeout=60_000)
     dev = tiny_demo_ctx.project.labeled_pairs("dev")
-    assert view.scatter.point_count("base") == len(dev)
-    assert "Spearman" in view.spearman_label.text()
-    assert view.disagreements.rowCount() == min(50, len(dev))
-    deltas = [abs(float(view.disagreements.item(r, 3).text())) for r in range(view.disagreements.rowCount())]
+    assert view.evaluation.scatter.point_count("base") == len(dev)
+    assert "Spearman" in view.evaluation.spearman_label.text()
+    disagreements = view.evaluation.disagreements
+    assert disagreements.rowCount() == min(50, len(dev))
+    deltas = [abs(float(disagreements.item(r, 3).text())) for r in range(disagreements.rowCount())]
     assert deltas == sorted(deltas, reverse=True)         # worst first
     # Clicking a point opens that pair for relabelling.
-    point = view.scatter.base_points.points()[0]
+    scatter = view.evaluation.scatter
+    point = scatter.base_points.points()[0]
     with qtbot.waitSignal(tiny_demo_ctx.openPairRequested) as blocker:
-        view.scatter._on_points_clicked(view.scatter.base_points, [point])
+        scatter._on_points_clicked(scatter.base_points, [point])
     assert blocker.args == [int(point.data())]
     assert blocker.args[0] in {p.id for p in dev}

@@ -1,0 +1,197 @@
+"""The Try view's "Gold against predicted" box: the scatter, the correlations and the pairs the
+models get most wrong.
+
+The view runs the evaluation and review jobs; this box shows their results. A click on a point or
+a double-click on a row opens the pair in the Label view.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.plots import PALETTE, GoldPredictedPlot
+from stsstudio.gui.try_tables import HINT_STYLE, result_table, table_item, two_line_rows, two_lines
+
+
+def _delta_color(delta: float) -> QColor:
+    return QColor("#b3261e" if abs(delta) >= 0.3 else "#8a5a00")
+
+
+class EvaluationBox(QGroupBox):
+    """Gold scores against each model's predictions on a split, and the largest disagreements."""
+
+    evaluateRequested = Signal()   # the split changed, or "Evaluate again"
+
+    def __init__(self, ctx: ProjectContext, parent: QWidget | None = None) -> None:
+        super().__init__("Gold against predicted", parent)
+        self.ctx = ctx
+        self.review_rows: list[int] = []   # pair ids of the review queue the table shows
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_split_row())
+        self.spearman_label = QLabel()
+        self.spearman_label.setTextFormat(Qt.RichText)
+        self.spearman_label.setWordWrap(True)
+        layout.addWidget(self.spearman_label)
+        self.scatter = GoldPredictedPlot()
+        self.scatter.pairClicked.connect(self._on_point_clicked)
+        self.scatter.setMinimumHeight(220)
+        layout.addWidget(self.scatter, 3)
+        label = QLabel("Largest disagreements between the selected model and the labels "
+                       "(click a point or double-click a row to relabel the pair):")
+        label.setWordWrap(True)
+        label.setStyleSheet(HINT_STYLE)
+        layout.addWidget(label)
+        self.disagreements = result_table(["Pair", "Gold", "Pred.", "Δ", "Sentences"])
+        two_line_rows(self.disagreements)
+        header = self.disagreements.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setSectionResizeMode(4, QHeaderView.Stretch)
+        for col, width in ((0, 44), (1, 48), (2, 48), (3, 52)):
+            self.disagreements.setColumnWidth(col, width)
+        self.disagreements.itemDoubleClicked.connect(self._on_pair_double_clicked)
+        layout.addWidget(self.disagreements, 2)
+
+    def _build_split_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Split"))
+        self.split_combo = QComboBox()
+        self.split_combo.addItem("dev", "dev")
+        self.split_combo.addItem("test", "test")
+        self.split_combo.currentIndexChanged.connect(self.evaluateRequested)
+        row.addWidget(self.split_combo)
+        row.addStretch(1)
+        self.evaluate_button = QPushButton("Evaluate again")
+        self.evaluate_button.clicked.connect(self.evaluateRequested)
+        row.addWidget(self.evaluate_button)
+        return row
+
+    def split(self) -> str:
+        return self.split_combo.currentData()
+
+    # -- states ----------------------------------------------------------------------
+
+    def show_evaluating(self, labeled: int, split: str) -> None:
+        self.spearman_label.setText(f"<span style='color:#6b6b6b'>Evaluating on {labeled} {split} "
+                                    "pairs…</span>")
+
+    def show_nothing_to_evaluate(self, split: str) -> None:
+        self.scatter.clear_series("base")
+        self.scatter.clear_series("run")
+        self.disagreements.setRowCount(0)
+        self.spearman_label.setText(f"<span style='color:#6b6b6b'>No labeled {split} pairs to "
+                                    "evaluate on.</span>")
+
+    def show_error(self, message: str) -> None:
+        self.spearman_label.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+
+    def clear_run(self) -> None:
+        self.scatter.clear_series("run")
+
+    def clear(self) -> None:
+        self.disagreements.setRowCount(0)
+        self.scatter.clear_series("base")
+        self.scatter.clear_series("run")
+        self.spearman_label.setText("")
+
+    # -- results ---------------------------------------------------------------------
+
+    def show_result(self, result: dict[str, Any], run_id: int | None) -> None:
+        """The scatter job's result: each model's series and correlations, and its worst pairs."""
+        parts = []
+        for key, label, color in (("base", "base model", "#6b6b6b"), ("run", f"run {run_id}", PALETTE[0])):
+            data = result.get(key)
+            if not data:
+                self.scatter.clear_series(key)
+                continue
+            sp = data["spearman"]
+            name = f"{label} (ρ {sp:.3f})"
+            self.scatter.set_series(key, data["gold"], data["predicted"], data["pair_ids"], name)
+            parts.append(f"<span style='color:{color}'>■</span> {label}: Spearman <b>{sp:.3f}</b>, "
+                         f"Pearson {data['pearson']:.3f}")
+        n = len(result.get("base", {}).get("gold", []))
+        where = result.get("source") or f"the {result['split']} split"
+        count = f"&nbsp;&nbsp;<span style='color:#6b6b6b'>({n} pairs of {where})</span>"
+        note = result.get("leak_note") or ""
+        # Pairs the run trained on are left out of the comparison; say so, in the warning colour.
+        leak = f"<br><span style='color:#8a5a00'>⚠ {html.escape(note)}</span>" if note else ""
+        self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count + leak)
+        self._fill_disagreements(result.get("run") or result.get("base"))
+
+    def _fill_disagreements(self, data: dict[str, Any] | None, limit: int = 50) -> None:
+        project = self.ctx.project
+        if not data or project is None:
+            self.disagreements.setRowCount(0)
+            return
+        gold = np.asarray(data["gold"], dtype=float)
+        pred = np.asarray(data["predicted"], dtype=float)
+        ids = data["pair_ids"]
+        order = np.argsort(-np.abs(pred - gold))[:limit]
+        pairs = project.pairs_by_ids([ids[i] for i in order])
+        self.disagreements.setRowCount(len(order))
+        for row, i in enumerate(order):
+            pair = pairs.get(ids[i])
+            delta = pred[i] - gold[i]
+            cells = [(str(ids[i]), True), (f"{gold[i]:.2f}", True), (f"{pred[i]:.2f}", True),
+                     (f"{delta:+.2f}", True),
+                     (two_lines(pair.sentence1, pair.sentence2) if pair else "", False)]
+            for col, (text, right) in enumerate(cells):
+                item = table_item(text, int(ids[i]), right=right)
+                if col == 3:
+                    item.setForeground(_delta_color(delta))
+                self.disagreements.setItem(row, col, item)
+
+    def show_review(self, rows: list[tuple[Any, ...]]) -> None:
+        """The table becomes the core "review disagreements" queue; a double-click opens the
+        pair in the Label view in that order, so Enter goes on through the queue."""
+        scale = self.ctx.project.display_scale() if self.ctx.project is not None else None
+        from stsstudio.core.scales import format_display
+
+        self.review_rows = [r[0] for r in rows]
+        self.disagreements.setRowCount(len(rows))
+        for row, (pid, gold, guess, reason, s1, s2) in enumerate(rows):
+            delta = None if guess is None or gold is None else guess - gold
+            cells = [(str(pid), True), (format_display(gold, scale), True),
+                     (format_display(guess, scale), True),
+                     ("" if delta is None else f"{delta:+.2f}", True), (two_lines(s1, s2), False)]
+            for col, (text, right) in enumerate(cells):
+                item = table_item(text, int(pid), right=right, tooltip=reason)
+                if col == 3 and delta is not None:
+                    item.setForeground(_delta_color(delta))
+                self.disagreements.setItem(row, col, item)
+
+    def forget_review(self) -> None:
+        """No predictions yet: the table keeps the evaluation's list, opened in file order."""
+        self.review_rows = []
+
+    # -- opening a pair --------------------------------------------------------------
+
+    @Slot(QTableWidgetItem)
+    def _on_pair_double_clicked(self, item: QTableWidgetItem) -> None:
+        pair_id = item.data(Qt.UserRole)
+        if pair_id is None:
+            return
+        if int(pair_id) in self.review_rows:
+            # The review queue, not file order: Enter in the Label view goes on through it.
+            self.ctx.openPairInOrderRequested.emit(int(pair_id), "review")
+        self.ctx.openPairRequested.emit(int(pair_id))
+
+    @Slot(int)
+    def _on_point_clicked(self, pair_id: int) -> None:
+        self.ctx.openPairRequested.emit(pair_id)
