@@ -70,6 +70,28 @@ class SuggestPairsDialog(QDialog):
         self._pool_size = 0
 
         col = QVBoxLayout(self)
+        col.addLayout(self._build_pool_row())
+        top = QHBoxLayout()
+        top.addWidget(self._build_pairs_box(), 1)
+        top.addWidget(self._build_mix_box(), 2)
+        col.addLayout(top)
+        col.addWidget(self._build_preview(), 1)
+        self.status = QLabel("Preview shows a few pairs of each stratum; nothing is written until "
+                             "you add the pairs.")
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        col.addWidget(self.status)
+        col.addWidget(self.progress)
+        col.addWidget(self._build_buttons())
+
+        self._fill_models()
+        self.refresh_pool()
+        self._update_plan()
+
+    # -- construction --------------------------------------------------------------------
+
+    def _build_pool_row(self) -> QHBoxLayout:
         pool_row = QHBoxLayout()
         self.pool_label = QLabel()
         self.pool_label.setWordWrap(True)
@@ -77,9 +99,9 @@ class SuggestPairsDialog(QDialog):
         self.import_button.clicked.connect(self._on_import_clicked)
         pool_row.addWidget(self.pool_label, 1)
         pool_row.addWidget(self.import_button)
-        col.addLayout(pool_row)
+        return pool_row
 
-        top = QHBoxLayout()
+    def _build_pairs_box(self) -> QGroupBox:
         form_box = QGroupBox("Pairs")
         form = QFormLayout(form_box)
         self.pairs_spin = QSpinBox()
@@ -99,8 +121,10 @@ class SuggestPairsDialog(QDialog):
         form.addRow("Model", self.model_combo)
         form.addRow("Seed", self.seed_spin)
         form.addRow("Dev share", self.dev_spin)
-        top.addWidget(form_box, 1)
+        return form_box
 
+    def _build_mix_box(self) -> QGroupBox:
+        """One row per stratum of core's table: on/off, its cosine span, its weight, its pairs."""
         mix_box = QGroupBox("Planned mix by predicted similarity")
         grid = QGridLayout(mix_box)
         for c, text in enumerate(("Stratum", "Predicted cosine", "Weight", "Pairs")):
@@ -133,9 +157,9 @@ class SuggestPairsDialog(QDialog):
         self.plan_note = QLabel()
         self.plan_note.setWordWrap(True)
         grid.addWidget(self.plan_note, len(STRATA) + 1, 0, 1, 4)
-        top.addWidget(mix_box, 2)
-        col.addLayout(top)
+        return mix_box
 
+    def _build_preview(self) -> QTreeWidget:
         self.preview = QTreeWidget()
         self.preview.setHeaderLabels(["Predicted", "Sentence 1", "Sentence 2", "Split"])
         self.preview.setRootIsDecorated(True)
@@ -147,16 +171,9 @@ class SuggestPairsDialog(QDialog):
         header.setSectionResizeMode(3, QHeaderView.Fixed)
         header.resizeSection(0, 90)
         header.resizeSection(3, 60)
-        col.addWidget(self.preview, 1)
+        return self.preview
 
-        self.status = QLabel("Preview shows a few pairs of each stratum; nothing is written until "
-                             "you add the pairs.")
-        self.status.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        col.addWidget(self.status)
-        col.addWidget(self.progress)
-
+    def _build_buttons(self) -> QDialogButtonBox:
         self.buttons = QDialogButtonBox()
         self.preview_button = self.buttons.addButton("Preview", QDialogButtonBox.ActionRole)
         self.add_button = self.buttons.addButton("Add pairs", QDialogButtonBox.AcceptRole)
@@ -164,11 +181,7 @@ class SuggestPairsDialog(QDialog):
         self.preview_button.clicked.connect(self.start_preview)
         self.add_button.clicked.connect(self.start_commit)
         self.cancel_button.clicked.connect(self._on_close_clicked)
-        col.addWidget(self.buttons)
-
-        self._fill_models()
-        self.refresh_pool()
-        self._update_plan()
+        return self.buttons
 
     # -- state ---------------------------------------------------------------------------
 
