@@ -108,6 +108,20 @@ class AgreementPanel(QWidget):
         self._runner.finished.connect(self._on_loaded)
         self._runner.failed.connect(self._on_failed)
 
+        self.state_label = QLabel()
+        self.state_label.setStyleSheet(f"color: {style.MUTED};")
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_top_row(project))
+        layout.addLayout(self._build_figures())
+        layout.addWidget(self.state_label)
+        layout.addWidget(self._build_splitter(), 1)
+        if project is not None:
+            self.refresh()
+
+    # -- construction ----------------------------------------------------------------
+
+    def _build_top_row(self, project: Project | None) -> QHBoxLayout:
+        """The title, the split to measure on and the target of pairs with several labels."""
         top = QHBoxLayout()
         title = QLabel("Agreement between annotators")
         title.setStyleSheet("font-size: 13pt; font-weight: 600;")
@@ -131,9 +145,9 @@ class AgreementPanel(QWidget):
             self.target_combo.setEnabled(not project.readonly)
         self.target_combo.currentIndexChanged.connect(self._on_target_changed)
         top.addWidget(self.target_combo)
-        self.state_label = QLabel()
-        self.state_label.setStyleSheet(f"color: {style.MUTED};")
+        return top
 
+    def _build_figures(self) -> QGridLayout:
         figures = QGridLayout()
         self.alpha_card = _Figure("Krippendorff's α (interval)")
         self.spearman_card = _Figure("Mean pairwise Spearman")
@@ -141,13 +155,10 @@ class AgreementPanel(QWidget):
         self.pairs_card = _Figure("Pairs with 2+ labels")
         for i, card in enumerate((self.alpha_card, self.spearman_card, self.mad_card, self.pairs_card)):
             figures.addWidget(card, 0, i)
+        return figures
 
-        self.pairwise_table = QTableWidget(0, 4)
-        self.pairwise_table.setHorizontalHeaderLabels(["Annotator A", "Annotator B", "Spearman [95 %]",
-                                                       "Pairs"])
-        self._table_look(self.pairwise_table)
-        self.pairwise_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-
+    def _build_scatter_box(self) -> QWidget:
+        """Two annotator pickers over the plot of A's labels against B's."""
         scatter_box = QWidget()
         scatter_layout = QVBoxLayout(scatter_box)
         scatter_layout.setContentsMargins(0, 0, 0, 0)
@@ -173,12 +184,19 @@ class AgreementPanel(QWidget):
                                           brush=pg.mkBrush(QColorAlpha(PALETTE[0], 150)))
         self.plot.addItem(self.scatter)
         scatter_layout.addWidget(self.plot, 1)
+        return scatter_box
 
+    def _build_tables(self) -> QWidget:
+        """Pairwise Spearman above the pairs with the largest spread."""
+        self.pairwise_table = QTableWidget(0, 4)
+        self.pairwise_table.setHorizontalHeaderLabels(["Annotator A", "Annotator B", "Spearman [95 %]",
+                                                       "Pairs"])
+        self._table_look(self.pairwise_table)
+        self.pairwise_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.spread_table = QTableWidget(0, 3)
         self.spread_table.setHorizontalHeaderLabels(["Spread", "Labels", "Pair"])
         self._table_look(self.spread_table)
         self.spread_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -187,20 +205,16 @@ class AgreementPanel(QWidget):
         self.pairwise_table.setMaximumHeight(24 * 4 + 30)
         left_layout.addWidget(self._heading("Largest spread between annotators"))
         left_layout.addWidget(self.spread_table, 2)
+        return left
+
+    def _build_splitter(self) -> QSplitter:
         splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(scatter_box)
+        splitter.addWidget(self._build_tables())
+        splitter.addWidget(self._build_scatter_box())
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([560, 440])
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(figures)
-        layout.addWidget(self.state_label)
-        layout.addWidget(splitter, 1)
-        if project is not None:
-            self.refresh()
+        return splitter
 
     @staticmethod
     def _heading(text: str) -> QLabel:
