@@ -68,6 +68,27 @@ class MergeLabelsDialog(QDialog):
                        "or Parquet file with sentence1, sentence2, score and optionally annotator. "
                        "Pairs match in either order; nothing is written until you press Merge.")
         intro.setWordWrap(True)
+        form = self._build_form(source)
+        self.summary = QLabel("Choose a source to see what would be merged.")
+        self.summary.setWordWrap(True)
+        self.conflicts = QTableWidget(0, 4)
+        self.conflicts.setHorizontalHeaderLabels(["Annotator", "Project", "Incoming", "Pair"])
+        self.conflicts.verticalHeader().hide()
+        self.conflicts.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.conflicts.setWordWrap(False)
+        self.conflicts.horizontalHeader().setSectionResizeMode(3, QHeaderView.Stretch)
+        self.conflicts.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.conflicts, 1)
+        layout.addStretch(0)
+        layout.addWidget(self._build_buttons())
+
+    def _build_form(self, source: str) -> QFormLayout:
+        """Where the labels come from and how to read them; any change drops the preview."""
         self.source_edit = QLineEdit(source)
         self.source_edit.setPlaceholderText("A project folder or a file")
         self.source_edit.textChanged.connect(self._on_inputs_changed)
@@ -94,17 +115,9 @@ class MergeLabelsDialog(QDialog):
         form.addRow("Annotator", self.annotator_edit)
         form.addRow("Score scale", self.scale_combo)
         form.addRow("On conflict", self.policy_combo)
+        return form
 
-        self.summary = QLabel("Choose a source to see what would be merged.")
-        self.summary.setWordWrap(True)
-        self.conflicts = QTableWidget(0, 4)
-        self.conflicts.setHorizontalHeaderLabels(["Annotator", "Project", "Incoming", "Pair"])
-        self.conflicts.verticalHeader().hide()
-        self.conflicts.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.conflicts.setWordWrap(False)
-        self.conflicts.horizontalHeader().setSectionResizeMode(3, QHeaderView.Stretch)
-        self.conflicts.hide()
-
+    def _build_buttons(self) -> QDialogButtonBox:
         self.buttons = QDialogButtonBox()
         self.preview_button = self.buttons.addButton("Preview", QDialogButtonBox.ActionRole)
         self.merge_button = self.buttons.addButton("Merge", QDialogButtonBox.AcceptRole)
@@ -113,14 +126,7 @@ class MergeLabelsDialog(QDialog):
         self.merge_button.clicked.connect(self.merge)
         self.buttons.rejected.connect(self.reject)
         self.merge_button.setEnabled(False)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.conflicts, 1)
-        layout.addStretch(0)
-        layout.addWidget(self.buttons)
+        return self.buttons
 
     # -- inputs ----------------------------------------------------------------------
 
