@@ -150,6 +150,26 @@ class ExportView(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 6, 0)
+        left_layout.addWidget(self._build_model_box())
+        left_layout.addWidget(self._build_action_box())
+        left_layout.addStretch(1)
+        left.setMinimumWidth(380)
+
+        right_split = QSplitter(Qt.Vertical)
+        right_split.setChildrenCollapsible(False)
+        right_split.addWidget(self._build_variants_box())
+        right_split.addWidget(self._build_card_box())
+        right_split.setStretchFactor(0, 1)
+        right_split.setStretchFactor(1, 1)
+        split.addWidget(left)
+        split.addWidget(right_split)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        root.addWidget(split)
+        self._on_format_changed()
+
+    def _build_model_box(self) -> QGroupBox:
+        """What to export: the run, the folder, the format and whether the pairs go with it."""
         box = QGroupBox("Export a model")
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
@@ -159,6 +179,18 @@ class ExportView(QWidget):
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
         form.addRow(_form_label("Run"), _stack(self.run_combo,
                                                self._hint("The best run by dev Spearman is chosen for you.")))
+        form.addRow(_form_label("Folder"), self._build_folder_field())
+        form.addRow(_form_label("Format"), self._build_format_field())
+        self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
+        self.with_data.toggled.connect(self._on_with_data)
+        self.parquet = QCheckBox("Also as Parquet")
+        self.parquet.setEnabled(False)
+        form.addRow(_form_label("Data"), _stack(
+            self.with_data, self.parquet,
+            self._hint("Written to data/ beside the model, so others can retrain or check it.")))
+        return box
+
+    def _build_folder_field(self) -> QWidget:
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         self.folder = QLineEdit()
@@ -171,9 +203,11 @@ class ExportView(QWidget):
         folder_row = QWidget()
         folder_row.setLayout(row)
         self.overwrite = QCheckBox("Replace the folder if it is not empty")
-        form.addRow(_form_label("Folder"), _stack(
-            folder_row, self._hint("A new or empty folder. Written atomically: nothing half-done is "
-                                   "left behind."), self.overwrite))
+        return _stack(folder_row, self._hint("A new or empty folder. Written atomically: nothing "
+                                             "half-done is left behind."), self.overwrite)
+
+    def _build_format_field(self) -> QWidget:
+        """The formats of core's registry (those missing a package greyed out) and the size."""
         self.format_combo = QComboBox()
         for fmt in EXPORT_FORMATS.values():
             self.format_combo.addItem(fmt.label, fmt.name)
@@ -195,16 +229,10 @@ class ExportView(QWidget):
         format_box = QWidget()
         format_box.setLayout(format_row)
         self.format_hint = self._hint("")
-        form.addRow(_form_label("Format"), _stack(format_box, self.format_hint))
-        self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
-        self.with_data.toggled.connect(self._on_with_data)
-        self.parquet = QCheckBox("Also as Parquet")
-        self.parquet.setEnabled(False)
-        form.addRow(_form_label("Data"), _stack(
-            self.with_data, self.parquet,
-            self._hint("Written to data/ beside the model, so others can retrain or check it.")))
-        left_layout.addWidget(box)
+        return _stack(format_box, self.format_hint)
 
+    def _build_action_box(self) -> QGroupBox:
+        """The Export and Cancel buttons, the progress and the result of the last export."""
         action = QGroupBox("Export")
         action_layout = QVBoxLayout(action)
         buttons = QHBoxLayout()
@@ -229,6 +257,10 @@ class ExportView(QWidget):
         self.progress.setFormat("")
         self.progress.setVisible(False)     # shown once an export starts
         action_layout.addWidget(self.progress)
+        action_layout.addWidget(self._build_result_frame())
+        return action
+
+    def _build_result_frame(self) -> QFrame:
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.RichText)
@@ -244,17 +276,18 @@ class ExportView(QWidget):
         open_row.addWidget(self.open_button)
         result_layout.addLayout(open_row)
         self.result_frame.setVisible(False)
-        action_layout.addWidget(self.result_frame)
-        left_layout.addWidget(action)
-        left_layout.addStretch(1)
-        left.setMinimumWidth(380)
+        return self.result_frame
 
+    def _build_variants_box(self) -> QGroupBox:
         variants_box = QGroupBox("Compare variants")
         variants_layout = QVBoxLayout(variants_box)
         self.variants = VariantTable()
         self.variants.variantChosen.connect(self._on_variant_chosen)
         variants_layout.addWidget(self.variants)
+        return variants_box
 
+    def _build_card_box(self) -> QGroupBox:
+        """The model card as it will be written, rendered from its markdown."""
         right = QGroupBox("Model card (README.md)")
         right_layout = QVBoxLayout(right)
         self.card_state = QLabel()
@@ -271,19 +304,7 @@ class ExportView(QWidget):
             " code, pre { background: #f4f4f4; } table { border-collapse: collapse; }"
             " th, td { padding: 2px 6px; }")
         right_layout.addWidget(self.card, 1)
-
-        right_split = QSplitter(Qt.Vertical)
-        right_split.setChildrenCollapsible(False)
-        right_split.addWidget(variants_box)
-        right_split.addWidget(right)
-        right_split.setStretchFactor(0, 1)
-        right_split.setStretchFactor(1, 1)
-        split.addWidget(left)
-        split.addWidget(right_split)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        root.addWidget(split)
-        self._on_format_changed()
+        return right
 
     @staticmethod
     def _hint(text: str) -> QLabel:
