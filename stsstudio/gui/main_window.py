@@ -118,7 +118,15 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self._build_file_menu(bar.addMenu("&File"))
+        self._build_edit_menu(bar.addMenu("&Edit"))
+        self._build_view_menu(bar.addMenu("&View"))
+        self._build_help_menu(bar.addMenu("&Help"))
+        from stsstudio.gui.annotators_menu import install_annotator_menu
+
+        install_annotator_menu(self)  # Merge labels…, Agreement…, Double-label… (issue 15)
+
+    def _build_file_menu(self, file_menu: QMenu) -> None:
         self.action_new = self._action("&New project…", self.new_project, QKeySequence.New, "new")
         self.action_open = self._action("&Open project…", self.open_project_dialog, QKeySequence.Open,
                                         "open")
@@ -149,7 +157,7 @@ class MainWindow(QMainWindow):
         self.action_quit.setMenuRole(QAction.QuitRole)
         file_menu.addAction(self.action_quit)
 
-        edit_menu = bar.addMenu("&Edit")
+    def _build_edit_menu(self, edit_menu: QMenu) -> None:
         self.action_undo = self.ctx.undo_stack.createUndoAction(self, "&Undo")
         self.action_undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.action_undo.setIcon(icons.icon("undo"))
@@ -161,7 +169,7 @@ class MainWindow(QMainWindow):
         self.addAction(self.action_undo)
         self.addAction(self.action_redo)
 
-        view_menu = bar.addMenu("&View")
+    def _build_view_menu(self, view_menu: QMenu) -> None:
         self.view_actions: dict[str, QAction] = {}
         for i, spec in enumerate(VIEW_SPECS, start=1):
             action = self._action(spec.title, self._on_view_action, f"Ctrl+{i}", spec.icon)
@@ -170,15 +178,12 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.view_actions[spec.key] = action
 
-        help_menu = bar.addMenu("&Help")
+    def _build_help_menu(self, help_menu: QMenu) -> None:
         self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts, "F1", "help")
         self.action_about = self._action(f"&About {APP_NAME}", self.show_about)
         self.action_about.setMenuRole(QAction.AboutRole)
         help_menu.addAction(self.action_shortcuts)
         help_menu.addAction(self.action_about)
-        from stsstudio.gui.annotators_menu import install_annotator_menu
-
-        install_annotator_menu(self)  # Merge labels…, Agreement…, Double-label… (issue 15)
 
     def _restore_geometry(self) -> None:
         geometry = settings.get(settings.GEOMETRY)
