@@ -28,7 +28,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -126,6 +126,20 @@ def query_ids_in_thread(path: object, **query: object) -> Sequence[int]:
         return query_ids(reader, **query)   # type: ignore[arg-type]
     finally:
         reader.close()
+
+
+# The roles data() answers; any other role gets None before the row is even fetched.
+_DATA_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, SCORE_ROLE, PAIR_ID_ROLE,
+               Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole)
+
+
+def _alignment(key: str) -> int:
+    """A column's alignment, for its header and its cells alike."""
+    if key == "id":
+        return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if key == "flagged":
+        return int(Qt.AlignmentFlag.AlignCenter)
+    return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
 class PairTableModel(QAbstractTableModel):
@@ -332,27 +346,17 @@ class PairTableModel(QAbstractTableModel):
                               "labels (largest minus smallest)"}.get(
                 key, f"Sort by {COLUMNS[section][1].lower()}")
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            key = COLUMNS[section][0]
-            if key in ("id",):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if key == "flagged":
-                return int(Qt.AlignmentFlag.AlignCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return _alignment(COLUMNS[section][0])
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, SCORE_ROLE,
-                        PAIR_ID_ROLE, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole):
+        if role not in _DATA_ROLES:
             return None
         key = self.column_key(index.column())
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key == "id":
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if key == "flagged":
-                return int(Qt.AlignmentFlag.AlignCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return _alignment(key)
         pair = self.pair_at(index.row())
         if pair is None:
             return None
@@ -361,27 +365,35 @@ class PairTableModel(QAbstractTableModel):
         if role == SCORE_ROLE:
             return pair.score
         if role == Qt.ItemDataRole.ForegroundRole:
-            if key == "flagged":
-                return self._flag
-            if key in ("id", "split", "annotator", "note", "labels"):
-                return self._muted
-            return None
+            return self._foreground(key)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if key in ("sentence1", "sentence2", "note"):
-                text = getattr(pair, key)
-                return f"<p style='white-space:pre-wrap'>{_html(text)}</p>" if text else None
-            if key == "score" and pair.score is not None:
-                shown = "" if not self.scale or self.scale == "0-1" else \
-                    f"{format_display(pair.score, self.scale)} of {self.scale}, stored "
-                return f"{shown}{pair.score:.3f} (labeled by {pair.annotator or 'unknown'})"
-            if key == "flagged" and pair.flagged:
-                return "Flagged for review"
-            if key == "labels" and pair.id in self._label_counts:
-                n, spread = self._label_counts[pair.id]
-                return (f"{n} annotator{'s' if n != 1 else ''}"
-                        + (f"; their labels differ by up to {spread:.2f}" if n > 1 else ""))
-            return None
-        # DisplayRole
+            return self._tooltip(pair, key)
+        return self._display(pair, key)
+
+    def _foreground(self, key: str) -> QColor | None:
+        if key == "flagged":
+            return self._flag
+        if key in ("id", "split", "annotator", "note", "labels"):
+            return self._muted
+        return None
+
+    def _tooltip(self, pair: Pair, key: str) -> str | None:
+        if key in ("sentence1", "sentence2", "note"):
+            text = getattr(pair, key)
+            return f"<p style='white-space:pre-wrap'>{_html(text)}</p>" if text else None
+        if key == "score" and pair.score is not None:
+            shown = "" if not self.scale or self.scale == "0-1" else \
+                f"{format_display(pair.score, self.scale)} of {self.scale}, stored "
+            return f"{shown}{pair.score:.3f} (labeled by {pair.annotator or 'unknown'})"
+        if key == "flagged" and pair.flagged:
+            return "Flagged for review"
+        if key == "labels" and pair.id in self._label_counts:
+            n, spread = self._label_counts[pair.id]
+            return (f"{n} annotator{'s' if n != 1 else ''}"
+                    + (f"; their labels differ by up to {spread:.2f}" if n > 1 else ""))
+        return None
+
+    def _display(self, pair: Pair, key: str) -> str | None:
         if key == "id":
             return str(pair.id)
         if key in ("sentence1", "sentence2"):
