@@ -22,7 +22,8 @@ import numpy as np
 from stsstudio.core.errors import Cancelled, UserError
 
 BASE_RUN = 0          # the run id under which the base model's predictions are stored
-PAGE = 5000           # pairs scored and written per page
+PAGE = 5000           # pairs scored per page
+WRITE_ROWS = 500      # predictions written per transaction: a label waits at most for one of these
 _ENCODE_SHARE = 0.8   # of the progress bar, for embedding the sentences
 
 
@@ -119,19 +120,34 @@ def predict_pairs(project: Any, model: str | int = "best", task: Any = None, dev
         task.status(f"Scoring pairs with {'the base model' if run_id == BASE_RUN else f'run {run_id}'}…")
     version = project.data_version()
     loaded = _cache.get(path, _device_id(device))
-    corpus, emb = corpus_embeddings(project, loaded, path, task=_Share(task, 0.0, _ENCODE_SHARE))
-    row_of = {s: i for i, s in enumerate(corpus)}
+    # While this runs, a label's commit never waits for a checkpoint of the log (see the store).
+    with project.background_writes() as checkpoint:
+        checkpoint()
+        corpus, emb = corpus_embeddings(project, loaded, path, task=_Share(task, 0.0, _ENCODE_SHARE))
+        row_of = {s: i for i, s in enumerate(corpus)}
+        project.start_predictions(run_id)
+        scoring = _Share(task, _ENCODE_SHARE, 1.0 - _ENCODE_SHARE)
+        done = _score_pages(project, run_id, row_of, emb, scoring, page, checkpoint)
+        project.finish_predictions(run_id, ref if run_id else project.base_model, version, done)
+    from stsstudio.core.calibration import fit_calibration
+
+    cal = fit_calibration(project, run_id)
+    return PredictionResult(run_id, ref, done, time.perf_counter() - t0,
+                            None if cal is None else cal.mae_raw,
+                            None if cal is None else cal.mae_calibrated)
+
+
+def _score_pages(project: Any, run_id: int, row_of: dict[str, int], emb: np.ndarray, task: Any,
+                 page: int, checkpoint: Any) -> int:
+    """Score the pairs a page at a time from the sentence embeddings and store the scores."""
     total = project.pair_count()
-    project.start_predictions(run_id)
-    scoring = _Share(task, _ENCODE_SHARE, 1.0 - _ENCODE_SHARE)
     done, last = 0, 0
     while True:
-        if scoring.is_cancelled():
+        if task.is_cancelled():
             raise Cancelled()
         rows = project.pair_text_page(last, page)
         if not rows:
-            break
-        ids = [r[0] for r in rows]
+            return done
         # A pair added while the corpus was embedded has a sentence the corpus lacks: skip it,
         # the next scoring picks it up.
         keep = [(i, row_of.get(a), row_of.get(b)) for i, a, b in rows]
@@ -140,17 +156,14 @@ def predict_pairs(project: Any, model: str | int = "best", task: Any = None, dev
             a = np.fromiter((k[1] for k in keep), dtype=np.int64, count=len(keep))
             b = np.fromiter((k[2] for k in keep), dtype=np.int64, count=len(keep))
             scores = np.einsum("ij,ij->i", emb[a], emb[b])
-            project.add_predictions(run_id, [(k[0], float(s), None) for k, s in zip(keep, scores)])
+            values = [(k[0], float(s), None) for k, s in zip(keep, scores)]
+            for start in range(0, len(values), WRITE_ROWS):
+                project.add_predictions(run_id, values[start:start + WRITE_ROWS])
+                time.sleep(0)   # let the GUI thread take the lock and the GIL between writes
+            checkpoint()
         done += len(keep)
-        last = ids[-1]
-        scoring.progress(min(done, total), max(total, 1))
-    project.finish_predictions(run_id, ref if run_id else project.base_model, version, done)
-    from stsstudio.core.calibration import fit_calibration
-
-    cal = fit_calibration(project, run_id)
-    return PredictionResult(run_id, ref, done, time.perf_counter() - t0,
-                            None if cal is None else cal.mae_raw,
-                            None if cal is None else cal.mae_calibrated)
+        last = rows[-1][0]
+        task.progress(min(done, total), max(total, 1))
 
 
 def current_prediction_run(project: Any) -> int | None:

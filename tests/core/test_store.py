@@ -278,3 +278,28 @@ def test_open_by_database_file(tmp_path):
     Project.create(tmp_path / "p").close()
     with Project.open(Path(tmp_path / "p" / DB_NAME)) as p:
         assert p.path == (tmp_path / "p").resolve()
+
+
+def test_background_writes_leave_the_checkpoint_to_the_worker(tmp_path: Path) -> None:
+    """While every pair is scored, no commit on the shared connection copies the log into the
+    database (a label would wait 40-70 ms); the worker's own checkpoint does, and the setting
+    comes back afterwards."""
+    project = Project.create(tmp_path / "p")
+    ids = add_pairs(project, 50)
+    wal = tmp_path / "p" / f"{DB_NAME}-wal"
+
+    def autocheckpoint() -> int:
+        return project._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+
+    with project.background_writes() as checkpoint:
+        assert autocheckpoint() == 0
+        for start in range(0, 5000, 500):
+            project.add_predictions(0, [(ids[i % 50], 0.5, None) for i in range(start, start + 500)])
+        grown = wal.stat().st_size
+        checkpoint()
+        project.set_label(ids[0], 0.25)
+    assert autocheckpoint() == 1000
+    assert grown > 0 and project.pair(ids[0]).score == 0.25
+    project.close()
+    with Project.open(tmp_path / "p") as again:
+        assert again.pair(ids[0]).score == 0.25
