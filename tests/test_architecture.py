@@ -129,3 +129,38 @@ def test_core_has_no_import_cycle() -> None:
     assert any(graph.values())   # the walk sees imports at all
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
+
+
+# Issue 9: a view is composed of small widgets; no class grows into a second TrainView.
+MAX_CLASS_LINES = 500
+MAX_METHOD_LINES = 60
+
+
+def oversized(source: str, name: str = "<source>") -> list[str]:
+    """Classes over MAX_CLASS_LINES and methods over MAX_METHOD_LINES in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            if node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES:
+                found.append(f"{name}: class {node.name} has {node.end_lineno - node.lineno + 1} lines")
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                        and item.end_lineno - item.lineno + 1 > MAX_METHOD_LINES:
+                    found.append(f"{name}: {node.name}.{item.name} has "
+                                 f"{item.end_lineno - item.lineno + 1} lines")
+    return found
+
+
+def test_size_detector_sees_a_long_class_and_a_long_method() -> None:
+    long_method = "class A:\n    def f(self):\n" + "        x = 1\n" * 70
+    long_class = "class B:\n" + "".join(f"    def f{i}(self):\n        pass\n" for i in range(260))
+    assert oversized(long_method) == ["<source>: A.f has 71 lines"]
+    assert oversized(long_class) == ["<source>: class B has 521 lines"]
+    assert oversized("class C:\n    def f(self):\n        pass\n") == []
+
+
+def test_no_gui_class_or_method_is_oversized() -> None:
+    found = []
+    for path in sorted((PACKAGE / "gui").glob("*.py")):
+        found += oversized(path.read_text(encoding="utf-8"), path.name)
+    assert not found, "split these into composed widgets or helper methods:\n" + "\n".join(found)
