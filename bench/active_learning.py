@@ -180,8 +180,9 @@ def summarise(per_seed: list[dict[str, dict[str, list]]], strategies: list[str])
         }
         # Labels-to-reach reads one noisy point of random's curve; the mean gap to random over
         # the rounds after the shared seed round, paired by seed, reads all of them.
-        gaps = [statistics.fmean(a - b for a, b in zip(c["spearman"][1:], seed_curves["random"]["spearman"][1:]))
-                for seed_curves, c in zip(per_seed, curves) if "random" in seed_curves and len(c["spearman"]) > 1]
+        gaps = [statistics.fmean(a - b for a, b in zip(c["spearman"][1:], rnd["spearman"][1:]))
+                for rnd, c in ((s.get("random"), c) for s, c in zip(per_seed, curves))
+                if rnd is not None and len(c["spearman"]) > 1]
         out[name]["mean_gap_to_random"] = {
             "per_seed": [round(g, 4) for g in gaps],
             "mean": round(statistics.fmean(gaps), 4) if gaps else None,
