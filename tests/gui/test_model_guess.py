@@ -171,3 +171,21 @@ def test_a_large_project_ranks_a_model_order_in_a_worker(tmp_path: Path, qtbot) 
                     timeout=10_000)
     assert shown.args and view.queue[:3] == [1, 3, 2] and view.order == "review"
     ctx.set_project(None)
+
+
+def test_a_large_project_ranks_the_whole_split_at_once(tmp_path: Path, qtbot, monkeypatch) -> None:
+    """A small project ranks a page at a time on the GUI thread; a large one ranks every pair in
+    the worker, so no later page is ranked while the expert labels."""
+    from stsstudio.gui import queue_loader
+
+    monkeypatch.setattr(queue_loader, "QUEUE_CHUNK", 3)   # pages of 3 pairs
+    ctx = ProjectContext()
+    ctx.set_project(_project(tmp_path / "w"))
+    view = _view(ctx, qtbot)
+    view.use_order(0, "thin_bands")
+    assert not view.ranking and view.queue == [1, 2, 3]  # small: the first page only
+    view.loader.async_rows = 0                           # every project counts as large
+    view.reload()
+    qtbot.waitUntil(lambda: not view.ranking and view.current is not None, timeout=10_000)
+    assert view.queue == [1, 2, 3, 4, 5, 6, 7, 8]         # large: all 8 at once, band by band
+    ctx.set_project(None)
