@@ -74,9 +74,6 @@ class LabelCounts(QObject):
         self.labeled = max(0, self.labeled + delta)
         self.take()
 
-    def clear(self) -> None:
-        self.project, self.total, self.labeled = None, 0, 0
-
     def _on_counted(self, counts: PairCounts) -> None:
         self.counting = False
         # Labels given since the worker answered are in the project's own counts.

@@ -58,10 +58,6 @@ class QueueLoader(QObject):
         self.queue.extend()
         self.ready.emit(keep)
 
-    def cancel(self) -> None:
-        self._runner.cancel(quiet=True)
-        self.ranking = False
-
     def _on_ranked(self, queue: LabelQueue) -> None:
         if queue is self.queue:
             self.ranking = False
