@@ -11,6 +11,7 @@ This is where the next feature proves it fits: add its step here, in the order a
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -29,6 +30,7 @@ FINDINGS = ("nodule", "cyst", "mass", "effusion", "fracture", "lesion", "calcifi
 SIDES = ("left", "right", "upper", "lower", "bilateral")
 ME = "dr. rivera"
 TRAIN_TIMEOUT_MS = 180_000
+DEVICE = os.environ.get("STSSTUDIO_TEST_DEVICE", "cpu")   # bench/gpu_check.sh runs it on cuda
 
 
 def radiology_file(path: Path) -> pd.DataFrame:
@@ -154,13 +156,19 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     train.batch_size.setValue(8)
     train.max_steps.setValue(4)
     train.eval_steps.setValue(2)
-    train.device_combo.setCurrentIndex(train.device_combo.findData("cpu"))
+    if DEVICE != "cpu":
+        ctx.ml_ready = True
+        ctx.mlReady.emit()
+        qtbot.waitUntil(lambda: train.device_combo.findData(DEVICE) >= 0, timeout=60_000)
+    train.device_combo.setCurrentIndex(train.device_combo.findData(DEVICE))
+    assert train.config().device == DEVICE
     train.start_training()
     qtbot.waitUntil(lambda: not train.is_training(), timeout=TRAIN_TIMEOUT_MS)
     assert train.last_status == "finished", train.last_error
     run_id = train.last_result.run_id
     run = project.run(run_id)
     assert run.status == "finished" and project.run_dir(run_id).is_dir()
+    assert (run.device or "").startswith(DEVICE), run.device
 
     # 6. Try: two sentences scored by the run.
     window.show_view("try")
