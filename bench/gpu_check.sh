@@ -81,7 +81,8 @@ if [ "$PART" = gui ]; then
 echo "== 2b. the demo project, trained on CUDA with the embedded model's architecture (tiny model)"
 W=/tmp/work; rm -rf "$W"; mkdir -p "$W"
 python3 -c "from stsstudio.core.demo import create_demo_project as c; c('$W/demo').close()"
-python3 -m stsstudio train "$W/demo" --device cuda --json 2>&1 | tail -3 | tee "$OUT/demo-cuda.txt"
+python3 -c "import sys; sys.path.insert(0, 'tests'); from conftest import _build_tiny_model as b; from pathlib import Path; b(Path('$W/tiny'))"
+python3 -m stsstudio train "$W/demo" --device cuda --base-model "$W/tiny/st" --json 2>&1 | tail -3 | tee "$OUT/demo-cuda.txt"
 echo "== 3. GUI tests with the Train view on CUDA"
 STSSTUDIO_TEST_DEVICE=cuda:0 timeout 300 python3 -m pytest -q -p no:cacheprovider \
   tests/gui/test_clinician_journey.py tests/gui/test_label_on_screen.py 2>&1 | tail -15 \
