@@ -489,8 +489,9 @@ def _predict_after_run(project: Any, run_id: int) -> None:
 class _PredictProgress:
     """``predict_pairs``' task on the CLI: a percentage on stderr when it changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, why: str = "") -> None:
         self.shown = -1
+        self.why = why   # e.g. " for 'Most informative first'": the status line says what for
 
     def progress(self, done: int, total: int) -> None:
         pct = int(100 * done / total) if total else 100
@@ -500,7 +501,7 @@ class _PredictProgress:
             sys.stderr.flush()
 
     def status(self, text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        print(text.removesuffix("…") + self.why + ("…" if self.why else ""), file=sys.stderr, flush=True)
 
     def is_cancelled(self) -> bool:
         return False
@@ -528,6 +529,7 @@ def _cmd_queue(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, not {args.limit}.")
+    _score_for_order(args.project, args.order)
     with _open_project(args.project, readonly=True) as project:
         choices = next_pairs(project, args.order, limit=args.limit, split=args.split,
                              annotator=args.annotator or "")
@@ -540,6 +542,28 @@ def _cmd_queue(args: argparse.Namespace) -> int:
     for c in choices:
         print(f"{c.pair_id}\t{c.reason}")
     return 0
+
+
+def _score_for_order(path: str, order: str) -> None:
+    """A model order's missing scores, computed before the queue is read (one progress line)."""
+    from stsstudio.core.label_queue import compute_missing_scores, order_plan, queue_order
+    from stsstudio.core.store import ProjectLockedError
+
+    with _open_project(path, readonly=True) as project:
+        plan = order_plan(project, order)
+    if not plan.missing:
+        return
+    try:
+        with _open_project(path) as project:
+            progress = _PredictProgress(f" for {queue_order(order).label!r}")
+            compute_missing_scores(project, order, task=progress)
+            if progress.shown >= 0:
+                sys.stderr.write("\n")
+    except ProjectLockedError:
+        if not plan.ready:   # the app holding the project scores it: nothing to rank by yet
+            raise
+        print(f"Note: the project is open elsewhere, so {plan.missing_names} could not score the "
+              "newest pairs; they are left out.", file=sys.stderr)
 
 
 def _print_plan(plan: Any) -> None:
