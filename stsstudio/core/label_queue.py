@@ -398,13 +398,12 @@ def why_empty(project: Project, order: str, *, split: str | None = None, annotat
     if order == "review" and project.counts().labeled(split) == 0:
         return EmptyReason("Nothing to review yet", "No pair is labelled yet, so there is no label to "
                                                     "compare with the model's guess.", button=button)
+    if order == "assigned" and not project.assigned_pair_ids(annotator):
+        who = annotator or "you"
+        return EmptyReason("No pairs assigned", f"No pairs are assigned to {who}. Share the pairs "
+                                                "among annotators with Annotators ▸ Double-label a "
+                                                "share of pairs…, or label in file order.", button=button)
     if order == "assigned" and unlabeled:
-        if not project.assigned_pair_ids(annotator):
-            who = annotator or "you"
-            return EmptyReason("No pairs assigned", f"No pairs are assigned to {who}. Share the pairs "
-                                                    "among annotators with Annotators ▸ Double-label a "
-                                                    "share of pairs…, or label in file order.",
-                               button=button)
         return EmptyReason("Your assignment is done",
                            f"You have labelled every pair assigned to you; {unlabeled:,} pairs of the "
                            "project are still unlabeled.", button=button)

@@ -39,7 +39,7 @@ from stsstudio.gui.label_keys import HINTS, handles, key_action, number_keys
 from stsstudio.gui.label_progress import LabelProgress
 from stsstudio.gui.model_guess import ModelGuess
 from stsstudio.gui.pair_cards import PairCards
-from stsstudio.gui.queue_bar import QueueBar
+from stsstudio.gui.queue_bar import QueueBar, above_pages
 from stsstudio.gui.queue_loader import QueueLoader
 from stsstudio.gui.score_panel import ScorePanel
 from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
@@ -95,7 +95,7 @@ class AnnotateView(QWidget):
         self._sitting: dict[int, float] = {}     # pairs labeled this sitting: first label's time
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self.queue_bar = QueueBar()
+        self.queue_bar = QueueBar(ctx)
         self.queue_bar.settingsChanged.connect(self._on_queue_settings_changed)
         self.header, self.flag_badge = self.queue_bar.header, self.queue_bar.flag_badge
         self.split_combo, self.order_combo = self.queue_bar.split_combo, self.queue_bar.order_combo
@@ -115,7 +115,7 @@ class AnnotateView(QWidget):
         self.progress = self.label_progress.progress
         self.progress_label = self.label_progress.progress_label
 
-        self.empty = LabelEmptyPage()
+        self.empty = LabelEmptyPage(ctx, self.queue_bar)   # offers scores or another order (queue)
         self.empty.actionTriggered.connect(self._on_empty_action)
         self.pages = QStackedWidget()
         self.pages.addWidget(self._work_page())
@@ -151,7 +151,6 @@ class AnnotateView(QWidget):
         wl = QVBoxLayout(work)
         wl.setContentsMargins(20, 16, 20, 14)
         wl.setSpacing(12)
-        wl.addWidget(self.queue_bar)
         wl.addWidget(self.card1, 1)
         wl.addWidget(self.card2, 1)
         wl.addSpacing(2)
@@ -166,7 +165,7 @@ class AnnotateView(QWidget):
     def _splitter(self) -> QSplitter:
         """The labelling pages beside the guidelines."""
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(above_pages(self.queue_bar, self.pages))   # on every page (queue)
         self.splitter.addWidget(self.guidelines)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
