@@ -323,8 +323,8 @@ def _uses(project: Project, spec: QueueOrder, run_id: int, trained: bool) -> str
         if _compared_with(project, run_id) is not None:
             return f"Ranked by where {model} and the base model disagree most."
         before = "No trained run yet: ranked" if not trained else "Ranked"
-        return (f"{before} by {model} alone: pairs whose guess is nearest the middle of the scale, "
-                "where it is least sure, come first.")
+        return (f"{before} by {model} alone, least sure first (its guess nearest the middle of "
+                "the scale).")
     if spec.name == "thin_bands":
         return f"Ranked by {model}'s guesses: pairs from the score band with the fewest labels first."
     return f"Ranked by {model}'s guesses: labels furthest from the guess first."
