@@ -525,7 +525,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_queue(args: argparse.Namespace) -> int:
-    from stsstudio.core.label_queue import next_pairs, queue_order
+    from stsstudio.core.label_queue import next_pairs, queue_order, why_empty
 
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, not {args.limit}.")
@@ -534,6 +534,10 @@ def _cmd_queue(args: argparse.Namespace) -> int:
         choices = next_pairs(project, args.order, limit=args.limit, split=args.split,
                              annotator=args.annotator or "")
         pairs = project.pair_text_by_ids([c.pair_id for c in choices])
+        why = None if choices else why_empty(project, args.order, split=args.split,
+                                              annotator=args.annotator or "")
+    if why is not None:   # an order with nothing to give says why, and which order has pairs
+        print(f"{why.message} Try --order {why.switch_to}.", file=sys.stderr)
     if args.json:
         _print_json({"order": args.order, "label": queue_order(args.order).label,
                      "pairs": [{**c.as_dict(), "sentence1": pairs[c.pair_id][0],
@@ -946,7 +950,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("queue", help="the next pairs to label in a queue order, and why")
+    p = sub.add_parser("queue", help="the next pairs to label in a queue order, and why (a model "
+                       "order scores the pairs first when no scores exist yet)")
     p.add_argument("project")
     p.add_argument("--order", choices=[o.name for o in QUEUE_ORDERS], default="file",
                    help="; ".join(f"{o.name}: {o.label}" for o in QUEUE_ORDERS))

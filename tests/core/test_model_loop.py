@@ -318,6 +318,10 @@ def test_cli_queue_informative_on_a_new_project(tmp_path: Path, tiny_model_dir: 
     assert len(pairs) == 4 and all("least sure" in p["reason"] for p in pairs)
     with Project.open(tmp_path / "p", readonly=True) as project:
         assert set(project.prediction_sets()) == {0}
+    code, out, err = _run(capsys, "queue", str(tmp_path / "p"), "--order", "disagreements")
+    assert code == 0 and out == ""
+    assert err.strip() == ("Only one person has labelled this project, so there are no disagreements "
+                           "to resolve. Try --order file.")
 
 
 def test_cli_train_scores_the_pairs_with_the_new_run(tmp_path: Path, tiny_model_dir: Path,
