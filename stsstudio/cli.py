@@ -725,6 +725,8 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
 
 def _calibrated_line(project: Any, ref: str, score: float) -> str:
     """``3.9 of 5: mostly equivalent (cosine 0.7861)``, from the run's stored calibration."""
+    import shlex
+
     from stsstudio.core.calibration import Calibration, describe_guess
     from stsstudio.core.predictions import prediction_target
 
@@ -732,7 +734,7 @@ def _calibrated_line(project: Any, ref: str, score: float) -> str:
     cal = Calibration.load(project, run_id)
     if cal is None:
         raise UserError(f"{'The base model' if run_id == 0 else f'Run {run_id}'} has no calibration "
-                        f"yet; run `stsstudio predict {project.path} --model "
+                        f"yet; run `stsstudio predict {shlex.quote(str(project.path))} --model "
                         f"{'base' if run_id == 0 else f'run:{run_id}'}` (it needs 5 labeled pairs).")
     return f"{describe_guess(cal.guess(score), project.display_scale())} (cosine {score:.4f})"
 
