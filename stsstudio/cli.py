@@ -489,8 +489,9 @@ def _predict_after_run(project: Any, run_id: int) -> None:
 class _PredictProgress:
     """``predict_pairs``' task on the CLI: a percentage on stderr when it changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, why: str = "") -> None:
         self.shown = -1
+        self.why = why   # e.g. " for 'Most informative first'": the status line says what for
 
     def progress(self, done: int, total: int) -> None:
         pct = int(100 * done / total) if total else 100
@@ -500,7 +501,7 @@ class _PredictProgress:
             sys.stderr.flush()
 
     def status(self, text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        print(text.removesuffix("…") + self.why + ("…" if self.why else ""), file=sys.stderr, flush=True)
 
     def is_cancelled(self) -> bool:
         return False
@@ -524,14 +525,19 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_queue(args: argparse.Namespace) -> int:
-    from stsstudio.core.label_queue import next_pairs, queue_order
+    from stsstudio.core.label_queue import next_pairs, queue_order, why_empty
 
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, not {args.limit}.")
+    _score_for_order(args.project, args.order)
     with _open_project(args.project, readonly=True) as project:
         choices = next_pairs(project, args.order, limit=args.limit, split=args.split,
                              annotator=args.annotator or "")
         pairs = project.pair_text_by_ids([c.pair_id for c in choices])
+        why = None if choices else why_empty(project, args.order, split=args.split,
+                                              annotator=args.annotator or "")
+    if why is not None:   # an order with nothing to give says why, and which order has pairs
+        print(f"{why.message} Try --order {why.switch_to}.", file=sys.stderr)
     if args.json:
         _print_json({"order": args.order, "label": queue_order(args.order).label,
                      "pairs": [{**c.as_dict(), "sentence1": pairs[c.pair_id][0],
@@ -540,6 +546,28 @@ def _cmd_queue(args: argparse.Namespace) -> int:
     for c in choices:
         print(f"{c.pair_id}\t{c.reason}")
     return 0
+
+
+def _score_for_order(path: str, order: str) -> None:
+    """A model order's missing scores, computed before the queue is read (one progress line)."""
+    from stsstudio.core.label_queue import compute_missing_scores, order_plan, queue_order
+    from stsstudio.core.store import ProjectLockedError
+
+    with _open_project(path, readonly=True) as project:
+        plan = order_plan(project, order)
+    if not plan.missing:
+        return
+    try:
+        with _open_project(path) as project:
+            progress = _PredictProgress(f" for {queue_order(order).label!r}")
+            compute_missing_scores(project, order, task=progress)
+            if progress.shown >= 0:
+                sys.stderr.write("\n")
+    except ProjectLockedError:
+        if not plan.ready:   # the app holding the project scores it: nothing to rank by yet
+            raise
+        print(f"Note: the project is open elsewhere, so {plan.missing_names} could not score the "
+              "newest pairs; they are left out.", file=sys.stderr)
 
 
 def _print_plan(plan: Any) -> None:
@@ -697,6 +725,8 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
 
 def _calibrated_line(project: Any, ref: str, score: float) -> str:
     """``3.9 of 5: mostly equivalent (cosine 0.7861)``, from the run's stored calibration."""
+    import shlex
+
     from stsstudio.core.calibration import Calibration, describe_guess
     from stsstudio.core.predictions import prediction_target
 
@@ -704,7 +734,7 @@ def _calibrated_line(project: Any, ref: str, score: float) -> str:
     cal = Calibration.load(project, run_id)
     if cal is None:
         raise UserError(f"{'The base model' if run_id == 0 else f'Run {run_id}'} has no calibration "
-                        f"yet; run `stsstudio predict {project.path} --model "
+                        f"yet; run `stsstudio predict {shlex.quote(str(project.path))} --model "
                         f"{'base' if run_id == 0 else f'run:{run_id}'}` (it needs 5 labeled pairs).")
     return f"{describe_guess(cal.guess(score), project.display_scale())} (cosine {score:.4f})"
 
@@ -922,7 +952,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("queue", help="the next pairs to label in a queue order, and why")
+    p = sub.add_parser("queue", help="the next pairs to label in a queue order, and why (a model "
+                       "order scores the pairs first when no scores exist yet)")
     p.add_argument("project")
     p.add_argument("--order", choices=[o.name for o in QUEUE_ORDERS], default="file",
                    help="; ".join(f"{o.name}: {o.label}" for o in QUEUE_ORDERS))

@@ -267,7 +267,8 @@ class AgreementPanel(QWidget):
         annotators = report["annotators"]
         if n_multi == 0:
             self.state_label.setText("No pair has labels from two annotators yet. Merge a colleague's "
-                                     "labels (File ▸ Merge labels…) or double-label a share of the pairs.")
+                                     "labels (Annotators ▸ Merge labels…) or double-label a share of the "
+                                     "pairs (Annotators ▸ Double-label a share of pairs…).")
         else:
             self.state_label.setText(f"{len(annotators)} annotators: {', '.join(annotators)}. Intervals: "
                                      f"95 % bootstrap over pairs ({report['bootstrap']} resamples). "

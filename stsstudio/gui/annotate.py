@@ -43,7 +43,7 @@ from stsstudio.gui.label_layout import key_hints, label_splitter, work_page
 from stsstudio.gui.label_progress import LabelProgress
 from stsstudio.gui.model_guess import ModelGuess
 from stsstudio.gui.pair_cards import PairCards
-from stsstudio.gui.queue_bar import QueueBar
+from stsstudio.gui.queue_bar import QueueBar, above_pages
 from stsstudio.gui.queue_loader import PairCache, QueueLoader
 from stsstudio.gui.score_panel import ScorePanel
 from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
@@ -100,7 +100,7 @@ class AnnotateView(QWidget):
         self._sitting: dict[int, float] = {}     # pairs labeled this sitting: first label's time
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self.queue_bar = QueueBar()
+        self.queue_bar = QueueBar(ctx)
         self.queue_bar.settingsChanged.connect(self._on_queue_settings_changed)
         self.header, self.flag_badge = self.queue_bar.header, self.queue_bar.flag_badge
         self.split_combo, self.order_combo = self.queue_bar.split_combo, self.queue_bar.order_combo
@@ -120,7 +120,7 @@ class AnnotateView(QWidget):
         self.progress = self.label_progress.progress
         self.progress_label = self.label_progress.progress_label
 
-        self.empty = LabelEmptyPage()
+        self.empty = LabelEmptyPage(ctx, self.queue_bar)   # offers scores or another order (queue)
         self.empty.actionTriggered.connect(self._on_empty_action)
         self.pages = QStackedWidget()
         self.hints = key_hints()
@@ -130,7 +130,7 @@ class AnnotateView(QWidget):
         self.guidelines.editingDone.connect(self._on_guidelines_done)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.splitter = label_splitter(self.pages, self.guidelines)
+        self.splitter = label_splitter(above_pages(self.queue_bar, self.pages), self.guidelines)
         layout.addWidget(self.splitter)
 
         ctx.projectChanged.connect(self._on_project_changed)

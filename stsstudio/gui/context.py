@@ -23,6 +23,9 @@ class ProjectContext(QObject):
     mlReady = Signal()                   # torch & sentence-transformers finished importing
     statusMessage = Signal(str)
     predictionsChanged = Signal(int)     # a model (run id; 0: base) finished scoring every pair
+    scoresRequested = Signal()           # the user asked for the missing scores now (a queue order)
+    scoringProgressed = Signal(int, int, int)  # run id being scored, done, total (0, 0: started)
+    scoringStopped = Signal(int, str)    # that scoring ended: "" or why it failed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -36,7 +36,6 @@ def work_page(view: AnnotateView) -> QWidget:
     wl = QVBoxLayout(work)
     wl.setContentsMargins(20, 16, 20, 14)
     wl.setSpacing(12)
-    wl.addWidget(view.queue_bar)
     wl.addWidget(view.card1, 1)
     wl.addWidget(view.card2, 1)
     wl.addSpacing(2)

@@ -129,8 +129,8 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
 
     # 4. A model order before any run: the base model's scores arrive in the background while
     #    a pair is on screen with a typed score; the pair and the score stay.
-    view.order_combo.setCurrentIndex(view.order_combo.findData("thin_bands"))  # TEMP
-    assert view.order_combo.isVisible() or True  # TEMP
+    view.order_combo.setCurrentIndex(view.order_combo.findData("informative"))
+    assert view.order_combo.isVisible()
     if view.shown_id is None:     # the order needs scores: compute them from the base model
         from stsstudio.core.predictions import predict_pairs
 
