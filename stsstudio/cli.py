@@ -87,23 +87,36 @@ def _add_import_options(p: argparse.ArgumentParser, *, with_split: bool = True) 
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     if with_split:
-        p.add_argument("--split", choices=SPLIT_CHOICES, default="none", help="split of the imported pairs")
-        p.add_argument("--dev-fraction", type=float, default=0.0, metavar="F",
+        p.add_argument("--split", choices=SPLIT_CHOICES, default=None,
+                       help="split of the imported pairs when the file has no split column "
+                            "(default: train with a seeded 10%% dev holdout, as in the import window)")
+        p.add_argument("--dev-fraction", type=float, default=None, metavar="F",
                        help="without a split column, hold out this seeded share of the labeled pairs "
-                            "as dev (e.g. 0.1; default 0: none)")
+                            "as dev (default 0.1 when --split is not given, else 0)")
+        p.add_argument("--annotator-column", metavar="COL",
+                       help="column naming who gave each row's label (default: a column named "
+                            "annotator, rater, labeler, coder, ...; '' for none)")
     p.add_argument("--hf-config", metavar="NAME", help="Hugging Face dataset config")
     p.add_argument("--hf-split", metavar="NAME", help="Hugging Face dataset split (default: train)")
 
 
+def _dev_fraction(args: argparse.Namespace) -> float | None:
+    """--dev-fraction, else the import window's default (None) unless --split was named."""
+    if getattr(args, "dev_fraction", None) is not None:
+        return args.dev_fraction
+    return None if getattr(args, "split", None) is None and hasattr(args, "split") else 0.0
+
+
 def _import_options(args: argparse.Namespace):
     """ImportOptions from the shared import flags (also used by `evaluate --data`)."""
-    from stsstudio.core.importers import ImportOptions
+    from stsstudio.core.importers import DEFAULT_SPLIT, ImportOptions
 
     return ImportOptions(
         format=args.format, sentence1=args.sentence1, sentence2=args.sentence2, score=args.score,
         has_header=False if args.no_header else None, scale=args.scale,
-        split=getattr(args, "split", None) or "none", hf_config=args.hf_config,
-        hf_split=args.hf_split, dev_fraction=getattr(args, "dev_fraction", 0.0) or 0.0)
+        split=getattr(args, "split", None) or DEFAULT_SPLIT, hf_config=args.hf_config,
+        hf_split=args.hf_split, dev_fraction=_dev_fraction(args),
+        annotator_column=getattr(args, "annotator_column", None))
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -123,7 +136,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     cols = report.columns
     print(f"Imported {report.imported:,} of {report.rows:,} rows from {args.source} into {name!r}")
     print(f"  columns   sentence1={cols.get('sentence1')!r} sentence2={cols.get('sentence2')!r} "
-          f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else ""))
+          f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else "")
+          + (f" annotator={cols['annotator']!r}" if cols.get("annotator") else ""))
+    if cols.get("annotator"):
+        from stsstudio.core.importers import raters_note
+
+        print(f"  raters    {raters_note(report.annotators)}; {report.labels:,} labels on the new pairs"
+              + (f", {report.labels_on_existing:,} on pairs already in the project"
+                 if report.labels_on_existing else ""))
     if report.metadata_columns:
         print("  kept      " + ", ".join(report.metadata_columns) + " (other columns, per pair; "
               "export-data writes them back)")
@@ -145,7 +165,18 @@ def _cmd_import(args: argparse.Namespace) -> int:
               "appear in both train and dev/test")
     for warning in report.warnings:
         print(f"  warning   {warning}")
+    wanted = args.split or "train"
+    others = [k for k in report.existing_splits if k != wanted]
+    if others and not cols.get("split"):
+        print(f"  hint      to move the project's pairs from {others[0]} to {wanted}: stsstudio split "
+              f"{_quote(args.project)} --to {wanted} --from {others[0]}")
     return 0
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(str(text))
 
 
 def _hint_sentence_list(source: str, options: Any, exc: UserError) -> None:
