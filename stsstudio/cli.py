@@ -332,10 +332,44 @@ def _cmd_assign_overlap(args: argparse.Namespace) -> int:
 
 
 def _cmd_assign_dev(args: argparse.Namespace) -> int:
+    from stsstudio.core.splits import move_pairs
+
     with _open_project(args.project) as project:
-        moved = project.assign_dev_split(args.fraction, seed=args.seed)
-    print(f"Moved {moved} labeled train pairs to dev (seed {args.seed}).")
+        move = _moving(args, project, lambda: move_pairs(project, "dev", from_split="train",
+                                                         fraction=args.fraction, seed=args.seed))
+    print(f"Moved {move.moved:,} of {move.candidates:,} labeled train pairs to dev (seed {args.seed}).")
     return 0
+
+
+def _cmd_split(args: argparse.Namespace) -> int:
+    from stsstudio.core.splits import move_pairs
+
+    labeled_only = True if args.labeled_only else (False if args.all_pairs else None)
+    with _open_project(args.project) as project:
+        move = _moving(args, project, lambda: move_pairs(
+            project, args.to, from_split=args.from_split, fraction=args.fraction, seed=args.seed,
+            labeled_only=labeled_only))
+    if args.json:
+        _print_json(move.as_dict())
+        return 0
+    what = "labeled pairs" if move.labeled_only else "pairs"
+    share = "" if move.fraction >= 1 else f", a seeded {move.fraction:g} share (seed {move.seed})"
+    print(f"Moved {move.moved:,} of {move.candidates:,} {what} from {move.from_split} to {move.to}{share}.")
+    return 0
+
+
+def _moving(args: argparse.Namespace, project: Any, move: Any) -> Any:
+    """Run a split move; where nothing moved because the labels sit in `none`, say the command."""
+    from stsstudio.core.splits import NothingToMove
+
+    try:
+        return move()
+    except NothingToMove as exc:
+        counts = project.counts()
+        if counts.labeled("none") and not counts.labeled("train"):
+            raise UserError(f"{exc}. Move them to train first: stsstudio split "
+                            f"{_quote(args.project)} --to train --from none") from None
+        raise
 
 
 # ----------------------------------------------------------------------------------------
@@ -499,6 +533,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         reporter = _ProgressReporter()
         if not readonly:  # shown once the run has started (an error stays one line)
             reporter.plan = data_plan(project, config)
+            counts = project.counts()
+            if not reporter.plan.can_start and counts.labeled("none"):
+                raise UserError(f"{reporter.plan.problems[0]} {counts.labeled('none'):,} labeled pairs "
+                                "are in no split (none); move them to train with: stsstudio split "
+                                f"{_quote(args.project)} --to train --from none")
         result = train(project, config, reporter)
         if not readonly and result.status == "finished" and result.model_dir:
             _predict_after_run(project, result.run_id)
@@ -915,6 +954,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=_cmd_assign_dev)
 
+    p = sub.add_parser("split", help="move pairs between splits (all, or a seeded share)")
+    p.add_argument("project")
+    p.add_argument("--to", required=True, choices=SPLIT_CHOICES, help="the split to move pairs to")
+    p.add_argument("--from", dest="from_split", choices=SPLIT_CHOICES,
+                   help="the split to take them from (default: train for dev and test, else none)")
+    p.add_argument("--fraction", type=float, default=1.0, metavar="F",
+                   help="a seeded share to move, 0 < F <= 1 (default 1: all)")
+    p.add_argument("--seed", type=int, default=42)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--labeled-only", action="store_true",
+                       help="move labeled pairs only (the default for dev and test)")
+    which.add_argument("--all-pairs", action="store_true", help="move unlabeled pairs too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_split)
+
     p = sub.add_parser("delete-run", help="delete a run and its model folder")
     p.add_argument("project")
     p.add_argument("run", type=int)
@@ -1047,7 +1101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
-            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "train",
+            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "split", "train",
             "predict", "queue", "resume", "evaluate",
             "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
 

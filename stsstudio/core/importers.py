@@ -1258,7 +1258,8 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         options: how to read it (default: detect everything).
         project: duplicates are also dropped against this project's pairs.
         task: optional; ``task.progress(done, total)`` is called between steps and
-            ``task.is_cancelled()`` checked (a cancel raises ``Cancelled("Import cancelled")``, a ``UserError``).
+            ``task.is_cancelled()`` checked (a cancel raises ``Cancelled("Import cancelled")``,
+            a ``UserError``).
 
     Raises:
         ImportDataError: naming the file, row and column of the first problem.
