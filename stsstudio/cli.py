@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stsstudio import __version__
+from stsstudio.core.data_export import LABEL_LAYOUTS
 from stsstudio.core.errors import UserError
 from stsstudio.core.export_formats import EXPORT_FORMATS
 from stsstudio.core.export_formats import FORMAT_NAMES as EXPORT_FORMAT_NAMES
@@ -258,8 +259,10 @@ def _cmd_export_data(args: argparse.Namespace) -> int:
 
     with _open_project(args.project, readonly=True) as project:
         written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only,
-                               force=args.force, annotator=args.annotator, assignment=args.assignment)
-    print(f"Wrote {written:,} pairs to {args.out}")
+                               force=args.force, annotator=args.annotator, assignment=args.assignment,
+                               labels=args.labels)
+    what = "rows (one per pair and annotator)" if args.labels == "long" else "pairs"
+    print(f"Wrote {written:,} {what} to {args.out}")
     return 0
 
 
@@ -909,6 +912,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", metavar="NAME", help="with --assignment: whose labelling pack")
     p.add_argument("--assignment", action="store_true",
                    help="write the pairs assigned to --annotator (a labelling pack for merge-labels)")
+    p.add_argument("--labels", choices=LABEL_LAYOUTS, default="wide",
+                   help="who labelled what: wide (default) adds a label_<name> column per annotator "
+                        "when there are several; long writes one row per pair and annotator")
     p.set_defaults(func=_cmd_export_data)
 
     p = sub.add_parser("merge-labels", help="merge another annotator's labels (project or file)")

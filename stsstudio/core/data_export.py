@@ -115,9 +115,14 @@ def check_output_file(out_path: str | os.PathLike[str], *, force: bool = False,
     return target
 
 
+# Who labelled what: "wide" adds a column per annotator when there are several (label_<name>),
+# "long" writes one row per pair and annotator with an ``annotator`` column (import reads it back).
+LABEL_LAYOUTS = ("wide", "long")
+
+
 def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: str | None = None,
                  labeled_only: bool = False, force: bool = False, annotator: str | None = None,
-                 assignment: bool = False) -> int:
+                 assignment: bool = False, labels: str = "wide") -> int:
     """Write the project's pairs (in id order) to ``out_path``; return how many were written.
 
     Args:
@@ -129,6 +134,10 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         annotator, assignment: write ``annotator``'s labelling pack instead: the pairs assigned
             to them (:meth:`Project.assign_overlap`), their own labels so far, and an
             ``annotator`` column, so that ``merge-labels`` brings the pack back.
+        labels: "wide" (default): with several annotators, one ``label_<name>`` column each,
+            on the project's scale; "long": one row per pair and annotator, ``score`` being
+            that annotator's label and ``annotator`` naming them (pairs nobody labelled get
+            one row with an empty annotator). Returns the rows written.
 
     Raises:
         UserError: unknown extension, unknown split, or a target that cannot be written.
@@ -138,6 +147,8 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     fmt = export_format(out_path)
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if labels not in LABEL_LAYOUTS:
+        raise UserError(f"unknown label layout {labels!r}; use {' or '.join(LABEL_LAYOUTS)}")
     if assignment or annotator:
         annotator = (annotator or "").strip()
         if not (assignment and annotator):
@@ -150,16 +161,14 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     else:
         frame = _pairs_frame(project, project.pair_text_rows(split, labeled_only=labeled_only,
                                                              metadata=True))
+        frame = _with_annotators(project, frame, split, labeled_only, labels)
     if annotator:
         frame["annotator"] = annotator
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
     shown = display_column(project.display_scale())
     if shown is not None:
-        from stsstudio.core.scales import SCALE_RANGES
-
-        low, high = SCALE_RANGES[project.display_scale()]
         frame.insert(frame.columns.get_loc("score") + 1, shown,
-                     (low + frame["score"] * (high - low)).round(6))
+                     _on_display_scale(frame["score"], project.display_scale()))
 
     target = check_output_file(out_path, force=force, fmt=fmt)
     clean_stale_temps(target)
@@ -217,6 +226,49 @@ def _pairs_frame(project: Project, rows: list[tuple]) -> Any:
         taken.add(name)
         frame[name] = values
     return frame
+
+
+def _on_display_scale(values: Any, scale: str | None) -> Any:
+    """0–1 scores on the project's display scale (unchanged without one)."""
+    if not scale or scale == "0-1":
+        return values
+    from stsstudio.core.scales import SCALE_RANGES
+
+    low, high = SCALE_RANGES[scale]
+    return (low + values * (high - low)).round(6)
+
+
+def _with_annotators(project: Project, frame: Any, split: str | None, labeled_only: bool,
+                     layout: str) -> Any:
+    """Add who labelled what to the one-row-per-pair ``frame`` (see :data:`LABEL_LAYOUTS`)."""
+    import pandas as pd
+
+    ids = project.query_pair_ids(filter="labeled" if labeled_only else "all", split=split)
+    if len(ids) != len(frame):  # the pairs changed between the two reads: a caller's bug
+        raise UserError("the project changed during the export; export again")
+    rows = project.annotator_labels(split=split)
+    names = sorted({a for _pid, _s, a, _v in rows})
+    if layout == "wide" and len(names) < 2:
+        return frame
+    labels = pd.DataFrame.from_records([(pid, a, v) for pid, _s, a, v in rows],
+                                       columns=["_id", "annotator", "_label"])
+    frame = frame.assign(_id=ids)
+    if layout == "long":
+        out = frame.merge(labels, on="_id", how="left", sort=False)
+        has = out["_label"].notna()
+        out["score"] = out["_label"].where(has, out["score"])
+        out["annotator"] = out["annotator"].fillna("")
+        at = out.columns.get_loc("split") + 1
+        out.insert(at, "annotator", out.pop("annotator"))
+        return out.drop(columns=["_id", "_label"])
+    wide = labels.pivot(index="_id", columns="annotator", values="_label").reindex(ids)
+    scale = project.display_scale()
+    for name in names:
+        column = f"label_{name}"
+        while column in frame.columns:
+            column += "_1"
+        frame[column] = _on_display_scale(wide[name].to_numpy(dtype=float), scale)
+    return frame.drop(columns=["_id"])
 
 
 def _write_formula_note(target: Path, escaped: int) -> None:
