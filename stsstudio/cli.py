@@ -19,12 +19,13 @@ from stsstudio.core.data_export import LABEL_LAYOUTS
 from stsstudio.core.errors import UserError
 from stsstudio.core.export_formats import EXPORT_FORMATS
 from stsstudio.core.export_formats import FORMAT_NAMES as EXPORT_FORMAT_NAMES
+from stsstudio.core.formats import format_names, labels_list, suffix_list
 from stsstudio.core.guidelines import TEMPLATE_NAMES, TEMPLATES
 from stsstudio.core.label_queue import QUEUE_ORDERS
 from stsstudio.core.losses import LOSS_NAMES
 from stsstudio.core.scales import SCALES
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+FORMATS = (*format_names("pairs"), "hf")  # file formats (core/formats.py) and datasets
 SPLIT_CHOICES = ("train", "dev", "test", "none")
 VIEWS = ("welcome", "pairs", "label", "train", "try", "export", "agreement")
 
@@ -862,7 +863,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import sentence pairs from a file or a Hugging Face dataset")
     p.add_argument("project")
-    p.add_argument("source", help="CSV/TSV/JSONL/Parquet file, dataset folder, or Hub dataset id")
+    p.add_argument("source", help=f"{labels_list('pairs')} file, dataset folder, or Hub dataset id")
     _add_import_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_import)
@@ -870,8 +871,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-sentences",
                        help="add single sentences (one text column) to the project's sentence pool")
     p.add_argument("project")
-    p.add_argument("source", help="CSV/TSV/JSONL/Parquet/TXT file or a dataset folder")
-    p.add_argument("--format", choices=(*FORMATS, "txt"), help="source format (default: detect)")
+    p.add_argument("source", help=f"{labels_list('sentences')} file or a dataset folder")
+    p.add_argument("--format", choices=(*format_names("sentences"), "hf"),
+                   help="source format (default: detect)")
     p.add_argument("--column", metavar="COL", help="the text column (name or 0-based index)")
     p.add_argument("--id-column", metavar="COL", help="a column of ids kept with each sentence")
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
@@ -905,7 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-data", help="write the project's pairs to a file")
     p.add_argument("project")
-    p.add_argument("out", help="output file: .csv, .tsv, .jsonl or .parquet")
+    p.add_argument("out", help=f"output file ending in {suffix_list('export')}")
     p.add_argument("--split", choices=SPLIT_CHOICES)
     p.add_argument("--labeled-only", action="store_true")
     p.add_argument("--force", action="store_true", help="replace an existing file")
@@ -919,8 +921,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("merge-labels", help="merge another annotator's labels (project or file)")
     p.add_argument("project")
-    p.add_argument("source", help="another project folder, or a CSV/TSV/JSONL/Parquet with "
-                                  "sentence1, sentence2, score and optionally annotator")
+    p.add_argument("source", help=f"another project folder, or a {labels_list('pairs')} file with "
+                                  "sentence1, sentence2, score and optionally annotator (or rater)")
     p.add_argument("--annotator", metavar="NAME", help="annotator of rows that name none")
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     p.add_argument("--on-conflict", choices=("keep", "replace"), default="keep",

@@ -1,12 +1,13 @@
-"""Write a project's pairs to CSV, TSV, JSONL or Parquet (``stsstudio export-data``).
+"""Write a project's pairs to a data file (``stsstudio export-data``): CSV, TSV, JSON Lines,
+Parquet or an Excel workbook, as :mod:`stsstudio.core.formats` lists them.
 
 Columns: sentence1, sentence2, score (0–1, empty when unlabeled) and split; then the score on
 the project's own scale (``score_1_5`` for a 1–5 project, see :func:`display_column`) and the
 imported file's unmapped columns (an ID, a judgment, ...), so labels join back to the user's
 own system. Writes are
 atomic: a temporary file beside the target, then a rename, so a failed export never leaves a
-half-written file behind. CSV and TSV cells that a spreadsheet would run as a formula are
-prefixed with an apostrophe.
+half-written file behind. In formats a spreadsheet opens (CSV, TSV, Excel), cells it would run
+as a formula are prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import FILE_FORMATS, export_format_of, formats_for
 from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
 from stsstudio.core.store import SPLITS, Project
 
-EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                  ".parquet": "parquet"}
+# {suffix: format name} of what export-data writes (from the one table in core/formats.py).
+EXPORT_FORMATS = {s: f.name for f in formats_for("export") for s in f.suffixes}
 COLUMNS = ("sentence1", "sentence2", "score", "split")
 # Spreadsheets evaluate cells starting with these (OWASP "CSV injection"); tab and carriage
 # return are included because some spreadsheets strip them and then see the next character.
@@ -61,11 +63,7 @@ def display_column(scale: str | None) -> str | None:
 
 def export_format(out_path: str | os.PathLike[str]) -> str:
     """The export format of a target file from its extension; UserError if unknown."""
-    suffix = Path(out_path).suffix.lower()
-    if suffix not in EXPORT_FORMATS:
-        raise UserError(f"cannot export to {Path(out_path).name!r}: use a .csv, .tsv, .jsonl or "
-                        ".parquet file name")
-    return EXPORT_FORMATS[suffix]
+    return export_format_of(out_path).name
 
 
 def check_output_file(out_path: str | os.PathLike[str], *, force: bool = False,
@@ -127,7 +125,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
 
     Args:
         project: an open project (read-only is fine).
-        out_path: .csv, .tsv, .jsonl or .parquet; the format follows the extension.
+        out_path: a file name whose suffix names a format of :mod:`stsstudio.core.formats`.
         split: only this split (train, dev, test or none).
         labeled_only: only pairs with a current score.
         force: replace an existing file (otherwise that is an error).
@@ -145,6 +143,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     import pandas as pd
 
     fmt = export_format(out_path)
+    FILE_FORMATS[fmt].require()
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if labels not in LABEL_LAYOUTS:
@@ -181,19 +180,14 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     apply_umask(tmp)
     try:
         escaped = 0
-        if fmt in ("csv", "tsv"):
+        if FILE_FORMATS[fmt].spreadsheet:
             texts = [c for c in frame.columns if c in ("sentence1", "sentence2")
                      or (c not in COLUMNS and frame[c].dtype == object)]
             for col in texts:
                 safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
                 escaped += int((safe != frame[col]).sum())
                 frame[col] = safe
-            frame.to_csv(tmp, sep="," if fmt == "csv" else "\t", index=False, encoding="utf-8",
-                         lineterminator="\n")
-        elif fmt == "jsonl":
-            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-        else:
-            frame.to_parquet(tmp, index=False)
+        FILE_FORMATS[fmt].writer(frame, tmp)
         os.replace(tmp, target)
         _write_formula_note(target, escaped)
     except OSError as exc:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from stsstudio.core.errors import Cancelled, UserError
+from stsstudio.core.formats import FILE_FORMATS, dataset_suffixes, format_names, format_of
 from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
 from stsstudio.core.scales import SCALE_RANGES, ScoredColumn, check_scale, scale_problem, score_column
 from stsstudio.core.scales import SCALES as SCALES  # re-exported: the names callers know
@@ -53,14 +54,10 @@ from stsstudio.core.store import (
     effective_labels,
 )
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+FORMATS = (*format_names("pairs"), "hf")  # the file formats of core/formats.py, and datasets
 # Longer than any sentence a person labels; a 1 MB cell is a broken file, not a sentence.
 MAX_TEXT_CHARS = 100_000
 
-_SUFFIX_FORMATS = {
-    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
-    ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet",
-}
 _SPLIT_VALUES = {
     "train": "train", "training": "train", "dev": "dev", "validation": "dev", "valid": "dev",
     "val": "dev", "development": "dev", "test": "test", "testing": "test", "none": "none", "": "",
@@ -404,14 +401,11 @@ def read_table(source: str | os.PathLike[str], options: ImportOptions | None = N
     """
     options = options or ImportOptions()
     fmt = _detect_format(source, options.format)
-    if fmt in ("csv", "tsv"):
-        raw = _read_delimited(Path(source).expanduser(), options, fmt)
-    elif fmt == "jsonl":
-        raw = _read_jsonl(Path(source).expanduser(), options)
-    elif fmt == "parquet":
-        raw = _read_parquet(Path(source).expanduser())
-    else:
+    if fmt == "hf":
         raw = _read_hf(source, options)
+    else:
+        FILE_FORMATS[fmt].require()
+        raw = READERS[fmt](Path(source).expanduser(), options, fmt)
     raw.guess = _guess_columns(raw)
     return raw
 
@@ -433,14 +427,14 @@ def _detect_format(source: str | os.PathLike[str], fmt: str | None) -> str:
     if path.is_dir():
         return "hf"
     if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix in _SUFFIX_FORMATS:
-            return _SUFFIX_FORMATS[suffix]
+        known = format_of(path, "pairs")
+        if known is not None:
+            return known.name
         with open(path, "rb") as fh:
             head = fh.read(4)
         return "parquet" if head == b"PAR1" else "csv"
     # "owner/name" or "name" that is not on disk: a dataset on the Hugging Face Hub.
-    if path.suffix.lower() not in _SUFFIX_FORMATS and not text.startswith((".", "~", "/")) \
+    if format_of(path, "pairs") is None and not text.startswith((".", "~", "/")) \
             and re.fullmatch(r"[\w-]+(\.[\w-]+)*(/[\w-]+(\.[\w-]+)*)?", text):
         return "hf"
     raise ImportDataError(_not_a_file(path) or "no such file or folder", file=text)
@@ -511,8 +505,9 @@ def _check_bytes(data: bytes, name: str) -> None:
     if head.startswith(b"PAR1"):
         raise ImportDataError("this is a Parquet file; import it with the format parquet", file=name)
     if head.startswith(b"PK\x03\x04"):
-        raise ImportDataError("this is a zip archive or an Excel workbook, not a text file; save "
-                              "the sheet as CSV or unpack the archive first", file=name)
+        raise ImportDataError("this is a zip archive or an Excel workbook, not a text file; give a "
+                              f"workbook the {FILE_FORMATS['xlsx'].suffix} suffix (or save the sheet "
+                              "as CSV), or unpack the archive first", file=name)
     if head.startswith(b"\x1f\x8b"):
         raise ImportDataError("the file is gzip-compressed; unpack it first", file=name)
     nul = data.find(b"\x00")
@@ -673,15 +668,7 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
         frame = frame.iloc[1:].reset_index(drop=True)
         frame.columns = columns
         row_numbers = row_numbers[1:]
-    from stsstudio.core.data_export import formula_note_path
-
-    if formula_note_path(path).is_file():  # our own export: take its formula escaping off
-        for col in frame.columns:
-            marked = frame[col].str.match(r"'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
-            if marked.any():
-                frame.loc[marked, col] = frame.loc[marked, col].str[1:]
-        warnings.append(f"{name} is an STS Studio export; the apostrophes it put before formula-like "
-                        "cells were removed.")
+    _undo_formula_escaping(path, frame, name, warnings)
     # Blank lines are kept by the parser so that row numbers match the file; drop them now.
     blank = np.ones(len(frame), dtype=bool)
     for col in frame.columns:
@@ -701,6 +688,19 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
                     has_header=bool(has_header), encoding=codec,
                     delimiter=delimiter, warnings=warnings, row_numbers=row_numbers,
                     display_name=name)
+
+
+def _undo_formula_escaping(path: Path, frame: Any, name: str, warnings: list[str]) -> None:
+    """Our own export escaped formula-like cells (its sidecar says so): take that off again."""
+    from stsstudio.core.data_export import formula_note_path
+
+    if formula_note_path(path).is_file():
+        for col in frame.columns:
+            marked = frame[col].str.match(r"'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
+            if marked.any():
+                frame.loc[marked, col] = frame.loc[marked, col].str[1:]
+        warnings.append(f"{name} is an STS Studio export; the apostrophes it put before formula-like "
+                        "cells were removed.")
 
 
 def _all_strings() -> dict[str, Any]:
@@ -897,7 +897,7 @@ _LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0
                              r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
+def _read_jsonl(path: Path, options: ImportOptions, fmt: str = "jsonl") -> RawTable:
     import pandas as pd
 
     name = _display(path)
@@ -952,7 +952,7 @@ def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
                     display_name=name)
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _read_parquet(path: Path, options: ImportOptions | None = None, fmt: str = "parquet") -> RawTable:
     import pandas as pd
 
     name = _display(path)
@@ -985,9 +985,72 @@ def _frame_table(frame: Any, source: str, fmt: str, name: str, warnings: list[st
                     row_numbers=np.arange(1, len(frame) + 1), display_name=name)
 
 
+def _read_excel(path: Path, options: ImportOptions, fmt: str = "xlsx") -> RawTable:
+    """The first sheet of an Excel workbook, cells as text (as a CSV has them)."""
+    import pandas as pd
+
+    name = _display(path)
+    data = _read_bytes(path, name)
+    if not data:
+        raise ImportDataError("the file is empty", file=name)
+    if not data.startswith(b"PK\x03\x04"):
+        raise ImportDataError("the file is not an Excel workbook (xlsx); import it with its own "
+                              "format", file=name)
+    try:
+        book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+        sheets = list(book.sheet_names)
+        frame = book.parse(sheets[0], header=None, dtype=object) if sheets else pd.DataFrame()
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise ImportDataError(f"the file cannot be read as an Excel workbook ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''})", file=name) from None
+    warnings = []
+    if len(sheets) > 1:
+        warnings.append(f"{name} has {len(sheets)} sheets; the first ({sheets[0]!r}) was read.")
+    _check_column_count(frame.shape[1], name)
+    frame = frame.map(_excel_text) if len(frame) else frame
+    frame.columns = [str(i) for i in range(frame.shape[1])]
+    has_header = options.has_header
+    if has_header is None:
+        has_header = _detect_header(frame)
+    row_numbers = np.arange(1, len(frame) + 1)
+    columns = list(frame.columns)
+    if has_header and len(frame):
+        columns = _header_names([c.strip() for c in frame.iloc[0].tolist()], name)
+        frame = frame.iloc[1:].reset_index(drop=True)
+        frame.columns = columns
+        row_numbers = row_numbers[1:]
+    _undo_formula_escaping(path, frame, name, warnings)
+    blank = (frame == "").all(axis=1).to_numpy(dtype=bool) if len(frame) else np.zeros(0, dtype=bool)
+    if blank.any():
+        frame = frame.loc[~blank].reset_index(drop=True)
+        row_numbers = row_numbers[~blank]
+    if len(frame) == 0:
+        raise ImportDataError("the sheet has a header but no rows" if has_header else
+                              "the sheet has no rows", file=name)
+    return RawTable(source=os.fspath(path), format=fmt, frame=frame, columns=columns,
+                    has_header=bool(has_header), warnings=warnings, row_numbers=row_numbers,
+                    display_name=name)
+
+
+def _excel_text(value: Any) -> str:
+    """A workbook cell as text: empty for a blank cell, 3 (not 3.0) for a whole number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# Each file format of core/formats.py has its reader here: (path, options, format name).
+READERS: dict[str, Any] = {
+    "csv": _read_delimited, "tsv": _read_delimited, "jsonl": _read_jsonl, "parquet": _read_parquet,
+    "xlsx": _read_excel,
+}
+
+
 # -- Hugging Face datasets ---------------------------------------------------------------
 
-_DATA_SUFFIXES = (".parquet", ".csv", ".tsv", ".jsonl", ".json", ".ndjson")
+_DATA_SUFFIXES = dataset_suffixes()
 
 
 def _split_of_file(path: Path) -> str | None:

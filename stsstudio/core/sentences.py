@@ -24,6 +24,7 @@ import numpy as np
 
 from stsstudio.core import importers
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import format_of
 from stsstudio.core.hashing import sentence_hashes
 from stsstudio.core.importers import ImportDataError, ImportOptions, RawTable
 from stsstudio.core.store import Project
@@ -104,7 +105,8 @@ def read_sentence_table(source: str | os.PathLike[str],
     options = options or SentenceImportOptions()
     path = Path(os.fspath(source)).expanduser()
     fmt = options.format
-    if fmt == "txt" or (fmt is None and path.is_file() and path.suffix.lower() == ".txt"):
+    known = format_of(path, "sentences")
+    if fmt == "txt" or (fmt is None and path.is_file() and known is not None and known.name == "txt"):
         return _read_lines(path, options)
     read = ImportOptions(format=fmt, has_header=options.has_header, hf_config=options.hf_config,
                          hf_split=options.hf_split, encoding=options.encoding)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.formats import dialog_filter, file_name, formats_for
 from stsstudio.core.importers import (
     DEFAULT_SPLIT,
     ImportReport,
@@ -50,11 +51,13 @@ from stsstudio.core.store import DEV_FRACTION
 from stsstudio.gui import settings, style
 
 PREVIEW_ROWS = 50
-FILE_FILTER = ("Sentence pairs (*.csv *.tsv *.tab *.txt *.jsonl *.ndjson *.json *.parquet *.pq);;"
-               "CSV (*.csv *.txt);;TSV (*.tsv *.tab);;JSON Lines (*.jsonl *.ndjson *.json);;"
-               "Parquet (*.parquet *.pq);;All files (*)")
+FILE_FILTER = dialog_filter("pairs", "Sentence pairs")
 SPLIT_LABELS = {"train": "Train", "dev": "Dev (validation)", "test": "Test", "none": "None (decide later)"}
 SOURCE_WORDS = {"header": "from the column name", "data": "detected", "chosen": "chosen", "none": ""}
+
+
+def _in_words(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _title_font(label: QLabel) -> None:
@@ -220,7 +223,7 @@ class SourcePage(QWidget):
                        "score is optional (pairs without one are imported unlabeled).")
         intro.setWordWrap(True)
         col.addWidget(intro)
-        self.file_radio = QRadioButton("A file: CSV, TSV, JSON Lines or Parquet")
+        self.file_radio = QRadioButton("A file: " + _in_words([f.label for f in formats_for("pairs")]))
         self.hf_radio = QRadioButton("A Hugging Face dataset: a dataset id, or a folder saved with datasets")
         group = QButtonGroup(self)
         group.addButton(self.file_radio)
@@ -240,7 +243,7 @@ class SourcePage(QWidget):
         box.setFlat(True)
         row = QHBoxLayout(box)
         self.file_edit = QLineEdit()
-        self.file_edit.setPlaceholderText("/path/to/pairs.csv")
+        self.file_edit.setPlaceholderText("/path/to/" + file_name("pairs", "csv"))
         self.file_edit.setClearButtonEnabled(True)
         self.file_edit.returnPressed.connect(self.submitted)
         browse = QPushButton("Browse…")

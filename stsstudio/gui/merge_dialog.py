@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.formats import dialog_filter
 from stsstudio.core.merge import CONFLICT_POLICIES, MergeReport, merge_labels
 from stsstudio.core.scales import SCALES
 from stsstudio.core.store import Project
@@ -138,7 +139,7 @@ class MergeLabelsDialog(QDialog):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labels to merge", "",
-                                              "Labels (*.csv *.tsv *.jsonl *.json *.parquet);;All files (*)")
+                                              dialog_filter("pairs", "Labels", each=False))
         if path:
             self.source_edit.setText(path)
             self.preview()

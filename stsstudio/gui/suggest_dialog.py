@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import dialog_filter
 from stsstudio.core.sentences import import_sentences
 from stsstudio.core.suggest import STRATA, SuggestOptions, SuggestResult, plan_mix, suggest_pairs
 from stsstudio.gui.context import ProjectContext
@@ -237,8 +238,7 @@ class SuggestPairsDialog(QDialog):
     @Slot()
     def _on_import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import sentences", "", "Sentences (*.csv *.tsv *.txt *.jsonl *.json *.parquet);;"
-            "All files (*)")
+            self, "Import sentences", "", dialog_filter("sentences", "Sentences", each=False))
         if path:
             self.import_file(path)
 
