@@ -364,11 +364,11 @@ def annotator_cells(raw: RawTable, column: str) -> list[str]:
 
 
 def annotator_names(raw: RawTable, column: str | None) -> list[str]:
-    """The distinct annotators a column names, in order of first appearance (the wizard's
-    "2 raters: rater_a, rater_b")."""
+    """The distinct annotators a column names, sorted (the wizard's "2 raters: rater_a,
+    rater_b")."""
     if column is None:
         return []
-    return [a for a in dict.fromkeys(annotator_cells(raw, column)) if a]
+    return sorted({a for a in annotator_cells(raw, column) if a})
 
 
 def raters_note(names: Sequence[str]) -> str:
@@ -1592,7 +1592,7 @@ def _rater_labels(names: list[str], scores: np.ndarray, labeled: np.ndarray, kep
                     existing.append((pid, who, v))
                 elif have is not None and abs(have - v) > 1e-9:
                     conflicts += 1
-    return _Raters(scores, labeled, by_row, existing, list(named), int(conflicts), merged, unnamed)
+    return _Raters(scores, labeled, by_row, existing, sorted(named), int(conflicts), merged, unnamed)
 
 
 def _metadata_texts(raw: RawTable, columns: list[str], rows: np.ndarray | None) -> list[str | None]:
