@@ -38,6 +38,7 @@ class FileFormat:
         extra: the optional dependency group it needs (``pip install "stsstudio[xlsx]"``).
         module: the module that extra provides (checked before reading or writing).
         short: its name in help texts ("JSONL"); default: the name in capitals.
+        header_optional: its first row may be a header or data (detected, or said).
     """
 
     name: str
@@ -49,6 +50,7 @@ class FileFormat:
     extra: str | None = None
     module: str | None = None
     short: str = ""
+    header_optional: bool = False
     patterns: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,15 +104,15 @@ FILE_FORMATS: dict[str, FileFormat] = {f.name: f for f in (
     # txt first: for sentences a .txt file is one sentence a line; for pairs it is a CSV.
     FileFormat("txt", "Plain text, one sentence a line", (".txt",), ("sentences",)),
     FileFormat("csv", "CSV", (".csv", ".txt"), ("pairs", "sentences", "export"), _write_csv,
-               spreadsheet=True),
+               spreadsheet=True, header_optional=True),
     FileFormat("tsv", "TSV", (".tsv", ".tab"), ("pairs", "sentences", "export"), _write_tsv,
-               spreadsheet=True),
+               spreadsheet=True, header_optional=True),
     FileFormat("jsonl", "JSON Lines", (".jsonl", ".ndjson", ".json"), ("pairs", "sentences", "export"),
                _write_jsonl),
     FileFormat("parquet", "Parquet", (".parquet", ".pq"), ("pairs", "sentences", "export"),
                _write_parquet, short="Parquet"),
     FileFormat("xlsx", "Excel workbook", (".xlsx",), ("pairs", "sentences", "export"), _write_xlsx,
-               spreadsheet=True, extra="xlsx", module="openpyxl", short="Excel"),
+               spreadsheet=True, extra="xlsx", module="openpyxl", short="Excel", header_optional=True),
 )}
 
 
@@ -119,6 +121,12 @@ def formats_for(role: str) -> list[FileFormat]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     return [f for f in FILE_FORMATS.values() if role in f.roles]
+
+
+def header_optional(name: str) -> bool:
+    """Whether a source of format ``name`` (csv, hf, ...) may start with data instead of a header."""
+    fmt = FILE_FORMATS.get(name)
+    return fmt is not None and fmt.header_optional
 
 
 def format_names(role: str) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from stsstudio.core.errors import Cancelled, UserError
-from stsstudio.core.formats import FILE_FORMATS, dataset_suffixes, format_names, format_of
+from stsstudio.core.formats import FILE_FORMATS, dataset_suffixes, format_names, format_of, header_optional
 from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
 from stsstudio.core.scales import SCALE_RANGES, ScoredColumn, check_scale, scale_problem, score_column
 from stsstudio.core.scales import SCALES as SCALES  # re-exported: the names callers know
@@ -825,7 +825,7 @@ def _guess_columns(raw: RawTable) -> ColumnGuess:
     by_norm = {}
     for c in raw.columns:
         by_norm.setdefault(_norm_name(c), c)
-    if raw.has_header or raw.format not in ("csv", "tsv"):
+    if raw.has_header or not header_optional(raw.format):
         for attr, names in (("sentence1", SENTENCE1_NAMES), ("sentence2", SENTENCE2_NAMES),
                             ("score", SCORE_NAMES), ("split_column", SPLIT_NAMES)):
             for n in names:
@@ -996,10 +996,14 @@ def _read_excel(path: Path, options: ImportOptions, fmt: str = "xlsx") -> RawTab
     if not data.startswith(b"PK\x03\x04"):
         raise ImportDataError("the file is not an Excel workbook (xlsx); import it with its own "
                               "format", file=name)
-    try:
-        book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
-        sheets = list(book.sheet_names)
-        frame = book.parse(sheets[0], header=None, dtype=object) if sheets else pd.DataFrame()
+    import openpyxl
+
+    try:  # cached values of formula cells (data_only), as the spreadsheet shows them
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = list(book.sheetnames)
+        rows = list(book[sheets[0]].iter_rows(values_only=True)) if sheets else []
+        book.close()
+        frame = pd.DataFrame.from_records(rows).astype(object) if rows else pd.DataFrame()
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise ImportDataError(f"the file cannot be read as an Excel workbook ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})", file=name) from None

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.core.formats import dialog_filter, file_name, formats_for
+from stsstudio.core.formats import dialog_filter, file_name, formats_for, header_optional
 from stsstudio.core.importers import (
     DEFAULT_SPLIT,
     ImportReport,
@@ -523,7 +523,7 @@ class ColumnsPage(QWidget):
         self.dev_check.blockSignals(False)
         self.header_check.blockSignals(True)
         self.header_check.setChecked(raw.has_header)
-        self.header_check.setEnabled(raw.format in ("csv", "tsv"))
+        self.header_check.setEnabled(header_optional(raw.format))
         self.header_check.blockSignals(False)
         self.scale_box.reset()
 
