@@ -537,11 +537,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         reporter = _ProgressReporter()
         if not readonly:  # shown once the run has started (an error stays one line)
             reporter.plan = data_plan(project, config)
-            counts = project.counts()
-            if not reporter.plan.can_start and counts.labeled("none"):
-                raise UserError(f"{reporter.plan.problems[0]} {counts.labeled('none'):,} labeled pairs "
-                                "are in no split (none); move them to train with: stsstudio split "
-                                f"{_quote(args.project)} --to train --from none")
+            if not reporter.plan.can_start and project.counts().labeled("none"):
+                raise UserError(f"{' '.join(reporter.plan.problems)} From the command line: "
+                                f"stsstudio split {_quote(args.project)} --to train --from none")
         result = train(project, config, reporter)
         if not readonly and result.status == "finished" and result.model_dir:
             _predict_after_run(project, result.run_id)
