@@ -272,7 +272,8 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
 
     with _open_project(args.project) as project:
         report = merge_labels(project, args.source, annotator=args.annotator, scale=args.scale,
-                              on_conflict=args.on_conflict, dry_run=args.dry_run)
+                              on_conflict=args.on_conflict, dry_run=args.dry_run,
+                              annotator_column=args.annotator_column)
     if args.json:
         _print_json(report.as_dict())
         return 0
@@ -922,6 +923,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help=f"another project folder, or a {labels_list('pairs')} file with "
                                   "sentence1, sentence2, score and optionally annotator (or rater)")
     p.add_argument("--annotator", metavar="NAME", help="annotator of rows that name none")
+    p.add_argument("--annotator-column", metavar="COL",
+                   help="column naming each row's annotator (default: one named annotator, rater, "
+                        "labeler, coder, ...; as for import)")
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     p.add_argument("--on-conflict", choices=("keep", "replace"), default="keep",
                    help="where the same annotator already has another label (default: keep)")

@@ -16,6 +16,7 @@ import pytest
 from stsstudio import cli
 from stsstudio.core import importers
 from stsstudio.core.data_export import export_pairs
+from stsstudio.core.errors import UserError
 from stsstudio.core.importers import ImportOptions, find_annotator_column, import_pairs
 from stsstudio.core.merge import merge_labels
 from stsstudio.core.splits import NothingToMove, move_pairs
@@ -157,6 +158,11 @@ def test_merge_labels_reads_the_same_annotator_column(tmp_path, project):
     src.write_text("sentence1,sentence2,score,Annotated_By\nA,B,0.2,ann\nB,A,0.8,bob\n", encoding="utf-8")
     report = merge_labels(project, src)
     assert report.annotators == ["ann", "bob"] and report.written == 2
+    chosen = tmp_path / "chosen.csv"
+    chosen.write_text("sentence1,sentence2,score,who\nA,B,0.4,cy\n", encoding="utf-8")
+    assert merge_labels(project, chosen, annotator_column="who").annotators == ["cy"]
+    with pytest.raises(UserError, match="names no annotator"):
+        merge_labels(project, chosen)   # "who" is not a name the rule knows
 
 
 def test_cli_import_with_a_rater_column_gives_agreement_for_both_raters(tmp_path, capsys):
