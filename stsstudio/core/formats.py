@@ -102,7 +102,8 @@ def _write_xlsx(frame: Any, path: Path) -> None:
 
 FILE_FORMATS: dict[str, FileFormat] = {f.name: f for f in (
     # txt first: for sentences a .txt file is one sentence a line; for pairs it is a CSV.
-    FileFormat("txt", "Plain text, one sentence a line", (".txt",), ("sentences",)),
+    FileFormat("txt", "Plain text, one sentence a line", (".txt",), ("sentences",),
+               short="one sentence a line"),
     FileFormat("csv", "CSV", (".csv", ".txt"), ("pairs", "sentences", "export"), _write_csv,
                spreadsheet=True, header_optional=True),
     FileFormat("tsv", "TSV", (".tsv", ".tab"), ("pairs", "sentences", "export"), _write_tsv,
@@ -170,6 +171,13 @@ def suffix_list(role: str, *, every: bool = False) -> str:
 def labels_list(role: str) -> str:
     """``"CSV/TSV/JSONL/Parquet/Excel"``: the short names of ``role``'s formats (help texts)."""
     return "/".join(f.short for f in formats_for(role))
+
+
+def in_words(role: str) -> str:
+    """``"CSV, TSV, JSONL, Parquet or Excel"``: the formats of ``role`` in a sentence (formats
+    of this role alone, such as one sentence a line, last)."""
+    names = [f.short for f in sorted(formats_for(role), key=lambda f: f.roles == (role,))]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def dialog_filter(role: str, title: str, *, each: bool = True) -> str:
