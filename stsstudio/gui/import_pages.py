@@ -472,6 +472,8 @@ class ColumnsPage(QWidget):
         self.raters_label = QLabel()
         self.raters_label.setObjectName("hint")
         self.raters_label.setWordWrap(True)
+        self.raters_label.setToolTip("Each rater's scores become their own labels; a pair's target is "
+                                     "their mean (or median), and Agreement compares the raters.")
         rows = [("Sentence 1:", self.s1_combo), ("Sentence 2:", self.s2_combo),
                 ("Score:", self.score_combo), ("Rater column:", self.rater_combo),
                 ("", self.raters_label), ("Split column:", self.split_col_combo)]
@@ -547,8 +549,7 @@ class ColumnsPage(QWidget):
         column = self.rater_combo.currentData() or None
         self.raters_label.setVisible(column is not None)
         if column is not None:
-            self.raters_label.setText(raters_note(annotator_names(raw, column))
-                                      + " — each rater's scores become their own labels.")
+            self.raters_label.setText(raters_note(annotator_names(raw, column)))
 
     def roles(self) -> dict[str, str]:
         roles: dict[str, str] = {}

@@ -207,7 +207,7 @@ def test_wizard_reads_the_rater_column_and_imports_each_raters_labels(qtbot, ctx
     _wait_page_or_error(qtbot, wizard, "columns")
     assert wizard.rater_combo.currentData() == "rater"
     assert not wizard.raters_label.isHidden()
-    assert wizard.raters_label.text().startswith("2 raters: rater_a, rater_b")
+    assert wizard.raters_label.text() == "2 raters: rater_a, rater_b"
     header = wizard.preview_model.headerData(4, Qt.Horizontal)
     assert header == "rater  ·  Rater"
     wizard.scale_combo.setCurrentIndex(wizard.scale_combo.findData("1-5"))
