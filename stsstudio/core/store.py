@@ -955,6 +955,9 @@ class Project:
                             "WHERE id > ? AND score IS NOT NULL ORDER BY id", (before,))
                         report.labeled = cur.rowcount
                     else:
+                        if after - before != len(row_labels):  # ids follow the rows one by one
+                            raise ProjectError("the new pairs did not get consecutive ids; nothing "
+                                               "was imported")
                         report.labeled = self._insert_rater_labels(cur, before, row_labels,
                                                                    existing_labels, now)
                     report.inserted = after - before
