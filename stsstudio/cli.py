@@ -15,15 +15,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from stsstudio import __version__
+from stsstudio.core.data_export import LABEL_LAYOUTS
 from stsstudio.core.errors import UserError
 from stsstudio.core.export_formats import EXPORT_FORMATS
 from stsstudio.core.export_formats import FORMAT_NAMES as EXPORT_FORMAT_NAMES
+from stsstudio.core.formats import format_names, labels_list, suffix_list
 from stsstudio.core.guidelines import TEMPLATE_NAMES, TEMPLATES
 from stsstudio.core.label_queue import QUEUE_ORDERS
 from stsstudio.core.losses import LOSS_NAMES
 from stsstudio.core.scales import SCALES
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+FORMATS = (*format_names("pairs"), "hf")  # file formats (core/formats.py) and datasets
 SPLIT_CHOICES = ("train", "dev", "test", "none")
 VIEWS = ("welcome", "pairs", "label", "train", "try", "export", "agreement")
 
@@ -87,23 +89,36 @@ def _add_import_options(p: argparse.ArgumentParser, *, with_split: bool = True) 
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     if with_split:
-        p.add_argument("--split", choices=SPLIT_CHOICES, default="none", help="split of the imported pairs")
-        p.add_argument("--dev-fraction", type=float, default=0.0, metavar="F",
+        p.add_argument("--split", choices=SPLIT_CHOICES, default=None,
+                       help="split of the imported pairs when the file has no split column "
+                            "(default: train with a seeded 10%% dev holdout, as in the import window)")
+        p.add_argument("--dev-fraction", type=float, default=None, metavar="F",
                        help="without a split column, hold out this seeded share of the labeled pairs "
-                            "as dev (e.g. 0.1; default 0: none)")
+                            "as dev (default 0.1 when --split is not given, else 0)")
+        p.add_argument("--annotator-column", metavar="COL",
+                       help="column naming who gave each row's label (default: a column named "
+                            "annotator, rater, labeler, coder, ...; '' for none)")
     p.add_argument("--hf-config", metavar="NAME", help="Hugging Face dataset config")
     p.add_argument("--hf-split", metavar="NAME", help="Hugging Face dataset split (default: train)")
 
 
+def _dev_fraction(args: argparse.Namespace) -> float | None:
+    """--dev-fraction, else the import window's default (None) unless --split was named."""
+    if getattr(args, "dev_fraction", None) is not None:
+        return args.dev_fraction
+    return None if getattr(args, "split", None) is None and hasattr(args, "split") else 0.0
+
+
 def _import_options(args: argparse.Namespace):
     """ImportOptions from the shared import flags (also used by `evaluate --data`)."""
-    from stsstudio.core.importers import ImportOptions
+    from stsstudio.core.importers import DEFAULT_SPLIT, ImportOptions
 
     return ImportOptions(
         format=args.format, sentence1=args.sentence1, sentence2=args.sentence2, score=args.score,
         has_header=False if args.no_header else None, scale=args.scale,
-        split=getattr(args, "split", None) or "none", hf_config=args.hf_config,
-        hf_split=args.hf_split, dev_fraction=getattr(args, "dev_fraction", 0.0) or 0.0)
+        split=getattr(args, "split", None) or DEFAULT_SPLIT, hf_config=args.hf_config,
+        hf_split=args.hf_split, dev_fraction=_dev_fraction(args),
+        annotator_column=getattr(args, "annotator_column", None))
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -123,7 +138,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     cols = report.columns
     print(f"Imported {report.imported:,} of {report.rows:,} rows from {args.source} into {name!r}")
     print(f"  columns   sentence1={cols.get('sentence1')!r} sentence2={cols.get('sentence2')!r} "
-          f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else ""))
+          f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else "")
+          + (f" annotator={cols['annotator']!r}" if cols.get("annotator") else ""))
+    if cols.get("annotator"):
+        from stsstudio.core.importers import raters_note
+
+        print(f"  raters    {raters_note(report.annotators)}; {report.labels:,} labels on the new pairs"
+              + (f", {report.labels_on_existing:,} on pairs already in the project"
+                 if report.labels_on_existing else ""))
     if report.metadata_columns:
         print("  kept      " + ", ".join(report.metadata_columns) + " (other columns, per pair; "
               "export-data writes them back)")
@@ -145,7 +167,18 @@ def _cmd_import(args: argparse.Namespace) -> int:
               "appear in both train and dev/test")
     for warning in report.warnings:
         print(f"  warning   {warning}")
+    wanted = args.split or "train"
+    others = [k for k in report.existing_splits if k != wanted]
+    if others and not cols.get("split"):
+        print(f"  hint      to move the project's pairs from {others[0]} to {wanted}: stsstudio split "
+              f"{_quote(args.project)} --to {wanted} --from {others[0]}")
     return 0
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(str(text))
 
 
 def _hint_sentence_list(source: str, options: Any, exc: UserError) -> None:
@@ -227,8 +260,10 @@ def _cmd_export_data(args: argparse.Namespace) -> int:
 
     with _open_project(args.project, readonly=True) as project:
         written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only,
-                               force=args.force, annotator=args.annotator, assignment=args.assignment)
-    print(f"Wrote {written:,} pairs to {args.out}")
+                               force=args.force, annotator=args.annotator, assignment=args.assignment,
+                               labels=args.labels)
+    what = "rows (one per pair and annotator)" if args.labels == "long" else "pairs"
+    print(f"Wrote {written:,} {what} to {args.out}")
     return 0
 
 
@@ -237,7 +272,8 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
 
     with _open_project(args.project) as project:
         report = merge_labels(project, args.source, annotator=args.annotator, scale=args.scale,
-                              on_conflict=args.on_conflict, dry_run=args.dry_run)
+                              on_conflict=args.on_conflict, dry_run=args.dry_run,
+                              annotator_column=args.annotator_column)
     if args.json:
         _print_json(report.as_dict())
         return 0
@@ -301,10 +337,44 @@ def _cmd_assign_overlap(args: argparse.Namespace) -> int:
 
 
 def _cmd_assign_dev(args: argparse.Namespace) -> int:
+    from stsstudio.core.splits import move_pairs
+
     with _open_project(args.project) as project:
-        moved = project.assign_dev_split(args.fraction, seed=args.seed)
-    print(f"Moved {moved} labeled train pairs to dev (seed {args.seed}).")
+        move = _moving(args, project, lambda: move_pairs(project, "dev", from_split="train",
+                                                         fraction=args.fraction, seed=args.seed))
+    print(f"Moved {move.moved:,} of {move.candidates:,} labeled train pairs to dev (seed {args.seed}).")
     return 0
+
+
+def _cmd_split(args: argparse.Namespace) -> int:
+    from stsstudio.core.splits import move_pairs
+
+    labeled_only = True if args.labeled_only else (False if args.all_pairs else None)
+    with _open_project(args.project) as project:
+        move = _moving(args, project, lambda: move_pairs(
+            project, args.to, from_split=args.from_split, fraction=args.fraction, seed=args.seed,
+            labeled_only=labeled_only))
+    if args.json:
+        _print_json(move.as_dict())
+        return 0
+    what = "labeled pairs" if move.labeled_only else "pairs"
+    share = "" if move.fraction >= 1 else f", a seeded {move.fraction:g} share (seed {move.seed})"
+    print(f"Moved {move.moved:,} of {move.candidates:,} {what} from {move.from_split} to {move.to}{share}.")
+    return 0
+
+
+def _moving(args: argparse.Namespace, project: Any, move: Any) -> Any:
+    """Run a split move; where nothing moved because the labels sit in `none`, say the command."""
+    from stsstudio.core.splits import NothingToMove
+
+    try:
+        return move()
+    except NothingToMove as exc:
+        counts = project.counts()
+        if counts.labeled("none") and not counts.labeled("train"):
+            raise UserError(f"{exc}. Move them to train first: stsstudio split "
+                            f"{_quote(args.project)} --to train --from none") from None
+        raise
 
 
 # ----------------------------------------------------------------------------------------
@@ -468,6 +538,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         reporter = _ProgressReporter()
         if not readonly:  # shown once the run has started (an error stays one line)
             reporter.plan = data_plan(project, config)
+            if not reporter.plan.can_start and project.counts().labeled("none"):
+                raise UserError(f"{' '.join(reporter.plan.problems)} From the command line: "
+                                f"stsstudio split {_quote(args.project)} --to train --from none")
         result = train(project, config, reporter)
         if not readonly and result.status == "finished" and result.model_dir:
             _predict_after_run(project, result.run_id)
@@ -819,7 +892,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import sentence pairs from a file or a Hugging Face dataset")
     p.add_argument("project")
-    p.add_argument("source", help="CSV/TSV/JSONL/Parquet file, dataset folder, or Hub dataset id")
+    p.add_argument("source", help=f"{labels_list('pairs')} file, dataset folder, or Hub dataset id")
     _add_import_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_import)
@@ -827,8 +900,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-sentences",
                        help="add single sentences (one text column) to the project's sentence pool")
     p.add_argument("project")
-    p.add_argument("source", help="CSV/TSV/JSONL/Parquet/TXT file or a dataset folder")
-    p.add_argument("--format", choices=(*FORMATS, "txt"), help="source format (default: detect)")
+    p.add_argument("source", help=f"{labels_list('sentences')} file or a dataset folder")
+    p.add_argument("--format", choices=(*format_names("sentences"), "hf"),
+                   help="source format (default: detect)")
     p.add_argument("--column", metavar="COL", help="the text column (name or 0-based index)")
     p.add_argument("--id-column", metavar="COL", help="a column of ids kept with each sentence")
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
@@ -862,20 +936,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-data", help="write the project's pairs to a file")
     p.add_argument("project")
-    p.add_argument("out", help="output file: .csv, .tsv, .jsonl or .parquet")
+    p.add_argument("out", help=f"output file ending in {suffix_list('export')}")
     p.add_argument("--split", choices=SPLIT_CHOICES)
     p.add_argument("--labeled-only", action="store_true")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p.add_argument("--annotator", metavar="NAME", help="with --assignment: whose labelling pack")
     p.add_argument("--assignment", action="store_true",
                    help="write the pairs assigned to --annotator (a labelling pack for merge-labels)")
+    p.add_argument("--labels", choices=LABEL_LAYOUTS, default="wide",
+                   help="who labelled what: wide (default) adds a label_<name> column per annotator "
+                        "when there are several; long writes one row per pair and annotator")
     p.set_defaults(func=_cmd_export_data)
 
     p = sub.add_parser("merge-labels", help="merge another annotator's labels (project or file)")
     p.add_argument("project")
-    p.add_argument("source", help="another project folder, or a CSV/TSV/JSONL/Parquet with "
-                                  "sentence1, sentence2, score and optionally annotator")
+    p.add_argument("source", help=f"another project folder, or a {labels_list('pairs')} file with "
+                                  "sentence1, sentence2, score and optionally annotator (or rater)")
     p.add_argument("--annotator", metavar="NAME", help="annotator of rows that name none")
+    p.add_argument("--annotator-column", metavar="COL",
+                   help="column naming each row's annotator (default: one named annotator, rater, "
+                        "labeler, coder, ...; as for import)")
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     p.add_argument("--on-conflict", choices=("keep", "replace"), default="keep",
                    help="where the same annotator already has another label (default: keep)")
@@ -913,6 +993,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=_cmd_assign_dev)
+
+    p = sub.add_parser("split", help="move pairs between splits (all, or a seeded share)")
+    p.add_argument("project")
+    p.add_argument("--to", required=True, choices=SPLIT_CHOICES, help="the split to move pairs to")
+    p.add_argument("--from", dest="from_split", choices=SPLIT_CHOICES,
+                   help="the split to take them from (default: train for dev and test, else none)")
+    p.add_argument("--fraction", type=float, default=1.0, metavar="F",
+                   help="a seeded share to move, 0 < F <= 1 (default 1: all)")
+    p.add_argument("--seed", type=int, default=42)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--labeled-only", action="store_true",
+                       help="move labeled pairs only (the default for dev and test)")
+    which.add_argument("--all-pairs", action="store_true", help="move unlabeled pairs too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_split)
 
     p = sub.add_parser("delete-run", help="delete a run and its model folder")
     p.add_argument("project")
@@ -1047,7 +1142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
-            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "train",
+            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "split", "train",
             "predict", "queue", "resume", "evaluate",
             "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
 

@@ -164,3 +164,49 @@ def test_no_gui_class_or_method_is_oversized() -> None:
     for path in sorted((PACKAGE / "gui").glob("*.py")):
         found += oversized(path.read_text(encoding="utf-8"), path.name)
     assert not found, "split these into composed widgets or helper methods:\n" + "\n".join(found)
+
+
+# Issue 22: one table of file formats (core/formats.py); no other module spells a suffix.
+FORMATS_MODULE = PACKAGE / "core" / "formats.py"
+SUFFIX_LITERAL = re.compile(r"\.(csv|tsv|jsonl|parquet|xlsx)\b", re.IGNORECASE)
+
+
+def suffix_literals(source: str) -> list[str]:
+    """String literals (f-string parts included, docstrings not) naming a data file suffix."""
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant):
+            docstrings.add(id(node.body[0].value))
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings and SUFFIX_LITERAL.search(node.value)]
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ('SUFFIXES = (".csv", ".tsv")', True),
+    ('name = "labeled_pairs.parquet"', True),
+    ('msg = f"use a .jsonl or {x}.XLSX file"', True),
+    ('FILTER = "Pairs (*.csv *.tsv)"', True),
+    ('def f():\n    """Reads a .csv file."""\n    return 1\n', False),
+    ('"""A module about .parquet files."""\nx = 1\n', False),
+    ('label = "CSV, TSV or Parquet"', False),
+    ('path = base.with_suffix(fmt.suffix)', False),
+    ('name = "data.csvx"', False),
+])
+def test_suffix_detector(source: str, found: bool) -> None:
+    assert bool(suffix_literals(source)) is found
+
+
+def test_file_suffixes_live_only_in_the_format_registry() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == FORMATS_MODULE:
+            continue
+        found = suffix_literals(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = found
+    assert suffix_literals(FORMATS_MODULE.read_text(encoding="utf-8"))  # the registry is seen
+    assert not offenders, f"file suffixes outside core/formats.py (read the registry): {offenders}"

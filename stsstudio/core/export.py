@@ -23,12 +23,13 @@ from typing import Any
 
 from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.core.evaluation import MIN_PAIRS, EvalResult, evaluate_pairs
+from stsstudio.core.formats import file_name
 from stsstudio.core.losses import build_loss, get_loss
 from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
 
 # The Hub id of the embedded model, for the card's "finetuned from" link.
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
-DATA_FILES = ("labeled_pairs.csv", "labeled_pairs.jsonl")
+DATA_FILES = (file_name("labeled_pairs", "csv"), file_name("labeled_pairs", "jsonl"))
 
 
 

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.export_formats import EXPORT_FORMATS, get_format
+from stsstudio.core.formats import file_name
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.export_variants import VariantTable
 from stsstudio.gui.run_combo import fill_run_combo
@@ -62,7 +63,7 @@ def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet
     if with_data and parquet:
         from stsstudio.core.data_export import export_pairs
 
-        export_pairs(project, Path(path) / "data" / "labeled_pairs.parquet", labeled_only=True)
+        export_pairs(project, Path(path) / "data" / file_name("labeled_pairs", "parquet"), labeled_only=True)
     if task is not None:
         task.status("Loading the exported folder back…")
     model = fmt.load(str(path), dims or None)

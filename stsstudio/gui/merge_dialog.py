@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.formats import dialog_filter, labels_list
 from stsstudio.core.merge import CONFLICT_POLICIES, MergeReport, merge_labels
 from stsstudio.core.scales import SCALES
 from stsstudio.core.store import Project
@@ -64,9 +65,10 @@ class MergeLabelsDialog(QDialog):
         self._runner.finished.connect(self._on_finished)
         self._runner.failed.connect(self._on_failed)
 
-        intro = QLabel("Bring in a colleague's labels: their copy of this project, or a CSV, TSV, JSONL "
-                       "or Parquet file with sentence1, sentence2, score and optionally annotator. "
-                       "Pairs match in either order; nothing is written until you press Merge.")
+        intro = QLabel("Bring in a colleague's labels: their copy of this project, or a "
+                       f"{labels_list('pairs')} file with sentence1, sentence2, score and optionally "
+                       "an annotator (or rater) column. Pairs match in either order; nothing is "
+                       "written until you press Merge.")
         intro.setWordWrap(True)
         form = self._build_form(source)
         self.summary = QLabel("Choose a source to see what would be merged.")
@@ -138,7 +140,7 @@ class MergeLabelsDialog(QDialog):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labels to merge", "",
-                                              "Labels (*.csv *.tsv *.jsonl *.json *.parquet);;All files (*)")
+                                              dialog_filter("pairs", "Labels", each=False))
         if path:
             self.source_edit.setText(path)
             self.preview()

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.formats import in_words
 from stsstudio.core.scales import SCALE_LABELS, format_display
 from stsstudio.core.store import PAIR_FILTERS, SORTABLE_COLUMNS, SPLITS, Pair, Project
 from stsstudio.gui import style
@@ -529,7 +530,7 @@ class PairsView(QWidget):
 
         self.empty = EmptyState(
             "No pairs yet",
-            "Import sentence pairs from a CSV, TSV, JSONL or Parquet file, or a Hugging Face "
+            f"Import sentence pairs from a {in_words('pairs')} file, or a Hugging Face "
             "dataset, to start labelling.", "Import pairs…", icon_name="import")
         self.empty.actionTriggered.connect(self._on_import_clicked)
 
@@ -729,7 +730,7 @@ class PairsView(QWidget):
         elif self._total == 0:
             self.empty.set_text(
                 "No pairs yet",
-                "Import sentence pairs from a CSV, TSV, JSONL or Parquet file, or a Hugging Face "
+                f"Import sentence pairs from a {in_words('pairs')} file, or a Hugging Face "
                 "dataset, to start labelling.")
             if self.empty.button is not None:
                 self.empty.button.setVisible(True)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import dialog_filter, in_words
 from stsstudio.core.sentences import import_sentences
 from stsstudio.core.suggest import STRATA, SuggestOptions, SuggestResult, plan_mix, suggest_pairs
 from stsstudio.gui.context import ProjectContext
@@ -202,7 +203,7 @@ class SuggestPairsDialog(QDialog):
         n = self._pool_size = counts["sentences"]
         if not n:
             self.pool_label.setText("The sentence pool is empty. Import a file with one text column "
-                                    "(CSV, TSV, JSONL, Parquet or one sentence a line).")
+                                    f"({in_words('sentences')}).")
         else:
             parts = [f"{counts[k]:,} {k}" for k in ("train", "dev", "test", "unassigned") if counts.get(k)]
             self.pool_label.setText(f"<b>{n:,}</b> sentences in the pool ({', '.join(parts)}).")
@@ -237,8 +238,7 @@ class SuggestPairsDialog(QDialog):
     @Slot()
     def _on_import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import sentences", "", "Sentences (*.csv *.tsv *.txt *.jsonl *.json *.parquet);;"
-            "All files (*)")
+            self, "Import sentences", "", dialog_filter("sentences", "Sentences", each=False))
         if path:
             self.import_file(path)
 
