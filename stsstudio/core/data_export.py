@@ -19,6 +19,7 @@ from typing import Any
 
 from stsstudio.core.errors import UserError
 from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
+from stsstudio.core.scales import display_column, to_display
 from stsstudio.core.store import SPLITS, Project
 
 EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -48,15 +49,6 @@ def undo_spreadsheet_safe(text: str) -> str:
 def spreadsheet_safe(text: str) -> str:
     """Prefix a cell that a spreadsheet would treat as a formula with an apostrophe."""
     return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def display_column(scale: str | None) -> str | None:
-    """The name of the column holding the score on the project's display scale, or None when
-    the project shows 0–1 (the ``score`` column already is). Its name reads as that scale on
-    import (``score_1_5``), so a re-import that picks it gets the same values."""
-    if not scale or scale == "0-1":
-        return None
-    return "score_" + scale.replace("-", "_")
 
 
 def export_format(out_path: str | os.PathLike[str]) -> str:
@@ -155,11 +147,8 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
     shown = display_column(project.display_scale())
     if shown is not None:
-        from stsstudio.core.scales import SCALE_RANGES
-
-        low, high = SCALE_RANGES[project.display_scale()]
         frame.insert(frame.columns.get_loc("score") + 1, shown,
-                     (low + frame["score"] * (high - low)).round(6))
+                     to_display(frame["score"].to_numpy(), project.display_scale()).round(6))
 
     target = check_output_file(out_path, force=force, fmt=fmt)
     clean_stale_temps(target)
