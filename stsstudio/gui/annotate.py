@@ -29,13 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.label_queue import LabelQueue, queue_order
-from stsstudio.core.scales import key_range
+from stsstudio.core.scales import nudge as nudged
+from stsstudio.core.scales import snap
 from stsstudio.core.store import Pair
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.guidelines_panel import GuidelinesPanel
 from stsstudio.gui.label_counts import LabelCounts
 from stsstudio.gui.label_empty import LabelEmptyPage
-from stsstudio.gui.label_keys import HINTS, handles, key_action, number_keys
+from stsstudio.gui.label_keys import handles, hints, key_action, number_keys
 from stsstudio.gui.label_progress import LabelProgress
 from stsstudio.gui.model_guess import ModelGuess
 from stsstudio.gui.pair_cards import PairCards
@@ -143,7 +144,7 @@ class AnnotateView(QWidget):
         note_row.addWidget(self.note_edit, 1)
         note_row.addSpacing(8)
         note_row.addWidget(self.highlight_combo)
-        self.hints = QLabel(HINTS.format(keys="0–5"))
+        self.hints = QLabel(hints(None))
         self.hints.setObjectName("keyHints")
         self.hints.setWordWrap(True)
         mute(self.hints)
@@ -187,7 +188,8 @@ class AnnotateView(QWidget):
         scale = project.display_scale() if project is not None and not project.closed else None
         self.number_keys = number_keys(scale)
         self.score_panel.set_scale(scale)
-        self.hints.setText(HINTS.format(keys=key_range(scale)))
+        self.queue_bar.scale = scale
+        self.hints.setText(hints(scale))
 
     def _on_project_changed(self) -> None:
         self._apply_scale()
@@ -374,12 +376,14 @@ class AnnotateView(QWidget):
     # -- actions ------------------------------------------------------------------------------
 
     def set_score(self, score: float) -> None:
-        self.score = round(min(1.0, max(0.0, score)), 2)
+        # Snapped to the scale's readable steps: what is stored is the number on screen.
+        self.score = snap(score, self.score_panel.scale)
         self._render_score()
 
-    def nudge(self, delta: float) -> None:
-        """←/→: move the score; on an unset slider the first press sets the middle, 0.50."""
-        self.set_score(0.5 if self.score is None else self.score + delta)
+    def nudge(self, direction: int, fine: bool = False) -> None:
+        """←/→: one step of the project's scale (Shift: one readable unit); on an unset slider
+        the first press sets the middle."""
+        self.set_score(nudged(self.score, direction, self.score_panel.scale, fine=fine))
 
     def _on_slider_moved(self, score: float) -> None:
         self.score = score
