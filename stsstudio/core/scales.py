@@ -540,8 +540,8 @@ def format_delta(diff: float | None, scale: str | None, *, signed: bool = False,
     value = delta_to_display(float(diff), scale)
     text = _text(abs(value), display_digits(scale))
     if text == "0":
-        return "±0" if signed else "0"
-    sign = ("+" if value > 0 else "−") if signed else ("−" if value < 0 else "")
+        return "0"
+    sign = ("+" if value > 0 else "-") if signed else ("-" if value < 0 else "")
     return sign + text
 
 
@@ -568,6 +568,20 @@ def nudge(stored: float | None, direction: int, scale: str | None, *, fine: bool
     shown = round(to_display(float(stored), scale), digits)
     moved = round(min(high, max(low, shown + direction * step)), digits)
     return to_stored(moved, scale)
+
+
+# Axis ticks of a plot on each scale, in display units.
+_TICK_STEP = {"0-1": 0.2, "0-5": 1.0, "1-5": 1.0, "0-10": 2.0, "1-10": 1.0, "0-100": 20.0}
+
+
+def axis_ticks(scale: str | None) -> list[tuple[float, str]]:
+    """Where a plot of stored scores puts its ticks and what they read: ``(stored, text)`` at
+    round values of the display scale (1-5: 1, 2, 3, 4, 5)."""
+    low, high = scale_range(scale)
+    step = _TICK_STEP[check_scale(scale or "0-1", allow_auto=False)]
+    count = int(round((high - low) / step))
+    return [(to_stored(low + k * step, scale), _text(low + k * step, display_digits(scale)))
+            for k in range(count + 1)]
 
 
 def display_column(scale: str | None) -> str | None:
