@@ -504,10 +504,19 @@ def snap(stored: float | None, scale: str | None) -> float | None:
     return to_stored(shown, scale)
 
 
-def _text(value: float, digits: int) -> str:
+def _strips(scale: str | None) -> bool:
+    # 0-1 keeps its fixed two decimals ("0.50", as it always read); the other scales drop
+    # trailing zeros ("4", "4.4"), as the keys' own numbers read.
+    return (scale or "0-1") != "0-1"
+
+
+def _text(value: float, digits: int, strip: bool) -> str:
     text = f"{value:.{digits}f}"
-    text = text.rstrip("0").rstrip(".") if "." in text else text
-    return "0" if text == "-0" else text
+    if float(text) == 0:
+        text = text.lstrip("-")   # "-0.0" reads as "0.0"
+    if strip and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def format_score(stored: float | None, scale: str | None, empty: str = "–") -> str:
@@ -515,7 +524,7 @@ def format_score(stored: float | None, scale: str | None, empty: str = "–") ->
     ``empty`` when there is none. Every view and the CLI call this one function."""
     if stored is None or stored != stored:
         return empty
-    return _text(to_display(float(stored), scale), display_digits(scale))
+    return _text(to_display(float(stored), scale), display_digits(scale), _strips(scale))
 
 
 # The older name of :func:`format_score`.
@@ -532,15 +541,16 @@ def delta_to_display(diff: Any, scale: str | None) -> Any:
 
 
 def format_delta(diff: float | None, scale: str | None, *, signed: bool = False,
-                 empty: str = "") -> str:
+                 empty: str = "", more: int = 0) -> str:
     """A difference of stored scores as a person reads it on the scale, e.g. "0.4" (or
-    "+0.4" with ``signed``) for 0.1 stored on 1-5."""
+    "+0.4" with ``signed``) for 0.1 stored on 1-5; ``more`` decimals than a label (a mean
+    difference is worth one more)."""
     if diff is None or diff != diff:
         return empty
     value = delta_to_display(float(diff), scale)
-    text = _text(abs(value), display_digits(scale))
-    if text == "0":
-        return "0"
+    text = _text(abs(value), display_digits(scale) + more, _strips(scale))
+    if float(text) == 0:
+        return text
     sign = ("+" if value > 0 else "-") if signed else ("-" if value < 0 else "")
     return sign + text
 
@@ -580,7 +590,7 @@ def axis_ticks(scale: str | None) -> list[tuple[float, str]]:
     low, high = scale_range(scale)
     step = _TICK_STEP[check_scale(scale or "0-1", allow_auto=False)]
     count = int(round((high - low) / step))
-    return [(to_stored(low + k * step, scale), _text(low + k * step, display_digits(scale)))
+    return [(to_stored(low + k * step, scale), _text(low + k * step, display_digits(scale), True))
             for k in range(count + 1)]
 
 
