@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from stsstudio.core.errors import Cancelled, UserError
+from stsstudio.core.guidelines import follow_scale
 from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
 from stsstudio.core.scales import DISPLAY_COLUMNS, ScoredColumn, check_scale, score_column
 from stsstudio.core.scales import SCALES as SCALES  # re-exported: the names callers know
@@ -1339,6 +1340,7 @@ def commit_import(project: Project, prepared: PreparedImport, task: Any = None) 
     # The first import with scores sets the scale the project shows them on (stored 0..1).
     if report.labeled and report.scale_source != "none" and project.display_scale() is None:
         project.set_display_scale(report.scale)
+        follow_scale(project)   # an untouched guideline template takes the scale's levels
     report.seconds += time.perf_counter() - started
     return report
 

@@ -186,6 +186,8 @@ class AnnotateView(QWidget):
         """Keys, slider ticks and the score on the project's display scale (storage: 0..1)."""
         project = self.ctx.project
         scale = project.display_scale() if project is not None and not project.closed else None
+        if scale != self.score_panel.scale:
+            self.guidelines.load()   # an untouched template follows the new scale (core.guidelines)
         self.number_keys = number_keys(scale)
         self.score_panel.set_scale(scale)
         self.queue_bar.scale = scale
