@@ -470,7 +470,7 @@ class GoldPredictedPlot(pg.PlotWidget):
         scale_axes(item, scale, "bottom", "left")
         plain = (scale or "0-1") == "0-1"
         x_label = "gold score" if plain else f"gold score ({scale_text(scale)})"
-        y_label = "predicted cosine" if plain else f"predicted (cosine read on {scale_text(scale)})"
+        y_label = "predicted cosine" if plain else f"predicted cosine (on {scale_text(scale)})"
         for name, label in (("bottom", x_label), ("left", y_label)):
             item.getAxis(name).setLabel(f"<span style='color:{TEXT_COLOR}'>{label}</span>")
 
