@@ -60,7 +60,7 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
     project = ctx.project
     assert project is not None and project.path == target.resolve()
     assert "helpdesk" not in project.guidelines.lower() and "VPN" not in project.guidelines
-    assert "[what the sentences are" in project.guidelines
+    assert "[" not in project.guidelines and "Examples" in project.guidelines   # nothing to fill in
     label_view = window.view("label")
     assert "helpdesk" not in label_view.guidelines.browser.toPlainText().lower()
 
@@ -120,6 +120,10 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
     label_view.setFocus()
     qtbot.waitUntil(lambda: label_view.current is not None, timeout=10000)
     assert "1–5" in label_view.hints.text()
+    # The untouched template took the 1-5 scale's five levels, in the panel too.
+    assert "| **5** |" in project.guidelines and "| **0" not in project.guidelines
+    assert "share some details" not in label_view.guidelines.browser.toPlainText()
+    assert "Unrelated." in label_view.guidelines.browser.toPlainText()
     assert [t for _v, t, _m in label_view.ticks.rubric] == ["1", "2", "3", "4", "5"]
     qtbot.keyClick(label_view, Qt.Key.Key_1)
     assert label_view.score == 0.0 and label_view.score_label.text() == "1"
