@@ -23,7 +23,7 @@ from stsstudio.core.formats import format_names, labels_list, suffix_list
 from stsstudio.core.guidelines import TEMPLATE_NAMES, TEMPLATES
 from stsstudio.core.label_queue import QUEUE_ORDERS
 from stsstudio.core.losses import LOSS_NAMES
-from stsstudio.core.scales import SCALES
+from stsstudio.core.scales import SCALES, format_delta, format_score, scale_text
 
 FORMATS = (*format_names("pairs"), "hf")  # file formats (core/formats.py) and datasets
 SPLIT_CHOICES = ("train", "dev", "test", "none")
@@ -274,6 +274,7 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
         report = merge_labels(project, args.source, annotator=args.annotator, scale=args.scale,
                               on_conflict=args.on_conflict, dry_run=args.dry_run,
                               annotator_column=args.annotator_column)
+        shown = project.display_scale()
     if args.json:
         _print_json(report.as_dict())
         return 0
@@ -284,8 +285,8 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
           f"on {report.new_pairs:,} new pairs, conflicting {report.conflicting:,} "
           f"({report.on_conflict}), skipped {report.skipped:,}")
     for c in report.conflicts[:10]:
-        print(f"  conflict  pair {c['pair_id']} {c['annotator']}: project {c['project']:.3f}, "
-              f"source {c['source']:.3f}")
+        print(f"  conflict  pair {c['pair_id']} {c['annotator']}: project "
+              f"{format_score(c['project'], shown)}, source {format_score(c['source'], shown)}")
     return 0
 
 
@@ -294,6 +295,7 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
 
     with _open_project(args.project, readonly=True) as project:
         report = agreement_report(project, split=args.split, n_boot=args.bootstrap, seed=args.seed)
+        shown = project.display_scale()
     if args.json:
         _print_json(report)
         return 0
@@ -307,7 +309,12 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
     print(f"Annotators {', '.join(report['annotators']) or 'none'}; "
           f"{report['pairs_with_multiple_labels']:,} pairs with two or more labels")
     print(f"  alpha (interval)  {num(report['alpha'])}{ci(report['alpha_ci'])}")
-    print(f"  mean |a - b|      {num(report['mean_abs_diff'])}{ci(report['mean_abs_diff_ci'])}")
+    # A difference on the project's scale (by its span), one decimal more than a label.
+    low, high = report["mean_abs_diff_ci"] or (None, None)
+    mad = format_delta(report["mean_abs_diff"], shown, more=1, empty="n/a")
+    mad_ci = "" if low is None else \
+        f" [{format_delta(low, shown, more=1)}, {format_delta(high, shown, more=1)}]"
+    print(f"  mean |a - b|      {mad}{mad_ci} (on {scale_text(shown)})")
     for p in report["pairwise_spearman"]:
         print(f"  Spearman {p['a']} vs {p['b']}: {num(p['spearman'])}{ci(p['ci'])} on {p['pairs']} pairs")
     return 0

@@ -21,6 +21,7 @@ from typing import Any
 from stsstudio.core.errors import UserError
 from stsstudio.core.formats import FILE_FORMATS, export_format_of, formats_for
 from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
+from stsstudio.core.scales import display_column, to_display
 from stsstudio.core.store import SPLITS, Project
 
 # {suffix: format name} of what export-data writes (from the one table in core/formats.py).
@@ -50,15 +51,6 @@ def undo_spreadsheet_safe(text: str) -> str:
 def spreadsheet_safe(text: str) -> str:
     """Prefix a cell that a spreadsheet would treat as a formula with an apostrophe."""
     return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def display_column(scale: str | None) -> str | None:
-    """The name of the column holding the score on the project's display scale, or None when
-    the project shows 0–1 (the ``score`` column already is). Its name reads as that scale on
-    import (``score_1_5``), so a re-import that picks it gets the same values."""
-    if not scale or scale == "0-1":
-        return None
-    return "score_" + scale.replace("-", "_")
 
 
 def export_format(out_path: str | os.PathLike[str]) -> str:
@@ -167,7 +159,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     shown = display_column(project.display_scale())
     if shown is not None:
         frame.insert(frame.columns.get_loc("score") + 1, shown,
-                     _on_display_scale(frame["score"], project.display_scale()))
+                     to_display(frame["score"].to_numpy(), project.display_scale()).round(6))
 
     target = check_output_file(out_path, force=force, fmt=fmt)
     clean_stale_temps(target)
@@ -222,16 +214,6 @@ def _pairs_frame(project: Project, rows: list[tuple]) -> Any:
     return frame
 
 
-def _on_display_scale(values: Any, scale: str | None) -> Any:
-    """0–1 scores on the project's display scale (unchanged without one)."""
-    if not scale or scale == "0-1":
-        return values
-    from stsstudio.core.scales import SCALE_RANGES
-
-    low, high = SCALE_RANGES[scale]
-    return (low + values * (high - low)).round(6)
-
-
 def _with_annotators(project: Project, frame: Any, split: str | None, labeled_only: bool,
                      layout: str) -> Any:
     """Add who labelled what to the one-row-per-pair ``frame`` (see :data:`LABEL_LAYOUTS`)."""
@@ -261,7 +243,7 @@ def _with_annotators(project: Project, frame: Any, split: str | None, labeled_on
         column = f"label_{name}"
         while column in frame.columns:
             column += "_1"
-        frame[column] = _on_display_scale(wide[name].to_numpy(dtype=float), scale)
+        frame[column] = to_display(wide[name].to_numpy(dtype=float), scale).round(6)
     return frame.drop(columns=["_id"])
 
 

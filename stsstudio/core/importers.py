@@ -38,8 +38,9 @@ import numpy as np
 
 from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.core.formats import FILE_FORMATS, dataset_suffixes, format_names, format_of, header_optional
+from stsstudio.core.guidelines import follow_scale
 from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
-from stsstudio.core.scales import SCALE_RANGES, ScoredColumn, check_scale, scale_problem, score_column
+from stsstudio.core.scales import DISPLAY_COLUMNS, ScoredColumn, check_scale, score_column
 from stsstudio.core.scales import SCALES as SCALES  # re-exported: the names callers know
 from stsstudio.core.scales import detect_scale as detect_scale
 from stsstudio.core.store import (
@@ -262,42 +263,6 @@ class _Steps:
 
 # --------------------------------------------------------------------------------------
 # Scores
-
-
-def normalise_scores(values: Any, scale: str, *, rows: Any = None, file: str | None = None,
-                     column: str | int | None = None) -> np.ndarray:
-    """Map raw scores on ``scale`` to 0..1 (the rule lives in :mod:`stsstudio.core.scales`).
-
-    Args:
-        values: numbers (no empty cells; unlabeled pairs are left out before this).
-        scale: a scale name (not "auto": see :func:`stsstudio.core.scales.guess_scale`).
-        rows: the row number of each value, for error messages (default: 1, 2, ...).
-        file, column: named in error messages.
-
-    Raises:
-        ImportDataError: naming the first row whose score is NaN, not a number or outside
-            the scale.
-    """
-    check_scale(scale, allow_auto=False)
-    raw = np.asarray(values)
-    try:
-        arr = raw.astype(float)
-    except (TypeError, ValueError):
-        arr = np.full(raw.shape, np.nan)
-        for i, v in enumerate(raw.tolist()):
-            try:
-                arr[i] = float(v)
-            except (TypeError, ValueError):
-                raise ImportDataError(f"the score {v!r} is not a number", file=file,
-                                      row=int(rows[i]) if rows is not None else i + 1,
-                                      column=column) from None
-    found = scale_problem(arr, scale)
-    if found is not None:
-        i, detail = found
-        raise ImportDataError(detail, file=file, row=int(rows[i]) if rows is not None else i + 1,
-                              column=column)
-    low, high = SCALE_RANGES[scale]
-    return np.clip((arr - low) / (high - low), 0.0, 1.0)
 
 
 def score_preview(raw: RawTable, column: str | None, scale: str = "auto") -> ScoredColumn | None:
@@ -1480,7 +1445,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         split_out = np.array(SPLIT_CODES, dtype=object)[kept_codes].tolist()
     # Unmapped columns become metadata, except the score on a display scale that our own
     # export writes beside "score" (it would go stale at the next label).
-    shown = {f"score_{name.replace('-', '_')}" for name in SCALE_RANGES} if score_col == "score" else set()
+    shown = DISPLAY_COLUMNS if score_col == "score" else frozenset()
     extra = [c for c in raw.columns if c not in (s1_col, s2_col, score_col, split_col, rater_col)
              and c not in shown]
     metadata = _metadata_texts(raw, extra, None if all_kept else kept_idx) if extra else None
@@ -1650,6 +1615,7 @@ def commit_import(project: Project, prepared: PreparedImport, task: Any = None) 
     # The first import with scores sets the scale the project shows them on (stored 0..1).
     if report.labeled and report.scale_source != "none" and project.display_scale() is None:
         project.set_display_scale(report.scale)
+        follow_scale(project)   # an untouched guideline template takes the scale's levels
     report.seconds += time.perf_counter() - started
     return report
 

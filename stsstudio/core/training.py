@@ -271,7 +271,7 @@ def data_plan(project: Any, config: TrainConfig | None = None) -> DataPlan:
     if labeled.get("none", 0) and not plan.can_start:  # labels that sit in no split (issue 20)
         plan = replace(plan, problems=(*plan.problems, f"{labeled['none']:,} labeled pairs are in no "
                                        "split (none), and training reads the train split: move them "
-                                       "to train in Pairs (select them, Set split ▸ Train)."))
+                                       "to train in Pairs (select them, right-click, Set split, Train)."))
     return replace(plan, schedule=_schedule(config, plan.train, plan.dev))
 
 

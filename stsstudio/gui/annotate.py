@@ -32,13 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.label_queue import LabelQueue, queue_order
-from stsstudio.core.scales import key_range
+from stsstudio.core.scales import nudge as nudged
+from stsstudio.core.scales import snap
 from stsstudio.core.store import Pair
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.guidelines_panel import GuidelinesPanel
 from stsstudio.gui.label_counts import LabelCounts
 from stsstudio.gui.label_empty import LabelEmptyPage
-from stsstudio.gui.label_keys import HINTS, handles, key_action, number_keys
+from stsstudio.gui.label_keys import handles, hints, key_action, number_keys
 from stsstudio.gui.label_layout import key_hints, label_splitter, work_page
 from stsstudio.gui.label_progress import LabelProgress
 from stsstudio.gui.model_guess import ModelGuess
@@ -150,9 +151,12 @@ class AnnotateView(QWidget):
         """Keys, slider ticks and the score on the project's display scale (storage: 0..1)."""
         project = self.ctx.project
         scale = project.display_scale() if project is not None and not project.closed else None
+        if scale != self.score_panel.scale:
+            self.guidelines.load()   # an untouched template follows the new scale (core.guidelines)
         self.number_keys = number_keys(scale)
         self.score_panel.set_scale(scale)
-        self.hints.setText(HINTS.format(keys=key_range(scale)))
+        self.queue_bar.scale = scale
+        self.hints.setText(hints(scale))
 
     def _on_project_changed(self) -> None:
         self._apply_scale()
@@ -361,13 +365,15 @@ class AnnotateView(QWidget):
     # -- actions ------------------------------------------------------------------------------
 
     def set_score(self, score: float) -> None:
-        self.score = round(min(1.0, max(0.0, score)), 2)
+        # Snapped to the scale's readable steps: what is stored is the number on screen.
+        self.score = snap(score, self.score_panel.scale)
         self._score_pair = self.shown_id
         self._render_score()
 
-    def nudge(self, delta: float) -> None:
-        """←/→: move the score; on an unset slider the first press sets the middle, 0.50."""
-        self.set_score(0.5 if self.score is None else self.score + delta)
+    def nudge(self, direction: int, fine: bool = False) -> None:
+        """←/→: one step of the project's scale (Shift: one readable unit); on an unset slider
+        the first press sets the middle."""
+        self.set_score(nudged(self.score, direction, self.score_panel.scale, fine=fine))
 
     def _on_slider_moved(self, score: float) -> None:
         self.score = score

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import file_name
 from stsstudio.core.store import Project
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class OverlapDialog(QDialog):
 def _pack_file(name: str) -> str:
     """An annotator's pack file name: their name, with no folder separators in it."""
     safe = "".join(c if c.isalnum() or c in "-_. " else "_" for c in name).strip(". ")
-    return (safe or "annotator") + ".csv"
+    return file_name(safe or "annotator", "csv")
 
 
 class AnnotatorActions(QObject):

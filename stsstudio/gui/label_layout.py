@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from stsstudio.gui.label_keys import HINTS
+from stsstudio.gui.label_keys import hints as hint_text
 from stsstudio.gui.widgets import mute
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def key_hints() -> QLabel:
     """The line of key hints under the pair."""
-    hints = QLabel(HINTS.format(keys="0–5"))
+    hints = QLabel(hint_text(None))
     hints.setObjectName("keyHints")
     hints.setWordWrap(True)
     mute(hints)

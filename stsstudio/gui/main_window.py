@@ -465,8 +465,9 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_shortcuts(self) -> QWidget:
         from stsstudio.gui.shortcuts_dialog import ShortcutsDialog
+        from stsstudio.gui.widgets import project_scale
 
-        dialog = ShortcutsDialog(self)
+        dialog = ShortcutsDialog(self, scale=project_scale(self.ctx.project))
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
         return dialog

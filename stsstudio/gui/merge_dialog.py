@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 
 from stsstudio.core.formats import dialog_filter, labels_list
 from stsstudio.core.merge import CONFLICT_POLICIES, MergeReport, merge_labels
-from stsstudio.core.scales import SCALES
+from stsstudio.core.scales import SCALES, format_score
 from stsstudio.core.store import Project
 from stsstudio.gui import style
+from stsstudio.gui.widgets import project_scale
 from stsstudio.gui.workers import JobRunner
 
 _POLICY_TEXT = {"keep": "Keep the project's label", "replace": "Use the incoming label"}
@@ -188,8 +189,9 @@ class MergeLabelsDialog(QDialog):
         self.summary.setText(report_text(report, written=self._writing))
         self.conflicts.setVisible(bool(report.conflicts))
         self.conflicts.setRowCount(len(report.conflicts))
+        scale = project_scale(self.project)
         for r, c in enumerate(report.conflicts):
-            cells = (c["annotator"], f"{c['project']:.2f}", f"{c['source']:.2f}",
+            cells = (c["annotator"], format_score(c["project"], scale), format_score(c["source"], scale),
                      f"{c['sentence1']}  ⟷  {c['sentence2']}")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from stsstudio.core.label_queue import QUEUE_ORDERS, RANDOM_SEED, order_plan, queue_order
+from stsstudio.core.scales import format_score
 from stsstudio.core.store import IMPORT_ANNOTATOR, SPLITS, Pair
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.widgets import FLAG_COLOR, ElidedLabel, mute
@@ -27,6 +28,7 @@ class QueueBar(QWidget):
     def __init__(self, ctx: ProjectContext | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.scale: str | None = None   # the project's display scale: scores are shown on it
         self.header = ElidedLabel()
         self.header.setObjectName("pairHeader")
         hf = QFont(self.header.font())
@@ -94,9 +96,9 @@ class QueueBar(QWidget):
         if pair.score is None:
             parts.append("unlabeled")
         else:
-            parts.append(f"labeled {pair.score:.2f} {_label_origin(pair)}")
+            parts.append(f"labeled {format_score(pair.score, self.scale)} {_label_origin(pair)}")
         if labels:
-            parts.append("labels: " + ", ".join(f"{a or 'unnamed'} {v:.2f}"
+            parts.append("labels: " + ", ".join(f"{a or 'unnamed'} {format_score(v, self.scale)}"
                                                 for a, v in sorted(labels.items())))
         self.header.setText("  ·  ".join(parts))
         self.flag_badge.setVisible(pair.flagged)

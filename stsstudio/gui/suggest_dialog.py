@@ -162,7 +162,7 @@ class SuggestPairsDialog(QDialog):
 
     def _build_preview(self) -> QTreeWidget:
         self.preview = QTreeWidget()
-        self.preview.setHeaderLabels(["Predicted", "Sentence 1", "Sentence 2", "Split"])
+        self.preview.setHeaderLabels(["Cosine", "Sentence 1", "Sentence 2", "Split"])
         self.preview.setRootIsDecorated(True)
         self.preview.setUniformRowHeights(True)
         header = self.preview.header()

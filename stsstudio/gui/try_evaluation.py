@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.scales import format_delta, format_score
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.plots import PALETTE, GoldPredictedPlot
 from stsstudio.gui.try_tables import HINT_STYLE, result_table, table_item, two_line_rows, two_lines
+from stsstudio.gui.widgets import project_scale
 
 
 def _delta_color(delta: float) -> QColor:
@@ -115,6 +117,7 @@ class EvaluationBox(QGroupBox):
     def show_result(self, result: dict[str, Any], run_id: int | None) -> None:
         """The scatter job's result: each model's series and correlations, and its worst pairs."""
         parts = []
+        self.scatter.set_scale(project_scale(self.ctx.project))
         for key, label, color in (("base", "base model", "#6b6b6b"), ("run", f"run {run_id}", PALETTE[0])):
             data = result.get(key)
             if not data:
@@ -140,7 +143,9 @@ class EvaluationBox(QGroupBox):
             self.disagreements.setRowCount(0)
             return
         gold = np.asarray(data["gold"], dtype=float)
-        pred = np.asarray(data["predicted"], dtype=float)
+        # The cosine read as a score (as the queue does without a calibration): clipped to 0..1.
+        pred = np.clip(np.asarray(data["predicted"], dtype=float), 0.0, 1.0)
+        scale = project_scale(project)
         ids = data["pair_ids"]
         order = np.argsort(-np.abs(pred - gold))[:limit]
         pairs = project.pairs_by_ids([ids[i] for i in order])
@@ -148,8 +153,8 @@ class EvaluationBox(QGroupBox):
         for row, i in enumerate(order):
             pair = pairs.get(ids[i])
             delta = pred[i] - gold[i]
-            cells = [(str(ids[i]), True), (f"{gold[i]:.2f}", True), (f"{pred[i]:.2f}", True),
-                     (f"{delta:+.2f}", True),
+            cells = [(str(ids[i]), True), (format_score(gold[i], scale), True),
+                     (format_score(pred[i], scale), True), (format_delta(delta, scale, signed=True), True),
                      (two_lines(pair.sentence1, pair.sentence2) if pair else "", False)]
             for col, (text, right) in enumerate(cells):
                 item = table_item(text, int(ids[i]), right=right)
@@ -160,16 +165,14 @@ class EvaluationBox(QGroupBox):
     def show_review(self, rows: list[tuple[Any, ...]]) -> None:
         """The table becomes the core "review disagreements" queue; a double-click opens the
         pair in the Label view in that order, so Enter goes on through the queue."""
-        scale = self.ctx.project.display_scale() if self.ctx.project is not None else None
-        from stsstudio.core.scales import format_display
-
+        scale = project_scale(self.ctx.project)
         self.review_rows = [r[0] for r in rows]
         self.disagreements.setRowCount(len(rows))
         for row, (pid, gold, guess, reason, s1, s2) in enumerate(rows):
             delta = None if guess is None or gold is None else guess - gold
-            cells = [(str(pid), True), (format_display(gold, scale), True),
-                     (format_display(guess, scale), True),
-                     ("" if delta is None else f"{delta:+.2f}", True), (two_lines(s1, s2), False)]
+            cells = [(str(pid), True), (format_score(gold, scale), True),
+                     (format_score(guess, scale), True),
+                     (format_delta(delta, scale, signed=True), True), (two_lines(s1, s2), False)]
             for col, (text, right) in enumerate(cells):
                 item = table_item(text, int(pid), right=right, tooltip=reason)
                 if col == 3 and delta is not None:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
+from stsstudio.gui.widgets import shown_score
+
 if TYPE_CHECKING:
     from stsstudio.gui.context import ProjectContext
 
@@ -38,7 +40,8 @@ class SetLabelCommand(QUndoCommand):
     def __init__(self, ctx: ProjectContext, pair_id: int, score: float, annotator: str = "",
                  *, mergeable: bool = False, previous_score: float | None = None,
                  adjudicate: bool = False, provenance: dict | None = None) -> None:
-        super().__init__(f"{'Adjudicate' if adjudicate else 'Label'} pair {pair_id} {score:.2f}")
+        super().__init__(f"{'Adjudicate' if adjudicate else 'Label'} pair {pair_id} "
+                         f"{shown_score(ctx.project, score)}")
         self.adjudicate = adjudicate   # record the score as the pair's adjudicated value
         self.ctx = ctx
         self.pair_id = int(pair_id)
@@ -85,7 +88,7 @@ class SetLabelCommand(QUndoCommand):
                 project.remove_label(label_id)
         self.label_ids = list(other.label_ids)
         self.score = other.score
-        self.setText(f"Label pair {self.pair_id} {self.score:.2f}")
+        self.setText(f"Label pair {self.pair_id} {shown_score(self.ctx.project, self.score)}")
         return True
 
 
