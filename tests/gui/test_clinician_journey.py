@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from db_support import db_rows
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QLabel
 
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.main_window import MainWindow
@@ -96,6 +96,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     qtbot.waitUntil(lambda: wizard.page() == "columns" and not wizard._busy, timeout=20000)
     opts = wizard.options()
     assert (opts.sentence1, opts.sentence2, opts.score) == ("finding_a", "finding_b", "rating")
+    assert opts.annotator_column == "rater"                  # the rater column is found by name
     assert wizard.scored.guess.scale == "1-5"
     yes = [b for b in wizard.scale_box.answer_buttons if b.property("scale") == "1-5"]
     if yes:
@@ -110,6 +111,16 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     assert project.stats()["pairs"] == 320                   # one pair per case, both raters kept
     counts = project.counts()
     assert counts.total("dev") > 0 and counts.total("train") > 0
+    # The raters are annotators: every rating of the file is one label under its rater's name.
+    rated = source[source["rating"].astype(str).str.strip() != ""].dropna(subset=["rating"])
+    by_rater = {r: _labels(project, r) for r in ("rater_a", "rater_b")}
+    assert sum(len(v) for v in by_rater.values()) == len(rated)
+    both = db_rows(project, "SELECT COUNT(*) FROM (SELECT pair_id FROM labels WHERE annotator IN "
+                            "('rater_a', 'rater_b') GROUP BY pair_id HAVING COUNT(DISTINCT annotator) = 2)")
+    assert both[0][0] == 80
+    for row in rated.itertuples():                           # stored (x - 1) / 4, under its rater
+        pair_id = project.find_pair(row.finding_a, row.finding_b)
+        assert (pair_id, pytest.approx((float(row.rating) - 1) / 4)) in by_rater[row.rater]
 
     # 3. Twenty labels by keyboard in the Label view, each checked in the database.
     window.show_view("label")
@@ -125,6 +136,8 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
         mine = _labels(project, ME)
         assert mine[-1] == (shown, pytest.approx((i % 5) / 4))
         given[shown] = (i % 5) / 4
+        # What the user reads is on 1–5: the undo text says the score the key gave.
+        assert ctx.undo_stack.undoText().endswith(f"pair {shown} {i % 5 + 1}"), ctx.undo_stack.undoText()
     assert len(given) == 20 and len(_labels(project, ME)) == 20
 
     # 4. A model order before any run: the base model's scores arrive in the background while
@@ -208,3 +221,19 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     stored = dict(_labels(project, ME))
     for pair_id, score in given.items():
         assert stored[pair_id] == pytest.approx(score)
+
+    # 10. Agreement for the two raters of the file (Annotators ▸ Agreement…): both are there,
+    #     with an alpha, and the mean difference reads on 1–5.
+    dialog = window.annotator_actions.open_agreement()
+    panel = dialog.panel
+    qtbot.waitUntil(lambda: panel.data is not None and not panel.is_busy(), timeout=30_000)
+    names = {panel.a_combo.itemText(i) for i in range(panel.a_combo.count())}
+    assert {"rater_a", "rater_b"} <= names
+    from stsstudio.core.agreement import agreement_report
+
+    direct = agreement_report(project, n_boot=50)
+    assert set(direct["annotators"]) >= {"rater_a", "rater_b"}
+    assert float(panel.alpha_card.value.text()) == pytest.approx(direct["alpha"], abs=5e-4)
+    texts = " ".join(w.text() for w in dialog.findChildren(QLabel))
+    assert "Mean |A − B| (on 1–5)" in texts and "0–1" not in texts
+    dialog.close()
