@@ -210,3 +210,47 @@ def test_file_suffixes_live_only_in_the_format_registry() -> None:
             offenders[str(path.relative_to(PACKAGE))] = found
     assert suffix_literals(FORMATS_MODULE.read_text(encoding="utf-8"))  # the registry is seen
     assert not offenders, f"file suffixes outside core/formats.py (read the registry): {offenders}"
+
+
+# -- change sets: one helper turns a write's Changes into the views' signals -------------------
+
+PROJECT_SIGNALS = {"pairsChanged", "pairChanged", "runsChanged", "predictionsChanged"}
+CHANGE_HELPER = PACKAGE / "gui" / "context.py"
+
+
+def hand_emitted_signals(source: str) -> list[int]:
+    """Lines that emit a project signal by hand (``ctx.pairsChanged.emit()``) or forward
+    another signal into one (``x.connect(ctx.pairsChanged)``)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        target = node.func.value if node.func.attr == "emit" else (
+            node.args[0] if node.func.attr == "connect" and node.args else None)
+        if isinstance(target, ast.Attribute) and target.attr in PROJECT_SIGNALS:
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ("self.ctx.pairsChanged.emit()", True),
+    ("ctx.pairChanged.emit(3)", True),
+    ("panel.targetChanged.connect(window.ctx.pairsChanged)", True),
+    ("self.ctx.apply(Changes.new_pairs())", False),
+    ("ctx.pairsChanged.connect(self._on_pairs_changed)", False),
+    ("self.finished.emit(result)", False),
+])
+def test_hand_emit_detector(source: str, found: bool) -> None:
+    assert bool(hand_emitted_signals(source)) is found
+
+
+def test_project_signals_come_only_from_change_sets() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == CHANGE_HELPER:
+            continue
+        lines = hand_emitted_signals(path.read_text(encoding="utf-8"))
+        if lines:
+            offenders[str(path.relative_to(PACKAGE))] = lines
+    assert hand_emitted_signals(CHANGE_HELPER.read_text(encoding="utf-8"))   # the helper is seen
+    assert not offenders, f"emit a change set with ctx.apply(Changes...) instead: {offenders}"

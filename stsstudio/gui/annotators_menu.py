@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.changes import Changes
 from stsstudio.core.errors import UserError
 from stsstudio.core.formats import file_name
 from stsstudio.core.store import Project
@@ -166,9 +167,14 @@ class AnnotatorActions(QObject):
         dialog.open()
         return dialog
 
+    @Slot()
+    def _on_target_changed(self) -> None:
+        """The agreement panel changed how labels combine: every target may have moved."""
+        self.window.ctx.apply(Changes.merged())
+
     @Slot(object)
     def _on_merged(self, report: object) -> None:
-        self.window.ctx.pairsChanged.emit()
+        self.window.ctx.apply(Changes.merged())
         self.window.ctx.statusMessage.emit(f"Merged {getattr(report, 'written', 0):,} labels.")
 
     @Slot()
@@ -180,7 +186,7 @@ class AnnotatorActions(QObject):
 
         dialog = AgreementDialog(project, self.window)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.panel.targetChanged.connect(self.window.ctx.pairsChanged)
+        dialog.panel.targetChanged.connect(self._on_target_changed)
         self.agreement_dialog = dialog
         dialog.show()
         return dialog

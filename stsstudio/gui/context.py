@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from stsstudio.core.changes import Changes
 from stsstudio.core.store import Project
 
 
@@ -34,6 +35,19 @@ class ProjectContext(QObject):
         self.annotator: str = ""
         self.ml_ready = False
         self.device_label: str = ""      # e.g. "CPU (8 cores)"; set when mlReady is emitted
+
+    def apply(self, changes: Changes) -> None:
+        """The one place a change set becomes the signals views listen to (see core.changes).
+
+        One changed pair refreshes that pair; several re-run the views' queries."""
+        if changes.pairs or changes.annotators or len(changes.pair_ids) > 1:
+            self.pairsChanged.emit()
+        elif changes.pair_ids:
+            self.pairChanged.emit(changes.pair_ids[0])
+        if changes.runs:
+            self.runsChanged.emit()
+        for run_id in changes.predictions:
+            self.predictionsChanged.emit(run_id)
 
     def set_project(self, project: Project | None) -> None:
         """Make ``project`` the open one (closing the previous one)."""

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core import importers
+from stsstudio.core.changes import Changes
 from stsstudio.core.importers import ImportOptions, ImportReport, PreparedImport, RawTable
 from stsstudio.core.store import DEV_FRACTION
 from stsstudio.gui import settings, style
@@ -453,7 +454,7 @@ class ImportWizard(QDialog):
             f"Imported {report.imported:,} pairs ({report.labeled:,} labeled, {report.unlabeled:,} "
             f"unlabeled){_took(report.seconds)}.")
         self._update_buttons()
-        self.ctx.pairsChanged.emit()
+        self.ctx.apply(Changes.new_pairs())
         self.ctx.statusMessage.emit(f"Imported {report.imported:,} pairs.")
         self.imported.emit(report)
 

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QStatusBar
 
+from stsstudio.core.changes import Changes
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.workers import JobRunner
 
@@ -154,7 +155,7 @@ class PredictionScheduler(QObject):
             cal = f"; guesses calibrated (error {result.mae_calibrated:.2f} vs {result.mae_cosine:.2f})"
         self.ctx.statusMessage.emit(f"Scored {result.pairs:,} pairs with {self._name(result.run_id)}"
                                     f"{cal}.")
-        self.ctx.predictionsChanged.emit(result.run_id)
+        self.ctx.apply(Changes.scored(result.run_id))
 
     @Slot(str, str)
     def _on_failed(self, message: str, _details: str) -> None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.changes import Changes
 from stsstudio.core.errors import UserError
 from stsstudio.core.formats import dialog_filter, in_words
 from stsstudio.core.sentences import import_sentences
@@ -301,7 +302,7 @@ class SuggestPairsDialog(QDialog):
         warn = (" " + " ".join(result.warnings)) if result.warnings else ""
         if self._committing:
             self.status.setText(f"Added {result.inserted:,} unlabeled pairs ({made}).{warn}")
-            self.ctx.pairsChanged.emit()
+            self.ctx.apply(Changes.new_pairs())
             self.refresh_pool()
             if result.first_id is not None:
                 self.pairsAdded.emit(result.first_id)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.changes import Changes
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_history import RunHistory, describe_base_model
 from stsstudio.gui.train_form import TrainForm
@@ -292,7 +293,7 @@ class TrainView(QWidget):
             return
         self._show_banner(f"Run {runs[0]} deleted; {freed / 1e6:,.0f} MB freed.", "ok")
         self.history.clear_selection()
-        self.ctx.runsChanged.emit()
+        self.ctx.apply(Changes.of_runs())
 
     def _num_threads(self) -> int | None:
         if not self.reserve_gui_core:
@@ -347,7 +348,7 @@ class TrainView(QWidget):
             running = [r for r in project.runs() if r.status == "running"]
             if running:
                 self._run_id = running[-1].id
-        self.ctx.runsChanged.emit()
+        self.ctx.apply(Changes.of_runs())
 
     @Slot(int, int)
     def _on_progressed(self, step: int, total: int) -> None:
@@ -441,7 +442,7 @@ class TrainView(QWidget):
         self.form.cancel_button.setEnabled(False)
         self.form.cancel_button.setText("Cancel")
         self.refresh_counts()
-        self.ctx.runsChanged.emit()        # reloads the history
+        self.ctx.apply(Changes.of_runs())   # reloads the history
         if self._run_id is not None:
             self.select_runs([self._run_id], show_curves=False)
 

@@ -21,6 +21,7 @@ from db_support import db_rows
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel
 
+from stsstudio.core.changes import Changes
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.main_window import MainWindow
 
@@ -148,14 +149,14 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
         from stsstudio.core.predictions import predict_pairs
 
         predict_pairs(project, "base")
-        ctx.predictionsChanged.emit(0)
+        ctx.apply(Changes.scored(0))
         qtbot.waitUntil(lambda: view.shown_id is not None, timeout=20000)
     on_screen = view.shown_id
     qtbot.keyClick(view, Qt.Key.Key_4)
     from stsstudio.core.predictions import predict_pairs
 
     predict_pairs(project, "base")                            # scoring finishes meanwhile
-    ctx.predictionsChanged.emit(0)
+    ctx.apply(Changes.scored(0))
     qtbot.wait(50)
     assert view.shown_id == on_screen and view.score == pytest.approx(0.75)
     qtbot.keyClick(view, Qt.Key.Key_Return)
@@ -208,7 +209,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     rows = [("Right kidney cyst, simple", "Simple cyst of the right kidney", None, "train", 1, None)]
     project.insert_pairs(rows, source="suggested")
     new_id = max(project.query_pair_ids())
-    ctx.pairsChanged.emit()
+    ctx.apply(Changes.new_pairs())
     ctx.openPairRequested.emit(new_id)
     window.show_view("label")
     qtbot.waitUntil(lambda: view.shown_id == new_id, timeout=10000)

@@ -22,6 +22,7 @@ from db_support import db_rows
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
 
+from stsstudio.core.changes import Changes
 from stsstudio.core.label_queue import QUEUE_ORDERS
 from stsstudio.core.store import Project
 from stsstudio.gui.annotate import AnnotateView
@@ -135,17 +136,17 @@ class Journey:
         before = _shown(view)
         if action == "scored":
             _scored(project, rng)
-            view.ctx.predictionsChanged.emit(0)
+            view.ctx.apply(Changes.scored(0))
         elif action == "suggest":
             self.counter[0] += 1
             n = 10_000 + self.counter[0]
             project.insert_pairs([(_sentence(rng, 2 * n), _sentence(rng, 2 * n + 1), None, "train",
                                    n, None)], source="suggested")
-            view.ctx.pairsChanged.emit()
+            view.ctx.apply(Changes.new_pairs())
         elif action == "merge":
             ids = rng.sample(project.query_pair_ids(), 3)
             project.add_annotator_labels([(i, OTHER, rng.choice([0.0, 0.5, 1.0])) for i in ids])
-            view.ctx.pairsChanged.emit()
+            view.ctx.apply(Changes.merged())
         self.qtbot.wait(rng.choice([0, 1, 10]))
         after = _shown(view)
         if before[0] is not None:
@@ -203,12 +204,12 @@ def test_background_scoring_after_suggest_keeps_the_new_pair_and_its_typed_score
                                     "train", 999, None)], source="suggested")
     assert report.inserted == 1
     new_id = max(project.query_pair_ids())
-    ctx.pairsChanged.emit()
+    ctx.apply(Changes.new_pairs())
     ctx.openPairRequested.emit(new_id)
     assert view.shown_id == new_id
     qtbot.keyClick(view, Qt.Key.Key_4)                 # 4 of 5 on screen
     _scored(project, random.Random(1))                 # the new pair is scored: a new ranking
-    ctx.predictionsChanged.emit(0)
+    ctx.apply(Changes.scored(0))
     qtbot.wait(20)
     assert view.shown_id == new_id and view.score == pytest.approx(0.75)
     qtbot.keyClick(view, Qt.Key.Key_Return)
