@@ -1,4 +1,5 @@
-"""The labelling view: two sentences, a 0–1 slider, the guidelines, and nothing to save.
+"""The labelling view: two sentences, a slider on the project's scale, the guidelines, and nothing
+to save.
 
 Keyboard first. The view handles its keys in ``keyPressEvent``, so a key typed into the note
 or guideline editor stays there, and it claims them in ``ShortcutOverride`` so the window's
