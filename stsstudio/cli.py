@@ -884,8 +884,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="stsstudio",
         description="STS Studio: label sentence-pair similarity and fine-tune embedding models. "
                     "Run without a command to open the desktop app.",
-        epilog="Desktop menu entry (Linux, after a pip install): stsstudio --install-desktop-entry; "
-               "remove it with --uninstall-desktop-entry.",
+        epilog="desktop menu entry (Linux, after a pip install):\n"
+               "  stsstudio --install-desktop-entry      add STS Studio to the applications menu\n"
+               "  stsstudio --uninstall-desktop-entry    remove it again",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
