@@ -882,7 +882,7 @@ def _size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stsstudio",
-        description="STS Studio: label sentence-pair similarity and fine-tune embedding models. "
+        description="STS Studio: label sentence-pair similarity and fine-tune embedding models.\n"
                     "Run without a command to open the desktop app.",
         epilog="desktop menu entry (Linux, after a pip install):\n"
                "  stsstudio --install-desktop-entry      add STS Studio to the applications menu\n"
