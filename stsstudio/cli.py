@@ -404,6 +404,10 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
               file=sys.stderr if args.json else sys.stdout)
         if getattr(result, "verdict", ""):
             print(result.verdict, file=sys.stderr if args.json else sys.stdout)
+        if result.model_dir:
+            from stsstudio.core.advice import run_advice
+
+            print(run_advice(result), file=sys.stderr if args.json else sys.stdout)
         if result.message and result.message != getattr(result, "verdict", ""):
             print(result.message, file=sys.stderr)
     if args.json:
@@ -573,8 +577,9 @@ def _model_ref(args: argparse.Namespace, project: Any = None) -> str:
     if getattr(args, "run", None) is not None:
         return f"run:{args.run}"
     if project is not None and project.best_run() is None:
-        raise UserError(f"{project.name} has no trained model yet; train one, or pass --base to use "
-                        "the base model.")
+        from stsstudio.core.inference import no_best_run_message
+
+        raise UserError(no_best_run_message(project, cli=True))
     return "best"
 
 
@@ -638,6 +643,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     fmt.require()  # a missing extra: exit 2 with the pip line before opening anything
     with _open_project(args.project, readonly=True) as project:
         run = project.run(args.run) if args.run is not None else project.best_run()
+        if args.run is None and run is None and any(r.model_dir for r in project.runs()):
+            from stsstudio.core.inference import no_best_run_message
+
+            raise UserError(no_best_run_message(project, cli=True, export=True))
+        if run is not None:
+            from stsstudio.core.advice import describe_export
+
+            text, warn = describe_export(run)
+            if warn:
+                print("Warning: " + text, file=sys.stderr)
         out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force,
                          format=fmt.name, dims=args.dims)
     if fmt.name == "torch" and not args.dims:

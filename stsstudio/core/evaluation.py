@@ -291,3 +291,74 @@ def predict_split(project: Any, model_ref: Any, split: str = "dev", *, device: s
     return evaluate_project(project, model_ref, split, device=device, task=task,
                             fallback_run=fallback_run, include_trained=include_trained,
                             exclude_run=exclude_run)
+
+
+# ----------------------------------------------------------------------------------------
+# Worst pairs of a split (the Try view's "Largest disagreements"; ``evaluate --worst``)
+
+
+@dataclass(frozen=True)
+class WorstPair:
+    """A labeled pair the model gets wrong: its label and the model's guess, both stored 0..1."""
+
+    pair_id: int
+    gold: float
+    guess: float      # the model's calibrated guess when it has a calibration, else its cosine
+    cosine: float
+    sentence1: str
+    sentence2: str
+
+    @property
+    def gap(self) -> float:
+        """Guess minus label (stored 0..1 units)."""
+        return self.guess - self.gold
+
+
+def model_guesses(project: Any, model_ref: Any, cosines: np.ndarray) -> np.ndarray:
+    """Cosines as guesses on the stored 0..1 scale: through the model's stored calibration
+    (:class:`~stsstudio.core.calibration.Calibration`) when it has one, else clipped to 0..1."""
+    from stsstudio.core.calibration import Calibration
+    from stsstudio.core.predictions import prediction_target
+
+    raw = np.asarray(cosines, dtype=float)
+    try:
+        run_id, _ = prediction_target(project, model_ref)
+    except UserError:
+        run_id = None
+    cal = Calibration.load(project, run_id) if run_id is not None else None
+    return np.asarray(cal.apply(raw), dtype=float) if cal is not None else np.clip(raw, 0.0, 1.0)
+
+
+def worst_pairs(project: Any, model_ref: Any, split: str = "dev", *, limit: int | None = 50,
+                result: EvalResult | None = None, device: str = "auto", task: Any = None,
+                fallback_run: int | None = None, exclude_run: int | None = None) -> list[WorstPair]:
+    """The labeled pairs of a split that a model gets most wrong, worst first.
+
+    The pairs are those :func:`evaluate_project` scores: the split's labeled pairs (or a run's
+    held-out pairs when there is no dev split), without the pairs the evaluated run trained on.
+    Ranked by ``|guess - label|``, the guess through the model's calibration when it has one.
+
+    Args:
+        project: the open project.
+        model_ref: ``"base"``, ``"best"``, ``"run:<id>"``; the model whose guesses are ranked.
+        split: ``"dev"``, ``"test"`` or ``"train"``.
+        limit: at most this many pairs (None: all).
+        result: the :class:`EvalResult` of ``evaluate_project`` for this model and split, when the
+            caller already has it (the Try view's scatter); otherwise the model is evaluated here.
+        device, task, fallback_run, exclude_run: as for :func:`evaluate_project`.
+
+    Raises:
+        UserError: as :func:`evaluate_project`.
+    """
+    if result is None:
+        result = evaluate_project(project, model_ref, split, device=device, task=task,
+                                  fallback_run=fallback_run, exclude_run=exclude_run)
+    cosines = np.asarray(result.predicted, dtype=float)
+    gold = np.asarray(result.gold, dtype=float)
+    guess = model_guesses(project, model_ref, cosines)
+    order = sorted(range(len(gold)), key=lambda i: (-abs(guess[i] - gold[i]), result.pair_ids[i]))
+    order = order if limit is None else order[:limit]
+    pairs = project.pairs_by_ids([int(result.pair_ids[i]) for i in order])
+    return [WorstPair(int(result.pair_ids[i]), float(gold[i]), float(guess[i]), float(cosines[i]),
+                      pairs[result.pair_ids[i]].sentence1, pairs[result.pair_ids[i]].sentence2)
+            for i in order if result.pair_ids[i] in pairs]

@@ -55,7 +55,7 @@ def _find_run(project: Any, run_id: int | None) -> Any:
     if run_id is None:
         run = project.best_run()
         if run is None:
-            if any(r.outcome == "worse" for r in project.runs()):
+            if any(r.model_dir for r in project.runs()):
                 from stsstudio.core.inference import no_best_run_message
 
                 raise UserError(no_best_run_message(project))

@@ -177,8 +177,9 @@ class ExportView(QWidget):
         form.setVerticalSpacing(10)
         self.run_combo = QComboBox()
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
-        form.addRow(_form_label("Run"), _stack(self.run_combo,
-                                               self._hint("The best run by dev Spearman is chosen for you.")))
+        # What is exported, from core; a warning when the run is not better than the base model.
+        self.run_note = self._hint("The best run is chosen for you.")
+        form.addRow(_form_label("Run"), _stack(self.run_combo, self.run_note))
         form.addRow(_form_label("Folder"), self._build_folder_field())
         form.addRow(_form_label("Format"), self._build_format_field())
         self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
@@ -361,6 +362,7 @@ class ExportView(QWidget):
             self.folder.setText(str(default_export_parent(project.path)
                                     / f"{_slug(project.name)}-run{run_id}-model"))
         self.variants.set_run(project, run_id)
+        self._show_run_note(project.run(run_id) if project is not None and run_id is not None else None)
         self._set_dims_choices([])
         self._update_enabled()
         if run_id is None:
@@ -368,6 +370,13 @@ class ExportView(QWidget):
             self.card_state.setText("Train a run first; its model card appears here before you export.")
         elif self.isVisible():
             self.load_card()
+
+    def _show_run_note(self, run: Any) -> None:
+        from stsstudio.core.advice import describe_export
+
+        text, warn = describe_export(run)
+        self.run_note.setText(("⚠ " if warn else "") + text)
+        self.run_note.setStyleSheet("color: #8a5a00;" if warn else HINT_STYLE)
 
     def _update_enabled(self) -> None:
         ok = self.selected_run_id() is not None and self.worker is None
