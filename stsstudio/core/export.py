@@ -24,7 +24,7 @@ from typing import Any
 from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.core.evaluation import MIN_PAIRS, EvalResult, evaluate_pairs
 from stsstudio.core.losses import get_loss
-from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
+from stsstudio.core.paths import apply_umask, apply_umask_tree, clean_stale_temps, temp_prefix
 
 # The Hub id of the embedded model, for the card's "finetuned from" link.
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -386,6 +386,7 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
             for name in DATA_FILES:
                 export_pairs(project, tmp / "data" / name, labeled_only=True)
             _progress(task, 5, total)
+        apply_umask_tree(tmp)   # the library writes the weights 0600: a colleague must read them
         _progress(task, total - 1, total)  # last chance to cancel before the swap
         _swap_into_place(tmp, out)
     except BaseException as exc:

@@ -885,6 +885,9 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                 os.replace(best_dir, target)
             else:
                 _save_model(trainer.model, target)
+            from stsstudio.core.paths import apply_umask_tree
+
+            apply_umask_tree(target)   # safetensors writes the weights 0600 whatever the umask
             model_dir = str(target)
         except OSError as exc:
             status, message = "failed", f"Could not save the model to {target}: {exc}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -229,15 +231,24 @@ def test_train_a_few_steps_then_export(tmp_path: Path, tiny_model_dir: Path,
         rows.append((f"my {w} is broken", f"the {w} is not working", 0.9, split, len(rows) + 1, None))
         rows.append((f"my {w} is slow", f"the {other} works again", 0.1 + 0.05 * (i % 3), split,
                      len(rows) + 1, None))
-    with Project.create(tmp_path / "trained", base_model=str(tiny_model_dir)) as project:
-        project.insert_pairs(rows)
-        result = train(project, TrainConfig(loss="cosent", max_steps=3, batch_size=8, eval_steps=3,
-                                            device="cpu", seed=3))
-        assert result.status == "finished", result.message
-        out = export_run(project, tmp_path / "exported", result.run_id)
-        readme = (out / "README.md").read_text(encoding="utf-8")
-        run = project.run(result.run_id)
-        metrics = project.metric_rows(result.run_id)
+    old_umask = os.umask(0o022)   # the usual umask: files come out 0644
+    try:
+        with Project.create(tmp_path / "trained", base_model=str(tiny_model_dir)) as project:
+            project.insert_pairs(rows)
+            result = train(project, TrainConfig(loss="cosent", max_steps=3, batch_size=8, eval_steps=3,
+                                                device="cpu", seed=3))
+            assert result.status == "finished", result.message
+            out = export_run(project, tmp_path / "exported", result.run_id)
+            readme = (out / "README.md").read_text(encoding="utf-8")
+            run = project.run(result.run_id)
+            metrics = project.metric_rows(result.run_id)
+    finally:
+        os.umask(old_umask)
+    # Issue 20, point 12: the weights are readable like every other file, export and run alike.
+    for folder in (out, Path(run.model_dir)):
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*") if p.is_file()}
+        assert modes["model.safetensors"] == 0o644, modes
+        assert set(modes.values()) == {0o644}, modes
     assert "loss:CoSENTLoss" in readme and "dataset_size:22" in readme
     assert "| Steps | 3 |" in readme and "| Trained on | 22 labeled train pairs" in readme
     assert f"| Best dev Spearman during training | {run.best_dev_spearman:.4f}" in readme
