@@ -429,10 +429,9 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
 
 def _quiet_training_logs() -> None:
     # transformers' info/warning chatter would tear the progress bar apart.
-    from transformers.utils import logging as hf_logging
+    from stsstudio.core.quiet import quiet_libraries
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    quiet_libraries()
 
 
 def _auto_float(text: str) -> float | str:
@@ -598,7 +597,7 @@ def _eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], list[flo
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from stsstudio.core.evaluation import evaluate_pairs, evaluate_project
+    from stsstudio.core.evaluation import evaluate_file_pairs, evaluate_pairs, evaluate_project
     from stsstudio.core.inference import get_model
 
     if args.model and (args.run is not None or args.base):
@@ -612,13 +611,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             what = args.model or _model_ref(args, project)
             if args.data:
                 s1, s2, gold = _eval_data(args)
-                model = get_model(what, device=args.device, project=project)
-                result = evaluate_pairs(model, s1, s2, gold)
+                result = evaluate_file_pairs(project, what, s1, s2, gold, device=args.device,
+                                             include_trained=args.include_trained)
             else:
                 result = evaluate_project(project, what, args.split, device=args.device,
                                           include_trained=args.include_trained)
-                if result.leak_note:
-                    print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
+            if result.leak_note:
+                print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
     else:
         s1, s2, gold = _eval_data(args)
         result = evaluate_pairs(get_model(args.model, device=args.device), s1, s2, gold)
@@ -1039,6 +1038,9 @@ COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "expor
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from stsstudio.core.quiet import quiet_libraries
+
+    quiet_libraries()   # the CLI prints its own progress line, never the libraries' bars
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
