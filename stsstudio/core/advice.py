@@ -48,8 +48,8 @@ def next_step(outcome: str, comparison: dict[str, Any] | None = None,
         need = comparison.get("more_pairs_needed")
         if need:
             how_many = f"about {int(need):,} more pairs for the dev split"
-        else:
-            how_many = f"about {max(dev, MIN_USEFUL_DEV):,} more pairs (as many again)"
+        else:   # no difference to settle: more labels overall, for training and dev
+            how_many = f"about {max(dev, train, MIN_USEFUL_DEV):,} more pairs"
         return ("Next: keep the base model for now; this run is not measurably better. Label "
                 f"{how_many}, then train again: with more pairs the comparison can tell the two "
                 "models apart.")
@@ -94,7 +94,10 @@ def describe_export(run: Any, base_dev_spearman: float | None = None) -> tuple[s
     figures = f"dev Spearman {rho:.3f}" if rho is not None else "no dev figures"
     if rho is not None and base is not None:
         figures += f", the base model {base:.3f}"
-    what = f"Exports run {run.id} (loss {run.loss}, {figures})."
+    from stsstudio.core.losses import get_loss
+
+    loss = get_loss(str(run.loss or "").split("+")[0])
+    what = f"Exports run {run.id} (loss {loss.card_label if loss else run.loss}, {figures})."
     if is_better(run):
         return f"{what} It is measurably better than the base model.", False
     summary = getattr(run, "summary", None) or {}
