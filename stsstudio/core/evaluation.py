@@ -224,7 +224,7 @@ def split_trained(project: Any, pairs: list, run_id: int | None) -> tuple[list, 
 
 
 def leak_rule(pairs: list, clean: list, trained: list, run_id: int | None, include_trained: bool,
-              remedy: str) -> tuple[list, str]:
+              what: str, remedy: str) -> tuple[list, str]:
     """The one leakage rule of every evaluation path (a split, a file, the Try view).
 
     Pairs the evaluated run trained on are left out, and the note says how many; with
@@ -233,6 +233,7 @@ def leak_rule(pairs: list, clean: list, trained: list, run_id: int | None, inclu
     Args:
         pairs: every pair to evaluate on; ``clean`` and ``trained`` split it.
         run_id: the run whose training pairs they are.
+        what: the pairs, in words ("labeled dev pairs", "pairs in the file").
         remedy: what to do when too few are left (the error's last sentence).
 
     Returns:
@@ -248,7 +249,7 @@ def leak_rule(pairs: list, clean: list, trained: list, run_id: int | None, inclu
         return pairs, (f"Leaked evaluation: {len(trained)} of these {total} pairs were used to train run "
                        f"{run_id}, so the figures overstate the model.")
     if len(clean) < MIN_PAIRS:
-        raise UserError(f"Run {run_id} trained on {len(trained)} of these {total} pairs, so too few are "
+        raise UserError(f"Run {run_id} trained on {len(trained)} of the {total} {what}, so too few are "
                         f"left to evaluate it honestly. {remedy}")
     return clean, (f"{len(trained)} of the {total} pairs were used to train run {run_id} and are left out "
                    f"of this evaluation; it uses the other {len(clean)}.")
@@ -278,7 +279,7 @@ def evaluate_file_pairs(project: Any, model_ref: Any, sentences1: Sequence[str],
         trained_keys = {_pair_key(p.sentence1, p.sentence2) for p in found.values()}
     clean = [r for r in rows if _pair_key(r[0], r[1]) not in trained_keys]
     trained = [r for r in rows if _pair_key(r[0], r[1]) in trained_keys]
-    rows, note = leak_rule(rows, clean, trained, run_id, include_trained,
+    rows, note = leak_rule(rows, clean, trained, run_id, include_trained, "pairs in the file",
                            "Evaluate on pairs the run did not train on.")
     model = get_model(model_ref, device=device, project=project)
     result = evaluate_pairs(model, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
@@ -317,7 +318,7 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
                                      f"run:{fallback_run}")
     run_id = exclude_run if exclude_run is not None else run_of(project, model_ref)
     clean, trained = split_trained(project, pairs, run_id)
-    pairs, note = leak_rule(pairs, clean, trained, run_id, include_trained,
+    pairs, note = leak_rule(pairs, clean, trained, run_id, include_trained, f"labeled {split} pairs",
                             f"Label more {split} pairs, or evaluate another run.")
     if len(pairs) < MIN_PAIRS:
         raise UserError(f"The {split} split has {len(pairs)} labeled pair{'s' if len(pairs) != 1 else ''}; "

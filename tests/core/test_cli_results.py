@@ -79,7 +79,7 @@ def test_train_evaluate_export_headless(tmp_path: Path, tiny_model_dir: Path) ->
                      rf"{run.id}", leaked.stderr, re.M), leaked.stderr
     refused = _cli("evaluate", str(path), "--run", str(run.id), "--data", str(data))
     assert refused.returncode == 2
-    assert re.search(rf"Run {run.id} trained on (\d+) of these \1 pairs", refused.stderr), refused.stderr
+    assert re.search(rf"Run {run.id} trained on (\d+) of the \1 pairs in the file", refused.stderr), refused.stderr
     assert "Traceback" not in refused.stderr
 
     out = tmp_path / "exported"

@@ -185,7 +185,7 @@ def test_file_evaluation_has_the_split_leakage_rule(proj: Project, tiny_model_di
     assert "3 of the 6 pairs were used to train run" in kept.leak_note
     flagged = evaluate_file_pairs(proj, f"run:{run_id}", s1, s2, gold, device="cpu", include_trained=True)
     assert flagged.pairs == 6 and flagged.leaked and flagged.leak_note.startswith("Leaked evaluation")
-    with pytest.raises(UserError, match=f"Run {run_id} trained on 3 of these 3 pairs"):
+    with pytest.raises(UserError, match=f"Run {run_id} trained on 3 of the 3 pairs in the file"):
         evaluate_file_pairs(proj, f"run:{run_id}", s1[:3], s2[:3], gold[:3], device="cpu")
     # The split path says the same, through the same rule.
     split = evaluate_project(proj, f"run:{run_id}", "dev", device="cpu")
