@@ -606,6 +606,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise UserError("name a PROJECT (with --run ID or --base) or a model folder with --model DIR")
     if args.model and not args.project and not args.data:
         raise UserError("--model needs pairs to evaluate on: a PROJECT or --data FILE")
+    worst: list[dict[str, Any]] = []
     if args.project:
         with _open_project(args.project, readonly=True) as project:
             what = args.model or _model_ref(args, project)
@@ -616,13 +617,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             else:
                 result = evaluate_project(project, what, args.split, device=args.device,
                                           include_trained=args.include_trained)
+                worst = _worst_rows(project, what, args, result) if args.worst else []
             if result.leak_note:
                 print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
     else:
         s1, s2, gold = _eval_data(args)
         result = evaluate_pairs(get_model(args.model, device=args.device), s1, s2, gold)
     if args.json:
-        _print_json(result.as_dict())
+        _print_json(dict(result.as_dict(), **({"worst": worst} if worst else {})))
     else:
         where = args.data or result.source or f"the {args.split} split"
         fig = result.as_dict()
@@ -631,7 +633,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ci = fig.get("spearman_ci") or [None, None]
         interval = f" (95 % interval {ci[0]:.4f} to {ci[1]:.4f})" if None not in ci else ""
         print(f"Spearman {spearman}{interval}  Pearson {pearson}  ({result.pairs:,} pairs of {where})")
+        if worst:
+            print(f"Largest disagreements ({len(worst)}):")
+        for w in worst:
+            print(f"  pair {w['pair']}: label {w['label']}, model {w['model']}  "
+                  f"{w['sentence1']!r} / {w['sentence2']!r}")
     return 0
+
+
+def _worst_rows(project: Any, what: str, args: argparse.Namespace, result: Any) -> list[dict[str, Any]]:
+    """``evaluate --worst N``: the Try view's largest disagreements (core), on the project's scale."""
+    from stsstudio.core.evaluation import worst_pairs
+    from stsstudio.core.scales import format_display
+
+    scale = project.display_scale()
+    return [{"pair": w.pair_id, "label": format_display(w.gold, scale),
+             "model": format_display(w.guess, scale), "sentence1": w.sentence1, "sentence2": w.sentence2}
+            for w in worst_pairs(project, what, args.split, result=result, limit=args.worst)]
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -963,6 +981,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="evaluate on this file instead of the project's pairs")
     p.add_argument("--include-trained", action="store_true",
                    help="keep pairs the run trained on (a leaked evaluation, flagged); default: left out")
+    p.add_argument("--worst", type=int, metavar="N",
+                   help="also list the N pairs the model gets most wrong (as Try's largest disagreements)")
     _add_import_options(p, with_split=False)
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")

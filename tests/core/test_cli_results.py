@@ -79,8 +79,23 @@ def test_train_evaluate_export_headless(tmp_path: Path, tiny_model_dir: Path) ->
                      rf"{run.id}", leaked.stderr, re.M), leaked.stderr
     refused = _cli("evaluate", str(path), "--run", str(run.id), "--data", str(data))
     assert refused.returncode == 2
-    assert re.search(rf"Run {run.id} trained on (\d+) of the \1 pairs in the file", refused.stderr), refused.stderr
+    assert re.search(rf"Run {run.id} trained on (\d+) of the \1 pairs in the file", refused.stderr), \
+        refused.stderr
     assert "Traceback" not in refused.stderr
+
+    # The Try view's largest disagreements, from the CLI: the same core operation.
+    worst = _cli("evaluate", str(path), "--run", str(run.id), "--worst", "3", "--json")
+    assert worst.returncode == 0, worst.stderr
+    _no_bars(worst)
+    import json
+
+    listed = [w["pair"] for w in json.loads(worst.stdout.strip().splitlines()[-1])["worst"]]
+    with Project.open(path, readonly=True) as project:
+        from stsstudio.core.evaluation import worst_pairs
+
+        dev_ids = {p.id for p in project.labeled_pairs("dev")}
+        expected = [w.pair_id for w in worst_pairs(project, f"run:{run.id}", "dev", limit=3, device="cpu")]
+    assert listed == expected and set(listed) <= dev_ids
 
     out = tmp_path / "exported"
     exported = _cli("export", str(path), "--run", str(run.id), str(out))
