@@ -665,11 +665,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
             raise UserError(no_best_run_message(project, cli=True, export=True))
         if run is not None:
-            from stsstudio.core.advice import describe_export
+            from stsstudio.core.advice import describe_export, run_advice
 
             text, warn = describe_export(run)
             if warn:
-                print("Warning: " + text, file=sys.stderr)
+                print(f"Warning: {text} {run_advice(run)}", file=sys.stderr)
         out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force,
                          format=fmt.name, dims=args.dims)
     if fmt.name == "torch" and not args.dims:

@@ -85,7 +85,7 @@ def describe_export(run: Any, base_dev_spearman: float | None = None) -> tuple[s
     """What an export of ``run`` writes, and whether to warn: ``(text, warn)``.
 
     ``warn`` is True when the run is not measurably better than the base model; the text then
-    says so, in plain words, and what to do instead.
+    says so, in plain words (:func:`run_advice` says what to do instead).
     """
     if run is None:
         return "No run to export yet: train one in the Train view.", False
@@ -105,5 +105,4 @@ def describe_export(run: Any, base_dev_spearman: float | None = None) -> tuple[s
     why = {"worse": "it is worse than the base model on its dev pairs",
            "unclear": "it is not measurably better than the base model"}.get(
         outcome, "it was never compared with the base model")
-    return (f"{what} Careful: {why}, so the base model may serve you as well. "
-            + run_advice(run)), True
+    return f"{what} Careful: {why}; the base model may serve you as well.", True

@@ -372,11 +372,12 @@ class ExportView(QWidget):
             self.load_card()
 
     def _show_run_note(self, run: Any) -> None:
-        from stsstudio.core.advice import describe_export
+        from stsstudio.core.advice import describe_export, run_advice
 
         text, warn = describe_export(run)
         self.run_note.setText(("⚠ " if warn else "") + text)
         self.run_note.setStyleSheet("color: #8a5a00;" if warn else HINT_STYLE)
+        self.run_note.setToolTip(run_advice(run) if run is not None else "")
 
     def _update_enabled(self) -> None:
         ok = self.selected_run_id() is not None and self.worker is None

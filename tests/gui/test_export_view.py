@@ -142,4 +142,4 @@ def test_export_warns_for_a_run_not_better_than_the_base(demo_ctx, tiny_model_di
     assert "★" not in combo_text and "not better than base" in combo_text
     note = view.run_note.text()
     assert f"Exports run {runs['unclear']}" in note and "Careful: it is not measurably better" in note
-    assert "about 120 more pairs" in note                    # how many, from the comparison
+    assert "about 120 more pairs" in view.run_note.toolTip()   # what to do, from the comparison
