@@ -405,9 +405,7 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
         if getattr(result, "verdict", ""):
             print(result.verdict, file=sys.stderr if args.json else sys.stdout)
         if result.model_dir:
-            from stsstudio.core.advice import run_advice
-
-            print(run_advice(result), file=sys.stderr if args.json else sys.stdout)
+            print(_next_step(result), file=sys.stderr if args.json else sys.stdout)
         if result.message and result.message != getattr(result, "verdict", ""):
             print(result.message, file=sys.stderr)
     if args.json:
@@ -418,6 +416,7 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
                else None,
                "verdict": getattr(result, "verdict", "") or None,
                "outcome": getattr(result, "outcome", "") or None,
+               "next_step": _next_step(result),
                "schedule": getattr(result, "schedule", None),
                "cv": getattr(result, "cv", None)}
         ceiling = getattr(result, "human_ceiling", None)
@@ -425,6 +424,13 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
             out["human_ceiling"] = ceiling
         _print_json(out)
     return 2 if result.status == "failed" else 0
+
+
+def _next_step(result: Any) -> str | None:
+    """What to do after a run, in plain words (core.advice; the Train view shows the same)."""
+    from stsstudio.core.advice import run_advice
+
+    return run_advice(result) if result.status != "failed" and result.model_dir else None
 
 
 def _quiet_training_logs() -> None:
