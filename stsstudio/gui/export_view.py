@@ -105,6 +105,17 @@ def default_export_parent(project_path: Path) -> Path:
     return Path(documents) if documents and Path(documents).is_dir() else Path.home()
 
 
+def show_run_note(label: QLabel, run: Any) -> None:
+    """What the export writes (core.advice), in the warning colour when the run is not better than
+    the base model; the next step in the tooltip."""
+    from stsstudio.core.advice import describe_export, run_advice
+
+    text, warn = describe_export(run)
+    label.setText(("⚠ " if warn else "") + text)
+    label.setStyleSheet("color: #8a5a00;" if warn else HINT_STYLE)
+    label.setToolTip(run_advice(run) if run is not None else "")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-").lower() or "model"
 
@@ -362,7 +373,8 @@ class ExportView(QWidget):
             self.folder.setText(str(default_export_parent(project.path)
                                     / f"{_slug(project.name)}-run{run_id}-model"))
         self.variants.set_run(project, run_id)
-        self._show_run_note(project.run(run_id) if project is not None and run_id is not None else None)
+        show_run_note(self.run_note,
+                      project.run(run_id) if project is not None and run_id is not None else None)
         self._set_dims_choices([])
         self._update_enabled()
         if run_id is None:
@@ -370,14 +382,6 @@ class ExportView(QWidget):
             self.card_state.setText("Train a run first; its model card appears here before you export.")
         elif self.isVisible():
             self.load_card()
-
-    def _show_run_note(self, run: Any) -> None:
-        from stsstudio.core.advice import describe_export, run_advice
-
-        text, warn = describe_export(run)
-        self.run_note.setText(("⚠ " if warn else "") + text)
-        self.run_note.setStyleSheet("color: #8a5a00;" if warn else HINT_STYLE)
-        self.run_note.setToolTip(run_advice(run) if run is not None else "")
 
     def _update_enabled(self) -> None:
         ok = self.selected_run_id() is not None and self.worker is None
