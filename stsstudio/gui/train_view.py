@@ -87,6 +87,7 @@ class TrainView(QWidget):
         self.last_status: str = ""          # "finished" | "cancelled" | "failed" after a run
         self.last_result: Any = None
         self.last_error: str = ""
+        self.next_step: str = ""            # what to do after the last run, in words (core.advice)
 
         self.form = TrainForm()
         self.plots = TrainPlots()
@@ -409,9 +410,10 @@ class TrainView(QWidget):
         if ceiling and ceiling.get("summary"):
             detail += " " + ceiling["summary"]
         self.plots.eval_plot.set_ceiling(ceiling.get("spearman") if ceiling else None)
-        tail = ("Try it in the Try view, or export it." if outcome != "worse"
-                else "Label more pairs, or try other settings.")
-        self._show_banner(f"Run {self._run_id} finished. {words}\n{detail} {tail}", tone)
+        from stsstudio.core.advice import run_advice
+
+        self.next_step = run_advice(result)
+        self._show_banner(f"Run {self._run_id} finished. {words}\n{detail}\n{self.next_step}", tone)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
@@ -501,7 +503,9 @@ class TrainView(QWidget):
         ceiling = summary.get("human_ceiling") or {}
         if ceiling.get("summary"):
             detail += " " + ceiling["summary"]
-        self._show_banner(f"Run {run.id}: {words}\n{detail}", tone)
+        from stsstudio.core.advice import run_advice
+
+        self._show_banner(f"Run {run.id}: {words}\n{detail}\n{run_advice(run)}", tone)
 
     def _show_banner(self, text: str, kind: str) -> None:
         colors = {"ok": ("#e7f4ea", "#2a7d46"), "warn": ("#fdf4e0", "#8a5a00"),
