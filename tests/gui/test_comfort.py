@@ -1,0 +1,145 @@
+"""App-wide comfort (issue 20, points 9 and 10): the wheel, small screens, focus after dialogs."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRect, QSize, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QDialog, QScrollArea
+
+from stsstudio.gui import comfort
+
+
+@pytest.fixture
+def comfort_app(qapp):
+    """The filter as the app installs it (create_application), removed after the test."""
+    comfort.install(qapp)
+    yield qapp
+    comfort.uninstall(qapp)
+
+
+def _wheel(widget, steps: int = -3) -> None:
+    """Scroll the wheel over the middle of ``widget`` (negative: towards the user)."""
+    pos = QPointF(widget.rect().center())
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_over_an_unfocused_spin_box_in_the_train_form_changes_nothing(comfort_app, ctx,
+                                                                                 qtbot) -> None:
+    from stsstudio.gui.train_view import TrainView
+
+    view = TrainView(ctx)
+    qtbot.addWidget(view)
+    view.resize(900, 420)          # short: the form scrolls
+    view.show()
+    qtbot.waitExposed(view)
+    spin, combo = view.batch_size, view.learning_rate
+    assert spin.focusPolicy() == Qt.FocusPolicy.StrongFocus   # the wheel never gives focus
+    scroll = next(w for w in [spin.parentWidget()] + _ancestors(spin) if isinstance(w, QScrollArea))
+    before, combo_before = spin.value(), combo.currentIndex()
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0, "the form should scroll at this height"
+    bar.setValue(0)
+    view.setFocus()
+    assert not spin.hasFocus()
+    _wheel(spin)
+    _wheel(combo)
+    assert spin.value() == before and combo.currentIndex() == combo_before
+    assert bar.value() > 0          # the wheel scrolled the form instead
+    # Focused (by a click or Tab), the wheel changes the value as before.
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    _wheel(spin, steps=1)
+    assert spin.value() != before
+
+
+def _ancestors(widget) -> list:
+    out = []
+    while widget.parentWidget() is not None:
+        widget = widget.parentWidget()
+        out.append(widget)
+    return out
+
+
+def test_the_wheel_guard_is_installed_by_the_application_setup() -> None:
+    import subprocess
+    import sys
+
+    code = ("from stsstudio.gui.application import create_application\n"
+            "from stsstudio.gui.comfort import ComfortFilter\n"
+            "app = create_application(['x']); print(app.findChild(ComfortFilter) is not None)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.strip() == "True", out.stderr
+
+
+@pytest.mark.parametrize(("window", "minimum", "area", "expected", "expected_min"), [
+    # The import wizard (940x680, minimum 760x560) on a 1024x640 screen: height shrinks.
+    (QRect(50, 40, 940, 680), QSize(760, 560), QRect(0, 0, 1024, 640), QRect(50, 16, 940, 608),
+     QSize(760, 560)),
+    # The main window's first start (1280x800) on the same screen; minimum shrinks too.
+    (QRect(0, 0, 1280, 800), QSize(1100, 700), QRect(0, 0, 1024, 640), QRect(16, 16, 992, 608),
+     QSize(992, 608)),
+    # A task bar on the left of a second screen: the window moves inside the area.
+    (QRect(1900, 500, 600, 400), QSize(100, 100), QRect(1970, 30, 1024, 730),
+     QRect(1986, 344, 600, 400), QSize(100, 100)),
+    # Fits already: unchanged.
+    (QRect(100, 100, 400, 300), QSize(10, 10), QRect(0, 0, 1920, 1080), QRect(100, 100, 400, 300),
+     QSize(10, 10)),
+])
+def test_fit_rect_keeps_windows_inside_the_available_area(window, minimum, area, expected,
+                                                          expected_min) -> None:
+    rect, new_min = comfort.fit_rect(window, minimum, area)
+    assert rect == expected and new_min == expected_min
+    assert area.contains(rect)
+
+
+def test_every_dialog_and_the_main_window_fit_the_screen_when_shown(comfort_app, ctx, qtbot) -> None:
+    """The offscreen screen is 800x800: the main window (1280x800) and the import wizard
+    (940x680) open inside it, buttons included."""
+    from stsstudio.gui.import_wizard import ImportWizard
+    from stsstudio.gui.main_window import MainWindow
+
+    area = QApplication.primaryScreen().availableGeometry()
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert area.contains(window.frameGeometry()), (window.frameGeometry(), area)
+    wizard = ImportWizard(ctx, window)
+    qtbot.addWidget(wizard)
+    wizard.open()
+    qtbot.waitExposed(wizard)
+    assert area.contains(wizard.frameGeometry())
+    for button in wizard.findChildren(type(wizard.next_button)):
+        if button.isVisible():
+            top_left = button.mapToGlobal(QPoint(0, 0))
+            assert area.contains(QRect(top_left, button.size())), button.text()
+    wizard.reject()
+
+
+def test_focus_returns_to_the_view_after_a_dialog_closes(comfort_app, demo_ctx, qtbot) -> None:
+    from stsstudio.gui.main_window import MainWindow
+
+    window = MainWindow(demo_ctx)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_view("pairs")
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    dialog = QDialog(window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=3000)
+    window.view_stack.setFocus()      # as if the view had lost track of its focus widget
+    window.setFocus()
+    dialog.close()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    focus = QApplication.focusWidget()
+    assert focus is not None and focus.window() is window
+    # The window's shortcuts answer at once: Ctrl+3 switches the view.
+    qtbot.keyClick(focus, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_view() != "pairs"
