@@ -55,6 +55,7 @@ class ScoreCard(QFrame):
                                f"QProgressBar::chunk {{ background: {color}; border-radius: 3px; }}")
         self.guess = QLabel()                  # the calibrated guess on the project's scale
         self.guess.setObjectName("calibratedGuess")
+        self.guess.setWordWrap(True)           # a rough calibration says why, in full
         layout.addWidget(self.title)
         layout.addWidget(self.value)
         layout.addWidget(self.guess)
@@ -104,6 +105,11 @@ class PairScoreBox(QGroupBox):
         hint = QLabel("Cosine similarity of the two sentences, updated as you type.")
         hint.setStyleSheet(HINT_STYLE)
         grid.addWidget(hint, 3, 0)
+        self.cut_note = QLabel()              # a sentence longer than the model reads
+        self.cut_note.setObjectName("cutNote")
+        self.cut_note.setWordWrap(True)
+        self.cut_note.setVisible(False)
+        grid.addWidget(self.cut_note, 4, 0)
 
     def _cards(self) -> tuple[tuple[str, ScoreCard], ...]:
         return (("base", self.base_card), ("run", self.run_card))
@@ -152,6 +158,8 @@ class PairScoreBox(QGroupBox):
         for key, card in self._cards():
             card.set_score(result.get(key))
             card.guess.setText(result.get(f"{key}_guess") or "")
+        self.cut_note.setText(result.get("cut") or "")
+        self.cut_note.setVisible(bool(result.get("cut")))
 
     def show_error(self) -> None:
         for _key, card in self._cards():
