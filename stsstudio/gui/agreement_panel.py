@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from stsstudio.core import agreement as ag
 from stsstudio.core.store import Project
 from stsstudio.gui import style
-from stsstudio.gui.plots import PALETTE, TEXT_COLOR, style_plot
+from stsstudio.gui.plots import PALETTE, style_plot
 from stsstudio.gui.workers import JobRunner
 
 SPREAD_ROWS = 50
@@ -179,7 +179,7 @@ class AgreementPanel(QWidget):
         item.getViewBox().setMouseEnabled(x=False, y=False)
         item.setXRange(0, 1, padding=0.04)
         item.setYRange(0, 1, padding=0.04)
-        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen("#b0b0b0", width=1, style=Qt.DashLine))
+        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen(style.color("plot_axis"), width=1, style=Qt.DashLine))
         self.scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None),
                                           brush=pg.mkBrush(QColorAlpha(PALETTE[0], 150)))
         self.plot.addItem(self.scatter)
@@ -335,8 +335,8 @@ class AgreementPanel(QWidget):
         pair = next((p for p in self.data.report["pairwise_spearman"]
                      if {p["a"], p["b"]} == {a, b}), None)
         rho = f"Spearman {pair['spearman']:.3f}, " if pair and pair["spearman"] is not None else ""
-        item.setTitle(f"<span style='font-size:10.5pt; font-weight:600; color:{TEXT_COLOR}'>"
-                      f"{a} against {b}</span><span style='color:{TEXT_COLOR}'>  "
+        item.setTitle(f"<span style='font-size:10.5pt; font-weight:600; color:{style.color('text_soft')}'>"
+                      f"{a} against {b}</span><span style='color:{style.color('text_soft')}'>  "
                       f"({rho}{int(both.sum())} pairs)</span>")
         item.setLabel("bottom", a)
         item.setLabel("left", b)

@@ -15,16 +15,15 @@ import sys
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Slot
-from PySide6.QtGui import QColor, QPainter, QPolygonF
+from PySide6.QtGui import QPainter, QPolygonF
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from stsstudio.core.calibration import Calibration, Guess, calibrated_guess
 from stsstudio.core.scales import format_display
-from stsstudio.gui import settings
+from stsstudio.gui import settings, style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.widgets import mute
 
-MARKER_COLOR = QColor("#d9822b")   # orange: not the accent of the expert's own handle
 SURPRISE_MS = 5000
 
 
@@ -66,7 +65,7 @@ class GuessMarker(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(MARKER_COLOR)
+        p.setBrush(style.qcolor("flag"))   # orange: not the accent of the expert's own handle
         x, h = self.x_of(self.value), self.height()
         p.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, 7)]))
         p.drawPolygon(QPolygonF([QPointF(x - 5, h), QPointF(x + 5, h), QPointF(x, h - 7)]))
@@ -227,7 +226,7 @@ class ModelGuess(QWidget):
             self.surprise.setVisible(False)
             return
         surprise = bool(provenance.get("surprise"))
-        self.surprise.setStyleSheet(f"color: {MARKER_COLOR.name()}; font-weight: 600;" if surprise else "")
+        self.surprise.setStyleSheet(style.text_color("flag") + " font-weight: 600;" if surprise else "")
         self.surprise.setText(text)
         self.surprise.setVisible(True)
         self._surprise_timer.stop()

@@ -562,7 +562,8 @@ class PairsView(QWidget):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search sentences, notes and imported columns")
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.addAction(icon("search", "#8a929b", 16), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_edit.addAction(icon("search", style.color("icon_soft"), 16),
+                                   QLineEdit.ActionPosition.LeadingPosition)
         self.search_edit.setMinimumWidth(220)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -584,7 +585,8 @@ class PairsView(QWidget):
         self.filter_group = QButtonGroup(self)
         self.filter_group.setExclusive(True)
         self.filter_bar = QWidget()
-        self.filter_bar.setStyleSheet(_SEGMENT_STYLE)   # scoped: the table paints unstyled (fast)
+        # Scoped: the table paints unstyled (fast).
+        self.filter_bar.setStyleSheet(style.sheet(_SEGMENT_STYLE))
         filter_bar = QHBoxLayout(self.filter_bar)
         filter_bar.setContentsMargins(0, 0, 0, 0)
         filter_bar.setSpacing(0)
@@ -620,7 +622,7 @@ class PairsView(QWidget):
         self.split_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.split_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
 
-        self.flag_action = QAction(icon("flag", "#444444"), "Flag", self)
+        self.flag_action = QAction(icon("flag", style.color("icon")), "Flag", self)
         self.flag_action.setToolTip("Flag the selected pairs for review (toggle)")
         self.flag_action.triggered.connect(self.toggle_flag_selected)
         self.delete_action = QAction("Delete", self)
@@ -628,7 +630,7 @@ class PairsView(QWidget):
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.delete_action.setToolTip("Delete the selected pairs (Ctrl+Z brings them back)")
         self.delete_action.triggered.connect(self.delete_selected)
-        self.open_action = QAction(icon("label", "#444444"), "Label", self)
+        self.open_action = QAction(icon("label", style.color("icon")), "Label", self)
         self.open_action.setToolTip("Open the current pair in the labelling view (Enter)")
         self.open_action.triggered.connect(self._on_open_current)
         self.flag_button = QToolButton()
@@ -856,16 +858,16 @@ class PairsView(QWidget):
 
 
 # Segmented filter buttons: a calm, native-looking group without a custom widget.
-_SEGMENT_STYLE = f"""
-QToolButton[segment] {{
-    padding: 4px 12px; border: 1px solid #c9ced6; background: palette(base);
+_SEGMENT_STYLE = """
+QToolButton[segment] {
+    padding: 4px 12px; border: 1px solid $control_border; background: palette(base);
     margin: 0px; min-height: 20px;
-}}
-QToolButton[segment="first"] {{ border-top-left-radius: 5px; border-bottom-left-radius: 5px; }}
-QToolButton[segment="middle"], QToolButton[segment="last"] {{ border-left: none; }}
-QToolButton[segment="last"] {{ border-top-right-radius: 5px; border-bottom-right-radius: 5px; }}
-QToolButton[segment]:checked {{
-    background: {style.ACCENT_SOFT}; color: {style.ACCENT_DARK}; border-color: {style.ACCENT};
-}}
-QToolButton[segment]:hover:!checked {{ background: #f1f3f6; }}
+}
+QToolButton[segment="first"] { border-top-left-radius: 5px; border-bottom-left-radius: 5px; }
+QToolButton[segment="middle"], QToolButton[segment="last"] { border-left: none; }
+QToolButton[segment="last"] { border-top-right-radius: 5px; border-bottom-right-radius: 5px; }
+QToolButton[segment]:checked {
+    background: $accent_soft; color: $accent_dark; border-color: $accent;
+}
+QToolButton[segment]:hover:!checked { background: $hover; }
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.scales import format_display, key_range, rubric
+from stsstudio.gui import style
 from stsstudio.gui.widgets import ACCENT, MUTED_TEXT, mute
 
 # The STS 0–5 rubric on our 0–1 scale: the number keys and the slider's tick labels.
@@ -100,7 +101,7 @@ class RubricTicks(QWidget):
         for i, (value, shown, meaning) in enumerate(self.rubric):
             x = self.inset + value * span
             on = nearest is not None and abs(value - nearest) < 1e-9
-            p.setPen(ACCENT if on else QColor("#b9c0c8"))
+            p.setPen(ACCENT if on else style.qcolor("tick"))
             p.drawLine(int(x), 0, int(x), 5)
             left, width, align = self._box(i, cell, 1)
             p.setFont(bold)

@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.try_evaluation import EvaluationBox
 from stsstudio.gui.try_score import PairScoreBox
 from stsstudio.gui.try_search import SearchBox
-from stsstudio.gui.try_tables import HINT_STYLE
 from stsstudio.gui.workers import JobRunner
 
 # ----------------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class TryView(QWidget):
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
         top.addWidget(self.run_combo)
         self.busy_label = QLabel()
-        self.busy_label.setStyleSheet(HINT_STYLE)
+        self.busy_label.setStyleSheet(style.text_color("hint"))
         top.addWidget(self.busy_label, 1)
         # The first search embeds the whole project (seconds to minutes): a bar with the count.
         self.job_progress = QProgressBar()

@@ -143,3 +143,51 @@ def test_focus_returns_to_the_view_after_a_dialog_closes(comfort_app, demo_ctx, 
     # The window's shortcuts answer at once: Ctrl+3 switches the view.
     qtbot.keyClick(focus, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.current_view() != "pairs"
+
+
+DARK_PROBE = """
+import os
+from stsstudio.gui.application import create_application
+from stsstudio.gui import style, widgets
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.main_window import MainWindow
+from PySide6.QtGui import QPalette
+app = create_application(["x"])
+w = MainWindow(ProjectContext()); w.show(); app.processEvents()
+pal = w.palette()
+print(style.scheme(), pal.color(QPalette.Window).lightness(), pal.color(QPalette.WindowText).lightness(),
+      widgets.ACCENT.name(), "background: " + style.color("window") in app.styleSheet())
+"""
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_the_window_follows_the_colour_scheme(scheme: str) -> None:
+    """A dark desktop gets a dark window (STSSTUDIO_COLOR_SCHEME stands in for the desktop's
+    setting, which the offscreen platform cannot report); the painted roles follow it."""
+    import os
+    import subprocess
+    import sys
+
+    from stsstudio.gui import style
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", style.SCHEME_ENV: scheme}
+    out = subprocess.run([sys.executable, "-c", DARK_PROBE], capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    name, window, text, accent, sheet = out.stdout.split()
+    dark = scheme == "dark"
+    assert name == scheme and sheet == "True"
+    assert (int(window) < 60) is dark and (int(text) > 180) is dark
+    assert accent == style.ROLES["accent"][1 if dark else 0]
+
+
+def test_every_role_has_a_light_and_a_dark_value_that_differ_in_lightness_where_it_matters() -> None:
+    from PySide6.QtGui import QColor
+
+    from stsstudio.gui import style
+
+    for role, (light, dark) in style.ROLES.items():
+        assert QColor(light).isValid() and QColor(dark).isValid(), role
+    for role in ("window", "base", "text", "muted"):
+        light, dark = (QColor(c).lightness() for c in style.ROLES[role])
+        assert (light > dark) is (role != "text" and role != "muted"), role
