@@ -435,6 +435,8 @@ def _html(text: str) -> str:
 
 
 NARROW_TABLE = 900   # px of table below which the note narrows and the labels column hides
+META_MAX = (120, 84)  # px: an imported column's widest start (wide, narrow table); drag for more
+SENTENCE_MIN = 160    # px each sentence column keeps; below it the table scrolls sideways
 
 
 class PairTableView(QTableView):
@@ -483,11 +485,48 @@ class PairTableView(QTableView):
             hh.setSectionResizeMode(COL[key], QHeaderView.ResizeMode.Stretch)
         self.setItemDelegateForColumn(COL["score"], ScoreBarDelegate(self))
         self._narrow: bool | None = None
+        self._meta_sized = 0
+        self.model().modelReset.connect(self._size_meta_columns)
         self._fit_to_width()
+        self._size_meta_columns()
+
+    def _size_meta_columns(self) -> None:
+        """Imported columns (case_id, rater, ...) start compact: the sentences take the stretch,
+        metadata a capped width (the header's text, at most META_MAX); the user can drag wider."""
+        hh, fm = self.horizontalHeader(), self.fontMetrics()
+        count = self.model().columnCount() if self.model() is not None else 0
+        if count == self._meta_sized and getattr(self, "_meta_narrow", None) == self._narrow:
+            return
+        self._meta_sized, self._meta_narrow = count, self._narrow
+        cap = META_MAX[1 if self._narrow else 0]
+        for column in range(len(COLUMNS), count):
+            title = str(self.model().headerData(column, Qt.Orientation.Horizontal) or "")
+            hh.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            hh.resizeSection(column, max(56, min(cap, fm.horizontalAdvance(title) + 28)))
+        self._fit_sentences()
 
     def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         super().resizeEvent(event)
         self._fit_to_width()
+        self._fit_sentences()
+
+    def _fit_sentences(self) -> None:
+        """The sentences share the free width (stretch); when the other columns leave them less
+        than SENTENCE_MIN each, they keep that width and the table scrolls sideways to the
+        imported columns, instead of showing "Three …"."""
+        hh = self.horizontalHeader()
+        if self.model() is None or hh.count() <= COL["sentence2"]:
+            return
+        sentences = (COL["sentence1"], COL["sentence2"])
+        others = sum(hh.sectionSize(c) for c in range(hh.count())
+                     if c not in sentences and not hh.isSectionHidden(c))
+        roomy = self.viewport().width() - others >= 2 * SENTENCE_MIN
+        mode = QHeaderView.ResizeMode.Stretch if roomy else QHeaderView.ResizeMode.Interactive
+        for column in sentences:
+            if hh.sectionResizeMode(column) != mode:
+                hh.setSectionResizeMode(column, mode)
+                if not roomy:
+                    hh.resizeSection(column, SENTENCE_MIN)
 
     def _fit_to_width(self) -> None:
         """On a small screen (a 1024-pixel window) the sentences keep room to be read: the note
@@ -498,6 +537,8 @@ class PairTableView(QTableView):
         self._narrow = narrow
         self.horizontalHeader().resizeSection(COL["note"], 70 if narrow else 150)
         self.setColumnHidden(COL["labels"], narrow)
+        if getattr(self, "_meta_sized", None) is not None:
+            self._size_meta_columns()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
