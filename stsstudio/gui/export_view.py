@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -153,6 +154,14 @@ class ExportView(QWidget):
         left_layout.addWidget(self._build_action_box())
         left_layout.addStretch(1)
         left.setMinimumWidth(380)
+        # Scrollable: after an export the result joins the form, and on a 1024x640 screen the
+        # column is taller than the window; squeezed, the wrapped hints overlapped the controls.
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        left_scroll.setMinimumWidth(left.minimumWidth() + 12)
 
         right_split = QSplitter(Qt.Vertical)
         right_split.setChildrenCollapsible(False)
@@ -160,7 +169,7 @@ class ExportView(QWidget):
         right_split.addWidget(self._build_card_box())
         right_split.setStretchFactor(0, 1)
         right_split.setStretchFactor(1, 1)
-        split.addWidget(left)
+        split.addWidget(left_scroll)
         split.addWidget(right_split)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
