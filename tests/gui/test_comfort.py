@@ -191,3 +191,21 @@ def test_every_role_has_a_light_and_a_dark_value_that_differ_in_lightness_where_
     for role in ("window", "base", "text", "muted"):
         light, dark = (QColor(c).lightness() for c in style.ROLES[role])
         assert (light > dark) is (role != "text" and role != "muted"), role
+
+
+def test_shared_sentences_alone_are_not_shown_as_a_warning(qtbot) -> None:
+    """Issue 20, point 11: "Leakage: 0 pairs and 8 sentences" was orange on a 2-row import.
+    Only pairs in both train and dev/test inflate a score; those stay in the warning colour."""
+    from stsstudio.core.importers import ImportReport
+    from stsstudio.gui import style
+    from stsstudio.gui.import_pages import SummaryPage
+
+    page = SummaryPage()
+    qtbot.addWidget(page)
+    page.show_report(ImportReport(source="two.csv", rows=2, imported=2, leakage=0, leakage_sentences=8),
+                     "two.csv")
+    text = page.values["leakage"].text()
+    assert "8 sentences" in text and style.color("warning") not in text and "color" not in text
+    page.show_report(ImportReport(source="big.csv", rows=90, imported=90, leakage=3, leakage_sentences=8),
+                     "big.csv")
+    assert style.color("warning") in page.values["leakage"].text()
