@@ -209,3 +209,24 @@ def test_shared_sentences_alone_are_not_shown_as_a_warning(qtbot) -> None:
     page.show_report(ImportReport(source="big.csv", rows=90, imported=90, leakage=3, leakage_sentences=8),
                      "big.csv")
     assert style.color("warning") in page.values["leakage"].text()
+
+
+def test_the_order_box_shows_its_longest_name_in_full_at_1024x640(ctx, qtbot) -> None:
+    """Issue 20, point 11: "Fill thin score bar…" was cut."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    from stsstudio.core.label_queue import QUEUE_ORDERS
+    from stsstudio.gui.annotate import AnnotateView
+
+    view = AnnotateView(ctx)
+    qtbot.addWidget(view)
+    view.resize(830, 560)
+    view.show()
+    qtbot.waitExposed(view)
+    combo = view.order_combo
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    text_room = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                             QStyle.SubControl.SC_ComboBoxEditField, combo).width()
+    for order in QUEUE_ORDERS:
+        assert combo.fontMetrics().horizontalAdvance(order.label) <= text_room, order.label
