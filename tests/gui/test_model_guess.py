@@ -260,3 +260,23 @@ def test_the_label_view_says_when_a_sentence_is_longer_than_the_model_reads(tmp_
         in view.model_guess.surprise.text()
     ctx.set_project(None)
     inference.clear_model_cache()
+
+
+def test_try_says_when_a_sentence_is_longer_than_the_model_reads(tmp_path: Path, qtbot,
+                                                                 tiny_model_dir: Path) -> None:
+    from stsstudio.core import inference
+    from stsstudio.gui.try_score import PairScoreBox
+    from stsstudio.gui.try_view import score_job
+
+    project = Project.create(tmp_path / "t", base_model=str(tiny_model_dir))
+    long = " ".join(["the dog is running"] * 60)
+    out = score_job(project, {"base": "base"}, long, "a dog runs")
+    limit = inference.get_model("base", project=project).max_seq_length
+    assert out["cut"].startswith(f"Only the first {limit} tokens of the first sentence were read")
+    assert score_job(project, {"base": "base"}, "a dog runs", "the dog is running")["cut"] == ""
+    box = PairScoreBox()
+    qtbot.addWidget(box)
+    box.show_scores(out)
+    assert box.cut_note.isVisibleTo(box) and box.cut_note.text() == out["cut"]
+    project.close()
+    inference.clear_model_cache()
