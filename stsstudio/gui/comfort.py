@@ -72,11 +72,16 @@ def _is_app_window(widget: QWidget) -> bool:
     return widget.isWindow() and isinstance(widget, (QDialog, QMainWindow))
 
 
+_WATCHED = frozenset({QEvent.Type.Wheel, QEvent.Type.Polish, QEvent.Type.Show, QEvent.Type.Hide})
+
+
 class ComfortFilter(QObject):
     """The application-wide event filter described in the module docstring."""
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         kind = event.type()
+        if kind not in _WATCHED:   # every event of the app passes here: leave the rest at once
+            return False
         if kind == QEvent.Type.Wheel and isinstance(obj, (QAbstractSpinBox, QComboBox)):
             return self._wheel(obj, event)
         if kind == QEvent.Type.Polish and isinstance(obj, (QAbstractSpinBox, QComboBox)):

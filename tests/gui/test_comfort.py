@@ -230,3 +230,53 @@ def test_the_order_box_shows_its_longest_name_in_full_at_1024x640(ctx, qtbot) ->
                                              QStyle.SubControl.SC_ComboBoxEditField, combo).width()
     for order in QUEUE_ORDERS:
         assert combo.fontMetrics().horizontalAdvance(order.label) <= text_room, order.label
+
+
+SMALL_SCREEN_PROBE = """
+import json, sys
+from PySide6.QtCore import QPoint, QRect
+from stsstudio.gui.application import create_application
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.main_window import MainWindow
+from stsstudio.core.store import Project
+app = create_application(["x"])
+area = app.primaryScreen().availableGeometry()
+ctx = ProjectContext()
+ctx.set_project(Project.create(sys.argv[1]))
+window = MainWindow(ctx)
+window.show(); app.processEvents()
+wizard = window.open_import_wizard(); app.processEvents()
+buttons = [b for b in (wizard.back_button, wizard.cancel_button, wizard.next_button) if b.isVisible()]
+inside = [area.contains(QRect(b.mapToGlobal(QPoint(0, 0)), b.size())) for b in buttons]
+print(json.dumps({"area": [area.width(), area.height()],
+                  "window": area.contains(window.frameGeometry()),
+                  "wizard": area.contains(wizard.frameGeometry()),
+                  "buttons": inside}))
+if len(sys.argv) > 2:
+    window.grab().save(sys.argv[2] + "-window.png"); wizard.grab().save(sys.argv[2] + "-wizard.png")
+wizard.reject(); ctx.set_project(None)
+"""
+
+
+def test_first_start_on_a_1024x640_screen_fits_with_the_wizard_buttons_on_screen(tmp_path) -> None:
+    """The offscreen platform takes a screen of 1024x640 (its configfile); on it the main
+    window's first start (1280x800) and the import wizard (940x680) fit, buttons included."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "small", "x": 0, "y": 0, "width": 1024,
+                                               "height": 640, "logicalDpi": 96, "logicalBaseDpi": 96,
+                                               "dpr": 1}]}))
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+           "STSSTUDIO_SETTINGS_DIR": str(tmp_path / "settings")}
+    args = [sys.executable, "-c", SMALL_SCREEN_PROBE, str(tmp_path / "p")]
+    if os.environ.get("STSSTUDIO_SHOTS"):
+        args.append(os.environ["STSSTUDIO_SHOTS"])
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["area"] == [1024, 640]
+    assert got["window"] and got["wizard"] and got["buttons"] and all(got["buttons"]), got
