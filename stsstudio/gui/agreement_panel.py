@@ -82,7 +82,7 @@ class _Figure(QFrame):
         caption = QLabel(title)
         caption.setStyleSheet(f"color: {style.MUTED};")
         self.value = QLabel("–")
-        self.value.setStyleSheet(f"font-size: 15pt; font-weight: 600; color: {style.TEXT};")
+        self.value.setStyleSheet(f"font-size: {style.pt(15)}pt; font-weight: 600; color: {style.TEXT};")
         self.detail = QLabel()
         self.detail.setStyleSheet(f"color: {style.MUTED};")
         for w in (caption, self.value, self.detail):
@@ -124,7 +124,7 @@ class AgreementPanel(QWidget):
         """The title, the split to measure on and the target of pairs with several labels."""
         top = QHBoxLayout()
         title = QLabel("Agreement between annotators")
-        title.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        title.setStyleSheet(f"font-size: {style.pt(13)}pt; font-weight: 600;")
         top.addWidget(title)
         top.addStretch(1)
         top.addWidget(QLabel("Split"))
@@ -335,8 +335,9 @@ class AgreementPanel(QWidget):
         pair = next((p for p in self.data.report["pairwise_spearman"]
                      if {p["a"], p["b"]} == {a, b}), None)
         rho = f"Spearman {pair['spearman']:.3f}, " if pair and pair["spearman"] is not None else ""
-        item.setTitle(f"<span style='font-size:10.5pt; font-weight:600; color:{style.color('text_soft')}'>"
-                      f"{a} against {b}</span><span style='color:{style.color('text_soft')}'>  "
+        ink, size = style.color("text_soft"), style.pt(10.5)
+        item.setTitle(f"<span style='font-size:{size}pt; font-weight:600; color:{ink}'>"
+                      f"{a} against {b}</span><span style='color:{ink}'>  "
                       f"({rho}{int(both.sum())} pairs)</span>")
         item.setLabel("bottom", a)
         item.setLabel("left", b)

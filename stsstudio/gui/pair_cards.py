@@ -88,7 +88,7 @@ class SentenceCard(QFrame):
         self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # keys stay with the view
         self.text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         font = QFont(self.text.font())
-        font.setPointSizeF(16)
+        font.setPointSizeF(style.pt(16))
         self.text.setFont(font)
         layout.addWidget(self.caption)
         layout.addWidget(self.text)
@@ -167,5 +167,5 @@ class PairCards(QObject):
 
 _CARD_STYLE = """
 QFrame#sentenceCard { background: palette(base); border: 1px solid $card_border; border-radius: 8px; }
-QLabel#cardCaption { color: $muted; font-size: 8.5pt; }
+QLabel#cardCaption { color: $muted; font-size: $small_pt; }
 """

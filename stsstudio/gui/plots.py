@@ -36,9 +36,9 @@ def _baseline() -> str:
 def style_plot(plot: pg.PlotItem, *, title: str, x_label: str, y_label: str) -> None:
     """A calm, readable look shared by every plot of the app."""
     ink = style.color("text_soft")
-    plot.setTitle(f"<span style='font-size:10.5pt; font-weight:600; color:{ink}'>{title}</span>")
+    plot.setTitle(f"<span style='font-size:{style.pt(10.5)}pt; font-weight:600; color:{ink}'>{title}</span>")
     font = QFont()
-    font.setPointSizeF(8.5)
+    font.setPointSizeF(style.pt(8.5))
     for name, label in (("bottom", x_label), ("left", y_label)):
         axis = plot.getAxis(name)
         axis.setLabel(f"<span style='color:{style.color('text_soft')}'>{label}</span>")
@@ -251,7 +251,7 @@ class LossPlot(_OverlayPlot):
         style_plot(item, title="Training loss", x_label="step", y_label="loss")
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
-        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=_ink(), labelTextSize="8pt",
+        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=_ink(), labelTextSize=f"{style.pt(8)}pt",
                                      brush=pg.mkBrush(style.qcolor("base", 210)))
         self.live = EmaSeries(alpha=0.1)
         self.raw_curve = item.plot(pen=_pen(PALETTE[0], 1.2, 90), name="loss")
@@ -316,7 +316,7 @@ class EvalPlot(_OverlayPlot):
         style_plot(item, title="Dev correlation", x_label="step", y_label="correlation")
         # The baseline is named in the legend, not on its line: a label on the line met the
         # legend (or a curve) in a narrow plot. Bottom right stays clear while a run climbs.
-        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=_ink(), labelTextSize="8pt",
+        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=_ink(), labelTextSize=f"{style.pt(8)}pt",
                                      brush=pg.mkBrush(style.qcolor("base", 210)))
         self.spearman = GrowingSeries(64)
         self.pearson = GrowingSeries(64)
@@ -452,7 +452,7 @@ class GoldPredictedPlot(pg.PlotWidget):
         style_plot(item, title="", x_label="gold score", y_label="predicted cosine")
         item.setTitle(None)
         item.getViewBox().setMouseEnabled(x=True, y=True)
-        self.legend = item.addLegend(offset=(8, 8), labelTextColor=_ink(), labelTextSize="8pt")
+        self.legend = item.addLegend(offset=(8, 8), labelTextColor=_ink(), labelTextSize=f"{style.pt(8)}pt")
         diagonal = pg.PlotCurveItem([0, 1], [0, 1], pen=_pen(_baseline(), 1.2, style=Qt.DashLine))
         item.addItem(diagonal)
         self.base_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(style.color("base"), width=0.6),

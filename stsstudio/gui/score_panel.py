@@ -172,7 +172,7 @@ class ScorePanel(QWidget):
         self.score_label = QLabel("–")
         self.score_label.setObjectName("scoreValue")
         sf = QFont(self.score_label.font())
-        sf.setPointSizeF(26)
+        sf.setPointSizeF(style.pt(26))
         sf.setWeight(QFont.Weight.DemiBold)
         self.score_label.setFont(sf)
         # A fixed column: changing texts never re-lay out (and repaint) the row.

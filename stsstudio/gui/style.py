@@ -148,11 +148,23 @@ def text_color(role: str) -> str:
     return f"color: {color(role)};"
 
 
+BASE_PT = 10.0   # the font size the app's few fixed sizes were designed at
+
+
+def pt(size: float) -> float:
+    """A font size designed at the app's 10 pt, scaled to the system's font size."""
+    app = QGuiApplication.instance()
+    base = app.font().pointSizeF() if app is not None else BASE_PT
+    return round(size * (base if base > 0 else BASE_PT) / BASE_PT, 1)
+
+
 def sheet(template: str) -> str:
-    """A style sheet template with ``$role`` names filled in the current scheme."""
+    """A style sheet template with ``$role`` names filled in the current scheme, and
+    ``$small_pt`` (8.5 pt at a 10 pt system font) scaled to the system's font size."""
     from string import Template
 
-    return Template(template).substitute({role: color(role) for role in ROLES})
+    return Template(template).substitute({**{role: color(role) for role in ROLES},
+                                          "small_pt": f"{pt(8.5)}pt"})
 
 
 ACTION_BUTTON = """

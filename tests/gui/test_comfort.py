@@ -280,3 +280,19 @@ def test_first_start_on_a_1024x640_screen_fits_with_the_wizard_buttons_on_screen
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["area"] == [1024, 640]
     assert got["window"] and got["wizard"] and got["buttons"] and all(got["buttons"]), got
+
+
+def test_fixed_font_sizes_scale_with_the_system_font(qapp) -> None:
+    """The few sizes designed at 10 pt (captions, plot titles, the big score) follow the
+    system's font size instead of staying fixed."""
+    from stsstudio.gui import style
+
+    saved = qapp.font()
+    try:
+        font = qapp.font()
+        font.setPointSizeF(14)
+        qapp.setFont(font)
+        assert style.pt(8.5) == 11.9 and style.pt(10) == 14
+        assert "font-size: 11.9pt" in style.sheet("QLabel { font-size: $small_pt; }")
+    finally:
+        qapp.setFont(saved)
