@@ -845,16 +845,18 @@ def _calibrated_line(project: Any, ref: str, score: float) -> str:
     """``3.9 of 5: mostly equivalent (cosine 0.7861)``, from the run's stored calibration."""
     import shlex
 
-    from stsstudio.core.calibration import Calibration, describe_guess
+    from stsstudio.core.calibration import project_guess
     from stsstudio.core.predictions import prediction_target
 
     run_id, _ = prediction_target(project, ref)
-    cal = Calibration.load(project, run_id)
-    if cal is None:
+    guess = project_guess(project, run_id, score)
+    if not guess.calibrated:
         raise UserError(f"{'The base model' if run_id == 0 else f'Run {run_id}'} has no calibration "
                         f"yet; run `stsstudio predict {shlex.quote(str(project.path))} --model "
                         f"{'base' if run_id == 0 else f'run:{run_id}'}` (it needs 5 labeled pairs).")
-    return f"{describe_guess(cal.guess(score), project.display_scale())} (cosine {score:.4f})"
+    caveat = guess.caveat()
+    return (f"{guess.describe(project.display_scale())} (cosine {score:.4f})"
+            + (f"; {caveat}" if caveat else ""))
 
 
 def _cmd_search(args: argparse.Namespace) -> int:

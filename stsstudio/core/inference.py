@@ -180,6 +180,12 @@ class _ModelCache:
         with self._lock:
             self._models.clear()
 
+    def peek(self, path: str) -> Any:
+        """A loaded model of ``path`` on any device (its current stamp), or None; never loads."""
+        stamp = _stamp(path)
+        with self._lock:
+            return next((m for (p, _d, s), m in self._models.items() if p == path and s == stamp), None)
+
     def keys(self) -> list[tuple[str, str]]:
         with self._lock:
             return [(k[0], k[1]) for k in self._models]
@@ -279,6 +285,46 @@ def similarity(model_ref_or_model: Any, s1: str, s2: str, project: Any = None,
     model = get_model(model_ref_or_model, device=device, project=project)
     emb = encode(model, [s1, s2])
     return float(np.dot(emb[0], emb[1]))
+
+
+def token_counts(model: Any, sentences: Sequence[str]) -> tuple[int | None, list[int]]:
+    """The model's limit in tokens (``max_seq_length``) and each sentence's length in tokens
+    (special tokens included). ``(None, [])`` when the model has no tokenizer or no limit."""
+    limit = getattr(model, "max_seq_length", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    if not limit or tokenizer is None:
+        return None, []
+    try:
+        ids = tokenizer([str(s) for s in sentences], add_special_tokens=True)["input_ids"]
+    except Exception:  # noqa: BLE001 - a tokenizer without batch call: say nothing rather than fail
+        return None, []
+    return int(limit), [len(i) for i in ids]
+
+
+def cut_note(limit: int | None, counts: Sequence[int], names: Sequence[str] = ("first", "second")) -> str:
+    """Plain words when a sentence is longer than the model reads; "" when none is.
+
+    E.g. ``"Only the first 256 tokens of the second sentence were read (it has 301); the rest
+    does not count in the score."``
+    """
+    if not limit:
+        return ""
+    long = [(name, n) for name, n in zip(names, counts) if n > limit]
+    if not long:
+        return ""
+    which = " and ".join(f"the {name} sentence" for name, _ in long)
+    has = ", ".join(f"{n}" for _, n in long)
+    verb = "it has" if len(long) == 1 else "they have"
+    return f"Only the first {limit} tokens of {which} were read ({verb} {has}); the rest does not count."
+
+
+def loaded_model(project: Any, model_ref: Any) -> Any:
+    """The model for a reference if it is already loaded in this process, else None (never loads)."""
+    try:
+        path = resolve_model_ref(project, model_ref)
+    except UserError:
+        return None
+    return _cache.peek(path)
 
 
 # ----------------------------------------------------------------------------------------

@@ -416,7 +416,7 @@ class AnnotateView(QWidget):
                                                          adjudicate=adjudicate, provenance=provenance))
             finally:
                 self._confirming = False
-            self.model_guess.after_commit(provenance, score)
+            self.model_guess.after_commit(provenance, score, pair)   # the pair just labelled
             if pair.score is None:
                 self.counts.label_added(+1)
             self._sitting.setdefault(pair.id, time.time())   # a pair relabeled counts once

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.changes import Changes
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_history import RunHistory, describe_base_model
 from stsstudio.gui.train_form import TrainForm
@@ -508,9 +509,8 @@ class TrainView(QWidget):
         self._show_banner(f"Run {run.id}: {words}\n{detail}\n{run_advice(run)}", tone)
 
     def _show_banner(self, text: str, kind: str) -> None:
-        colors = {"ok": ("#e7f4ea", "#2a7d46"), "warn": ("#fdf4e0", "#8a5a00"),
-                  "error": ("#fbe9e7", "#b3261e")}
-        bg, fg = colors.get(kind, colors["warn"])
+        tone = {"ok": "success", "warn": "warning", "error": "danger"}.get(kind, "warning")
+        bg, fg = style.color(f"{tone}_bg"), style.color(tone)
         self.banner.setStyleSheet(f"QLabel {{ background: {bg}; color: {fg}; border: 1px solid {fg};"
                                   " border-radius: 4px; padding: 6px 10px; }")
         self.banner.setText(html.escape(text).replace("\n", "<br>"))

@@ -25,14 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.scales import format_delta, format_score
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.plots import PALETTE, GoldPredictedPlot
-from stsstudio.gui.try_tables import HINT_STYLE, result_table, table_item, two_line_rows, two_lines
+from stsstudio.gui.try_tables import result_table, table_item, two_line_rows, two_lines
 from stsstudio.gui.widgets import project_scale
 
 
 def _delta_color(delta: float) -> QColor:
-    return QColor("#b3261e" if abs(delta) >= 0.3 else "#8a5a00")
+    return style.qcolor("danger" if abs(delta) >= 0.3 else "warning")
 
 
 class EvaluationBox(QGroupBox):
@@ -57,7 +58,7 @@ class EvaluationBox(QGroupBox):
         label = QLabel("Largest disagreements between the selected model and the labels "
                        "(click a point or double-click a row to relabel the pair):")
         label.setWordWrap(True)
-        label.setStyleSheet(HINT_STYLE)
+        label.setStyleSheet(style.text_color("hint"))
         layout.addWidget(label)
         self.disagreements = result_table(["Pair", "Gold", "Pred.", "Δ", "Sentences"])
         two_line_rows(self.disagreements)
@@ -89,18 +90,16 @@ class EvaluationBox(QGroupBox):
     # -- states ----------------------------------------------------------------------
 
     def show_evaluating(self, labeled: int, split: str) -> None:
-        self.spearman_label.setText(f"<span style='color:#6b6b6b'>Evaluating on {labeled} {split} "
-                                    "pairs…</span>")
+        self.spearman_label.setText(style.span("hint", f"Evaluating on {labeled} {split} pairs…"))
 
     def show_nothing_to_evaluate(self, split: str) -> None:
         self.scatter.clear_series("base")
         self.scatter.clear_series("run")
         self.disagreements.setRowCount(0)
-        self.spearman_label.setText(f"<span style='color:#6b6b6b'>No labeled {split} pairs to "
-                                    "evaluate on.</span>")
+        self.spearman_label.setText(style.span("hint", f"No labeled {split} pairs to evaluate on."))
 
     def show_error(self, message: str) -> None:
-        self.spearman_label.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+        self.spearman_label.setText(style.span("danger", html.escape(message)))
 
     def clear_run(self) -> None:
         self.scatter.clear_series("run")
@@ -117,7 +116,8 @@ class EvaluationBox(QGroupBox):
         """The scatter job's result: each model's series and correlations, and its worst pairs."""
         parts = []
         self.scatter.set_scale(project_scale(self.ctx.project))
-        for key, label, color in (("base", "base model", "#6b6b6b"), ("run", f"run {run_id}", PALETTE[0])):
+        for key, label, color in (("base", "base model", style.color("base_model")),
+                                  ("run", f"run {run_id}", PALETTE[0])):
             data = result.get(key)
             if not data:
                 self.scatter.clear_series(key)
@@ -129,10 +129,10 @@ class EvaluationBox(QGroupBox):
                          f"Pearson {data['pearson']:.3f}")
         n = len(result.get("base", {}).get("gold", []))
         where = result.get("source") or f"the {result['split']} split"
-        count = f"&nbsp;&nbsp;<span style='color:#6b6b6b'>({n} pairs of {where})</span>"
+        count = "&nbsp;&nbsp;" + style.span("hint", f"({n} pairs of {where})")
         note = result.get("leak_note") or ""
         # Pairs the run trained on are left out of the comparison; say so, in the warning colour.
-        leak = f"<br><span style='color:#8a5a00'>⚠ {html.escape(note)}</span>" if note else ""
+        leak = "<br>" + style.span("warning", f"⚠ {html.escape(note)}") if note else ""
         self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count + leak)
         self.show_worst(result.get("worst") or [])
 

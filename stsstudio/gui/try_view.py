@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.try_evaluation import EvaluationBox
 from stsstudio.gui.try_score import PairScoreBox
 from stsstudio.gui.try_search import SearchBox
-from stsstudio.gui.try_tables import HINT_STYLE
 from stsstudio.gui.workers import JobRunner
 
 # ----------------------------------------------------------------------------------------
@@ -36,19 +36,20 @@ from stsstudio.gui.workers import JobRunner
 
 
 def score_job(project: Any, refs: dict[str, str], s1: str, s2: str) -> dict[str, Any]:
-    from stsstudio.core.inference import similarity
+    from stsstudio.core.inference import cut_note, get_model, similarity, token_counts
 
     out: dict[str, Any] = {"s1": s1, "s2": s2}
     for key, ref in refs.items():
         out[key] = float(similarity(ref, s1, s2, project=project))
         out[f"{key}_guess"] = calibrated_guess(project, ref, out[key])
+        out.setdefault("cut", cut_note(*token_counts(get_model(ref, project=project), [s1, s2])))
     return out
 
 
 def calibrated_guess(project: Any, ref: str, cosine: float) -> str:
     """The cosine as a guess on the project's scale ("3.9 of 5: mostly equivalent"), through the
-    model's stored calibration; "" when it has none yet."""
-    from stsstudio.core.calibration import Calibration, describe_guess
+    model's stored calibration (core's one rule); "" when it has none yet."""
+    from stsstudio.core.calibration import project_guess
     from stsstudio.core.errors import UserError
     from stsstudio.core.predictions import prediction_target
 
@@ -56,8 +57,11 @@ def calibrated_guess(project: Any, ref: str, cosine: float) -> str:
         run_id, _ = prediction_target(project, ref)
     except UserError:
         return ""
-    cal = Calibration.load(project, run_id)
-    return "" if cal is None else describe_guess(cal.guess(cosine), project.display_scale())
+    guess = project_guess(project, run_id, cosine)
+    if not guess.calibrated:
+        return ""
+    caveat = guess.caveat()
+    return guess.describe(project.display_scale()) + (f" ({caveat})" if caveat else "")
 
 
 def review_job(project: Any, limit: int = 200) -> dict[str, Any]:
@@ -173,7 +177,7 @@ class TryView(QWidget):
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
         top.addWidget(self.run_combo)
         self.busy_label = QLabel()
-        self.busy_label.setStyleSheet(HINT_STYLE)
+        self.busy_label.setStyleSheet(style.text_color("hint"))
         top.addWidget(self.busy_label, 1)
         # The first search embeds the whole project (seconds to minutes): a bar with the count.
         self.job_progress = QProgressBar()

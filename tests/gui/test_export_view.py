@@ -143,3 +143,38 @@ def test_export_warns_for_a_run_not_better_than_the_base(demo_ctx, tiny_model_di
     note = view.run_note.text()
     assert f"Exports run {runs['unclear']}" in note and "Careful: it is not measurably better" in note
     assert "about 120 more pairs" in view.run_note.toolTip()   # what to do, from the comparison
+
+
+def test_the_export_form_never_overlaps_itself_on_a_small_screen(demo_ctx, qtbot) -> None:
+    """Issue 20, point 10: after an export at 1024x640 the wrapped hints overlapped the controls.
+    The form column scrolls instead: every label gets its full wrapped height, nothing overlaps."""
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QScrollArea, QWidget
+
+    from stsstudio.gui.export_view import ExportView
+
+    view = ExportView(demo_ctx)
+    qtbot.addWidget(view)
+    view.resize(830, 560)                    # the view's room in a 1024x640 window
+    view.show()
+    qtbot.waitExposed(view)
+    view._show_result(True, "Exported run 3 to /home/someone/models/a-rather-long-folder-name/run3-model: "
+                      "the folder loads back with SentenceTransformer and scores the dev pairs the "
+                      "same as the run (Spearman 0.8123). 12 files: config.json, model.safetensors, "
+                      "tokenizer.json, README.md, calibration.json and 7 more.")
+    qtbot.wait(50)
+    form = view.export_button.parentWidget().parentWidget()
+    assert isinstance(form.parentWidget().parentWidget(), QScrollArea)
+    kinds = (QLabel, QAbstractButton, QComboBox, QLineEdit)
+    shown = [w for w in form.findChildren(QWidget) if isinstance(w, kinds) and w.isVisibleTo(form)
+             and w.width() > 0
+             and not isinstance(w.parentWidget(), (QComboBox, QLineEdit))]
+    rects = [(w, w.rect().translated(w.mapTo(form, w.rect().topLeft()))) for w in shown]
+    for w, _rect in rects:
+        if isinstance(w, QLabel) and w.wordWrap() and w.text():
+            assert w.height() >= w.heightForWidth(w.width()) - 1, w.text()[:40]
+    for i, (a, ra) in enumerate(rects):
+        for b, rb in rects[i + 1:]:
+            if a.isAncestorOf(b) or b.isAncestorOf(a):
+                continue
+            assert not ra.intersects(rb), (type(a).__name__, getattr(a, "text", str)()[:30],
+                                           type(b).__name__, getattr(b, "text", str)()[:30])
