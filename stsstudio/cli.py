@@ -1015,10 +1015,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
-            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "train",
-            "predict", "queue", "resume", "evaluate",
-            "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
+def _command_names(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """The parser's own subcommands: the one list, so that no command is listed but unknown."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return tuple(action.choices)
+    return ()
+
+
+COMMANDS = _command_names(build_parser())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

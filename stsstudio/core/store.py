@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stsstudio.core.errors import UserError
+from stsstudio.core.errors import ProjectPathError, UserError
 from stsstudio.core.hashing import pair_hash, pair_hashes
 from stsstudio.core.paths import process_alive
 
@@ -546,6 +546,30 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _run_fields(row: Sequence[Any]) -> list[Any]:
+    """A runs row as :class:`Run` fields, whatever a received project stored in it.
+
+    Config and summary that are not JSON objects read as empty; numbers stored as text (SQLite
+    allows it) read as None, so that no view or command meets a type it does not expect.
+    """
+    r = list(row)
+    for i in (5, 16):
+        value = _metadata(r[i] if isinstance(r[i], str) else None)
+        r[i] = value if value is not None else {}
+    for i in (1, 6, 8, 11, 12):  # created_at, finished_at, seconds, base and best dev Spearman
+        if r[i] is not None and (isinstance(r[i], bool) or not isinstance(r[i], (int, float))):
+            r[i] = 0.0 if i == 1 else None
+    for i in (9, 10, 13):  # total_steps, steps, best_step
+        if r[i] is not None and not isinstance(r[i], int):
+            r[i] = int(r[i]) if isinstance(r[i], float) and math.isfinite(r[i]) else None
+    for i in (2, 3, 4, 7, 14, 15):  # status, base_model, loss, device, model_dir, message
+        if r[i] is not None and not isinstance(r[i], str):
+            r[i] = str(r[i]) if i in (3, 4) else None
+    if r[2] not in RUN_STATUSES:
+        r[2] = "failed"
+    return r
+
+
 _CHUNK_ROWS = 50_000
 
 
@@ -748,7 +772,15 @@ class Project:
     def cache_dir(self) -> Path:
         d = self.path / "cache"
         d.mkdir(exist_ok=True)
+        self.inside(d)
         return d
+
+    def cache_file(self, name: str) -> Path:
+        """``cache/<name>``, refused when it is a link leading outside the project."""
+        path = self.cache_dir / name
+        if path.is_symlink():
+            self.inside(path)
+        return path
 
     def _migrate(self, creating: bool = False) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -1727,7 +1759,10 @@ class Project:
             cur.execute("INSERT INTO runs (created_at, status, base_model, loss, config, device, pid) "
                         "VALUES (?, 'running', ?, ?, ?, ?, ?)",
                         (time.time(), base_model, loss, json.dumps(config), device, os.getpid()))
-            return int(cur.lastrowid)
+            run_id = int(cur.lastrowid)
+            # Inside the transaction: a refused folder leaves no run behind.
+            self._make_run_dir(run_id)
+            return run_id
 
     _RUN_FIELDS = ("finished_at", "status", "device", "seconds", "total_steps", "steps",
                    "base_dev_spearman", "best_dev_spearman", "best_step", "model_dir", "message",
@@ -1785,9 +1820,7 @@ class Project:
                             (run_id,))
         if not rows:
             return None
-        r = list(rows[0])
-        r[5] = json.loads(r[5] or "{}")
-        r[16] = json.loads(r[16] or "{}")
+        r = _run_fields(rows[0])
         if r[14] and not Path(r[14]).is_absolute():
             r[14] = str(self.path / r[14])
         run = Run(*r)
@@ -1848,7 +1881,7 @@ class Project:
             raise ProjectError(f"{self.name} has no run {run_id}.")
         if run.status == "running":
             raise ProjectError(f"Run {run_id} is still running; stop it before deleting it.")
-        folder = self.run_dir(run_id)
+        folder = self.runs_dir / str(int(run_id))
         freed = folder_size(folder)
         with self.transaction() as cur:
             cur.execute("DELETE FROM run_metrics WHERE run_id = ?", (run_id,))
@@ -1857,16 +1890,69 @@ class Project:
             cur.execute("DELETE FROM prediction_sets WHERE run_id = ?", (run_id,))
             cur.execute("DELETE FROM calibrations WHERE run_id = ?", (run_id,))
             cur.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        if folder.is_dir() and not folder.is_symlink():
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder.is_symlink():
+            folder.unlink(missing_ok=True)  # the link only: never what it points to
+        elif folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)  # rmtree removes links, never follows them
         return freed
 
     def run_disk_size(self, run_id: int) -> int:
-        """Bytes the run's folder takes on disk."""
-        return folder_size(self.run_dir(run_id))
+        """Bytes the run's folder takes on disk (links not followed)."""
+        return folder_size(self.runs_dir / str(int(run_id)))
 
     def run_dir(self, run_id: int) -> Path:
-        return self.runs_dir / str(run_id)
+        """Run ``run_id``'s folder, checked: not a link, and no link under it leads outside.
+
+        Raises:
+            ProjectPathError: the folder or something in it would lead outside the project.
+        """
+        folder = self.runs_dir / str(int(run_id))
+        if folder.is_symlink():
+            raise ProjectPathError(folder, "is a symbolic link")
+        if folder.is_dir():
+            self.inside(folder, tree=True)
+        return folder
+
+    def inside(self, path: str | os.PathLike[str], *, tree: bool = False) -> Path:
+        """``path`` (absolute, or relative to the project folder) with every link followed.
+
+        The one rule for paths a project stores or finds (run and model folders, checkpoints,
+        cache files): they must resolve inside the project folder. With ``tree``, no symbolic
+        link anywhere under the folder may lead outside either.
+
+        Raises:
+            ProjectPathError: naming the path that leads outside.
+        """
+        given = Path(path)
+        if not given.is_absolute():
+            given = self.path / given
+        try:
+            real = given.resolve()
+        except (OSError, RuntimeError):
+            raise ProjectPathError(given, "cannot be followed (a loop of links?)") from None
+        if not real.is_relative_to(self.path):
+            raise ProjectPathError(given, f"leads outside the project folder (to {real})")
+        if tree and real.is_dir():
+            for root, dirs, files in os.walk(real):
+                for name in dirs + files:
+                    entry = Path(root) / name
+                    if entry.is_symlink():
+                        self.inside(entry)
+        return real
+
+    def _make_run_dir(self, run_id: int) -> Path:
+        """Create a new run's folder, refusing anything already there (a planted folder or link)."""
+        self.runs_dir.mkdir(exist_ok=True)
+        folder = self.runs_dir / str(int(run_id))
+        try:
+            os.mkdir(folder)  # never follows a link: an existing one, even dangling, is an error
+        except FileExistsError:
+            what = "is a symbolic link" if folder.is_symlink() else "already exists"
+            raise ProjectPathError(folder, f"{what}, but run {run_id} is new") from None
+        except OSError as exc:
+            raise ProjectError(f"{folder} cannot be created: {_os_reason(exc)}") from None
+        self.inside(folder)
+        return folder
 
     # -- predictions and calibration (issue 12) ---------------------------------------------
 
@@ -1993,7 +2079,7 @@ def _lock_is_held(path: Path) -> bool:
 def folder_size(folder: Path) -> int:
     """Bytes of the regular files under ``folder`` (links not followed); 0 when it is missing."""
     total = 0
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
         return 0
     for root, _dirs, files in os.walk(folder):
         for name in files:

@@ -273,7 +273,7 @@ def pool_embeddings(project: Project, model: Any, model_path: str | None, ids: S
     if not model_path:
         return encode(model, list(texts), task=task)
     key = hashlib.blake2b(f"{model_path}|{_stamp(model_path)}".encode(), digest_size=8).hexdigest()
-    path = project.cache_dir / f"{_CACHE_PREFIX}{key}.npz"
+    path = project.cache_file(f"{_CACHE_PREFIX}{key}.npz")
     cached_ids = np.zeros(0, dtype=np.int64)
     cached = None
     if path.is_file():
