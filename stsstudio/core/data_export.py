@@ -162,6 +162,8 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
                      (low + frame["score"] * (high - low)).round(6))
 
     target = check_output_file(out_path, force=force, fmt=fmt)
+    project.refuse_own_file(target)  # never the project's own database, WAL, lock or runs
+    project.refuse_own_file(formula_note_path(target))
     clean_stale_temps(target)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)

@@ -400,6 +400,7 @@ def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
             raise UserError(f"Exporting to {out} would replace {what}; choose another folder.")
     if model_dir in out.parents:
         raise UserError(f"{out} is inside the run's model folder; choose another folder.")
+    project.refuse_own_file(out)  # the database, its lock, runs/ and cache/
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UserError(f"{out} is not empty. Choose an empty or new folder, or replace its "
                         "contents: tick \"Replace the folder if it is not empty\" (CLI: --force).")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stsstudio.core.errors import ProjectPathError, UserError
+from stsstudio.core.errors import ProjectFileTargetError, ProjectPathError, UserError
 from stsstudio.core.hashing import pair_hash, pair_hashes
 from stsstudio.core.paths import process_alive
 
@@ -1939,6 +1939,39 @@ class Project:
                     if entry.is_symlink():
                         self.inside(entry)
         return real
+
+    def refuse_own_file(self, target: str | os.PathLike[str]) -> None:
+        """Refuse an export target that is, or links to, a file or folder of this project.
+
+        The database and its -wal, -shm and -journal files, the lock, the project folder, and
+        everything under ``runs/`` and ``cache/``: writing over any of them, through a name, a
+        symbolic link or a hard link, would break the project.
+
+        Raises:
+            ProjectFileTargetError: naming the target and the project file it would replace.
+        """
+        given = Path(target).expanduser()
+        try:
+            real = given.resolve()
+        except (OSError, RuntimeError):
+            return  # the caller's own check reports a link loop
+        own = [self.path / n for n in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm",
+                                       DB_NAME + "-journal", ".lock")]
+        hit: Path | None = None
+        if real == self.path or any(real == p for p in own):
+            hit = real
+        for folder in (self.runs_dir, self.path / "cache"):
+            if real == folder or real.is_relative_to(folder):
+                hit = real
+        if hit is None and real.is_file():
+            for p in own:  # a hard link to the database is the database
+                try:
+                    if p.exists() and os.path.samefile(p, real):
+                        hit = p
+                except OSError:
+                    pass
+        if hit is not None:
+            raise ProjectFileTargetError(given, hit, self.name)
 
     def _make_run_dir(self, run_id: int) -> Path:
         """Create a new run's folder, refusing anything already there (a planted folder or link)."""
