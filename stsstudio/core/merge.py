@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from stsstudio.core.errors import UserError
 from stsstudio.core.store import DB_NAME, SPLITS, Project
 
@@ -85,14 +87,69 @@ def _from_project(source: Path, annotator: str | None) -> tuple[list[_Incoming],
     return rows, len(rows), "0-1"
 
 
-def _from_file(source: str | os.PathLike[str], annotator: str | None, scale: str,
-               project_scale: str | None = None) -> tuple[list[_Incoming], int, str, int]:
+def _score_columns(source: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
+    """The file's score columns: ``score`` (scale as given) and any display-scale column a pack
+    or an export carries (``score_0_5``, ``score_1_5``, ...; scale from its name)."""
+    from stsstudio.core.data_export import display_column
+    from stsstudio.core.importers import ImportOptions, read_table
+    from stsstudio.core.scales import SCALE_RANGES
+
+    columns = [str(c) for c in read_table(source, ImportOptions()).columns]
+    by_name = {c.strip().lower(): c for c in columns}
+    found: list[tuple[str, str | None]] = []
+    if "score" in by_name:
+        found.append((by_name["score"], None))
+    for scale in SCALE_RANGES:
+        name = display_column(scale)
+        if name is not None and name in by_name:
+            found.append((by_name[name], scale))
+    return found
+
+
+def _read_scores(source: str | os.PathLike[str], scale: str, project_scale: str | None) -> Any:
+    """The file's labels, scored on whichever score column each row filled.
+
+    A labelling pack carries ``score`` (0-1) and the project's display column (``score_0_5``):
+    an annotator fills one or the other. Rows where two filled columns disagree are refused.
+    """
     from stsstudio.core.importers import ImportOptions, read_labels
 
-    table = read_labels(source, ImportOptions(scale=scale))
-    if scale == "auto" and project_scale and table.scale not in ("0-1", project_scale):
-        # Scores are 0-1 or on the project's own scale: 3 on a 1-5 project is not 3 of 0-5.
-        table = read_labels(source, ImportOptions(scale=project_scale))
+    def read(column: str | None, col_scale: str) -> Any:
+        table = read_labels(source, ImportOptions(score=column, scale=col_scale))
+        if col_scale == "auto" and project_scale and table.scale not in ("0-1", project_scale):
+            # Scores are 0-1 or on the project's own scale: 3 on a 1-5 project is not 3 of 0-5.
+            table = read_labels(source, ImportOptions(score=column, scale=project_scale))
+        return table
+
+    columns = _score_columns(source)
+    if len(columns) < 2:
+        return read(columns[0][0] if columns else None, scale)
+    tables = [(col, read(col, col_scale or scale))
+              for col, col_scale in columns]
+    first_col, merged = tables[0]
+    merged.score = np.array(merged.score, dtype=np.float64, copy=True)
+    for col, table in tables[1:]:
+        other = np.asarray(table.score, dtype=np.float64)
+        both = ~np.isnan(merged.score) & ~np.isnan(other)
+        differ = np.flatnonzero(both & (np.abs(merged.score - other) > _COLUMN_TOLERANCE))
+        if differ.size:
+            rows = ", ".join(str(int(table.row_numbers[i])) for i in differ[:10])
+            more = f" and {differ.size - 10} more" if differ.size > 10 else ""
+            raise UserError(f"{table.display_name}, rows {rows}{more}: the {first_col} and {col} "
+                            "columns hold different scores; keep the score in one of them and "
+                            "clear the other")
+        fill = np.isnan(merged.score) & ~np.isnan(other)
+        merged.score[fill] = other[fill]
+    return merged
+
+
+# Display columns are written rounded to 6 decimals on scales up to 0-100.
+_COLUMN_TOLERANCE = 1e-4
+
+
+def _from_file(source: str | os.PathLike[str], annotator: str | None, scale: str,
+               project_scale: str | None = None) -> tuple[list[_Incoming], int, str, int]:
+    table = _read_scores(source, scale, project_scale)
     rows, unlabeled = [], 0
     missing_row = None
     for i in range(len(table.sentence1)):
