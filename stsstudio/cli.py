@@ -247,6 +247,9 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
     print(f"  matched {report.matched:,} (unchanged {report.unchanged:,}), new {report.new:,} "
           f"on {report.new_pairs:,} new pairs, conflicting {report.conflicting:,} "
           f"({report.on_conflict}), skipped {report.skipped:,}")
+    if report.adjudicated or report.adjudicated_left_out:
+        print(f"  adjudicated values: {report.adjudicated:,} brought, {report.adjudicated_left_out:,} "
+              "left out (this project settled those pairs differently)")
     for c in report.conflicts[:10]:
         print(f"  conflict  pair {c['pair_id']} {c['annotator']}: project {c['project']:.3f}, "
               f"source {c['source']:.3f}")

@@ -2,7 +2,8 @@
 
 Each expert labels in their own copy of the project (or in a labelling pack written by
 ``export-data --assignment``); merging brings their labels back. Pairs are matched by the
-normalised, unordered key (``pair_hash``): (A, B) and (B, A) are the same pair.
+normalised, unordered key of their sentences (``pair_hash``), always computed here from the
+sentences, never read from the source: (A, B) and (B, A) are the same pair.
 
 A label is one annotator's latest score on one pair. Merging an identical label again is a
 no-op, so a merge can be repeated safely. Where the project already has a *different* latest
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.hashing import pair_hash
 from stsstudio.core.store import DB_NAME, SPLITS, Project
 
 CONFLICT_POLICIES = ("keep", "replace")
@@ -39,7 +41,10 @@ class MergeReport:
         unchanged: matched labels identical to what the project holds (nothing to write).
         skipped: source rows without a score, or repeated (pair, annotator) rows before the
             last one.
-        written: labels written.
+        written: labels written (adjudicated values included).
+        adjudicated: adjudicated values brought from a source project.
+        adjudicated_left_out: the source's adjudicated values not brought because this
+            project settled the pair differently and conflicts keep the project's value.
     """
 
     source: str
@@ -51,6 +56,8 @@ class MergeReport:
     unchanged: int = 0
     skipped: int = 0
     written: int = 0
+    adjudicated: int = 0
+    adjudicated_left_out: int = 0
     annotators: list[str] = field(default_factory=list)
     on_conflict: str = "keep"
     scale: str = "0-1"
@@ -75,16 +82,26 @@ def is_project_folder(source: str | os.PathLike[str]) -> bool:
     return path.is_dir() and (path / DB_NAME).is_file()
 
 
-def _from_project(source: Path, annotator: str | None) -> tuple[list[_Incoming], int, str]:
+def _from_project(source: Path, annotator: str | None
+                  ) -> tuple[list[_Incoming], int, str, dict[int, _Incoming]]:
+    """The other project's labels and adjudicated values, keyed by their sentences hashed here.
+
+    A stored ``pair_hash`` of another project is never trusted: a crafted one would put a label
+    on a different pair.
+    """
     with Project.open(source, readonly=True) as other:
         labels = other.annotator_labels()
-        pairs = other.pairs_by_ids(sorted({pid for pid, *_ in labels}))
-        hashes = other.pair_hashes_of(list(pairs))
+        settled = other.adjudicated_scores()
+        pairs = other.pairs_by_ids(sorted({pid for pid, *_ in labels} | set(settled)))
+    hashes = {pid: pair_hash(p.sentence1, p.sentence2) for pid, p in pairs.items()}
     rows = []
     for pid, split, who, score in labels:
         p = pairs[pid]
         rows.append(_Incoming(p.sentence1, p.sentence2, hashes[pid], split, who or (annotator or ""), score))
-    return rows, len(rows), "0-1"
+    adjudicated = {hashes[pid]: _Incoming(pairs[pid].sentence1, pairs[pid].sentence2, hashes[pid],
+                                          pairs[pid].split, "", float(score))
+                   for pid, score in settled.items() if pid in pairs}
+    return rows, len(rows), "0-1", adjudicated
 
 
 def _score_columns(source: str | os.PathLike[str]) -> list[tuple[str, str | None]]:
@@ -195,7 +212,7 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
     if is_project_folder(path):
         if path.resolve() == project.path:
             raise UserError(f"{path} is this project; merge from another copy or a file")
-        incoming, report.rows, report.scale = _from_project(path, annotator)
+        incoming, report.rows, report.scale, adjudicated = _from_project(path, annotator)
         unlabeled = 0
     elif path.is_dir():
         raise UserError(f"{path} is a folder but not an STS Studio project (no {DB_NAME} in it)")
@@ -204,6 +221,7 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
     else:
         incoming, report.rows, report.scale, unlabeled = _from_file(path, annotator, scale,
                                                                     project.display_scale())
+        adjudicated = {}
 
     # One label per (pair, annotator): a later row is a later revision.
     last: dict[tuple[int, str], _Incoming] = {}
@@ -242,9 +260,45 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
             if on_conflict == "keep":
                 continue
         labels.append((pid, who, row.score))
+    settle, settle_new = _adjudications(project, adjudicated, by_hash, new_pairs, report)
     report.new_pairs = len(new_pairs)
-    report.written = len(labels) + sum(len(e[4]) for e in new_pairs.values())
+    report.written = len(labels) + sum(len(e[4]) for e in new_pairs.values()) + report.adjudicated
     if not dry_run and report.written:
-        project.add_annotator_labels(labels, list(new_pairs.values()),
-                                     source=f"merge: {path.name}")
+        project.add_annotator_labels(labels, list(new_pairs.values()), source=f"merge: {path.name}",
+                                     adjudicated=settle, new_adjudicated=settle_new)
     return report
+
+
+def _adjudications(project: Project, adjudicated: dict[int, _Incoming], by_hash: dict[int, int],
+                   new_pairs: dict[int, Any], report: MergeReport
+                   ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+    """The source project's adjudicated values to bring: on pairs here, and on new pairs.
+
+    Where this project settled a pair differently, ``on_conflict`` decides, and a value left out
+    is counted (``adjudicated_left_out``) and listed as a conflict, never dropped silently.
+    """
+    ours = project.adjudicated_scores() if adjudicated else {}
+    settle: list[tuple[int, float]] = []
+    settle_new: dict[int, float] = {}
+    for h, row in adjudicated.items():
+        pid = by_hash.get(h)
+        if pid is None:
+            split = row.split if row.split in SPLITS else "none"
+            new_pairs.setdefault(h, (row.sentence1, row.sentence2, split, h, []))
+            settle_new[h] = row.score
+            continue
+        have = ours.get(pid)
+        if have is not None and abs(have - row.score) < 1e-9:
+            continue
+        if have is not None:
+            report.conflicting += 1
+            if len(report.conflicts) < _MAX_LISTED_CONFLICTS:
+                report.conflicts.append({"pair_id": pid, "annotator": "(adjudicated)", "project": have,
+                                         "source": row.score, "sentence1": row.sentence1,
+                                         "sentence2": row.sentence2})
+            if report.on_conflict == "keep":
+                report.adjudicated_left_out += 1
+                continue
+        settle.append((pid, row.score))
+    report.adjudicated = len(settle) + len(settle_new)
+    return settle, settle_new

@@ -1375,7 +1375,9 @@ class Project:
 
     def add_annotator_labels(self, labels: Sequence[tuple[int, str, float]],
                              new_pairs: Sequence[tuple[str, str, str, int, Sequence[tuple[str, float]]]] = (),
-                             *, source: str | None = None) -> list[int]:
+                             *, source: str | None = None,
+                             adjudicated: Sequence[tuple[int, float]] = (),
+                             new_adjudicated: dict[int, float] | None = None) -> list[int]:
         """Write merged labels in one transaction: all or nothing.
 
         Args:
@@ -1383,18 +1385,23 @@ class Project:
             new_pairs: ``(sentence1, sentence2, split, pair_hash, [(annotator, score), ...])``
                 of pairs the project does not have yet.
             source: recorded on the new pairs.
+            adjudicated: ``(pair_id, score)`` adjudicated values on existing pairs.
+            new_adjudicated: adjudicated values of new pairs, by their ``pair_hash``.
 
         Returns the ids of the new pairs. Targets are recomputed for every pair touched.
         """
-        for _pid, _annotator, score in labels:
+        new_adjudicated = new_adjudicated or {}
+        scores = [s for _p, _a, s in labels] + [s for _p, s in adjudicated] + list(new_adjudicated.values())
+        for score in scores:
             if not 0.0 <= float(score) <= 1.0:
                 raise ValueError(f"a score must be between 0 and 1, not {score}")
-        touched = sorted({pid for pid, _a, _s in labels})
+        touched = sorted({pid for pid, _a, _s in labels} | {pid for pid, _s in adjudicated})
         now = time.time()
         new_ids: list[int] = []
         with self._lock, self._counting(touched) as cur:
             cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at) "
                             "VALUES (?, ?, ?, ?)", [(pid, float(s), a, now) for pid, a, s in labels])
+            settled = [(pid, float(s), now) for pid, s in adjudicated]
             for s1, s2, split, h, pair_labels in new_pairs:
                 cur.execute("INSERT INTO pairs (sentence1, sentence2, pair_hash, split, source, "
                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -1403,6 +1410,10 @@ class Project:
                 new_ids.append(pid)
                 cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at) "
                                 "VALUES (?, ?, ?, ?)", [(pid, float(s), a, now) for a, s in pair_labels])
+                if int(h) in new_adjudicated:
+                    settled.append((pid, float(new_adjudicated[int(h)]), now))
+            cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at, adjudicated) "
+                            "VALUES (?, ?, '', ?, 1)", settled)
             for pid in touched + new_ids:
                 self._refresh_current(cur, pid, now)
         if new_ids:
