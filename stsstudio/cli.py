@@ -247,6 +247,8 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
     print(f"  matched {report.matched:,} (unchanged {report.unchanged:,}), new {report.new:,} "
           f"on {report.new_pairs:,} new pairs, conflicting {report.conflicting:,} "
           f"({report.on_conflict}), skipped {report.skipped:,}")
+    if report.joined:
+        print(f"  spellings of one annotator joined: {', '.join(report.joined)}")
     if report.adjudicated or report.adjudicated_left_out:
         print(f"  adjudicated values: {report.adjudicated:,} brought, {report.adjudicated_left_out:,} "
               "left out (this project settled those pairs differently)")

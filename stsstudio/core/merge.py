@@ -59,6 +59,7 @@ class MergeReport:
     adjudicated: int = 0
     adjudicated_left_out: int = 0
     annotators: list[str] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)  # "'alice' as 'Alice'": spellings joined
     on_conflict: str = "keep"
     scale: str = "0-1"
     conflicts: list[dict[str, Any]] = field(default_factory=list)
@@ -223,6 +224,11 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
                                                                     project.display_scale())
         adjudicated = {}
 
+    # One person is one annotator: spellings of a name are joined (and the report says so).
+    spell = project.annotator_spellings(dict.fromkeys(r.annotator for r in incoming))
+    report.joined = [f"{a!r} as {b!r}" for a, b in spell.items() if a != b]
+    for row in incoming:
+        row.annotator = spell[row.annotator]
     # One label per (pair, annotator): a later row is a later revision.
     last: dict[tuple[int, str], _Incoming] = {}
     for row in incoming:
