@@ -347,7 +347,7 @@ class _ProgressReporter:
         rho = f"dev Spearman {self.spearman:.4f}" if self.spearman is not None else "dev Spearman -"
         line = f"[{bar}] {self.step_no}/{self.total}  {loss}  {rho}"
         if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
+            _raw_write(sys.stderr, "\r" + line + "\x1b[K")
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
@@ -501,7 +501,7 @@ class _PredictProgress:
         pct = int(100 * done / total) if total else 100
         if pct != self.shown and sys.stderr.isatty():
             self.shown = pct
-            sys.stderr.write(f"\rScoring pairs: {pct:3d}%")
+            _raw_write(sys.stderr, f"\rScoring pairs: {pct:3d}%")
             sys.stderr.flush()
 
     def status(self, text: str) -> None:
@@ -1032,7 +1032,61 @@ COMMANDS = _command_names(build_parser())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit status."""
+    """Run one command; return its exit status.
+
+    Everything the command prints goes through :func:`terminal_safe`: a project, file or
+    annotator name holding escape sequences cannot retitle or clear the user's terminal.
+    """
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafeStream(out), _TerminalSafeStream(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def terminal_safe(text: str, keep: str = "\n\t") -> str:
+    """``text`` with control characters written as visible escapes (``\\x1b``, ``\\u202e``).
+
+    Escapes C0 and C1 controls (ESC, BEL, CSI, carriage return, ...), DEL, the bidirectional
+    overrides and the Unicode line separators; keeps the characters in ``keep``.
+    """
+    if text.isprintable() and not any(c in _BIDI for c in text):
+        return text
+    return "".join(c if c in keep or (c.isprintable() and c not in _BIDI) or c == " "
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+class _TerminalSafeStream:
+    """sys.stdout/stderr for a command: text is escaped by :func:`terminal_safe`; our own
+    progress redraws (``raw_write``) keep their carriage return and erase-line sequence."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(terminal_safe(text))
+
+    def raw_write(self, text: str) -> int:
+        return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _raw_write(stream: Any, text: str) -> None:
+    """Write our own terminal control (a progress bar's redraw) past the escaping."""
+    getattr(stream, "raw_write", stream.write)(text)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
