@@ -1068,7 +1068,8 @@ class _TerminalSafeStream:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(terminal_safe(text))
+        # A carriage return stays: progress bars (ours, Hugging Face's) redraw their line with it.
+        return self._stream.write(terminal_safe(text, keep="\n\t\r"))
 
     def raw_write(self, text: str) -> int:
         return self._stream.write(text)

@@ -533,8 +533,19 @@ _PAIR_COLUMNS = ("id, sentence1, sentence2, split, score, annotator, flagged, no
 
 
 def _pair(row: Sequence[Any]) -> Pair:
-    return Pair(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9],
-                _metadata(row[10]))
+    return Pair(row[0], row[1], row[2], row[3], _score_or_none(row[4]), row[5], bool(row[6]), row[7],
+                row[8], row[9], _metadata(row[10]))
+
+
+def _score_or_none(value: Any) -> float | None:
+    """A stored score as a number in 0..1, or None for anything else.
+
+    The CHECK constraints keep such values out, but a database edited past them (a received
+    project) may hold text or 7.0 in a score: those read as no score, never as a traceback.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    return None
 
 
 def _metadata(text: str | None) -> dict[str, Any] | None:
@@ -892,7 +903,10 @@ class Project:
 
         Storage is always 0..1; :mod:`stsstudio.core.scales` converts. None: never set (0-1).
         """
-        return self.get_meta("display_scale") or None
+        from stsstudio.core.scales import SCALE_RANGES
+
+        scale = self.get_meta("display_scale") or None
+        return scale if scale in SCALE_RANGES else None  # an unknown one (edited) reads as 0-1
 
     def set_display_scale(self, scale: str) -> None:
         """Remember the scale people read scores on (a name from ``scales.SCALE_RANGES``)."""
@@ -1128,7 +1142,8 @@ class Project:
             params.append(split)
         if labeled_only:
             sql += " AND score IS NOT NULL"
-        return self._execute(sql + " ORDER BY id", params)
+        rows = self._execute(sql + " ORDER BY id", params)
+        return [(s1, s2, _score_or_none(score), sp) for s1, s2, score, sp in rows]
 
     def pair_ids_by_sentence(self, sentences: Sequence[str]) -> dict[str, list[int]]:
         """Ids of the pairs each sentence occurs in (either side), in id order; one query."""
@@ -1152,7 +1167,7 @@ class Project:
         if split:
             sql += " AND split = ?"
             params.append(split)
-        return [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
+        return [p for r in self._execute(sql + " ORDER BY id", params) if (p := _pair(r)).score is not None]
 
     def all_pairs(self, split: str | None = None, labeled_only: bool = False) -> list[Pair]:
         sql = f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE 1"
@@ -1162,7 +1177,8 @@ class Project:
             params.append(split)
         if labeled_only:
             sql += " AND score IS NOT NULL"
-        return [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
+        pairs = [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
+        return [p for p in pairs if p.score is not None] if labeled_only else pairs
 
     def _private_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """A long read on a private read-only connection (WAL: it sees the last commit), so the
@@ -1387,7 +1403,8 @@ class Project:
         out: list[tuple[int, str, str, float]] = []
         for pid, group in itertools.groupby(rows, key=lambda r: r[0]):
             group = list(group)
-            latest, _ = effective_labels([(r[3], r[2], r[4]) for r in group], keep_import=raw)
+            latest, _ = effective_labels([(r[3], r[2], r[4]) for r in group
+                                          if _score_or_none(r[3]) is not None], keep_import=raw)
             split_of = group[0][1]
             out += [(pid, split_of, a, latest[a]) for a in sorted(latest)]
         return out
@@ -1396,7 +1413,7 @@ class Project:
         """The latest adjudicated value of each pair that has one."""
         rows = self._execute("SELECT pair_id, score FROM labels WHERE adjudicated = 1 "
                              "ORDER BY created_at, id")
-        return {pid: score for pid, score in rows}
+        return {pid: score for pid, score in rows if _score_or_none(score) is not None}
 
     def label_summaries(self, pair_ids: Sequence[int]) -> dict[int, tuple[int, float]]:
         """``{pair_id: (annotators, spread)}`` for labelled pairs among ``pair_ids``.
@@ -2115,8 +2132,10 @@ class Project:
             params.append(split)
         if labeled is not None:
             where.append("score IS NOT NULL" if labeled else "score IS NULL")
-        return self._private_rows(f"SELECT id, score, split FROM pairs WHERE {' AND '.join(where)} "
+        rows = self._private_rows(f"SELECT id, score, split FROM pairs WHERE {' AND '.join(where)} "
                                   "ORDER BY id", params)
+        rows = [(pid, _score_or_none(score), sp) for pid, score, sp in rows]
+        return [r for r in rows if r[1] is not None] if labeled else rows
 
     def pair_text_by_ids(self, pair_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """Pair id -> ``(sentence1, sentence2)`` for the given ids."""
@@ -2139,7 +2158,7 @@ class Project:
     def calibration(self, run_id: int) -> dict[str, Any] | None:
         """Run ``run_id``'s stored calibration payload, or None."""
         rows = self._execute("SELECT payload FROM calibrations WHERE run_id = ?", (run_id,))
-        return json.loads(rows[0][0]) if rows else None
+        return _metadata(rows[0][0] if rows and isinstance(rows[0][0], str) else None)
 
     def surprise_count(self) -> int:
         """How many labels were recorded as a surprise (label far from the model's guess)."""

@@ -45,6 +45,12 @@ def test_hostile_project_opens_and_every_view_shows(empty_window, qtbot, tmp_pat
         conn.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (linked_run,))
         conn.execute("UPDATE runs SET config = 'not json', summary = '[1, 2]', steps = 'many', "
                      "best_dev_spearman = 'high' WHERE id = ?", (broken_run,))
+        conn.execute("PRAGMA ignore_check_constraints = 1")
+        conn.execute("UPDATE pairs SET score = 'high' WHERE id = 1")
+        conn.execute("UPDATE labels SET score = 7 WHERE pair_id = 2")
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('display_scale', '7-3')")
+        conn.execute("INSERT OR REPLACE INTO calibrations (run_id, created_at, payload) "
+                     "VALUES (?, 0, '[1, 2]')", (broken_run,))
     before = _snapshot(elsewhere)
     window = empty_window
     assert window.open_project(str(path)) is True

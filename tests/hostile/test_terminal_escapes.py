@@ -9,7 +9,7 @@ EVIL = "x\x1b]0;owned\x07\x1b[2J\x9b31m\u202e\r"
 
 
 def _raw_controls(text: str) -> list[str]:
-    return [c for c in text if c in "\x1b\x07\x9b\u202e\r"]
+    return [c for c in text if c in "\x1b\x07\x9b\u202e"]
 
 
 def test_terminal_safe_escapes_controls_and_keeps_text():
