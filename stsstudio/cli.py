@@ -446,6 +446,14 @@ def _auto_float(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    with _open_project(args.project, readonly=True) as project:  # no lock: safe while the app runs
+        out = project.backup_to(args.file, force=args.force)
+        name = project.name
+    print(f"Backed up {name} to {out}")
+    return 0
+
+
 def _cmd_delete_run(args: argparse.Namespace) -> int:
     with _open_project(args.project) as project:
         freed = project.delete_run(int(args.run))
@@ -888,6 +896,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=_cmd_assign_dev)
+
+    p = sub.add_parser("backup", help="copy the project's database, with every label, to one file "
+                       "(safe while the app has the project open)")
+    p.add_argument("project")
+    p.add_argument("file", help="the backup file, e.g. labels-2024-05-01.stsproj")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=_cmd_backup)
 
     p = sub.add_parser("delete-run", help="delete a run and its model folder")
     p.add_argument("project")

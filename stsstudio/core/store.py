@@ -2058,6 +2058,47 @@ class Project:
         if hit is not None:
             raise ProjectFileTargetError(given, hit, self.name)
 
+    def backup_to(self, target: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Copy the database, with every committed label, to one file ``target``.
+
+        SQLite's backup API reads a consistent snapshot, the labels still in the ``-wal`` file
+        included, so it is safe while the app (or another command) has the project open. The
+        copy goes to a temporary beside ``target`` and is renamed into place. Open the copy as
+        a project by putting it in a folder as ``project.stsproj``.
+
+        Raises:
+            UserError: ``target`` exists (without ``force``), is a folder, is a file of this
+                project, or cannot be written.
+        """
+        from stsstudio.core.paths import apply_umask, temp_prefix
+
+        given = Path(target).expanduser()
+        out = given.resolve()
+        if out.is_dir():
+            raise UserError(f"{given} is a folder; give the backup a file name (e.g. labels.stsproj)")
+        if out.exists() and not force:
+            raise UserError(f"{given} already exists; choose another name, or replace it (--force)")
+        self.refuse_own_file(out)
+        if not out.parent.is_dir():
+            raise UserError(f"the folder {out.parent} does not exist")
+        tmp = out.with_name(f"{temp_prefix(out)}backup.tmp")
+        try:
+            dest = sqlite3.connect(tmp)
+            try:
+                with self._lock:
+                    self._conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")  # one file, whatever the source uses
+            finally:
+                dest.close()
+            apply_umask(tmp)
+            os.replace(tmp, out)
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(f"cannot write the backup {given}: {exc}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        return out
+
     def _make_run_dir(self, run_id: int) -> Path:
         """Create a new run's folder, refusing anything already there (a planted folder or link)."""
         self.runs_dir.mkdir(exist_ok=True)
