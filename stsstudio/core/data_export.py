@@ -181,6 +181,9 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
                 safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
                 escaped += int((safe != frame[col]).sum())
                 frame[col] = safe
+            header = [spreadsheet_safe(str(c)) for c in frame.columns]  # names are cells too
+            escaped += sum(h != str(c) for h, c in zip(header, frame.columns))
+            frame.columns = header
             frame.to_csv(tmp, sep="," if fmt == "csv" else "\t", index=False, encoding="utf-8",
                          lineterminator="\n")
         elif fmt == "jsonl":

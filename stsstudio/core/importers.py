@@ -43,6 +43,9 @@ from stsstudio.core.scales import detect_scale as detect_scale
 from stsstudio.core.store import DEV_SEED, SPLITS, PairRows, Project, choose_dev
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+# Columns a file may have: beyond this it is not a table of pairs (a ragged 50,000-field line
+# kept pandas busy for minutes before the import could say anything).
+MAX_COLUMNS = 1000
 # Longer than any sentence a person labels; a 1 MB cell is a broken file, not a sentence.
 MAX_TEXT_CHARS = 100_000
 
@@ -535,7 +538,13 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
                 raise
             # Ragged rows (some carry extra fields, like the STS benchmark): give the parser
             # as many columns as the longest line can hold; shorter rows are padded with "".
-            widest = max(line.count(delimiter.encode()) for line in data.splitlines()) + 1
+            counts = [line.count(delimiter.encode()) for line in data.splitlines()]
+            widest = max(counts) + 1
+            if widest > MAX_COLUMNS:  # refused before pandas builds a frame that wide (minutes)
+                row = counts.index(widest - 1) + 1
+                raise ImportDataError(f"the line has {widest:,} fields; a file of pairs or sentences "
+                                      f"has a few columns (at most {MAX_COLUMNS:,} are read)",
+                                      file=name, row=row)
             return parse(quoting, widest)
 
     frame = None
@@ -563,6 +572,9 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
             frame = parse_ragged(quoting)
         except pd.errors.ParserError as exc:
             raise ImportDataError(f"the file cannot be read as {fmt.upper()}: {exc}", file=name) from None
+    if frame.shape[1] > MAX_COLUMNS:
+        raise ImportDataError(f"the file has {frame.shape[1]:,} columns; a file of pairs or sentences "
+                              f"has a few (at most {MAX_COLUMNS:,} are read)", file=name)
     frame.columns = [str(i) for i in range(frame.shape[1])]
     if codec == "utf-8-sig":
         codec = "utf-8 (with BOM)"
@@ -581,6 +593,11 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     from stsstudio.core.data_export import formula_note_path
 
     if formula_note_path(path).is_file():  # our own export: take its formula escaping off
+        from stsstudio.core.data_export import undo_spreadsheet_safe
+
+        if has_header:  # column names too (an imported column named =HYPERLINK(...))
+            columns = [undo_spreadsheet_safe(c) for c in columns]
+            frame.columns = columns
         for col in frame.columns:
             marked = frame[col].str.match(r"'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
             if marked.any():
@@ -829,7 +846,9 @@ def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
         frame = pd.DataFrame.from_records(records)
         row_numbers = np.arange(1, len(frame) + 1)
     else:
-        lines = text.splitlines()
+        # Lines end at "\n" only: U+2028 and other separators str.splitlines() knows are valid
+        # inside a JSON string (export-data writes them), and would split a record in two.
+        lines = text.split("\n")
         row_numbers = np.array([i + 1 for i, ln in enumerate(lines) if ln.strip()])
         try:
             frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
