@@ -47,3 +47,4 @@ def test_assignments_and_merges_join_spellings_and_say_so(project, tmp_path, cap
     assert "spellings of one annotator joined: " in out and "'alice' as 'Alice'" in out, out
     with Project.open(project.path, readonly=True) as p:
         assert sorted({a for _p, _s, a, _v in p.annotator_labels()}) == ["Alice", "Bob"]
+
