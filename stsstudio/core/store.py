@@ -1344,7 +1344,7 @@ class Project:
 
         with self._lock:
             if self._spellings is None:
-                self._spellings = self._known_spellings()
+                self._spellings = self._known_spellings(persist=remember)
             names = list(names)
             out = join_spellings(names, self._spellings)
             if remember:
@@ -1356,7 +1356,7 @@ class Project:
                         self.set_meta(_SPELLINGS_KEY, json.dumps(self._spellings, ensure_ascii=False))
         return out
 
-    def _known_spellings(self) -> list[str]:
+    def _known_spellings(self, persist: bool) -> list[str]:
         """The annotator spellings seen, oldest first: kept in meta, so that the first label
         of a session does not scan every label (0.9 s at a million labels)."""
         stored = _metadata('{"v": ' + (self.get_meta(_SPELLINGS_KEY) or "null") + "}")
@@ -1367,7 +1367,7 @@ class Project:
                              "FROM labels GROUP BY annotator UNION ALL SELECT annotator, "
                              "NULL FROM assignments GROUP BY annotator) ORDER BY first IS NULL, first")
         spellings = list(dict.fromkeys(r[0] for r in rows if isinstance(r[0], str) and r[0]))
-        if not self.readonly:
+        if persist and not self.readonly:
             self.set_meta(_SPELLINGS_KEY, json.dumps(spellings, ensure_ascii=False))
         return spellings
 
