@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from stsstudio.core.scales import SCALE_RANGES, check_scale, format_display, rubric
+from stsstudio.core.scales import (
+    SCALE_RANGES,
+    delta_to_display,
+    format_score,
+    rubric,
+    scale_range,
+    to_display,
+)
 
 MIN_DEV_LABELS = 30   # fewer labelled dev pairs: fit on all labels (k-fold for the error)
 MIN_LABELS = 5        # fewer labels in all: no calibration
@@ -33,8 +40,8 @@ def rubric_meaning(stored: float, scale: str | None = None) -> str:
 
 def describe_guess(stored: float, scale: str | None) -> str:
     """A guess as the expert reads it, e.g. ``"3.9 of 5: mostly equivalent"``."""
-    high = SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)][1]
-    return f"{format_display(stored, scale)} of {high:g}: {rubric_meaning(stored, scale)}"
+    high = scale_range(scale)[1]
+    return f"{format_score(stored, scale)} of {high:g}: {rubric_meaning(stored, scale)}"
 
 
 def isotonic(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -147,13 +154,12 @@ class Calibration:
 
     def export_payload(self) -> dict[str, Any]:
         """What an exported model ships as ``calibration.json``: enough to apply it anywhere."""
-        low, high = SCALE_RANGES[check_scale(self.scale or "0-1", allow_auto=False)]
         return {
             "input": "cosine similarity of the two sentence embeddings",
             "method": "isotonic regression; apply with linear interpolation between the points",
             "scale": self.scale or "0-1",
             "cosine": self.x,
-            "score": [round(low + v * (high - low), 6) for v in self.y],
+            "score": [round(v, 6) for v in to_display(self.y, self.scale).tolist()],
             "fitted_on_labels": self.labels,
             "mae_calibrated": self.mae_calibrated,
             "mae_cosine": self.mae_raw,
@@ -204,11 +210,10 @@ def fit_calibration(project: Any, run_id: int, *, save: bool = True) -> Calibrat
     x = np.array([preds[i][0] for i in ids], dtype=float)
     y = np.array([labeled[i] for i in ids], dtype=float)
     scale = project.display_scale()
-    low, high = SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)]
     mae_raw, mae_cal = _kfold_mae(x, y, min(FOLDS, len(ids)))
     xs, ys = fit_map(x, y)
-    cal = Calibration(run_id, xs, ys, len(ids), fitted_on, scale, round(mae_raw * (high - low), 4),
-                      round(mae_cal * (high - low), 4), notes)
+    cal = Calibration(run_id, xs, ys, len(ids), fitted_on, scale, round(delta_to_display(mae_raw, scale), 4),
+                      round(delta_to_display(mae_cal, scale), 4), notes)
     if save:
         cal.save(project)
     return cal

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import file_name
 
 # Third-party modules each backend needs; importing them is the availability check.
 _BACKEND_MODULES = {
@@ -201,7 +202,7 @@ def _write_openvino_int8(model: Any, folder: Path, project: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="stsstudio-calib-") as calib:
         import csv
 
-        with open(Path(calib) / "train.csv", "w", newline="", encoding="utf-8") as f:
+        with open(Path(calib) / file_name("train", "csv"), "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["sentence"])
             writer.writerows([s] for s in sentences)

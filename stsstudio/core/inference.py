@@ -74,13 +74,28 @@ def resolve_model_ref(project: Any, ref: str | os.PathLike[str]) -> str:
     return resolve_model(text)
 
 
-def no_best_run_message(project: Any) -> str:
-    """Why there is no default run: none trained yet, or each was worse than the base model."""
-    worse = [r.id for r in project.runs() if r.model_dir and r.outcome == "worse"]
-    if worse:
+def no_best_run_message(project: Any, *, cli: bool = False, export: bool = False) -> str:
+    """Why there is no default run: none trained yet, or none was measurably better than the base
+    model. ``cli``: name the ``--run``/``--base`` options instead of a run; ``export``: the base
+    model is not an option (only a run can be exported)."""
+    trained = [r for r in project.runs() if r.model_dir and r.status in ("finished", "cancelled")]
+    if trained and all(r.outcome == "worse" for r in trained):
         return (f"Every trained run of {project.name} was worse than the base model on its dev pairs, so "
-                f"the base model stays the default. Name a run (run {worse[-1]}) to use it anyway.")
+                f"the base model stays the default. {_use_anyway(trained[-1].id, cli, export)}")
+    if trained:
+        return (f"No trained run of {project.name} is measurably better than the base model on its dev "
+                f"pairs, so the base model stays the default. {_use_anyway(trained[-1].id, cli, export)}")
+    if cli:
+        return f"{project.name} has no trained model yet; train one, or pass --base to use the base model."
     return f"{project.name} has no trained model yet. Train one first, or use the base model."
+
+
+def _use_anyway(run_id: int, cli: bool, export: bool) -> str:
+    if cli and export:
+        return f"Pass --run {run_id} to export that run anyway."
+    if cli:
+        return f"Pass --run {run_id} to use that run anyway, or --base for the base model."
+    return f"Name a run (run {run_id}) to use it anyway."
 
 
 def _run_model_dir(project: Any, run: Any) -> str:

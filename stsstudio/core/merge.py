@@ -124,7 +124,8 @@ def _score_columns(source: str | os.PathLike[str]) -> list[tuple[str, str | None
     return found
 
 
-def _read_scores(source: str | os.PathLike[str], scale: str, project_scale: str | None) -> Any:
+def _read_scores(source: str | os.PathLike[str], scale: str, project_scale: str | None,
+                 annotator_column: str | None = None) -> Any:
     """The file's labels, scored on whichever score column each row filled.
 
     A labelling pack carries ``score`` (0-1) and the project's display column (``score_0_5``):
@@ -133,10 +134,12 @@ def _read_scores(source: str | os.PathLike[str], scale: str, project_scale: str 
     from stsstudio.core.importers import ImportOptions, read_labels
 
     def read(column: str | None, col_scale: str) -> Any:
-        table = read_labels(source, ImportOptions(score=column, scale=col_scale))
+        table = read_labels(source, ImportOptions(score=column, scale=col_scale,
+                                                  annotator_column=annotator_column))
         if col_scale == "auto" and project_scale and table.scale not in ("0-1", project_scale):
             # Scores are 0-1 or on the project's own scale: 3 on a 1-5 project is not 3 of 0-5.
-            table = read_labels(source, ImportOptions(score=column, scale=project_scale))
+            table = read_labels(source, ImportOptions(score=column, scale=project_scale,
+                                                      annotator_column=annotator_column))
         return table
 
     columns = _score_columns(source)
@@ -166,8 +169,11 @@ _COLUMN_TOLERANCE = 1e-4
 
 
 def _from_file(source: str | os.PathLike[str], annotator: str | None, scale: str,
-               project_scale: str | None = None) -> tuple[list[_Incoming], int, str, int]:
-    table = _read_scores(source, scale, project_scale)
+               project_scale: str | None = None, annotator_column: str | None = None
+               ) -> tuple[list[_Incoming], int, str, int]:
+    # The annotator column follows the import's rule (importers.annotator_column): the same
+    # names are recognised, or the column asked for.
+    table = _read_scores(source, scale, project_scale, annotator_column)
     rows, unlabeled = [], 0
     missing_row = None
     for i in range(len(table.sentence1)):
@@ -187,7 +193,8 @@ def _from_file(source: str | os.PathLike[str], annotator: str | None, scale: str
 
 
 def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator: str | None = None,
-                 scale: str = "auto", on_conflict: str = "keep", dry_run: bool = False) -> MergeReport:
+                 scale: str = "auto", on_conflict: str = "keep", dry_run: bool = False,
+                 annotator_column: str | None = None) -> MergeReport:
     """Merge another annotator's labels into ``project``: all or nothing.
 
     Args:
@@ -200,6 +207,8 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
             takes scores above 1 to be on the project's own scale when it has one.
         on_conflict: "keep" the project's label or "replace" it with the source's.
         dry_run: report only; write nothing (the dialog's preview).
+        annotator_column: a file's column naming each row's annotator; None recognises it by
+            name as an import does (annotator, rater, coder, ...); "" means none.
 
     Raises:
         UserError: a missing or unreadable source, a bad row (naming file, row and column),
@@ -221,7 +230,8 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
         raise UserError(f"{source}: no such file or project folder")
     else:
         incoming, report.rows, report.scale, unlabeled = _from_file(path, annotator, scale,
-                                                                    project.display_scale())
+                                                                    project.display_scale(),
+                                                                    annotator_column)
         adjudicated = {}
 
     # One person is one annotator: spellings of a name are joined (and the report says so).

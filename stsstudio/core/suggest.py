@@ -511,7 +511,7 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
     ids, texts, stored = project.pool_sentences()
     if len(ids) < 2:
         raise UserError("The sentence pool has fewer than two sentences; import sentences first "
-                        "(stsstudio import-sentences, or File > Import sentences…).")
+                        "(stsstudio import-sentences, or Import sentences… in File ▸ Suggest pairs…).")
     hashes = sentence_hashes(texts, list(texts))
     splits = assign_splits(project, ids, stored, hashes, options.seed, options.dev_fraction)
 

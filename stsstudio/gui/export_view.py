@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.export_formats import EXPORT_FORMATS, get_format
+from stsstudio.core.formats import file_name
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.export_variants import VariantTable
 from stsstudio.gui.run_combo import fill_run_combo
@@ -62,7 +63,7 @@ def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet
     if with_data and parquet:
         from stsstudio.core.data_export import export_pairs
 
-        export_pairs(project, Path(path) / "data" / "labeled_pairs.parquet", labeled_only=True)
+        export_pairs(project, Path(path) / "data" / file_name("labeled_pairs", "parquet"), labeled_only=True)
     if task is not None:
         task.status("Loading the exported folder back…")
     model = fmt.load(str(path), dims or None)
@@ -103,6 +104,17 @@ def default_export_parent(project_path: Path) -> Path:
         return project_path.parent
     documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
     return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+
+
+def show_run_note(label: QLabel, run: Any) -> None:
+    """What the export writes (core.advice), in the warning colour when the run is not better than
+    the base model; the next step in the tooltip."""
+    from stsstudio.core.advice import describe_export, run_advice
+
+    text, warn = describe_export(run)
+    label.setText(("⚠ " if warn else "") + text)
+    label.setStyleSheet("color: #8a5a00;" if warn else HINT_STYLE)
+    label.setToolTip(run_advice(run) if run is not None else "")
 
 
 def _slug(text: str) -> str:
@@ -177,8 +189,9 @@ class ExportView(QWidget):
         form.setVerticalSpacing(10)
         self.run_combo = QComboBox()
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
-        form.addRow(_form_label("Run"), _stack(self.run_combo,
-                                               self._hint("The best run by dev Spearman is chosen for you.")))
+        # What is exported, from core; a warning when the run is not better than the base model.
+        self.run_note = self._hint("The best run is chosen for you.")
+        form.addRow(_form_label("Run"), _stack(self.run_combo, self.run_note))
         form.addRow(_form_label("Folder"), self._build_folder_field())
         form.addRow(_form_label("Format"), self._build_format_field())
         self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
@@ -361,6 +374,8 @@ class ExportView(QWidget):
             self.folder.setText(str(default_export_parent(project.path)
                                     / f"{_slug(project.name)}-run{run_id}-model"))
         self.variants.set_run(project, run_id)
+        show_run_note(self.run_note,
+                      project.run(run_id) if project is not None and run_id is not None else None)
         self._set_dims_choices([])
         self._update_enabled()
         if run_id is None:

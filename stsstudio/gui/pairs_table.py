@@ -46,7 +46,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.core.scales import SCALE_LABELS, format_display
+from stsstudio.core.formats import in_words
+from stsstudio.core.scales import format_delta, format_score, scale_text
 from stsstudio.core.store import PAIR_FILTERS, SORTABLE_COLUMNS, SPLITS, Pair, Project
 from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
@@ -337,7 +338,7 @@ class PairTableModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             if COLUMNS[section][0] == "score" and self.scale and self.scale != "0-1":
-                return f"Score ({SCALE_LABELS[self.scale].replace(' ', '')})"
+                return f"Score ({scale_text(self.scale)})"
             return COLUMNS[section][1]
         if role == Qt.ItemDataRole.ToolTipRole:
             key = COLUMNS[section][0]
@@ -382,15 +383,14 @@ class PairTableModel(QAbstractTableModel):
             text = getattr(pair, key)
             return f"<p style='white-space:pre-wrap'>{_html(text)}</p>" if text else None
         if key == "score" and pair.score is not None:
-            shown = "" if not self.scale or self.scale == "0-1" else \
-                f"{format_display(pair.score, self.scale)} of {self.scale}, stored "
-            return f"{shown}{pair.score:.3f} (labeled by {pair.annotator or 'unknown'})"
+            return (f"{format_score(pair.score, self.scale)} on {scale_text(self.scale)} "
+                    f"(labeled by {pair.annotator or 'unknown'})")
         if key == "flagged" and pair.flagged:
             return "Flagged for review"
         if key == "labels" and pair.id in self._label_counts:
             n, spread = self._label_counts[pair.id]
             return (f"{n} annotator{'s' if n != 1 else ''}"
-                    + (f"; their labels differ by up to {spread:.2f}" if n > 1 else ""))
+                    + (f"; their labels differ by up to {format_delta(spread, self.scale)}" if n > 1 else ""))
         return None
 
     def _display(self, pair: Pair, key: str) -> str | None:
@@ -401,8 +401,7 @@ class PairTableModel(QAbstractTableModel):
         if key == "score":
             if pair.score is None:
                 return ""
-            return f"{pair.score:.2f}" if not self.scale or self.scale == "0-1" else \
-                format_display(pair.score, self.scale)
+            return format_score(pair.score, self.scale)
         if key.startswith("meta:"):
             value = (pair.metadata or {}).get(key[5:])
             return "" if value is None else _one_line(str(value))
@@ -416,7 +415,7 @@ class PairTableModel(QAbstractTableModel):
             return _one_line(pair.note)
         if key == "labels":
             n, spread = self._label_counts.get(pair.id, (0, 0.0))
-            return "" if n == 0 else str(n) if n == 1 else f"{n}  Δ{spread:.2f}"
+            return "" if n == 0 else str(n) if n == 1 else f"{n}  Δ{format_delta(spread, self.scale)}"
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -529,7 +528,7 @@ class PairsView(QWidget):
 
         self.empty = EmptyState(
             "No pairs yet",
-            "Import sentence pairs from a CSV, TSV, JSONL or Parquet file, or a Hugging Face "
+            f"Import sentence pairs from a {in_words('pairs')} file, or a Hugging Face "
             "dataset, to start labelling.", "Import pairs…", icon_name="import")
         self.empty.actionTriggered.connect(self._on_import_clicked)
 
@@ -729,7 +728,7 @@ class PairsView(QWidget):
         elif self._total == 0:
             self.empty.set_text(
                 "No pairs yet",
-                "Import sentence pairs from a CSV, TSV, JSONL or Parquet file, or a Hugging Face "
+                f"Import sentence pairs from a {in_words('pairs')} file, or a Hugging Face "
                 "dataset, to start labelling.")
             if self.empty.button is not None:
                 self.empty.button.setVisible(True)

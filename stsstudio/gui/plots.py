@@ -37,6 +37,16 @@ def style_plot(plot: pg.PlotItem, *, title: str, x_label: str, y_label: str) -> 
     plot.getViewBox().setMouseEnabled(x=True, y=False)
 
 
+def scale_axes(plot: pg.PlotItem, scale: str | None, *names: str) -> None:
+    """Tick the named axes of a plot of stored 0..1 scores on the project's scale (1-5: 1 ... 5),
+    so a person reads the numbers they label with; the data stays 0..1."""
+    from stsstudio.core.scales import axis_ticks
+
+    ticks = axis_ticks(scale)
+    for name in names:
+        plot.getAxis(name).setTicks([ticks, []])
+
+
 def cache_static_items(plot: pg.PlotItem, *items: object) -> None:
     """Paint axes, title and legend from pixmap caches.
 
@@ -425,7 +435,8 @@ class EvalPlot(_OverlayPlot):
 
 
 class GoldPredictedPlot(pg.PlotWidget):
-    """Gold score (x) against predicted cosine (y) for two models; clicking a point emits its pair id."""
+    """Gold score (x) against predicted cosine (y) for two models, both read on the project's
+    scale (:meth:`set_scale`); clicking a point emits its pair id."""
 
     pairClicked = Signal(int)
 
@@ -450,6 +461,18 @@ class GoldPredictedPlot(pg.PlotWidget):
             points.sigClicked.connect(self._on_points_clicked)
         item.setXRange(-0.02, 1.02, padding=0)
         item.setYRange(-0.1, 1.02, padding=0)
+
+    def set_scale(self, scale: str | None) -> None:
+        """Ticks and axis names on the project's display scale (the points stay 0..1)."""
+        from stsstudio.core.scales import scale_text
+
+        item = self.getPlotItem()
+        scale_axes(item, scale, "bottom", "left")
+        plain = (scale or "0-1") == "0-1"
+        x_label = "gold score" if plain else f"gold score ({scale_text(scale)})"
+        y_label = "predicted cosine" if plain else f"predicted cosine (on {scale_text(scale)})"
+        for name, label in (("bottom", x_label), ("left", y_label)):
+            item.getAxis(name).setLabel(f"<span style='color:{TEXT_COLOR}'>{label}</span>")
 
     def set_series(self, which: str, gold: Sequence[float], predicted: Sequence[float],
                    pair_ids: Sequence[int], label: str) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.advice import run_state
 from stsstudio.gui.plots import PALETTE
 from stsstudio.gui.train_plots import fmt_corr, fmt_duration
 
@@ -204,15 +205,13 @@ class RunHistory(QWidget):
 
     def _fill_row(self, row: int, run: Any) -> None:
         started = time.strftime("%b %d %H:%M", time.localtime(run.created_at))
-        steps = f"{run.steps}/{run.total_steps}" if run.total_steps else (str(run.steps or "–"))
         best = run.best_dev_spearman
         best_text = fmt_corr(best)
         if best is not None and run.base_dev_spearman is not None:
             best_text += f"  ({best - run.base_dev_spearman:+.3f})"
         size = getattr(run, "disk_bytes", None)
         cells = [str(run.id), started, describe_base_model(run.base_model), run.loss,
-                 f"{run.status}" + (f" ({steps})" if run.status != "finished" and run.total_steps
-                                    else ""), best_text,
+                 run_state(run), best_text,
                  "–" if size is None else f"{size / 1e6:,.0f} MB"]
         tooltip = _run_tooltip(run)
         for col, text in enumerate(cells):

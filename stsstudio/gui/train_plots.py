@@ -347,7 +347,9 @@ class TrainPlots(QWidget):
         """When idle, the status strip summarises the selected run."""
         total = run.total_steps or run.steps or 0
         steps = run.steps or 0
-        self.state_label.setText(f"Run {run.id}: {run.status}")
+        from stsstudio.core.advice import run_state
+
+        self.state_label.setText(f"Run {run.id}: {run_state(run)}")
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(steps, max(1, total)))
         self.progress.setFormat(f"step {steps:,} / {total:,}" if total else run.status)

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.scales import format_score
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.try_tables import HINT_STYLE, result_table, table_item, two_line_rows, two_lines
+from stsstudio.gui.widgets import project_scale
 
 HIT_PAIRS_HINT = "Click a hit to list its pairs; double-click a pair to label it."
 
@@ -41,8 +43,8 @@ class SearchBox(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_query_row())
         results = QHBoxLayout()
-        self.base_hits = result_table(["Score", "Base model"])
-        self.run_hits = result_table(["Score", "Selected run"])
+        self.base_hits = result_table(["Cosine", "Base model"])
+        self.run_hits = result_table(["Cosine", "Selected run"])
         for table in (self.base_hits, self.run_hits):
             table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Fixed)
             table.setColumnWidth(0, 54)
@@ -87,7 +89,7 @@ class SearchBox(QGroupBox):
         self.query.setCursorPosition(0)
 
     def set_run_title(self, name: str, has_run: bool) -> None:
-        self.run_hits.setHorizontalHeaderLabels(["Score", name])
+        self.run_hits.setHorizontalHeaderLabels(["Cosine", name])
         self.run_hits.setVisible(has_run)   # no run: the base model's hits get the width
 
     # -- hits ------------------------------------------------------------------------
@@ -136,12 +138,13 @@ class SearchBox(QGroupBox):
             return
         pairs = project.pairs_by_ids(pair_ids)
         rows = [pairs[i] for i in pair_ids if i in pairs]
+        scale = project_scale(project)
         short = sentence if len(sentence) <= 40 else sentence[:39] + "…"
         self.hit_pairs_label.setText(f"{len(rows)} pair(s) with “{html.escape(short)}”; "
                                      "double-click to label it.")
         self.hit_pairs.setRowCount(len(rows))
         for row, pair in enumerate(rows):
-            gold = "–" if pair.score is None else f"{pair.score:.2f}"
+            gold = format_score(pair.score, scale)
             for col, (text, right) in enumerate(((str(pair.id), True),
                                                  (two_lines(pair.sentence1, pair.sentence2), False),
                                                  (gold, True), (pair.split, False))):

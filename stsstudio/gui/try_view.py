@@ -60,18 +60,12 @@ def calibrated_guess(project: Any, ref: str, cosine: float) -> str:
     return "" if cal is None else describe_guess(cal.guess(cosine), project.display_scale())
 
 
-def review_job(project: Any, limit: int = 50) -> dict[str, Any]:
-    """The "review disagreements" queue (core), with the rows the table shows."""
+def review_job(project: Any, limit: int = 200) -> dict[str, Any]:
+    """The pair ids of the "review disagreements" queue (core): a pair of the table that is in
+    it opens in that order. The table itself lists the split's worst pairs (``scatter_job``)."""
     from stsstudio.core.label_queue import rank_pairs
-    from stsstudio.core.predictions import guesses
 
-    choices = rank_pairs(project, "review", limit=limit)
-    ids = [c.pair_id for c in choices]
-    pairs = project.pairs_by_ids(ids)
-    guess = guesses(project, ids)
-    return {"rows": [(c.pair_id, pairs[c.pair_id].score, guess.get(c.pair_id), c.reason,
-                      pairs[c.pair_id].sentence1, pairs[c.pair_id].sentence2)
-                     for c in choices if c.pair_id in pairs]}
+    return {"ids": [c.pair_id for c in rank_pairs(project, "review", limit=limit)]}
 
 
 def search_job(project: Any, refs: dict[str, str], query: str, top_k: int,
@@ -87,7 +81,7 @@ def search_job(project: Any, refs: dict[str, str], query: str, top_k: int,
 
 
 def scatter_job(project: Any, refs: dict[str, str], split: str) -> dict[str, Any]:
-    from stsstudio.core.evaluation import held_out_run, predict_split, run_of
+    from stsstudio.core.evaluation import held_out_run, predict_split, run_of, worst_pairs
 
     out: dict[str, Any] = {"split": split}
     # Without a dev split, every model is scored on the selected run's own held-out pairs; every
@@ -100,6 +94,8 @@ def scatter_job(project: Any, refs: dict[str, str], split: str) -> dict[str, Any
         out["leak_note"] = r.leak_note or out.get("leak_note", "")
         out[key] = {"spearman": r.spearman, "pearson": r.pearson, "gold": list(r.gold),
                     "predicted": list(r.predicted), "pair_ids": [int(i) for i in r.pair_ids]}
+        # The table: the selected model's worst pairs of the same split, without trained pairs.
+        out["worst"] = worst_pairs(project, ref, split, result=r)
     return out
 
 
@@ -390,7 +386,7 @@ class TryView(QWidget):
         self._submit("review", review_job, self.ctx.project)
 
     def _apply_review(self, result: dict[str, Any]) -> None:
-        self.evaluation.show_review(result["rows"])
+        self.evaluation.set_review_ids(result["ids"])
 
     # ------------------------------------------------------------------------------------
     # Screenshot

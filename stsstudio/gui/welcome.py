@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.formats import in_words
 from stsstudio.gui import icons, settings, style
 
 TAGLINE = "Label how similar sentence pairs are, and fine-tune an embedding model on your own labels."
@@ -61,7 +62,7 @@ class WelcomePage(QWidget):
         body.addLayout(self._build_recent_column(), 6)
         col.addLayout(body)
 
-        hint = QLabel("Tip: drop a CSV, TSV, JSONL or Parquet file on this window to import it.")
+        hint = QLabel(f"Tip: drop a {in_words('pairs')} file on this window to import it.")
         hint.setObjectName("hint")
         col.addWidget(hint)
 

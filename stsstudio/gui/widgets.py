@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.scales import format_score
 from stsstudio.gui import style
 
 # The palette of style.py as QColors, for painting code (the table and the labelling view).
@@ -61,8 +64,14 @@ def mute(widget: QWidget) -> QWidget:
     return widget
 
 
-def format_score(score: float | None) -> str:
-    return "" if score is None else f"{score:.2f}"
+def project_scale(project: Any) -> str | None:
+    """The open project's display scale (None: 0-1, or no project)."""
+    return project.display_scale() if project is not None and not project.closed else None
+
+
+def shown_score(project: Any, score: float | None, empty: str = "–") -> str:
+    """A stored 0..1 score as the person reads it on the project's scale (core's format_score)."""
+    return format_score(score, project_scale(project), empty)
 
 
 class ScoreBarDelegate(QStyledItemDelegate):
