@@ -338,6 +338,7 @@ def _cmd_label_target(args: argparse.Namespace) -> int:
 
 def _cmd_assign_overlap(args: argparse.Namespace) -> int:
     with _open_project(args.project) as project:
+        spell = project.annotator_spellings(args.annotators)
         summary = project.assign_overlap(args.annotators, args.overlap / 100, seed=args.seed,
                                          unlabeled_only=not args.all_pairs)
     if args.json:
@@ -345,6 +346,9 @@ def _cmd_assign_overlap(args: argparse.Namespace) -> int:
         return 0
     for name, n in summary.items():
         print(f"{name}: {n['share']:,} pairs of their own + {n['overlap']:,} shared")
+    joined = [f"{a!r} as {b!r}" for a, b in spell.items() if a != b]
+    if joined:
+        print(f"Spellings of one annotator joined: {', '.join(joined)}")
     return 0
 
 

@@ -34,6 +34,11 @@ def test_assignments_and_merges_join_spellings_and_say_so(project, tmp_path, cap
     project.set_label(1, 0.2, annotator="Alice")
     summary = project.assign_overlap(["alice", "Bob", " ALICE", "bob"], 0.5, seed=1)
     assert sorted(summary) == ["Alice", "Bob"]
+    project.close()
+    assert main(["assign-overlap", str(project.path), "alice", "Bob", "bob", "--overlap", "50"]) == 0
+    assert "Spellings of one annotator joined: 'alice' as 'Alice', 'bob' as 'Bob'" in \
+        capsys.readouterr().out
+    project = Project.open(project.path)
     assert project.assigned_pair_ids("ALICE") == project.assigned_pair_ids("Alice")
     labels = tmp_path / "labels.csv"
     labels.write_text("sentence1,sentence2,score,annotator\ns 1,t 1,0.9,alice\ns 2,t 2,0.4,Al\u200bice\n"
