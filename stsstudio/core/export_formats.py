@@ -144,6 +144,18 @@ class ExportFormat:
         args = [repr(str(path))] + [f"{k}={v!r}" for k, v in self.load_kwargs(dims).items()]
         return f"SentenceTransformer({', '.join(args)})"
 
+    @property
+    def runtime(self) -> str:
+        """What runs this format: sentence-transformers, onnxruntime or OpenVINO."""
+        return {"torch": "sentence-transformers", "onnx": "onnxruntime"}.get(self.backend, "OpenVINO")
+
+    def load_hint(self, path: str = "folder", dims: int | None = None) -> str:
+        """One plain sentence on how the written folder is used, for the Export view."""
+        if self.backend == "torch":
+            return f"Loads with {self.load_call(path, dims)}."
+        return (f"Runs with {self.runtime} alone, no torch needed; the model card in the folder shows "
+                "the ten lines of Python that load it.")
+
     def load(self, path: str | Path, dims: int | None = None) -> Any:
         """Load an export of this format from disk, on the CPU, never touching the network.
 

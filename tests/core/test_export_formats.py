@@ -228,7 +228,8 @@ def test_truncation_follows_the_models_limit_not_tokenizer_json(variants, torch_
 
     session = ort.InferenceSession(str(folder / "onnx/model.onnx"))
     naive = saved.encode(LONG)
-    feed = {"input_ids": [naive.ids], "attention_mask": [naive.attention_mask], "token_type_ids": [naive.type_ids]}
+    feed = {"input_ids": [naive.ids], "attention_mask": [naive.attention_mask],
+            "token_type_ids": [naive.type_ids]}
     wrong = session.run(None, {k: np.asarray(v, dtype=np.int64) for k, v in feed.items()})[0][0]
     assert float(_unit(wrong[None])[0] @ torch_embeddings[-1]) < 1 - 1e-3   # the pitfall is real
 
@@ -255,7 +256,8 @@ def test_graph_without_sentence_embedding_is_pooled_as_modules_json_says(tiny_mo
             self.model = model
 
         def forward(self, input_ids, attention_mask):
-            return self.model[0]({"input_ids": input_ids, "attention_mask": attention_mask})["token_embeddings"]
+            feats = {"input_ids": input_ids, "attention_mask": attention_mask}
+            return self.model[0](feats)["token_embeddings"]
 
     feats = model.tokenize(["a dog", "a cat is here"])
     (folder / "onnx").mkdir()
@@ -292,6 +294,39 @@ def test_export_run_writes_a_card_whose_snippet_runs_without_torch(
     # The app's own runner, through the registry, scores the probes as torch does.
     np.testing.assert_allclose(_cosines(fmt.load(out), PROBES), _cosines(torch_model, PROBES),
                                atol=fmt.tolerance)
+
+
+def test_similarity_and_search_run_a_chosen_variant(variants, proj, tiny_model_dir, tmp_path, capsys):
+    _skip_unless("onnx")
+    from stsstudio.core.runtime import ExportRunner
+
+    s1, s2 = PROBES[0]
+    folder = variants["onnx"]
+    assert cli.main(["similarity", "--model", str(tiny_model_dir), s1, s2]) == 0
+    torch_score = float(capsys.readouterr().out.strip().splitlines()[-1])
+    assert cli.main(["similarity", "--model", str(folder), "--format", "onnx", s1, s2]) == 0
+    assert float(capsys.readouterr().out.strip().splitlines()[-1]) == pytest.approx(torch_score, abs=1e-4)
+    assert isinstance(inference.get_model(str(folder), format="onnx"), ExportRunner)
+    # A folder that holds only the graph (no torch weights) runs as that graph by itself.
+    graph_only = tmp_path / "graph-only"
+    shutil.copytree(folder, graph_only)
+    (graph_only / "model.safetensors").unlink()
+    assert export_formats.detect_format(graph_only) == "onnx"
+    assert cli.main(["similarity", "--model", str(graph_only), s1, s2]) == 0
+    assert float(capsys.readouterr().out.strip().splitlines()[-1]) == pytest.approx(torch_score, abs=1e-4)
+    # search: the project's sentences with the variant; the torch order and scores.
+    torch_hits = inference.search(proj, str(tiny_model_dir), "vpn drops", top_k=3)
+    hits = inference.search(proj, str(folder), "vpn drops", top_k=3, format="onnx")
+    assert [h.sentence for h in hits] == [h.sentence for h in torch_hits]
+    np.testing.assert_allclose([h.score for h in hits], [h.score for h in torch_hits], atol=1e-4)
+    path = str(proj.path)
+    proj.close()
+    assert cli.main(["search", path, "vpn drops", "--model", str(folder), "--format", "onnx",
+                     "--top-k", "2", "--json"]) == 0
+    assert [h["sentence"] for h in json.loads(capsys.readouterr().out)] == [h.sentence for h in hits[:2]]
+    # A variant the folder does not hold: one line saying so.
+    assert cli.main(["similarity", "--model", str(folder), "--format", "openvino", s1, s2]) == 2
+    assert "has no openvino/openvino_model.xml" in capsys.readouterr().err
 
 
 def test_torch_export_with_dims_loads_truncated(proj: Project, tiny_model_dir: Path, tmp_path: Path):
