@@ -201,6 +201,10 @@ def get_model(model_ref: Any, device: str = "auto", project: Any = None,
     if not isinstance(model_ref, (str, os.PathLike)):
         return model_ref
     path = resolve_model_ref(project, model_ref)
+    if format != "torch" and project is not None and Path(path).is_dir():
+        from stsstudio.core.export_formats import variant_for
+
+        path = str(variant_for(project, path, format))   # a run as ONNX: written once, cached
     return _cache.get(path, _device_id(device) if format == "torch" else "cpu", format)
 
 
@@ -391,6 +395,10 @@ def search(project: Any, model_ref: Any, query: str, top_k: int = 10, task: Any 
     if isinstance(model_ref, (str, os.PathLike)):
         model = get_model(model_ref, device, project, format)
         model_path = resolve_model_ref(project, model_ref)
+        if format != "torch" and Path(model_path).is_dir():
+            from stsstudio.core.export_formats import variant_for
+
+            model_path = str(variant_for(project, model_path, format))
     else:
         model = model_ref
     corpus, emb = corpus_embeddings(project, model, model_path, task=task, format=format)

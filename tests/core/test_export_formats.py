@@ -329,6 +329,26 @@ def test_similarity_and_search_run_a_chosen_variant(variants, proj, tiny_model_d
     assert "has no openvino/openvino_model.xml" in capsys.readouterr().err
 
 
+def test_a_run_runs_as_a_variant_written_once_into_the_cache(proj, tiny_model_dir, capsys):
+    _skip_unless("onnx-int8")
+    run_id = add_finished_run(proj, tiny_model_dir)
+    s1, s2 = PROBES[2]
+    torch_score = inference.similarity(f"run:{run_id}", s1, s2, project=proj)
+    score = inference.similarity(f"run:{run_id}", s1, s2, project=proj, format="onnx-int8")
+    assert score == pytest.approx(torch_score, abs=get_format("onnx-int8").tolerance)
+    written = list((proj.cache_dir / "variants").glob("*-onnx-int8"))
+    assert len(written) == 1 and (written[0] / "onnx" / "model_qint8.onnx").is_file()
+    stamp = (written[0] / "onnx" / "model_qint8.onnx").stat().st_mtime_ns
+    inference.clear_model_cache()
+    assert inference.similarity(f"run:{run_id}", s1, s2, project=proj, format="onnx-int8") == score
+    assert (written[0] / "onnx" / "model_qint8.onnx").stat().st_mtime_ns == stamp   # not rewritten
+    assert not [p for p in (proj.cache_dir / "variants").iterdir() if p.name.endswith(".tmp")]
+    path = str(proj.path)
+    proj.close()
+    assert cli.main(["similarity", path, "--run", str(run_id), "--format", "onnx-int8", s1, s2]) == 0
+    assert float(capsys.readouterr().out.strip().splitlines()[-1]) == pytest.approx(score, abs=1e-4)
+
+
 def test_torch_export_with_dims_loads_truncated(proj: Project, tiny_model_dir: Path, tmp_path: Path):
     run_id = add_finished_run(proj, tiny_model_dir, loss="cosent+matryoshka", config=MATRYOSHKA)
     out = export_run(proj, tmp_path / "out", run_id, format="torch", dims=16)
