@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{sentence_transformers.__version__}, onnxruntime {onnxruntime.__version__}, openvino "
           f"{openvino.__version__}, nncf {nncf.__version__}")
     print(f"Data: the first {len(rows)} STSb dev pairs ({len(unique)} sentences); speed: "
-          f"{len(speed_sample)} sentences, batch 32, 1 thread, median of {args.rounds} A/B rounds")
+          f"{len(speed_sample)} sentences, batch 32, 1 thread, median of {args.rounds} A/B rounds "
+          "(STSb test is not in ../shared/data/stsb, so dev only)")
 
     torch_fmt = get_format("torch")
     torch_model = torch_fmt.load(MODEL_DIR)

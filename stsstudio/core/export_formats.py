@@ -32,6 +32,7 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import io
 import logging
 import shutil
 import tempfile
@@ -322,7 +323,7 @@ def _write_openvino_int8(model: Any, folder: Path, project: Any) -> None:
     import nncf
     import openvino as ov
 
-    with _Quiet():
+    with _Quiet(), contextlib.redirect_stdout(io.StringIO()):   # NNCF draws a progress bar on stdout
         compressed = nncf.compress_weights(_openvino_from_onnx(model, folder))
     ov.save_model(compressed, str(folder / "openvino" / "openvino_model_int8.xml"), compress_to_fp16=False)
 
