@@ -435,44 +435,6 @@ def write_variant(model: Any, folder: Path, fmt: ExportFormat, project: Any = No
                         f"may not trace to {fmt.backend}. Choose the PyTorch format instead.") from exc
 
 
-def variant_for(project: Any, model_dir: str | Path, format: str) -> Path:
-    """A folder that holds ``model_dir``'s model in ``format``, for Try and ``similarity``/
-    ``search`` on a run or base model: ``model_dir`` itself when it has the graph, else a copy
-    written once (atomically) under the project's cache, named by the model folder and its stamp.
-
-    Raises:
-        UserError: the extra is missing, or the export failed (one line, as for an export).
-    """
-    import hashlib
-    import os
-
-    from stsstudio.core.inference import _stamp
-    from stsstudio.core.paths import clean_stale_temps, temp_prefix
-
-    fmt = get_format(format)
-    model_dir = Path(model_dir)
-    if fmt.file_name is None or (model_dir / fmt.file_name).is_file():
-        return model_dir
-    stamp = f"{model_dir.resolve()}|{_stamp(str(model_dir))}"
-    key = hashlib.blake2b(stamp.encode(), digest_size=6).hexdigest()
-    target = Path(project.cache_dir) / "variants" / f"{key}-{fmt.name}"
-    if (target / fmt.file_name).is_file():
-        return target
-    fmt.require()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(target)
-    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent))
-    try:
-        write_variant(get_format("torch").load(model_dir), tmp, fmt)
-        os.replace(tmp, target)
-    except OSError:
-        if not (target / fmt.file_name).is_file():   # not another writer that won the race
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 def _probe_pair(project: Any) -> tuple[str, str] | None:
     """The pair the written folder is checked on: the first labeled dev pair (the compare
     table's probe), else the first labeled pair."""

@@ -202,10 +202,47 @@ def get_model(model_ref: Any, device: str = "auto", project: Any = None,
         return model_ref
     path = resolve_model_ref(project, model_ref)
     if format != "torch" and project is not None and Path(path).is_dir():
-        from stsstudio.core.export_formats import variant_for
-
-        path = str(variant_for(project, path, format))   # a run as ONNX: written once, cached
+        path = str(variant_folder(project, path, format))   # a run as ONNX: written once, cached
     return _cache.get(path, _device_id(device) if format == "torch" else "cpu", format)
+
+
+def variant_folder(project: Any, model_dir: str | Path, format: str) -> Path:
+    """A folder that holds ``model_dir``'s model in ``format``, for Try and ``similarity``/
+    ``search`` on a run or base model: ``model_dir`` itself when it has the graph, else a copy
+    written once (atomically) under the project's cache, named by the model folder and its stamp.
+
+    Raises:
+        UserError: the extra is missing, or the export failed (one line, as for an export).
+    """
+    import shutil
+    import tempfile
+
+    from stsstudio.core.export_formats import get_format, write_variant
+    from stsstudio.core.paths import clean_stale_temps, temp_prefix
+
+    fmt = get_format(format)
+    model_dir = Path(model_dir)
+    if fmt.file_name is None or (model_dir / fmt.file_name).is_file():
+        return model_dir
+    stamp = f"{model_dir.resolve()}|{_stamp(str(model_dir))}"
+    key = hashlib.blake2b(stamp.encode(), digest_size=6).hexdigest()
+    target = Path(project.cache_dir) / "variants" / f"{key}-{fmt.name}"
+    if (target / fmt.file_name).is_file():
+        return target
+    fmt.require()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(target)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent))
+    try:
+        write_variant(get_format("torch").load(model_dir), tmp, fmt)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if not (target / fmt.file_name).is_file():   # not another writer that won the race
+            raise UserError(f"cannot write the {fmt.label} variant to {target}: "
+                            f"{exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def loaded_models() -> list[tuple[str, str]]:
@@ -396,9 +433,7 @@ def search(project: Any, model_ref: Any, query: str, top_k: int = 10, task: Any 
         model = get_model(model_ref, device, project, format)
         model_path = resolve_model_ref(project, model_ref)
         if format != "torch" and Path(model_path).is_dir():
-            from stsstudio.core.export_formats import variant_for
-
-            model_path = str(variant_for(project, model_path, format))
+            model_path = str(variant_folder(project, model_path, format))
     else:
         model = model_ref
     corpus, emb = corpus_embeddings(project, model, model_path, task=task, format=format)
