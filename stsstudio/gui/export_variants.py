@@ -148,7 +148,7 @@ class VariantTable(QWidget):
                 worst = "–" if row.worst_cosine is None else f"{row.worst_cosine:.4f}"
                 cells = [fmt.label, str(row.dims), f"{row.spearman:.4f}", change, worst,
                          f"{row.sentences_per_s:,.0f}", format_size(row.size_bytes)]
-            tip = reason or f"{fmt.help}\nLoads with {fmt.load_call(dims=dims or None)}"
+            tip = reason or f"{fmt.help}\n{fmt.load_hint('path/to/model', dims or None)}"
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
