@@ -234,6 +234,7 @@ def test_truncation_follows_the_models_limit_not_tokenizer_json(variants, torch_
     assert float(_unit(wrong[None])[0] @ torch_embeddings[-1]) < 1 - 1e-3   # the pitfall is real
 
 
+@pytest.mark.filterwarnings("ignore")   # the TorchScript exporter's tracer warnings: third-party
 def test_graph_without_sentence_embedding_is_pooled_as_modules_json_says(tiny_model_dir, tmp_path):
     _skip_unless("onnx")
     import torch
@@ -259,7 +260,7 @@ def test_graph_without_sentence_embedding_is_pooled_as_modules_json_says(tiny_mo
             feats = {"input_ids": input_ids, "attention_mask": attention_mask}
             return self.model[0](feats)["token_embeddings"]
 
-    feats = model.tokenize(["a dog", "a cat is here"])
+    feats = model.preprocess(["a dog", "a cat is here"])
     (folder / "onnx").mkdir()
     torch.onnx.export(Tokens().eval(), (feats["input_ids"], feats["attention_mask"]),
                       str(folder / "onnx" / "model.onnx"), input_names=["input_ids", "attention_mask"],
