@@ -52,6 +52,8 @@ _EXTRA_MODULES = {
     "onnx": ("onnxruntime", "onnx", "onnxscript"),
     "openvino": ("openvino", "onnx", "onnxscript", "nncf"),
 }
+# Running a written variant needs only its runtime.
+_RUN_MODULES = {"onnx": ("onnxruntime",), "openvino": ("openvino",)}
 _TORCH_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 THROUGHPUT_SENTENCES = 512   # sentences encoded per variant for the sentences/s figure
 THROUGHPUT_BATCH = 32
@@ -166,7 +168,10 @@ class ExportFormat:
         if self.backend != "torch":
             from stsstudio.core.runtime import load_runner
 
-            self.require()
+            problem = _modules_problem(_RUN_MODULES[self.backend], True)
+            if problem is not None:
+                raise UserError(f"Running the {self.label} export needs {self.runtime} ({problem}): "
+                                f"{install_command(self.backend)}")
             assert self.file_name is not None
             return load_runner(path, self.file_name, truncate_dim=dims)
         from sentence_transformers import SentenceTransformer

@@ -400,6 +400,22 @@ def test_cli_missing_extra_prints_the_install_line(proj, tiny_model_dir, tmp_pat
     assert len(err.strip().splitlines()) == 1
 
 
+def test_running_a_variant_needs_only_its_runtime(variants, monkeypatch: pytest.MonkeyPatch):
+    """Writing OpenVINO int8 needs NNCF; running the written folder needs OpenVINO alone."""
+    _skip_unless("openvino-int8")
+    monkeypatch.setitem(sys.modules, "nncf", None)
+    monkeypatch.setitem(sys.modules, "onnxscript", None)
+    export_formats.reset_availability()
+    fmt = get_format("openvino-int8")
+    assert not fmt.available() and "missing" in fmt.unavailable_reason()
+    assert fmt.load(variants["openvino-int8"]).encode(["a dog"]).shape == (1, 32)
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    export_formats.reset_availability()
+    with pytest.raises(UserError, match=r"needs OpenVINO \(missing openvino\): pip install 'stsstudio"):
+        fmt.load(variants["openvino-int8"])
+    export_formats.reset_availability()
+
+
 def test_exporter_failure_is_one_line_and_leaves_nothing(
         proj: Project, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
     _skip_unless("onnx")
