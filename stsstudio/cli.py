@@ -15,15 +15,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from stsstudio import __version__
+from stsstudio.core.data_export import LABEL_LAYOUTS
 from stsstudio.core.errors import UserError
 from stsstudio.core.export_formats import EXPORT_FORMATS
 from stsstudio.core.export_formats import FORMAT_NAMES as EXPORT_FORMAT_NAMES
+from stsstudio.core.formats import format_names, labels_list, suffix_list
 from stsstudio.core.guidelines import TEMPLATE_NAMES, TEMPLATES
 from stsstudio.core.label_queue import QUEUE_ORDERS
 from stsstudio.core.losses import LOSS_NAMES
-from stsstudio.core.scales import SCALES
+from stsstudio.core.scales import SCALES, format_delta, format_score, scale_text
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+FORMATS = (*format_names("pairs"), "hf")  # file formats (core/formats.py) and datasets
 SPLIT_CHOICES = ("train", "dev", "test", "none")
 VIEWS = ("welcome", "pairs", "label", "train", "try", "export", "agreement")
 
@@ -87,23 +89,36 @@ def _add_import_options(p: argparse.ArgumentParser, *, with_split: bool = True) 
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     if with_split:
-        p.add_argument("--split", choices=SPLIT_CHOICES, default="none", help="split of the imported pairs")
-        p.add_argument("--dev-fraction", type=float, default=0.0, metavar="F",
+        p.add_argument("--split", choices=SPLIT_CHOICES, default=None,
+                       help="split of the imported pairs when the file has no split column "
+                            "(default: train with a seeded 10%% dev holdout, as in the import window)")
+        p.add_argument("--dev-fraction", type=float, default=None, metavar="F",
                        help="without a split column, hold out this seeded share of the labeled pairs "
-                            "as dev (e.g. 0.1; default 0: none)")
+                            "as dev (default 0.1 when --split is not given, else 0)")
+        p.add_argument("--annotator-column", metavar="COL",
+                       help="column naming who gave each row's label (default: a column named "
+                            "annotator, rater, labeler, coder, ...; '' for none)")
     p.add_argument("--hf-config", metavar="NAME", help="Hugging Face dataset config")
     p.add_argument("--hf-split", metavar="NAME", help="Hugging Face dataset split (default: train)")
 
 
+def _dev_fraction(args: argparse.Namespace) -> float | None:
+    """--dev-fraction, else the import window's default (None) unless --split was named."""
+    if getattr(args, "dev_fraction", None) is not None:
+        return args.dev_fraction
+    return None if getattr(args, "split", None) is None and hasattr(args, "split") else 0.0
+
+
 def _import_options(args: argparse.Namespace):
     """ImportOptions from the shared import flags (also used by `evaluate --data`)."""
-    from stsstudio.core.importers import ImportOptions
+    from stsstudio.core.importers import DEFAULT_SPLIT, ImportOptions
 
     return ImportOptions(
         format=args.format, sentence1=args.sentence1, sentence2=args.sentence2, score=args.score,
         has_header=False if args.no_header else None, scale=args.scale,
-        split=getattr(args, "split", None) or "none", hf_config=args.hf_config,
-        hf_split=args.hf_split, dev_fraction=getattr(args, "dev_fraction", 0.0) or 0.0)
+        split=getattr(args, "split", None) or DEFAULT_SPLIT, hf_config=args.hf_config,
+        hf_split=args.hf_split, dev_fraction=_dev_fraction(args),
+        annotator_column=getattr(args, "annotator_column", None))
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -123,7 +138,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     cols = report.columns
     print(f"Imported {report.imported:,} of {report.rows:,} rows from {args.source} into {name!r}")
     print(f"  columns   sentence1={cols.get('sentence1')!r} sentence2={cols.get('sentence2')!r} "
-          f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else ""))
+          f"score={cols.get('score')!r}" + (f" split={cols['split']!r}" if cols.get("split") else "")
+          + (f" annotator={cols['annotator']!r}" if cols.get("annotator") else ""))
+    if cols.get("annotator"):
+        from stsstudio.core.importers import raters_note
+
+        print(f"  raters    {raters_note(report.annotators)}; {report.labels:,} labels on the new pairs"
+              + (f", {report.labels_on_existing:,} on pairs already in the project"
+                 if report.labels_on_existing else ""))
     if report.metadata_columns:
         print("  kept      " + ", ".join(report.metadata_columns) + " (other columns, per pair; "
               "export-data writes them back)")
@@ -145,7 +167,18 @@ def _cmd_import(args: argparse.Namespace) -> int:
               "appear in both train and dev/test")
     for warning in report.warnings:
         print(f"  warning   {warning}")
+    wanted = args.split or "train"
+    others = [k for k in report.existing_splits if k != wanted]
+    if others and not cols.get("split"):
+        print(f"  hint      to move the project's pairs from {others[0]} to {wanted}: stsstudio split "
+              f"{_quote(args.project)} --to {wanted} --from {others[0]}")
     return 0
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(str(text))
 
 
 def _hint_sentence_list(source: str, options: Any, exc: UserError) -> None:
@@ -227,8 +260,10 @@ def _cmd_export_data(args: argparse.Namespace) -> int:
 
     with _open_project(args.project, readonly=True) as project:
         written = export_pairs(project, args.out, split=args.split, labeled_only=args.labeled_only,
-                               force=args.force, annotator=args.annotator, assignment=args.assignment)
-    print(f"Wrote {written:,} pairs to {args.out}")
+                               force=args.force, annotator=args.annotator, assignment=args.assignment,
+                               labels=args.labels)
+    what = "rows (one per pair and annotator)" if args.labels == "long" else "pairs"
+    print(f"Wrote {written:,} {what} to {args.out}")
     return 0
 
 
@@ -237,7 +272,9 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
 
     with _open_project(args.project) as project:
         report = merge_labels(project, args.source, annotator=args.annotator, scale=args.scale,
-                              on_conflict=args.on_conflict, dry_run=args.dry_run)
+                              on_conflict=args.on_conflict, dry_run=args.dry_run,
+                              annotator_column=args.annotator_column)
+        shown = project.display_scale()
     if args.json:
         _print_json(report.as_dict())
         return 0
@@ -248,8 +285,8 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
           f"on {report.new_pairs:,} new pairs, conflicting {report.conflicting:,} "
           f"({report.on_conflict}), skipped {report.skipped:,}")
     for c in report.conflicts[:10]:
-        print(f"  conflict  pair {c['pair_id']} {c['annotator']}: project {c['project']:.3f}, "
-              f"source {c['source']:.3f}")
+        print(f"  conflict  pair {c['pair_id']} {c['annotator']}: project "
+              f"{format_score(c['project'], shown)}, source {format_score(c['source'], shown)}")
     return 0
 
 
@@ -258,6 +295,7 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
 
     with _open_project(args.project, readonly=True) as project:
         report = agreement_report(project, split=args.split, n_boot=args.bootstrap, seed=args.seed)
+        shown = project.display_scale()
     if args.json:
         _print_json(report)
         return 0
@@ -271,7 +309,12 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
     print(f"Annotators {', '.join(report['annotators']) or 'none'}; "
           f"{report['pairs_with_multiple_labels']:,} pairs with two or more labels")
     print(f"  alpha (interval)  {num(report['alpha'])}{ci(report['alpha_ci'])}")
-    print(f"  mean |a - b|      {num(report['mean_abs_diff'])}{ci(report['mean_abs_diff_ci'])}")
+    # A difference on the project's scale (by its span), one decimal more than a label.
+    low, high = report["mean_abs_diff_ci"] or (None, None)
+    mad = format_delta(report["mean_abs_diff"], shown, more=1, empty="n/a")
+    mad_ci = "" if low is None else \
+        f" [{format_delta(low, shown, more=1)}, {format_delta(high, shown, more=1)}]"
+    print(f"  mean |a - b|      {mad}{mad_ci} (on {scale_text(shown)})")
     for p in report["pairwise_spearman"]:
         print(f"  Spearman {p['a']} vs {p['b']}: {num(p['spearman'])}{ci(p['ci'])} on {p['pairs']} pairs")
     return 0
@@ -301,10 +344,44 @@ def _cmd_assign_overlap(args: argparse.Namespace) -> int:
 
 
 def _cmd_assign_dev(args: argparse.Namespace) -> int:
+    from stsstudio.core.splits import move_pairs
+
     with _open_project(args.project) as project:
-        moved = project.assign_dev_split(args.fraction, seed=args.seed)
-    print(f"Moved {moved} labeled train pairs to dev (seed {args.seed}).")
+        move = _moving(args, project, lambda: move_pairs(project, "dev", from_split="train",
+                                                         fraction=args.fraction, seed=args.seed))
+    print(f"Moved {move.moved:,} of {move.candidates:,} labeled train pairs to dev (seed {args.seed}).")
     return 0
+
+
+def _cmd_split(args: argparse.Namespace) -> int:
+    from stsstudio.core.splits import move_pairs
+
+    labeled_only = True if args.labeled_only else (False if args.all_pairs else None)
+    with _open_project(args.project) as project:
+        move = _moving(args, project, lambda: move_pairs(
+            project, args.to, from_split=args.from_split, fraction=args.fraction, seed=args.seed,
+            labeled_only=labeled_only))
+    if args.json:
+        _print_json(move.as_dict())
+        return 0
+    what = "labeled pairs" if move.labeled_only else "pairs"
+    share = "" if move.fraction >= 1 else f", a seeded {move.fraction:g} share (seed {move.seed})"
+    print(f"Moved {move.moved:,} of {move.candidates:,} {what} from {move.from_split} to {move.to}{share}.")
+    return 0
+
+
+def _moving(args: argparse.Namespace, project: Any, move: Any) -> Any:
+    """Run a split move; where nothing moved because the labels sit in `none`, say the command."""
+    from stsstudio.core.splits import NothingToMove
+
+    try:
+        return move()
+    except NothingToMove as exc:
+        counts = project.counts()
+        if counts.labeled("none") and not counts.labeled("train"):
+            raise UserError(f"{exc}. Move them to train first: stsstudio split "
+                            f"{_quote(args.project)} --to train --from none") from None
+        raise
 
 
 # ----------------------------------------------------------------------------------------
@@ -404,6 +481,8 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
               file=sys.stderr if args.json else sys.stdout)
         if getattr(result, "verdict", ""):
             print(result.verdict, file=sys.stderr if args.json else sys.stdout)
+        if result.model_dir:
+            print(_next_step(result), file=sys.stderr if args.json else sys.stdout)
         if result.message and result.message != getattr(result, "verdict", ""):
             print(result.message, file=sys.stderr)
     if args.json:
@@ -414,6 +493,7 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
                else None,
                "verdict": getattr(result, "verdict", "") or None,
                "outcome": getattr(result, "outcome", "") or None,
+               "next_step": _next_step(result),
                "schedule": getattr(result, "schedule", None),
                "cv": getattr(result, "cv", None)}
         ceiling = getattr(result, "human_ceiling", None)
@@ -423,12 +503,18 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
     return 2 if result.status == "failed" else 0
 
 
+def _next_step(result: Any) -> str | None:
+    """What to do after a run, in plain words (core.advice; the Train view shows the same)."""
+    from stsstudio.core.advice import run_advice
+
+    return run_advice(result) if result.status != "failed" and result.model_dir else None
+
+
 def _quiet_training_logs() -> None:
     # transformers' info/warning chatter would tear the progress bar apart.
-    from transformers.utils import logging as hf_logging
+    from stsstudio.core.quiet import quiet_libraries
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    quiet_libraries()
 
 
 def _auto_float(text: str) -> float | str:
@@ -468,6 +554,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         reporter = _ProgressReporter()
         if not readonly:  # shown once the run has started (an error stays one line)
             reporter.plan = data_plan(project, config)
+            if not reporter.plan.can_start and project.counts().labeled("none"):
+                raise UserError(f"{' '.join(reporter.plan.problems)} From the command line: "
+                                f"stsstudio split {_quote(args.project)} --to train --from none")
         result = train(project, config, reporter)
         if not readonly and result.status == "finished" and result.model_dir:
             _predict_after_run(project, result.run_id)
@@ -489,8 +578,9 @@ def _predict_after_run(project: Any, run_id: int) -> None:
 class _PredictProgress:
     """``predict_pairs``' task on the CLI: a percentage on stderr when it changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, why: str = "") -> None:
         self.shown = -1
+        self.why = why   # e.g. " for 'Most informative first'": the status line says what for
 
     def progress(self, done: int, total: int) -> None:
         pct = int(100 * done / total) if total else 100
@@ -500,7 +590,7 @@ class _PredictProgress:
             sys.stderr.flush()
 
     def status(self, text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        print(text.removesuffix("…") + self.why + ("…" if self.why else ""), file=sys.stderr, flush=True)
 
     def is_cancelled(self) -> bool:
         return False
@@ -524,14 +614,19 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_queue(args: argparse.Namespace) -> int:
-    from stsstudio.core.label_queue import next_pairs, queue_order
+    from stsstudio.core.label_queue import next_pairs, queue_order, why_empty
 
     if args.limit < 1:
         raise UserError(f"--limit must be at least 1, not {args.limit}.")
+    _score_for_order(args.project, args.order)
     with _open_project(args.project, readonly=True) as project:
         choices = next_pairs(project, args.order, limit=args.limit, split=args.split,
                              annotator=args.annotator or "")
         pairs = project.pair_text_by_ids([c.pair_id for c in choices])
+        why = None if choices else why_empty(project, args.order, split=args.split,
+                                              annotator=args.annotator or "")
+    if why is not None:   # an order with nothing to give says why, and which order has pairs
+        print(f"{why.message} Try --order {why.switch_to}.", file=sys.stderr)
     if args.json:
         _print_json({"order": args.order, "label": queue_order(args.order).label,
                      "pairs": [{**c.as_dict(), "sentence1": pairs[c.pair_id][0],
@@ -540,6 +635,28 @@ def _cmd_queue(args: argparse.Namespace) -> int:
     for c in choices:
         print(f"{c.pair_id}\t{c.reason}")
     return 0
+
+
+def _score_for_order(path: str, order: str) -> None:
+    """A model order's missing scores, computed before the queue is read (one progress line)."""
+    from stsstudio.core.label_queue import compute_missing_scores, order_plan, queue_order
+    from stsstudio.core.store import ProjectLockedError
+
+    with _open_project(path, readonly=True) as project:
+        plan = order_plan(project, order)
+    if not plan.missing:
+        return
+    try:
+        with _open_project(path) as project:
+            progress = _PredictProgress(f" for {queue_order(order).label!r}")
+            compute_missing_scores(project, order, task=progress)
+            if progress.shown >= 0:
+                sys.stderr.write("\n")
+    except ProjectLockedError:
+        if not plan.ready:   # the app holding the project scores it: nothing to rank by yet
+            raise
+        print(f"Note: the project is open elsewhere, so {plan.missing_names} could not score the "
+              "newest pairs; they are left out.", file=sys.stderr)
 
 
 def _print_plan(plan: Any) -> None:
@@ -573,8 +690,9 @@ def _model_ref(args: argparse.Namespace, project: Any = None) -> str:
     if getattr(args, "run", None) is not None:
         return f"run:{args.run}"
     if project is not None and project.best_run() is None:
-        raise UserError(f"{project.name} has no trained model yet; train one, or pass --base to use "
-                        "the base model.")
+        from stsstudio.core.inference import no_best_run_message
+
+        raise UserError(no_best_run_message(project, cli=True))
     return "best"
 
 
@@ -593,7 +711,7 @@ def _eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], list[flo
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from stsstudio.core.evaluation import evaluate_pairs, evaluate_project
+    from stsstudio.core.evaluation import evaluate_file_pairs, evaluate_pairs, evaluate_project
     from stsstudio.core.inference import get_model
 
     if args.model and (args.run is not None or args.base):
@@ -602,23 +720,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise UserError("name a PROJECT (with --run ID or --base) or a model folder with --model DIR")
     if args.model and not args.project and not args.data:
         raise UserError("--model needs pairs to evaluate on: a PROJECT or --data FILE")
+    worst: list[dict[str, Any]] = []
     if args.project:
         with _open_project(args.project, readonly=True) as project:
             what = args.model or _model_ref(args, project)
             if args.data:
                 s1, s2, gold = _eval_data(args)
-                model = get_model(what, device=args.device, project=project)
-                result = evaluate_pairs(model, s1, s2, gold)
+                result = evaluate_file_pairs(project, what, s1, s2, gold, device=args.device,
+                                             include_trained=args.include_trained)
             else:
                 result = evaluate_project(project, what, args.split, device=args.device,
                                           include_trained=args.include_trained)
-                if result.leak_note:
-                    print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
+                worst = _worst_rows(project, what, args, result) if args.worst else []
+            if result.leak_note:
+                print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
     else:
         s1, s2, gold = _eval_data(args)
         result = evaluate_pairs(get_model(args.model, device=args.device), s1, s2, gold)
     if args.json:
-        _print_json(result.as_dict())
+        _print_json(dict(result.as_dict(), **({"worst": worst} if worst else {})))
     else:
         where = args.data or result.source or f"the {args.split} split"
         fig = result.as_dict()
@@ -627,7 +747,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ci = fig.get("spearman_ci") or [None, None]
         interval = f" (95 % interval {ci[0]:.4f} to {ci[1]:.4f})" if None not in ci else ""
         print(f"Spearman {spearman}{interval}  Pearson {pearson}  ({result.pairs:,} pairs of {where})")
+        if worst:
+            print(f"Largest disagreements ({len(worst)}):")
+        for w in worst:
+            print(f"  pair {w['pair']}: label {w['label']}, model {w['model']}  "
+                  f"{w['sentence1']!r} / {w['sentence2']!r}")
     return 0
+
+
+def _worst_rows(project: Any, what: str, args: argparse.Namespace, result: Any) -> list[dict[str, Any]]:
+    """``evaluate --worst N``: the Try view's largest disagreements (core), on the project's scale."""
+    from stsstudio.core.evaluation import worst_pairs
+    from stsstudio.core.scales import format_display
+
+    scale = project.display_scale()
+    return [{"pair": w.pair_id, "label": format_display(w.gold, scale),
+             "model": format_display(w.guess, scale), "sentence1": w.sentence1, "sentence2": w.sentence2}
+            for w in worst_pairs(project, what, args.split, result=result, limit=args.worst)]
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -638,6 +774,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     fmt.require()  # a missing extra: exit 2 with the pip line before opening anything
     with _open_project(args.project, readonly=True) as project:
         run = project.run(args.run) if args.run is not None else project.best_run()
+        if args.run is None and run is None and any(r.model_dir for r in project.runs()):
+            from stsstudio.core.inference import no_best_run_message
+
+            raise UserError(no_best_run_message(project, cli=True, export=True))
+        if run is not None:
+            from stsstudio.core.advice import describe_export, run_advice
+
+            text, warn = describe_export(run)
+            if warn:
+                print(f"Warning: {text} {run_advice(run)}", file=sys.stderr)
         out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force,
                          format=fmt.name, dims=args.dims)
     if fmt.name == "torch" and not args.dims:
@@ -702,16 +848,20 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
 
 def _calibrated_line(project: Any, ref: str, score: float) -> str:
     """``3.9 of 5: mostly equivalent (cosine 0.7861)``, from the run's stored calibration."""
-    from stsstudio.core.calibration import Calibration, describe_guess
+    import shlex
+
+    from stsstudio.core.calibration import project_guess
     from stsstudio.core.predictions import prediction_target
 
     run_id, _ = prediction_target(project, ref)
-    cal = Calibration.load(project, run_id)
-    if cal is None:
+    guess = project_guess(project, run_id, score)
+    if not guess.calibrated:
         raise UserError(f"{'The base model' if run_id == 0 else f'Run {run_id}'} has no calibration "
-                        f"yet; run `stsstudio predict {project.path} --model "
+                        f"yet; run `stsstudio predict {shlex.quote(str(project.path))} --model "
                         f"{'base' if run_id == 0 else f'run:{run_id}'}` (it needs 5 labeled pairs).")
-    return f"{describe_guess(cal.guess(score), project.display_scale())} (cosine {score:.4f})"
+    caveat = guess.caveat()
+    return (f"{guess.describe(project.display_scale())} (cosine {score:.4f})"
+            + (f"; {caveat}" if caveat else ""))
 
 
 _VARIANT_HELP = ("run this export variant of the model folder (written by `export --format`) with "
@@ -783,8 +933,12 @@ def _size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stsstudio",
-        description="STS Studio: label sentence-pair similarity and fine-tune embedding models. "
+        description="STS Studio: label sentence-pair similarity and fine-tune embedding models.\n"
                     "Run without a command to open the desktop app.",
+        epilog="desktop menu entry (Linux, after a pip install):\n"
+               "  stsstudio --install-desktop-entry      add STS Studio to the applications menu\n"
+               "  stsstudio --uninstall-desktop-entry    remove it again",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -800,7 +954,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import sentence pairs from a file or a Hugging Face dataset")
     p.add_argument("project")
-    p.add_argument("source", help="CSV/TSV/JSONL/Parquet file, dataset folder, or Hub dataset id")
+    p.add_argument("source", help=f"{labels_list('pairs')} file, dataset folder, or Hub dataset id")
     _add_import_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_import)
@@ -808,8 +962,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-sentences",
                        help="add single sentences (one text column) to the project's sentence pool")
     p.add_argument("project")
-    p.add_argument("source", help="CSV/TSV/JSONL/Parquet/TXT file or a dataset folder")
-    p.add_argument("--format", choices=(*FORMATS, "txt"), help="source format (default: detect)")
+    p.add_argument("source", help=f"{labels_list('sentences')} file or a dataset folder")
+    p.add_argument("--format", choices=(*format_names("sentences"), "hf"),
+                   help="source format (default: detect)")
     p.add_argument("--column", metavar="COL", help="the text column (name or 0-based index)")
     p.add_argument("--id-column", metavar="COL", help="a column of ids kept with each sentence")
     p.add_argument("--no-header", action="store_true", help="the file has no header row")
@@ -843,20 +998,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-data", help="write the project's pairs to a file")
     p.add_argument("project")
-    p.add_argument("out", help="output file: .csv, .tsv, .jsonl or .parquet")
+    p.add_argument("out", help=f"output file ending in {suffix_list('export')}")
     p.add_argument("--split", choices=SPLIT_CHOICES)
     p.add_argument("--labeled-only", action="store_true")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p.add_argument("--annotator", metavar="NAME", help="with --assignment: whose labelling pack")
     p.add_argument("--assignment", action="store_true",
                    help="write the pairs assigned to --annotator (a labelling pack for merge-labels)")
+    p.add_argument("--labels", choices=LABEL_LAYOUTS, default="wide",
+                   help="who labelled what: wide (default) adds a label_<name> column per annotator "
+                        "when there are several; long writes one row per pair and annotator")
     p.set_defaults(func=_cmd_export_data)
 
     p = sub.add_parser("merge-labels", help="merge another annotator's labels (project or file)")
     p.add_argument("project")
-    p.add_argument("source", help="another project folder, or a CSV/TSV/JSONL/Parquet with "
-                                  "sentence1, sentence2, score and optionally annotator")
+    p.add_argument("source", help=f"another project folder, or a {labels_list('pairs')} file with "
+                                  "sentence1, sentence2, score and optionally annotator (or rater)")
     p.add_argument("--annotator", metavar="NAME", help="annotator of rows that name none")
+    p.add_argument("--annotator-column", metavar="COL",
+                   help="column naming each row's annotator (default: one named annotator, rater, "
+                        "labeler, coder, ...; as for import)")
     p.add_argument("--scale", choices=SCALES, default="auto", help="score scale (default: detect)")
     p.add_argument("--on-conflict", choices=("keep", "replace"), default="keep",
                    help="where the same annotator already has another label (default: keep)")
@@ -894,6 +1055,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=_cmd_assign_dev)
+
+    p = sub.add_parser("split", help="move pairs between splits (all, or a seeded share)")
+    p.add_argument("project")
+    p.add_argument("--to", required=True, choices=SPLIT_CHOICES, help="the split to move pairs to")
+    p.add_argument("--from", dest="from_split", choices=SPLIT_CHOICES,
+                   help="the split to take them from (default: train for dev and test, else none)")
+    p.add_argument("--fraction", type=float, default=1.0, metavar="F",
+                   help="a seeded share to move, 0 < F <= 1 (default 1: all)")
+    p.add_argument("--seed", type=int, default=42)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--labeled-only", action="store_true",
+                       help="move labeled pairs only (the default for dev and test)")
+    which.add_argument("--all-pairs", action="store_true", help="move unlabeled pairs too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_split)
 
     p = sub.add_parser("delete-run", help="delete a run and its model folder")
     p.add_argument("project")
@@ -933,7 +1109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("queue", help="the next pairs to label in a queue order, and why")
+    p = sub.add_parser("queue", help="the next pairs to label in a queue order, and why (a model "
+                       "order scores the pairs first when no scores exist yet)")
     p.add_argument("project")
     p.add_argument("--order", choices=[o.name for o in QUEUE_ORDERS], default="file",
                    help="; ".join(f"{o.name}: {o.label}" for o in QUEUE_ORDERS))
@@ -960,6 +1137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="evaluate on this file instead of the project's pairs")
     p.add_argument("--include-trained", action="store_true",
                    help="keep pairs the run trained on (a leaked evaluation, flagged); default: left out")
+    p.add_argument("--worst", type=int, metavar="N",
+                   help="also list the N pairs the model gets most wrong (as Try's largest disagreements)")
     _add_import_options(p, with_split=False)
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")
@@ -1030,7 +1209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
-            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "train",
+            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "split", "train",
             "predict", "queue", "resume", "evaluate",
             "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
 
@@ -1038,6 +1217,9 @@ COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "expor
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from stsstudio.core.quiet import quiet_libraries
+
+    quiet_libraries()   # the CLI prints its own progress line, never the libraries' bars
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):

@@ -164,3 +164,136 @@ def test_no_gui_class_or_method_is_oversized() -> None:
     for path in sorted((PACKAGE / "gui").glob("*.py")):
         found += oversized(path.read_text(encoding="utf-8"), path.name)
     assert not found, "split these into composed widgets or helper methods:\n" + "\n".join(found)
+
+
+# Issue 22: one table of file formats (core/formats.py); no other module spells a suffix.
+FORMATS_MODULE = PACKAGE / "core" / "formats.py"
+SUFFIX_LITERAL = re.compile(r"\.(csv|tsv|jsonl|parquet|xlsx)\b", re.IGNORECASE)
+
+
+def suffix_literals(source: str) -> list[str]:
+    """String literals (f-string parts included, docstrings not) naming a data file suffix."""
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant):
+            docstrings.add(id(node.body[0].value))
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings and SUFFIX_LITERAL.search(node.value)]
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ('SUFFIXES = (".csv", ".tsv")', True),
+    ('name = "labeled_pairs.parquet"', True),
+    ('msg = f"use a .jsonl or {x}.XLSX file"', True),
+    ('FILTER = "Pairs (*.csv *.tsv)"', True),
+    ('def f():\n    """Reads a .csv file."""\n    return 1\n', False),
+    ('"""A module about .parquet files."""\nx = 1\n', False),
+    ('label = "CSV, TSV or Parquet"', False),
+    ('path = base.with_suffix(fmt.suffix)', False),
+    ('name = "data.csvx"', False),
+])
+def test_suffix_detector(source: str, found: bool) -> None:
+    assert bool(suffix_literals(source)) is found
+
+
+def test_file_suffixes_live_only_in_the_format_registry() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == FORMATS_MODULE:
+            continue
+        found = suffix_literals(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = found
+    assert suffix_literals(FORMATS_MODULE.read_text(encoding="utf-8"))  # the registry is seen
+    assert not offenders, f"file suffixes outside core/formats.py (read the registry): {offenders}"
+
+
+# -- change sets: one helper turns a write's Changes into the views' signals -------------------
+
+PROJECT_SIGNALS = {"pairsChanged", "pairChanged", "runsChanged", "predictionsChanged"}
+CHANGE_HELPER = PACKAGE / "gui" / "context.py"
+
+
+def hand_emitted_signals(source: str) -> list[int]:
+    """Lines that emit a project signal by hand (``ctx.pairsChanged.emit()``) or forward
+    another signal into one (``x.connect(ctx.pairsChanged)``)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        target = node.func.value if node.func.attr == "emit" else (
+            node.args[0] if node.func.attr == "connect" and node.args else None)
+        if isinstance(target, ast.Attribute) and target.attr in PROJECT_SIGNALS:
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ("self.ctx.pairsChanged.emit()", True),
+    ("ctx.pairChanged.emit(3)", True),
+    ("panel.targetChanged.connect(window.ctx.pairsChanged)", True),
+    ("self.ctx.apply(Changes.new_pairs())", False),
+    ("ctx.pairsChanged.connect(self._on_pairs_changed)", False),
+    ("self.finished.emit(result)", False),
+])
+def test_hand_emit_detector(source: str, found: bool) -> None:
+    assert bool(hand_emitted_signals(source)) is found
+
+
+def test_project_signals_come_only_from_change_sets() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == CHANGE_HELPER:
+            continue
+        lines = hand_emitted_signals(path.read_text(encoding="utf-8"))
+        if lines:
+            offenders[str(path.relative_to(PACKAGE))] = lines
+    assert hand_emitted_signals(CHANGE_HELPER.read_text(encoding="utf-8"))   # the helper is seen
+    assert not offenders, f"emit a change set with ctx.apply(Changes...) instead: {offenders}"
+
+
+# -- colours: every colour is a named role of gui/style.py (issue 22, point 6) -----------------
+
+STYLE = PACKAGE / "gui" / "style.py"
+# Six digits anywhere; three ("#fff") as a whole string or after a CSS colon, so that
+# "issue #123" is not a colour.
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}\b|^#[0-9a-fA-F]{3}$|:\s*#[0-9a-fA-F]{3}\b")
+
+
+def hex_colors(source: str) -> list[str]:
+    """Hex colour literals in string constants (f-string parts included); comments don't count."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.extend(HEX_COLOR.findall(node.value))
+    return found
+
+
+@pytest.mark.parametrize(("source", "has_hex"), [
+    ('label.setStyleSheet("color: #6b6b6b;")', True),
+    ('GREY = QColor("#9a9a9a")', True),
+    ("html = f\"<span style='color:#b3261e'>{text}</span>\"", True),
+    ('pen = pg.mkPen("#fff")', True),
+    ('sheet = "QLabel { background:#eee; }"', True),
+    ('label.setStyleSheet(style.text_color("hint"))', False),
+    ('colour = QColor(style.color("accent"))  # was #4c5fd5', False),
+    ('link = "see issue #123 and row #12"', False),
+    ('pattern = re.compile(r\'color="#[0-9a-fA-F]{3,6}"\')', False),
+])
+def test_hex_color_detector(source: str, has_hex: bool) -> None:
+    assert bool(hex_colors(source)) is has_hex
+
+
+def test_hex_colours_live_only_in_style() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == STYLE:
+            continue
+        found = hex_colors(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = found
+    assert not offenders, f"Hex colours outside gui/style.py (add a named role there): {offenders}"

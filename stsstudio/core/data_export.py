@@ -1,12 +1,13 @@
-"""Write a project's pairs to CSV, TSV, JSONL or Parquet (``stsstudio export-data``).
+"""Write a project's pairs to a data file (``stsstudio export-data``): CSV, TSV, JSON Lines,
+Parquet or an Excel workbook, as :mod:`stsstudio.core.formats` lists them.
 
 Columns: sentence1, sentence2, score (0–1, empty when unlabeled) and split; then the score on
 the project's own scale (``score_1_5`` for a 1–5 project, see :func:`display_column`) and the
 imported file's unmapped columns (an ID, a judgment, ...), so labels join back to the user's
 own system. Writes are
 atomic: a temporary file beside the target, then a rename, so a failed export never leaves a
-half-written file behind. CSV and TSV cells that a spreadsheet would run as a formula are
-prefixed with an apostrophe.
+half-written file behind. In formats a spreadsheet opens (CSV, TSV, Excel), cells it would run
+as a formula are prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import FILE_FORMATS, export_format_of, formats_for
 from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
+from stsstudio.core.scales import display_column, to_display
 from stsstudio.core.store import SPLITS, Project
 
-EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                  ".parquet": "parquet"}
+# {suffix: format name} of what export-data writes (from the one table in core/formats.py).
+EXPORT_FORMATS = {s: f.name for f in formats_for("export") for s in f.suffixes}
 COLUMNS = ("sentence1", "sentence2", "score", "split")
 # Spreadsheets evaluate cells starting with these (OWASP "CSV injection"); tab and carriage
 # return are included because some spreadsheets strip them and then see the next character.
@@ -50,22 +53,9 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def display_column(scale: str | None) -> str | None:
-    """The name of the column holding the score on the project's display scale, or None when
-    the project shows 0–1 (the ``score`` column already is). Its name reads as that scale on
-    import (``score_1_5``), so a re-import that picks it gets the same values."""
-    if not scale or scale == "0-1":
-        return None
-    return "score_" + scale.replace("-", "_")
-
-
 def export_format(out_path: str | os.PathLike[str]) -> str:
     """The export format of a target file from its extension; UserError if unknown."""
-    suffix = Path(out_path).suffix.lower()
-    if suffix not in EXPORT_FORMATS:
-        raise UserError(f"cannot export to {Path(out_path).name!r}: use a .csv, .tsv, .jsonl or "
-                        ".parquet file name")
-    return EXPORT_FORMATS[suffix]
+    return export_format_of(out_path).name
 
 
 def check_output_file(out_path: str | os.PathLike[str], *, force: bool = False,
@@ -115,20 +105,29 @@ def check_output_file(out_path: str | os.PathLike[str], *, force: bool = False,
     return target
 
 
+# Who labelled what: "wide" adds a column per annotator when there are several (label_<name>),
+# "long" writes one row per pair and annotator with an ``annotator`` column (import reads it back).
+LABEL_LAYOUTS = ("wide", "long")
+
+
 def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: str | None = None,
                  labeled_only: bool = False, force: bool = False, annotator: str | None = None,
-                 assignment: bool = False) -> int:
+                 assignment: bool = False, labels: str = "wide") -> int:
     """Write the project's pairs (in id order) to ``out_path``; return how many were written.
 
     Args:
         project: an open project (read-only is fine).
-        out_path: .csv, .tsv, .jsonl or .parquet; the format follows the extension.
+        out_path: a file name whose suffix names a format of :mod:`stsstudio.core.formats`.
         split: only this split (train, dev, test or none).
         labeled_only: only pairs with a current score.
         force: replace an existing file (otherwise that is an error).
         annotator, assignment: write ``annotator``'s labelling pack instead: the pairs assigned
             to them (:meth:`Project.assign_overlap`), their own labels so far, and an
             ``annotator`` column, so that ``merge-labels`` brings the pack back.
+        labels: "wide" (default): with several annotators, one ``label_<name>`` column each,
+            on the project's scale; "long": one row per pair and annotator, ``score`` being
+            that annotator's label and ``annotator`` naming them (pairs nobody labelled get
+            one row with an empty annotator). Returns the rows written.
 
     Raises:
         UserError: unknown extension, unknown split, or a target that cannot be written.
@@ -136,8 +135,11 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     import pandas as pd
 
     fmt = export_format(out_path)
+    FILE_FORMATS[fmt].require()
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if labels not in LABEL_LAYOUTS:
+        raise UserError(f"unknown label layout {labels!r}; use {' or '.join(LABEL_LAYOUTS)}")
     if assignment or annotator:
         annotator = (annotator or "").strip()
         if not (assignment and annotator):
@@ -150,16 +152,14 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     else:
         frame = _pairs_frame(project, project.pair_text_rows(split, labeled_only=labeled_only,
                                                              metadata=True))
+        frame = _with_annotators(project, frame, split, labeled_only, labels)
     if annotator:
         frame["annotator"] = annotator
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
     shown = display_column(project.display_scale())
     if shown is not None:
-        from stsstudio.core.scales import SCALE_RANGES
-
-        low, high = SCALE_RANGES[project.display_scale()]
         frame.insert(frame.columns.get_loc("score") + 1, shown,
-                     (low + frame["score"] * (high - low)).round(6))
+                     to_display(frame["score"].to_numpy(), project.display_scale()).round(6))
 
     target = check_output_file(out_path, force=force, fmt=fmt)
     clean_stale_temps(target)
@@ -172,19 +172,14 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     apply_umask(tmp)
     try:
         escaped = 0
-        if fmt in ("csv", "tsv"):
+        if FILE_FORMATS[fmt].spreadsheet:
             texts = [c for c in frame.columns if c in ("sentence1", "sentence2")
                      or (c not in COLUMNS and frame[c].dtype == object)]
             for col in texts:
                 safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
                 escaped += int((safe != frame[col]).sum())
                 frame[col] = safe
-            frame.to_csv(tmp, sep="," if fmt == "csv" else "\t", index=False, encoding="utf-8",
-                         lineterminator="\n")
-        elif fmt == "jsonl":
-            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-        else:
-            frame.to_parquet(tmp, index=False)
+        FILE_FORMATS[fmt].writer(frame, tmp)
         os.replace(tmp, target)
         _write_formula_note(target, escaped)
     except OSError as exc:
@@ -217,6 +212,39 @@ def _pairs_frame(project: Project, rows: list[tuple]) -> Any:
         taken.add(name)
         frame[name] = values
     return frame
+
+
+def _with_annotators(project: Project, frame: Any, split: str | None, labeled_only: bool,
+                     layout: str) -> Any:
+    """Add who labelled what to the one-row-per-pair ``frame`` (see :data:`LABEL_LAYOUTS`)."""
+    import pandas as pd
+
+    ids = project.query_pair_ids(filter="labeled" if labeled_only else "all", split=split)
+    if len(ids) != len(frame):  # the pairs changed between the two reads: a caller's bug
+        raise UserError("the project changed during the export; export again")
+    rows = project.annotator_labels(split=split)
+    names = sorted({a for _pid, _s, a, _v in rows})
+    if layout == "wide" and len(names) < 2:
+        return frame
+    labels = pd.DataFrame.from_records([(pid, a, v) for pid, _s, a, v in rows],
+                                       columns=["_id", "annotator", "_label"])
+    frame = frame.assign(_id=ids)
+    if layout == "long":
+        out = frame.merge(labels, on="_id", how="left", sort=False)
+        has = out["_label"].notna()
+        out["score"] = out["_label"].where(has, out["score"])
+        out["annotator"] = out["annotator"].fillna("")
+        at = out.columns.get_loc("split") + 1
+        out.insert(at, "annotator", out.pop("annotator"))
+        return out.drop(columns=["_id", "_label"])
+    wide = labels.pivot(index="_id", columns="annotator", values="_label").reindex(ids)
+    scale = project.display_scale()
+    for name in names:
+        column = f"label_{name}"
+        while column in frame.columns:
+            column += "_1"
+        frame[column] = to_display(wide[name].to_numpy(dtype=float), scale).round(6)
+    return frame.drop(columns=["_id"])
 
 
 def _write_formula_note(target: Path, escaped: int) -> None:

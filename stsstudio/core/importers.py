@@ -29,6 +29,7 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,20 +37,28 @@ from typing import Any
 import numpy as np
 
 from stsstudio.core.errors import Cancelled, UserError
+from stsstudio.core.formats import FILE_FORMATS, dataset_suffixes, format_names, format_of, header_optional
+from stsstudio.core.guidelines import follow_scale
 from stsstudio.core.hashing import combine_pair_hashes, sentence_hashes
-from stsstudio.core.scales import SCALE_RANGES, ScoredColumn, check_scale, scale_problem, score_column
+from stsstudio.core.scales import DISPLAY_COLUMNS, ScoredColumn, check_scale, score_column
 from stsstudio.core.scales import SCALES as SCALES  # re-exported: the names callers know
 from stsstudio.core.scales import detect_scale as detect_scale
-from stsstudio.core.store import DEV_SEED, SPLITS, PairRows, Project, choose_dev
+from stsstudio.core.store import (
+    DEV_FRACTION,
+    DEV_SEED,
+    IMPORT_ANNOTATOR,
+    SPLITS,
+    PairRows,
+    Project,
+    aggregate_target,
+    choose_dev,
+    effective_labels,
+)
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf")
+FORMATS = (*format_names("pairs"), "hf")  # the file formats of core/formats.py, and datasets
 # Longer than any sentence a person labels; a 1 MB cell is a broken file, not a sentence.
 MAX_TEXT_CHARS = 100_000
 
-_SUFFIX_FORMATS = {
-    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
-    ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet",
-}
 _SPLIT_VALUES = {
     "train": "train", "training": "train", "dev": "dev", "validation": "dev", "valid": "dev",
     "val": "dev", "development": "dev", "test": "test", "testing": "test", "none": "none", "": "",
@@ -68,6 +77,11 @@ SCORE_NAMES = ("score", "similarity_score", "similarity", "relatedness_score", "
                "label", "labels", "gold_score", "gold", "rating", "sim", "stsb_score", "target",
                "value")
 SPLIT_NAMES = ("split", "subset", "partition", "fold", "set")
+# A column naming who gave each row's label: import and merge-labels both read it as the
+# annotator (see find_annotator_column).
+ANNOTATOR_NAMES = ("annotator", "annotator_id", "annotator_name", "annotated_by", "rater", "rater_id",
+                   "rater_name", "rated_by", "labeler", "labeller", "labeler_id", "labeller_id",
+                   "labeled_by", "labelled_by", "coder", "coder_id", "coded_by")
 
 
 class ImportDataError(UserError):
@@ -121,7 +135,10 @@ class ImportOptions:
         dev_fraction: without a split column, hold out this seeded share of the labeled pairs
             of ``split`` (train or none) as dev (:func:`stsstudio.core.store.choose_dev`);
             0 holds out nothing.
-        dev_seed: the seed of that choice.
+        dev_seed: the seed of that choice. ``dev_fraction=None`` follows
+            :func:`default_dev_fraction` (the wizard's and the CLI's default).
+        annotator_column: the column naming who gave each row's label (a rater); None
+            detects it by name (:func:`find_annotator_column`); "" means none.
     """
 
     format: str | None = None
@@ -135,8 +152,9 @@ class ImportOptions:
     hf_config: str | None = None
     hf_split: str | None = None
     encoding: str | None = None
-    dev_fraction: float = 0.0
+    dev_fraction: float | None = 0.0
     dev_seed: int = DEV_SEED
+    annotator_column: str | int | None = None
 
 
 @dataclass
@@ -147,6 +165,7 @@ class ColumnGuess:
     sentence2: str | None = None
     score: str | None = None
     split_column: str | None = None
+    annotator_column: str | None = None
 
 
 @dataclass
@@ -198,6 +217,10 @@ class ImportReport:
     splits: dict[str, int] = field(default_factory=dict)
     held_out: int = 0  # labeled rows of the file put in dev by ImportOptions.dev_fraction
     metadata_columns: list[str] = field(default_factory=list)  # unmapped columns kept per pair
+    annotators: list[str] = field(default_factory=list)  # the raters named by the annotator column
+    labels: int = 0  # labels written with the new pairs (one per rater and pair)
+    labels_on_existing: int = 0  # raters' labels added to pairs the project already had
+    existing_splits: dict[str, int] = field(default_factory=dict)  # splits of the project's duplicates
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -214,6 +237,8 @@ class PreparedImport:
     raw: RawTable
     options: ImportOptions
     data_version: str | None = None
+    row_labels: list[list[tuple[str, float]]] | None = None  # per row of ``rows``, with raters
+    existing_labels: list[tuple[int, str, float]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------
@@ -240,42 +265,6 @@ class _Steps:
 # Scores
 
 
-def normalise_scores(values: Any, scale: str, *, rows: Any = None, file: str | None = None,
-                     column: str | int | None = None) -> np.ndarray:
-    """Map raw scores on ``scale`` to 0..1 (the rule lives in :mod:`stsstudio.core.scales`).
-
-    Args:
-        values: numbers (no empty cells; unlabeled pairs are left out before this).
-        scale: a scale name (not "auto": see :func:`stsstudio.core.scales.guess_scale`).
-        rows: the row number of each value, for error messages (default: 1, 2, ...).
-        file, column: named in error messages.
-
-    Raises:
-        ImportDataError: naming the first row whose score is NaN, not a number or outside
-            the scale.
-    """
-    check_scale(scale, allow_auto=False)
-    raw = np.asarray(values)
-    try:
-        arr = raw.astype(float)
-    except (TypeError, ValueError):
-        arr = np.full(raw.shape, np.nan)
-        for i, v in enumerate(raw.tolist()):
-            try:
-                arr[i] = float(v)
-            except (TypeError, ValueError):
-                raise ImportDataError(f"the score {v!r} is not a number", file=file,
-                                      row=int(rows[i]) if rows is not None else i + 1,
-                                      column=column) from None
-    found = scale_problem(arr, scale)
-    if found is not None:
-        i, detail = found
-        raise ImportDataError(detail, file=file, row=int(rows[i]) if rows is not None else i + 1,
-                              column=column)
-    low, high = SCALE_RANGES[scale]
-    return np.clip((arr - low) / (high - low), 0.0, 1.0)
-
-
 def score_preview(raw: RawTable, column: str | None, scale: str = "auto") -> ScoredColumn | None:
     """The scores of ``column`` as the import will store them, and the first problem.
 
@@ -297,6 +286,74 @@ def score_error(raw: RawTable, column: str, scored: ScoredColumn) -> ImportDataE
 
 
 # --------------------------------------------------------------------------------------
+# Raters: the annotator column (one rule for import, the wizard and merge-labels)
+
+
+def find_annotator_column(columns: Sequence[str], *, taken: Iterable[str | None] = ()) -> str | None:
+    """The column that names each row's annotator (rater), recognised by its name.
+
+    Names are compared case-insensitively with spaces, dashes and dots as underscores:
+    annotator, rater, labeler, labeller, coder, annotated_by, ... (:data:`ANNOTATOR_NAMES`).
+    Columns in ``taken`` (the sentence, score and split columns) are never it.
+    """
+    skip = {c for c in taken if c}
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        if c not in skip:
+            by_norm.setdefault(_norm_name(c), c)
+    return next((by_norm[n] for n in ANNOTATOR_NAMES if n in by_norm), None)
+
+
+def annotator_column(raw: RawTable, wanted: str | int | None = None, *,
+                     taken: Iterable[str | None] = ()) -> str | None:
+    """The annotator column of ``raw``: the one asked for (name or 0-based index; "" for
+    none), else the one :func:`find_annotator_column` recognises.
+
+    Raises:
+        ImportDataError: the column asked for does not exist or is a sentence/score column.
+    """
+    taken = [c for c in taken if c]
+    if wanted is None:
+        return find_annotator_column(raw.columns, taken=taken)
+    column = _resolve(raw, wanted, None, "annotator", False)
+    if column is not None and column in taken:
+        raise ImportDataError("the annotator column is also a sentence, score or split column",
+                              file=raw.display_name, column=column)
+    return column
+
+
+def annotator_cells(raw: RawTable, column: str) -> list[str]:
+    """Each row's annotator name, stripped; "" where the cell is empty."""
+    return [str(a).strip() if a is not None and not (isinstance(a, float) and math.isnan(a)) else ""
+            for a in raw.frame[column].tolist()]
+
+
+def annotator_names(raw: RawTable, column: str | None) -> list[str]:
+    """The distinct annotators a column names, sorted (the wizard's "2 raters: rater_a,
+    rater_b")."""
+    if column is None:
+        return []
+    return sorted({a for a in annotator_cells(raw, column) if a})
+
+
+def raters_note(names: Sequence[str]) -> str:
+    """Plain words for the raters of a file: "2 raters: rater_a, rater_b"."""
+    if not names:
+        return "no rater named: the labels are the file's"
+    shown = ", ".join(names[:8]) + (f", and {len(names) - 8:,} more" if len(names) > 8 else "")
+    return f"{len(names):,} rater{'s' if len(names) != 1 else ''}: {shown}"
+
+
+DEFAULT_SPLIT = "train"  # the split of a file's pairs when nothing else is said (wizard and CLI)
+
+
+def default_dev_fraction(split_column: str | None, split: str) -> float:
+    """The share of labeled pairs held out as dev when nothing is said: the wizard's checkbox
+    default and ``stsstudio import``'s. A file with a split column holds nothing out."""
+    return DEV_FRACTION if split_column is None and split in ("train", "none") else 0.0
+
+
+# --------------------------------------------------------------------------------------
 # Reading
 
 
@@ -309,14 +366,11 @@ def read_table(source: str | os.PathLike[str], options: ImportOptions | None = N
     """
     options = options or ImportOptions()
     fmt = _detect_format(source, options.format)
-    if fmt in ("csv", "tsv"):
-        raw = _read_delimited(Path(source).expanduser(), options, fmt)
-    elif fmt == "jsonl":
-        raw = _read_jsonl(Path(source).expanduser(), options)
-    elif fmt == "parquet":
-        raw = _read_parquet(Path(source).expanduser())
-    else:
+    if fmt == "hf":
         raw = _read_hf(source, options)
+    else:
+        FILE_FORMATS[fmt].require()
+        raw = READERS[fmt](Path(source).expanduser(), options, fmt)
     raw.guess = _guess_columns(raw)
     return raw
 
@@ -338,14 +392,14 @@ def _detect_format(source: str | os.PathLike[str], fmt: str | None) -> str:
     if path.is_dir():
         return "hf"
     if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix in _SUFFIX_FORMATS:
-            return _SUFFIX_FORMATS[suffix]
+        known = format_of(path, "pairs")
+        if known is not None:
+            return known.name
         with open(path, "rb") as fh:
             head = fh.read(4)
         return "parquet" if head == b"PAR1" else "csv"
     # "owner/name" or "name" that is not on disk: a dataset on the Hugging Face Hub.
-    if path.suffix.lower() not in _SUFFIX_FORMATS and not text.startswith((".", "~", "/")) \
+    if format_of(path, "pairs") is None and not text.startswith((".", "~", "/")) \
             and re.fullmatch(r"[\w-]+(\.[\w-]+)*(/[\w-]+(\.[\w-]+)*)?", text):
         return "hf"
     raise ImportDataError(_not_a_file(path) or "no such file or folder", file=text)
@@ -416,8 +470,9 @@ def _check_bytes(data: bytes, name: str) -> None:
     if head.startswith(b"PAR1"):
         raise ImportDataError("this is a Parquet file; import it with the format parquet", file=name)
     if head.startswith(b"PK\x03\x04"):
-        raise ImportDataError("this is a zip archive or an Excel workbook, not a text file; save "
-                              "the sheet as CSV or unpack the archive first", file=name)
+        raise ImportDataError("this is a zip archive or an Excel workbook, not a text file; give a "
+                              f"workbook the {FILE_FORMATS['xlsx'].suffix} suffix (or save the sheet "
+                              "as CSV), or unpack the archive first", file=name)
     if head.startswith(b"\x1f\x8b"):
         raise ImportDataError("the file is gzip-compressed; unpack it first", file=name)
     nul = data.find(b"\x00")
@@ -578,15 +633,7 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
         frame = frame.iloc[1:].reset_index(drop=True)
         frame.columns = columns
         row_numbers = row_numbers[1:]
-    from stsstudio.core.data_export import formula_note_path
-
-    if formula_note_path(path).is_file():  # our own export: take its formula escaping off
-        for col in frame.columns:
-            marked = frame[col].str.match(r"'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
-            if marked.any():
-                frame.loc[marked, col] = frame.loc[marked, col].str[1:]
-        warnings.append(f"{name} is an STS Studio export; the apostrophes it put before formula-like "
-                        "cells were removed.")
+    _undo_formula_escaping(path, frame, name, warnings)
     # Blank lines are kept by the parser so that row numbers match the file; drop them now.
     blank = np.ones(len(frame), dtype=bool)
     for col in frame.columns:
@@ -606,6 +653,19 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
                     has_header=bool(has_header), encoding=codec,
                     delimiter=delimiter, warnings=warnings, row_numbers=row_numbers,
                     display_name=name)
+
+
+def _undo_formula_escaping(path: Path, frame: Any, name: str, warnings: list[str]) -> None:
+    """Our own export escaped formula-like cells (its sidecar says so): take that off again."""
+    from stsstudio.core.data_export import formula_note_path
+
+    if formula_note_path(path).is_file():
+        for col in frame.columns:
+            marked = frame[col].str.match(r"'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
+            if marked.any():
+                frame.loc[marked, col] = frame.loc[marked, col].str[1:]
+        warnings.append(f"{name} is an STS Studio export; the apostrophes it put before formula-like "
+                        "cells were removed.")
 
 
 def _all_strings() -> dict[str, Any]:
@@ -730,7 +790,7 @@ def _guess_columns(raw: RawTable) -> ColumnGuess:
     by_norm = {}
     for c in raw.columns:
         by_norm.setdefault(_norm_name(c), c)
-    if raw.has_header or raw.format not in ("csv", "tsv"):
+    if raw.has_header or not header_optional(raw.format):
         for attr, names in (("sentence1", SENTENCE1_NAMES), ("sentence2", SENTENCE2_NAMES),
                             ("score", SCORE_NAMES), ("split_column", SPLIT_NAMES)):
             for n in names:
@@ -738,7 +798,10 @@ def _guess_columns(raw: RawTable) -> ColumnGuess:
                 if c is not None and c not in (guess.sentence1, guess.sentence2, guess.score):
                     setattr(guess, attr, c)
                     break
-    used = {c for c in (guess.sentence1, guess.sentence2, guess.score, guess.split_column) if c}
+    guess.annotator_column = find_annotator_column(
+        raw.columns, taken=(guess.sentence1, guess.sentence2, guess.score, guess.split_column))
+    used = {c for c in (guess.sentence1, guess.sentence2, guess.score, guess.split_column,
+                        guess.annotator_column) if c}
     sample = raw.frame.iloc[:2000]
     stats = {}
     for c in raw.columns:
@@ -799,7 +862,7 @@ _LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0
                              r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
+def _read_jsonl(path: Path, options: ImportOptions, fmt: str = "jsonl") -> RawTable:
     import pandas as pd
 
     name = _display(path)
@@ -854,7 +917,7 @@ def _read_jsonl(path: Path, options: ImportOptions) -> RawTable:
                     display_name=name)
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _read_parquet(path: Path, options: ImportOptions | None = None, fmt: str = "parquet") -> RawTable:
     import pandas as pd
 
     name = _display(path)
@@ -887,9 +950,76 @@ def _frame_table(frame: Any, source: str, fmt: str, name: str, warnings: list[st
                     row_numbers=np.arange(1, len(frame) + 1), display_name=name)
 
 
+def _read_excel(path: Path, options: ImportOptions, fmt: str = "xlsx") -> RawTable:
+    """The first sheet of an Excel workbook, cells as text (as a CSV has them)."""
+    import pandas as pd
+
+    name = _display(path)
+    data = _read_bytes(path, name)
+    if not data:
+        raise ImportDataError("the file is empty", file=name)
+    if not data.startswith(b"PK\x03\x04"):
+        raise ImportDataError("the file is not an Excel workbook (xlsx); import it with its own "
+                              "format", file=name)
+    import openpyxl
+
+    try:  # cached values of formula cells (data_only), as the spreadsheet shows them
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = list(book.sheetnames)
+        rows = list(book[sheets[0]].iter_rows(values_only=True)) if sheets else []
+        book.close()
+        frame = pd.DataFrame.from_records(rows).astype(object) if rows else pd.DataFrame()
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise ImportDataError(f"the file cannot be read as an Excel workbook ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''})", file=name) from None
+    warnings = []
+    if len(sheets) > 1:
+        warnings.append(f"{name} has {len(sheets)} sheets; the first ({sheets[0]!r}) was read.")
+    _check_column_count(frame.shape[1], name)
+    frame = frame.map(_excel_text) if len(frame) else frame
+    frame.columns = [str(i) for i in range(frame.shape[1])]
+    has_header = options.has_header
+    if has_header is None:
+        has_header = _detect_header(frame)
+    row_numbers = np.arange(1, len(frame) + 1)
+    columns = list(frame.columns)
+    if has_header and len(frame):
+        columns = _header_names([c.strip() for c in frame.iloc[0].tolist()], name)
+        frame = frame.iloc[1:].reset_index(drop=True)
+        frame.columns = columns
+        row_numbers = row_numbers[1:]
+    _undo_formula_escaping(path, frame, name, warnings)
+    blank = (frame == "").all(axis=1).to_numpy(dtype=bool) if len(frame) else np.zeros(0, dtype=bool)
+    if blank.any():
+        frame = frame.loc[~blank].reset_index(drop=True)
+        row_numbers = row_numbers[~blank]
+    if len(frame) == 0:
+        raise ImportDataError("the sheet has a header but no rows" if has_header else
+                              "the sheet has no rows", file=name)
+    return RawTable(source=os.fspath(path), format=fmt, frame=frame, columns=columns,
+                    has_header=bool(has_header), warnings=warnings, row_numbers=row_numbers,
+                    display_name=name)
+
+
+def _excel_text(value: Any) -> str:
+    """A workbook cell as text: empty for a blank cell, 3 (not 3.0) for a whole number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# Each file format of core/formats.py has its reader here: (path, options, format name).
+READERS: dict[str, Any] = {
+    "csv": _read_delimited, "tsv": _read_delimited, "jsonl": _read_jsonl, "parquet": _read_parquet,
+    "xlsx": _read_excel,
+}
+
+
 # -- Hugging Face datasets ---------------------------------------------------------------
 
-_DATA_SUFFIXES = (".parquet", ".csv", ".tsv", ".jsonl", ".json", ".ndjson")
+_DATA_SUFFIXES = dataset_suffixes()
 
 
 def _split_of_file(path: Path) -> str | None:
@@ -1160,7 +1290,8 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         options: how to read it (default: detect everything).
         project: duplicates are also dropped against this project's pairs.
         task: optional; ``task.progress(done, total)`` is called between steps and
-            ``task.is_cancelled()`` checked (a cancel raises ``Cancelled("Import cancelled")``, a ``UserError``).
+            ``task.is_cancelled()`` checked (a cancel raises ``Cancelled("Import cancelled")``,
+            a ``UserError``).
 
     Raises:
         ImportDataError: naming the file, row and column of the first problem.
@@ -1182,6 +1313,8 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         raise ImportDataError("the score column is also a sentence column", file=name, column=score_col)
     if split_col in (s1_col, s2_col, score_col):
         split_col = None if options.split_column is None else split_col
+    rater_col = annotator_column(raw, options.annotator_column,
+                                 taken=(s1_col, s2_col, score_col, split_col))
 
     s1 = _sentences(raw, s1_col)
     s2 = _sentences(raw, s2_col)
@@ -1198,12 +1331,6 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         scores, labeled, guess = np.full(n, np.nan), np.zeros(n, dtype=bool), None
     scale = guess.scale if guess is not None and labeled.any() else (scale if scale != "auto" else "0-1")
     split_codes = _split_codes(raw, split_col, options.split)
-    dev_held_out = 0
-    if options.dev_fraction and split_col is None and options.split in ("train", "none"):
-        chosen = choose_dev(np.flatnonzero(labeled).tolist(), options.dev_fraction, options.dev_seed)
-        split_codes = split_codes.copy()
-        split_codes[chosen] = SPLIT_CODES.index("dev")
-        dev_held_out = len(chosen)
     step(50)
 
     sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
@@ -1221,6 +1348,21 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     kept_of = first_at[codes]
     dup_file = kept_of != np.arange(n)
 
+    dev_fraction = options.dev_fraction
+    if dev_fraction is None:
+        dev_fraction = default_dev_fraction(split_col, options.split)
+    dev_held_out = 0
+    if dev_fraction and split_col is None and options.split in ("train", "none"):
+        # Chosen per pair (a pair's rows from several raters stay together); without repeated
+        # pairs these are the labeled rows, as before.
+        pair_labeled = np.zeros(len(first_at), dtype=bool)
+        pair_labeled[codes[labeled]] = True
+        chosen = choose_dev(first_at[pair_labeled].tolist(), dev_fraction, options.dev_seed)
+        split_codes = split_codes.copy()
+        if chosen:
+            split_codes[np.isin(codes, codes[chosen])] = SPLIT_CODES.index("dev")
+        dev_held_out = len(chosen)
+
     def differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a_nan, b_nan = np.isnan(a), np.isnan(b)
         return (a_nan != b_nan) | (~a_nan & ~b_nan & (np.abs(a - b) > 1e-9))
@@ -1232,6 +1374,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     leak_pairs = int(((g_dup != 0) & (g_kept != 0) & (g_dup != g_kept)).sum())
 
     dup_project = np.zeros(n, dtype=bool)
+    existing_splits: Counter[str] = Counter()
     project_sentences: tuple[np.ndarray, np.ndarray] | None = None
     if project is not None and project.has_pairs():
         rows = project.pair_keys()
@@ -1244,6 +1387,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         dup_project = ~np.isnan(at_all) & ~dup_file
         if dup_project.any():
             at = at_all[dup_project].astype(np.int64)
+            existing_splits.update(rows[j][2] for j in at.tolist())
             conflicts += int(differs(scores[dup_project], p_score[at]).sum())
             g_new, g_old = group[dup_project], p_group[at]
             leak_pairs += int(((g_new != 0) & (g_old != 0) & (g_new != g_old)).sum())
@@ -1255,6 +1399,12 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
                 g = _LEAK_GROUP[np.array([SPLIT_CODES.index(r[2]) for r in srows], dtype=np.int8)]
                 project_sentences = (ps_hash, np.concatenate([g, g]))
     keep = ~(dup_file | dup_project)
+    raters = None
+    if rater_col is not None:
+        raters = _rater_labels(annotator_cells(raw, rater_col), scores, labeled, kept_of, keep,
+                               dup_project, hashes, project)
+        scores, labeled = raters.scores, raters.labeled
+        conflicts = raters.conflicts
     step(85)
 
     # Sentence leakage: normalised sentences present in both train and dev/test pairs.
@@ -1295,8 +1445,8 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         split_out = np.array(SPLIT_CODES, dtype=object)[kept_codes].tolist()
     # Unmapped columns become metadata, except the score on a display scale that our own
     # export writes beside "score" (it would go stale at the next label).
-    shown = {f"score_{name.replace('-', '_')}" for name in SCALE_RANGES} if score_col == "score" else set()
-    extra = [c for c in raw.columns if c not in (s1_col, s2_col, score_col, split_col)
+    shown = DISPLAY_COLUMNS if score_col == "score" else frozenset()
+    extra = [c for c in raw.columns if c not in (s1_col, s2_col, score_col, split_col, rater_col)
              and c not in shown]
     metadata = _metadata_texts(raw, extra, None if all_kept else kept_idx) if extra else None
     rows_out = PairRows(sentence1, sentence2, score_list, split_out, row_list, hash_list,
@@ -1309,21 +1459,109 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     warnings = list(raw.warnings)
     if score_col is None:
         warnings.append("No score column: every pair arrives unlabeled.")
+    merged_rows = raters.merged_rows if raters is not None else 0
+    dup_in_file = int(dup_file.sum()) - merged_rows
+    if existing_splits:
+        where = ", ".join(f"{k} {v:,}" for k, v in sorted(existing_splits.items()))
+        warnings.append(f"{sum(existing_splits.values()):,} pairs of the file are already in the "
+                        f"project (split {where}); they were not imported again and keep their split.")
+    row_labels = None
+    if raters is not None:
+        row_labels = [raters.by_row.get(int(i), []) for i in kept_idx.tolist()]
+        if raters.unnamed:
+            warnings.append(f"{raters.unnamed:,} scored rows name no rater; their labels are "
+                            f"recorded as {IMPORT_ANNOTATOR!r}.")
     report = ImportReport(
-        source=raw.source, rows=n, imported=int(kept_idx.size), duplicates=int(n - kept_idx.size),
-        duplicates_in_file=int(dup_file.sum()), duplicates_in_project=int(dup_project.sum()),
+        source=raw.source, rows=n, imported=int(kept_idx.size),
+        duplicates=int(n - kept_idx.size) - merged_rows,
+        duplicates_in_file=dup_in_file, duplicates_in_project=int(dup_project.sum()),
         conflicting_duplicates=conflicts, labeled=labeled_kept,
         unlabeled=int(kept_idx.size) - labeled_kept, leakage=leak_pairs,
         leakage_sentences=leak_sentences, scale=scale,
         scale_source=guess.source if guess is not None and labeled.any() else "none",
         scale_ambiguous=bool(guess is not None and labeled.any() and guess.ambiguous),
         scale_note=guess.note if guess is not None and labeled.any() else "", format=raw.format,
-        columns={"sentence1": s1_col, "sentence2": s2_col, "score": score_col, "split": split_col},
-        splits=split_counts, held_out=dev_held_out, metadata_columns=extra, warnings=warnings,
+        columns={"sentence1": s1_col, "sentence2": s2_col, "score": score_col, "split": split_col,
+                 "annotator": rater_col},
+        splits=split_counts, held_out=dev_held_out, metadata_columns=extra,
+        annotators=raters.names if raters is not None else [],
+        labels=sum(len(x) for x in row_labels) if row_labels is not None else labeled_kept,
+        labels_on_existing=len(raters.existing) if raters is not None else 0,
+        existing_splits=dict(existing_splits), warnings=warnings,
         seconds=time.perf_counter() - started)
     step(100)
     return PreparedImport(rows=rows_out, report=report, raw=raw, options=options,
-                          data_version=project.data_version() if project is not None else None)
+                          data_version=project.data_version() if project is not None else None,
+                          row_labels=row_labels,
+                          existing_labels=raters.existing if raters is not None else [])
+
+
+@dataclass
+class _Raters:
+    scores: np.ndarray          # each kept pair's target (the raters' aggregate), 0..1
+    labeled: np.ndarray
+    by_row: dict[int, list[tuple[str, float]]]  # first row of a new pair -> its raters' labels
+    existing: list[tuple[int, str, float]]       # labels for pairs the project already has
+    names: list[str]
+    conflicts: int              # the same rater scoring the same pair differently
+    merged_rows: int            # repeated rows of a pair from another rater (not duplicates)
+    unnamed: int                # scored rows with an empty rater cell
+
+
+def _rater_labels(names: list[str], scores: np.ndarray, labeled: np.ndarray, kept_of: np.ndarray,
+                  keep: np.ndarray, dup_project: np.ndarray, hashes: np.ndarray,
+                  project: Project | None) -> _Raters:
+    """One label per (pair, rater): a pair rated by two raters is one pair with two labels.
+
+    A later row of the same rater on the same pair is a later revision (as in merge-labels).
+    Targets follow the store's multi-annotator rule (:func:`effective_labels`,
+    :func:`aggregate_target`) with the project's mean or median.
+    """
+    per_pair: dict[int, dict[str, float]] = {}
+    conflicts = merged = unnamed = 0
+    named: dict[str, None] = {}
+    seen: set[tuple[int, str]] = set()
+    for i, k in enumerate(kept_of.tolist()):
+        who = names[i] or IMPORT_ANNOTATOR
+        if (k, who) not in seen:
+            seen.add((k, who))
+            merged += k != i  # another rater's row of a pair: not a duplicate
+        if not labeled[i]:
+            continue
+        unnamed += not names[i]
+        if names[i]:
+            named.setdefault(names[i])
+        got = per_pair.setdefault(k, {})
+        if who in got:
+            conflicts += abs(got[who] - float(scores[i])) > 1e-9
+        got[who] = float(scores[i])
+    how = project.label_aggregate if project is not None else "mean"
+    scores, labeled = scores.copy(), labeled.copy()
+    by_row: dict[int, list[tuple[str, float]]] = {}
+    existing_rows: dict[int, dict[str, float]] = {}
+    for k, got in per_pair.items():
+        if keep[k]:
+            by_row[k] = sorted(got.items())
+            latest, adjudicated = effective_labels([(v, a, 0) for a, v in by_row[k]])
+            scores[k] = aggregate_target(latest, adjudicated, how)
+            labeled[k] = True
+        elif dup_project[k]:
+            existing_rows[k] = got
+    existing: list[tuple[int, str, float]] = []
+    if existing_rows and project is not None:
+        by_hash = project.pair_ids_by_hash()
+        pid_of = {k: by_hash[int(hashes[k])] for k in existing_rows}
+        current = {(pid, who): v for pid, _s, who, v in
+                   project.annotator_labels(pair_ids=sorted(set(pid_of.values())), raw=True)}
+        for k, got in existing_rows.items():
+            pid = pid_of[k]
+            for who, v in sorted(got.items()):
+                have = current.get((pid, who))
+                if have is None and who != IMPORT_ANNOTATOR:
+                    existing.append((pid, who, v))
+                elif have is not None and abs(have - v) > 1e-9:
+                    conflicts += 1
+    return _Raters(scores, labeled, by_row, existing, sorted(named), int(conflicts), merged, unnamed)
 
 
 def _metadata_texts(raw: RawTable, columns: list[str], rows: np.ndarray | None) -> list[str | None]:
@@ -1369,12 +1607,15 @@ def commit_import(project: Project, prepared: PreparedImport, task: Any = None) 
         step(done)
 
     result = project.insert_pairs(prepared.rows, source=prepared.report.source,
-                                  progress=progress if task is not None else None)
+                                  progress=progress if task is not None else None,
+                                  row_labels=prepared.row_labels,
+                                  existing_labels=prepared.existing_labels)
     report = prepared.report
     report.imported = result.inserted
     # The first import with scores sets the scale the project shows them on (stored 0..1).
     if report.labeled and report.scale_source != "none" and project.display_scale() is None:
         project.set_display_scale(report.scale)
+        follow_scale(project)   # an untouched guideline template takes the scale's levels
     report.seconds += time.perf_counter() - started
     return report
 
@@ -1392,10 +1633,6 @@ def import_pairs(project: Project, source: str | os.PathLike[str], options: Impo
 
 # --------------------------------------------------------------------------------------
 # Labels from another annotator (merge-labels)
-
-ANNOTATOR_NAMES = ("annotator", "rater", "labeler", "labeller", "annotator_id", "rater_id", "coder",
-                   "user")
-
 
 @dataclass
 class LabelRows:
@@ -1436,10 +1673,8 @@ def read_labels(source: str | os.PathLike[str], options: ImportOptions | None = 
     split_col = _resolve(raw, options.split_column, guess.split_column, "split", False)
     if split_col in (s1_col, s2_col, score_col):
         split_col = None
-    by_norm = {_norm_name(c): c for c in raw.columns}
-    annotator_col = next((by_norm[n] for n in ANNOTATOR_NAMES if n in by_norm), None)
-    if annotator_col in (s1_col, s2_col, score_col, split_col):
-        annotator_col = None
+    annotator_col = annotator_column(raw, options.annotator_column,
+                                     taken=(s1_col, s2_col, score_col, split_col))
 
     s1 = _sentences(raw, s1_col)
     s2 = _sentences(raw, s2_col)
@@ -1456,8 +1691,7 @@ def read_labels(source: str | os.PathLike[str], options: ImportOptions | None = 
         text = _text_of(raw.frame[split_col]).astype(str).str.strip().tolist()
         splits = [SPLIT_CODES[c] if t else None for c, t in zip(codes.tolist(), text)]
     if annotator_col is not None:
-        annotators = [str(a).strip() if a is not None and not (isinstance(a, float) and math.isnan(a))
-                      else "" for a in raw.frame[annotator_col].tolist()]
+        annotators = annotator_cells(raw, annotator_col)
     else:
         annotators = [""] * len(values)
     sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI reads QUEUE_ORDERS at start-up: no store import for that
     from stsstudio.core.store import Project
@@ -30,6 +30,7 @@ class QueueOrder:
     adjudicates: bool = False   # a score given in this order settles the pair (adjudication)
     needs_predictions: bool = False  # ranked by the model's stored predictions (issue 12)
     reviews: bool = False       # goes through labeled pairs: a new score is recorded as a revision
+    compares_base: bool = False  # wants the base model's scores besides the best run's (informative)
 
 
 # The queue orders: the view's combo box reads this table.
@@ -44,9 +45,10 @@ QUEUE_ORDERS: tuple[QueueOrder, ...] = (
                "Pairs whose annotators differ by more than a quarter of the scale, largest spread "
                "first; the score you give is recorded as the adjudicated value", adjudicates=True),
     QueueOrder("informative", "Most informative first",
-               "Unlabeled pairs where the trained model and the base model disagree most (their "
-               "calibrated guesses), with near-copies spread over batches of "
-               f"{DIVERSITY_BATCH}", needs_predictions=True),
+               "Unlabeled pairs the model is least sure of: where a trained run and the base model "
+               "disagree most (their calibrated guesses) or, before any run, where the base "
+               "model's guess is nearest the middle of the scale; near-copies spread over batches "
+               f"of {DIVERSITY_BATCH}", needs_predictions=True, compares_base=True),
     QueueOrder("thin_bands", "Fill thin score bands",
                "Unlabeled pairs whose predicted score falls in the band of the scale with the "
                "fewest labels so far, one band at a time", needs_predictions=True),
@@ -197,15 +199,19 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
       ties go to the lower band, and within a band pairs keep id order.
     - ``review``: labeled pairs by ``|label - calibrated guess|``, largest first.
 
+    Before any trained run (or while only one model has scored the pairs), ``informative``
+    ranks by that one model: unlabeled pairs whose calibrated guess is nearest the middle of
+    the scale, where it is least sure, with the same diversity step. :func:`order_plan` says
+    in words which of the two it does.
+
     Pairs without a prediction (added after the last scoring) are left out. ``run_id`` picks
     the prediction set (default: :func:`~stsstudio.core.predictions.current_prediction_run`).
 
     Raises:
-        NoPredictionsError: no prediction set exists yet (the message names
-            ``stsstudio predict``), or "informative" lacks a trained run's or the base
-            model's set.
+        NoPredictionsError: no model has scored the pairs yet (:func:`order_plan` lists the
+            sets to compute; :func:`compute_missing_scores` computes them).
     """
-    from stsstudio.core.predictions import BASE_RUN, NoPredictionsError, guesses, require_predictions
+    from stsstudio.core.predictions import guesses, require_predictions
 
     spec = queue_order(order)
     if not spec.needs_predictions:
@@ -225,22 +231,24 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
                               f"{format_display(guess[i], scale)} ({_model_name(run_id)})", round(gap, 4))
                for gap, i in gaps[:limit]]
     elif order == "informative":
-        sets = project.prediction_sets()
-        if run_id == BASE_RUN or BASE_RUN not in sets:
-            missing = "a trained run" if run_id == BASE_RUN else "the base model"
-            raise NoPredictionsError(
-                f"Most informative first compares a trained run with the base model, and "
-                f"{project.name} has no predictions of {missing} yet; train a run and run "
-                f"`stsstudio predict {project.path} --model "
-                f"{'best' if run_id == BASE_RUN else 'base'}`.")
-        base = guesses(project, list(guess), BASE_RUN)
-        gaps = sorted(((abs(g - base[i]), i) for i, g in guess.items() if i in base),
-                      key=lambda t: (-t[0], t[1]))
-        ranked = _diverse(project, [i for _, i in gaps], limit)[:limit]
-        gap_of = {i: gap for gap, i in gaps}
-        out = [QueueChoice(i, f"{_model_name(run_id)} guesses {format_display(guess[i], scale)}, the "
-                              f"base model {format_display(base[i], scale)}" + why, round(gap_of[i], 4))
-               for i, why in ranked]
+        base_run = _compared_with(project, run_id)
+        if base_run is None:   # one model only (no trained run yet): where it is least sure
+            gaps = sorted(((abs(g - 0.5), i) for i, g in guess.items()), key=lambda t: (t[0], t[1]))
+            ranked = _diverse(project, [i for _, i in gaps], limit)[:limit]
+            out = [QueueChoice(i, f"{_model_name(run_id)} guesses {format_display(guess[i], scale)}, "
+                                  "near the middle of the scale, where it is least sure" + why,
+                               round(abs(guess[i] - 0.5), 4))
+                   for i, why in ranked]
+        else:
+            base = guesses(project, list(guess), base_run)
+            gaps = sorted(((abs(g - base[i]), i) for i, g in guess.items() if i in base),
+                          key=lambda t: (-t[0], t[1]))
+            ranked = _diverse(project, [i for _, i in gaps], limit)[:limit]
+            gap_of = {i: gap for gap, i in gaps}
+            out = [QueueChoice(i, f"{_model_name(run_id)} guesses {format_display(guess[i], scale)}, "
+                                  f"the base model {format_display(base[i], scale)}" + why,
+                               round(gap_of[i], 4))
+                   for i, why in ranked]
     else:
         out = _thin_bands(project, guess, scale, limit)
     return out if limit is None else out[:limit]
@@ -248,6 +256,158 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
 
 def _model_name(run_id: int) -> str:
     return "the base model" if run_id == 0 else f"run {run_id}"
+
+
+def _compared_with(project: Project, run_id: int) -> int | None:
+    """The set "informative" compares run ``run_id``'s with: the base model's, when that is
+    scored and ``run_id`` is a trained run; None: rank by ``run_id`` alone."""
+    from stsstudio.core.predictions import BASE_RUN
+
+    return BASE_RUN if run_id != BASE_RUN and BASE_RUN in project.prediction_sets() else None
+
+
+# ----------------------------------------------------------------------------------------
+# What an order needs and what it uses (the view's text and button, and `stsstudio queue`)
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """What a queue order needs before it can rank, and what it ranks by now.
+
+    ``missing`` lists the score sets (run ids; 0: the base model) the order wants and the
+    project lacks, or that miss pairs added since; ``ready`` is False only while no model has
+    scored the pairs at all, when the order cannot rank. ``uses`` says in plain words what the
+    order ranks by now ("" for the orders that need no model).
+    """
+
+    order: str
+    uses: str = ""
+    missing: tuple[int, ...] = ()
+    ready: bool = True
+
+    @property
+    def missing_names(self) -> str:
+        """The models whose scores are missing, in words: "run 3 and the base model"."""
+        return " and ".join(_model_name(r) for r in self.missing)
+
+
+def order_plan(project: Project, order: str) -> OrderPlan:
+    """What ``order`` needs and uses now, read from :data:`QUEUE_ORDERS` and the stored sets.
+
+    A model order wants the best run's scores (the base model's while no run is trained);
+    "informative" wants the base model's as well, to compare the two. Cheap: index seeks only.
+    """
+    from stsstudio.core.predictions import BASE_RUN, current_prediction_run
+
+    spec = queue_order(order)
+    if not spec.needs_predictions:
+        return OrderPlan(order)
+    best = project.best_run()
+    wanted = [best.id] if best is not None else []
+    if spec.compares_base or not wanted:
+        wanted.append(BASE_RUN)
+    sets = project.prediction_sets()
+    newest = project.max_pair_id()
+    missing = tuple(r for r in wanted if r not in sets or project.predicted_max_pair_id(r) < newest)
+    run_id = current_prediction_run(project)
+    if run_id is None:
+        return OrderPlan(order, f"{spec.label} ranks the pairs by the model's guesses, and "
+                                f"{_model_name(wanted[0])} has not scored them yet.", missing, False)
+    return OrderPlan(order, _uses(project, spec, run_id, best is not None), missing)
+
+
+def _uses(project: Project, spec: QueueOrder, run_id: int, trained: bool) -> str:
+    """What a model order ranks by, in the words the view shows above the pair."""
+    model = _model_name(run_id)
+    if spec.name == "informative":
+        if _compared_with(project, run_id) is not None:
+            return f"Ranked by where {model} and the base model disagree most."
+        before = "No trained run yet: ranked" if not trained else "Ranked"
+        return (f"{before} by {model} alone, least sure first (its guess nearest the middle of "
+                "the scale).")
+    if spec.name == "thin_bands":
+        return f"Ranked by {model}'s guesses: pairs from the score band with the fewest labels first."
+    return f"Ranked by {model}'s guesses: labels furthest from the guess first."
+
+
+def compute_missing_scores(project: Project, order: str, task: Any = None,
+                           device: str = "auto") -> list[Any]:
+    """Score the pairs with each model :func:`order_plan` lists as missing (the CLI's ``queue``
+    before a model order; the GUI computes the same sets in its scheduler).
+
+    Args:
+        project: the open, writable project.
+        task: progress handle passed to :func:`~stsstudio.core.predictions.predict_pairs`.
+
+    Returns:
+        One :class:`~stsstudio.core.predictions.PredictionResult` per set computed.
+    """
+    from stsstudio.core.predictions import predict_pairs
+
+    return [predict_pairs(project, run_id, task=task, device=device)
+            for run_id in order_plan(project, order).missing]
+
+
+@dataclass(frozen=True)
+class EmptyReason:
+    """Why an order gives no pair to label while the project has some, and the order to use."""
+
+    title: str
+    message: str
+    switch_to: str = "file"   # the order the view's button switches to
+    button: str = ""
+
+
+def why_empty(project: Project, order: str, *, split: str | None = None, annotator: str = "",
+              unlabeled: int | None = None) -> EmptyReason | None:
+    """Why ``order`` has run out of pairs, when that is not just the end of the queue.
+
+    None means the order went through every pair it has: starting over shows them again. An
+    answer names the cause in plain words (one annotator cannot disagree with themselves) and
+    the order that has pairs to label. ``unlabeled``: the split's unlabeled pairs, if known.
+    """
+    if unlabeled is None:
+        unlabeled = project.counts().unlabeled(split)
+    button = f"Label the {unlabeled:,} unlabeled pairs" if unlabeled else "Review the labels in file order"
+    if order == "disagreements":
+        from stsstudio.core.agreement import disagreements
+
+        by_pair: dict[int, int] = {}
+        people: set[str] = set()
+        for pid, _split, who, _score in project.annotator_labels(split=split):
+            by_pair[pid] = by_pair.get(pid, 0) + 1
+            people.add(who)
+        if len(people) < 2:
+            said = "Nobody has labelled" if not people else "Only one person has labelled"
+            return EmptyReason("No disagreements to resolve",
+                               f"{said} this project, so there are no disagreements to resolve.",
+                               button=button)
+        shared = sum(1 for n in by_pair.values() if n > 1)
+        if disagreements(project, split=split):
+            return None           # some are left (skipped): starting over shows them again
+        if not shared:
+            text = (f"{len(people)} people have labelled this project, but no pair has labels from "
+                    "two of them yet, so there is nothing to compare.")
+        elif disagreements(project, split=split, include_adjudicated=True):
+            text = f"Every disagreement among the {shared:,} pairs labelled by two or more people " \
+                   "is resolved."
+        else:
+            text = (f"The labels of the {shared:,} pairs labelled by two or more people differ by at "
+                    "most a quarter of the scale: nothing to resolve.")
+        return EmptyReason("No disagreements to resolve", text, button=button)
+    if order == "review" and project.counts().labeled(split) == 0:
+        return EmptyReason("Nothing to review yet", "No pair is labelled yet, so there is no label to "
+                                                    "compare with the model's guess.", button=button)
+    if order == "assigned" and not project.assigned_pair_ids(annotator):
+        who = annotator or "you"
+        return EmptyReason("No pairs assigned", f"No pairs are assigned to {who}. Share the pairs "
+                                                "among annotators with Annotators ▸ Double-label a "
+                                                "share of pairs…, or label in file order.", button=button)
+    if order == "assigned" and unlabeled:
+        return EmptyReason("Your assignment is done",
+                           f"You have labelled every pair assigned to you; {unlabeled:,} pairs of the "
+                           "project are still unlabeled.", button=button)
+    return None
 
 
 def _words(text: str) -> frozenset[str]:

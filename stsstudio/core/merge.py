@@ -86,13 +86,16 @@ def _from_project(source: Path, annotator: str | None) -> tuple[list[_Incoming],
 
 
 def _from_file(source: str | os.PathLike[str], annotator: str | None, scale: str,
-               project_scale: str | None = None) -> tuple[list[_Incoming], int, str, int]:
+               project_scale: str | None = None, annotator_column: str | None = None
+               ) -> tuple[list[_Incoming], int, str, int]:
     from stsstudio.core.importers import ImportOptions, read_labels
 
-    table = read_labels(source, ImportOptions(scale=scale))
+    # The annotator column follows the import's rule (importers.annotator_column): the same
+    # names are recognised, or the column asked for.
+    table = read_labels(source, ImportOptions(scale=scale, annotator_column=annotator_column))
     if scale == "auto" and project_scale and table.scale not in ("0-1", project_scale):
         # Scores are 0-1 or on the project's own scale: 3 on a 1-5 project is not 3 of 0-5.
-        table = read_labels(source, ImportOptions(scale=project_scale))
+        table = read_labels(source, ImportOptions(scale=project_scale, annotator_column=annotator_column))
     rows, unlabeled = [], 0
     missing_row = None
     for i in range(len(table.sentence1)):
@@ -112,7 +115,8 @@ def _from_file(source: str | os.PathLike[str], annotator: str | None, scale: str
 
 
 def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator: str | None = None,
-                 scale: str = "auto", on_conflict: str = "keep", dry_run: bool = False) -> MergeReport:
+                 scale: str = "auto", on_conflict: str = "keep", dry_run: bool = False,
+                 annotator_column: str | None = None) -> MergeReport:
     """Merge another annotator's labels into ``project``: all or nothing.
 
     Args:
@@ -125,6 +129,8 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
             takes scores above 1 to be on the project's own scale when it has one.
         on_conflict: "keep" the project's label or "replace" it with the source's.
         dry_run: report only; write nothing (the dialog's preview).
+        annotator_column: a file's column naming each row's annotator; None recognises it by
+            name as an import does (annotator, rater, coder, ...); "" means none.
 
     Raises:
         UserError: a missing or unreadable source, a bad row (naming file, row and column),
@@ -146,7 +152,8 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
         raise UserError(f"{source}: no such file or project folder")
     else:
         incoming, report.rows, report.scale, unlabeled = _from_file(path, annotator, scale,
-                                                                    project.display_scale())
+                                                                    project.display_scale(),
+                                                                    annotator_column)
 
     # One label per (pair, annotator): a later row is a later revision.
     last: dict[tuple[int, str], _Incoming] = {}

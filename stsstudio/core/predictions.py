@@ -28,7 +28,7 @@ _ENCODE_SHARE = 0.8   # of the progress bar, for embedding the sentences
 
 
 class NoPredictionsError(UserError):
-    """A feature needs predictions and none exist yet; the message names the command."""
+    """A feature needs predictions and none exist yet (the caller offers to compute them)."""
 
 
 @dataclass(frozen=True)
@@ -179,12 +179,12 @@ def current_prediction_run(project: Any) -> int | None:
 
 
 def require_predictions(project: Any) -> int:
-    """:func:`current_prediction_run`, or a clear error naming the command that makes them."""
+    """:func:`current_prediction_run`, or a clear error saying that no model has scored the pairs
+    (the app scores them in the background; ``stsstudio queue`` and ``predict`` score them too)."""
     run_id = current_prediction_run(project)
     if run_id is None:
-        raise NoPredictionsError(
-            f"{project.name} has no model predictions yet; run `stsstudio predict {project.path}` "
-            "(or open it in the app and wait for scoring) first.")
+        raise NoPredictionsError(f"No model has scored the pairs of {project.name} yet, so there are "
+                                 "no guesses to rank them by.")
     return run_id
 
 

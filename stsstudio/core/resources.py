@@ -10,6 +10,8 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from stsstudio.core.formats import file_name
+
 
 def files() -> Traversable:
     """The root of the shipped resources."""
@@ -26,7 +28,7 @@ def path(name: str) -> Path:
 
 
 def demo_csv() -> Path:
-    return path("demo/demo_pairs.csv")
+    return path("demo/" + file_name("demo_pairs", "csv"))
 
 
 def icon_path(name: str) -> Path:

@@ -10,13 +10,17 @@ numbers the import stores.
 - :func:`guess_scale` picks a scale among :data:`SCALE_RANGES`, from a scale written in the
   column name ("Similarity (1-5)", "0–100", "/5", "score_1_5") or from the values, and says
   in plain words when the guess is ambiguous, or refuses it when it rests on a few outliers.
-- :func:`normalise_scores` maps raw scores to 0..1; :func:`to_display` and
-  :func:`from_display` convert between the stored 0..1 value and a project's display scale.
+- :func:`to_stored` and :func:`to_display` convert between the stored 0..1 value and a
+  project's display scale (numbers or arrays); :func:`format_score` and :func:`format_delta`
+  write a score and a difference as a person reads them, with :func:`display_digits` decimals
+  (the precision the keys give, :func:`key_steps`, :func:`nudge`, :func:`snap`);
+  :func:`display_column` names the exported column (``score_1_5``).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -410,7 +414,7 @@ def score_column(series: Any, column: str | None = None, scale: str = "auto",
     row_numbers = np.arange(1, len(parsed.values) + 1) if rows is None else np.asarray(rows)
     guess = guess_scale(parsed.values[ok], column, rows=row_numbers[ok], requested=scale)
     scores = np.full(len(parsed.values), np.nan)
-    scores[ok] = normalise_clipped(parsed.values[ok], guess.scale)
+    scores[ok] = to_stored(parsed.values[ok], guess.scale)
     problem: tuple[int, str] | None = None
     if parsed.bad.any():
         i = int(np.flatnonzero(parsed.bad)[0])
@@ -434,36 +438,173 @@ def _next_smaller_top(scale: str) -> float:
     return max((t for t, _, _ in _TOPS if t < top), default=0.0)
 
 
-def normalise_clipped(values: Any, scale: str) -> np.ndarray:
-    """Like :func:`normalise_scores` but never raises: NaN stays NaN, outside values clip."""
-    import numpy as np
-    low, high = SCALE_RANGES[check_scale(scale, allow_auto=False)]
-    arr = np.asarray(values, dtype=float)
-    return np.clip((arr - low) / (high - low), 0.0, 1.0)
+def scale_range(scale: str | None) -> tuple[float, float]:
+    """``(low, high)`` of a display scale; None (never set) is 0-1."""
+    return SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)]
 
 
-def to_display(stored: float | None, scale: str | None) -> float | None:
-    """A stored 0..1 score on a display scale (None stays None; no scale means 0-1)."""
+def span(scale: str | None) -> float:
+    """``high - low`` of a display scale: what a stored difference of 1 is on it."""
+    low, high = scale_range(scale)
+    return high - low
+
+
+def scale_text(scale: str | None) -> str:
+    """A scale as a person reads it in running text, e.g. "1–5"."""
+    low, high = scale_range(scale)
+    return f"{_fmt(low)}–{_fmt(high)}"
+
+
+def to_display(stored: Any, scale: str | None) -> Any:
+    """Stored 0..1 score(s) on a display scale: a float for a number, an array for an array
+    (NaN stays NaN), None for None. No scale means 0-1."""
     if stored is None:
         return None
-    low, high = SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)]
-    return low + float(stored) * (high - low)
+    low, high = scale_range(scale)
+    if isinstance(stored, numbers.Real):
+        return low + float(stored) * (high - low)
+    import numpy as np
+    return low + np.asarray(stored, dtype=float) * (high - low)
 
 
-def from_display(value: float, scale: str | None) -> float:
-    """A score on a display scale as the stored 0..1 value (clipped to 0..1)."""
-    low, high = SCALE_RANGES[check_scale(scale or "0-1", allow_auto=False)]
-    return min(1.0, max(0.0, (float(value) - low) / (high - low)))
+def to_stored(value: Any, scale: str | None) -> Any:
+    """Score(s) on a display scale as the stored 0..1 value, clipped to 0..1 (outside values
+    clip, NaN stays NaN): a float for a number, an array for an array. The import, the keys,
+    the slider and every view go through this one formula."""
+    low, high = scale_range(scale)
+    if isinstance(value, numbers.Real):
+        # Rounded past float noise, so 2.2 on 1-5 is stored as 0.3, not 0.30000000000000004.
+        return min(1.0, max(0.0, round((float(value) - low) / (high - low), 12)))
+    import numpy as np
+    return np.clip((np.asarray(value, dtype=float) - low) / (high - low), 0.0, 1.0)
 
 
-def format_display(stored: float | None, scale: str | None) -> str:
-    """A stored score as the user reads it on the display scale ("–" when unlabeled)."""
-    value = to_display(stored, scale)
-    if value is None:
-        return "–"
-    digits = 2 if (scale or "0-1") == "0-1" else (0 if scale == "0-100" else 1)
+# The older name of :func:`to_stored` (scalar use).
+from_display = to_stored
+
+
+def display_digits(scale: str | None) -> int:
+    """The decimals a score is shown with on a scale: the precision the keys give (0-1: 2,
+    0-100: 0, the others: 1)."""
+    scale = check_scale(scale or "0-1", allow_auto=False)
+    return 2 if scale == "0-1" else (0 if scale == "0-100" else 1)
+
+
+def display_step(scale: str | None) -> float:
+    """The smallest difference a person can read on a scale (one unit of its last decimal)."""
+    return 10.0 ** -display_digits(scale)
+
+
+def snap(stored: float | None, scale: str | None) -> float | None:
+    """A stored score moved to the nearest value a person can read on the scale, so what is
+    stored is exactly ``to_stored`` of the number on screen (2.24 on 1-5 becomes 2.2)."""
+    if stored is None:
+        return None
+    shown = round(to_display(min(1.0, max(0.0, float(stored))), scale), display_digits(scale))
+    return to_stored(shown, scale)
+
+
+def _strips(scale: str | None) -> bool:
+    # 0-1 keeps its fixed two decimals ("0.50", as it always read); the other scales drop
+    # trailing zeros ("4", "4.4"), as the keys' own numbers read.
+    return (scale or "0-1") != "0-1"
+
+
+def _text(value: float, digits: int, strip: bool) -> str:
     text = f"{value:.{digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    if float(text) == 0:
+        text = text.lstrip("-")   # "-0.0" reads as "0.0"
+    if strip and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_score(stored: float | None, scale: str | None, empty: str = "–") -> str:
+    """A stored 0..1 score as a person reads it on the project's scale ("4.4" on 1-5),
+    ``empty`` when there is none. Every view and the CLI call this one function."""
+    if stored is None or stored != stored:
+        return empty
+    return _text(to_display(float(stored), scale), display_digits(scale), _strips(scale))
+
+
+# The older name of :func:`format_score`.
+format_display = format_score
+
+
+def delta_to_display(diff: Any, scale: str | None) -> Any:
+    """A difference of stored scores in display units: scaled by the span only, never
+    shifted by the low end (0.1 stored is 0.4 on 1-5, not 1.4)."""
+    if isinstance(diff, numbers.Real):
+        return float(diff) * span(scale)
+    import numpy as np
+    return np.asarray(diff, dtype=float) * span(scale)
+
+
+def format_delta(diff: float | None, scale: str | None, *, signed: bool = False,
+                 empty: str = "", more: int = 0) -> str:
+    """A difference of stored scores as a person reads it on the scale, e.g. "0.4" (or
+    "+0.4" with ``signed``) for 0.1 stored on 1-5; ``more`` decimals than a label (a mean
+    difference is worth one more)."""
+    if diff is None or diff != diff:
+        return empty
+    value = delta_to_display(float(diff), scale)
+    text = _text(abs(value), display_digits(scale) + more, _strips(scale))
+    if float(text) == 0:
+        return text
+    sign = ("+" if value > 0 else "-") if signed else ("-" if value < 0 else "")
+    return sign + text
+
+
+# The arrow keys' steps in display units: (←/→, Shift+←/→). Shift moves one readable unit.
+KEY_STEPS: dict[str, tuple[float, float]] = {
+    "0-1": (0.05, 0.01), "0-5": (0.2, 0.1), "1-5": (0.2, 0.1), "0-10": (0.5, 0.1),
+    "1-10": (0.5, 0.1), "0-100": (5.0, 1.0)}
+
+
+def key_steps(scale: str | None) -> tuple[float, float]:
+    """How far ←/→ and Shift+←/→ move a score, in the scale's own units."""
+    return KEY_STEPS[check_scale(scale or "0-1", allow_auto=False)]
+
+
+def nudge(stored: float | None, direction: int, scale: str | None, *, fine: bool = False) -> float:
+    """The score after an arrow key: one step (``fine``: Shift's step) up (+1) or down (-1)
+    on the display scale, snapped to what the screen shows and kept inside the scale. With
+    no score yet, the first press sets the middle of the scale."""
+    if stored is None:
+        return snap(0.5, scale)
+    low, high = scale_range(scale)
+    step = key_steps(scale)[1 if fine else 0]
+    digits = display_digits(scale)
+    shown = round(to_display(float(stored), scale), digits)
+    moved = round(min(high, max(low, shown + direction * step)), digits)
+    return to_stored(moved, scale)
+
+
+# Axis ticks of a plot on each scale, in display units.
+_TICK_STEP = {"0-1": 0.2, "0-5": 1.0, "1-5": 1.0, "0-10": 2.0, "1-10": 1.0, "0-100": 20.0}
+
+
+def axis_ticks(scale: str | None) -> list[tuple[float, str]]:
+    """Where a plot of stored scores puts its ticks and what they read: ``(stored, text)`` at
+    round values of the display scale (1-5: 1, 2, 3, 4, 5)."""
+    low, high = scale_range(scale)
+    step = _TICK_STEP[check_scale(scale or "0-1", allow_auto=False)]
+    count = int(round((high - low) / step))
+    return [(to_stored(low + k * step, scale), _text(low + k * step, display_digits(scale), True))
+            for k in range(count + 1)]
+
+
+def display_column(scale: str | None) -> str | None:
+    """The name of the column holding the score on the project's display scale (``score_1_5``),
+    or None when the project shows 0-1 (the ``score`` column already is). The name reads as
+    that scale on import, so a re-import that picks it gets the same values."""
+    if not scale or scale == "0-1":
+        return None
+    return "score_" + scale.replace("-", "_")
+
+
+# Every such column name: the import leaves them out of metadata beside a "score" column.
+DISPLAY_COLUMNS = frozenset(c for c in map(display_column, SCALE_RANGES) if c)
 
 
 def key_scores(scale: str | None) -> dict[int, float]:
@@ -481,7 +622,7 @@ def key_scores(scale: str | None) -> dict[int, float]:
     for k in range(10):
         value = 10.0 if (k == 0 and scale == "1-10") else float(k)
         if low <= value <= high:
-            keys[k] = from_display(value, scale)
+            keys[k] = to_stored(value, scale)
     return keys
 
 
@@ -504,7 +645,7 @@ def rubric(scale: str | None) -> list[tuple[float, str, str]]:
     steps = [(k / 5, m) for k, m in enumerate(STS_MEANINGS)]
     if scale == "0-1":
         return [(v, f"{v:.1f}", m) for v, m in steps]
-    return [(v, format_display(v, scale), m) for v, m in steps]
+    return [(v, format_score(v, scale), m) for v, m in steps]
 
 
 def key_range(scale: str | None) -> str:

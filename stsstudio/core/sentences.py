@@ -24,6 +24,7 @@ import numpy as np
 
 from stsstudio.core import importers
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import format_of, header_optional
 from stsstudio.core.hashing import sentence_hashes
 from stsstudio.core.importers import ImportDataError, ImportOptions, RawTable
 from stsstudio.core.store import Project
@@ -104,12 +105,13 @@ def read_sentence_table(source: str | os.PathLike[str],
     options = options or SentenceImportOptions()
     path = Path(os.fspath(source)).expanduser()
     fmt = options.format
-    if fmt == "txt" or (fmt is None and path.is_file() and path.suffix.lower() == ".txt"):
+    known = format_of(path, "sentences")
+    if fmt == "txt" or (fmt is None and path.is_file() and known is not None and known.name == "txt"):
         return _read_lines(path, options)
     read = ImportOptions(format=fmt, has_header=options.has_header, hf_config=options.hf_config,
                          hf_split=options.hf_split, encoding=options.encoding)
     raw = importers.read_table(source, read)
-    if options.has_header is None and raw.format in ("csv", "tsv") and not raw.has_header:
+    if options.has_header is None and header_optional(raw.format) and not raw.has_header:
         # The pair importer knows pair column names; "text" or "id" on top means a header too.
         first = [importers._norm_name(str(v)) for v in raw.frame.iloc[0].tolist()]
         if any(v in TEXT_NAMES or v in ID_NAMES for v in first):

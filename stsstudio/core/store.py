@@ -878,7 +878,9 @@ class Project:
 
     def insert_pairs(self, rows: Iterable[Sequence[Any]], *, source: str | None = None,
                      annotator: str = "import",
-                     progress: Callable[[int, int], None] | None = None) -> InsertReport:
+                     progress: Callable[[int, int], None] | None = None,
+                     row_labels: Sequence[Sequence[tuple[str, float]]] | None = None,
+                     existing_labels: Sequence[tuple[int, str, float]] = ()) -> InsertReport:
         """Insert validated pairs in one transaction.
 
         Args:
@@ -889,6 +891,11 @@ class Project:
             annotator: recorded on the labels that arrive with the pairs.
             progress: called as ``progress(done, total)`` between chunks; an exception it
                 raises (a cancel) rolls everything back.
+            row_labels: a file with a rater column: each row's ``[(annotator, score), ...]``
+                (0–1), written instead of one ``annotator`` label per scored row; the pair's
+                target then follows :func:`aggregate_target`, as for merged labels.
+            existing_labels: ``(pair_id, annotator, score)`` added to pairs already in the
+                project (another rater's label on a pair imported before), same transaction.
 
         All rows or none are written. Validation is the importers' job; the schema's CHECK
         constraints are the last line of defence.
@@ -941,22 +948,45 @@ class Project:
                     # copied inside SQLite rather than round-tripped through Python. Annotator and
                     # time are the constants written on those pairs: literals are cheaper than
                     # reading the last columns of each pair's record.
-                    cur.execute(
-                        "INSERT INTO labels (pair_id, score, annotator, created_at) "
-                        f"SELECT id, score, {_sql_literal(annotator)}, {now!r} FROM pairs "
-                        "WHERE id > ? AND score IS NOT NULL ORDER BY id", (before,))
-                    report.labeled = cur.rowcount
+                    if row_labels is None:
+                        cur.execute(
+                            "INSERT INTO labels (pair_id, score, annotator, created_at) "
+                            f"SELECT id, score, {_sql_literal(annotator)}, {now!r} FROM pairs "
+                            "WHERE id > ? AND score IS NOT NULL ORDER BY id", (before,))
+                        report.labeled = cur.rowcount
+                    else:
+                        if after - before != len(row_labels):  # ids follow the rows one by one
+                            raise ProjectError("the new pairs did not get consecutive ids; nothing "
+                                               "was imported")
+                        report.labeled = self._insert_rater_labels(cur, before, row_labels,
+                                                                   existing_labels, now)
                     report.inserted = after - before
                     if report.inserted:
                         report.first_id, report.last_id = before + 1, after
                     added = _tally_rows(cur.execute(
                         _COUNTS_SINCE_SQL, (before,))) \
                         if self._counts is not None and report.inserted else {}
-                self._counts_changed({}, added)
+                self._counts_changed({}, added, exact=not existing_labels)
             finally:
                 if fk and not self.closed:
                     self._conn.execute("PRAGMA foreign_keys = ON")
         return report
+
+    def _insert_rater_labels(self, cur: _Cursor, before: int,
+                             row_labels: Sequence[Sequence[tuple[str, float]]],
+                             existing: Sequence[tuple[int, str, float]], now: float) -> int:
+        """Write each new pair's raters' labels (ids follow ``before`` in row order) and the
+        labels on existing pairs, then set the targets with the multi-annotator rule."""
+        rows = [(before + 1 + i, float(s), a, now) for i, labels in enumerate(row_labels)
+                for a, s in labels]
+        rows += [(pid, float(s), a, now) for pid, a, s in existing]
+        if any(not 0.0 <= r[1] <= 1.0 for r in rows):
+            raise ValueError("a score must be between 0 and 1")
+        cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at) "
+                        "VALUES (?, ?, ?, ?)", rows)
+        for pid in sorted({r[0] for r in rows}):
+            self._refresh_current(cur, pid, now)
+        return sum(1 for labels in row_labels if labels)
 
     def pair(self, pair_id: int) -> Pair | None:
         rows = self._execute(f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE id = ?", (pair_id,))
@@ -1813,15 +1843,18 @@ class Project:
         return [run for i in ids if (run := self.run(i)) is not None]
 
     def best_run(self) -> Run | None:
-        """The run whose model Try and Export offer first: finished (or cancelled, with a model),
-        best dev Spearman, and not found worse than the base model. None: the base model is the
-        better default (no run, or every run was worse than it on its dev pairs)."""
+        """The run marked "best" and offered first by Try and Export: finished (or cancelled, with
+        a model), measurably better than the base model on its dev pairs
+        (:func:`~stsstudio.core.advice.is_better`), highest dev Spearman. None: the base model is
+        the default (no run yet, or none was measurably better than it)."""
+        from stsstudio.core.advice import is_better
+
         rows = self._execute("SELECT id FROM runs WHERE model_dir IS NOT NULL "
                              "AND status IN ('finished', 'cancelled') "
                              "ORDER BY best_dev_spearman DESC NULLS LAST, id DESC")
         for (run_id,) in rows:
             run = self.run(run_id)
-            if run is not None and run.outcome != "worse":
+            if run is not None and is_better(run):
                 return run
         return None
 

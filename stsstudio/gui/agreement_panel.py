@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core import agreement as ag
+from stsstudio.core.scales import format_delta, format_score, scale_text
 from stsstudio.core.store import Project
 from stsstudio.gui import style
-from stsstudio.gui.plots import PALETTE, TEXT_COLOR, style_plot
+from stsstudio.gui.plots import PALETTE, scale_axes, style_plot
+from stsstudio.gui.widgets import project_scale
 from stsstudio.gui.workers import JobRunner
 
 SPREAD_ROWS = 50
@@ -69,6 +71,10 @@ def _fmt(value: float | None, ci: list[float | None] | None = None) -> str:
     return text
 
 
+def _mad_title(scale: str | None) -> str:
+    return f"Mean |A − B| (on {scale_text(scale)})"
+
+
 class _Figure(QFrame):
     """One headline number with its caption."""
 
@@ -79,10 +85,10 @@ class _Figure(QFrame):
                            "border-radius: 6px; }")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
-        caption = QLabel(title)
+        self.caption = caption = QLabel(title)
         caption.setStyleSheet(f"color: {style.MUTED};")
         self.value = QLabel("–")
-        self.value.setStyleSheet(f"font-size: 15pt; font-weight: 600; color: {style.TEXT};")
+        self.value.setStyleSheet(f"font-size: {style.pt(15)}pt; font-weight: 600; color: {style.TEXT};")
         self.detail = QLabel()
         self.detail.setStyleSheet(f"color: {style.MUTED};")
         for w in (caption, self.value, self.detail):
@@ -124,7 +130,7 @@ class AgreementPanel(QWidget):
         """The title, the split to measure on and the target of pairs with several labels."""
         top = QHBoxLayout()
         title = QLabel("Agreement between annotators")
-        title.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        title.setStyleSheet(f"font-size: {style.pt(13)}pt; font-weight: 600;")
         top.addWidget(title)
         top.addStretch(1)
         top.addWidget(QLabel("Split"))
@@ -151,7 +157,7 @@ class AgreementPanel(QWidget):
         figures = QGridLayout()
         self.alpha_card = _Figure("Krippendorff's α (interval)")
         self.spearman_card = _Figure("Mean pairwise Spearman")
-        self.mad_card = _Figure("Mean |A − B| (0–1 scale)")
+        self.mad_card = _Figure(_mad_title(project_scale(self.project)))
         self.pairs_card = _Figure("Pairs with 2+ labels")
         for i, card in enumerate((self.alpha_card, self.spearman_card, self.mad_card, self.pairs_card)):
             figures.addWidget(card, 0, i)
@@ -179,7 +185,7 @@ class AgreementPanel(QWidget):
         item.getViewBox().setMouseEnabled(x=False, y=False)
         item.setXRange(0, 1, padding=0.04)
         item.setYRange(0, 1, padding=0.04)
-        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen("#b0b0b0", width=1, style=Qt.DashLine))
+        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen(style.color("plot_axis"), width=1, style=Qt.DashLine))
         self.scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None),
                                           brush=pg.mkBrush(QColorAlpha(PALETTE[0], 150)))
         self.plot.addItem(self.scatter)
@@ -267,7 +273,8 @@ class AgreementPanel(QWidget):
         annotators = report["annotators"]
         if n_multi == 0:
             self.state_label.setText("No pair has labels from two annotators yet. Merge a colleague's "
-                                     "labels (File ▸ Merge labels…) or double-label a share of the pairs.")
+                                     "labels (Annotators ▸ Merge labels…) or double-label a share of the "
+                                     "pairs (Annotators ▸ Double-label a share of pairs…).")
         else:
             self.state_label.setText(f"{len(annotators)} annotators: {', '.join(annotators)}. Intervals: "
                                      f"95 % bootstrap over pairs ({report['bootstrap']} resamples). "
@@ -276,7 +283,7 @@ class AgreementPanel(QWidget):
         rhos = [p["spearman"] for p in report["pairwise_spearman"] if p["spearman"] is not None]
         self.spearman_card.set(_fmt(float(np.mean(rhos)) if rhos else None),
                                f"{len(rhos)} annotator pair{'s' if len(rhos) != 1 else ''}")
-        self.mad_card.set(_fmt(report["mean_abs_diff"]), self._ci_text(report["mean_abs_diff_ci"]))
+        self._show_mean_difference(report)
         self.pairs_card.set(f"{n_multi:,}", f"of {report['labeled_pairs']:,} labeled")
 
         rows = report["pairwise_spearman"]
@@ -286,11 +293,12 @@ class AgreementPanel(QWidget):
                 self.pairwise_table.setItem(r, c, QTableWidgetItem(text))
 
         self.spread_table.setRowCount(len(data.spreads))
+        scale = project_scale(self.project)
         for r, (d, s1, s2) in enumerate(data.spreads):
-            labels = ", ".join(f"{a} {v:.2f}" for a, v in sorted(d.labels.items()))
+            labels = ", ".join(f"{a} {format_score(v, scale)}" for a, v in sorted(d.labels.items()))
             if d.adjudicated is not None:
-                labels += f" → {d.adjudicated:.2f}"
-            for c, text in enumerate((f"{d.spread:.2f}", labels, f"{s1}  ⟷  {s2}")):
+                labels += f" → {format_score(d.adjudicated, scale)}"
+            for c, text in enumerate((format_delta(d.spread, scale), labels, f"{s1}  ⟷  {s2}")):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 item.setData(Qt.UserRole, d.pair_id)
@@ -310,6 +318,19 @@ class AgreementPanel(QWidget):
                 combo.setCurrentIndex(default)
             combo.blockSignals(False)
         self._draw_scatter()
+
+    def _show_mean_difference(self, report: dict[str, Any]) -> None:
+        """Mean |A − B| in the project's own units: a difference scales by the span only."""
+        scale = project_scale(self.project)
+
+        def fmt(v: float | None) -> str:   # a mean is worth one more decimal than a label
+            return format_delta(v, scale, more=1, empty="–")
+
+        ci = report["mean_abs_diff_ci"]
+        self.mad_card.caption.setText(_mad_title(scale))
+        self.mad_card.set(fmt(report["mean_abs_diff"]),
+                          "" if not ci or ci[0] is None else f"95 % interval {fmt(ci[0])} to {fmt(ci[1])}")
+        scale_axes(self.plot.getPlotItem(), scale, "bottom", "left")
 
     @staticmethod
     def _ci_text(ci: list[float | None]) -> str:
@@ -335,8 +356,9 @@ class AgreementPanel(QWidget):
         pair = next((p for p in self.data.report["pairwise_spearman"]
                      if {p["a"], p["b"]} == {a, b}), None)
         rho = f"Spearman {pair['spearman']:.3f}, " if pair and pair["spearman"] is not None else ""
-        item.setTitle(f"<span style='font-size:10.5pt; font-weight:600; color:{TEXT_COLOR}'>"
-                      f"{a} against {b}</span><span style='color:{TEXT_COLOR}'>  "
+        ink, size = style.color("text_soft"), style.pt(10.5)
+        item.setTitle(f"<span style='font-size:{size}pt; font-weight:600; color:{ink}'>"
+                      f"{a} against {b}</span><span style='color:{ink}'>  "
                       f"({rho}{int(both.sum())} pairs)</span>")
         item.setLabel("bottom", a)
         item.setLabel("left", b)

@@ -1,11 +1,18 @@
-"""The labelling view: two sentences, a 0–1 slider, the guidelines, and nothing to save.
+"""The labelling view: two sentences, a slider on the project's scale, the guidelines, and nothing
+to save.
 
 Keyboard first. The view handles its keys in ``keyPressEvent``, so a key typed into the note
 or guideline editor stays there, and it claims them in ``ShortcutOverride`` so the window's
 menu shortcuts (Ctrl+Z among them) do not take them while the view has the focus.
 
 A label is written to the project when the annotator confirms it with Enter (core commits it
-before returning), then the next pair, already fetched, is shown. The queue of pairs is
+before returning), then the next pair, already fetched, is shown.
+
+**The pair on screen is the user's.** A key press, the slider and Enter act on the pair the view
+displays (:attr:`AnnotateView.shown_id`), and a score typed for one pair is never saved to
+another. Work that finishes in the background (scoring, calibration, new or merged pairs, a new
+queue order's ranking) rebuilds what comes *next*; the pair on screen and its unsaved score
+stay, and a pair the new order leaves out is kept in front of it. The queue of pairs is
 :class:`~stsstudio.core.label_queue.LabelQueue`; the counts are the project's
 :meth:`~stsstudio.core.store.Project.counts`, kept in step by its writes.
 """
@@ -18,32 +25,30 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from stsstudio.core.label_queue import LabelQueue, queue_order
-from stsstudio.core.scales import key_range
+from stsstudio.core.scales import nudge as nudged
+from stsstudio.core.scales import snap
 from stsstudio.core.store import Pair
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.guidelines_panel import GuidelinesPanel
 from stsstudio.gui.label_counts import LabelCounts
 from stsstudio.gui.label_empty import LabelEmptyPage
-from stsstudio.gui.label_keys import HINTS, handles, key_action, number_keys
+from stsstudio.gui.label_keys import handles, hints, key_action, number_keys
+from stsstudio.gui.label_layout import key_hints, label_splitter, work_page
 from stsstudio.gui.label_progress import LabelProgress
 from stsstudio.gui.model_guess import ModelGuess
 from stsstudio.gui.pair_cards import PairCards
-from stsstudio.gui.queue_bar import QueueBar
-from stsstudio.gui.queue_loader import QueueLoader
+from stsstudio.gui.queue_bar import QueueBar, above_pages
+from stsstudio.gui.queue_loader import PairCache, QueueLoader
 from stsstudio.gui.score_panel import ScorePanel
 from stsstudio.gui.undo import FlagCommand, NoteCommand, SetLabelCommand
-from stsstudio.gui.widgets import mute
 
 __all__ = ["AnnotateView"]
 
@@ -82,9 +87,11 @@ class AnnotateView(QWidget):
         self.ctx = ctx
         self.pos = 0
         self._confirming = False
-        self._cache: dict[int, Pair] = {}
+        self._cache = PairCache()
         self.current: Pair | None = None
         self.score: float | None = None          # the slider's value; None until set
+        self.shown_id: int | None = None         # the pair the cards display
+        self._score_pair: int | None = None      # the pair ``score`` was given for
         self._dirty = True                       # the queue must be rebuilt before use
         self.counts = LabelCounts(self)          # total and labeled pairs of the split
         self.counts.changed.connect(self._on_counted)
@@ -95,7 +102,7 @@ class AnnotateView(QWidget):
         self._sitting: dict[int, float] = {}     # pairs labeled this sitting: first label's time
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self.queue_bar = QueueBar()
+        self.queue_bar = QueueBar(ctx)
         self.queue_bar.settingsChanged.connect(self._on_queue_settings_changed)
         self.header, self.flag_badge = self.queue_bar.header, self.queue_bar.flag_badge
         self.split_combo, self.order_combo = self.queue_bar.split_combo, self.queue_bar.order_combo
@@ -115,16 +122,18 @@ class AnnotateView(QWidget):
         self.progress = self.label_progress.progress
         self.progress_label = self.label_progress.progress_label
 
-        self.empty = LabelEmptyPage()
+        self.empty = LabelEmptyPage(ctx, self.queue_bar)   # offers scores or another order (queue)
         self.empty.actionTriggered.connect(self._on_empty_action)
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._work_page())
+        self.hints = key_hints()
+        self.pages.addWidget(work_page(self))
         self.pages.addWidget(self.empty)
         self.guidelines = GuidelinesPanel(ctx)
         self.guidelines.editingDone.connect(self._on_guidelines_done)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._splitter())
+        self.splitter = label_splitter(above_pages(self.queue_bar, self.pages), self.guidelines)
+        layout.addWidget(self.splitter)
 
         ctx.projectChanged.connect(self._on_project_changed)
         ctx.pairsChanged.connect(self._on_pairs_changed)
@@ -133,48 +142,6 @@ class AnnotateView(QWidget):
         ctx.predictionsChanged.connect(self._on_predictions_changed)
         ctx.openPairInOrderRequested.connect(self.use_order)
         self._on_project_changed()
-
-    def _work_page(self) -> QWidget:
-        """The labelling page: the pair, the score, the note, the key hints and the progress."""
-        note_row = QHBoxLayout()
-        note_label = QLabel("Note")
-        mute(note_label)
-        note_row.addWidget(note_label)
-        note_row.addWidget(self.note_edit, 1)
-        note_row.addSpacing(8)
-        note_row.addWidget(self.highlight_combo)
-        self.hints = QLabel(HINTS.format(keys="0–5"))
-        self.hints.setObjectName("keyHints")
-        self.hints.setWordWrap(True)
-        mute(self.hints)
-        work = QWidget()
-        wl = QVBoxLayout(work)
-        wl.setContentsMargins(20, 16, 20, 14)
-        wl.setSpacing(12)
-        wl.addWidget(self.queue_bar)
-        wl.addWidget(self.card1, 1)
-        wl.addWidget(self.card2, 1)
-        wl.addSpacing(2)
-        wl.addWidget(self.score_panel)
-        wl.addWidget(self.model_guess)
-        wl.addLayout(note_row)
-        wl.addWidget(self.hints)
-        wl.addSpacing(4)
-        wl.addWidget(self.label_progress)
-        return work
-
-    def _splitter(self) -> QSplitter:
-        """The labelling pages beside the guidelines."""
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.pages)
-        self.splitter.addWidget(self.guidelines)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-        # Narrower, the guidelines' rubric table breaks its words ("Scor-e", "Complet-ely").
-        self.guidelines.setMinimumWidth(250)
-        self.splitter.setSizes([760, 300])
-        return self.splitter
 
     def _on_guidelines_done(self) -> None:
         self.setFocus()
@@ -185,9 +152,12 @@ class AnnotateView(QWidget):
         """Keys, slider ticks and the score on the project's display scale (storage: 0..1)."""
         project = self.ctx.project
         scale = project.display_scale() if project is not None and not project.closed else None
+        if scale != self.score_panel.scale:
+            self.guidelines.load()   # an untouched template follows the new scale (core.guidelines)
         self.number_keys = number_keys(scale)
         self.score_panel.set_scale(scale)
-        self.hints.setText(HINTS.format(keys=key_range(scale)))
+        self.queue_bar.scale = scale
+        self.hints.setText(hints(scale))
 
     def _on_project_changed(self) -> None:
         self._apply_scale()
@@ -244,29 +214,59 @@ class AnnotateView(QWidget):
         return self.loader.ranking
 
     def reload(self, keep: int | None = None) -> None:
-        """Rebuild the queue: unlabeled pairs first (file order or seeded shuffle), then labeled."""
+        """Rebuild the queue: unlabeled pairs first (file order or seeded shuffle), then labeled.
+
+        ``keep``: the pair on screen, which stays on screen with its unsaved score (a
+        background rebuild); without it the new queue starts at its first pair."""
         project = self.ctx.project
         self._dirty = False
-        self._cache.clear()
-        self.pos = 0
+        if keep is None:
+            self._cache.clear()
+            self.pos = 0
         if project is None or project.closed:
             self.loader.load(None, None, "file")
             return
         self.loader.load(project, self.split, self.order, self.ctx.annotator or "", keep)
-        if self.ranking:   # reading every prediction takes seconds on a big project
+        if self.ranking and not self._keeps(keep):   # ranking a big project takes seconds
+            self.pos = 0
             self.empty.show_ranking(queue_order(self.order).label)
             self.pages.setCurrentIndex(1)
 
+    def _keeps(self, keep: int | None) -> bool:   # ``keep`` is the pair on screen
+        return keep is not None and keep == self.shown_id and self.pages.currentIndex() == 0
+
     def _queue_ready(self, keep: int | None) -> None:
         self._recount()
-        if keep is not None and keep in self._queue:
-            self.pos = self.queue.index(keep)
-        self._show_current()
+        self._cache.clear()
+        if self._keeps(keep):
+            self._stay_on(keep)
+        else:
+            self.pos = self.queue.index(keep) if keep is not None and keep in self._queue else 0
+            self._show_current()
         if self._rank_open is not None:
             pair_id, self._rank_open = self._rank_open, None
             self._go_to(pair_id)
 
-    def _on_rank_failed(self, _message: str) -> None:
+    def _stay_on(self, pair_id: int) -> None:
+        """The queue was rebuilt under the pair on screen: find it there, or keep it in front of
+        the new order, and refresh it in place (its unsaved score stays)."""
+        if pair_id in self._queue:
+            self.pos = self.queue.index(pair_id)
+        else:
+            self.pos = 0
+            self._queue.insert(0, pair_id)
+        fresh = self._fetch(pair_id)
+        if fresh is None:              # deleted meanwhile: the next pair takes its place
+            return self._show_current()
+        self.current = fresh
+        self._render_header()
+        self._render_score()
+        QTimer.singleShot(0, self._prefetch)
+
+    def _on_rank_failed(self, message: str) -> None:
+        if self.shown_id is not None and self.pages.currentIndex() == 0:
+            self.ctx.statusMessage.emit(f"The queue order could not be built: {message}")
+            return   # the pair on screen stays; the old queue goes on after it
         self.current = None
         self._show_empty()
 
@@ -292,12 +292,7 @@ class AnnotateView(QWidget):
     # -- showing a pair ------------------------------------------------------------------------
 
     def _fetch(self, pair_id: int) -> Pair | None:
-        pair = self._cache.get(pair_id)
-        if pair is None and self.ctx.project is not None:
-            pair = self.ctx.project.pair(pair_id)
-            if pair is not None:
-                self._cache[pair_id] = pair
-        return pair
+        return self._cache.get(self.ctx.project, pair_id)
 
     def _prefetch(self) -> None:
         """Fetch the next pairs in one query so Enter never waits on the database."""
@@ -306,13 +301,7 @@ class AnnotateView(QWidget):
             return
         if self.pos + 1 + PREFETCH >= len(self.queue):
             self._queue.extend()
-        upcoming = self.queue[self.pos + 1:self.pos + 1 + PREFETCH]
-        missing = [i for i in upcoming[:PREFETCH // 2] if i not in self._cache]
-        if missing:
-            self._cache.update(project.pairs_by_ids(upcoming))
-        if len(self._cache) > 4 * PREFETCH:   # keep the cache small: drop what is behind
-            keep = set(self.queue[max(0, self.pos - PREFETCH):self.pos + 1 + PREFETCH])
-            self._cache = {k: v for k, v in self._cache.items() if k in keep}
+        self._cache.prefetch(project, self.queue, self.pos, PREFETCH)
 
     def _show_current(self, draft: float | None = None) -> None:
         while self.pos < len(self.queue):
@@ -328,8 +317,10 @@ class AnnotateView(QWidget):
             self._show_empty()
             return
         self.current = pair
+        self.shown_id = pair.id
         self.pages.setCurrentIndex(0)
         self.score = draft if draft is not None else pair.score
+        self._score_pair = pair.id
         self.cards.show_pair(pair)
         self.note_edit.setText(pair.note)
         self._render_header()
@@ -339,6 +330,7 @@ class AnnotateView(QWidget):
         QTimer.singleShot(0, self._prefetch)
 
     def _show_empty(self) -> None:
+        self.shown_id = None
         self.empty.show_state(has_project=self.ctx.project is not None, problem=self._queue.problem,
                               total=self.total, labeled=self.labeled, split=self.split)
         self.pages.setCurrentIndex(1)
@@ -374,31 +366,36 @@ class AnnotateView(QWidget):
     # -- actions ------------------------------------------------------------------------------
 
     def set_score(self, score: float) -> None:
-        self.score = round(min(1.0, max(0.0, score)), 2)
+        # Snapped to the scale's readable steps: what is stored is the number on screen.
+        self.score = snap(score, self.score_panel.scale)
+        self._score_pair = self.shown_id
         self._render_score()
 
-    def nudge(self, delta: float) -> None:
-        """←/→: move the score; on an unset slider the first press sets the middle, 0.50."""
-        self.set_score(0.5 if self.score is None else self.score + delta)
+    def nudge(self, direction: int, fine: bool = False) -> None:
+        """←/→: one step of the project's scale (Shift: one readable unit); on an unset slider
+        the first press sets the middle."""
+        self.set_score(nudged(self.score, direction, self.score_panel.scale, fine=fine))
 
     def _on_slider_moved(self, score: float) -> None:
         self.score = score
+        self._score_pair = self.shown_id
         self._render_score()
 
     def accept_guess(self) -> bool:
         """G (show-before mode only): the model's guess becomes the label, recorded as such."""
         if self.current is None or not self.model_guess.can_accept():
             return False
-        self.score = round(self.model_guess.guess, 4)
+        self.score, self._score_pair = round(self.model_guess.guess, 4), self.current.id
         return self.confirm(accepted=True)
 
     def confirm(self, accepted: bool = False) -> bool:
         """Save the slider's score for the current pair and move on (Enter)."""
         pair = self.current
         project = self.ctx.project
-        if pair is None or project is None:
-            return False
-        if self.score is None:
+        if pair is None or project is None or pair.id != self.shown_id \
+                or self.pages.currentIndex() != 0:
+            return False   # only the pair on screen is ever labelled
+        if self.score is None or self._score_pair != pair.id:
             self.score_state.setText("set a score first")
             return False
         annotator = self.ctx.annotator or ""
@@ -419,7 +416,7 @@ class AnnotateView(QWidget):
                                                          adjudicate=adjudicate, provenance=provenance))
             finally:
                 self._confirming = False
-            self.model_guess.after_commit(provenance, score)
+            self.model_guess.after_commit(provenance, score, pair)   # the pair just labelled
             if pair.score is None:
                 self.counts.label_added(+1)
             self._sitting.setdefault(pair.id, time.time())   # a pair relabeled counts once
@@ -518,14 +515,11 @@ class AnnotateView(QWidget):
         # Claim our keys before the window's shortcuts see them, but only when the key is
         # for the view itself (an editor with focus receives its own events first).
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
-                and handles(event, self.number_keys) and self._owns_keys():
+                and handles(event, self.number_keys) \
+                and not isinstance(self.focusWidget(), (QLineEdit, QPlainTextEdit, QComboBox)):
             event.accept()
             return True
         return super().event(event)
-
-    def _owns_keys(self) -> bool:
-        focus = self.focusWidget()
-        return not isinstance(focus, (QLineEdit, QPlainTextEdit, QComboBox))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         action = key_action(event, self.number_keys) if self.pages.currentIndex() == 0 else None

@@ -5,6 +5,7 @@ Kept out of main_window.py so that the window only calls :func:`install_annotato
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -22,7 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.changes import Changes
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import file_name
 from stsstudio.core.store import Project
 
 if TYPE_CHECKING:
@@ -38,8 +42,9 @@ class OverlapDialog(QDialog):
         self.summary: dict[str, dict[str, int]] | None = None
         self.setWindowTitle("Share pairs among annotators")
         intro = QLabel("Each annotator gets their own share of the pairs, and every annotator labels the "
-                       "overlap, on which agreement is measured. Send each one their labelling pack "
-                       "(stsstudio export-data --annotator NAME --assignment) and merge it back.")
+                       "overlap, on which agreement is measured. After Assign, Save labelling packs… "
+                       "writes one file per annotator to send them; bring their labels back with "
+                       "Annotators ▸ Merge labels….")
         intro.setWordWrap(True)
         self.names = QLineEdit(annotator)
         self.names.setPlaceholderText("ana, ben, chloe")
@@ -62,8 +67,11 @@ class OverlapDialog(QDialog):
         current = project.assignment_summary()
         if current:
             self.result.setText("Now: " + self._describe(current))
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Close)
         buttons.button(QDialogButtonBox.Ok).setText("Assign")
+        self.save_button = buttons.addButton("Save labelling packs…", QDialogButtonBox.ActionRole)
+        self.save_button.setEnabled(bool(current))
+        self.save_button.clicked.connect(self._on_save_clicked)
         buttons.accepted.connect(self.assign)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -89,8 +97,45 @@ class OverlapDialog(QDialog):
         except UserError as exc:
             self.result.setText(str(exc))
             return
-        self.result.setText(self._describe(self.summary))
-        self.accept()
+        self.result.setText(self._describe(self.summary) + ". Now save their labelling packs.")
+        self.save_button.setEnabled(True)
+
+    @Slot()
+    def _on_save_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save labelling packs into")
+        if not folder:
+            return
+        there = [_pack_file(n) for n in self.project.assignment_summary()
+                 if (Path(folder) / _pack_file(n)).exists()]
+        if there and QMessageBox.question(self, "Save labelling packs",
+                                          f"{', '.join(there)} already exist in {folder}. Replace them?") \
+                != QMessageBox.Yes:
+            return
+        self.save_packs(folder, replace=bool(there))
+
+    def save_packs(self, folder: str, *, replace: bool = False) -> list[str]:
+        """One CSV per assigned annotator in ``folder`` (``NAME.csv``): their share, the overlap
+        and their labels so far, as Merge labels… reads it back. Returns the files written."""
+        from stsstudio.core.data_export import export_pairs
+
+        written: list[str] = []
+        try:
+            for name in self.project.assignment_summary():
+                path = Path(folder) / _pack_file(name)
+                n = export_pairs(self.project, path, annotator=name, assignment=True, force=replace)
+                written.append(f"{path.name} ({n:,} pairs)")
+        except UserError as exc:
+            self.result.setText(f"Saving the labelling packs stopped: {exc}")
+            return written
+        self.result.setText(f"Saved {', '.join(written)} in {folder}. Send each annotator their file, "
+                            "then bring it back with Annotators ▸ Merge labels….")
+        return written
+
+
+def _pack_file(name: str) -> str:
+    """An annotator's pack file name: their name, with no folder separators in it."""
+    safe = "".join(c if c.isalnum() or c in "-_. " else "_" for c in name).strip(". ")
+    return file_name(safe or "annotator", "csv")
 
 
 class AnnotatorActions(QObject):
@@ -122,9 +167,14 @@ class AnnotatorActions(QObject):
         dialog.open()
         return dialog
 
+    @Slot()
+    def _on_target_changed(self) -> None:
+        """The agreement panel changed how labels combine: every target may have moved."""
+        self.window.ctx.apply(Changes.merged())
+
     @Slot(object)
     def _on_merged(self, report: object) -> None:
-        self.window.ctx.pairsChanged.emit()
+        self.window.ctx.apply(Changes.merged())
         self.window.ctx.statusMessage.emit(f"Merged {getattr(report, 'written', 0):,} labels.")
 
     @Slot()
@@ -136,7 +186,7 @@ class AnnotatorActions(QObject):
 
         dialog = AgreementDialog(project, self.window)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.panel.targetChanged.connect(self.window.ctx.pairsChanged)
+        dialog.panel.targetChanged.connect(self._on_target_changed)
         self.agreement_dialog = dialog
         dialog.show()
         return dialog

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from stsstudio.core.changes import Changes
 from stsstudio.core.store import Project
 
 
@@ -23,6 +24,9 @@ class ProjectContext(QObject):
     mlReady = Signal()                   # torch & sentence-transformers finished importing
     statusMessage = Signal(str)
     predictionsChanged = Signal(int)     # a model (run id; 0: base) finished scoring every pair
+    scoresRequested = Signal()           # the user asked for the missing scores now (a queue order)
+    scoringProgressed = Signal(int, int, int)  # run id being scored, done, total (0, 0: started)
+    scoringStopped = Signal(int, str)    # that scoring ended: "" or why it failed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +35,19 @@ class ProjectContext(QObject):
         self.annotator: str = ""
         self.ml_ready = False
         self.device_label: str = ""      # e.g. "CPU (8 cores)"; set when mlReady is emitted
+
+    def apply(self, changes: Changes) -> None:
+        """The one place a change set becomes the signals views listen to (see core.changes).
+
+        One changed pair refreshes that pair; several re-run the views' queries."""
+        if changes.pairs or changes.annotators or len(changes.pair_ids) > 1:
+            self.pairsChanged.emit()
+        elif changes.pair_ids:
+            self.pairChanged.emit(changes.pair_ids[0])
+        if changes.runs:
+            self.runsChanged.emit()
+        for run_id in changes.predictions:
+            self.predictionsChanged.emit(run_id)
 
     def set_project(self, project: Project | None) -> None:
         """Make ``project`` the open one (closing the previous one)."""

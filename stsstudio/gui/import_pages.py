@@ -37,17 +37,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.core.importers import ImportReport, RawTable
+from stsstudio.core.formats import dialog_filter, file_name, formats_for, header_optional
+from stsstudio.core.importers import (
+    DEFAULT_SPLIT,
+    ImportReport,
+    RawTable,
+    annotator_names,
+    default_dev_fraction,
+    raters_note,
+)
 from stsstudio.core.scales import SCALE_LABELS, ScoredColumn
 from stsstudio.core.store import DEV_FRACTION
 from stsstudio.gui import settings, style
 
 PREVIEW_ROWS = 50
-FILE_FILTER = ("Sentence pairs (*.csv *.tsv *.tab *.txt *.jsonl *.ndjson *.json *.parquet *.pq);;"
-               "CSV (*.csv *.txt);;TSV (*.tsv *.tab);;JSON Lines (*.jsonl *.ndjson *.json);;"
-               "Parquet (*.parquet *.pq);;All files (*)")
+FILE_FILTER = dialog_filter("pairs", "Sentence pairs")
 SPLIT_LABELS = {"train": "Train", "dev": "Dev (validation)", "test": "Test", "none": "None (decide later)"}
 SOURCE_WORDS = {"header": "from the column name", "data": "detected", "chosen": "chosen", "none": ""}
+
+
+def _in_words(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _title_font(label: QLabel) -> None:
@@ -213,7 +223,7 @@ class SourcePage(QWidget):
                        "score is optional (pairs without one are imported unlabeled).")
         intro.setWordWrap(True)
         col.addWidget(intro)
-        self.file_radio = QRadioButton("A file: CSV, TSV, JSON Lines or Parquet")
+        self.file_radio = QRadioButton("A file: " + _in_words([f.label for f in formats_for("pairs")]))
         self.hf_radio = QRadioButton("A Hugging Face dataset: a dataset id, or a folder saved with datasets")
         group = QButtonGroup(self)
         group.addButton(self.file_radio)
@@ -233,7 +243,7 @@ class SourcePage(QWidget):
         box.setFlat(True)
         row = QHBoxLayout(box)
         self.file_edit = QLineEdit()
-        self.file_edit.setPlaceholderText("/path/to/pairs.csv")
+        self.file_edit.setPlaceholderText("/path/to/" + file_name("pairs", "csv"))
         self.file_edit.setClearButtonEnabled(True)
         self.file_edit.returnPressed.connect(self.submitted)
         browse = QPushButton("Browse…")
@@ -437,9 +447,12 @@ class ColumnsPage(QWidget):
         mapping = QGroupBox("Columns")
         grid = QGridLayout(mapping)
         grid.setHorizontalSpacing(10)
-        self.s1_combo, self.s2_combo, self.score_combo, self.split_col_combo = (
-            QComboBox(), QComboBox(), QComboBox(), QComboBox())
-        for combo in (self.s1_combo, self.s2_combo, self.score_combo, self.split_col_combo):
+        self.s1_combo, self.s2_combo, self.score_combo, self.split_col_combo, self.rater_combo = (
+            QComboBox(), QComboBox(), QComboBox(), QComboBox(), QComboBox())
+        self.rater_combo.setToolTip("The column naming who gave each row's score: each rater's "
+                                    "scores become their own labels, and Agreement compares them.")
+        for combo in (self.s1_combo, self.s2_combo, self.score_combo, self.split_col_combo,
+                      self.rater_combo):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(14)
             combo.currentIndexChanged.connect(self.mappingChanged)
@@ -448,7 +461,7 @@ class ColumnsPage(QWidget):
         self.split_combo = QComboBox()
         for key, label in SPLIT_LABELS.items():
             self.split_combo.addItem(label, key)
-        self.split_combo.setCurrentIndex(list(SPLIT_LABELS).index("train"))
+        self.split_combo.setCurrentIndex(list(SPLIT_LABELS).index(DEFAULT_SPLIT))
         self.split_combo.currentIndexChanged.connect(self.mappingChanged)
         self.split_label = QLabel("Split of every pair:")
         # Without a split column nothing would be held out for evaluation: offer it (issue 11).
@@ -456,15 +469,21 @@ class ColumnsPage(QWidget):
         self.dev_check.setToolTip("Try and Train compare models on these pairs; a split column in "
                                   "the file takes precedence.")
         self.dev_check.toggled.connect(self.mappingChanged)
+        self.raters_label = QLabel()
+        self.raters_label.setObjectName("hint")
+        self.raters_label.setWordWrap(True)
+        self.raters_label.setToolTip("Each rater's scores become their own labels; a pair's target is "
+                                     "their mean (or median), and Agreement compares the raters.")
         rows = [("Sentence 1:", self.s1_combo), ("Sentence 2:", self.s2_combo),
-                ("Score:", self.score_combo), ("Split column:", self.split_col_combo)]
+                ("Score:", self.score_combo), ("Rater column:", self.rater_combo),
+                ("", self.raters_label), ("Split column:", self.split_col_combo)]
         for r, (text, widget) in enumerate(rows):
             grid.addWidget(QLabel(text), r, 0, Qt.AlignRight)
             grid.addWidget(widget, r, 1)
-        grid.addWidget(self.split_label, 4, 0, Qt.AlignRight)
-        grid.addWidget(self.split_combo, 4, 1)
-        grid.addWidget(self.dev_check, 5, 1)
-        grid.addWidget(self.header_check, 6, 1)
+        grid.addWidget(self.split_label, 6, 0, Qt.AlignRight)
+        grid.addWidget(self.split_combo, 6, 1)
+        grid.addWidget(self.dev_check, 7, 1)
+        grid.addWidget(self.header_check, 8, 1)
         grid.setColumnStretch(1, 1)
         return mapping
 
@@ -482,7 +501,7 @@ class ColumnsPage(QWidget):
             info += "<br>" + "<br>".join(f"⚠ {w}" for w in raw.warnings)
         self.source_info.setText(info)
         self.preview_model.set_table(raw)
-        combos = (self.s1_combo, self.s2_combo, self.score_combo, self.split_col_combo)
+        combos = (self.s1_combo, self.s2_combo, self.score_combo, self.split_col_combo, self.rater_combo)
         for combo in combos:
             combo.blockSignals(True)
             combo.clear()
@@ -490,20 +509,23 @@ class ColumnsPage(QWidget):
             combo.addItem("(choose a column)", None)
         self.score_combo.addItem("none – unlabeled", "")
         self.split_col_combo.addItem("none", "")
+        self.rater_combo.addItem("none – the file's labels", "")
         for name in raw.columns:
             for combo in combos:
                 combo.addItem(name, name)
         guess = raw.guess
         for combo, value in ((self.s1_combo, guess.sentence1), (self.s2_combo, guess.sentence2),
-                             (self.score_combo, guess.score), (self.split_col_combo, guess.split_column)):
+                             (self.score_combo, guess.score), (self.split_col_combo, guess.split_column),
+                             (self.rater_combo, guess.annotator_column)):
             combo.setCurrentIndex(max(combo.findData(value) if value is not None else 0, 0))
             combo.blockSignals(False)
         self.dev_check.blockSignals(True)
-        self.dev_check.setChecked(guess.split_column is None)  # on by default without splits
+        # On by default without splits: the import's own default (core), as the CLI has it.
+        self.dev_check.setChecked(default_dev_fraction(guess.split_column, DEFAULT_SPLIT) > 0)
         self.dev_check.blockSignals(False)
         self.header_check.blockSignals(True)
         self.header_check.setChecked(raw.has_header)
-        self.header_check.setEnabled(raw.format in ("csv", "tsv"))
+        self.header_check.setEnabled(header_optional(raw.format))
         self.header_check.blockSignals(False)
         self.scale_box.reset()
 
@@ -522,10 +544,18 @@ class ColumnsPage(QWidget):
         if score_col is not None and self.preview_model.rowCount():
             self.preview.scrollTo(self.preview_model.index(0, score_col), QAbstractItemView.EnsureVisible)
 
+    def show_raters(self, raw: RawTable) -> None:
+        """The preview note under the rater column: "2 raters: rater_a, rater_b"."""
+        column = self.rater_combo.currentData() or None
+        self.raters_label.setVisible(column is not None)
+        if column is not None:
+            self.raters_label.setText(raters_note(annotator_names(raw, column)))
+
     def roles(self) -> dict[str, str]:
         roles: dict[str, str] = {}
         for combo, tag in ((self.s1_combo, "Sentence 1"), (self.s2_combo, "Sentence 2"),
-                           (self.score_combo, "Score"), (self.split_col_combo, "Split")):
+                           (self.score_combo, "Score"), (self.split_col_combo, "Split"),
+                           (self.rater_combo, "Rater")):
             if combo.currentData():
                 roles.setdefault(combo.currentData(), tag)
         return roles
@@ -561,7 +591,8 @@ class SummaryPage(QWidget):
 
     FIELDS = (("source", "Source"), ("rows", "Rows read"), ("imported", "Pairs to import"),
               ("labeled", "Labeled / unlabeled"), ("duplicates", "Duplicates dropped"),
-              ("leakage", "Leakage"), ("splits", "Splits"), ("scale", "Score scale"))
+              ("raters", "Raters"), ("leakage", "Leakage"), ("splits", "Splits"),
+              ("scale", "Score scale"))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -605,10 +636,17 @@ class SummaryPage(QWidget):
             dup += (f" ({r.duplicates_in_file:,} repeated in the file, {r.duplicates_in_project:,} "
                     f"already in the project; {r.conflicting_duplicates:,} with a different score)")
         v["duplicates"].setText(dup)
+        raters = "– (no rater column)"
+        if r.columns.get("annotator"):
+            raters = f"{raters_note(r.annotators)}; {r.labels:,} labels"
+            if r.labels_on_existing:
+                raters += f", and {r.labels_on_existing:,} on pairs already in the project"
+        v["raters"].setText(raters)
         if r.leakage or r.leakage_sentences:
-            v["leakage"].setText(f"<span style='color:{style.WARNING}'>{r.leakage:,} pairs and "
-                                 f"{r.leakage_sentences:,} sentences appear in both train and dev/test"
-                                 "</span>")
+            # Only a pair in both sides inflates a score: shared sentences alone are plain text.
+            text = (f"{r.leakage:,} pairs and {r.leakage_sentences:,} sentences appear in both train "
+                    "and dev/test")
+            v["leakage"].setText(style.span("warning", text) if r.leakage else text)
         else:
             v["leakage"].setText("none: no pair or sentence is in both train and dev/test")
         splits = ", ".join(f"{k} {n:,}" for k, n in sorted(r.splits.items())) or "–"

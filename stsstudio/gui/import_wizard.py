@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core import importers
+from stsstudio.core.changes import Changes
 from stsstudio.core.importers import ImportOptions, ImportReport, PreparedImport, RawTable
 from stsstudio.core.store import DEV_FRACTION
 from stsstudio.gui import settings, style
@@ -116,6 +117,7 @@ class ImportWizard(QDialog):
         self.hf_split_edit = src.hf_split_edit
         self.s1_combo, self.s2_combo, self.score_combo = cols.s1_combo, cols.s2_combo, cols.score_combo
         self.split_col_combo, self.split_combo = cols.split_col_combo, cols.split_combo
+        self.rater_combo, self.raters_label = cols.rater_combo, cols.raters_label
         self.split_label, self.header_check = cols.split_label, cols.header_check
         self.dev_check = cols.dev_check
         self.preview, self.preview_model = cols.preview, cols.preview_model
@@ -376,7 +378,7 @@ class ImportWizard(QDialog):
             split="none" if split_column else (self.split_combo.currentData() or "none"),
             hf_config=base.hf_config, hf_split=base.hf_split, encoding=base.encoding,
             dev_fraction=DEV_FRACTION if self.dev_check.isEnabled() and self.dev_check.isChecked()
-            else 0.0)
+            else 0.0, annotator_column=self.rater_combo.currentData() or "")
 
     @Slot()
     def _on_mapping_changed(self) -> None:
@@ -385,6 +387,7 @@ class ImportWizard(QDialog):
         if raw is None:
             return
         self.preview_model.set_roles(self.columns_page.roles())
+        self.columns_page.show_raters(raw)
         has_split_col = bool(self.split_col_combo.currentData())
         self.split_combo.setEnabled(not has_split_col)
         self.split_label.setEnabled(not has_split_col)
@@ -451,7 +454,7 @@ class ImportWizard(QDialog):
             f"Imported {report.imported:,} pairs ({report.labeled:,} labeled, {report.unlabeled:,} "
             f"unlabeled){_took(report.seconds)}.")
         self._update_buttons()
-        self.ctx.pairsChanged.emit()
+        self.ctx.apply(Changes.new_pairs())
         self.ctx.statusMessage.emit(f"Imported {report.imported:,} pairs.")
         self.imported.emit(report)
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 
-from stsstudio.core.scales import key_scores
+from stsstudio.core.scales import key_range, key_scores, key_steps
 
-STEP, FINE_STEP = 0.05, 0.01
-HINTS = ("<b>{keys}</b> set score &nbsp;·&nbsp; <b>←/→</b> ±0.05 &nbsp;·&nbsp; <b>Shift+←/→</b> ±0.01"
+HINTS = ("<b>{keys}</b> set score &nbsp;·&nbsp; <b>←/→</b> ±{step} &nbsp;·&nbsp; <b>Shift+←/→</b> ±{fine}"
          " &nbsp;·&nbsp; <b>Enter</b> save &amp; next &nbsp;·&nbsp; <b>Backspace</b> back"
          " &nbsp;·&nbsp; <b>S</b> skip &nbsp;·&nbsp; <b>F</b> flag &nbsp;·&nbsp; <b>N</b> note"
          " &nbsp;·&nbsp; <b>Ctrl+Z</b> undo")
 
 # Plain keys (Shift allowed) -> (the view's method, arguments without / with Shift).
 _PLAIN: dict[Qt.Key, tuple[str, tuple, tuple]] = {
-    Qt.Key.Key_Left: ("nudge", (-STEP,), (-FINE_STEP,)),
-    Qt.Key.Key_Right: ("nudge", (STEP,), (FINE_STEP,)),
+    # ←/→ move one step of the project's scale, Shift one readable unit (core.scales.nudge).
+    Qt.Key.Key_Left: ("nudge", (-1,), (-1, True)),
+    Qt.Key.Key_Right: ("nudge", (1,), (1, True)),
     Qt.Key.Key_Return: ("confirm", (), ()),
     Qt.Key.Key_Enter: ("confirm", (), ()),
     Qt.Key.Key_Backspace: ("back", (), ()),
@@ -35,6 +35,12 @@ def number_keys(scale: str | None) -> dict[int, float]:
     """Qt digit key -> stored score on the project's display scale (core.scales.key_scores):
     on 1-5 key 1 is a 1 (stored 0), key 5 a 5."""
     return {getattr(Qt.Key, f"Key_{k}"): v for k, v in key_scores(scale).items()}
+
+
+def hints(scale: str | None) -> str:
+    """The key hint under the labelling view, in the project's own units (1-5: "±0.2")."""
+    step, fine = key_steps(scale)
+    return HINTS.format(keys=key_range(scale), step=f"{step:g}", fine=f"{fine:g}")
 
 
 def _is_undo(event: QKeyEvent) -> bool:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from stsstudio import APP_NAME, __version__
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import suffixes
 from stsstudio.core.store import Project
 from stsstudio.gui import icons, settings
 from stsstudio.gui.context import ProjectContext
@@ -43,7 +44,7 @@ from stsstudio.gui.workers import wait_for_workers_to_quit
 
 log = logging.getLogger(__name__)
 
-IMPORTABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq")
+IMPORTABLE_SUFFIXES = suffixes("pairs")  # dropped files the import wizard takes (core/formats.py)
 
 
 class MainWindow(QMainWindow):
@@ -288,7 +289,8 @@ class MainWindow(QMainWindow):
     def _on_project_changed(self) -> None:
         project = self.ctx.project
         has = project is not None
-        for action in (self.action_import, self.action_suggest, self.action_close, *self.view_actions.values()):
+        for action in (self.action_import, self.action_suggest, self.action_close,
+                       *self.view_actions.values()):
             action.setEnabled(has)
         if not has:
             self.status.show_project(None)
@@ -464,8 +466,9 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_shortcuts(self) -> QWidget:
         from stsstudio.gui.shortcuts_dialog import ShortcutsDialog
+        from stsstudio.gui.widgets import project_scale
 
-        dialog = ShortcutsDialog(self)
+        dialog = ShortcutsDialog(self, scale=project_scale(self.ctx.project))
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.formats import dialog_filter, labels_list
 from stsstudio.core.merge import CONFLICT_POLICIES, MergeReport, merge_labels
-from stsstudio.core.scales import SCALES
+from stsstudio.core.scales import SCALES, format_score
 from stsstudio.core.store import Project
 from stsstudio.gui import style
+from stsstudio.gui.widgets import project_scale
 from stsstudio.gui.workers import JobRunner
 
 _POLICY_TEXT = {"keep": "Keep the project's label", "replace": "Use the incoming label"}
@@ -64,9 +66,10 @@ class MergeLabelsDialog(QDialog):
         self._runner.finished.connect(self._on_finished)
         self._runner.failed.connect(self._on_failed)
 
-        intro = QLabel("Bring in a colleague's labels: their copy of this project, or a CSV, TSV, JSONL "
-                       "or Parquet file with sentence1, sentence2, score and optionally annotator. "
-                       "Pairs match in either order; nothing is written until you press Merge.")
+        intro = QLabel("Bring in a colleague's labels: their copy of this project, or a "
+                       f"{labels_list('pairs')} file with sentence1, sentence2, score and optionally "
+                       "an annotator (or rater) column. Pairs match in either order; nothing is "
+                       "written until you press Merge.")
         intro.setWordWrap(True)
         form = self._build_form(source)
         self.summary = QLabel("Choose a source to see what would be merged.")
@@ -138,7 +141,7 @@ class MergeLabelsDialog(QDialog):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labels to merge", "",
-                                              "Labels (*.csv *.tsv *.jsonl *.json *.parquet);;All files (*)")
+                                              dialog_filter("pairs", "Labels", each=False))
         if path:
             self.source_edit.setText(path)
             self.preview()
@@ -186,8 +189,9 @@ class MergeLabelsDialog(QDialog):
         self.summary.setText(report_text(report, written=self._writing))
         self.conflicts.setVisible(bool(report.conflicts))
         self.conflicts.setRowCount(len(report.conflicts))
+        scale = project_scale(self.project)
         for r, c in enumerate(report.conflicts):
-            cells = (c["annotator"], f"{c['project']:.2f}", f"{c['source']:.2f}",
+            cells = (c["annotator"], format_score(c["project"], scale), format_score(c["source"], scale),
                      f"{c['sentence1']}  ⟷  {c['sentence2']}")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)

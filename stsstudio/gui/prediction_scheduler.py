@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QStatusBar
 
+from stsstudio.core.changes import Changes
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.workers import JobRunner
 
@@ -59,6 +60,7 @@ class PredictionScheduler(QObject):
         self.ctx = ctx
         self.enabled = True                 # tests and the bench may turn the automation off
         self.running: int | None = None     # the run id being scored
+        self._problem = ""                  # why the scoring in progress failed
         self.label = QLabel()
         self.label.setObjectName("predictionProgress")
         self.label.setVisible(False)
@@ -75,14 +77,29 @@ class PredictionScheduler(QObject):
         ctx.runsChanged.connect(self.schedule)
         ctx.pairsChanged.connect(self.schedule)     # new pairs: the sets are out of date
         ctx.mlReady.connect(self.schedule)
+        ctx.scoresRequested.connect(self.request)   # a queue order's "Compute the scores" button
 
     @Slot()
     def _on_project_changed(self) -> None:
         self._timer.stop()
         self._runner.cancel(quiet=True)
+        self._set_idle()
+        self.schedule()
+
+    def _set_idle(self, problem: str = "") -> None:
+        """No scoring runs now; the views that show its progress hear why (``problem``)."""
+        if self.running is not None:
+            self.ctx.scoringStopped.emit(self.running, problem)
         self.running = None
         self.label.setVisible(False)
-        self.schedule()
+
+    @Slot()
+    def request(self) -> None:
+        """Score what is missing now, not after the start delay, even after a failed scoring
+        (the user asked: a queue order needs the scores). A scoring in progress goes on."""
+        self.enabled = True
+        self._timer.stop()
+        self._start_next()
 
     @Slot()
     def schedule(self) -> None:
@@ -94,8 +111,7 @@ class PredictionScheduler(QObject):
         if self.running is not None and project is not None and not project.closed \
                 and any(r.status == "running" for r in project.runs()):
             self._runner.cancel(quiet=True)
-            self.running = None
-            self.label.setVisible(False)
+            self._set_idle("a run is training; the pairs are scored when it ends")
             return
         if self._eligible():
             self._timer.start()
@@ -118,7 +134,9 @@ class PredictionScheduler(QObject):
         self.running = run_id
         self.label.setText(f"Scoring pairs with {self._name(run_id)}…")
         self.label.setVisible(True)
+        self._problem = ""
         self._runner.start(_score, self.ctx.project, run_id)
+        self.ctx.scoringProgressed.emit(run_id, 0, 0)
 
     @staticmethod
     def _name(run_id: int) -> str:
@@ -128,6 +146,7 @@ class PredictionScheduler(QObject):
     def _on_progressed(self, done: int, total: int) -> None:
         if self.running is not None and total:
             self.label.setText(f"Scoring pairs with {self._name(self.running)}: {100 * done // total}%")
+            self.ctx.scoringProgressed.emit(self.running, done, total)
 
     @Slot(object)
     def _on_finished(self, result: Any) -> None:
@@ -136,15 +155,15 @@ class PredictionScheduler(QObject):
             cal = f"; guesses calibrated (error {result.mae_calibrated:.2f} vs {result.mae_cosine:.2f})"
         self.ctx.statusMessage.emit(f"Scored {result.pairs:,} pairs with {self._name(result.run_id)}"
                                     f"{cal}.")
-        self.ctx.predictionsChanged.emit(result.run_id)
+        self.ctx.apply(Changes.scored(result.run_id))
 
     @Slot(str, str)
     def _on_failed(self, message: str, _details: str) -> None:
         self.ctx.statusMessage.emit(f"Scoring the pairs failed: {message}")
-        self.enabled = False     # no retry loop; reopening the project tries again
+        self.enabled = False     # no retry loop; reopening the project (or a request) tries again
+        self._problem = message
 
     @Slot()
     def _on_done(self) -> None:
-        self.running = None
-        self.label.setVisible(False)
+        self._set_idle(self._problem)
         self.schedule()          # e.g. the base model after a run, or a run finished meanwhile

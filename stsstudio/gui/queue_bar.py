@@ -1,4 +1,9 @@
-"""The labelling view's top bar: which pair is shown, and which queue it comes from."""
+"""The labelling view's top bar: which pair is shown, and which queue it comes from.
+
+The bar sits above the view's pages (:func:`above_pages`), so the order box stays in reach on
+the empty page too: an order with nothing to show is never a dead end. Under a model order it
+says in plain words what ranks the pairs (:func:`~stsstudio.core.label_queue.order_plan`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ from pathlib import PurePath
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from stsstudio.core.label_queue import QUEUE_ORDERS, RANDOM_SEED
+from stsstudio.core.label_queue import QUEUE_ORDERS, RANDOM_SEED, order_plan, queue_order
+from stsstudio.core.scales import format_score
 from stsstudio.core.store import IMPORT_ANNOTATOR, SPLITS, Pair
-from stsstudio.gui.widgets import FLAG_COLOR, ElidedLabel
+from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.widgets import FLAG_COLOR, ElidedLabel, mute
 
 
 class QueueBar(QWidget):
@@ -18,8 +25,10 @@ class QueueBar(QWidget):
 
     settingsChanged = Signal()   # the split or the order changed: rebuild the queue
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: ProjectContext | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.ctx = ctx
+        self.scale: str | None = None   # the project's display scale: scores are shown on it
         self.header = ElidedLabel()
         self.header.setObjectName("pairHeader")
         hf = QFont(self.header.font())
@@ -45,18 +54,31 @@ class QueueBar(QWidget):
                                     f"(seed {RANDOM_SEED}); labeled pairs follow for review")
         self.order_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.order_combo.currentIndexChanged.connect(self.settingsChanged)
-        # The order names are long ("Resolve disagreements"); the header keeps its room on a
-        # small screen and the list shows them in full.
-        self.order_combo.setMaximumWidth(self.fontMetrics().horizontalAdvance("Resolve disagr") + 44)
+        # Wide enough for the longest order name ("Fill thin score bands" was cut); the header
+        # beside it elides first on a small screen.
+        self.order_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.order_combo.view().setMinimumWidth(self.order_combo.sizeHint().width())
-        top = QHBoxLayout(self)
-        top.setContentsMargins(0, 0, 0, 0)
+        self.uses_label = QLabel()           # what a model order ranks by, in plain words
+        self.uses_label.setObjectName("queueUses")
+        self.uses_label.setWordWrap(True)
+        mute(self.uses_label)
+        self.uses_label.setVisible(False)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        top = QHBoxLayout()
         top.setSpacing(8)
         top.addWidget(self.header, 1)
         top.addWidget(self.flag_badge)
         top.addSpacing(12)
         top.addWidget(self.split_combo)
         top.addWidget(self.order_combo)
+        column.addLayout(top)
+        column.addWidget(self.uses_label)
+        if ctx is not None:
+            self.order_combo.currentIndexChanged.connect(self.show_uses)
+            for signal in (ctx.projectChanged, ctx.runsChanged, ctx.predictionsChanged, ctx.pairsChanged):
+                signal.connect(self.show_uses)
 
     @property
     def split(self) -> str | None:
@@ -74,12 +96,43 @@ class QueueBar(QWidget):
         if pair.score is None:
             parts.append("unlabeled")
         else:
-            parts.append(f"labeled {pair.score:.2f} {_label_origin(pair)}")
+            parts.append(f"labeled {format_score(pair.score, self.scale)} {_label_origin(pair)}")
         if labels:
-            parts.append("labels: " + ", ".join(f"{a or 'unnamed'} {v:.2f}"
+            parts.append("labels: " + ", ".join(f"{a or 'unnamed'} {format_score(v, self.scale)}"
                                                 for a, v in sorted(labels.items())))
         self.header.setText("  ·  ".join(parts))
         self.flag_badge.setVisible(pair.flagged)
+
+    def clear_pair(self) -> None:
+        """No pair on screen (the empty page): no header and no flag of the last one."""
+        self.header.setText("")
+        self.flag_badge.setVisible(False)
+
+    def show_uses(self, *_args: object) -> None:
+        """Under a model order, what it ranks by now; hidden for the other orders and while no
+        model has scored the pairs (the empty page then offers to compute the scores)."""
+        project = self.ctx.project if self.ctx is not None else None
+        text = ""
+        if project is not None and not project.closed and self.order \
+                and queue_order(self.order).needs_predictions:
+            plan = order_plan(project, self.order)
+            text = plan.uses if plan.ready else ""
+        self.uses_label.setText(text)
+        self.uses_label.setVisible(bool(text))
+
+
+def above_pages(bar: QueueBar, pages: QStackedWidget) -> QWidget:
+    """The view's pages under the queue bar, so the order box shows on every page."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    row = QVBoxLayout()
+    row.setContentsMargins(20, 16, 20, 0)   # the work page's side margins
+    row.addWidget(bar)
+    layout.addLayout(row)
+    layout.addWidget(pages, 1)
+    return box
 
 
 def _label_origin(pair: Pair) -> str:

@@ -1,9 +1,10 @@
-"""The score row of the labelling view: the value, its state, the 0–1 slider and the rubric."""
+"""The score row of the labelling view: the value, its state, the slider and the rubric, all on
+the project's scale (:mod:`stsstudio.core.scales`; storage stays 0..1)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -16,18 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.core.scales import format_display, key_range, rubric
+from stsstudio.core.scales import format_score, key_range, rubric, snap
+from stsstudio.gui import style
 from stsstudio.gui.widgets import ACCENT, MUTED_TEXT, mute
-
-# The STS 0–5 rubric on our 0–1 scale: the number keys and the slider's tick labels.
-RUBRIC: list[tuple[float, str]] = [
-    (0.0, "unrelated"),
-    (0.2, "same topic"),
-    (0.4, "some details"),
-    (0.6, "roughly equivalent"),
-    (0.8, "mostly equivalent"),
-    (1.0, "equivalent"),
-]
 
 
 class RubricTicks(QWidget):
@@ -38,7 +30,7 @@ class RubricTicks(QWidget):
         self.inset = inset          # half the slider handle: where 0 and 1 sit on the groove
         self.active: float | None = None
         # (stored 0..1, value as shown, meaning): core.scales.rubric of the project's scale
-        self.rubric: list[tuple[float, str, str]] = [(v, f"{v:.1f}", m) for v, m in RUBRIC]
+        self.rubric: list[tuple[float, str, str]] = rubric(None)
         f = QFont(self.font())
         f.setPointSizeF(max(7.5, f.pointSizeF() * 0.92))
         self.setFont(f)
@@ -100,7 +92,7 @@ class RubricTicks(QWidget):
         for i, (value, shown, meaning) in enumerate(self.rubric):
             x = self.inset + value * span
             on = nearest is not None and abs(value - nearest) < 1e-9
-            p.setPen(ACCENT if on else QColor("#b9c0c8"))
+            p.setPen(ACCENT if on else style.qcolor("tick"))
             p.drawLine(int(x), 0, int(x), 5)
             left, width, align = self._box(i, cell, 1)
             p.setFont(bold)
@@ -171,7 +163,7 @@ class ScorePanel(QWidget):
         self.score_label = QLabel("–")
         self.score_label.setObjectName("scoreValue")
         sf = QFont(self.score_label.font())
-        sf.setPointSizeF(26)
+        sf.setPointSizeF(style.pt(26))
         sf.setWeight(QFont.Weight.DemiBold)
         self.score_label.setFont(sf)
         # A fixed column: changing texts never re-lay out (and repaint) the row.
@@ -224,14 +216,16 @@ class ScorePanel(QWidget):
             self.score_label.setText("–")
             self.score_state.setText(f"press {key_range(self.scale)} or ←/→")
         else:
-            self.score_label.setText(f"{score:.2f}" if (self.scale or "0-1") == "0-1"
-                                     else format_display(score, self.scale))
+            self.score_label.setText(format_score(score, self.scale))
             if saved is not None and abs(saved - score) < 1e-9:
                 self.score_state.setText("saved")
             else:
                 self.score_state.setText("Enter to save")
 
     def _on_slider_moved(self, value: int) -> None:
+        # The slider's hundredths are finer than the scale's readable steps on 1-5 and 1-10:
+        # snap, so the stored score is exactly the number on screen.
+        score = snap(value / 100, self.scale)
         self.slider.set_unset(False)
-        self.ticks.set_active(value / 100)
-        self.moved.emit(value / 100)
+        self.ticks.set_active(score)
+        self.moved.emit(score)

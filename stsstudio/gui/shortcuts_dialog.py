@@ -14,10 +14,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.scales import format_score, key_range, key_scores, key_steps
+
+
+def labelling_shortcuts(scale: str | None = None) -> list[tuple[str, str]]:
+    """The labelling view's keys, with the scores and steps of the project's scale."""
+    values = [format_score(v, scale) for _k, v in sorted(key_scores(scale).items(),
+                                                         key=lambda kv: kv[1])]
+    step, fine = key_steps(scale)
+    return [
+        (key_range(scale).replace("–", " – "),
+         f"Set the score to {', '.join(values[:-1])} or {values[-1]}"),
+        ("← / →", f"Lower / raise the score by {step:g}"),
+        ("Shift+← / Shift+→", f"Lower / raise the score by {fine:g}"),
+        *LABELLING_SHORTCUTS,
+    ]
+
+
 LABELLING_SHORTCUTS: list[tuple[str, str]] = [
-    ("0 – 5", "Set the score to 0, 0.2, 0.4, 0.6, 0.8 or 1.0"),
-    ("← / →", "Lower / raise the score by 0.05"),
-    ("Shift+← / Shift+→", "Lower / raise the score by 0.01"),
     ("Enter", "Save the score and go to the next pair"),
     ("Backspace", "Go back to the previous pair"),
     ("Ctrl+Z", "Undo the last label"),
@@ -46,7 +60,7 @@ def app_shortcuts() -> list[tuple[str, str]]:
 
 class ShortcutsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None,
-                 extra: list[tuple[str, str]] | None = None) -> None:
+                 extra: list[tuple[str, str]] | None = None, scale: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.resize(560, 620)
@@ -61,7 +75,7 @@ class ShortcutsDialog(QDialog):
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
         header.setStretchLastSection(True)
-        groups = [("Everywhere", app_shortcuts()), ("Labelling view", LABELLING_SHORTCUTS)]
+        groups = [("Everywhere", app_shortcuts()), ("Labelling view", labelling_shortcuts(scale))]
         if extra:
             groups.append(("More", extra))
         for title, rows in groups:

@@ -32,7 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.changes import Changes
 from stsstudio.core.errors import UserError
+from stsstudio.core.formats import dialog_filter, in_words
 from stsstudio.core.sentences import import_sentences
 from stsstudio.core.suggest import STRATA, SuggestOptions, SuggestResult, plan_mix, suggest_pairs
 from stsstudio.gui.context import ProjectContext
@@ -161,7 +163,7 @@ class SuggestPairsDialog(QDialog):
 
     def _build_preview(self) -> QTreeWidget:
         self.preview = QTreeWidget()
-        self.preview.setHeaderLabels(["Predicted", "Sentence 1", "Sentence 2", "Split"])
+        self.preview.setHeaderLabels(["Cosine", "Sentence 1", "Sentence 2", "Split"])
         self.preview.setRootIsDecorated(True)
         self.preview.setUniformRowHeights(True)
         header = self.preview.header()
@@ -202,7 +204,7 @@ class SuggestPairsDialog(QDialog):
         n = self._pool_size = counts["sentences"]
         if not n:
             self.pool_label.setText("The sentence pool is empty. Import a file with one text column "
-                                    "(CSV, TSV, JSONL, Parquet or one sentence a line).")
+                                    f"({in_words('sentences')}).")
         else:
             parts = [f"{counts[k]:,} {k}" for k in ("train", "dev", "test", "unassigned") if counts.get(k)]
             self.pool_label.setText(f"<b>{n:,}</b> sentences in the pool ({', '.join(parts)}).")
@@ -237,8 +239,7 @@ class SuggestPairsDialog(QDialog):
     @Slot()
     def _on_import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import sentences", "", "Sentences (*.csv *.tsv *.txt *.jsonl *.json *.parquet);;"
-            "All files (*)")
+            self, "Import sentences", "", dialog_filter("sentences", "Sentences", each=False))
         if path:
             self.import_file(path)
 
@@ -301,7 +302,7 @@ class SuggestPairsDialog(QDialog):
         warn = (" " + " ".join(result.warnings)) if result.warnings else ""
         if self._committing:
             self.status.setText(f"Added {result.inserted:,} unlabeled pairs ({made}).{warn}")
-            self.ctx.pairsChanged.emit()
+            self.ctx.apply(Changes.new_pairs())
             self.refresh_pool()
             if result.first_id is not None:
                 self.pairsAdded.emit(result.first_id)

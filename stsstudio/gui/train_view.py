@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.changes import Changes
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_history import RunHistory, describe_base_model
 from stsstudio.gui.train_form import TrainForm
@@ -86,6 +88,7 @@ class TrainView(QWidget):
         self.last_status: str = ""          # "finished" | "cancelled" | "failed" after a run
         self.last_result: Any = None
         self.last_error: str = ""
+        self.next_step: str = ""            # what to do after the last run, in words (core.advice)
 
         self.form = TrainForm()
         self.plots = TrainPlots()
@@ -292,7 +295,7 @@ class TrainView(QWidget):
             return
         self._show_banner(f"Run {runs[0]} deleted; {freed / 1e6:,.0f} MB freed.", "ok")
         self.history.clear_selection()
-        self.ctx.runsChanged.emit()
+        self.ctx.apply(Changes.of_runs())
 
     def _num_threads(self) -> int | None:
         if not self.reserve_gui_core:
@@ -347,7 +350,7 @@ class TrainView(QWidget):
             running = [r for r in project.runs() if r.status == "running"]
             if running:
                 self._run_id = running[-1].id
-        self.ctx.runsChanged.emit()
+        self.ctx.apply(Changes.of_runs())
 
     @Slot(int, int)
     def _on_progressed(self, step: int, total: int) -> None:
@@ -408,9 +411,10 @@ class TrainView(QWidget):
         if ceiling and ceiling.get("summary"):
             detail += " " + ceiling["summary"]
         self.plots.eval_plot.set_ceiling(ceiling.get("spearman") if ceiling else None)
-        tail = ("Try it in the Try view, or export it." if outcome != "worse"
-                else "Label more pairs, or try other settings.")
-        self._show_banner(f"Run {self._run_id} finished. {words}\n{detail} {tail}", tone)
+        from stsstudio.core.advice import run_advice
+
+        self.next_step = run_advice(result)
+        self._show_banner(f"Run {self._run_id} finished. {words}\n{detail}\n{self.next_step}", tone)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
@@ -441,7 +445,7 @@ class TrainView(QWidget):
         self.form.cancel_button.setEnabled(False)
         self.form.cancel_button.setText("Cancel")
         self.refresh_counts()
-        self.ctx.runsChanged.emit()        # reloads the history
+        self.ctx.apply(Changes.of_runs())   # reloads the history
         if self._run_id is not None:
             self.select_runs([self._run_id], show_curves=False)
 
@@ -500,12 +504,13 @@ class TrainView(QWidget):
         ceiling = summary.get("human_ceiling") or {}
         if ceiling.get("summary"):
             detail += " " + ceiling["summary"]
-        self._show_banner(f"Run {run.id}: {words}\n{detail}", tone)
+        from stsstudio.core.advice import run_advice
+
+        self._show_banner(f"Run {run.id}: {words}\n{detail}\n{run_advice(run)}", tone)
 
     def _show_banner(self, text: str, kind: str) -> None:
-        colors = {"ok": ("#e7f4ea", "#2a7d46"), "warn": ("#fdf4e0", "#8a5a00"),
-                  "error": ("#fbe9e7", "#b3261e")}
-        bg, fg = colors.get(kind, colors["warn"])
+        tone = {"ok": "success", "warn": "warning", "error": "danger"}.get(kind, "warning")
+        bg, fg = style.color(f"{tone}_bg"), style.color(tone)
         self.banner.setStyleSheet(f"QLabel {{ background: {bg}; color: {fg}; border: 1px solid {fg};"
                                   " border-radius: 4px; padding: 6px 10px; }")
         self.banner.setText(html.escape(text).replace("\n", "<br>"))

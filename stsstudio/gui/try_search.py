@@ -24,8 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.scales import format_score
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.try_tables import HINT_STYLE, result_table, table_item, two_line_rows, two_lines
+from stsstudio.gui.try_tables import result_table, table_item, two_line_rows, two_lines
+from stsstudio.gui.widgets import project_scale
 
 HIT_PAIRS_HINT = "Click a hit to list its pairs; double-click a pair to label it."
 
@@ -41,8 +44,8 @@ class SearchBox(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_query_row())
         results = QHBoxLayout()
-        self.base_hits = result_table(["Score", "Base model"])
-        self.run_hits = result_table(["Score", "Selected run"])
+        self.base_hits = result_table(["Cosine", "Base model"])
+        self.run_hits = result_table(["Cosine", "Selected run"])
         for table in (self.base_hits, self.run_hits):
             table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Fixed)
             table.setColumnWidth(0, 54)
@@ -51,7 +54,7 @@ class SearchBox(QGroupBox):
             results.addWidget(table)
         layout.addLayout(results, 2)
         self.hit_pairs_label = QLabel(HIT_PAIRS_HINT)
-        self.hit_pairs_label.setStyleSheet(HINT_STYLE)
+        self.hit_pairs_label.setStyleSheet(style.text_color("hint"))
         self.hit_pairs_label.setWordWrap(True)
         layout.addWidget(self.hit_pairs_label)
         self.hit_pairs = result_table(["Pair", "Sentences", "Gold", "Split"])
@@ -87,7 +90,7 @@ class SearchBox(QGroupBox):
         self.query.setCursorPosition(0)
 
     def set_run_title(self, name: str, has_run: bool) -> None:
-        self.run_hits.setHorizontalHeaderLabels(["Score", name])
+        self.run_hits.setHorizontalHeaderLabels(["Cosine", name])
         self.run_hits.setVisible(has_run)   # no run: the base model's hits get the width
 
     # -- hits ------------------------------------------------------------------------
@@ -108,7 +111,7 @@ class SearchBox(QGroupBox):
             self.run_hits.selectRow(0) if self.run_hits.rowCount() else self.base_hits.selectRow(0)
 
     def show_error(self, message: str) -> None:
-        self.hit_pairs_label.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+        self.hit_pairs_label.setText(style.span("danger", html.escape(message)))
 
     def clear_run(self) -> None:
         self.run_hits.setRowCount(0)
@@ -136,12 +139,13 @@ class SearchBox(QGroupBox):
             return
         pairs = project.pairs_by_ids(pair_ids)
         rows = [pairs[i] for i in pair_ids if i in pairs]
+        scale = project_scale(project)
         short = sentence if len(sentence) <= 40 else sentence[:39] + "…"
         self.hit_pairs_label.setText(f"{len(rows)} pair(s) with “{html.escape(short)}”; "
                                      "double-click to label it.")
         self.hit_pairs.setRowCount(len(rows))
         for row, pair in enumerate(rows):
-            gold = "–" if pair.score is None else f"{pair.score:.2f}"
+            gold = format_score(pair.score, scale)
             for col, (text, right) in enumerate(((str(pair.id), True),
                                                  (two_lines(pair.sentence1, pair.sentence2), False),
                                                  (gold, True), (pair.split, False))):

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
+from stsstudio.core.changes import Changes
+from stsstudio.gui.widgets import shown_score
+
 if TYPE_CHECKING:
     from stsstudio.gui.context import ProjectContext
 
@@ -21,10 +24,7 @@ _SLIDER_MERGE_ID = 4101
 
 def _notify(ctx: ProjectContext, pair_ids: Sequence[int]) -> None:
     """One changed pair refreshes one row; many changed pairs re-run the views' queries."""
-    if len(pair_ids) == 1:
-        ctx.pairChanged.emit(int(pair_ids[0]))
-    else:
-        ctx.pairsChanged.emit()
+    ctx.apply(Changes.of_pairs(pair_ids))
 
 
 class SetLabelCommand(QUndoCommand):
@@ -38,7 +38,8 @@ class SetLabelCommand(QUndoCommand):
     def __init__(self, ctx: ProjectContext, pair_id: int, score: float, annotator: str = "",
                  *, mergeable: bool = False, previous_score: float | None = None,
                  adjudicate: bool = False, provenance: dict | None = None) -> None:
-        super().__init__(f"{'Adjudicate' if adjudicate else 'Label'} pair {pair_id} {score:.2f}")
+        super().__init__(f"{'Adjudicate' if adjudicate else 'Label'} pair {pair_id} "
+                         f"{shown_score(ctx.project, score)}")
         self.adjudicate = adjudicate   # record the score as the pair's adjudicated value
         self.ctx = ctx
         self.pair_id = int(pair_id)
@@ -59,7 +60,7 @@ class SetLabelCommand(QUndoCommand):
         else:
             self.label_ids = [project.set_label(self.pair_id, self.score, self.annotator,
                                                 **self.provenance)]
-        self.ctx.pairChanged.emit(self.pair_id)
+        self.ctx.apply(Changes.of_pairs([self.pair_id]))
 
     def undo(self) -> None:
         project = self.ctx.project
@@ -68,7 +69,7 @@ class SetLabelCommand(QUndoCommand):
         for label_id in reversed(self.label_ids):
             project.remove_label(label_id)
         self.label_ids = []
-        self.ctx.pairChanged.emit(self.pair_id)
+        self.ctx.apply(Changes.of_pairs([self.pair_id]))
 
     def id(self) -> int:
         return _SLIDER_MERGE_ID if self.mergeable else -1
@@ -85,7 +86,7 @@ class SetLabelCommand(QUndoCommand):
                 project.remove_label(label_id)
         self.label_ids = list(other.label_ids)
         self.score = other.score
-        self.setText(f"Label pair {self.pair_id} {self.score:.2f}")
+        self.setText(f"Label pair {self.pair_id} {shown_score(self.ctx.project, self.score)}")
         return True
 
 
@@ -172,11 +173,11 @@ class DeleteCommand(QUndoCommand):
         if self.ctx.project is None:
             return
         self.snapshot = self.ctx.project.delete_pairs(self.pair_ids)
-        self.ctx.pairsChanged.emit()
+        self.ctx.apply(Changes.new_pairs())
 
     def undo(self) -> None:
         if self.ctx.project is None or self.snapshot is None:
             return
         self.ctx.project.restore_pairs(self.snapshot)
         self.snapshot = None
-        self.ctx.pairsChanged.emit()
+        self.ctx.apply(Changes.new_pairs())

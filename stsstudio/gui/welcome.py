@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.formats import in_words
 from stsstudio.gui import icons, settings, style
 
 TAGLINE = "Label how similar sentence pairs are, and fine-tune an embedding model on your own labels."
@@ -61,7 +62,7 @@ class WelcomePage(QWidget):
         body.addLayout(self._build_recent_column(), 6)
         col.addLayout(body)
 
-        hint = QLabel("Tip: drop a CSV, TSV, JSONL or Parquet file on this window to import it.")
+        hint = QLabel(f"Tip: drop a {in_words('pairs')} file on this window to import it.")
         hint.setObjectName("hint")
         col.addWidget(hint)
 
@@ -209,7 +210,7 @@ class WelcomePage(QWidget):
             item = QListWidgetItem(f"{_project_name(p)}\n{_short_path(p)}")
             item.setData(Qt.UserRole, path)
             item.setToolTip(path)
-            item.setIcon(icons.icon("folder", "#6b7280"))
+            item.setIcon(icons.icon("folder", style.color("muted")))
             self.recent_list.addItem(item)
         self.recent_list.setIconSize(QSize(20, 20))
         self.recent_list.setVisible(bool(paths))

@@ -80,8 +80,8 @@ def test_export_data_formats_and_filters(proj, tmp_path, capsys):
 
 
 def test_export_data_errors(proj, tmp_path, capsys):
-    assert main(["export-data", str(proj), str(tmp_path / "out.xlsx")]) == 2
-    assert "use a .csv, .tsv, .jsonl or .parquet" in capsys.readouterr().err
+    assert main(["export-data", str(proj), str(tmp_path / "out.docx")]) == 2
+    assert "ending in .csv, .tsv, .jsonl, .parquet or .xlsx" in capsys.readouterr().err
     assert main(["export-data", str(proj), str(tmp_path / "missing" / "out.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
 

@@ -15,7 +15,6 @@ from stsstudio.core.importers import (
     commit_import,
     detect_scale,
     import_pairs,
-    normalise_scores,
     prepare_import,
     read_table,
 )
@@ -211,15 +210,15 @@ def test_detect_scale():
     assert detect_scale([np.nan, 0.3]) == "0-1"
 
 
-def test_normalise_scores_and_errors():
-    assert normalise_scores([0, 2.5, 5], "0-5").tolist() == [0, 0.5, 1]
-    assert normalise_scores([1, 3, 5], "1-5").tolist() == [0, 0.5, 1]
-    assert normalise_scores([0, 50], "0-100").tolist() == [0, 0.5]
-    with pytest.raises(ImportDataError, match="row 12.*outside the 0-5 scale"):
-        normalise_scores([1, 7], "0-5", rows=[11, 12], file="f.csv", column="score")
-    with pytest.raises(ImportDataError, match="NaN") as err:
-        normalise_scores([0.1, np.nan], "0-1")
-    assert err.value.row == 2
+def test_scores_map_to_0_1_and_problems_name_the_row():
+    from stsstudio.core.scales import scale_problem, to_stored
+
+    assert to_stored([0, 2.5, 5], "0-5").tolist() == [0, 0.5, 1]
+    assert to_stored([1, 3, 5], "1-5").tolist() == [0, 0.5, 1]
+    assert to_stored([0, 50], "0-100").tolist() == [0, 0.5]
+    assert scale_problem([1, 7], "0-5") == (1, "the score 7 is outside the 0-5 scale; choose another "
+                                               "scale if that is wrong")
+    assert scale_problem([0.1, np.nan], "0-1")[0] == 1
 
 
 def test_scale_override(project, tmp_path):

@@ -12,7 +12,14 @@ from training_support import add_finished_run, stsb_rows
 from stsstudio import cli
 from stsstudio.core import inference
 from stsstudio.core.calibration import Calibration, _pav, describe_guess, fit_calibration, isotonic
-from stsstudio.core.label_queue import LabelQueue, QueueChoice, next_pairs, rank_pairs
+from stsstudio.core.label_queue import (
+    LabelQueue,
+    OrderPlan,
+    next_pairs,
+    order_plan,
+    rank_pairs,
+    why_empty,
+)
 from stsstudio.core.predictions import (
     NoPredictionsError,
     current_prediction_run,
@@ -192,16 +199,66 @@ def test_the_view_queue_reads_the_model_orders(known: Project) -> None:
     assert queue.ids[:6] == [7, 5, 6, 9, 10, 8] and set(queue.ids[6:]) == {1, 2, 3, 4}
 
 
-def test_model_orders_without_predictions_name_the_command(tmp_path: Path) -> None:
+def test_model_orders_without_predictions_say_what_is_missing(tmp_path: Path) -> None:
     with Project.create(tmp_path / "e") as project:
-        project.insert_pairs([("a", "b", None, "train", 1, None)])
-        with pytest.raises(NoPredictionsError, match="stsstudio predict"):
+        project.insert_pairs([("a", "b", None, "train", 1, None), ("c", "d", None, "train", 2, None),
+                              ("e", "f", None, "train", 3, None)])
+        with pytest.raises(NoPredictionsError) as raised:
             rank_pairs(project, "thin_bands")
-        assert [c.pair_id for c in next_pairs(project, "file", limit=5)] == [1]
-        _known(project, 0, {1: 0.5})
-        with pytest.raises(NoPredictionsError, match="trained run"):
-            rank_pairs(project, "informative")
-        assert isinstance(rank_pairs(project, "thin_bands")[0], QueueChoice)
+        assert "stsstudio" not in str(raised.value)          # the app shows it: no command
+        plan = order_plan(project, "informative")
+        assert not plan.ready and plan.missing == (0,) and plan.missing_names == "the base model"
+        assert order_plan(project, "file") == OrderPlan("file")
+        assert [c.pair_id for c in next_pairs(project, "file", limit=5)] == [1, 2, 3]
+
+
+def test_most_informative_before_any_run_uses_the_base_model_alone(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "e") as project:
+        project.insert_pairs([(f"s{i} x", f"t{i} y", None, "train", i, None) for i in range(1, 5)])
+        _known(project, 0, {1: 0.9, 2: 0.45, 3: 0.1, 4: 0.58})
+        plan = order_plan(project, "informative")
+        assert plan.ready and plan.missing == ()
+        assert "No trained run yet" in plan.uses and "the base model alone" in plan.uses
+        choices = rank_pairs(project, "informative")
+        # nearest the middle of the scale first: |guess - 0.5| = .05, .08, .4, .4
+        assert [c.pair_id for c in choices] == [2, 4, 1, 3]
+        assert "least sure" in choices[0].reason
+        queue = LabelQueue(project, order="informative")
+        queue.extend()
+        assert queue.ids[:4] == [2, 4, 1, 3] and not queue.problem
+
+
+def test_the_plan_names_the_sets_an_order_compares(known: Project) -> None:
+    assert order_plan(known, "informative").uses.startswith("Ranked by where run 1 and the base model")
+    assert order_plan(known, "informative").missing == ()
+    assert "run 1's guesses" in order_plan(known, "review").uses
+    known.insert_pairs([("a late pair", "added after scoring", None, "train", 11, None)])
+    assert order_plan(known, "informative").missing == (1, 0)    # both miss the new pair
+    assert order_plan(known, "thin_bands").missing == (1,)
+    assert order_plan(known, "thin_bands").ready
+
+
+def test_empty_orders_say_why_and_offer_an_order_with_pairs(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "w") as project:
+        project.insert_pairs([(f"s{i}", f"t{i}", None, "train", i, None) for i in range(1, 6)])
+        for pid in (1, 2):
+            project.set_label(pid, 0.4, "ana")
+        reason = why_empty(project, "disagreements")
+        assert reason is not None and reason.switch_to == "file"
+        assert reason.message == ("Only one person has labelled this project, so there are no "
+                                  "disagreements to resolve.")
+        assert reason.button == "Label the 3 unlabeled pairs"
+        project.set_label(3, 0.9, "ben")
+        assert "no pair has labels from two of them" in why_empty(project, "disagreements").message
+        project.set_label(1, 0.45, "ben")                    # close to ana's: no disagreement
+        assert "at most a quarter" in why_empty(project, "disagreements").message
+        project.set_label(2, 1.0, "ben")                     # a disagreement: the order has a pair
+        assert why_empty(project, "disagreements") is None
+        assert why_empty(project, "file") is None            # the end: start over reviews again
+        assert "No pairs are assigned to ana" in why_empty(project, "assigned", annotator="ana").message
+    with Project.create(tmp_path / "r") as project:
+        project.insert_pairs([("a", "b", None, "train", 1, None)])
+        assert why_empty(project, "review").title == "Nothing to review yet"
 
 
 # -- CLI ------------------------------------------------------------------------------------
@@ -213,13 +270,23 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_cli_queue_errors_clearly_then_predict_and_queue(tmp_path: Path, tiny_model_dir: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def _ours(err: str) -> list[str]:
+    """stderr's lines but the library's own progress bars ("Loading weights: ...it/s]"), which
+    the CLI does not print (issue 20 point 12 silences them)."""
+    return [line for line in err.splitlines() if line.strip() and "it/s]" not in line]
+
+
+def test_cli_queue_scores_a_new_project_itself_then_predict_and_queue(
+        tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _tiny_project(tmp_path / "p", tiny_model_dir).close()
     path = str(tmp_path / "p")
     code, out, err = _run(capsys, "queue", path, "--order", "thin_bands", "--json")
-    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
-    assert "stsstudio predict" in err and "Traceback" not in err
+    assert code == 0, err
+    assert _ours(err) == ["Scoring pairs with the base model for 'Fill thin score bands'…"]
+    assert len(json.loads(out)["pairs"]) == 4                  # the 4 unlabeled pairs
+    code, out, err = _run(capsys, "queue", path, "--order", "informative", "--limit", "2")
+    assert code == 0 and err == ""                             # scored already: no second scoring
+    assert len(out.strip().splitlines()) == 2 and "least sure" in out
 
     code, out, err = _run(capsys, "predict", path, "--model", "base", "--json")
     assert code == 0, err
@@ -238,6 +305,23 @@ def test_cli_queue_errors_clearly_then_predict_and_queue(tmp_path: Path, tiny_mo
                           "a man plays")
     assert code == 0, err
     assert " of 1: " in out and "cosine" in out
+
+
+def test_cli_queue_informative_on_a_new_project(tmp_path: Path, tiny_model_dir: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _tiny_project(tmp_path / "p", tiny_model_dir).close()
+    code, out, err = _run(capsys, "queue", str(tmp_path / "p"), "--order", "informative", "--json")
+    assert code == 0, err
+    assert "Scoring pairs with the base model for 'Most informative first'" in err
+    assert len(_ours(err)) == 1 and "Traceback" not in err
+    pairs = json.loads(out)["pairs"]
+    assert len(pairs) == 4 and all("least sure" in p["reason"] for p in pairs)
+    with Project.open(tmp_path / "p", readonly=True) as project:
+        assert set(project.prediction_sets()) == {0}
+    code, out, err = _run(capsys, "queue", str(tmp_path / "p"), "--order", "disagreements")
+    assert code == 0 and out == ""
+    assert err.strip() == ("Only one person has labelled this project, so there are no disagreements "
+                           "to resolve. Try --order file.")
 
 
 def test_cli_train_scores_the_pairs_with_the_new_run(tmp_path: Path, tiny_model_dir: Path,

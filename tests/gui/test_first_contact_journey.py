@@ -60,7 +60,7 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
     project = ctx.project
     assert project is not None and project.path == target.resolve()
     assert "helpdesk" not in project.guidelines.lower() and "VPN" not in project.guidelines
-    assert "[what the sentences are" in project.guidelines
+    assert "[" not in project.guidelines and "Examples" in project.guidelines   # nothing to fill in
     label_view = window.view("label")
     assert "helpdesk" not in label_view.guidelines.browser.toPlainText().lower()
 
@@ -120,6 +120,10 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
     label_view.setFocus()
     qtbot.waitUntil(lambda: label_view.current is not None, timeout=10000)
     assert "1–5" in label_view.hints.text()
+    # The untouched template took the 1-5 scale's five levels, in the panel too.
+    assert "| **5** |" in project.guidelines and "| **0" not in project.guidelines
+    assert "share some details" not in label_view.guidelines.browser.toPlainText()
+    assert "Unrelated." in label_view.guidelines.browser.toPlainText()
     assert [t for _v, t, _m in label_view.ticks.rubric] == ["1", "2", "3", "4", "5"]
     qtbot.keyClick(label_view, Qt.Key.Key_1)
     assert label_view.score == 0.0 and label_view.score_label.text() == "1"
@@ -152,8 +156,9 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
     assert main(["export-data", project_path, str(out)]) == 0
     exported = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert sorted(exported["pair_id"]) == sorted(source["pair_id"])
+    # The file's labels (annotator "import") and the app's ("dr. rivera"): who gave what.
     assert list(exported.columns) == ["sentence1", "sentence2", "score", "score_1_5", "split",
-                                      "pair_id", "judgment"]
+                                      "pair_id", "judgment", "label_dr. rivera", "label_import"]
     joined = exported.set_index("pair_id")
     for row in source.itertuples():
         if row.pair_id == by_id_first(by_id, first):

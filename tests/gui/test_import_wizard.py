@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from db_support import db_rows as _db_rows
+from PySide6.QtCore import Qt
 
 from stsstudio.core import importers
 from stsstudio.core.errors import UserError
@@ -184,3 +185,104 @@ def test_missing_file_message(qtbot, ctx, tmp_path):
     assert wizard.page() == "source"
     assert "nope.csv" in wizard.error_text()
     assert not Path(os.fspath(missing)).exists()
+
+
+# -- raters and workbooks (issue 20 point 3, issue 22 point 2) ---------------------------------
+
+
+def _rater_file(tmp_path: Path) -> Path:
+    src = tmp_path / "clinic.csv"
+    src.write_text("case_id,finding_a,finding_b,rating,rater\n"
+                   "c1,Small opacity left,Opacity on the left,4.5,rater_a\n"
+                   "c1,Opacity on the left,Small opacity left,3.5,rater_b\n"   # B,A: the same pair
+                   "c2,No effusion,Large effusion,1,rater_a\n"
+                   "c2,No effusion,Large effusion,,rater_b\n"                  # rating left empty
+                   "c3,Heart size normal,Normal heart size,5,rater_b\n", encoding="utf-8")
+    return src
+
+
+def test_wizard_reads_the_rater_column_and_imports_each_raters_labels(qtbot, ctx, tmp_path):
+    project = ctx.project
+    wizard = _wizard(qtbot, ctx, str(_rater_file(tmp_path)))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    assert wizard.rater_combo.currentData() == "rater"
+    assert not wizard.raters_label.isHidden()
+    assert wizard.raters_label.text() == "2 raters: rater_a, rater_b"
+    header = wizard.preview_model.headerData(4, Qt.Horizontal)
+    assert header == "rater  ·  Rater"
+    wizard.scale_combo.setCurrentIndex(wizard.scale_combo.findData("1-5"))
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "summary")
+    assert wizard.error_text() == ""
+    assert wizard.summary_values["raters"].text() == "2 raters: rater_a, rater_b; 4 labels"
+    assert wizard.summary_values["imported"].text() == "<b>3</b>"
+    with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
+        wizard.next_button.click()
+    labels = {(project.pair(pid).source_row, who): score
+              for pid, _s, who, score in project.annotator_labels()}
+    assert labels == {(2, "rater_a"): pytest.approx(0.875), (2, "rater_b"): pytest.approx(0.625),
+                      (4, "rater_a"): pytest.approx(0.0), (6, "rater_b"): pytest.approx(1.0)}
+    first = project.pair(project.find_pair("Small opacity left", "Opacity on the left"))
+    assert first.score == pytest.approx(0.75)   # the mean of the two raters
+    assert first.metadata == {"case_id": "c1"}
+
+
+def test_wizard_rater_column_can_be_switched_off(qtbot, ctx, tmp_path):
+    project = ctx.project
+    wizard = _wizard(qtbot, ctx, str(_rater_file(tmp_path)))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    wizard.rater_combo.setCurrentIndex(wizard.rater_combo.findData(""))
+    assert wizard.raters_label.isHidden()
+    assert wizard.options().annotator_column == ""
+    wizard.scale_combo.setCurrentIndex(wizard.scale_combo.findData("1-5"))
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "summary")
+    assert wizard.summary_values["raters"].text() == "– (no rater column)"
+    with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
+        wizard.next_button.click()
+    assert {who for _p, _s, who, _v in project.annotator_labels()} == {"import"}
+    assert "rater" in project.metadata_keys()
+
+
+def test_wizard_default_split_is_cores_default(qtbot, ctx, tmp_path):
+    from stsstudio.core.importers import DEFAULT_SPLIT, default_dev_fraction
+
+    wizard = _wizard(qtbot, ctx, str(_rater_file(tmp_path)))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    options = wizard.options()
+    assert wizard.dev_check.isChecked() and options.split == DEFAULT_SPLIT
+    assert options.dev_fraction == default_dev_fraction(None, DEFAULT_SPLIT) > 0
+
+
+def test_wizard_imports_an_excel_workbook(qtbot, ctx, tmp_path):
+    import pandas as pd
+
+    book = tmp_path / "pairs.xlsx"
+    pd.DataFrame({"sentence1": ["A cat sits", "Rain today", "Snow falls"],
+                  "sentence2": ["A cat is sitting", "Sun today", "It is snowing"],
+                  "score": [4.5, 0.5, 4.0]}).to_excel(book, index=False, engine="openpyxl")
+    project = ctx.project
+    wizard = _wizard(qtbot, ctx, str(book))
+    _wait_page_or_error(qtbot, wizard, "columns")
+    assert wizard.error_text() == ""
+    assert "XLSX" in wizard.source_info.text()
+    assert (wizard.s1_combo.currentData(), wizard.s2_combo.currentData(),
+            wizard.score_combo.currentData()) == ("sentence1", "sentence2", "score")
+    assert wizard.header_check.isEnabled() and wizard.header_check.isChecked()
+    wizard.scale_combo.setCurrentIndex(wizard.scale_combo.findData("0-5"))
+    wizard.next_button.click()
+    _wait_page_or_error(qtbot, wizard, "summary")
+    with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
+        wizard.next_button.click()
+    assert project.pair_count() == 3
+    assert project.pair(project.find_pair("Rain today", "Sun today")).score == pytest.approx(0.1)
+
+
+def test_the_file_dialog_and_drop_take_every_registered_format():
+    from stsstudio.core import formats
+    from stsstudio.gui.import_pages import FILE_FILTER
+    from stsstudio.gui.main_window import IMPORTABLE_SUFFIXES
+
+    for suffix in formats.suffixes("pairs"):
+        assert f"*{suffix}" in FILE_FILTER.split(";;")[0]
+        assert suffix in IMPORTABLE_SUFFIXES

