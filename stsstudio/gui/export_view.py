@@ -72,7 +72,8 @@ def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     result: dict[str, Any] = {"path": str(path), "dimension": int(dims or dimension()),
                               "format": fmt.label, "tolerance": fmt.tolerance, "runtime": fmt.runtime,
-                              "load_call": fmt.load_call(str(path), dims or None),
+                              "load_call": fmt.load_call(str(path), dims or None) if fmt.backend == "torch"
+                              else fmt.load_hint(str(path), dims or None),
                               "max_seq_length": int(getattr(model, "max_seq_length", 0) or 0)}
     if sample is not None:
         result["sample"] = (sample.sentence1, sample.sentence2)
@@ -550,7 +551,9 @@ class ExportView(QWidget):
         self.progress.setValue(1)
         self.progress.setFormat("Done")
         lines = [f"<b>Exported {html.escape(result.get('format', ''))} to</b> {html.escape(result['path'])}",
-                 f"<code>{html.escape(result.get('load_call', ''))}</code>",
+                 (f"<code>{html.escape(result.get('load_call', ''))}</code>"
+                  if result.get("runtime", "sentence-transformers") == "sentence-transformers"
+                  else html.escape(result.get("load_call", ""))),
                  f"Loaded back with {html.escape(result.get('runtime', 'SentenceTransformer'))}: "
                  f"{result['dimension']}-dim embeddings"
                  + (f", max length {result['max_seq_length']}" if result.get("max_seq_length") else "") + "."]
