@@ -71,8 +71,9 @@ def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet
     # sentence-transformers v6 renamed get_sentence_embedding_dimension.
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     result: dict[str, Any] = {"path": str(path), "dimension": int(dims or dimension()),
-                              "format": fmt.label, "tolerance": fmt.tolerance,
-                              "load_call": fmt.load_call(str(path), dims or None),
+                              "format": fmt.label, "tolerance": fmt.tolerance, "runtime": fmt.runtime,
+                              "load_call": fmt.load_call(str(path), dims or None) if fmt.backend == "torch"
+                              else fmt.load_hint(str(path), dims or None),
                               "max_seq_length": int(getattr(model, "max_seq_length", 0) or 0)}
     if sample is not None:
         result["sample"] = (sample.sentence1, sample.sentence2)
@@ -436,7 +437,7 @@ class ExportView(QWidget):
             measured = (f" Measured: dev Spearman {row.spearman:.4f} ({row.delta:+.4f} vs torch), "
                         f"{row.sentences_per_s:,.0f} sentences/s.")
         self.format_combo.setToolTip(fmt.help)
-        self.format_hint.setText(f"Loads with {fmt.load_call('folder', dims)}.{measured}")
+        self.format_hint.setText(f"{fmt.load_hint('folder', dims)}{measured}")
         if self.variants.chosen() is None or self.variants.chosen()[:2] != (fmt.name, dims or 0):
             self.variants.select(fmt.name, dims or 0)
 
@@ -550,8 +551,11 @@ class ExportView(QWidget):
         self.progress.setValue(1)
         self.progress.setFormat("Done")
         lines = [f"<b>Exported {html.escape(result.get('format', ''))} to</b> {html.escape(result['path'])}",
-                 f"<code>{html.escape(result.get('load_call', ''))}</code>",
-                 f"Loaded back with SentenceTransformer: {result['dimension']}-dim embeddings"
+                 (f"<code>{html.escape(result.get('load_call', ''))}</code>"
+                  if result.get("runtime", "sentence-transformers") == "sentence-transformers"
+                  else html.escape(result.get("load_call", ""))),
+                 f"Loaded back with {html.escape(result.get('runtime', 'SentenceTransformer'))}: "
+                 f"{result['dimension']}-dim embeddings"
                  + (f", max length {result['max_seq_length']}" if result.get("max_seq_length") else "") + "."]
         if "exported_score" in result:
             s1, s2 = result["sample"]
