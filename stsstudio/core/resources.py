@@ -6,11 +6,16 @@ Always through importlib.resources, so they are found in a wheel, a zip or a bun
 from __future__ import annotations
 
 import os
+import sys
 from importlib import resources
-from importlib.abc import Traversable
 from pathlib import Path
 
 from stsstudio.core.formats import file_name
+
+if sys.version_info >= (3, 11):   # importlib.abc.Traversable warns from 3.12 and goes in 3.14
+    from importlib.resources.abc import Traversable
+else:  # pragma: no cover - Python 3.10
+    from importlib.abc import Traversable
 
 
 def files() -> Traversable:

@@ -960,9 +960,13 @@ class Project:
         sql = (
             "INSERT INTO pairs (sentence1, sentence2, score, split, source_row, pair_hash, source, "
             f"annotator, created_at, updated_at{', metadata' if metadata is not None else ''}) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-            f"{_sql_literal(source)}, CASE WHEN ?3 IS NULL THEN NULL ELSE {_sql_literal(annotator)} END, "
-            f"{now!r}, {now!r}{', ?7' if metadata is not None else ''})"
+            # Plain ``?`` placeholders (numbered ones with a sequence are deprecated from
+            # Python 3.12): the row is a one-row SELECT, so the score is read twice by name.
+            "SELECT s1, s2, sc, sp, sr, ph, "
+            f"{_sql_literal(source)}, CASE WHEN sc IS NULL THEN NULL ELSE {_sql_literal(annotator)} END, "
+            f"{now!r}, {now!r}{', md' if metadata is not None else ''} "
+            "FROM (SELECT ? AS s1, ? AS s2, ? AS sc, ? AS sp, ? AS sr, ? AS ph"
+            f"{', ? AS md' if metadata is not None else ''})"
         )
         with self._lock:
             # Foreign-key checks cost a parent lookup per label (0.4 s a million) and cannot
