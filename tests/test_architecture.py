@@ -302,7 +302,8 @@ def error_text_matches(source: str) -> list[int]:
 
 
 @pytest.mark.parametrize(("source", "found"), [
-    ("try:\n    f()\nexcept RuntimeError as exc:\n    if 'out of memory' in str(exc).lower():\n        g()", True),
+    ("try:\n    f()\nexcept RuntimeError as exc:\n    if 'out of memory' in str(exc).lower():\n"
+     "        g()", True),
     ("try:\n    f()\nexcept Exception as e:\n    oom = 'CUDA' in str(e)", True),
     ("try:\n    f()\nexcept Exception as e:\n    if re.search('nan', str(e)):\n        g()", True),
     ("def explain_failure(text):\n    return text", True),
@@ -310,7 +311,8 @@ def error_text_matches(source: str) -> list[int]:
     ("def _on_failed(self, message, details):\n    low = message.lower()", True),
     ("try:\n    f()\nexcept UserError as exc:\n    self.show(exc.text, exc.hint)", False),
     ("def _on_failed(self, message, details):\n    self.banner.setText(message)", False),
-    ("def _on_failed(self, message, details):\n    self.log('FAILED: ' + message.replace('\\n', ' '))", False),
+    ("def _on_failed(self, message, details):\n    self.log('FAILED: ' + message.replace('\\n', ' '))",
+     False),
     ("def f(text):\n    return 'x' in text.lower()", False),
 ])
 def test_error_text_detector(source: str, found: bool) -> None:
