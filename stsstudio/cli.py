@@ -588,11 +588,16 @@ class _PredictProgress:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from stsstudio.core.predictions import predict_pairs
+    from stsstudio.core.predictions import next_scoring_target, predict_pairs
 
     with _open_project(args.project) as project:
+        model = next_scoring_target(project) if args.model == "next" else args.model
+        if model is None:   # what the app would do: nothing while a run trains or all is current
+            print("Nothing to score: every model's scores are current (or a run is training).",
+                  file=sys.stderr)
+            return 0
         progress = _PredictProgress()
-        result = predict_pairs(project, args.model, task=progress, device=args.device)
+        result = predict_pairs(project, model, task=progress, device=args.device)
         if progress.shown >= 0:
             sys.stderr.write("\n")
     fmt = (lambda v: "-" if v is None else f"{v:.3f}")  # noqa: E731
@@ -1049,7 +1054,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(the queue orders and the model's guesses read them)")
     p.add_argument("project")
     p.add_argument("--model", default="best", help="base, best (default; base while no run is "
-                   "trained) or run:N")
+                   "trained), run:N, or next (what the app would score next, if anything)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_predict)
