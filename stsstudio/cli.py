@@ -744,15 +744,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from stsstudio.core.export import export_run
     from stsstudio.core.export_formats import get_format
+    from stsstudio.core.export_verify import export_and_verify
 
     fmt = get_format(args.format)
     fmt.require()  # a missing extra: exit 2 with the pip line before opening anything
     with _open_project(args.project, readonly=True) as project:
         run = project.run(args.run) if args.run is not None else project.best_run()
-        out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force,
-                         format=fmt.name, dims=args.dims)
+        check = export_and_verify(project, args.out, args.run, with_data=args.with_data, force=args.force,
+                                  format=fmt.name, dims=args.dims)
+    out = check.path
+    print(check.describe(), file=sys.stderr)   # the same check the Export view shows
+    if check.same is False:
+        raise UserError(f"The export in {out} does not score the sample pair as the run does.")
     if fmt.name == "torch" and not args.dims:
         print(f"Exported run {run.id if run else args.run} to {out}")
     else:
