@@ -481,6 +481,8 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
               file=sys.stderr if args.json else sys.stdout)
         if getattr(result, "verdict", ""):
             print(result.verdict, file=sys.stderr if args.json else sys.stdout)
+        if result.model_dir:
+            print(_next_step(result), file=sys.stderr if args.json else sys.stdout)
         if result.message and result.message != getattr(result, "verdict", ""):
             print(result.message, file=sys.stderr)
     if args.json:
@@ -491,6 +493,7 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
                else None,
                "verdict": getattr(result, "verdict", "") or None,
                "outcome": getattr(result, "outcome", "") or None,
+               "next_step": _next_step(result),
                "schedule": getattr(result, "schedule", None),
                "cv": getattr(result, "cv", None)}
         ceiling = getattr(result, "human_ceiling", None)
@@ -500,12 +503,18 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
     return 2 if result.status == "failed" else 0
 
 
+def _next_step(result: Any) -> str | None:
+    """What to do after a run, in plain words (core.advice; the Train view shows the same)."""
+    from stsstudio.core.advice import run_advice
+
+    return run_advice(result) if result.status != "failed" and result.model_dir else None
+
+
 def _quiet_training_logs() -> None:
     # transformers' info/warning chatter would tear the progress bar apart.
-    from transformers.utils import logging as hf_logging
+    from stsstudio.core.quiet import quiet_libraries
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    quiet_libraries()
 
 
 def _auto_float(text: str) -> float | str:
@@ -686,8 +695,9 @@ def _model_ref(args: argparse.Namespace, project: Any = None) -> str:
     if getattr(args, "run", None) is not None:
         return f"run:{args.run}"
     if project is not None and project.best_run() is None:
-        raise UserError(f"{project.name} has no trained model yet; train one, or pass --base to use "
-                        "the base model.")
+        from stsstudio.core.inference import no_best_run_message
+
+        raise UserError(no_best_run_message(project, cli=True))
     return "best"
 
 
@@ -706,7 +716,7 @@ def _eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], list[flo
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from stsstudio.core.evaluation import evaluate_pairs, evaluate_project
+    from stsstudio.core.evaluation import evaluate_file_pairs, evaluate_pairs, evaluate_project
     from stsstudio.core.inference import get_model
 
     if args.model and (args.run is not None or args.base):
@@ -715,23 +725,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise UserError("name a PROJECT (with --run ID or --base) or a model folder with --model DIR")
     if args.model and not args.project and not args.data:
         raise UserError("--model needs pairs to evaluate on: a PROJECT or --data FILE")
+    worst: list[dict[str, Any]] = []
     if args.project:
         with _open_project(args.project, readonly=True) as project:
             what = args.model or _model_ref(args, project)
             if args.data:
                 s1, s2, gold = _eval_data(args)
-                model = get_model(what, device=args.device, project=project)
-                result = evaluate_pairs(model, s1, s2, gold)
+                result = evaluate_file_pairs(project, what, s1, s2, gold, device=args.device,
+                                             include_trained=args.include_trained)
             else:
                 result = evaluate_project(project, what, args.split, device=args.device,
                                           include_trained=args.include_trained)
-                if result.leak_note:
-                    print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
+                worst = _worst_rows(project, what, args, result) if args.worst else []
+            if result.leak_note:
+                print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
     else:
         s1, s2, gold = _eval_data(args)
         result = evaluate_pairs(get_model(args.model, device=args.device), s1, s2, gold)
     if args.json:
-        _print_json(result.as_dict())
+        _print_json(dict(result.as_dict(), **({"worst": worst} if worst else {})))
     else:
         where = args.data or result.source or f"the {args.split} split"
         fig = result.as_dict()
@@ -740,7 +752,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ci = fig.get("spearman_ci") or [None, None]
         interval = f" (95 % interval {ci[0]:.4f} to {ci[1]:.4f})" if None not in ci else ""
         print(f"Spearman {spearman}{interval}  Pearson {pearson}  ({result.pairs:,} pairs of {where})")
+        if worst:
+            print(f"Largest disagreements ({len(worst)}):")
+        for w in worst:
+            print(f"  pair {w['pair']}: label {w['label']}, model {w['model']}  "
+                  f"{w['sentence1']!r} / {w['sentence2']!r}")
     return 0
+
+
+def _worst_rows(project: Any, what: str, args: argparse.Namespace, result: Any) -> list[dict[str, Any]]:
+    """``evaluate --worst N``: the Try view's largest disagreements (core), on the project's scale."""
+    from stsstudio.core.evaluation import worst_pairs
+    from stsstudio.core.scales import format_display
+
+    scale = project.display_scale()
+    return [{"pair": w.pair_id, "label": format_display(w.gold, scale),
+             "model": format_display(w.guess, scale), "sentence1": w.sentence1, "sentence2": w.sentence2}
+            for w in worst_pairs(project, what, args.split, result=result, limit=args.worst)]
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -751,6 +779,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     fmt.require()  # a missing extra: exit 2 with the pip line before opening anything
     with _open_project(args.project, readonly=True) as project:
         run = project.run(args.run) if args.run is not None else project.best_run()
+        if args.run is None and run is None and any(r.model_dir for r in project.runs()):
+            from stsstudio.core.inference import no_best_run_message
+
+            raise UserError(no_best_run_message(project, cli=True, export=True))
+        if run is not None:
+            from stsstudio.core.advice import describe_export, run_advice
+
+            text, warn = describe_export(run)
+            if warn:
+                print(f"Warning: {text} {run_advice(run)}", file=sys.stderr)
         check = export_and_verify(project, args.out, args.run, with_data=args.with_data, force=args.force,
                                   format=fmt.name, dims=args.dims)
     out = check.path
@@ -816,16 +854,18 @@ def _calibrated_line(project: Any, ref: str, score: float) -> str:
     """``3.9 of 5: mostly equivalent (cosine 0.7861)``, from the run's stored calibration."""
     import shlex
 
-    from stsstudio.core.calibration import Calibration, describe_guess
+    from stsstudio.core.calibration import project_guess
     from stsstudio.core.predictions import prediction_target
 
     run_id, _ = prediction_target(project, ref)
-    cal = Calibration.load(project, run_id)
-    if cal is None:
+    guess = project_guess(project, run_id, score)
+    if not guess.calibrated:
         raise UserError(f"{'The base model' if run_id == 0 else f'Run {run_id}'} has no calibration "
                         f"yet; run `stsstudio predict {shlex.quote(str(project.path))} --model "
                         f"{'base' if run_id == 0 else f'run:{run_id}'}` (it needs 5 labeled pairs).")
-    return f"{describe_guess(cal.guess(score), project.display_scale())} (cosine {score:.4f})"
+    caveat = guess.caveat()
+    return (f"{guess.describe(project.display_scale())} (cosine {score:.4f})"
+            + (f"; {caveat}" if caveat else ""))
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -891,8 +931,12 @@ def _size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stsstudio",
-        description="STS Studio: label sentence-pair similarity and fine-tune embedding models. "
+        description="STS Studio: label sentence-pair similarity and fine-tune embedding models.\n"
                     "Run without a command to open the desktop app.",
+        epilog="desktop menu entry (Linux, after a pip install):\n"
+               "  stsstudio --install-desktop-entry      add STS Studio to the applications menu\n"
+               "  stsstudio --uninstall-desktop-entry    remove it again",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -1091,6 +1135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="evaluate on this file instead of the project's pairs")
     p.add_argument("--include-trained", action="store_true",
                    help="keep pairs the run trained on (a leaked evaluation, flagged); default: left out")
+    p.add_argument("--worst", type=int, metavar="N",
+                   help="also list the N pairs the model gets most wrong (as Try's largest disagreements)")
     _add_import_options(p, with_split=False)
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")
@@ -1166,6 +1212,9 @@ COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "expor
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from stsstudio.core.quiet import quiet_libraries
+
+    quiet_libraries()   # the CLI prints its own progress line, never the libraries' bars
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):

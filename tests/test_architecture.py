@@ -257,6 +257,49 @@ def test_project_signals_come_only_from_change_sets() -> None:
     assert not offenders, f"emit a change set with ctx.apply(Changes...) instead: {offenders}"
 
 
+# -- colours: every colour is a named role of gui/style.py (issue 22, point 6) -----------------
+
+STYLE = PACKAGE / "gui" / "style.py"
+# Six digits anywhere; three ("#fff") as a whole string or after a CSS colon, so that
+# "issue #123" is not a colour.
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}\b|^#[0-9a-fA-F]{3}$|:\s*#[0-9a-fA-F]{3}\b")
+
+
+def hex_colors(source: str) -> list[str]:
+    """Hex colour literals in string constants (f-string parts included); comments don't count."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.extend(HEX_COLOR.findall(node.value))
+    return found
+
+
+@pytest.mark.parametrize(("source", "has_hex"), [
+    ('label.setStyleSheet("color: #6b6b6b;")', True),
+    ('GREY = QColor("#9a9a9a")', True),
+    ("html = f\"<span style='color:#b3261e'>{text}</span>\"", True),
+    ('pen = pg.mkPen("#fff")', True),
+    ('sheet = "QLabel { background:#eee; }"', True),
+    ('label.setStyleSheet(style.text_color("hint"))', False),
+    ('colour = QColor(style.color("accent"))  # was #4c5fd5', False),
+    ('link = "see issue #123 and row #12"', False),
+    ('pattern = re.compile(r\'color="#[0-9a-fA-F]{3,6}"\')', False),
+])
+def test_hex_color_detector(source: str, has_hex: bool) -> None:
+    assert bool(hex_colors(source)) is has_hex
+
+
+def test_hex_colours_live_only_in_style() -> None:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == STYLE:
+            continue
+        found = hex_colors(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = found
+    assert not offenders, f"Hex colours outside gui/style.py (add a named role there): {offenders}"
+
+
 # -- typed errors: the GUI never guesses a failure from its text -------------------------------
 
 ERROR_NAMES = {"message", "msg", "error", "err", "exc", "exception", "failure", "reason", "details"}

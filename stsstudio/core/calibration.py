@@ -24,6 +24,10 @@ from stsstudio.core.scales import delta_to_display, format_score, rubric, scale_
 MIN_DEV_LABELS = 30   # fewer labelled dev pairs: fit on all labels (k-fold for the error)
 MIN_LABELS = 5        # fewer labels in all: no calibration
 FOLDS = 5
+# Fewer labelled pairs, or fewer distinct guesses, and the map is too coarse to tell pairs
+# apart: on 8 labels most cosines fall in one flat step and many pairs get the same guess.
+MIN_USEFUL_LABELS = 30
+MIN_USEFUL_LEVELS = 4
 
 def rubric_meaning(stored: float, scale: str | None = None) -> str:
     """The meaning of the rubric step nearest to a stored 0..1 score, on the display scale's
@@ -108,6 +112,23 @@ class Calibration:
     def guess(self, cosine: float) -> float:
         return float(self.apply([cosine])[0])
 
+    @property
+    def levels(self) -> int:
+        """How many different guesses the map can give at its breakpoints."""
+        return len({round(v, 4) for v in self.y})
+
+    @property
+    def coarse(self) -> bool:
+        """Fitted on too few pairs (or with too few steps) for its guesses to tell pairs apart."""
+        return self.labels < MIN_USEFUL_LABELS or self.levels < MIN_USEFUL_LEVELS
+
+    def caveat(self) -> str:
+        """Why a guess through this map is rough, in plain words; "" when it is not."""
+        if not self.coarse:
+            return ""
+        return (f"rough: fitted on only {self.labels} labelled pair{'s' if self.labels != 1 else ''}"
+                f", so many pairs get the same guess (it sharpens from about {MIN_USEFUL_LABELS})")
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -136,6 +157,49 @@ class Calibration:
             "mae_calibrated": self.mae_calibrated,
             "mae_cosine": self.mae_raw,
         }
+
+
+@dataclass(frozen=True)
+class Guess:
+    """The model's guess for one pair, on the stored 0..1 scale, and where it comes from."""
+
+    run_id: int                        # 0: the base model
+    cosine: float
+    value: float                       # stored 0..1: calibrated, else the cosine clipped
+    calibration: Calibration | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration is not None
+
+    @property
+    def model(self) -> str:
+        return "base model" if self.run_id == 0 else f"run {self.run_id}"
+
+    def describe(self, scale: str | None) -> str:
+        """``"3.9 of 5: mostly equivalent"`` on the display scale."""
+        return describe_guess(self.value, scale)
+
+    def caveat(self) -> str:
+        """Why the guess is rough (no calibration yet, or one fitted on too few pairs)."""
+        if self.calibration is None:
+            return f"not fitted to your labels yet (that needs {MIN_LABELS} labelled pairs)"
+        return self.calibration.caveat()
+
+
+def calibrated_guess(cosine: float, run_id: int, calibration: Calibration | None) -> Guess:
+    """The guess of a model's cosine through its calibration (the cosine clipped without one).
+
+    The one rule behind every guess a person reads: the Label view's marker and note, Try's
+    score cards and ``stsstudio similarity --calibrated``.
+    """
+    value = calibration.guess(cosine) if calibration is not None else min(1.0, max(0.0, float(cosine)))
+    return Guess(run_id, float(cosine), float(value), calibration)
+
+
+def project_guess(project: Any, run_id: int, cosine: float) -> Guess:
+    """:func:`calibrated_guess` with run ``run_id``'s stored calibration."""
+    return calibrated_guess(cosine, run_id, Calibration.load(project, run_id))
 
 
 def _kfold_mae(x: np.ndarray, y: np.ndarray, folds: int, seed: int = 0) -> tuple[float, float]:

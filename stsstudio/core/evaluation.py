@@ -223,6 +223,71 @@ def split_trained(project: Any, pairs: list, run_id: int | None) -> tuple[list, 
     return [p for p in pairs if p.id not in trained], [p for p in pairs if p.id in trained]
 
 
+def leak_rule(pairs: list, clean: list, trained: list, run_id: int | None, include_trained: bool,
+              what: str, remedy: str) -> tuple[list, str]:
+    """The one leakage rule of every evaluation path (a split, a file, the Try view).
+
+    Pairs the evaluated run trained on are left out, and the note says how many; with
+    ``include_trained`` they are kept and the note warns that the figures overstate the model.
+
+    Args:
+        pairs: every pair to evaluate on; ``clean`` and ``trained`` split it.
+        run_id: the run whose training pairs they are.
+        what: the pairs, in words ("labeled dev pairs", "pairs in the file").
+        remedy: what to do when too few are left (the error's last sentence).
+
+    Returns:
+        The pairs to evaluate on, and the note ("" when no pair was trained on).
+
+    Raises:
+        UserError: fewer than two pairs are left once the trained ones are out.
+    """
+    if not trained:
+        return pairs, ""
+    total = len(pairs)
+    if include_trained:
+        return pairs, (f"Leaked evaluation: {len(trained)} of these {total} pairs were used to train run "
+                       f"{run_id}, so the figures overstate the model.")
+    if len(clean) < MIN_PAIRS:
+        raise UserError(f"Run {run_id} trained on {len(trained)} of the {total} {what}, so too few are "
+                        f"left to evaluate it honestly. {remedy}")
+    return clean, (f"{len(trained)} of the {total} pairs were used to train run {run_id} and are left out "
+                   f"of this evaluation; it uses the other {len(clean)}.")
+
+
+def _pair_key(sentence1: str, sentence2: str) -> tuple[str, str]:
+    """A pair by its sentences, in either order, ignoring case and surrounding spaces."""
+    a, b = " ".join(sentence1.split()).casefold(), " ".join(sentence2.split()).casefold()
+    return (a, b) if a <= b else (b, a)
+
+
+def evaluate_file_pairs(project: Any, model_ref: Any, sentences1: Sequence[str],
+                        sentences2: Sequence[str], gold: Sequence[float], *, device: str = "auto",
+                        include_trained: bool = False, batch_size: int = 64,
+                        task: Any = None) -> EvalResult:
+    """Evaluate a project's model on pairs from a file (``evaluate --data FILE``), with the same
+    leakage rule as a split (:func:`leak_rule`): a file pair with the sentences of a pair the run
+    trained on (either order, any case) is left out, or kept and flagged with ``include_trained``.
+    """
+    from stsstudio.core.inference import get_model
+
+    rows = list(zip(sentences1, sentences2, gold))
+    run_id = run_of(project, model_ref)
+    trained_keys: set[tuple[str, str]] = set()
+    if run_id is not None:
+        found = project.pairs_by_ids(sorted(project.run_pair_ids(run_id, "train")))
+        trained_keys = {_pair_key(p.sentence1, p.sentence2) for p in found.values()}
+    clean = [r for r in rows if _pair_key(r[0], r[1]) not in trained_keys]
+    trained = [r for r in rows if _pair_key(r[0], r[1]) in trained_keys]
+    rows, note = leak_rule(rows, clean, trained, run_id, include_trained, "pairs in the file",
+                           "Evaluate on pairs the run did not train on.")
+    model = get_model(model_ref, device=device, project=project)
+    result = evaluate_pairs(model, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                            batch_size=batch_size, task=task)
+    result.trained_on, result.leaked, result.leak_note = len(trained), bool(trained and include_trained), note
+    return result
+
+
 def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device: str = "auto",
                      batch_size: int = 64, task: Any = None,
                      fallback_run: int | None = None, include_trained: bool = False,
@@ -253,21 +318,8 @@ def evaluate_project(project: Any, model_ref: Any, split: str = "dev", *, device
                                      f"run:{fallback_run}")
     run_id = exclude_run if exclude_run is not None else run_of(project, model_ref)
     clean, trained = split_trained(project, pairs, run_id)
-    note = ""
-    if trained:
-        total = len(pairs)
-        if include_trained:
-            note = (f"Leaked evaluation: {len(trained)} of these {total} pairs were used to train run "
-                    f"{run_id}, "
-                    "so the figures overstate the model.")
-        else:
-            pairs = clean
-            note = (f"{len(trained)} of the {total} pairs were used to train run {run_id} and are left out "
-                    f"of this evaluation; it uses the other {len(clean)}.")
-    if len(pairs) < MIN_PAIRS and trained and not include_trained:
-        raise UserError(f"Run {run_id} trained on {len(trained)} of the {len(trained) + len(pairs)} labeled "
-                        f"{split} pairs, so too few are left to evaluate it honestly. Label more {split} "
-                        "pairs, or evaluate another run.")
+    pairs, note = leak_rule(pairs, clean, trained, run_id, include_trained, f"labeled {split} pairs",
+                            f"Label more {split} pairs, or evaluate another run.")
     if len(pairs) < MIN_PAIRS:
         raise UserError(f"The {split} split has {len(pairs)} labeled pair{'s' if len(pairs) != 1 else ''}; "
                         f"evaluation needs at least {MIN_PAIRS}. Label more pairs or assign them to "
@@ -291,3 +343,74 @@ def predict_split(project: Any, model_ref: Any, split: str = "dev", *, device: s
     return evaluate_project(project, model_ref, split, device=device, task=task,
                             fallback_run=fallback_run, include_trained=include_trained,
                             exclude_run=exclude_run)
+
+
+# ----------------------------------------------------------------------------------------
+# Worst pairs of a split (the Try view's "Largest disagreements"; ``evaluate --worst``)
+
+
+@dataclass(frozen=True)
+class WorstPair:
+    """A labeled pair the model gets wrong: its label and the model's guess, both stored 0..1."""
+
+    pair_id: int
+    gold: float
+    guess: float      # the model's calibrated guess when it has a calibration, else its cosine
+    cosine: float
+    sentence1: str
+    sentence2: str
+
+    @property
+    def gap(self) -> float:
+        """Guess minus label (stored 0..1 units)."""
+        return self.guess - self.gold
+
+
+def model_guesses(project: Any, model_ref: Any, cosines: np.ndarray) -> np.ndarray:
+    """Cosines as guesses on the stored 0..1 scale: through the model's stored calibration
+    (:class:`~stsstudio.core.calibration.Calibration`) when it has one, else clipped to 0..1."""
+    from stsstudio.core.calibration import Calibration
+    from stsstudio.core.predictions import prediction_target
+
+    raw = np.asarray(cosines, dtype=float)
+    try:
+        run_id, _ = prediction_target(project, model_ref)
+    except UserError:
+        run_id = None
+    cal = Calibration.load(project, run_id) if run_id is not None else None
+    return np.asarray(cal.apply(raw), dtype=float) if cal is not None else np.clip(raw, 0.0, 1.0)
+
+
+def worst_pairs(project: Any, model_ref: Any, split: str = "dev", *, limit: int | None = 50,
+                result: EvalResult | None = None, device: str = "auto", task: Any = None,
+                fallback_run: int | None = None, exclude_run: int | None = None) -> list[WorstPair]:
+    """The labeled pairs of a split that a model gets most wrong, worst first.
+
+    The pairs are those :func:`evaluate_project` scores: the split's labeled pairs (or a run's
+    held-out pairs when there is no dev split), without the pairs the evaluated run trained on.
+    Ranked by ``|guess - label|``, the guess through the model's calibration when it has one.
+
+    Args:
+        project: the open project.
+        model_ref: ``"base"``, ``"best"``, ``"run:<id>"``; the model whose guesses are ranked.
+        split: ``"dev"``, ``"test"`` or ``"train"``.
+        limit: at most this many pairs (None: all).
+        result: the :class:`EvalResult` of ``evaluate_project`` for this model and split, when the
+            caller already has it (the Try view's scatter); otherwise the model is evaluated here.
+        device, task, fallback_run, exclude_run: as for :func:`evaluate_project`.
+
+    Raises:
+        UserError: as :func:`evaluate_project`.
+    """
+    if result is None:
+        result = evaluate_project(project, model_ref, split, device=device, task=task,
+                                  fallback_run=fallback_run, exclude_run=exclude_run)
+    cosines = np.asarray(result.predicted, dtype=float)
+    gold = np.asarray(result.gold, dtype=float)
+    guess = model_guesses(project, model_ref, cosines)
+    order = sorted(range(len(gold)), key=lambda i: (-abs(guess[i] - gold[i]), result.pair_ids[i]))
+    order = order if limit is None else order[:limit]
+    pairs = project.pairs_by_ids([int(result.pair_ids[i]) for i in order])
+    return [WorstPair(int(result.pair_ids[i]), float(gold[i]), float(guess[i]), float(cosines[i]),
+                      pairs[result.pair_ids[i]].sentence1, pairs[result.pair_ids[i]].sentence2)
+            for i in order if result.pair_ids[i] in pairs]

@@ -1,10 +1,10 @@
 """Export a run's model to a folder that ``SentenceTransformer(folder)`` loads.
 
-The model card is sentence-transformers' own: we fill a ``SentenceTransformerModelCardData``
-with what the project knows (base model, loss, hyperparameters, the labeled data, dev and test
-figures computed here with scipy, the run's evaluation log) and let the library render its
-template, offline (``local_files_only``). A short "STS Studio" section is appended with the
-project's counts. :func:`model_card_text` renders exactly the card the export writes.
+The model card is written from the run's own records (:mod:`stsstudio.core.model_card`): base
+model, loss, hyperparameters as the schedule resolved them, the stored training log, and dev and
+test figures computed here with scipy, all rounded; front matter the Hub reads, and no generic
+template text (the folder is local). :func:`model_card_text` renders exactly the card the export
+writes.
 
 The write is atomic (Picard's ``atomic_write``): everything goes to a temporary folder beside
 the target, which is renamed into place only when complete.
@@ -24,12 +24,13 @@ from typing import Any
 from stsstudio.core.errors import Cancelled, UserError
 from stsstudio.core.evaluation import MIN_PAIRS, EvalResult, evaluate_pairs
 from stsstudio.core.formats import file_name
-from stsstudio.core.losses import build_loss, get_loss
-from stsstudio.core.paths import apply_umask, clean_stale_temps, temp_prefix
+from stsstudio.core.losses import get_loss
+from stsstudio.core.paths import apply_umask, apply_umask_tree, clean_stale_temps, temp_prefix
 
 # The Hub id of the embedded model, for the card's "finetuned from" link.
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DATA_FILES = (file_name("labeled_pairs", "csv"), file_name("labeled_pairs", "jsonl"))
+FOLDER_PLACEHOLDER = "path/to/this/folder"
 
 
 
@@ -56,7 +57,7 @@ def _find_run(project: Any, run_id: int | None) -> Any:
     if run_id is None:
         run = project.best_run()
         if run is None:
-            if any(r.outcome == "worse" for r in project.runs()):
+            if any(r.model_dir for r in project.runs()):
                 from stsstudio.core.inference import no_best_run_message
 
                 raise UserError(no_best_run_message(project))
@@ -101,18 +102,6 @@ def _st_submodules() -> tuple[Any, Any]:
     return losses, evaluation
 
 
-def _loss_module(model: Any, run: Any) -> Any:
-    """The run's loss, rebuilt only so the card can name it and show its configuration."""
-    name, matryoshka = _loss_name(run)
-    if get_loss(name) is None:
-        return None
-    dims = None
-    if matryoshka:
-        config = run.config or {}
-        dims = config.get("matryoshka_dims") or (config.get("extra") or {}).get("matryoshka_dims")
-    return build_loss(name, model, matryoshka=matryoshka, dims=dims)
-
-
 def _loss_name(run: Any) -> tuple[str, bool]:
     """``("cosent", True)`` from a run recorded as loss "cosent+matryoshka" (or its config)."""
     config = run.config or {}
@@ -121,53 +110,11 @@ def _loss_name(run: Any) -> tuple[str, bool]:
     return name, bool(config.get("matryoshka")) or "matryoshka" in recorded
 
 
-def _pairs_dataset(pairs: list[Any]) -> Any:
-    from datasets import Dataset
-
-    return Dataset.from_dict({"sentence1": [p.sentence1 for p in pairs],
-                              "sentence2": [p.sentence2 for p in pairs],
-                              "score": [float(p.score) for p in pairs]})
-
-
 def _evaluate_split(model: Any, pairs: list[Any]) -> EvalResult | None:
     if len(pairs) < MIN_PAIRS or len({p.score for p in pairs}) < 2:
         return None
     return evaluate_pairs(model, [p.sentence1 for p in pairs], [p.sentence2 for p in pairs],
                           [p.score for p in pairs], pair_ids=[p.id for p in pairs])
-
-
-def _hyperparameters(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """All recorded hyperparameters, and those that differ from the engine's defaults."""
-    from stsstudio.core.training import TrainConfig
-
-    defaults = TrainConfig().as_dict()
-    config = {k: v for k, v in (run.config or {}).items()
-              if isinstance(v, (str, int, float, bool)) or v is None}
-    config.setdefault("loss", run.loss)
-    config.setdefault("base_model", run.base_model)
-    non_default = {k: v for k, v in config.items() if k in defaults and defaults[k] != v}
-    return config, non_default
-
-
-def _training_logs(project: Any, run: Any) -> list[dict[str, Any]]:
-    """The run's loss and dev Spearman series, shaped like the Trainer's model-card logs."""
-    rows = project.metric_rows(run.id)
-    by_step: dict[int, dict[str, Any]] = {}
-    for step, name, value, epoch in rows:
-        lname = str(name).lower()
-        if lname in ("loss", "train_loss", "training_loss"):
-            key = "Training Loss"
-        elif "spearman" in lname:
-            key = "dev_spearman_cosine"
-        elif "pearson" in lname:
-            key = "dev_pearson_cosine"
-        else:
-            continue
-        line = by_step.setdefault(int(step), {"Epoch": "-", "Step": int(step)})
-        if epoch is not None:
-            line["Epoch"] = round(float(epoch), 4)
-        line[key] = round(float(value), 4)
-    return [by_step[s] for s in sorted(by_step)]
 
 
 def _fmt(value: float | None) -> str:
@@ -237,30 +184,21 @@ def _appendix(project: Any, run: Any, base_label: str, dev: EvalResult | None,
 
 
 def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepared:
-    """Load the run's model with card data filled in, and evaluate it on dev and test."""
+    """Load the run's model and evaluate it on dev and test; the card is written from the run's
+    records (:mod:`stsstudio.core.model_card`)."""
     from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData
 
-    _, evaluation = _st_submodules()
     model_dir = _model_dir(project, run)
-    base_id, base_label = _base_model_fields(run.base_model)
+    _, base_label = _base_model_fields(run.base_model)
     from stsstudio.core.evaluation import split_trained
 
     # The card's figures never include pairs the run trained on (moved to dev or test later).
-    trained = project.run_pair_ids(run.id, "train")
-    train_pairs = ([p for p in project.labeled_pairs() if p.id in trained] if trained
-                   else project.labeled_pairs("train"))
     dev_pairs, dev_leaked = split_trained(project, project.labeled_pairs("dev"), run.id)
     test_pairs, test_leaked = split_trained(project, project.labeled_pairs("test"), run.id)
     left_out = len(dev_leaked) + len(test_leaked)
-
-    card = SentenceTransformerModelCardData(
-        local_files_only=True,  # never ask the Hub about datasets or the base model
-        model_name=f"{project.name} (STS Studio run {run.id})",
-        train_datasets=[{"name": f"{project.name} train"}] if train_pairs else [],
-        eval_datasets=[{"name": f"{project.name} dev"}] if dev_pairs else [],
-        task_name="semantic textual similarity",
-        generate_widget_examples=False,  # widget sampling is random; the preview must match
-    )
+    # The library writes its own card when a variant is saved; ours replaces it. No widget
+    # examples (random, and slow), no Hub look-ups.
+    card = SentenceTransformerModelCardData(local_files_only=True, generate_widget_examples=False)
     _progress(task, 0, total)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -268,46 +206,42 @@ def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepa
                                     trust_remote_code=False, model_card_data=card)
     model.eval()
     _progress(task, 1, total)
-
-    # The Trainer's tag: it also makes the library write a fresh card instead of reusing the
-    # README that came with the run's folder.
-    card.add_tags(["generated_from_trainer", "stsstudio"])
-    card.base_model = base_id
-    loss = _loss_module(model, run)
-    if loss is not None:
-        card.set_losses([loss])
-        if train_pairs:
-            card.train_datasets = card.extract_dataset_metadata(
-                _pairs_dataset(train_pairs), card.train_datasets, loss, "train")
-        if dev_pairs:
-            card.eval_datasets = card.extract_dataset_metadata(
-                _pairs_dataset(dev_pairs), card.eval_datasets, loss, "eval")
-    card.all_hyperparameters, card.non_default_hyperparameters = _hyperparameters(run)
-    card.training_logs = _training_logs(project, run)
-    if run.best_step is not None:
-        card.set_best_model_step(int(run.best_step))
-
     dev = _evaluate_split(model, dev_pairs)
     _progress(task, 2, total)
     test = _evaluate_split(model, test_pairs)
     _progress(task, 3, total)
-    for name, result, pairs in (("dev", dev, dev_pairs), ("test", test, test_pairs)):
-        if result is None:
-            continue
-        # The card lists the library's evaluator (so readers can reproduce the figures) with
-        # the values we computed with scipy.
-        evaluator = evaluation.EmbeddingSimilarityEvaluator(
-            [p.sentence1 for p in pairs], [p.sentence2 for p in pairs], [p.score for p in pairs],
-            name=name, show_progress_bar=False)
-        evaluator.primary_metric = f"{name}_spearman_cosine"
-        card.eval_results_dict[evaluator] = {f"{name}_pearson_cosine": result.pearson,
-                                             f"{name}_spearman_cosine": result.spearman}
     appendix = _appendix(project, run, base_label, dev, test)
     if left_out:
         appendix += (f"\n{left_out} dev/test pairs that run {run.id} trained on were left out of these "
                      "figures.\n")
     return _Prepared(model, run, appendix, dev, test,
-                     _summary_section(project, run, base_label, "path/to/this/folder"))
+                     _summary_section(project, run, base_label, FOLDER_PLACEHOLDER))
+
+
+def _train_pair_count(project: Any, run: Any) -> int:
+    config = run.config or {}
+    if config.get("train_pairs") is not None:
+        return int(config["train_pairs"])
+    trained = project.run_pair_ids(run.id, "train")
+    return len(trained) if trained else len(project.labeled_pairs("train"))
+
+
+def _card(project: Any, prepared: _Prepared, folder: str) -> str:
+    """The card's front matter, title, summary and body, for the folder it is written to."""
+    from stsstudio.core import model_card
+
+    run = prepared.run
+    base_id, base_label = _base_model_fields(run.base_model)
+    entry = get_loss(_loss_name(run)[0])
+    train_pairs = _train_pair_count(project, run)
+    head = model_card.front_matter(project, run, base_id, entry.class_name if entry else None,
+                                   train_pairs, [("dev", prepared.dev), ("test", prepared.test)])
+    title = f"\n# {project.name} (STS Studio run {run.id})\n"
+    text = (head + title + prepared.summary
+            + model_card.body(project, run, prepared.model, base_label, folder, train_pairs,
+                              prepared.dev, prepared.test)
+            + prepared.appendix)
+    return text.replace(FOLDER_PLACEHOLDER, folder)
 
 
 def _summary_section(project: Any, run: Any, base_label: str, folder: str) -> str:
@@ -347,27 +281,6 @@ def _summary_section(project: Any, run: Any, base_label: str, folder: str) -> st
     return "\n".join(lines)
 
 
-def _with_summary(card: str, summary: str, folder: str) -> str:
-    """Put the summary after the card's front matter and title, and load from the folder."""
-    card = card.replace('"sentence_transformers_model_id"', f'"{folder}"')
-    head, sep, body = card.partition("\n# ")
-    if not sep:
-        return summary + card
-    title, nl, rest = body.partition("\n")
-    return head + sep + title + nl + summary + rest
-
-
-def _render(model: Any) -> str:
-    """The library's card for a model, rendered the way ``model.save`` renders it."""
-    from huggingface_hub import ModelCard
-
-    data = model.model_card_data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ModelCard.from_template(card_data=data, template_path=data.template_path,
-                                       hf_emoji="🤗").content
-
-
 def model_card_text(project: Any, run_id: int | None = None, *, format: str = "torch",
                     dims: int | None = None, measured: Any = None, folder: str | None = None) -> str:
     """The model card (README.md) that :func:`export_run` would write for a run.
@@ -386,9 +299,8 @@ def model_card_text(project: Any, run_id: int | None = None, *, format: str = "t
     fmt = get_format(format)
     run = _find_run(project, run_id)
     prepared = _prepare(project, run)
-    folder = str(Path(folder).expanduser().resolve()) if folder else "path/to/this/folder"
-    return (_with_summary(_render(prepared.model), prepared.summary.replace("path/to/this/folder", folder),
-                          folder) + prepared.appendix
+    folder = str(Path(folder).expanduser().resolve()) if folder else FOLDER_PLACEHOLDER
+    return (_card(project, prepared, folder)
             + _variant_section(project, prepared.model, fmt, dims, measured, folder))
 
 
@@ -458,13 +370,10 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
         prepared = _prepare(project, run, task, total)
         from stsstudio.core.export_formats import verify_variant, write_variant
 
-        # The torch model's card, before a backend rewrites it, loading from the exported folder.
-        card = _with_summary(_render(prepared.model),
-                             prepared.summary.replace("path/to/this/folder", str(out)), str(out))
         write_variant(prepared.model, tmp, fmt, project)
         verify_variant(project, prepared.model, tmp, fmt, dims, measured)
-        readme = tmp / "README.md"
-        readme.write_text(card + prepared.appendix
+        readme = tmp / "README.md"   # ours replaces the library's generic card
+        readme.write_text(_card(project, prepared, str(out))
                           + _variant_section(project, prepared.model, fmt, dims, measured, str(out)),
                           encoding="utf-8")
         from stsstudio.core.calibration import write_export_calibration
@@ -478,6 +387,7 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
             for name in DATA_FILES:
                 export_pairs(project, tmp / "data" / name, labeled_only=True)
             _progress(task, 5, total)
+        apply_umask_tree(tmp)   # the library writes the weights 0600: a colleague must read them
         _progress(task, total - 1, total)  # last chance to cancel before the swap
         _swap_into_place(tmp, out)
     except BaseException as exc:

@@ -74,13 +74,28 @@ def resolve_model_ref(project: Any, ref: str | os.PathLike[str]) -> str:
     return resolve_model(text)
 
 
-def no_best_run_message(project: Any) -> str:
-    """Why there is no default run: none trained yet, or each was worse than the base model."""
-    worse = [r.id for r in project.runs() if r.model_dir and r.outcome == "worse"]
-    if worse:
+def no_best_run_message(project: Any, *, cli: bool = False, export: bool = False) -> str:
+    """Why there is no default run: none trained yet, or none was measurably better than the base
+    model. ``cli``: name the ``--run``/``--base`` options instead of a run; ``export``: the base
+    model is not an option (only a run can be exported)."""
+    trained = [r for r in project.runs() if r.model_dir and r.status in ("finished", "cancelled")]
+    if trained and all(r.outcome == "worse" for r in trained):
         return (f"Every trained run of {project.name} was worse than the base model on its dev pairs, so "
-                f"the base model stays the default. Name a run (run {worse[-1]}) to use it anyway.")
+                f"the base model stays the default. {_use_anyway(trained[-1].id, cli, export)}")
+    if trained:
+        return (f"No trained run of {project.name} is measurably better than the base model on its dev "
+                f"pairs, so the base model stays the default. {_use_anyway(trained[-1].id, cli, export)}")
+    if cli:
+        return f"{project.name} has no trained model yet; train one, or pass --base to use the base model."
     return f"{project.name} has no trained model yet. Train one first, or use the base model."
+
+
+def _use_anyway(run_id: int, cli: bool, export: bool) -> str:
+    if cli and export:
+        return f"Pass --run {run_id} to export that run anyway."
+    if cli:
+        return f"Pass --run {run_id} to use that run anyway, or --base for the base model."
+    return f"Name a run (run {run_id}) to use it anyway."
 
 
 def _run_model_dir(project: Any, run: Any) -> str:
@@ -164,6 +179,12 @@ class _ModelCache:
     def clear(self) -> None:
         with self._lock:
             self._models.clear()
+
+    def peek(self, path: str) -> Any:
+        """A loaded model of ``path`` on any device (its current stamp), or None; never loads."""
+        stamp = _stamp(path)
+        with self._lock:
+            return next((m for (p, _d, s), m in self._models.items() if p == path and s == stamp), None)
 
     def keys(self) -> list[tuple[str, str]]:
         with self._lock:
@@ -264,6 +285,46 @@ def similarity(model_ref_or_model: Any, s1: str, s2: str, project: Any = None,
     model = get_model(model_ref_or_model, device=device, project=project)
     emb = encode(model, [s1, s2])
     return float(np.dot(emb[0], emb[1]))
+
+
+def token_counts(model: Any, sentences: Sequence[str]) -> tuple[int | None, list[int]]:
+    """The model's limit in tokens (``max_seq_length``) and each sentence's length in tokens
+    (special tokens included). ``(None, [])`` when the model has no tokenizer or no limit."""
+    limit = getattr(model, "max_seq_length", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    if not limit or tokenizer is None:
+        return None, []
+    try:
+        ids = tokenizer([str(s) for s in sentences], add_special_tokens=True)["input_ids"]
+    except Exception:  # noqa: BLE001 - a tokenizer without batch call: say nothing rather than fail
+        return None, []
+    return int(limit), [len(i) for i in ids]
+
+
+def cut_note(limit: int | None, counts: Sequence[int], names: Sequence[str] = ("first", "second")) -> str:
+    """Plain words when a sentence is longer than the model reads; "" when none is.
+
+    E.g. ``"Only the first 256 tokens of the second sentence were read (it has 301); the rest
+    does not count in the score."``
+    """
+    if not limit:
+        return ""
+    long = [(name, n) for name, n in zip(names, counts) if n > limit]
+    if not long:
+        return ""
+    which = " and ".join(f"the {name} sentence" for name, _ in long)
+    has = ", ".join(f"{n}" for _, n in long)
+    verb = "it has" if len(long) == 1 else "they have"
+    return f"Only the first {limit} tokens of {which} were read ({verb} {has}); the rest does not count."
+
+
+def loaded_model(project: Any, model_ref: Any) -> Any:
+    """The model for a reference if it is already loaded in this process, else None (never loads)."""
+    try:
+        path = resolve_model_ref(project, model_ref)
+    except UserError:
+        return None
+    return _cache.peek(path)
 
 
 # ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -112,3 +113,21 @@ def apply_umask(path: Path, *, folder: bool = False) -> None:
         os.chmod(path, mode)
     except OSError:
         pass
+
+
+def apply_umask_tree(folder: Path) -> None:
+    """:func:`apply_umask` on a folder and everything in it (links left alone).
+
+    Libraries write some files through a private temporary file (safetensors' weights come out
+    0600 under umask 022): a shared model folder must be readable like its other files.
+    """
+    umask = current_umask()
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            if path.is_symlink():
+                continue
+            with contextlib.suppress(OSError):
+                os.chmod(path, (0o777 if name in dirs else 0o666) & ~umask)
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o777 & ~umask)

@@ -1837,15 +1837,18 @@ class Project:
         return [run for i in ids if (run := self.run(i)) is not None]
 
     def best_run(self) -> Run | None:
-        """The run whose model Try and Export offer first: finished (or cancelled, with a model),
-        best dev Spearman, and not found worse than the base model. None: the base model is the
-        better default (no run, or every run was worse than it on its dev pairs)."""
+        """The run marked "best" and offered first by Try and Export: finished (or cancelled, with
+        a model), measurably better than the base model on its dev pairs
+        (:func:`~stsstudio.core.advice.is_better`), highest dev Spearman. None: the base model is
+        the default (no run yet, or none was measurably better than it)."""
+        from stsstudio.core.advice import is_better
+
         rows = self._execute("SELECT id FROM runs WHERE model_dir IS NOT NULL "
                              "AND status IN ('finished', 'cancelled') "
                              "ORDER BY best_dev_spearman DESC NULLS LAST, id DESC")
         for (run_id,) in rows:
             run = self.run(run_id)
-            if run is not None and run.outcome != "worse":
+            if run is not None and is_better(run):
                 return run
         return None
 

@@ -281,7 +281,7 @@ def data_plan(project: Any, config: TrainConfig | None = None) -> DataPlan:
     if labeled.get("none", 0) and not plan.can_start:  # labels that sit in no split (issue 20)
         plan = replace(plan, problems=(*plan.problems, f"{labeled['none']:,} labeled pairs are in no "
                                        "split (none), and training reads the train split: move them "
-                                       "to train in Pairs (select them, right-click, Set split, Train)."))
+                                       "to train in Pairs (select them, then the Set split button, Train)."))
     return replace(plan, schedule=_schedule(config, plan.train, plan.dev))
 
 
@@ -907,6 +907,9 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                 os.replace(best_dir, target)
             else:
                 _save_model(trainer.model, target)
+            from stsstudio.core.paths import apply_umask_tree
+
+            apply_umask_tree(target)   # safetensors writes the weights 0600 whatever the umask
             model_dir = str(target)
         except OSError as exc:
             status, message = "failed", f"Could not save the model to {target}: {exc}"

@@ -33,7 +33,7 @@ from stsstudio.core import agreement as ag
 from stsstudio.core.scales import format_delta, format_score, scale_text
 from stsstudio.core.store import Project
 from stsstudio.gui import style
-from stsstudio.gui.plots import PALETTE, TEXT_COLOR, scale_axes, style_plot
+from stsstudio.gui.plots import PALETTE, scale_axes, style_plot
 from stsstudio.gui.widgets import project_scale
 from stsstudio.gui.workers import JobRunner
 
@@ -88,7 +88,7 @@ class _Figure(QFrame):
         self.caption = caption = QLabel(title)
         caption.setStyleSheet(f"color: {style.MUTED};")
         self.value = QLabel("–")
-        self.value.setStyleSheet(f"font-size: 15pt; font-weight: 600; color: {style.TEXT};")
+        self.value.setStyleSheet(f"font-size: {style.pt(15)}pt; font-weight: 600; color: {style.TEXT};")
         self.detail = QLabel()
         self.detail.setStyleSheet(f"color: {style.MUTED};")
         for w in (caption, self.value, self.detail):
@@ -130,7 +130,7 @@ class AgreementPanel(QWidget):
         """The title, the split to measure on and the target of pairs with several labels."""
         top = QHBoxLayout()
         title = QLabel("Agreement between annotators")
-        title.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        title.setStyleSheet(f"font-size: {style.pt(13)}pt; font-weight: 600;")
         top.addWidget(title)
         top.addStretch(1)
         top.addWidget(QLabel("Split"))
@@ -185,7 +185,7 @@ class AgreementPanel(QWidget):
         item.getViewBox().setMouseEnabled(x=False, y=False)
         item.setXRange(0, 1, padding=0.04)
         item.setYRange(0, 1, padding=0.04)
-        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen("#b0b0b0", width=1, style=Qt.DashLine))
+        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen(style.color("plot_axis"), width=1, style=Qt.DashLine))
         self.scatter = pg.ScatterPlotItem(size=7, pen=pg.mkPen(None),
                                           brush=pg.mkBrush(QColorAlpha(PALETTE[0], 150)))
         self.plot.addItem(self.scatter)
@@ -356,8 +356,9 @@ class AgreementPanel(QWidget):
         pair = next((p for p in self.data.report["pairwise_spearman"]
                      if {p["a"], p["b"]} == {a, b}), None)
         rho = f"Spearman {pair['spearman']:.3f}, " if pair and pair["spearman"] is not None else ""
-        item.setTitle(f"<span style='font-size:10.5pt; font-weight:600; color:{TEXT_COLOR}'>"
-                      f"{a} against {b}</span><span style='color:{TEXT_COLOR}'>  "
+        ink, size = style.color("text_soft"), style.pt(10.5)
+        item.setTitle(f"<span style='font-size:{size}pt; font-weight:600; color:{ink}'>"
+                      f"{a} against {b}</span><span style='color:{ink}'>  "
                       f"({rho}{int(both.sum())} pairs)</span>")
         item.setLabel("bottom", a)
         item.setLabel("left", b)

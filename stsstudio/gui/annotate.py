@@ -1,4 +1,5 @@
-"""The labelling view: two sentences, a 0–1 slider, the guidelines, and nothing to save.
+"""The labelling view: two sentences, a slider on the project's scale, the guidelines, and nothing
+to save.
 
 Keyboard first. The view handles its keys in ``keyPressEvent``, so a key typed into the note
 or guideline editor stays there, and it claims them in ``ShortcutOverride`` so the window's
@@ -415,7 +416,7 @@ class AnnotateView(QWidget):
                                                          adjudicate=adjudicate, provenance=provenance))
             finally:
                 self._confirming = False
-            self.model_guess.after_commit(provenance, score)
+            self.model_guess.after_commit(provenance, score, pair)   # the pair just labelled
             if pair.score is None:
                 self.counts.label_added(+1)
             self._sitting.setdefault(pair.id, time.time())   # a pair relabeled counts once

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from stsstudio import APP_ID, APP_NAME, __version__
 from stsstudio.core.errors import UserError
-from stsstudio.gui import icons
+from stsstudio.gui import comfort, icons
 from stsstudio.gui.style import apply_style
 from stsstudio.gui.workers import GuiThreadGarbageCollector
 
@@ -118,6 +118,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setDesktopFileName(APP_ID)
     app.setWindowIcon(icons.app_icon())
     apply_style(app)
+    comfort.install(app)   # wheel only when focused, windows fit the screen, focus after dialogs
     if app.property("stsstudio_gc") is None:
         # Collect cyclic garbage on the GUI thread only (see GuiThreadGarbageCollector).
         app._stsstudio_gc = GuiThreadGarbageCollector(1000, app)

@@ -13,7 +13,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.export_formats import EXPORT_FORMATS, CompareResult, VariantRow, format_size
+from stsstudio.gui import style
 from stsstudio.gui.workers import JobRunner
 
 COLUMNS = ("Variant", "Dims", "Spearman", "vs torch (95 %)", "Sent./s", "Size")
@@ -36,8 +37,6 @@ HEADER_TIPS = ("The export format", "Embedding size (smaller sizes from a Matryo
                "interval of a paired bootstrap over the same dev pairs",
                "Encode throughput on this machine's CPU, over the project's own sentences",
                "Size of the exported folder on disk")
-GREY = QColor("#9a9a9a")
-HINT_STYLE = "color: #6b6b6b;"
 
 
 def compare_job(project: Any, run_id: int, task: Any = None) -> CompareResult:
@@ -76,7 +75,7 @@ class VariantTable(QWidget):
                                        "this project's dev pairs and sentences. Nothing is exported.")
         self.compare_button.clicked.connect(self._on_compare_clicked)
         self.status = QLabel("Measure each format on your data before you write one.")
-        self.status.setStyleSheet(HINT_STYLE)
+        self.status.setStyleSheet(style.text_color("hint"))
         self.status.setWordWrap(True)
         top.addWidget(self.compare_button)
         top.addWidget(self.status, 1)
@@ -99,7 +98,7 @@ class VariantTable(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
         layout.addWidget(self.table, 1)
         self.install_hint = QLabel()
-        self.install_hint.setStyleSheet(HINT_STYLE)
+        self.install_hint.setStyleSheet(style.text_color("hint"))
         self.install_hint.setWordWrap(True)
         self.install_hint.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.install_hint)
@@ -155,7 +154,7 @@ class VariantTable(QWidget):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 if reason:
                     item.setFlags(item.flags() & ~(Qt.ItemIsSelectable | Qt.ItemIsEnabled))
-                    item.setForeground(QBrush(GREY))
+                    item.setForeground(QBrush(style.qcolor("faint")))
                 self.table.setItem(r, c, item)
             if reason and fmt.label not in hints.get(reason.removeprefix(fmt.label), []):
                 hints.setdefault(reason.removeprefix(fmt.label), []).append(fmt.label)
@@ -238,7 +237,7 @@ class VariantTable(QWidget):
     @Slot(str, str)
     def _on_failed(self, message: str, _details: str) -> None:
         self.last_error = message
-        self.status.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+        self.status.setText(style.span("danger", html.escape(message)))
 
     @Slot()
     def _on_cancelled(self) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -33,13 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.export_formats import EXPORT_FORMATS, get_format
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.export_variants import VariantTable
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.train_form import _form_label, _stack
 from stsstudio.gui.workers import JobRunner, Worker
-
-HINT_STYLE = "color: #6b6b6b;"
 
 
 def card_job(project: Any, run_id: int) -> str:
@@ -71,6 +71,17 @@ def default_export_parent(project_path: Path) -> Path:
         return project_path.parent
     documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
     return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+
+
+def show_run_note(label: QLabel, run: Any) -> None:
+    """What the export writes (core.advice), in the warning colour when the run is not better than
+    the base model; the next step in the tooltip."""
+    from stsstudio.core.advice import describe_export, run_advice
+
+    text, warn = describe_export(run)
+    label.setText(("⚠ " if warn else "") + text)
+    label.setStyleSheet(style.text_color("warning" if warn else "hint"))
+    label.setToolTip(run_advice(run) if run is not None else "")
 
 
 def _slug(text: str) -> str:
@@ -122,6 +133,14 @@ class ExportView(QWidget):
         left_layout.addWidget(self._build_action_box())
         left_layout.addStretch(1)
         left.setMinimumWidth(380)
+        # Scrollable: after an export the result joins the form, and on a 1024x640 screen the
+        # column is taller than the window; squeezed, the wrapped hints overlapped the controls.
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        left_scroll.setMinimumWidth(left.minimumWidth() + 12)
 
         right_split = QSplitter(Qt.Vertical)
         right_split.setChildrenCollapsible(False)
@@ -129,7 +148,7 @@ class ExportView(QWidget):
         right_split.addWidget(self._build_card_box())
         right_split.setStretchFactor(0, 1)
         right_split.setStretchFactor(1, 1)
-        split.addWidget(left)
+        split.addWidget(left_scroll)
         split.addWidget(right_split)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -145,8 +164,9 @@ class ExportView(QWidget):
         form.setVerticalSpacing(10)
         self.run_combo = QComboBox()
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
-        form.addRow(_form_label("Run"), _stack(self.run_combo,
-                                               self._hint("The best run by dev Spearman is chosen for you.")))
+        # What is exported, from core; a warning when the run is not better than the base model.
+        self.run_note = self._hint("The best run is chosen for you.")
+        form.addRow(_form_label("Run"), _stack(self.run_combo, self.run_note))
         form.addRow(_form_label("Folder"), self._build_folder_field())
         form.addRow(_form_label("Format"), self._build_format_field())
         self.with_data = QCheckBox("Include the labeled pairs (CSV and JSONL)")
@@ -206,9 +226,7 @@ class ExportView(QWidget):
         buttons = QHBoxLayout()
         self.export_button = QPushButton("Export model")
         self.export_button.setMinimumHeight(30)
-        self.export_button.setStyleSheet(
-            "QPushButton { background: #2f6fdf; color: white; font-weight: 600; border-radius: 4px;"
-            " padding: 4px 14px; } QPushButton:disabled { background: #a9bde6; }")
+        self.export_button.setStyleSheet(style.sheet(style.ACTION_BUTTON))
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -259,7 +277,7 @@ class ExportView(QWidget):
         right = QGroupBox("Model card (README.md)")
         right_layout = QVBoxLayout(right)
         self.card_state = QLabel()
-        self.card_state.setStyleSheet(HINT_STYLE)
+        self.card_state.setStyleSheet(style.text_color("hint"))
         self.card_state.setWordWrap(True)
         right_layout.addWidget(self.card_state)
         self.card = QTextBrowser()
@@ -269,7 +287,7 @@ class ExportView(QWidget):
         self.card.document().setDefaultFont(card_font)
         self.card.document().setDefaultStyleSheet(
             "h1 { font-size: 15pt; } h2 { font-size: 12.5pt; margin-top: 12px; } h3 { font-size: 11pt; }"
-            " code, pre { background: #f4f4f4; } table { border-collapse: collapse; }"
+            f" code, pre {{ background: {style.color('code_bg')}; }} table {{ border-collapse: collapse; }}"
             " th, td { padding: 2px 6px; }")
         right_layout.addWidget(self.card, 1)
         return right
@@ -278,7 +296,7 @@ class ExportView(QWidget):
     def _hint(text: str) -> QLabel:
         label = QLabel(text)
         label.setWordWrap(True)
-        label.setStyleSheet(HINT_STYLE)
+        label.setStyleSheet(style.text_color("hint"))
         return label
 
     # ------------------------------------------------------------------------------------
@@ -329,6 +347,8 @@ class ExportView(QWidget):
             self.folder.setText(str(default_export_parent(project.path)
                                     / f"{_slug(project.name)}-run{run_id}-model"))
         self.variants.set_run(project, run_id)
+        show_run_note(self.run_note,
+                      project.run(run_id) if project is not None and run_id is not None else None)
         self._set_dims_choices([])
         self._update_enabled()
         if run_id is None:
@@ -446,7 +466,7 @@ class ExportView(QWidget):
 
     @Slot(str, str)
     def _on_card_failed(self, message: str, _details: str) -> None:
-        self.card_state.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+        self.card_state.setText(style.span("danger", html.escape(message)))
 
     # ------------------------------------------------------------------------------------
     # Export
@@ -503,14 +523,14 @@ class ExportView(QWidget):
         if "exported_score" in result:
             s1, s2 = result["sample"]
             same = result["same"]       # core's check (core/export_verify.py)
-            mark = "<span style='color:#2a7d46'>✓ same as the run</span>" if same else \
-                "<span style='color:#b3261e'>✗ differs from the run</span>"
+            mark = style.span("success", "✓ same as the run") if same else \
+                style.span("danger", "✗ differs from the run")
             lines.append(f"Sample pair “{html.escape(s1[:50])}” / “{html.escape(s2[:50])}”: "
                          f"{result['exported_score']:.4f} {mark} ({result['run_score']:.4f}).")
         files = result.get("files", [])
         if files:
             shown = ", ".join(html.escape(f) for f in files[:8]) + (" …" if len(files) > 8 else "")
-            lines.append(f"<span style='color:#6b6b6b'>{len(files)} files: {shown}</span>")
+            lines.append(style.span("hint", f"{len(files)} files: {shown}"))
         self._show_result(True, "<br>".join(lines), rich=True)
 
     @Slot(str, str)
@@ -533,7 +553,8 @@ class ExportView(QWidget):
         self._update_enabled()
 
     def _show_result(self, ok: bool, text: str, rich: bool = False) -> None:
-        color, bg = ("#2a7d46", "#eef7f0") if ok else ("#b3261e", "#fbe9e7")
+        color, bg = (style.color("success"), style.color("success_bg")) if ok else \
+            (style.color("danger"), style.color("danger_bg"))
         self.result_frame.setStyleSheet(f"QFrame {{ background: {bg}; border: 1px solid {color};"
                                         " border-radius: 4px; } QLabel { border: none; }")
         self.result_label.setText(text if rich else html.escape(text))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 
 
@@ -37,7 +38,7 @@ class GuidelinesPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("guidelinesPanel")
-        self.setStyleSheet(_GUIDELINES_STYLE)
+        self.setStyleSheet(style.sheet(_GUIDELINES_STYLE))
         title = QLabel("Guidelines")
         f = QFont(title.font())
         f.setWeight(QFont.Weight.DemiBold)
@@ -117,6 +118,6 @@ class GuidelinesPanel(QWidget):
 
 
 _GUIDELINES_STYLE = """
-QWidget#guidelinesPanel { background: #f6f7f9; }
-QTextBrowser { background: #f6f7f9; border: none; }
+QWidget#guidelinesPanel { background: $panel; }
+QTextBrowser { background: $panel; border: none; }
 """

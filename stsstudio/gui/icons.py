@@ -6,6 +6,7 @@ serves the normal, selected and disabled states.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
@@ -15,6 +16,8 @@ from PySide6.QtSvg import QSvgRenderer
 from stsstudio.core import resources
 from stsstudio.gui import style
 
+_FIXED_COLOR = re.compile(r'color="#[0-9a-fA-F]{3,6}"')
+
 
 def _svg_text(name: str) -> str:
     return resources.icon_path(name).read_text(encoding="utf-8")
@@ -22,7 +25,8 @@ def _svg_text(name: str) -> str:
 
 def _render(svg: str, size: int, color: str | None) -> QPixmap:
     if color is not None:
-        svg = svg.replace("currentColor", color).replace('color="#444444"', f'color="{color}"')
+        # The shipped SVGs draw in currentColor, a few with a fixed color="..." attribute.
+        svg = _FIXED_COLOR.sub(f'color="{color}"', svg.replace("currentColor", color))
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     image = QImage(size, size, QImage.Format_ARGB32_Premultiplied)
     image.fill(Qt.transparent)
@@ -44,7 +48,7 @@ class _TintedSvgEngine(QIconEngine):
         self._svg = svg
         self._colors = {QIcon.Normal: color, QIcon.Active: color,
                         QIcon.Selected: selected_color or color,
-                        QIcon.Disabled: "#a0a6b0" if color else None}
+                        QIcon.Disabled: style.color("disabled_text") if color else None}
         self._cache: dict[tuple[int, int, int], QPixmap] = {}
 
     def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:  # noqa: N802
@@ -66,8 +70,13 @@ class _TintedSvgEngine(QIconEngine):
 
 
 @lru_cache(maxsize=128)
-def icon(name: str, color: str | None = "#4b5563", selected_color: str | None = None) -> QIcon:
-    """The icon ``resources/icons/<name>.svg``; an empty icon when the file is missing."""
+def icon(name: str, color: str | None = "", selected_color: str | None = None) -> QIcon:
+    """The icon ``resources/icons/<name>.svg``; an empty icon when the file is missing.
+
+    ``color`` tints it ("": the scheme's icon colour; None: the SVG's own colours).
+    """
+    if color == "":
+        return icon(name, style.color("icon"), selected_color)
     try:
         svg = _svg_text(name)
     except (FileNotFoundError, OSError):
@@ -97,4 +106,4 @@ def app_pixmap(size: int) -> QPixmap:
 
 
 def sidebar_icon(name: str) -> QIcon:
-    return icon(name, "#4b5563", style.ACCENT_DARK)
+    return icon(name, style.color("icon"), style.color("accent_dark"))

@@ -643,9 +643,10 @@ class SummaryPage(QWidget):
                 raters += f", and {r.labels_on_existing:,} on pairs already in the project"
         v["raters"].setText(raters)
         if r.leakage or r.leakage_sentences:
-            v["leakage"].setText(f"<span style='color:{style.WARNING}'>{r.leakage:,} pairs and "
-                                 f"{r.leakage_sentences:,} sentences appear in both train and dev/test"
-                                 "</span>")
+            # Only a pair in both sides inflates a score: shared sentences alone are plain text.
+            text = (f"{r.leakage:,} pairs and {r.leakage_sentences:,} sentences appear in both train "
+                    "and dev/test")
+            v["leakage"].setText(style.span("warning", text) if r.leakage else text)
         else:
             v["leakage"].setText("none: no pair or sentence is in both train and dev/test")
         splits = ", ".join(f"{k} {n:,}" for k, n in sorted(r.splits.items())) or "–"

@@ -26,7 +26,7 @@ class LabelProgress(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(8)
-        self.progress.setStyleSheet(_PROGRESS_STYLE)
+        self.progress.setStyleSheet(style.sheet(_PROGRESS_STYLE))
         self.progress_label = QLabel()
         self.progress_label.setObjectName("progressText")
         mute(self.progress_label)
@@ -61,7 +61,7 @@ class LabelProgress(QWidget):
         self.progress_label.setText("  ·  ".join(parts))
 
 
-_PROGRESS_STYLE = f"""
-QProgressBar {{ border: none; background: {style.TRACK}; border-radius: 4px; }}
-QProgressBar::chunk {{ background: {style.ACCENT}; border-radius: 4px; }}
+_PROGRESS_STYLE = """
+QProgressBar { border: none; background: $track; border-radius: 4px; }
+QProgressBar::chunk { background: $accent; border-radius: 4px; }
 """

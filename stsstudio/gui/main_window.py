@@ -289,7 +289,8 @@ class MainWindow(QMainWindow):
     def _on_project_changed(self) -> None:
         project = self.ctx.project
         has = project is not None
-        for action in (self.action_import, self.action_suggest, self.action_close, *self.view_actions.values()):
+        for action in (self.action_import, self.action_suggest, self.action_close,
+                       *self.view_actions.values()):
             action.setEnabled(has)
         if not has:
             self.status.show_project(None)

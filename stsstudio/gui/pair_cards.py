@@ -15,7 +15,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from stsstudio.core.store import Pair
-from stsstudio.gui.widgets import SHARED_WORD_BG
+from stsstudio.gui import style
 
 _STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from into onto over under
 is are was were be been being am do does did has have had having it its this that these those
@@ -55,10 +55,11 @@ def highlight_html(text: str, words: set[str]) -> str:
     if not words:
         return html.escape(text)
     out, last = [], 0
+    background = style.color("shared_word_bg")
     for m in _WORD.finditer(text):
         if m.group(0).casefold() in words:
             out.append(html.escape(text[last:m.start()]))
-            out.append(f"<span style='background-color:{SHARED_WORD_BG}; font-weight:600'>"
+            out.append(f"<span style='background-color:{background}; font-weight:600'>"
                        f"{html.escape(m.group(0))}</span>")
             last = m.end()
     out.append(html.escape(text[last:]))
@@ -87,13 +88,13 @@ class SentenceCard(QFrame):
         self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # keys stay with the view
         self.text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         font = QFont(self.text.font())
-        font.setPointSizeF(16)
+        font.setPointSizeF(style.pt(16))
         self.text.setFont(font)
         layout.addWidget(self.caption)
         layout.addWidget(self.text)
         layout.addStretch(1)
         self._fitted: tuple | None = None   # (width, height, text) the font was fitted for
-        self.setStyleSheet(_CARD_STYLE)
+        self.setStyleSheet(style.sheet(_CARD_STYLE))
         # The cards share the free height, so a longer or shorter sentence never moves the
         # controls below (which would repaint the whole view on every pair).
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
@@ -165,6 +166,6 @@ class PairCards(QObject):
 
 
 _CARD_STYLE = """
-QFrame#sentenceCard { background: palette(base); border: 1px solid #dde1e6; border-radius: 8px; }
-QLabel#cardCaption { color: #6b7280; font-size: 8.5pt; }
+QFrame#sentenceCard { background: palette(base); border: 1px solid $card_border; border-radius: 8px; }
+QLabel#cardCaption { color: $muted; font-size: $small_pt; }
 """

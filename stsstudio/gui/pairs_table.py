@@ -434,6 +434,8 @@ def _html(text: str) -> str:
 
 
 NARROW_TABLE = 900   # px of table below which the note narrows and the labels column hides
+META_MAX = (120, 84)  # px: an imported column's widest start (wide, narrow table); drag for more
+SENTENCE_MIN = 160    # px each sentence column keeps; below it the table scrolls sideways
 
 
 class PairTableView(QTableView):
@@ -482,11 +484,48 @@ class PairTableView(QTableView):
             hh.setSectionResizeMode(COL[key], QHeaderView.ResizeMode.Stretch)
         self.setItemDelegateForColumn(COL["score"], ScoreBarDelegate(self))
         self._narrow: bool | None = None
+        self._meta_sized = 0
+        self.model().modelReset.connect(self._size_meta_columns)
         self._fit_to_width()
+        self._size_meta_columns()
+
+    def _size_meta_columns(self) -> None:
+        """Imported columns (case_id, rater, ...) start compact: the sentences take the stretch,
+        metadata a capped width (the header's text, at most META_MAX); the user can drag wider."""
+        hh, fm = self.horizontalHeader(), self.fontMetrics()
+        count = self.model().columnCount() if self.model() is not None else 0
+        if count == self._meta_sized and getattr(self, "_meta_narrow", None) == self._narrow:
+            return
+        self._meta_sized, self._meta_narrow = count, self._narrow
+        cap = META_MAX[1 if self._narrow else 0]
+        for column in range(len(COLUMNS), count):
+            title = str(self.model().headerData(column, Qt.Orientation.Horizontal) or "")
+            hh.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            hh.resizeSection(column, max(56, min(cap, fm.horizontalAdvance(title) + 28)))
+        self._fit_sentences()
 
     def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         super().resizeEvent(event)
         self._fit_to_width()
+        self._fit_sentences()
+
+    def _fit_sentences(self) -> None:
+        """The sentences share the free width (stretch); when the other columns leave them less
+        than SENTENCE_MIN each, they keep that width and the table scrolls sideways to the
+        imported columns, instead of showing "Three …"."""
+        hh = self.horizontalHeader()
+        if self.model() is None or hh.count() <= COL["sentence2"]:
+            return
+        sentences = (COL["sentence1"], COL["sentence2"])
+        others = sum(hh.sectionSize(c) for c in range(hh.count())
+                     if c not in sentences and not hh.isSectionHidden(c))
+        roomy = self.viewport().width() - others >= 2 * SENTENCE_MIN
+        mode = QHeaderView.ResizeMode.Stretch if roomy else QHeaderView.ResizeMode.Interactive
+        for column in sentences:
+            if hh.sectionResizeMode(column) != mode:
+                hh.setSectionResizeMode(column, mode)
+                if not roomy:
+                    hh.resizeSection(column, SENTENCE_MIN)
 
     def _fit_to_width(self) -> None:
         """On a small screen (a 1024-pixel window) the sentences keep room to be read: the note
@@ -497,6 +536,8 @@ class PairTableView(QTableView):
         self._narrow = narrow
         self.horizontalHeader().resizeSection(COL["note"], 70 if narrow else 150)
         self.setColumnHidden(COL["labels"], narrow)
+        if getattr(self, "_meta_sized", None) is not None:
+            self._size_meta_columns()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
@@ -561,7 +602,8 @@ class PairsView(QWidget):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search sentences, notes and imported columns")
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.addAction(icon("search", "#8a929b", 16), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_edit.addAction(icon("search", style.color("icon_soft"), 16),
+                                   QLineEdit.ActionPosition.LeadingPosition)
         self.search_edit.setMinimumWidth(220)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -583,7 +625,8 @@ class PairsView(QWidget):
         self.filter_group = QButtonGroup(self)
         self.filter_group.setExclusive(True)
         self.filter_bar = QWidget()
-        self.filter_bar.setStyleSheet(_SEGMENT_STYLE)   # scoped: the table paints unstyled (fast)
+        # Scoped: the table paints unstyled (fast).
+        self.filter_bar.setStyleSheet(style.sheet(_SEGMENT_STYLE))
         filter_bar = QHBoxLayout(self.filter_bar)
         filter_bar.setContentsMargins(0, 0, 0, 0)
         filter_bar.setSpacing(0)
@@ -619,7 +662,7 @@ class PairsView(QWidget):
         self.split_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.split_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
 
-        self.flag_action = QAction(icon("flag", "#444444"), "Flag", self)
+        self.flag_action = QAction(icon("flag", style.color("icon")), "Flag", self)
         self.flag_action.setToolTip("Flag the selected pairs for review (toggle)")
         self.flag_action.triggered.connect(self.toggle_flag_selected)
         self.delete_action = QAction("Delete", self)
@@ -627,7 +670,7 @@ class PairsView(QWidget):
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.delete_action.setToolTip("Delete the selected pairs (Ctrl+Z brings them back)")
         self.delete_action.triggered.connect(self.delete_selected)
-        self.open_action = QAction(icon("label", "#444444"), "Label", self)
+        self.open_action = QAction(icon("label", style.color("icon")), "Label", self)
         self.open_action.setToolTip("Open the current pair in the labelling view (Enter)")
         self.open_action.triggered.connect(self._on_open_current)
         self.flag_button = QToolButton()
@@ -855,16 +898,16 @@ class PairsView(QWidget):
 
 
 # Segmented filter buttons: a calm, native-looking group without a custom widget.
-_SEGMENT_STYLE = f"""
-QToolButton[segment] {{
-    padding: 4px 12px; border: 1px solid #c9ced6; background: palette(base);
+_SEGMENT_STYLE = """
+QToolButton[segment] {
+    padding: 4px 12px; border: 1px solid $control_border; background: palette(base);
     margin: 0px; min-height: 20px;
-}}
-QToolButton[segment="first"] {{ border-top-left-radius: 5px; border-bottom-left-radius: 5px; }}
-QToolButton[segment="middle"], QToolButton[segment="last"] {{ border-left: none; }}
-QToolButton[segment="last"] {{ border-top-right-radius: 5px; border-bottom-right-radius: 5px; }}
-QToolButton[segment]:checked {{
-    background: {style.ACCENT_SOFT}; color: {style.ACCENT_DARK}; border-color: {style.ACCENT};
-}}
-QToolButton[segment]:hover:!checked {{ background: #f1f3f6; }}
+}
+QToolButton[segment="first"] { border-top-left-radius: 5px; border-bottom-left-radius: 5px; }
+QToolButton[segment="middle"], QToolButton[segment="last"] { border-left: none; }
+QToolButton[segment="last"] { border-top-right-radius: 5px; border-bottom-right-radius: 5px; }
+QToolButton[segment]:checked {
+    background: $accent_soft; color: $accent_dark; border-color: $accent;
+}
+QToolButton[segment]:hover:!checked { background: $hover; }
 """

@@ -14,22 +14,36 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem
 
-# A palette that stays readable on white and distinguishes up to six overlaid runs.
-PALETTE = ["#2f6fdf", "#e0712c", "#2a9d5c", "#b8459d", "#8a6d1f", "#3aa6b9"]
-BASELINE_COLOR = "#7a7a7a"
-TEXT_COLOR = "#404040"
+from stsstudio.gui import style
+
+# A palette that stays readable on the plot background (light or dark) and distinguishes up to
+# six overlaid runs: style.py's series roles, read at each access.
+PALETTE = style.SeriesColors()
+
+
+def _ink() -> str:
+    return style.color("text_soft")
+
+
+def _paper() -> str:
+    return style.color("base")
+
+
+def _baseline() -> str:
+    return style.color("plot_baseline")
 
 
 def style_plot(plot: pg.PlotItem, *, title: str, x_label: str, y_label: str) -> None:
     """A calm, readable look shared by every plot of the app."""
-    plot.setTitle(f"<span style='font-size:10.5pt; font-weight:600; color:{TEXT_COLOR}'>{title}</span>")
+    ink = style.color("text_soft")
+    plot.setTitle(f"<span style='font-size:{style.pt(10.5)}pt; font-weight:600; color:{ink}'>{title}</span>")
     font = QFont()
-    font.setPointSizeF(8.5)
+    font.setPointSizeF(style.pt(8.5))
     for name, label in (("bottom", x_label), ("left", y_label)):
         axis = plot.getAxis(name)
-        axis.setLabel(f"<span style='color:{TEXT_COLOR}'>{label}</span>")
-        axis.setTextPen(pg.mkPen(TEXT_COLOR))
-        axis.setPen(pg.mkPen("#b0b0b0"))
+        axis.setLabel(f"<span style='color:{style.color('text_soft')}'>{label}</span>")
+        axis.setTextPen(pg.mkPen(style.color("text_soft")))
+        axis.setPen(pg.mkPen(style.color("plot_axis")))
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)    # "0.85", never "850 (x0.001)"
     # No grid: pyqtgraph draws it as part of the axes, so every curve update would repaint the
@@ -69,7 +83,7 @@ def cache_static_items(plot: pg.PlotItem, *items: object) -> None:
 
 
 def make_plot_widget(*, title: str, x_label: str, y_label: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget(background="w")
+    widget = pg.PlotWidget(background=style.color("base"))
     widget.setAntialiasing(True)
     style_plot(widget.getPlotItem(), title=title, x_label=x_label, y_label=y_label)
     widget.setMinimumHeight(180)
@@ -241,14 +255,14 @@ class LossPlot(_OverlayPlot):
     """Training loss per step: the raw values (faint) and an EMA (strong); overlays for other runs."""
 
     def __init__(self, parent: object = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background=style.color("base"))
         self.setAntialiasing(True)
         item = self.getPlotItem()
         style_plot(item, title="Training loss", x_label="step", y_label="loss")
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
-        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
-                                     brush=pg.mkBrush(255, 255, 255, 210))
+        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=_ink(), labelTextSize=f"{style.pt(8)}pt",
+                                     brush=pg.mkBrush(style.qcolor("base", 210)))
         self.live = EmaSeries(alpha=0.1)
         self.raw_curve = item.plot(pen=_pen(PALETTE[0], 1.2, 90), name="loss")
         self.smooth_curve = item.plot(pen=_pen(PALETTE[0], 2.4), name="smoothed (EMA)")
@@ -306,24 +320,25 @@ class EvalPlot(_OverlayPlot):
     """Dev Spearman and Pearson per evaluation, with the baseline (before training) as a line."""
 
     def __init__(self, parent: object = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background=style.color("base"))
         self.setAntialiasing(True)
         item = self.getPlotItem()
         style_plot(item, title="Dev correlation", x_label="step", y_label="correlation")
         # The baseline is named in the legend, not on its line: a label on the line met the
         # legend (or a curve) in a narrow plot. Bottom right stays clear while a run climbs.
-        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=TEXT_COLOR, labelTextSize="8pt",
-                                     brush=pg.mkBrush(255, 255, 255, 210))
+        self.legend = item.addLegend(offset=(-8, -8), labelTextColor=_ink(), labelTextSize=f"{style.pt(8)}pt",
+                                     brush=pg.mkBrush(style.qcolor("base", 210)))
         self.spearman = GrowingSeries(64)
         self.pearson = GrowingSeries(64)
         self.spearman_curve = item.plot(pen=_pen(PALETTE[0], 2.4), symbol="o", symbolSize=7,
-                                        symbolBrush=PALETTE[0], symbolPen="w", name="Spearman")
+                                        symbolBrush=PALETTE[0], symbolPen=_paper(), name="Spearman")
         self.pearson_curve = item.plot(pen=_pen(PALETTE[1], 1.8, style=Qt.DashLine), symbol="s",
-                                       symbolSize=6, symbolBrush=PALETTE[1], symbolPen="w", name="Pearson")
+                                       symbolSize=6, symbolBrush=PALETTE[1], symbolPen=_paper(),
+                                       name="Pearson")
         self.baseline = pg.InfiniteLine(angle=0, movable=False,
-                                        pen=_pen(BASELINE_COLOR, 1.4, style=Qt.DotLine))
+                                        pen=_pen(_baseline(), 1.4, style=Qt.DotLine))
         self.baseline.setVisible(False)
-        self.baseline_key = pg.PlotDataItem(pen=_pen(BASELINE_COLOR, 1.4, style=Qt.DotLine))
+        self.baseline_key = pg.PlotDataItem(pen=_pen(_baseline(), 1.4, style=Qt.DotLine))
         item.addItem(self.baseline, ignoreBounds=False)
         # The bootstrap 95 % interval of each dev Spearman, as a band around its curve.
         self.low = GrowingSeries(64)
@@ -336,9 +351,10 @@ class EvalPlot(_OverlayPlot):
         item.addItem(self.band)
         self.band.setZValue(-10)
         # The annotators' agreement on the dev pairs (two or more of them): the human ceiling.
-        self.ceiling = pg.InfiniteLine(angle=0, movable=False, pen=_pen("#2a7d46", 1.4, style=Qt.DashLine),
+        self.ceiling = pg.InfiniteLine(angle=0, movable=False, pen=_pen(style.color("success"), 1.4,
+                                                                                 style=Qt.DashLine),
                                        label="human agreement {value:.3f}",
-                                       labelOpts={"position": 0.02, "color": "#2a7d46",
+                                       labelOpts={"position": 0.02, "color": style.color("success"),
                                                   "anchors": [(0, 1), (0, 1)]})
         self.ceiling.setVisible(False)
         item.addItem(self.ceiling, ignoreBounds=False)
@@ -426,7 +442,7 @@ class EvalPlot(_OverlayPlot):
         if spearman:
             xs, ys = zip(*spearman)
             self._overlays.append(item.plot(list(xs), list(ys), pen=_pen(color, 2.2), symbol="o",
-                                            symbolSize=6, symbolBrush=color, symbolPen="w",
+                                            symbolSize=6, symbolBrush=color, symbolPen=_paper(),
                                             name=f"{name} Spearman"))
         if pearson:
             xs, ys = zip(*pearson)
@@ -441,19 +457,20 @@ class GoldPredictedPlot(pg.PlotWidget):
     pairClicked = Signal(int)
 
     def __init__(self, parent: object = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background=style.color("base"))
         self.setAntialiasing(True)
         item = self.getPlotItem()
         style_plot(item, title="", x_label="gold score", y_label="predicted cosine")
         item.setTitle(None)
         item.getViewBox().setMouseEnabled(x=True, y=True)
-        self.legend = item.addLegend(offset=(8, 8), labelTextColor=TEXT_COLOR, labelTextSize="8pt")
-        diagonal = pg.PlotCurveItem([0, 1], [0, 1], pen=_pen(BASELINE_COLOR, 1.2, style=Qt.DashLine))
+        self.legend = item.addLegend(offset=(8, 8), labelTextColor=_ink(), labelTextSize=f"{style.pt(8)}pt")
+        diagonal = pg.PlotCurveItem([0, 1], [0, 1], pen=_pen(_baseline(), 1.2, style=Qt.DashLine))
         item.addItem(diagonal)
-        self.base_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=0.6),
-                                              brush=pg.mkBrush(150, 150, 150, 150), hoverable=True,
+        self.base_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(style.color("base"), width=0.6),
+                                              brush=pg.mkBrush(style.qcolor("base_model", 150)),
+                                              hoverable=True,
                                               hoverSize=11)
-        self.run_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=0.6),
+        self.run_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen(style.color("base"), width=0.6),
                                              brush=pg.mkBrush(QColor(PALETTE[0])), hoverable=True,
                                              hoverSize=12)
         for points in (self.base_points, self.run_points):
@@ -472,7 +489,7 @@ class GoldPredictedPlot(pg.PlotWidget):
         x_label = "gold score" if plain else f"gold score ({scale_text(scale)})"
         y_label = "predicted cosine" if plain else f"predicted cosine (on {scale_text(scale)})"
         for name, label in (("bottom", x_label), ("left", y_label)):
-            item.getAxis(name).setLabel(f"<span style='color:{TEXT_COLOR}'>{label}</span>")
+            item.getAxis(name).setLabel(style.span("text_soft", label))
 
     def set_series(self, which: str, gold: Sequence[float], predicted: Sequence[float],
                    pair_ids: Sequence[int], label: str) -> None:

@@ -54,9 +54,9 @@ class QueueBar(QWidget):
                                     f"(seed {RANDOM_SEED}); labeled pairs follow for review")
         self.order_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.order_combo.currentIndexChanged.connect(self.settingsChanged)
-        # The order names are long ("Resolve disagreements"); the header keeps its room on a
-        # small screen and the list shows them in full.
-        self.order_combo.setMaximumWidth(self.fontMetrics().horizontalAdvance("Resolve disagr") + 44)
+        # Wide enough for the longest order name ("Fill thin score bands" was cut); the header
+        # beside it elides first on a small screen.
+        self.order_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.order_combo.view().setMinimumWidth(self.order_combo.sizeHint().width())
         self.uses_label = QLabel()           # what a model order ranks by, in plain words
         self.uses_label.setObjectName("queueUses")

@@ -11,6 +11,9 @@ from stsstudio.core.store import Project
 def fill_run_combo(combo: QComboBox, project: Project | None, current: int | None) -> None:
     """List the runs that have a model, newest first, best marked; keep ``current`` or pick the best.
 
+    Only a run measurably better than the base model is marked (``Project.best_run``); a run that
+    is not says so in its entry.
+
     Signals are blocked while filling; the caller reacts to the final selection itself.
     """
     with QSignalBlocker(combo):
@@ -21,7 +24,9 @@ def fill_run_combo(combo: QComboBox, project: Project | None, current: int | Non
         best = project.best_run()
         for run in reversed(runs):
             rho = f"dev ρ {run.best_dev_spearman:.3f}" if run.best_dev_spearman is not None else "no dev"
-            star = "  ★ best" if best is not None and run.id == best.id else ""
+            star = "  ★ best" if best is not None and run.id == best.id else \
+                ("  (worse than base)" if run.outcome == "worse" else
+                 "" if run.outcome == "better" else "  (not better than base)")
             combo.addItem(f"Run {run.id} · {run.loss} · {rho}{star}", run.id)
         if not runs:
             combo.addItem("No trained run yet: train one in the Train view", None)

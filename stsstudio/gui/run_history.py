@@ -25,12 +25,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.advice import run_state
+from stsstudio.gui import style
 from stsstudio.gui.plots import PALETTE
 from stsstudio.gui.train_plots import fmt_corr, fmt_duration
 
 NARROW_HISTORY = 640   # below this width the run details sit under the table
-STATUS_COLORS = {"finished": "#2a7d46", "running": "#2f6fdf", "cancelled": "#8a6d1f",
-                 "failed": "#b3261e", "interrupted": "#b3261e"}
+STATUS_ROLES = {"finished": "success", "running": "action", "cancelled": "caution",
+                "failed": "danger", "interrupted": "danger"}
+
+
+def status_color(status: str) -> str:
+    return style.color(STATUS_ROLES.get(status, "text_soft"))
 
 
 def describe_base_model(name: str | None) -> str:
@@ -50,8 +56,7 @@ def _run_tooltip(run: Any) -> str:
 def details_html(runs: list[Any]) -> str:
     """The selected runs' settings and results (one run), or their legend (several)."""
     if not runs:
-        return ("<span style='color:#6b6b6b'>Select a run to see its settings. "
-                "Select two to compare their curves.</span>")
+        return style.span("hint", "Select a run to see its settings. Select two to compare their curves.")
     if len(runs) > 1:
         rows = "".join(f"<li><span style='color:{PALETTE[i % len(PALETTE)]}'>■</span> run {r.id}: "
                        f"{html.escape(r.loss)}, best {fmt_corr(r.best_dev_spearman)}</li>"
@@ -62,7 +67,7 @@ def details_html(runs: list[Any]) -> str:
     keys = [("epochs", "Epochs"), ("batch_size", "Batch size"), ("learning_rate", "Learning rate"),
             ("warmup_ratio", "Warmup"), ("max_seq_length", "Max length"), ("seed", "Seed"),
             ("eval_steps", "Eval every"), ("max_steps", "Max steps"), ("matryoshka", "Matryoshka")]
-    lines = [f"<b>Run {run.id}</b> · <span style='color:{STATUS_COLORS.get(run.status, '#404040')}'>"
+    lines = [f"<b>Run {run.id}</b> · <span style='color:{status_color(run.status)}'>"
              f"{html.escape(run.status)}</span>",
              f"{html.escape(describe_base_model(run.base_model))}, {html.escape(run.loss)} loss"]
     resolved = ((getattr(run, "summary", None) or {}).get("schedule") or cfg.get("schedule") or {})
@@ -75,7 +80,8 @@ def details_html(runs: list[Any]) -> str:
                 f"{resolved[key]} (automatic)"
         return "–" if value is None else str(value)
 
-    table = "".join(f"<tr><td style='color:#6b6b6b;padding-right:8px'>{label}</td>"
+    hint = style.color("hint")
+    table = "".join(f"<tr><td style='color:{hint};padding-right:8px'>{label}</td>"
                     f"<td>{html.escape(shown(key))}</td></tr>"
                     for key, label in keys if key in cfg)
     extra = [f"Device: {html.escape(str(run.device or '–'))}",
@@ -85,14 +91,14 @@ def details_html(runs: list[Any]) -> str:
     summary = getattr(run, "summary", None) or {}
     ci = summary.get("dev_spearman_ci")
     if ci and None not in ci:
-        extra[-1] += f" <span style='color:#6b6b6b'>(95 % interval {ci[0]:.3f}–{ci[1]:.3f})</span>"
+        extra[-1] += " " + style.span("hint", f"(95 % interval {ci[0]:.3f}–{ci[1]:.3f})")
     if summary.get("schedule", {}).get("description"):
         extra.append(html.escape(summary["schedule"]["description"]))
     if summary.get("verdict"):
         from stsstudio.core.stats import headline
 
         words, tone = headline(summary.get("outcome", ""))
-        color = {"ok": "#2a7d46", "warn": "#8a5a00", "error": "#b3261e"}[tone]
+        color = style.color({"ok": "success", "warn": "warning", "error": "danger"}[tone])
         extra.append(f"<span style='color:{color}'><b>{html.escape(words)}</b> "
                      f"{html.escape(summary['verdict'])}</span>")
     ceiling = summary.get("human_ceiling") or {}
@@ -102,7 +108,7 @@ def details_html(runs: list[Any]) -> str:
     if size is not None:
         extra.append(f"On disk: {size / 1e6:,.0f} MB")
     if run.message and run.message != summary.get("verdict"):
-        extra.append(f"<span style='color:#8a5a00'>{html.escape(run.message)}</span>")
+        extra.append(style.span("warning", html.escape(run.message)))
     return "<br>".join(lines) + f"<table style='margin-top:4px'>{table}</table>" + "<br>".join(extra)
 
 
@@ -158,7 +164,7 @@ class RunHistory(QWidget):
         self.details.setWordWrap(True)
         self.details.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.details.setStyleSheet("color: #404040;")
+        self.details.setStyleSheet(style.text_color("text_soft"))
         details_scroll = QScrollArea()
         details_scroll.setWidget(self.details)
         details_scroll.setWidgetResizable(True)
@@ -204,15 +210,13 @@ class RunHistory(QWidget):
 
     def _fill_row(self, row: int, run: Any) -> None:
         started = time.strftime("%b %d %H:%M", time.localtime(run.created_at))
-        steps = f"{run.steps}/{run.total_steps}" if run.total_steps else (str(run.steps or "–"))
         best = run.best_dev_spearman
         best_text = fmt_corr(best)
         if best is not None and run.base_dev_spearman is not None:
             best_text += f"  ({best - run.base_dev_spearman:+.3f})"
         size = getattr(run, "disk_bytes", None)
         cells = [str(run.id), started, describe_base_model(run.base_model), run.loss,
-                 f"{run.status}" + (f" ({steps})" if run.status != "finished" and run.total_steps
-                                    else ""), best_text,
+                 run_state(run), best_text,
                  "–" if size is None else f"{size / 1e6:,.0f} MB"]
         tooltip = _run_tooltip(run)
         for col, text in enumerate(cells):
@@ -222,7 +226,7 @@ class RunHistory(QWidget):
             if col in (0, 5, 6):
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             if col == 4:
-                item.setForeground(QColor(STATUS_COLORS.get(run.status, "#404040")))
+                item.setForeground(QColor(status_color(run.status)))
             self.table.setItem(row, col, item)
 
     def selected_run_ids(self) -> list[int]:

@@ -4,7 +4,7 @@ the project's scale (:mod:`stsstudio.core.scales`; storage stays 0..1)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.scales import format_score, key_range, rubric, snap
+from stsstudio.gui import style
 from stsstudio.gui.widgets import ACCENT, MUTED_TEXT, mute
 
 
@@ -91,7 +92,7 @@ class RubricTicks(QWidget):
         for i, (value, shown, meaning) in enumerate(self.rubric):
             x = self.inset + value * span
             on = nearest is not None and abs(value - nearest) < 1e-9
-            p.setPen(ACCENT if on else QColor("#b9c0c8"))
+            p.setPen(ACCENT if on else style.qcolor("tick"))
             p.drawLine(int(x), 0, int(x), 5)
             left, width, align = self._box(i, cell, 1)
             p.setFont(bold)
@@ -162,7 +163,7 @@ class ScorePanel(QWidget):
         self.score_label = QLabel("–")
         self.score_label.setObjectName("scoreValue")
         sf = QFont(self.score_label.font())
-        sf.setPointSizeF(26)
+        sf.setPointSizeF(style.pt(26))
         sf.setWeight(QFont.Weight.DemiBold)
         self.score_label.setFont(sf)
         # A fixed column: changing texts never re-lay out (and repaint) the row.

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.losses import LOSSES, get_loss
+from stsstudio.gui import style
 
 AUTOMATIC = "Automatic"
 
@@ -43,13 +44,12 @@ BASE_CHOICES = [
      "e.g. org/model. Offline, it must already be in the local Hugging Face cache."),
 ]
 
-HINT_STYLE = "color: #6b6b6b;"
 
 
 def _hint(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet(HINT_STYLE)
+    label.setStyleSheet(style.text_color("hint"))
     font = label.font()
     font.setPointSizeF(max(7.5, font.pointSizeF() - 1))
     label.setFont(font)
@@ -289,16 +289,14 @@ class TrainForm(QWidget):
         self.counts_label.setWordWrap(True)
         self.warnings_label = QLabel()
         self.warnings_label.setWordWrap(True)
-        self.warnings_label.setStyleSheet("color: #8a5a00;")
+        self.warnings_label.setStyleSheet(style.text_color("warning"))
         layout.addWidget(self.counts_label)
         layout.addWidget(self.warnings_label)
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start training")
         self.start_button.setDefault(True)
         self.start_button.setMinimumHeight(30)
-        self.start_button.setStyleSheet(
-            "QPushButton { background: #2f6fdf; color: white; font-weight: 600; border-radius: 4px;"
-            " padding: 4px 14px; } QPushButton:disabled { background: #a9bde6; }")
+        self.start_button.setStyleSheet(style.sheet(style.ACTION_BUTTON))
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setMinimumHeight(30)
         self.cancel_button.setEnabled(False)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.gui import style
 from stsstudio.gui.plots import PALETTE, EvalPlot, LossPlot
 
 
@@ -67,7 +68,7 @@ class TrainPlots(QWidget):
         self.empty_label.setObjectName("plotsEmpty")
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignCenter)
-        self.empty_label.setStyleSheet("color: #6b6b6b; padding: 24px;")
+        self.empty_label.setStyleSheet(style.text_color("hint") + " padding: 24px;")
         self.empty_label.setFrameShape(QFrame.StyledPanel)
         self.plot_pages = QStackedWidget()
         self.plot_pages.addWidget(self.empty_label)
@@ -119,7 +120,7 @@ class TrainPlots(QWidget):
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
             cell = QLabel(title)
-            cell.setStyleSheet("color: #6b6b6b;")
+            cell.setStyleSheet(style.text_color("hint"))
             if title == "ETA":
                 self.eta_header = cell
             label.setMinimumWidth(max(fm.horizontalAdvance(longest), fm.horizontalAdvance(title)) + 4)
@@ -347,7 +348,9 @@ class TrainPlots(QWidget):
         """When idle, the status strip summarises the selected run."""
         total = run.total_steps or run.steps or 0
         steps = run.steps or 0
-        self.state_label.setText(f"Run {run.id}: {run.status}")
+        from stsstudio.core.advice import run_state
+
+        self.state_label.setText(f"Run {run.id}: {run_state(run)}")
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(steps, max(1, total)))
         self.progress.setFormat(f"step {steps:,} / {total:,}" if total else run.status)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.changes import Changes
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_history import RunHistory, describe_base_model
 from stsstudio.gui.train_form import TrainForm
@@ -69,6 +70,7 @@ class TrainView(QWidget):
         self.last_status: str = ""          # "finished" | "cancelled" | "failed" after a run
         self.last_result: Any = None
         self.last_error: str = ""
+        self.next_step: str = ""            # what to do after the last run, in words (core.advice)
 
         self.form = TrainForm()
         self.plots = TrainPlots()
@@ -391,9 +393,10 @@ class TrainView(QWidget):
         if ceiling and ceiling.get("summary"):
             detail += " " + ceiling["summary"]
         self.plots.eval_plot.set_ceiling(ceiling.get("spearman") if ceiling else None)
-        tail = ("Try it in the Try view, or export it." if outcome != "worse"
-                else "Label more pairs, or try other settings.")
-        self._show_banner(f"Run {self._run_id} finished. {words}\n{detail} {tail}", tone)
+        from stsstudio.core.advice import run_advice
+
+        self.next_step = run_advice(result)
+        self._show_banner(f"Run {self._run_id} finished. {words}\n{detail}\n{self.next_step}", tone)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
@@ -488,12 +491,13 @@ class TrainView(QWidget):
         ceiling = summary.get("human_ceiling") or {}
         if ceiling.get("summary"):
             detail += " " + ceiling["summary"]
-        self._show_banner(f"Run {run.id}: {words}\n{detail}", tone)
+        from stsstudio.core.advice import run_advice
+
+        self._show_banner(f"Run {run.id}: {words}\n{detail}\n{run_advice(run)}", tone)
 
     def _show_banner(self, text: str, kind: str) -> None:
-        colors = {"ok": ("#e7f4ea", "#2a7d46"), "warn": ("#fdf4e0", "#8a5a00"),
-                  "error": ("#fbe9e7", "#b3261e")}
-        bg, fg = colors.get(kind, colors["warn"])
+        tone = {"ok": "success", "warn": "warning", "error": "danger"}.get(kind, "warning")
+        bg, fg = style.color(f"{tone}_bg"), style.color(tone)
         self.banner.setStyleSheet(f"QLabel {{ background: {bg}; color: {fg}; border: 1px solid {fg};"
                                   " border-radius: 4px; padding: 6px 10px; }")
         self.banner.setText(html.escape(text).replace("\n", "<br>"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -26,14 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.scales import format_delta, format_score
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.plots import PALETTE, GoldPredictedPlot
-from stsstudio.gui.try_tables import HINT_STYLE, result_table, table_item, two_line_rows, two_lines
+from stsstudio.gui.try_tables import result_table, table_item, two_line_rows, two_lines
 from stsstudio.gui.widgets import project_scale
 
 
 def _delta_color(delta: float) -> QColor:
-    return QColor("#b3261e" if abs(delta) >= 0.3 else "#8a5a00")
+    return style.qcolor("danger" if abs(delta) >= 0.3 else "warning")
 
 
 class EvaluationBox(QGroupBox):
@@ -58,7 +58,7 @@ class EvaluationBox(QGroupBox):
         label = QLabel("Largest disagreements between the selected model and the labels "
                        "(click a point or double-click a row to relabel the pair):")
         label.setWordWrap(True)
-        label.setStyleSheet(HINT_STYLE)
+        label.setStyleSheet(style.text_color("hint"))
         layout.addWidget(label)
         self.disagreements = result_table(["Pair", "Gold", "Pred.", "Δ", "Sentences"])
         two_line_rows(self.disagreements)
@@ -90,18 +90,16 @@ class EvaluationBox(QGroupBox):
     # -- states ----------------------------------------------------------------------
 
     def show_evaluating(self, labeled: int, split: str) -> None:
-        self.spearman_label.setText(f"<span style='color:#6b6b6b'>Evaluating on {labeled} {split} "
-                                    "pairs…</span>")
+        self.spearman_label.setText(style.span("hint", f"Evaluating on {labeled} {split} pairs…"))
 
     def show_nothing_to_evaluate(self, split: str) -> None:
         self.scatter.clear_series("base")
         self.scatter.clear_series("run")
         self.disagreements.setRowCount(0)
-        self.spearman_label.setText(f"<span style='color:#6b6b6b'>No labeled {split} pairs to "
-                                    "evaluate on.</span>")
+        self.spearman_label.setText(style.span("hint", f"No labeled {split} pairs to evaluate on."))
 
     def show_error(self, message: str) -> None:
-        self.spearman_label.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+        self.spearman_label.setText(style.span("danger", html.escape(message)))
 
     def clear_run(self) -> None:
         self.scatter.clear_series("run")
@@ -118,7 +116,8 @@ class EvaluationBox(QGroupBox):
         """The scatter job's result: each model's series and correlations, and its worst pairs."""
         parts = []
         self.scatter.set_scale(project_scale(self.ctx.project))
-        for key, label, color in (("base", "base model", "#6b6b6b"), ("run", f"run {run_id}", PALETTE[0])):
+        for key, label, color in (("base", "base model", style.color("base_model")),
+                                  ("run", f"run {run_id}", PALETTE[0])):
             data = result.get(key)
             if not data:
                 self.scatter.clear_series(key)
@@ -130,54 +129,34 @@ class EvaluationBox(QGroupBox):
                          f"Pearson {data['pearson']:.3f}")
         n = len(result.get("base", {}).get("gold", []))
         where = result.get("source") or f"the {result['split']} split"
-        count = f"&nbsp;&nbsp;<span style='color:#6b6b6b'>({n} pairs of {where})</span>"
+        count = "&nbsp;&nbsp;" + style.span("hint", f"({n} pairs of {where})")
         note = result.get("leak_note") or ""
         # Pairs the run trained on are left out of the comparison; say so, in the warning colour.
-        leak = f"<br><span style='color:#8a5a00'>⚠ {html.escape(note)}</span>" if note else ""
+        leak = "<br>" + style.span("warning", f"⚠ {html.escape(note)}") if note else ""
         self.spearman_label.setText("&nbsp;&nbsp;&nbsp;".join(parts) + count + leak)
-        self._fill_disagreements(result.get("run") or result.get("base"))
+        self.show_worst(result.get("worst") or [])
 
-    def _fill_disagreements(self, data: dict[str, Any] | None, limit: int = 50) -> None:
-        project = self.ctx.project
-        if not data or project is None:
-            self.disagreements.setRowCount(0)
-            return
-        gold = np.asarray(data["gold"], dtype=float)
-        # The cosine read as a score (as the queue does without a calibration): clipped to 0..1.
-        pred = np.clip(np.asarray(data["predicted"], dtype=float), 0.0, 1.0)
-        scale = project_scale(project)
-        ids = data["pair_ids"]
-        order = np.argsort(-np.abs(pred - gold))[:limit]
-        pairs = project.pairs_by_ids([ids[i] for i in order])
-        self.disagreements.setRowCount(len(order))
-        for row, i in enumerate(order):
-            pair = pairs.get(ids[i])
-            delta = pred[i] - gold[i]
-            cells = [(str(ids[i]), True), (format_score(gold[i], scale), True),
-                     (format_score(pred[i], scale), True), (format_delta(delta, scale, signed=True), True),
-                     (two_lines(pair.sentence1, pair.sentence2) if pair else "", False)]
-            for col, (text, right) in enumerate(cells):
-                item = table_item(text, int(ids[i]), right=right)
-                if col == 3:
-                    item.setForeground(_delta_color(delta))
-                self.disagreements.setItem(row, col, item)
-
-    def show_review(self, rows: list[tuple[Any, ...]]) -> None:
-        """The table becomes the core "review disagreements" queue; a double-click opens the
-        pair in the Label view in that order, so Enter goes on through the queue."""
+    def show_worst(self, rows: list[Any]) -> None:
+        """The core's worst pairs of the split (``evaluation.worst_pairs``): label, guess and gap
+        on the project's scale. A double-click opens the pair; a pair that is also in the
+        "review disagreements" queue opens in that order, so Enter goes on through it."""
         scale = project_scale(self.ctx.project)
-        self.review_rows = [r[0] for r in rows]
         self.disagreements.setRowCount(len(rows))
-        for row, (pid, gold, guess, reason, s1, s2) in enumerate(rows):
-            delta = None if guess is None or gold is None else guess - gold
-            cells = [(str(pid), True), (format_score(gold, scale), True),
-                     (format_score(guess, scale), True),
-                     (format_delta(delta, scale, signed=True), True), (two_lines(s1, s2), False)]
+        for row, worst in enumerate(rows):
+            delta = None if worst.guess is None or worst.gold is None else worst.guess - worst.gold
+            cells = [(str(worst.pair_id), True), (format_score(worst.gold, scale), True),
+                     (format_score(worst.guess, scale), True),
+                     (format_delta(delta, scale, signed=True), True),
+                     (two_lines(worst.sentence1, worst.sentence2), False)]
             for col, (text, right) in enumerate(cells):
-                item = table_item(text, int(pid), right=right, tooltip=reason)
-                if col == 3 and delta is not None:
-                    item.setForeground(_delta_color(delta))
+                item = table_item(text, worst.pair_id, right=right)
+                if col == 3:
+                    item.setForeground(_delta_color(worst.gap))
                 self.disagreements.setItem(row, col, item)
+
+    def set_review_ids(self, pair_ids: list[int]) -> None:
+        """The pairs of the "review disagreements" queue (double-click opens them in that order)."""
+        self.review_rows = list(pair_ids)
 
     def forget_review(self) -> None:
         """No predictions yet: the table keeps the evaluation's list, opened in file order."""

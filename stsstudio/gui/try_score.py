@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stsstudio.gui.plots import PALETTE
-from stsstudio.gui.try_tables import HINT_STYLE
+from stsstudio.gui import style
 
 DEBOUNCE_MS = 300
 
@@ -38,7 +37,7 @@ class ScoreCard(QFrame):
         layout.setContentsMargins(10, 6, 10, 8)
         layout.setSpacing(2)
         self.title = QLabel(title)
-        self.title.setStyleSheet(HINT_STYLE)
+        self.title.setStyleSheet(style.text_color("hint"))
         self.value = QLabel("–")
         self._small = self.value.font()
         self._big = self.value.font()
@@ -51,10 +50,12 @@ class ScoreCard(QFrame):
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(6)
-        self.bar.setStyleSheet(f"QProgressBar {{ border: none; background: #e6e6e6; border-radius: 3px; }}"
+        track = style.color("track")
+        self.bar.setStyleSheet(f"QProgressBar {{ border: none; background: {track}; border-radius: 3px; }}"
                                f"QProgressBar::chunk {{ background: {color}; border-radius: 3px; }}")
         self.guess = QLabel()                  # the calibrated guess on the project's scale
         self.guess.setObjectName("calibratedGuess")
+        self.guess.setWordWrap(True)           # a rough calibration says why, in full
         layout.addWidget(self.title)
         layout.addWidget(self.value)
         layout.addWidget(self.guess)
@@ -96,14 +97,19 @@ class PairScoreBox(QGroupBox):
         grid.addWidget(self.sentence1, 0, 0)
         grid.addWidget(self.sentence2, 1, 0)
         cards = QHBoxLayout()
-        self.base_card = ScoreCard("Base model", "#6b6b6b")
-        self.run_card = ScoreCard("Selected run", PALETTE[0])
+        self.base_card = ScoreCard("Base model", style.color("base_model"))
+        self.run_card = ScoreCard("Selected run", style.series(0))
         cards.addWidget(self.base_card)
         cards.addWidget(self.run_card)
         grid.addLayout(cards, 2, 0)
         hint = QLabel("Cosine similarity of the two sentences, updated as you type.")
-        hint.setStyleSheet(HINT_STYLE)
+        hint.setStyleSheet(style.text_color("hint"))
         grid.addWidget(hint, 3, 0)
+        self.cut_note = QLabel()              # a sentence longer than the model reads
+        self.cut_note.setObjectName("cutNote")
+        self.cut_note.setWordWrap(True)
+        self.cut_note.setVisible(False)
+        grid.addWidget(self.cut_note, 4, 0)
 
     def _cards(self) -> tuple[tuple[str, ScoreCard], ...]:
         return (("base", self.base_card), ("run", self.run_card))
@@ -152,6 +158,8 @@ class PairScoreBox(QGroupBox):
         for key, card in self._cards():
             card.set_score(result.get(key))
             card.guess.setText(result.get(f"{key}_guess") or "")
+        self.cut_note.setText(result.get("cut") or "")
+        self.cut_note.setVisible(bool(result.get("cut")))
 
     def show_error(self) -> None:
         for _key, card in self._cards():

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.scales import format_score
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.try_tables import HINT_STYLE, result_table, table_item, two_line_rows, two_lines
+from stsstudio.gui.try_tables import result_table, table_item, two_line_rows, two_lines
 from stsstudio.gui.widgets import project_scale
 
 HIT_PAIRS_HINT = "Click a hit to list its pairs; double-click a pair to label it."
@@ -53,7 +54,7 @@ class SearchBox(QGroupBox):
             results.addWidget(table)
         layout.addLayout(results, 2)
         self.hit_pairs_label = QLabel(HIT_PAIRS_HINT)
-        self.hit_pairs_label.setStyleSheet(HINT_STYLE)
+        self.hit_pairs_label.setStyleSheet(style.text_color("hint"))
         self.hit_pairs_label.setWordWrap(True)
         layout.addWidget(self.hit_pairs_label)
         self.hit_pairs = result_table(["Pair", "Sentences", "Gold", "Split"])
@@ -110,7 +111,7 @@ class SearchBox(QGroupBox):
             self.run_hits.selectRow(0) if self.run_hits.rowCount() else self.base_hits.selectRow(0)
 
     def show_error(self, message: str) -> None:
-        self.hit_pairs_label.setText(f"<span style='color:#b3261e'>{html.escape(message)}</span>")
+        self.hit_pairs_label.setText(style.span("danger", html.escape(message)))
 
     def clear_run(self) -> None:
         self.run_hits.setRowCount(0)

@@ -10,8 +10,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
-HINT_STYLE = "color: #6b6b6b;"
-
 
 def result_table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))

@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.try_evaluation import EvaluationBox
 from stsstudio.gui.try_score import PairScoreBox
 from stsstudio.gui.try_search import SearchBox
-from stsstudio.gui.try_tables import HINT_STYLE
 from stsstudio.gui.workers import JobRunner
 
 # ----------------------------------------------------------------------------------------
@@ -36,19 +36,20 @@ from stsstudio.gui.workers import JobRunner
 
 
 def score_job(project: Any, refs: dict[str, str], s1: str, s2: str) -> dict[str, Any]:
-    from stsstudio.core.inference import similarity
+    from stsstudio.core.inference import cut_note, get_model, similarity, token_counts
 
     out: dict[str, Any] = {"s1": s1, "s2": s2}
     for key, ref in refs.items():
         out[key] = float(similarity(ref, s1, s2, project=project))
         out[f"{key}_guess"] = calibrated_guess(project, ref, out[key])
+        out.setdefault("cut", cut_note(*token_counts(get_model(ref, project=project), [s1, s2])))
     return out
 
 
 def calibrated_guess(project: Any, ref: str, cosine: float) -> str:
     """The cosine as a guess on the project's scale ("3.9 of 5: mostly equivalent"), through the
-    model's stored calibration; "" when it has none yet."""
-    from stsstudio.core.calibration import Calibration, describe_guess
+    model's stored calibration (core's one rule); "" when it has none yet."""
+    from stsstudio.core.calibration import project_guess
     from stsstudio.core.errors import UserError
     from stsstudio.core.predictions import prediction_target
 
@@ -56,22 +57,19 @@ def calibrated_guess(project: Any, ref: str, cosine: float) -> str:
         run_id, _ = prediction_target(project, ref)
     except UserError:
         return ""
-    cal = Calibration.load(project, run_id)
-    return "" if cal is None else describe_guess(cal.guess(cosine), project.display_scale())
+    guess = project_guess(project, run_id, cosine)
+    if not guess.calibrated:
+        return ""
+    caveat = guess.caveat()
+    return guess.describe(project.display_scale()) + (f" ({caveat})" if caveat else "")
 
 
-def review_job(project: Any, limit: int = 50) -> dict[str, Any]:
-    """The "review disagreements" queue (core), with the rows the table shows."""
+def review_job(project: Any, limit: int = 200) -> dict[str, Any]:
+    """The pair ids of the "review disagreements" queue (core): a pair of the table that is in
+    it opens in that order. The table itself lists the split's worst pairs (``scatter_job``)."""
     from stsstudio.core.label_queue import rank_pairs
-    from stsstudio.core.predictions import guesses
 
-    choices = rank_pairs(project, "review", limit=limit)
-    ids = [c.pair_id for c in choices]
-    pairs = project.pairs_by_ids(ids)
-    guess = guesses(project, ids)
-    return {"rows": [(c.pair_id, pairs[c.pair_id].score, guess.get(c.pair_id), c.reason,
-                      pairs[c.pair_id].sentence1, pairs[c.pair_id].sentence2)
-                     for c in choices if c.pair_id in pairs]}
+    return {"ids": [c.pair_id for c in rank_pairs(project, "review", limit=limit)]}
 
 
 def search_job(project: Any, refs: dict[str, str], query: str, top_k: int,
@@ -87,7 +85,7 @@ def search_job(project: Any, refs: dict[str, str], query: str, top_k: int,
 
 
 def scatter_job(project: Any, refs: dict[str, str], split: str) -> dict[str, Any]:
-    from stsstudio.core.evaluation import held_out_run, predict_split, run_of
+    from stsstudio.core.evaluation import held_out_run, predict_split, run_of, worst_pairs
 
     out: dict[str, Any] = {"split": split}
     # Without a dev split, every model is scored on the selected run's own held-out pairs; every
@@ -100,6 +98,8 @@ def scatter_job(project: Any, refs: dict[str, str], split: str) -> dict[str, Any
         out["leak_note"] = r.leak_note or out.get("leak_note", "")
         out[key] = {"spearman": r.spearman, "pearson": r.pearson, "gold": list(r.gold),
                     "predicted": list(r.predicted), "pair_ids": [int(i) for i in r.pair_ids]}
+        # The table: the selected model's worst pairs of the same split, without trained pairs.
+        out["worst"] = worst_pairs(project, ref, split, result=r)
     return out
 
 
@@ -177,7 +177,7 @@ class TryView(QWidget):
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
         top.addWidget(self.run_combo)
         self.busy_label = QLabel()
-        self.busy_label.setStyleSheet(HINT_STYLE)
+        self.busy_label.setStyleSheet(style.text_color("hint"))
         top.addWidget(self.busy_label, 1)
         # The first search embeds the whole project (seconds to minutes): a bar with the count.
         self.job_progress = QProgressBar()
@@ -390,7 +390,7 @@ class TryView(QWidget):
         self._submit("review", review_job, self.ctx.project)
 
     def _apply_review(self, result: dict[str, Any]) -> None:
-        self.evaluation.show_review(result["rows"])
+        self.evaluation.set_review_ids(result["ids"])
 
     # ------------------------------------------------------------------------------------
     # Screenshot

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from stsstudio.gui import icons
+from stsstudio.gui import icons, style
 from stsstudio.gui.context import ProjectContext
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class PlaceholderView(QWidget):
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         pic = QLabel()
-        pic.setPixmap(icons.icon(spec.icon, "#9aa0ab").pixmap(48, 48))
+        pic.setPixmap(icons.icon(spec.icon, style.color("icon_faint")).pixmap(48, 48))
         pic.setAlignment(Qt.AlignCenter)
         title = QLabel(spec.title)
         title.setObjectName("placeholderTitle")

@@ -210,7 +210,7 @@ class WelcomePage(QWidget):
             item = QListWidgetItem(f"{_project_name(p)}\n{_short_path(p)}")
             item.setData(Qt.UserRole, path)
             item.setToolTip(path)
-            item.setIcon(icons.icon("folder", "#6b7280"))
+            item.setIcon(icons.icon("folder", style.color("muted")))
             self.recent_list.addItem(item)
         self.recent_list.setIconSize(QSize(20, 20))
         self.recent_list.setVisible(bool(paths))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -23,12 +23,23 @@ from stsstudio.core.scales import format_score
 from stsstudio.gui import style
 
 # The palette of style.py as QColors, for painting code (the table and the labelling view).
-ACCENT = QColor(style.ACCENT)
-ACCENT_SOFT = QColor(style.ACCENT_SOFT)
-TRACK = QColor(style.TRACK)
-MUTED_TEXT = QColor(style.MUTED)
-FLAG_COLOR = QColor(style.FLAG)
-SHARED_WORD_BG = style.SHARED_WORD_BG
+# The objects stay the same and take the scheme's values in place when the style is applied,
+# so modules that imported them paint in the scheme chosen at start (light or dark).
+ACCENT = style.qcolor("accent")
+ACCENT_SOFT = style.qcolor("accent_soft")
+TRACK = style.qcolor("track")
+MUTED_TEXT = style.qcolor("muted")
+FLAG_COLOR = style.qcolor("flag")
+_LIVE = {"accent": ACCENT, "accent_soft": ACCENT_SOFT, "track": TRACK, "muted": MUTED_TEXT,
+         "flag": FLAG_COLOR}
+
+
+def _follow_scheme() -> None:
+    for role, qcolor in _LIVE.items():
+        qcolor.setRgba(style.qcolor(role).rgba())
+
+
+style.on_scheme_applied(_follow_scheme)
 
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 1   # float | None: the score the bar shows
 PAIR_ID_ROLE = Qt.ItemDataRole.UserRole + 2  # int: the pair id of a row
@@ -109,11 +120,11 @@ class ScoreBarDelegate(QStyledItemDelegate):
             top = rect.center().y() - bar_h / 2 + 1
             track = QRectF(bar_left, top, bar_width, bar_h)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(255, 255, 255, 90) if selected else TRACK)
+            painter.setBrush(style.qcolor("on_accent", 90) if selected else TRACK)
             painter.drawRoundedRect(track, 3, 3)
             fill_w = max(0.0, min(1.0, float(score))) * bar_width
             if fill_w > 0.5:
-                painter.setBrush(QColor("white") if selected else ACCENT)
+                painter.setBrush(style.qcolor("on_accent") if selected else ACCENT)
                 painter.drawRoundedRect(QRectF(bar_left, top, max(fill_w, bar_h), bar_h), 3, 3)
         painter.restore()
 
@@ -165,7 +176,7 @@ class EmptyState(QWidget):
         layout.addStretch(2)
         if icon_name:
             pic = QLabel()
-            pic.setPixmap(icon(icon_name, "#9aa3ad", 56).pixmap(56, 56))
+            pic.setPixmap(icon(icon_name, style.color("icon_faint"), 56).pixmap(56, 56))
             pic.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             layout.addWidget(pic)
             layout.addSpacing(8)

@@ -135,3 +135,89 @@ def test_evaluate_project_uses_labeled_pairs_of_the_split(proj: Project) -> None
         evaluate_project(proj, "base", "test")
     with pytest.raises(UserError, match="no trained model"):
         evaluate_project(proj, "best", "dev")
+
+
+def _run_trained_on(project: Project, model_dir: Path, pair_ids: list[int]) -> int:
+    import shutil
+
+    run_id = project.create_run(base_model=project.base_model, loss="cosent", config={})
+    shutil.copytree(model_dir, project.run_dir(run_id) / "model")
+    project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"))
+    project.record_run_pairs(run_id, pair_ids)
+    return run_id
+
+
+def test_worst_pairs_follow_the_split_and_leave_out_trained_pairs(proj: Project,
+                                                                  tiny_model_dir: Path) -> None:
+    """Issue 20, point 5: the core operation behind Try's "Largest disagreements"."""
+    from stsstudio.core.evaluation import worst_pairs
+
+    run_id = _run_trained_on(proj, tiny_model_dir, [10, 1, 2])   # pairs 1 and 2 sit in dev
+    worst = worst_pairs(proj, f"run:{run_id}", "dev")
+    assert {w.pair_id for w in worst} == {3, 4, 5, 6}            # dev, labeled, not trained on
+    gaps = [abs(w.gap) for w in worst]
+    assert gaps == sorted(gaps, reverse=True)
+    # Each row is the model's own figure: the cosine of the pair, clipped to 0..1 without a calibration.
+    model = get_model(f"run:{run_id}", device="cpu", project=proj)
+    for w in worst:
+        pair = proj.pair(w.pair_id)
+        assert (w.gold, w.sentence1) == (pair.score, pair.sentence1)
+        cos = evaluate_pairs(model, [pair.sentence1, "a"], [pair.sentence2, "b"], [0.0, 1.0]).predicted[0]
+        assert w.cosine == pytest.approx(cos, abs=1e-5)
+        assert w.guess == pytest.approx(min(max(cos, 0.0), 1.0), abs=1e-5)
+    assert [w.pair_id for w in worst_pairs(proj, f"run:{run_id}", "dev", limit=2)] == \
+        [w.pair_id for w in worst[:2]]
+    # The base model on the same split: every labeled dev pair (no run's pairs to leave out).
+    assert {w.pair_id for w in worst_pairs(proj, "base", "dev")} == {1, 2, 3, 4, 5, 6}
+
+
+def test_file_evaluation_has_the_split_leakage_rule(proj: Project, tiny_model_dir: Path) -> None:
+    """Issue 20, point 12: `evaluate --data FILE` with the run's training pairs is not silent."""
+    from stsstudio.core.evaluation import evaluate_file_pairs
+
+    run_id = _run_trained_on(proj, tiny_model_dir, [1, 2, 3])
+    s1 = [DEV[i][0] for i in range(6)]
+    s2 = [DEV[i][1] for i in range(6)]
+    gold = [DEV[i][2] for i in range(6)]
+    s2[0], s1[0] = s1[0].upper(), s2[0]          # either order, any case: still the same pair
+    kept = evaluate_file_pairs(proj, f"run:{run_id}", s1, s2, gold, device="cpu")
+    assert kept.pairs == 3 and kept.trained_on == 3 and not kept.leaked
+    assert "3 of the 6 pairs were used to train run" in kept.leak_note
+    flagged = evaluate_file_pairs(proj, f"run:{run_id}", s1, s2, gold, device="cpu", include_trained=True)
+    assert flagged.pairs == 6 and flagged.leaked and flagged.leak_note.startswith("Leaked evaluation")
+    with pytest.raises(UserError, match=f"Run {run_id} trained on 3 of the 3 pairs in the file"):
+        evaluate_file_pairs(proj, f"run:{run_id}", s1[:3], s2[:3], gold[:3], device="cpu")
+    # The split path says the same, through the same rule.
+    split = evaluate_project(proj, f"run:{run_id}", "dev", device="cpu")
+    assert split.trained_on == 3 and "3 of the 6 pairs were used to train run" in split.leak_note
+    base = evaluate_file_pairs(proj, "base", s1, s2, gold, device="cpu")
+    assert base.pairs == 6 and base.trained_on == 0 and base.leak_note == ""
+
+
+def test_next_step_and_best_rule() -> None:
+    """Issue 20, point 7: advice in plain words for each outcome; "best" only when better."""
+    from types import SimpleNamespace
+
+    from stsstudio.core.advice import describe_export, is_better, next_step, run_state
+
+    unclear = next_step("unclear", {"pairs": 50, "more_pairs_needed": 140})
+    assert "keep the base model" in unclear and "about 140 more pairs" in unclear
+    assert "about 50 more pairs" in next_step("unclear", {"pairs": 50, "more_pairs_needed": None})
+    assert "keep the base model" in next_step("worse", {"pairs": 50}, {"train_pairs": 200})
+    assert "about 200 more pairs" in next_step("worse", {"pairs": 50}, {"train_pairs": 200})
+    assert "export it" in next_step("better")
+    assert "dev split" in next_step("", None, {"dev_pairs": 0})
+    for outcome in ("better", "unclear", "worse", ""):
+        text = next_step(outcome)
+        assert text.startswith("Next: ") and "stsstudio" not in text and "None" not in text
+    runs = {o: SimpleNamespace(id=3, loss="cosent", best_dev_spearman=0.8, base_dev_spearman=0.7,
+                               config={}, summary={"outcome": o}, status="finished", steps=10,
+                               total_steps=10) for o in ("better", "unclear", "worse", "")}
+    assert [o for o, r in runs.items() if is_better(r)] == ["better"]
+    assert describe_export(runs["better"])[1] is False
+    assert all(describe_export(runs[o])[1] for o in ("unclear", "worse", ""))
+    assert "worse than the base model" in describe_export(runs["worse"])[0]
+    running = SimpleNamespace(status="running", steps=None, total_steps=114)
+    assert run_state(running) == "starting"
+    running.steps = 12
+    assert run_state(running) == "running, step 12 of 114"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +105,7 @@ def test_model_card_contents_and_preview(proj: Project, tiny_model_dir: Path, tm
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert readme == preview
     # The card is written for the folder: a plain summary on top, and load lines naming the folder.
-    assert "sentence_transformers_model_id" not in readme
+    assert "sentence_transformers_model_id" not in readme and "path/to/this/folder" not in readme
     assert readme.index("## In short") < readme.index("## Model Details")
     assert f'`SentenceTransformer("{out}")`' in readme
     assert f'SentenceTransformer("{out}")' in readme.split("## Usage")[1]
@@ -112,22 +115,32 @@ def test_model_card_contents_and_preview(proj: Project, tiny_model_dir: Path, tm
     test = evaluate_project(proj, f"run:{run_id}", "test", device="cpu")
     front = readme.split("---")[1]  # the YAML metadata the Hub reads
     assert "library_name: sentence-transformers" in front
-    assert "generated_from_trainer" in front and "loss:CoSENTLoss" in front
+    assert "loss:CoSENTLoss" in front
     assert f"base_model: {EMBEDDED_HUB_ID}" in front
     assert "dataset_size:2" in front  # two labeled train pairs
-    assert f"value: {dev.spearman}" in front and f"value: {test.spearman}" in front
-    # The body: base model, loss, hyperparameters, metrics, the data, the training log.
-    assert f"finetuned from [{EMBEDDED_HUB_ID}]" in readme
-    assert "[<code>CoSENTLoss</code>]" in readme
-    assert "- `learning_rate`: 3e-05" in readme and "- `seed`: 7" in readme
-    assert "#### Non-Default Hyperparameters" in readme and "- `batch_size`: 8" in readme
-    assert "* Size: 2 training samples" in readme and "* Size: 3 evaluation samples" in readme
-    assert "| **4** " in readme and "dev_spearman_cosine" in readme  # the kept step is bold
+    assert f"value: {round(dev.spearman, 4)}" in front and f"value: {round(test.spearman, 4)}" in front
+    # The body: base model, loss, hyperparameters, metrics, the training log.
+    assert EMBEDDED_HUB_ID in readme.split("## Model Details")[1]
+    assert "- Loss: CoSENT" in readme
+    assert "- Learning rate: 3e-05" in readme and "- Seed: 7" in readme and "- Batch size: 8" in readme
+    assert "| **1** | **4** | **0.6** | **0.6** |" in readme  # the kept step is bold
     assert "## STS Studio" in readme
     assert f"| Dev Spearman (cosine) | {dev.spearman:.4f} on 3 pairs |" in readme
     assert f"| Test Spearman (cosine) | {test.spearman:.4f} on 3 pairs |" in readme
     assert "| Dev Spearman before training | 0.2500 |" in readme
     assert "| Loss | CoSENT |" in readme and "| Learning rate | 3e-05 |" in readme
+
+
+def _card_problems(readme: str) -> list[str]:
+    """What issue 20 (point 6) found wrong with a card: None settings, long floats, Hub lines."""
+    import re
+
+    problems = [line for line in readme.splitlines() if re.search(r"\bNone\b", line)]
+    problems += re.findall(r"\d\.\d{15,}", readme)
+    problems += [w for w in ("huggingface_hub", "pip install -U sentence-transformers",
+                             "from the 🤗 Hub", "weather", "sentence_transformers_model_id")
+                 if w in readme]
+    return problems
 
 
 def test_refuses_non_empty_target_and_force_replaces(proj: Project, tiny_model_dir: Path,
@@ -218,17 +231,42 @@ def test_train_a_few_steps_then_export(tmp_path: Path, tiny_model_dir: Path,
         rows.append((f"my {w} is broken", f"the {w} is not working", 0.9, split, len(rows) + 1, None))
         rows.append((f"my {w} is slow", f"the {other} works again", 0.1 + 0.05 * (i % 3), split,
                      len(rows) + 1, None))
-    with Project.create(tmp_path / "trained", base_model=str(tiny_model_dir)) as project:
-        project.insert_pairs(rows)
-        result = train(project, TrainConfig(loss="cosent", max_steps=3, batch_size=8, eval_steps=3,
-                                            device="cpu", seed=3))
-        assert result.status == "finished", result.message
-        out = export_run(project, tmp_path / "exported")
-        readme = (out / "README.md").read_text(encoding="utf-8")
-        run = project.run(result.run_id)
+    old_umask = os.umask(0o022)   # the usual umask: files come out 0644
+    try:
+        with Project.create(tmp_path / "trained", base_model=str(tiny_model_dir)) as project:
+            project.insert_pairs(rows)
+            result = train(project, TrainConfig(loss="cosent", max_steps=3, batch_size=8, eval_steps=3,
+                                                device="cpu", seed=3))
+            assert result.status == "finished", result.message
+            out = export_run(project, tmp_path / "exported", result.run_id)
+            readme = (out / "README.md").read_text(encoding="utf-8")
+            run = project.run(result.run_id)
+            metrics = project.metric_rows(result.run_id)
+    finally:
+        os.umask(old_umask)
+    # Issue 20, point 12: the weights are readable like every other file, export and run alike.
+    for folder in (out, Path(run.model_dir)):
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*") if p.is_file()}
+        assert modes["model.safetensors"] == 0o644, modes
+        assert set(modes.values()) == {0o644}, modes
     assert "loss:CoSENTLoss" in readme and "dataset_size:22" in readme
     assert "| Steps | 3 |" in readme and "| Trained on | 22 labeled train pairs" in readme
     assert f"| Best dev Spearman during training | {run.best_dev_spearman:.4f}" in readme
+    # Issue 20, point 6: every figure from the run's records, rounded; nothing generic.
+    assert _card_problems(readme) == []
+    log = readme.split("### Training Log")[1].split("\n## ")[0]
+    rows = [[c.strip(" *") for c in line.strip("|").split("|")] for line in log.splitlines()
+            if line.startswith("| ") and not line.startswith("| Epoch")]
+    stored = {(step, name): value for step, name, value, _ in metrics}
+    assert rows and {int(r[1]) for r in rows} == {s for s, n in stored if n in ("loss", "dev_spearman")}
+    for row in rows:
+        step = int(row[1])
+        if (step, "dev_spearman") in stored:   # the dev Spearman itself, not its interval's bound
+            assert float(row[3]) == pytest.approx(round(stored[step, "dev_spearman"], 4), abs=1e-9)
+        if (step, "loss") in stored:
+            assert float(row[2]) == pytest.approx(round(stored[step, "loss"], 4), abs=1e-9)
+    for label in ("Loss", "Epochs", "Learning rate", "Warmup ratio"):
+        assert re.search(rf"^- {label}: \S", readme, re.M), label
 
     s1, s2 = "my vpn is broken", "the printer works again"
     loaded = SentenceTransformer(str(out), device="cpu", local_files_only=True)

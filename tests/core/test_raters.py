@@ -271,12 +271,12 @@ def test_pairs_in_none_say_exactly_how_to_train(tmp_path, capsys):
     assert f"stsstudio split {proj} --to train --from none" in err
     assert cli.main(["train", str(proj)]) == 2
     err = capsys.readouterr().err
-    assert "40 labeled pairs are in no split (none)" in err and "Set split ▸ Train" in err
+    assert "40 labeled pairs are in no split (none)" in err and "the Set split button, Train" in err
     assert f"stsstudio split {proj} --to train --from none" in err
     with Project.open(proj, readonly=True) as p:   # the Train view shows the same words
         from stsstudio.core.training import data_plan
 
-        assert any("Set split ▸ Train" in problem for problem in data_plan(p).problems)
+        assert any("the Set split button, Train" in problem for problem in data_plan(p).problems)
 
     assert cli.main(["split", str(proj), "--to", "train", "--from", "none"]) == 0
     assert "Moved 40 of 40 pairs from none to train" in capsys.readouterr().out

@@ -261,7 +261,8 @@ def test_runs_and_interrupted_marking(tmp_path):
     with Project.create(path) as p:
         run_id = p.create_run(base_model="m", loss="cosent", config={"epochs": 1})
         p.add_metrics(run_id, [(1, "loss", 0.5, 0.1), (2, "loss", 0.4, 0.2), (2, "dev_spearman", 0.7, 0.2)])
-        p.update_run(run_id, best_dev_spearman=0.7, model_dir=str(p.run_dir(run_id)))
+        p.update_run(run_id, best_dev_spearman=0.7, model_dir=str(p.run_dir(run_id)),
+                     summary={"outcome": "better"})
         assert p.metrics(run_id)["loss"] == [(1, 0.5), (2, 0.4)]
         assert p.run(run_id).config == {"epochs": 1}
         stale = p.create_run(base_model="m", loss="cosent", config={})

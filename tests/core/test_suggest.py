@@ -227,3 +227,19 @@ def test_auto_switches_to_the_index_when_near_pairs_are_rare(project, tmp_path, 
     assert all(stratum(p.stratum).low <= p.predicted < stratum(p.stratum).high for p in r.pairs)
     hashes = [pair_hash(p.sentence1, p.sentence2) for p in r.pairs]
     assert len(set(hashes)) == 60
+
+
+def test_the_realised_mix_is_the_planned_mix_across_splits(project, tmp_path):
+    """Issue 20, point 11: 40 pairs planned 16/12/12 came out 16/13/11, because each split
+    rounded its own share of the mix. The split quotas now keep the plan's totals exactly."""
+    from stsstudio.core.suggest import _group_quotas, split_quotas
+
+    quotas = split_quotas(plan_mix(40), _group_quotas({"train": 80, "dev": 20}, 40))
+    assert {n: sum(q[n] for q in quotas.values()) for n in ("near", "mid", "far")} == plan_mix(40)
+    assert {g: sum(q.values()) for g, q in quotas.items()} == {"train": 32, "dev": 8}
+    _topic_pool(project, tmp_path)
+    result = suggest_pairs(project, SuggestOptions(pairs=40, model=TopicEncoder(), seed=1, dev_fraction=0.2),
+                           commit=False)
+    assert result.planned == plan_mix(40) == {"near": 16, "mid": 12, "far": 12}
+    assert result.made == result.planned, result.warnings
+    assert set(result.splits) == {"train", "dev"}

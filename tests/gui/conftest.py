@@ -66,6 +66,17 @@ def _gc_on_the_gui_thread(qapp):
 
 
 @pytest.fixture(autouse=True)
+def _no_app_wide_comfort_filter(qapp):
+    """A test that runs the app's setup in-process (create_application: screenshots) installs
+    the comfort filter (gui/comfort.py); the next test starts without it, so a window a test
+    sizes beyond the 800x800 offscreen screen keeps that size. test_comfort.py installs it."""
+    yield
+    from stsstudio.gui import comfort
+
+    comfort.uninstall(qapp)
+
+
+@pytest.fixture(autouse=True)
 def _no_dangling_workers(qtbot):
     """Fail a test that leaves a worker thread (started via gui.workers) running."""
     yield

@@ -61,6 +61,12 @@ def radiology_file(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @pytest.fixture
 def window(qtbot):
     ctx = ProjectContext()
@@ -183,6 +189,11 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     run = project.run(run_id)
     assert run.status == "finished" and project.run_dir(run_id).is_dir()
     assert (run.device or "").startswith(DEVICE), run.device
+    # The next step in plain words, from the run's own comparison with the base model.
+    from stsstudio.core.advice import run_advice
+
+    assert run_advice(project.run(run_id)) in train.banner.text()
+    assert "None/" not in train.banner.text()
 
     # 6. Try: two sentences scored by the run.
     window.show_view("try")
@@ -191,6 +202,18 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     try_view.set_sentences("Left lung nodule, 8 mm", "Nodule in the left lung")
     qtbot.waitUntil(lambda: "run" in try_view.last_scores and not try_view.is_busy(), timeout=60_000)
     assert -1.0 <= try_view.last_scores["run"] <= 1.0
+    # Its largest disagreements under Split: dev are dev pairs the run did not train on.
+    qtbot.waitUntil(lambda: not try_view.is_busy(), timeout=60_000)
+    try_view.evaluation.split_combo.setCurrentIndex(try_view.evaluation.split_combo.findData("dev"))
+    qtbot.waitUntil(lambda: not try_view.is_busy() and try_view.evaluation.disagreements.rowCount() > 0,
+                    timeout=60_000)
+    table = try_view.evaluation.disagreements
+    listed = {int(table.item(r, 0).text()) for r in range(table.rowCount())}
+    dev_ids = {p.id for p in project.labeled_pairs("dev")}
+    assert listed and listed <= dev_ids
+    for r in range(table.rowCount()):                         # gold on 1–5, as the user reads it
+        gold = table.item(r, 1).text()
+        assert 1 <= float(gold) <= 5, gold
 
     # 7. Export the run: a folder SentenceTransformer loads, with its card.
     window.show_view("export")
@@ -202,6 +225,10 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     qtbot.waitUntil(lambda: export.worker is None, timeout=60_000)
     assert export.last_result is not None, export.last_error
     assert (out / "README.md").is_file() and (out / "modules.json").is_file()
+    card = (out / "README.md").read_text()
+    assert "None" not in card and "huggingface.co/" not in card.split("finetuned")[0]
+    assert oct((out / "model.safetensors").stat().st_mode & 0o777) == oct(0o644 & ~_umask())
+    assert export.run_note.text()                             # it says what it exports
 
     # 8. Suggest pairs from the project's sentences is reachable and its new pairs are labelled
     #    on screen (the dialog's own test covers the whole plan).

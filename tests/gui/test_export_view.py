@@ -26,6 +26,12 @@ def test_export_shows_card_and_checks_the_folder(trained_ctx, qtbot, tmp_path) -
     view = ExportView(trained_ctx)
     qtbot.addWidget(view)
     assert view.selected_run_id() == trained_ctx.run_id       # the best run by default
+    # It says what it exports, and warns when the run is not better than the base model.
+    run = trained_ctx.project.run(trained_ctx.run_id)
+    note = view.run_note.text()
+    assert note.startswith(("Exports run", "⚠ Exports run")) and f"run {run.id}" in note
+    assert ("Careful:" in note) == (run.outcome != "better")
+    assert "stsstudio " not in note                            # no terminal command
     assert view.folder.text().endswith(f"run{trained_ctx.run_id}-model")
     view.show()                                               # showing it prepares the model card
     qtbot.waitUntil(lambda: bool(view.last_card) and view._card_worker is None, timeout=60_000)
@@ -107,3 +113,68 @@ def test_default_export_folder_is_not_hidden_in_the_app_data(tmp_path, monkeypat
     parent = default_export_parent(demo)
     assert not parent.resolve().is_relative_to(user_data_dir().resolve())
     assert parent.is_dir()
+
+
+def test_export_warns_for_a_run_not_better_than_the_base(demo_ctx, tiny_model_dir, qtbot) -> None:
+    """Issue 20, point 7: an unclear run is not "★ best", and Export says so before writing."""
+    import shutil
+
+    from stsstudio.gui.export_view import ExportView
+
+    project = demo_ctx.project
+    runs = {}
+    for outcome in ("better", "unclear"):
+        run_id = project.create_run(base_model=project.base_model, loss="cosent", config={})
+        shutil.copytree(tiny_model_dir, project.run_dir(run_id) / "model")
+        project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"),
+                           best_dev_spearman=0.9 if outcome == "unclear" else 0.5, base_dev_spearman=0.4,
+                           summary={"outcome": outcome, "verdict": outcome,
+                                    "comparison": {"pairs": 50, "more_pairs_needed": 120}})
+        runs[outcome] = run_id
+    assert project.best_run().id == runs["better"]            # not the higher, unclear one
+    view = ExportView(demo_ctx)
+    qtbot.addWidget(view)
+    assert view.selected_run_id() == runs["better"]
+    assert "★ best" in view.run_combo.currentText()
+    assert "Careful" not in view.run_note.text() and "measurably better" in view.run_note.text()
+    view.select_run(runs["unclear"])
+    combo_text = view.run_combo.currentText()
+    assert "★" not in combo_text and "not better than base" in combo_text
+    note = view.run_note.text()
+    assert f"Exports run {runs['unclear']}" in note and "Careful: it is not measurably better" in note
+    assert "about 120 more pairs" in view.run_note.toolTip()   # what to do, from the comparison
+
+
+def test_the_export_form_never_overlaps_itself_on_a_small_screen(demo_ctx, qtbot) -> None:
+    """Issue 20, point 10: after an export at 1024x640 the wrapped hints overlapped the controls.
+    The form column scrolls instead: every label gets its full wrapped height, nothing overlaps."""
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QScrollArea, QWidget
+
+    from stsstudio.gui.export_view import ExportView
+
+    view = ExportView(demo_ctx)
+    qtbot.addWidget(view)
+    view.resize(830, 560)                    # the view's room in a 1024x640 window
+    view.show()
+    qtbot.waitExposed(view)
+    view._show_result(True, "Exported run 3 to /home/someone/models/a-rather-long-folder-name/run3-model: "
+                      "the folder loads back with SentenceTransformer and scores the dev pairs the "
+                      "same as the run (Spearman 0.8123). 12 files: config.json, model.safetensors, "
+                      "tokenizer.json, README.md, calibration.json and 7 more.")
+    qtbot.wait(50)
+    form = view.export_button.parentWidget().parentWidget()
+    assert isinstance(form.parentWidget().parentWidget(), QScrollArea)
+    kinds = (QLabel, QAbstractButton, QComboBox, QLineEdit)
+    shown = [w for w in form.findChildren(QWidget) if isinstance(w, kinds) and w.isVisibleTo(form)
+             and w.width() > 0
+             and not isinstance(w.parentWidget(), (QComboBox, QLineEdit))]
+    rects = [(w, w.rect().translated(w.mapTo(form, w.rect().topLeft()))) for w in shown]
+    for w, _rect in rects:
+        if isinstance(w, QLabel) and w.wordWrap() and w.text():
+            assert w.height() >= w.heightForWidth(w.width()) - 1, w.text()[:40]
+    for i, (a, ra) in enumerate(rects):
+        for b, rb in rects[i + 1:]:
+            if a.isAncestorOf(b) or b.isAncestorOf(a):
+                continue
+            assert not ra.intersects(rb), (type(a).__name__, getattr(a, "text", str)()[:30],
+                                           type(b).__name__, getattr(b, "text", str)()[:30])

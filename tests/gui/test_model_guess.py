@@ -137,9 +137,13 @@ def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_pa
     try_view._submit("review", review_job, project)
     qtbot.waitUntil(lambda: bool(try_view.evaluation.review_rows) and not try_view.is_busy(), timeout=30_000)
     assert try_view.evaluation.review_rows == [1, 4, 3, 2]   # |label - guess|: .9, .5, .2, .05
+    # The table lists a split's worst pairs (core); one in the review queue opens in that order.
+    from stsstudio.core.evaluation import worst_pairs
+
+    try_view.evaluation.show_worst(worst_pairs(project, "base", "train"))
     disagreements = try_view.evaluation.disagreements
-    assert disagreements.item(0, 0).text() == "1"
-    disagreements.itemDoubleClicked.emit(disagreements.item(1, 4))   # pair 4
+    row = next(r for r in range(disagreements.rowCount()) if disagreements.item(r, 0).text() == "4")
+    disagreements.itemDoubleClicked.emit(disagreements.item(row, 4))   # pair 4
     assert label_view.order == "review" and label_view.current.id == 4
     label_view.set_score(0.3)
     qtbot.keyClick(label_view, Qt.Key.Key_Return)  # Enter: the next pair of the review queue
@@ -189,3 +193,94 @@ def test_a_large_project_ranks_the_whole_split_at_once(tmp_path: Path, qtbot, mo
     qtbot.waitUntil(lambda: not view.ranking and view.current is not None, timeout=10_000)
     assert view.queue == [1, 2, 3, 4, 5, 6, 7, 8]         # large: all 8 at once, band by band
     ctx.set_project(None)
+
+
+def test_after_a_label_the_guess_for_that_pair_shows_in_full_named_by_the_pair(tmp_path: Path,
+                                                                               qtbot) -> None:
+    """Issue 20, point 8: every label (not only a surprise) gets the model's guess for the pair
+    just committed, under the slider, word-wrapped, named by the pair's id and first words."""
+    project = _project(tmp_path / "p")
+    project.set_display_scale("1-5")
+    ctx = ProjectContext()
+    ctx.set_project(project)
+    view = _view(ctx, qtbot)
+    view.resize(640, 600)                              # narrow: the note must wrap, not be cut
+    view.next()                                        # pair 2: cosine 0.1, no calibration
+    view.set_score(0.1)
+    qtbot.keyClick(view, Qt.Key.Key_Return)            # not a surprise
+    note = view.model_guess.surprise
+    assert view.current.id == 3 and note.isVisible()
+    text = note.text()
+    assert text.startswith("Pair 2 (\u201cfirst sentence 1\u201d): you gave 1.4, "
+                           "the model (base model) guessed 1.4.")
+    assert "Not fitted to your labels yet" in text and "Surprise" not in text
+    assert note.wordWrap() and note.height() >= note.heightForWidth(note.width()) - 1
+    top = note.mapTo(view, note.rect().topLeft()).y()
+    assert top > view.slider.mapTo(view, view.slider.rect().topLeft()).y()   # under the slider
+    view.set_score(1.0)                                # pair 3: cosine 0.2 -> a surprise
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert view.current.id == 4
+    assert note.text().startswith("Surprise! Pair 3 (\u201cfirst sentence 2\u201d): you gave 5, the model")
+    assert "Noted in the pair's history." in note.text()
+    ctx.set_project(None)
+
+
+def test_a_guess_from_a_rough_calibration_says_so(tmp_path: Path, qtbot) -> None:
+    project = _project(tmp_path / "p")
+    project.insert_pairs([(f"s{i}", f"t{i}", y, "dev", 20 + i, None)
+                          for i, y in enumerate([0.1, 0.3, 0.5, 0.7, 0.9, 0.2])])
+    project.add_predictions(0, [(9 + i, c, None) for i, c in enumerate([0.0, 0.1, 0.2, 0.3, 0.4, 0.05])])
+    cal = fit_calibration(project, 0)
+    assert cal is not None and cal.coarse             # six labels
+    ctx = ProjectContext()
+    ctx.set_project(project)
+    view = _view(ctx, qtbot)
+    view.set_score(0.5)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert "Rough: fitted on only 6 labelled pairs" in view.model_guess.surprise.text()
+    qtbot.keyClick(view, Qt.Key.Key_Backspace)         # the labelled pair: "(rough)" and why
+    assert "(rough)" in view.model_guess.text.text()
+    assert "fitted on only 6 labelled pairs" in view.model_guess.text.toolTip()
+    ctx.set_project(None)
+
+
+def test_the_label_view_says_when_a_sentence_is_longer_than_the_model_reads(tmp_path: Path, qtbot,
+                                                                            tiny_model_dir: Path) -> None:
+    from stsstudio.core import inference
+
+    project = Project.create(tmp_path / "long", base_model=str(tiny_model_dir))
+    long = " ".join(["the dog is running"] * 40)
+    project.insert_pairs([(long, "a dog runs", None, "train", 1, None)])
+    project.start_predictions(0)
+    project.add_predictions(0, [(1, 0.5, None)])
+    project.finish_predictions(0, "default", project.data_version(), 1)
+    model = inference.get_model("base", device="cpu", project=project)   # as background scoring does
+    ctx = ProjectContext()
+    ctx.set_project(project)
+    view = _view(ctx, qtbot)
+    view.set_score(0.5)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert f"Only the first {model.max_seq_length} tokens of the first sentence were read" \
+        in view.model_guess.surprise.text()
+    ctx.set_project(None)
+    inference.clear_model_cache()
+
+
+def test_try_says_when_a_sentence_is_longer_than_the_model_reads(tmp_path: Path, qtbot,
+                                                                 tiny_model_dir: Path) -> None:
+    from stsstudio.core import inference
+    from stsstudio.gui.try_score import PairScoreBox
+    from stsstudio.gui.try_view import score_job
+
+    project = Project.create(tmp_path / "t", base_model=str(tiny_model_dir))
+    long = " ".join(["the dog is running"] * 60)
+    out = score_job(project, {"base": "base"}, long, "a dog runs")
+    limit = inference.get_model("base", project=project).max_seq_length
+    assert out["cut"].startswith(f"Only the first {limit} tokens of the first sentence were read")
+    assert score_job(project, {"base": "base"}, "a dog runs", "the dog is running")["cut"] == ""
+    box = PairScoreBox()
+    qtbot.addWidget(box)
+    box.show_scores(out)
+    assert box.cut_note.isVisibleTo(box) and box.cut_note.text() == out["cut"]
+    project.close()
+    inference.clear_model_cache()

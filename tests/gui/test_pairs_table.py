@@ -194,3 +194,37 @@ def test_empty_project_offers_import(ctx, qtbot):
     ctx.project.insert_pairs([("a", "b", None, "none", 1, None)])
     ctx.pairsChanged.emit()
     assert view.stack.currentIndex() == 1 and view.model.rowCount() == 1
+
+
+def test_sentence_columns_take_the_width_and_imported_columns_stay_compact(tmp_path, qtbot):
+    """Issue 20, point 10: at 1024x640 the sentences showed "Three …" while case_id, rater and
+    Note took the width. Imported columns start at a capped width; the sentences stretch."""
+    from stsstudio.core.importers import import_pairs
+    from stsstudio.gui.pairs_table import META_MAX
+
+    csv = tmp_path / "findings.csv"
+    rows = ["case_id,finding_a,finding_b,rating,ward_of_the_referring_clinician"]
+    rows += [f"CASE-2024-{i:05d},Three small nodules in the right lower lobe {i},"
+             f"Several nodules in the lower right lung {i},{1 + i % 5},radiology outpatients east wing"
+             for i in range(12)]
+    csv.write_text("\n".join(rows) + "\n")
+    project = Project.create(tmp_path / "p")
+    import_pairs(project, csv)
+    ctx = ProjectContext()
+    ctx.set_project(project)
+    view = PairsView(ctx)
+    qtbot.addWidget(view)
+    view.resize(830, 560)          # the table's room in a 1024x640 window, beside the sidebar
+    view.show()
+    qtbot.waitExposed(view)
+    hh, model = view.table.horizontalHeader(), view.model
+    meta = [c for c in range(model.columnCount()) if model.column_key(c).startswith("meta:")]
+    assert len(meta) == 2
+    sentence = min(hh.sectionSize(COL["sentence1"]), hh.sectionSize(COL["sentence2"]))
+    for column in meta + [COL["note"]]:
+        assert hh.sectionSize(column) <= max(META_MAX), model.column_key(column)
+        assert hh.sectionSize(column) < sentence
+    assert sentence >= 160        # the imported columns are a sideways scroll away
+    view.resize(1400, 560)         # room enough: the sentences stretch into it
+    qtbot.waitUntil(lambda: hh.sectionSize(COL["sentence1"]) > 250, timeout=2000)
+    ctx.set_project(None)

@@ -3,6 +3,7 @@ overlays, resume availability, failures; then Try and Export on the trained run.
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 import time
@@ -158,6 +159,15 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     banner = view.banner.text()
     assert view.banner.isVisible() and f"Run {first_id}" in banner
     assert "base model" in banner and "95 % interval" in banner and "on 50 dev pairs" in banner
+    # ... and says what to do next, in plain words (core.advice, the same line `train` prints).
+    from stsstudio.core.advice import run_advice
+
+    first = project.run(first_id)
+    assert view.next_step == run_advice(first) and view.next_step.startswith("Next: ")
+    assert html.escape(view.next_step) in banner
+    assert "stsstudio" not in view.next_step                  # no terminal command for a GUI user
+    # "best" only for a run measurably better than the base model.
+    assert (project.best_run() is not None) == (first.outcome == "better")
     # The history's details give the interval, the verdict and the disk size; the run keeps its model only.
     view.select_runs([first_id])
     details = view.details.text()
@@ -218,10 +228,17 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     assert -1.0 <= try_view.last_scores["base"] <= 1.0
     assert try_view.pair_score.run_card.value.text() == f"{run_score:.3f}"
 
+    star = "★ best" in try_view.run_combo.itemText(try_view.run_combo.findData(first_id))
+    assert star == (first.outcome == "better")
+
     # 4. Export the same run, then load the folder with SentenceTransformer and compare.
     export_view = ExportView(demo_ctx)
     qtbot.addWidget(export_view)
     export_view.select_run(first_id)
+    # The Export view says what it exports, and warns when the run is not better than the base.
+    note = export_view.run_note.text()
+    assert f"Exports run {first_id}" in note
+    assert ("Careful:" in note) == (first.outcome != "better")
     out = tmp_path / "exported"
     export_view.folder.setText(str(out))
     export_view.with_data.setChecked(True)
@@ -256,3 +273,25 @@ def test_loss_choices_come_from_the_registry(ctx, qtbot) -> None:
     train = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions
                  if "--loss" in a.option_strings)
     assert list(train.choices) == [*names, "auto"]
+
+
+def test_history_says_running_step_n_of_total_or_starting(ctx, qtbot) -> None:
+    """Issue 20, point 7: never "running (None/114)"."""
+    import os
+
+    from stsstudio.gui.run_history import RunHistory
+
+    project = ctx.project
+    run_id = project.create_run(base_model="default", loss="cosent", config={})
+    project.update_run(run_id, total_steps=114, pid=os.getpid())   # alive: this process
+    history = RunHistory()
+    qtbot.addWidget(history)
+    history.reload(project)
+    status = history.table.item(0, 4).text()
+    assert status == "starting" and "None" not in status
+    project.update_run(run_id, steps=12)
+    history.reload(project)
+    assert history.table.item(0, 4).text() == "running, step 12 of 114"
+    project.update_run(run_id, status="cancelled", steps=40)
+    history.reload(project)
+    assert history.table.item(0, 4).text() == "cancelled at step 40 of 114"

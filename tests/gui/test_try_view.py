@@ -84,3 +84,38 @@ def test_gold_vs_predicted_scatter_and_disagreements(tiny_demo_ctx, qtbot) -> No
         scatter._on_points_clicked(scatter.base_points, [point])
     assert blocker.args == [int(point.data())]
     assert blocker.args[0] in {p.id for p in dev}
+
+
+def test_disagreements_follow_the_split_and_leave_out_trained_pairs(tiny_demo_ctx, tiny_model_dir,
+                                                                    qtbot) -> None:
+    """Issue 20, point 5: under Split: dev the table lists dev pairs only, never a pair the
+    selected run trained on, and the same pairs as the core operation the CLI calls."""
+    import shutil
+
+    from stsstudio.core.evaluation import worst_pairs
+    from stsstudio.gui.try_view import TryView
+
+    project = tiny_demo_ctx.project
+    dev = [p.id for p in project.labeled_pairs("dev")]
+    train = [p.id for p in project.labeled_pairs("train")]
+    run_id = project.create_run(base_model=project.base_model, loss="cosent", config={})
+    shutil.copytree(tiny_model_dir, project.run_dir(run_id) / "model")
+    project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"),
+                       best_dev_spearman=0.5)
+    trained_dev = dev[:3]                     # pairs the run trained on that now sit in dev
+    project.record_run_pairs(run_id, train + trained_dev)
+    view = TryView(tiny_demo_ctx)
+    qtbot.addWidget(view)
+    view._reload_runs()
+    view.select_run(run_id)
+    view.show()
+    qtbot.waitUntil(lambda: bool(view.last_scatter) and not view.is_busy(), timeout=60_000)
+    table = view.evaluation.disagreements
+    listed = [int(table.item(r, 0).text()) for r in range(table.rowCount())]
+    assert listed and set(listed) <= set(dev) - set(trained_dev)
+    assert not set(listed) & set(train)
+    expected = worst_pairs(project, f"run:{run_id}", "dev")
+    assert listed == [w.pair_id for w in expected]
+    gaps = [abs(w.gap) for w in expected]
+    assert gaps == sorted(gaps, reverse=True)
+    assert "left out" in view.evaluation.spearman_label.text()
