@@ -183,3 +183,15 @@ def test_cli_prints_text_and_hint_on_one_line(tmp_path: Path, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "Too few labeled train pairs (8)" in err and "in the Label view" in err
+
+
+def test_a_run_whose_model_folder_is_gone(project: Project, tiny_model_dir: Path) -> None:
+    from training_support import add_finished_run
+
+    from stsstudio.core.inference import similarity
+
+    run_id = add_finished_run(project, tiny_model_dir)
+    shutil.rmtree(project.run_dir(run_id) / "model")
+    with pytest.raises(ModelUnavailable, match=f"model folder of run {run_id} is missing") as err:
+        similarity(f"run:{run_id}", "a", "b", project=project)
+    assert err.value.hint == "Choose another run or the base model."
