@@ -284,6 +284,11 @@ def _cmd_merge_labels(args: argparse.Namespace) -> int:
     print(f"  matched {report.matched:,} (unchanged {report.unchanged:,}), new {report.new:,} "
           f"on {report.new_pairs:,} new pairs, conflicting {report.conflicting:,} "
           f"({report.on_conflict}), skipped {report.skipped:,}")
+    if report.joined:
+        print(f"  spellings of one annotator joined: {', '.join(report.joined)}")
+    if report.adjudicated or report.adjudicated_left_out:
+        print(f"  adjudicated values: {report.adjudicated:,} brought, {report.adjudicated_left_out:,} "
+              "left out (this project settled those pairs differently)")
     for c in report.conflicts[:10]:
         print(f"  conflict  pair {c['pair_id']} {c['annotator']}: project "
               f"{format_score(c['project'], shown)}, source {format_score(c['source'], shown)}")
@@ -333,6 +338,7 @@ def _cmd_label_target(args: argparse.Namespace) -> int:
 
 def _cmd_assign_overlap(args: argparse.Namespace) -> int:
     with _open_project(args.project) as project:
+        spell = project.annotator_spellings(args.annotators)
         summary = project.assign_overlap(args.annotators, args.overlap / 100, seed=args.seed,
                                          unlabeled_only=not args.all_pairs)
     if args.json:
@@ -340,6 +346,9 @@ def _cmd_assign_overlap(args: argparse.Namespace) -> int:
         return 0
     for name, n in summary.items():
         print(f"{name}: {n['share']:,} pairs of their own + {n['overlap']:,} shared")
+    joined = [f"{a!r} as {b!r}" for a, b in spell.items() if a != b]
+    if joined:
+        print(f"Spellings of one annotator joined: {', '.join(joined)}")
     return 0
 
 
@@ -419,7 +428,7 @@ class _ProgressReporter:
         rho = f"dev Spearman {self.spearman:.4f}" if self.spearman is not None else "dev Spearman -"
         line = f"[{bar}] {self.step_no}/{self.total}  {loss}  {rho}"
         if self.tty:
-            sys.stderr.write("\r" + line + "\x1b[K")
+            _raw_write(sys.stderr, "\r" + line + "\x1b[K")
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
@@ -527,6 +536,14 @@ def _auto_float(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    with _open_project(args.project, readonly=True) as project:  # no lock: safe while the app runs
+        out = project.backup_to(args.file, force=args.force)
+        name = project.name
+    print(f"Backed up {name} to {out}")
+    return 0
+
+
 def _cmd_delete_run(args: argparse.Namespace) -> int:
     with _open_project(args.project) as project:
         freed = project.delete_run(int(args.run))
@@ -586,7 +603,7 @@ class _PredictProgress:
         pct = int(100 * done / total) if total else 100
         if pct != self.shown and sys.stderr.isatty():
             self.shown = pct
-            sys.stderr.write(f"\rScoring pairs: {pct:3d}%")
+            _raw_write(sys.stderr, f"\rScoring pairs: {pct:3d}%")
             sys.stderr.flush()
 
     def status(self, text: str) -> None:
@@ -1054,6 +1071,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.set_defaults(func=_cmd_assign_dev)
 
+    p = sub.add_parser("backup", help="copy the project's database, with every label, to one file "
+                       "(safe while the app has the project open)")
+    p.add_argument("project")
+    p.add_argument("file", help="the backup file, e.g. labels-2024-05-01.stsproj")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=_cmd_backup)
+
     p = sub.add_parser("split", help="move pairs between splits (all, or a seeded share)")
     p.add_argument("project")
     p.add_argument("--to", required=True, choices=SPLIT_CHOICES, help="the split to move pairs to")
@@ -1203,14 +1227,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("new", "import", "import-sentences", "suggest-pairs", "info", "export-data",
-            "merge-labels", "agreement", "label-target", "assign-overlap", "assign-dev", "split", "train",
-            "predict", "queue", "resume", "evaluate",
-            "export", "compare-exports", "similarity", "search", "devices", "screenshot", "demo")
+def _command_names(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """The parser's own subcommands: the one list, so that no command is listed but unknown."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return tuple(action.choices)
+    return ()
+
+
+COMMANDS = _command_names(build_parser())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit status."""
+    """Run one command; return its exit status.
+
+    Everything the command prints goes through :func:`terminal_safe`: a project, file or
+    annotator name holding escape sequences cannot retitle or clear the user's terminal.
+    """
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafeStream(out), _TerminalSafeStream(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def terminal_safe(text: str, keep: str = "\n\t") -> str:
+    """``text`` with control characters written as visible escapes (``\\x1b``, ``\\u202e``).
+
+    Escapes C0 and C1 controls (ESC, BEL, CSI, carriage return, ...), DEL, the bidirectional
+    overrides and the Unicode line separators; keeps the characters in ``keep``.
+    """
+    if text.isprintable() and not any(c in _BIDI for c in text):
+        return text
+    return "".join(c if c in keep or (c.isprintable() and c not in _BIDI) or c == " "
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+class _TerminalSafeStream:
+    """sys.stdout/stderr for a command: text is escaped by :func:`terminal_safe`; our own
+    progress redraws (``raw_write``) keep their carriage return and erase-line sequence."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        # A carriage return stays: progress bars (ours, Hugging Face's) redraw their line with it.
+        return self._stream.write(terminal_safe(text, keep="\n\t\r"))
+
+    def raw_write(self, text: str) -> int:
+        return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _raw_write(stream: Any, text: str) -> None:
+    """Write our own terminal control (a progress bar's redraw) past the escaping."""
+    getattr(stream, "raw_write", stream.write)(text)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from stsstudio.core.quiet import quiet_libraries
 

@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from stsstudio.core.errors import UserError
 from stsstudio.core.store import SPLITS, Project
 
 DEFAULT_BOOTSTRAP = 1000
+MAX_BOOTSTRAP = 100_000  # beyond this a 95 % interval gains nothing and the command seems to hang
 DISAGREEMENT_THRESHOLD = 0.25  # on the 0-1 scale: a quarter of the range
 _MIN_PAIRS = 3  # fewer common pairs give no Spearman
 
@@ -268,6 +270,11 @@ def agreement_report(project: Project, split: str | None = None, *, n_boot: int 
     ``split``, ``bootstrap``, ``seed`` and, without ``split``, ``splits`` (the same figures
     for each split that has pairs with two or more labels).
     """
+    if not 0 <= int(seed) < 2**32:
+        raise UserError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {seed}")
+    if not 0 <= int(n_boot) <= MAX_BOOTSTRAP:
+        raise UserError(f"the bootstrap takes 0 to {MAX_BOOTSTRAP:,} resamples, not {n_boot:,} "
+                        "(1,000 is plenty for a 95 % interval)")
     matrix = label_matrix(project, split)
     report = agreement(matrix, n_boot=n_boot, seed=seed)
     report.update(split=split, bootstrap=n_boot, seed=seed, label_aggregate=project.label_aggregate)

@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from stsstudio.core.scales import delta_to_display, format_score, rubric, scale_range, to_display
+from stsstudio.core.scales import (
+    SCALE_RANGES,
+    delta_to_display,
+    format_score,
+    rubric,
+    scale_range,
+    to_display,
+)
 
 MIN_DEV_LABELS = 30   # fewer labelled dev pairs: fit on all labels (k-fold for the error)
 MIN_LABELS = 5        # fewer labels in all: no calibration
@@ -134,8 +141,24 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        """A calibration from its stored form; ValueError when it is not one (a damaged or edited
+        payload: missing fields, points that are not numbers, lengths that differ, ...)."""
+        if not isinstance(data, dict):
+            raise ValueError("a calibration is a JSON object")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
+        try:
+            cal = cls(**known)
+            x = np.asarray(cal.x, dtype=float)
+            y = np.asarray(cal.y, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"not a calibration: {exc}") from None
+        if x.ndim != 1 or x.shape != y.shape or not x.size or not np.isfinite(x).all() \
+                or not np.isfinite(y).all() or (np.diff(x) < 0).any() or (y < 0).any() or (y > 1).any():
+            raise ValueError("the calibration's points are not an increasing map into 0..1")
+        if cal.scale is not None and cal.scale not in SCALE_RANGES:
+            raise ValueError(f"unknown scale {cal.scale!r}")
+        cal.x, cal.y = x.tolist(), y.tolist()
+        return cal
 
     def save(self, project: Any) -> None:
         project.set_calibration(self.run_id, self.as_dict())
@@ -143,7 +166,12 @@ class Calibration:
     @classmethod
     def load(cls, project: Any, run_id: int) -> Calibration | None:
         data = project.calibration(run_id)
-        return None if data is None else cls.from_dict(data)
+        if data is None:
+            return None
+        try:
+            return cls.from_dict(data)
+        except ValueError:
+            return None  # damaged or edited: as if there were none (predict fits it again)
 
     def export_payload(self) -> dict[str, Any]:
         """What an exported model ships as ``calibration.json``: enough to apply it anywhere."""

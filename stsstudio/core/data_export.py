@@ -162,6 +162,8 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
                      to_display(frame["score"].to_numpy(), project.display_scale()).round(6))
 
     target = check_output_file(out_path, force=force, fmt=fmt)
+    project.refuse_own_file(target)  # never the project's own database, WAL, lock or runs
+    project.refuse_own_file(formula_note_path(target))
     clean_stale_temps(target)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
@@ -179,6 +181,9 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
                 safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
                 escaped += int((safe != frame[col]).sum())
                 frame[col] = safe
+            header = [spreadsheet_safe(str(c)) for c in frame.columns]  # names are cells too
+            escaped += sum(h != str(c) for h, c in zip(header, frame.columns))
+            frame.columns = header
         FILE_FORMATS[fmt].writer(frame, tmp)
         os.replace(tmp, target)
         _write_formula_note(target, escaped)

@@ -17,22 +17,42 @@ from stsstudio.core.store import DB_NAME, Project, ProjectLockedError
 DEMO_NAME = "IT support demo"
 
 
+# Written into the folder the app built as the demo: only such a folder is ever rebuilt.
+DEMO_MARKER = ".stsstudio-demo"
+
+
+def is_demo_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a demo this app built (it carries the marker file, not a link)."""
+    marker = folder / DEMO_MARKER
+    return not folder.is_symlink() and marker.is_file() and not marker.is_symlink()
+
+
 def _free_demo_folder(default: Path) -> Path:
-    """The default folder, emptied if it holds an older demo; a sibling if it is in use."""
-    if not default.exists():
+    """The default folder, emptied if it holds an older demo; a sibling if it is in use.
+
+    Raises:
+        UserError: the folder holds something the app did not build as the demo (a project the
+            user made there, other files): it is never deleted; the message says where the demo
+            would go.
+    """
+    if not os.path.lexists(default):
         return default
-    if (default / DB_NAME).exists():
-        try:
-            Project.open(default).close()  # only to learn whether another process holds it
-        except ProjectLockedError:
-            pass
-        else:
-            shutil.rmtree(default)
-            return default
-    elif default.is_dir() and not any(default.iterdir()):
+    if default.is_dir() and not default.is_symlink() and not any(default.iterdir()):
         return default
-    # In use by another window, or not a project at all (never delete what we did not make).
-    return default.with_name(f"{default.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    if not is_demo_folder(default):
+        what = "a project" if (default / DB_NAME).exists() else "files"
+        raise UserError(f"The demo project would go in {default}, but that folder holds {what} "
+                        "STS Studio did not build as the demo; it is left as it is. Move it "
+                        "elsewhere to rebuild the demo.")
+    try:
+        Project.open(default).close()  # only to learn whether another process holds it
+    except ProjectLockedError:
+        # In use by another window: the fresh demo goes beside it.
+        return default.with_name(f"{default.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    except UserError:
+        pass  # a damaged demo of ours: rebuild it
+    shutil.rmtree(default)
+    return default
 
 
 def open_demo_project(fresh: bool = False) -> Project:
@@ -73,6 +93,9 @@ def create_demo_project(path: str | os.PathLike[str] | None = None) -> Project:
         import_pairs(project, demo_csv(), ImportOptions(
             format="csv", sentence1="sentence1", sentence2="sentence2", score="score",
             split_column="split", has_header=True, scale="0-5"))
+        if path is None:
+            (project.path / DEMO_MARKER).write_text("This folder is the STS Studio demo project; "
+                                                    "rebuilding the demo replaces it.\n")
     except BaseException:
         project.close()
         shutil.rmtree(target, ignore_errors=True)

@@ -77,6 +77,34 @@ class ProjectReadOnly(ProjectError):
             "for writing (or copy it to a folder you can write to).")
 
 
+class ProjectPathError(UserError):
+    """A path a project stores or finds would lead outside the project folder.
+
+    A project folder someone sent may carry planted symbolic links (``runs/2 -> ~/elsewhere``)
+    or stored paths (``../../elsewhere``); following them would read or change files outside
+    the project. The message names the path.
+    """
+
+    hint = "Remove it, or open a clean copy of the project."
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path} {reason}; STS Studio reads and writes only inside a project's "
+                         "own folder.")
+        self.path = path
+
+
+class ProjectFileTargetError(UserError):
+    """An export target that is, or links to, a file of the open project (its database, WAL,
+    lock, run or cache files): writing there would break the project."""
+
+    hint = "Choose another name."
+
+    def __init__(self, target: object, own: object, project: str) -> None:
+        super().__init__(f"{target} is {own}, a file of the open project {project!r}; writing "
+                         "there would break the project.")
+        self.path = target
+
+
 # --------------------------------------------------------------------------------------
 # Models
 

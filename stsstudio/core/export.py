@@ -200,10 +200,16 @@ def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepa
     # examples (random, and slow), no Hub look-ups.
     card = SentenceTransformerModelCardData(local_files_only=True, generate_widget_examples=False)
     _progress(task, 0, total)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True,
-                                    trust_remote_code=False, model_card_data=card)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True,
+                                        trust_remote_code=False, model_card_data=card)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - custom code, pickled or broken weights raise anything
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise UserError(f"Could not load the model of run {run.id} in {model_dir}: {first}") from None
     model.eval()
     _progress(task, 1, total)
     dev = _evaluate_split(model, dev_pairs)
@@ -313,6 +319,7 @@ def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
             raise UserError(f"Exporting to {out} would replace {what}; choose another folder.")
     if model_dir in out.parents:
         raise UserError(f"{out} is inside the run's model folder; choose another folder.")
+    project.refuse_own_file(out)  # the database, its lock, runs/ and cache/
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UserError(f"{out} is not empty. Choose an empty or new folder, or replace its "
                         "contents: tick \"Replace the folder if it is not empty\" (CLI: --force).")
@@ -355,6 +362,8 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
 
     fmt = get_format(format)
     fmt.require()  # before any work: the missing extra is the whole message
+    if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 1):
+        raise UserError(f"the embedding size (--dims) must be a whole number of at least 1, not {dims}")
     out = Path(out_dir).expanduser().resolve()
     run = _find_run(project, run_id)
     _check_target(project, run, out, force)
@@ -368,6 +377,11 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
     apply_umask(tmp, folder=True)  # mkdtemp makes it 0700 whatever the umask
     try:
         prepared = _prepare(project, run, task, total)
+        full = getattr(prepared.model, "get_embedding_dimension", None) \
+            or getattr(prepared.model, "get_sentence_embedding_dimension", lambda: None)
+        full = full()
+        if dims is not None and full and dims > full:
+            raise UserError(f"the model has {full} dimensions; --dims must be at most that, not {dims}")
         from stsstudio.core.export_formats import verify_variant, write_variant
 
         write_variant(prepared.model, tmp, fmt, project)

@@ -36,7 +36,32 @@ from stsstudio.core.export_formats import (
     get_format,
     write_variant,
 )
+from stsstudio.core.paths import STALE_TEMP_SECONDS, clean_stale_temps, temp_prefix
 from stsstudio.core.stats import compare_to_base, spearman, spearman_ci
+
+# The working folder of a comparison in the project's cache: .stsstudio-compare.<pid>.<random>.tmp
+_WORK_NAME = "stsstudio-compare"
+
+
+def clean_stale_compare_folders(cache: Path) -> list[Path]:
+    """Remove the working folders that killed comparisons left in ``cache``; return them.
+
+    Current ones name their process and are removed once it is gone; those of earlier versions
+    (``.stsstudio-compare-<random>``) once they are an hour old.
+    """
+    removed = clean_stale_temps(cache / _WORK_NAME)
+    try:
+        legacy = [p for p in cache.glob(".stsstudio-compare-*") if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return removed
+    for folder in legacy:
+        try:
+            if time.time() - folder.lstat().st_mtime > STALE_TEMP_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            pass
+    return removed
 
 
 def run_dims(run: Any, full: int) -> list[int]:
@@ -117,8 +142,11 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
     rows: list[VariantRow] = []
     reference: np.ndarray | None = None
     total = len(fmts)
-    work = Path(tempfile.mkdtemp(prefix=".stsstudio-compare-", dir=project.cache_dir
-                                 if getattr(project, "cache_dir", None) else None))
+    cache = project.cache_dir if getattr(project, "cache_dir", None) else None
+    if cache is not None:
+        clean_stale_compare_folders(cache)  # a killed comparison leaves its variants behind
+    work = Path(tempfile.mkdtemp(prefix=temp_prefix(Path(cache or tempfile.gettempdir()) / _WORK_NAME),
+                                 suffix=".tmp", dir=cache))
     try:
         for i, fmt in enumerate(fmts):
             if task is not None:

@@ -590,7 +590,13 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
                 raise
             # Ragged rows (some carry extra fields, like the STS benchmark): give the parser
             # as many columns as the longest line can hold; shorter rows are padded with "".
-            widest = max(line.count(delimiter.encode()) for line in data.splitlines()) + 1
+            counts = [line.count(delimiter.encode()) for line in data.splitlines()]
+            widest = max(counts) + 1
+            if widest > MAX_COLUMNS:  # refused before pandas builds a frame that wide (minutes)
+                row = counts.index(widest - 1) + 1
+                raise ImportDataError(f"the line has {widest:,} fields; a file of pairs or sentences "
+                                      f"has a few columns (at most {MAX_COLUMNS:,} are read)",
+                                      file=name, row=row)
             return parse(quoting, widest)
 
     frame = None
@@ -618,6 +624,7 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
             frame = parse_ragged(quoting)
         except pd.errors.ParserError as exc:
             raise ImportDataError(f"the file cannot be read as {fmt.upper()}: {exc}", file=name) from None
+    _check_column_count(frame.shape[1], name)
     frame.columns = [str(i) for i in range(frame.shape[1])]
     if codec == "utf-8-sig":
         codec = "utf-8 (with BOM)"
@@ -634,6 +641,7 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
         frame.columns = columns
         row_numbers = row_numbers[1:]
     _undo_formula_escaping(path, frame, name, warnings)
+    columns = list(frame.columns)
     # Blank lines are kept by the parser so that row numbers match the file; drop them now.
     blank = np.ones(len(frame), dtype=bool)
     for col in frame.columns:
@@ -660,6 +668,10 @@ def _undo_formula_escaping(path: Path, frame: Any, name: str, warnings: list[str
     from stsstudio.core.data_export import formula_note_path
 
     if formula_note_path(path).is_file():
+        from stsstudio.core.data_export import undo_spreadsheet_safe
+
+        # Column names too: an imported column named =HYPERLINK(...) was written escaped.
+        frame.columns = [undo_spreadsheet_safe(str(c)) for c in frame.columns]
         for col in frame.columns:
             marked = frame[col].str.match(r"'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
             if marked.any():
@@ -892,7 +904,9 @@ def _read_jsonl(path: Path, options: ImportOptions, fmt: str = "jsonl") -> RawTa
         frame = pd.DataFrame.from_records(records)
         row_numbers = np.arange(1, len(frame) + 1)
     else:
-        lines = text.splitlines()
+        # Lines end at "\n" only: U+2028 and other separators str.splitlines() knows are valid
+        # inside a JSON string (export-data writes them), and would split a record in two.
+        lines = text.split("\n")
         row_numbers = np.array([i + 1 for i, ln in enumerate(lines) if ln.strip()])
         try:
             frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
@@ -989,6 +1003,7 @@ def _read_excel(path: Path, options: ImportOptions, fmt: str = "xlsx") -> RawTab
         frame.columns = columns
         row_numbers = row_numbers[1:]
     _undo_formula_escaping(path, frame, name, warnings)
+    columns = list(frame.columns)
     blank = (frame == "").all(axis=1).to_numpy(dtype=bool) if len(frame) else np.zeros(0, dtype=bool)
     if blank.any():
         frame = frame.loc[~blank].reset_index(drop=True)

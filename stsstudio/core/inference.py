@@ -108,7 +108,7 @@ def _run_model_dir(project: Any, run: Any) -> str:
     if not path.is_dir():
         raise ModelUnavailable(f"The model folder of run {run.id} is missing: {path}.",
                                hint="Choose another run or the base model.")
-    return str(path.resolve())
+    return str(project.inside(path, tree=True))  # never a model outside the project
 
 
 def _device_id(spec: str | None) -> str:
@@ -368,7 +368,7 @@ def corpus_embeddings(project: Any, model: Any, model_path: str | None = None,
     data_key = hashlib.blake2b(project.data_version().encode(), digest_size=6).hexdigest()
     model_key = _model_key(model_path)
     cache_dir = project.cache_dir
-    path = cache_dir / f"{_CACHE_PREFIX}{model_key}-{data_key}.npy"
+    path = project.cache_file(f"{_CACHE_PREFIX}{model_key}-{data_key}.npy")
     with _memory_lock:
         hit = _memory.get(str(path))
     if hit is not None:

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stsstudio.core.errors import ProjectError, ProjectLocked, ProjectReadOnly, UserError
+from stsstudio.core.errors import (
+    ProjectError,
+    ProjectFileTargetError,
+    ProjectLocked,
+    ProjectPathError,
+    ProjectReadOnly,
+    UserError,
+)
 from stsstudio.core.hashing import pair_hash, pair_hashes
 from stsstudio.core.paths import process_alive
 
@@ -376,6 +383,8 @@ class Label:
 LABEL_SOURCES = ("", "model", "review")
 # Labels that arrive with imported pairs carry this annotator name.
 IMPORT_ANNOTATOR = "import"
+# The annotator spellings a project has seen, oldest first (a JSON list in meta).
+_SPELLINGS_KEY = "annotator_spellings"
 # How several annotators' latest labels become a pair's target (meta "label_aggregate").
 LABEL_AGGREGATES = ("mean", "median")
 
@@ -525,8 +534,19 @@ _PAIR_COLUMNS = ("id, sentence1, sentence2, split, score, annotator, flagged, no
 
 
 def _pair(row: Sequence[Any]) -> Pair:
-    return Pair(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9],
-                _metadata(row[10]))
+    return Pair(row[0], row[1], row[2], row[3], _score_or_none(row[4]), row[5], bool(row[6]), row[7],
+                row[8], row[9], _metadata(row[10]))
+
+
+def _score_or_none(value: Any) -> float | None:
+    """A stored score as a number in 0..1, or None for anything else.
+
+    The CHECK constraints keep such values out, but a database edited past them (a received
+    project) may hold text or 7.0 in a score: those read as no score, never as a traceback.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    return None
 
 
 def _metadata(text: str | None) -> dict[str, Any] | None:
@@ -538,6 +558,30 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _run_fields(row: Sequence[Any]) -> list[Any]:
+    """A runs row as :class:`Run` fields, whatever a received project stored in it.
+
+    Config and summary that are not JSON objects read as empty; numbers stored as text (SQLite
+    allows it) read as None, so that no view or command meets a type it does not expect.
+    """
+    r = list(row)
+    for i in (5, 16):
+        value = _metadata(r[i] if isinstance(r[i], str) else None)
+        r[i] = value if value is not None else {}
+    for i in (1, 6, 8, 11, 12):  # created_at, finished_at, seconds, base and best dev Spearman
+        if r[i] is not None and (isinstance(r[i], bool) or not isinstance(r[i], (int, float))):
+            r[i] = 0.0 if i == 1 else None
+    for i in (9, 10, 13):  # total_steps, steps, best_step
+        if r[i] is not None and not isinstance(r[i], int):
+            r[i] = int(r[i]) if isinstance(r[i], float) and math.isfinite(r[i]) else None
+    for i in (2, 3, 4, 7, 14, 15):  # status, base_model, loss, device, model_dir, message
+        if r[i] is not None and not isinstance(r[i], str):
+            r[i] = str(r[i]) if i in (3, 4) else None
+    if r[2] not in RUN_STATUSES:
+        r[2] = "failed"
+    return r
 
 
 _CHUNK_ROWS = 50_000
@@ -631,6 +675,7 @@ class Project:
         # the lock file keeps other processes out). None until first computed.
         self._counts: dict[str, list[int]] | None = None
         self._counts_generation = 0   # bumped by every write that may change the counts
+        self._spellings: list[str] | None = None  # annotator spellings seen, oldest first
         db = self.path / DB_NAME
         if _create:
             if db.exists():
@@ -742,7 +787,15 @@ class Project:
     def cache_dir(self) -> Path:
         d = self.path / "cache"
         d.mkdir(exist_ok=True)
+        self.inside(d)
         return d
+
+    def cache_file(self, name: str) -> Path:
+        """``cache/<name>``, refused when it is a link leading outside the project."""
+        path = self.cache_dir / name
+        if path.is_symlink():
+            self.inside(path)
+        return path
 
     def _migrate(self, creating: bool = False) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -851,7 +904,10 @@ class Project:
 
         Storage is always 0..1; :mod:`stsstudio.core.scales` converts. None: never set (0-1).
         """
-        return self.get_meta("display_scale") or None
+        from stsstudio.core.scales import SCALE_RANGES
+
+        scale = self.get_meta("display_scale") or None
+        return scale if scale in SCALE_RANGES else None  # an unknown one (edited) reads as 0-1
 
     def set_display_scale(self, scale: str) -> None:
         """Remember the scale people read scores on (a name from ``scales.SCALE_RANGES``)."""
@@ -1117,7 +1173,8 @@ class Project:
             params.append(split)
         if labeled_only:
             sql += " AND score IS NOT NULL"
-        return self._execute(sql + " ORDER BY id", params)
+        rows = self._execute(sql + " ORDER BY id", params)
+        return [(s1, s2, _score_or_none(score), sp) for s1, s2, score, sp in rows]
 
     def pair_ids_by_sentence(self, sentences: Sequence[str]) -> dict[str, list[int]]:
         """Ids of the pairs each sentence occurs in (either side), in id order; one query."""
@@ -1141,7 +1198,7 @@ class Project:
         if split:
             sql += " AND split = ?"
             params.append(split)
-        return [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
+        return [p for r in self._execute(sql + " ORDER BY id", params) if (p := _pair(r)).score is not None]
 
     def all_pairs(self, split: str | None = None, labeled_only: bool = False) -> list[Pair]:
         sql = f"SELECT {_PAIR_COLUMNS} FROM pairs WHERE 1"
@@ -1151,7 +1208,8 @@ class Project:
             params.append(split)
         if labeled_only:
             sql += " AND score IS NOT NULL"
-        return [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
+        pairs = [_pair(r) for r in self._execute(sql + " ORDER BY id", params)]
+        return [p for p in pairs if p.score is not None] if labeled_only else pairs
 
     def _private_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """A long read on a private read-only connection (WAL: it sees the last commit), so the
@@ -1205,6 +1263,7 @@ class Project:
         score = float(score)
         if not 0.0 <= score <= 1.0 or score != score:
             raise ValueError(f"a score must be between 0 and 1, not {score}")
+        annotator = self.annotator_spelling(annotator, remember=True)
         now = time.time()
         with self._counting([pair_id]) as cur:
             cur.execute("UPDATE pairs SET score = ?, annotator = ?, updated_at = ? WHERE id = ?",
@@ -1293,6 +1352,7 @@ class Project:
         score = float(score)
         if not 0.0 <= score <= 1.0 or score != score:
             raise ValueError(f"a score must be between 0 and 1, not {score}")
+        annotator = self.annotator_spelling(annotator, remember=True)
         now = time.time()
         with self._counting([pair_id]) as cur:
             if cur.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone() is None:
@@ -1302,6 +1362,51 @@ class Project:
             label_id = cur.lastrowid
             self._refresh_current(cur, pair_id, now)
         return int(label_id)
+
+    def annotator_spellings(self, names: Iterable[str], *, remember: bool = False) -> dict[str, str]:
+        """Each name mapped to the spelling this project keeps for that annotator.
+
+        One person is one annotator: names are compared by :func:`annotators.annotator_key`
+        (NFC, trimmed, zero-width characters removed, case-folded), and the first spelling the
+        project saw is kept. The label-writing methods apply it (``remember``: the names are
+        being written); callers use it to say which spellings were joined.
+        """
+        from stsstudio.core.annotators import join_spellings
+
+        with self._lock:
+            if self._spellings is None:
+                self._spellings = self._known_spellings(persist=remember)
+            names = list(names)
+            out = join_spellings(names, self._spellings)
+            if remember:
+                known = set(self._spellings)
+                new = [v for v in dict.fromkeys(out.values()) if v and v not in known]
+                if new:
+                    self._spellings += new
+                    if not self.readonly:
+                        self.set_meta(_SPELLINGS_KEY, json.dumps(self._spellings, ensure_ascii=False))
+        return out
+
+    def _known_spellings(self, persist: bool) -> list[str]:
+        """The annotator spellings seen, oldest first: kept in meta, so that the first label
+        of a session does not scan every label (0.9 s at a million labels)."""
+        stored = _metadata('{"v": ' + (self.get_meta(_SPELLINGS_KEY) or "null") + "}")
+        value = (stored or {}).get("v")
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        rows = self._execute("SELECT annotator FROM (SELECT annotator, MIN(id) AS first "
+                             "FROM labels GROUP BY annotator UNION ALL SELECT annotator, "
+                             "NULL FROM assignments GROUP BY annotator) ORDER BY first IS NULL, first")
+        spellings = list(dict.fromkeys(r[0] for r in rows if isinstance(r[0], str) and r[0]))
+        if persist and not self.readonly:
+            self.set_meta(_SPELLINGS_KEY, json.dumps(spellings, ensure_ascii=False))
+        return spellings
+
+    def annotator_spelling(self, name: str | None, *, remember: bool = False) -> str:
+        """The spelling this project keeps for ``name`` (see :meth:`annotator_spellings`)."""
+        if not name:
+            return ""
+        return self.annotator_spellings([name], remember=remember)[name]
 
     def annotator_labels(self, split: str | None = None, pair_ids: Sequence[int] | None = None,
                          *, raw: bool = False) -> list[tuple[int, str, str, float]]:
@@ -1329,7 +1434,8 @@ class Project:
         out: list[tuple[int, str, str, float]] = []
         for pid, group in itertools.groupby(rows, key=lambda r: r[0]):
             group = list(group)
-            latest, _ = effective_labels([(r[3], r[2], r[4]) for r in group], keep_import=raw)
+            latest, _ = effective_labels([(r[3], r[2], r[4]) for r in group
+                                          if _score_or_none(r[3]) is not None], keep_import=raw)
             split_of = group[0][1]
             out += [(pid, split_of, a, latest[a]) for a in sorted(latest)]
         return out
@@ -1338,7 +1444,7 @@ class Project:
         """The latest adjudicated value of each pair that has one."""
         rows = self._execute("SELECT pair_id, score FROM labels WHERE adjudicated = 1 "
                              "ORDER BY created_at, id")
-        return {pid: score for pid, score in rows}
+        return {pid: score for pid, score in rows if _score_or_none(score) is not None}
 
     def label_summaries(self, pair_ids: Sequence[int]) -> dict[int, tuple[int, float]]:
         """``{pair_id: (annotators, spread)}`` for labelled pairs among ``pair_ids``.
@@ -1367,7 +1473,9 @@ class Project:
 
     def add_annotator_labels(self, labels: Sequence[tuple[int, str, float]],
                              new_pairs: Sequence[tuple[str, str, str, int, Sequence[tuple[str, float]]]] = (),
-                             *, source: str | None = None) -> list[int]:
+                             *, source: str | None = None,
+                             adjudicated: Sequence[tuple[int, float]] = (),
+                             new_adjudicated: dict[int, float] | None = None) -> list[int]:
         """Write merged labels in one transaction: all or nothing.
 
         Args:
@@ -1375,18 +1483,27 @@ class Project:
             new_pairs: ``(sentence1, sentence2, split, pair_hash, [(annotator, score), ...])``
                 of pairs the project does not have yet.
             source: recorded on the new pairs.
+            adjudicated: ``(pair_id, score)`` adjudicated values on existing pairs.
+            new_adjudicated: adjudicated values of new pairs, by their ``pair_hash``.
 
         Returns the ids of the new pairs. Targets are recomputed for every pair touched.
         """
-        for _pid, _annotator, score in labels:
+        new_adjudicated = new_adjudicated or {}
+        scores = [s for _p, _a, s in labels] + [s for _p, s in adjudicated] + list(new_adjudicated.values())
+        for score in scores:
             if not 0.0 <= float(score) <= 1.0:
                 raise ValueError(f"a score must be between 0 and 1, not {score}")
-        touched = sorted({pid for pid, _a, _s in labels})
+        spell = self.annotator_spellings([a for _p, a, _s in labels]
+                                         + [a for *_x, pl in new_pairs for a, _s in pl], remember=True)
+        labels = [(pid, spell[a], s) for pid, a, s in labels]
+        new_pairs = [(s1, s2, sp, h, [(spell[a], s) for a, s in pl]) for s1, s2, sp, h, pl in new_pairs]
+        touched = sorted({pid for pid, _a, _s in labels} | {pid for pid, _s in adjudicated})
         now = time.time()
         new_ids: list[int] = []
         with self._lock, self._counting(touched) as cur:
             cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at) "
                             "VALUES (?, ?, ?, ?)", [(pid, float(s), a, now) for pid, a, s in labels])
+            settled = [(pid, float(s), now) for pid, s in adjudicated]
             for s1, s2, split, h, pair_labels in new_pairs:
                 cur.execute("INSERT INTO pairs (sentence1, sentence2, pair_hash, split, source, "
                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -1395,6 +1512,10 @@ class Project:
                 new_ids.append(pid)
                 cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at) "
                                 "VALUES (?, ?, ?, ?)", [(pid, float(s), a, now) for a, s in pair_labels])
+                if int(h) in new_adjudicated:
+                    settled.append((pid, float(new_adjudicated[int(h)]), now))
+            cur.executemany("INSERT INTO labels (pair_id, score, annotator, created_at, adjudicated) "
+                            "VALUES (?, ?, '', ?, 1)", settled)
             for pid in touched + new_ids:
                 self._refresh_current(cur, pid, now)
         if new_ids:
@@ -1420,7 +1541,8 @@ class Project:
         """
         import random
 
-        names = list(dict.fromkeys(a.strip() for a in annotators if a and a.strip()))
+        names = list(dict.fromkeys(self.annotator_spellings(annotators, remember=True).values()))
+        names = [a for a in names if a]
         if not names:
             raise UserError("name at least one annotator")
         if not 0.0 <= overlap <= 1.0:
@@ -1453,6 +1575,7 @@ class Project:
         With ``unlabeled_by_annotator``, only those this annotator has not labelled yet: the
         Label view's queue for one annotator.
         """
+        annotator = self.annotator_spelling(annotator)
         sql = "SELECT a.pair_id FROM assignments a WHERE a.annotator = ?"
         if unlabeled_by_annotator:
             sql += (" AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.pair_id = a.pair_id "
@@ -1462,6 +1585,7 @@ class Project:
     def assignment_rows(self, annotator: str) -> list[tuple[str, str, float | None, str]]:
         """A labelling pack: ``(sentence1, sentence2, score, split)`` of the annotator's
         assigned pairs, the score being their own latest label (None when not labelled yet)."""
+        annotator = self.annotator_spelling(annotator)
         ids = self.assigned_pair_ids(annotator)
         own = {pid: score for pid, _s, a, score in self.annotator_labels(pair_ids=ids) if a == annotator}
         pairs = self.pairs_by_ids(ids)
@@ -1751,7 +1875,10 @@ class Project:
             cur.execute("INSERT INTO runs (created_at, status, base_model, loss, config, device, pid) "
                         "VALUES (?, 'running', ?, ?, ?, ?, ?)",
                         (time.time(), base_model, loss, json.dumps(config), device, os.getpid()))
-            return int(cur.lastrowid)
+            run_id = int(cur.lastrowid)
+            # Inside the transaction: a refused folder leaves no run behind.
+            self._make_run_dir(run_id)
+            return run_id
 
     _RUN_FIELDS = ("finished_at", "status", "device", "seconds", "total_steps", "steps",
                    "base_dev_spearman", "best_dev_spearman", "best_step", "model_dir", "message",
@@ -1809,9 +1936,7 @@ class Project:
                             (run_id,))
         if not rows:
             return None
-        r = list(rows[0])
-        r[5] = json.loads(r[5] or "{}")
-        r[16] = json.loads(r[16] or "{}")
+        r = _run_fields(rows[0])
         if r[14] and not Path(r[14]).is_absolute():
             r[14] = str(self.path / r[14])
         run = Run(*r)
@@ -1875,7 +2000,7 @@ class Project:
             raise ProjectError(f"{self.name} has no run {run_id}.")
         if run.status == "running":
             raise ProjectError(f"Run {run_id} is still running; stop it before deleting it.")
-        folder = self.run_dir(run_id)
+        folder = self.runs_dir / str(int(run_id))
         freed = folder_size(folder)
         with self.transaction() as cur:
             cur.execute("DELETE FROM run_metrics WHERE run_id = ?", (run_id,))
@@ -1884,16 +2009,143 @@ class Project:
             cur.execute("DELETE FROM prediction_sets WHERE run_id = ?", (run_id,))
             cur.execute("DELETE FROM calibrations WHERE run_id = ?", (run_id,))
             cur.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        if folder.is_dir() and not folder.is_symlink():
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder.is_symlink():
+            folder.unlink(missing_ok=True)  # the link only: never what it points to
+        elif folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)  # rmtree removes links, never follows them
         return freed
 
     def run_disk_size(self, run_id: int) -> int:
-        """Bytes the run's folder takes on disk."""
-        return folder_size(self.run_dir(run_id))
+        """Bytes the run's folder takes on disk (links not followed)."""
+        return folder_size(self.runs_dir / str(int(run_id)))
 
     def run_dir(self, run_id: int) -> Path:
-        return self.runs_dir / str(run_id)
+        """Run ``run_id``'s folder, checked: not a link, and no link under it leads outside.
+
+        Raises:
+            ProjectPathError: the folder or something in it would lead outside the project.
+        """
+        folder = self.runs_dir / str(int(run_id))
+        if folder.is_symlink():
+            raise ProjectPathError(folder, "is a symbolic link")
+        if folder.is_dir():
+            self.inside(folder, tree=True)
+        return folder
+
+    def inside(self, path: str | os.PathLike[str], *, tree: bool = False) -> Path:
+        """``path`` (absolute, or relative to the project folder) with every link followed.
+
+        The one rule for paths a project stores or finds (run and model folders, checkpoints,
+        cache files): they must resolve inside the project folder. With ``tree``, no symbolic
+        link anywhere under the folder may lead outside either.
+
+        Raises:
+            ProjectPathError: naming the path that leads outside.
+        """
+        given = Path(path)
+        if not given.is_absolute():
+            given = self.path / given
+        try:
+            real = given.resolve()
+        except (OSError, RuntimeError):
+            raise ProjectPathError(given, "cannot be followed (a loop of links?)") from None
+        if not real.is_relative_to(self.path):
+            raise ProjectPathError(given, f"leads outside the project folder (to {real})")
+        if tree and real.is_dir():
+            for root, dirs, files in os.walk(real):
+                for name in dirs + files:
+                    entry = Path(root) / name
+                    if entry.is_symlink():
+                        self.inside(entry)
+        return real
+
+    def refuse_own_file(self, target: str | os.PathLike[str]) -> None:
+        """Refuse an export target that is, or links to, a file or folder of this project.
+
+        The database and its -wal, -shm and -journal files, the lock, the project folder, and
+        everything under ``runs/`` and ``cache/``: writing over any of them, through a name, a
+        symbolic link or a hard link, would break the project.
+
+        Raises:
+            ProjectFileTargetError: naming the target and the project file it would replace.
+        """
+        given = Path(target).expanduser()
+        try:
+            real = given.resolve()
+        except (OSError, RuntimeError):
+            return  # the caller's own check reports a link loop
+        own = [self.path / n for n in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm",
+                                       DB_NAME + "-journal", ".lock")]
+        hit: Path | None = None
+        if real == self.path or any(real == p for p in own):
+            hit = real
+        for folder in (self.runs_dir, self.path / "cache"):
+            if real == folder or real.is_relative_to(folder):
+                hit = real
+        if hit is None and real.is_file():
+            for p in own:  # a hard link to the database is the database
+                try:
+                    if p.exists() and os.path.samefile(p, real):
+                        hit = p
+                except OSError:
+                    pass
+        if hit is not None:
+            raise ProjectFileTargetError(given, hit, self.name)
+
+    def backup_to(self, target: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Copy the database, with every committed label, to one file ``target``.
+
+        SQLite's backup API reads a consistent snapshot, the labels still in the ``-wal`` file
+        included, so it is safe while the app (or another command) has the project open. The
+        copy goes to a temporary beside ``target`` and is renamed into place. Open the copy as
+        a project by putting it in a folder as ``project.stsproj``.
+
+        Raises:
+            UserError: ``target`` exists (without ``force``), is a folder, is a file of this
+                project, or cannot be written.
+        """
+        from stsstudio.core.paths import apply_umask, temp_prefix
+
+        given = Path(target).expanduser()
+        out = given.resolve()
+        if out.is_dir():
+            raise UserError(f"{given} is a folder; give the backup a file name (e.g. labels.stsproj)")
+        if out.exists() and not force:
+            raise UserError(f"{given} already exists; choose another name, or replace it (--force)")
+        self.refuse_own_file(out)
+        if not out.parent.is_dir():
+            raise UserError(f"the folder {out.parent} does not exist")
+        tmp = out.with_name(f"{temp_prefix(out)}backup.tmp")
+        try:
+            dest = sqlite3.connect(tmp)
+            try:
+                with self._lock:
+                    self._conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")  # one file, whatever the source uses
+            finally:
+                dest.close()
+            apply_umask(tmp)
+            os.replace(tmp, out)
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(f"cannot write the backup {given}: {exc}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        return out
+
+    def _make_run_dir(self, run_id: int) -> Path:
+        """Create a new run's folder, refusing anything already there (a planted folder or link)."""
+        self.runs_dir.mkdir(exist_ok=True)
+        folder = self.runs_dir / str(int(run_id))
+        try:
+            os.mkdir(folder)  # never follows a link: an existing one, even dangling, is an error
+        except FileExistsError:
+            what = "is a symbolic link" if folder.is_symlink() else "already exists"
+            raise ProjectPathError(folder, f"{what}, but run {run_id} is new") from None
+        except OSError as exc:
+            raise ProjectError(f"{folder} cannot be created: {_os_reason(exc)}") from None
+        self.inside(folder)
+        return folder
 
     # -- predictions and calibration (issue 12) ---------------------------------------------
 
@@ -1955,8 +2207,10 @@ class Project:
             params.append(split)
         if labeled is not None:
             where.append("score IS NOT NULL" if labeled else "score IS NULL")
-        return self._private_rows(f"SELECT id, score, split FROM pairs WHERE {' AND '.join(where)} "
+        rows = self._private_rows(f"SELECT id, score, split FROM pairs WHERE {' AND '.join(where)} "
                                   "ORDER BY id", params)
+        rows = [(pid, _score_or_none(score), sp) for pid, score, sp in rows]
+        return [r for r in rows if r[1] is not None] if labeled else rows
 
     def pair_text_by_ids(self, pair_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """Pair id -> ``(sentence1, sentence2)`` for the given ids."""
@@ -1979,7 +2233,7 @@ class Project:
     def calibration(self, run_id: int) -> dict[str, Any] | None:
         """Run ``run_id``'s stored calibration payload, or None."""
         rows = self._execute("SELECT payload FROM calibrations WHERE run_id = ?", (run_id,))
-        return json.loads(rows[0][0]) if rows else None
+        return _metadata(rows[0][0] if rows and isinstance(rows[0][0], str) else None)
 
     def surprise_count(self) -> int:
         """How many labels were recorded as a surprise (label far from the model's guess)."""
@@ -2020,7 +2274,7 @@ def _lock_is_held(path: Path) -> bool:
 def folder_size(folder: Path) -> int:
     """Bytes of the regular files under ``folder`` (links not followed); 0 when it is missing."""
     total = 0
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
         return 0
     for root, _dirs, files in os.walk(folder):
         for name in files:

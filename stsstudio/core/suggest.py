@@ -137,8 +137,8 @@ def plan_mix(total: int, strata: Sequence[str] | None = None,
             stratum(n)
     # Without a mix each stratum weighs its default share; with one, what the mix says.
     weights = {n: float(stratum(n).share if mix is None else mix.get(n, 0.0)) for n in names}
-    if any(w < 0 or w != w for w in weights.values()):
-        raise UserError("the weights of the mix must be zero or more")
+    if any(not (0 <= w < float("inf")) for w in weights.values()):
+        raise UserError("the weights of the mix must be finite numbers, zero or more")
     wsum = sum(weights.values())
     if wsum <= 0:
         raise UserError("the mix gives no stratum any pairs; give one a weight above zero")
@@ -273,7 +273,7 @@ def pool_embeddings(project: Project, model: Any, model_path: str | None, ids: S
     if not model_path:
         return encode(model, list(texts), task=task)
     key = hashlib.blake2b(f"{model_path}|{_stamp(model_path)}".encode(), digest_size=8).hexdigest()
-    path = project.cache_dir / f"{_CACHE_PREFIX}{key}.npz"
+    path = project.cache_file(f"{_CACHE_PREFIX}{key}.npz")
     cached_ids = np.zeros(0, dtype=np.int64)
     cached = None
     if path.is_file():
@@ -532,6 +532,8 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
         raise UserError(f"unknown search {options.search!r}; use {', '.join(SEARCH_METHODS)}")
     if options.pairs < 1:
         raise UserError(f"ask for at least one pair, not {options.pairs}")
+    if not 0 <= int(options.seed) < 2**32:
+        raise UserError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {options.seed}")
     planned = plan_mix(options.pairs, options.strata, options.mix)
     ids, texts, stored = project.pool_sentences()
     if len(ids) < 2:

@@ -332,6 +332,8 @@ def _validate(config: TrainConfig) -> None:
         problems.append("max steps must be at least 1")
     if config.eval_steps is not None and config.eval_steps < 1:
         problems.append("evaluation steps must be at least 1")
+    if not isinstance(config.seed, int) or not 0 <= config.seed < 2**32:
+        problems.append(f"the seed must be a whole number from 0 to {2**32 - 1}")
     if config.max_seq_length is not None and config.max_seq_length < 4:
         problems.append("the max sequence length must be at least 4")
     if problems:
@@ -602,6 +604,14 @@ def _check_checkpoint(run_id: int, checkpoint: Path) -> None:
             raise TrainingError(f"The checkpoint of run {run_id} is damaged ({path} cannot be read: "
                                 f"{' '.join(str(exc).split())[:120]}); start a new run instead.") from None
     weights = [p for p in checkpoint.rglob("*") if p.suffix in (".safetensors", ".bin")]
+    # A received project's checkpoint may carry pickled weights or custom model code: neither
+    # is loaded (a new run refuses the same in its base model), and neither is a traceback.
+    pickled = [p for p in weights if p.suffix == ".bin" and p.name != "training_args.bin"]
+    code = [p for p in checkpoint.rglob("*.py")]
+    if pickled or code:
+        what = (f"pickled weights ({pickled[0].name})" if pickled else f"model code ({code[0].name})")
+        raise TrainingError(f"The checkpoint of run {run_id} holds {what}; STS Studio loads only "
+                            "safetensors weights and no custom code. Start a new run instead.")
     if not weights:
         raise TrainingError(f"The checkpoint of run {run_id} ({checkpoint}) holds no model weights; "
                             "start a new run instead.")

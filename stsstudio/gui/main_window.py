@@ -145,6 +145,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_import)
         self.action_suggest = self._action("&Suggest pairs…", self.open_suggest_dialog)
         file_menu.addAction(self.action_suggest)
+        from stsstudio.gui.backup_action import install_backup_action
+
+        install_backup_action(self, file_menu)  # Back up… (issue 24)
         file_menu.addSeparator()
         self.action_preferences = self._action("&Preferences…", self.edit_annotator,
                                                QKeySequence.Preferences, "settings")

@@ -47,6 +47,11 @@ def report_text(report: MergeReport, *, written: bool) -> str:
     if report.conflicting:
         text += (" Conflicts keep the project's label." if report.on_conflict == "keep"
                  else " Conflicts take the incoming label.")
+    if report.adjudicated or report.adjudicated_left_out:
+        text += (f" Adjudicated values: {report.adjudicated:,} brought, {report.adjudicated_left_out:,} "
+                 "left out (this project settled those pairs differently).")
+    if report.joined:
+        text += f" Spellings of one annotator joined: {', '.join(report.joined)}."
     return text
 
 

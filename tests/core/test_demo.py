@@ -46,3 +46,35 @@ def test_demo_in_use_by_another_process(tmp_path):
             assert project.path.name.startswith("demo-")
     finally:
         holder.communicate("\n", timeout=30)  # closes the pipes too
+
+
+def test_fresh_demo_never_replaces_a_project_the_app_did_not_mark(tmp_path):
+    import pytest
+
+    from stsstudio.core.demo import DEMO_MARKER, open_demo_project
+    from stsstudio.core.errors import UserError
+    from stsstudio.core.store import Project
+
+    folder = user_data_dir() / "demo"
+    with Project.create(folder, name="My thesis labels") as mine:
+        mine.insert_pairs([(f"s {i}", f"t {i}", 0.25, "train", i + 1, None) for i in range(256)])
+    with pytest.raises(UserError, match="would go in .*demo.*did not build as the demo") as info:
+        open_demo_project(fresh=True)
+    assert "\n" not in str(info.value)
+    with Project.open(folder, readonly=True) as kept:
+        assert kept.name == "My thesis labels" and kept.counts().labeled() == 256
+    # Other files there are refused the same way; the app's own demo (marked) is rebuilt.
+    import shutil
+
+    shutil.rmtree(folder)
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="holds files"):
+        open_demo_project(fresh=True)
+    assert (folder / "notes.txt").read_text() == "mine"
+    shutil.rmtree(folder)
+    with open_demo_project(fresh=True) as built:
+        assert (built.path / DEMO_MARKER).is_file()
+        built.set_meta("name", "edited")
+    with open_demo_project(fresh=True) as rebuilt:
+        assert rebuilt.name == DEMO_NAME

@@ -152,6 +152,81 @@ def _garbage_weights(work: Path, project: Path) -> None:
     (ckpt / "trainer_state.json").write_text('{"global_step": 5}')
 
 
+def _link_to_db(name: str) -> Callable[[Path, Path], None]:
+    def setup(work: Path, project: Path) -> None:
+        os.symlink(project / "project.stsproj", work / name)
+    return setup
+
+
+def _linked_interrupted_run(work: Path, project: Path) -> None:
+    """Issue 24: run 1's folder is a link to a folder elsewhere, shaped like a run."""
+    from stsstudio.core.store import Project
+
+    with Project.open(project) as p:
+        run_id = p.create_run(base_model="default", loss="cosent", config={})
+        p.update_run(run_id, status="interrupted", pid=None)
+    folder = project / "runs" / str(run_id)
+    folder.rmdir()
+    elsewhere = work / "elsewhere"
+    (elsewhere / "checkpoints" / "checkpoint-2").mkdir(parents=True)
+    (elsewhere / "model").mkdir()
+    os.symlink(elsewhere, folder)
+
+
+def _model_outside(stored: str) -> Callable[[Path, Path], None]:
+    """Issue 24: a finished run whose stored model folder lies outside the project."""
+    def setup(work: Path, project: Path) -> None:
+        from stsstudio.core.store import Project
+
+        (work / "elsewhere").mkdir()
+        (work / "elsewhere" / "modules.json").write_text("[]")
+        with Project.open(project) as p:
+            run_id = p.create_run(base_model="default", loss="cosent", config={})
+            p.update_run(run_id, status="finished", best_dev_spearman=0.5)
+        conn = sqlite3.connect(project / "project.stsproj")
+        conn.execute("UPDATE runs SET model_dir = ? WHERE id = ?",
+                     (str(work / "elsewhere") if stored == "absolute" else "../work/elsewhere", run_id))
+        conn.commit()
+        conn.close()
+    return setup
+
+
+def _issue24_cases() -> list[Case]:
+    """Issue 24: paths out of the project, writes over it, arguments and files that hung."""
+    wide = ("text,id\n" + "a,1\n" * 4 + ",".join(["x"] * 50_000) + "\n").encode()
+    return [
+        Case("export-data-link-to-db", ["export-data", "{P}", "{D}/out.csv", "--force"], {},
+             ["a file of the open project"], setup=_link_to_db("out.csv"), needs="symlink"),
+        Case("backup-over-db", ["backup", "{P}", "{P}/project.stsproj", "--force"], {},
+             ["a file of the open project"]),
+        Case("resume-linked-run-folder", ["resume", "{P}", "1"], {}, ["symbolic link"],
+             setup=_linked_interrupted_run, needs="symlink"),
+        Case("delete-run-missing", ["delete-run", "{P}", "7"], {}, ["no run 7"]),
+        Case("search-model-outside", ["search", "{P}", "a query", "--run", "1"], {},
+             ["outside the project"], setup=_model_outside("absolute")),
+        Case("compare-exports-model-outside", ["compare-exports", "{P}", "--run", "1"], {},
+             ["outside the project"], setup=_model_outside("relative")),
+        Case("similarity-model-outside", ["similarity", "{P}", "a", "b", "--run", "1"], {},
+             ["outside the project"], setup=_model_outside("absolute")),
+        Case("predict-model-outside", ["predict", "{P}", "--model", "run:1"], {},
+             ["outside the project"], setup=_model_outside("relative")),
+        Case("suggest-mix-inf", ["suggest-pairs", "{P}", "--mix", "near=inf"], {}, ["finite"]),
+        Case("suggest-seed-negative", ["suggest-pairs", "{P}", "--seed", "-1"], {}, ["seed"]),
+        Case("agreement-seed-negative", ["agreement", "{P}", "--seed", "-1"], {}, ["seed"]),
+        Case("agreement-bootstrap-huge", ["agreement", "{P}", "--bootstrap", "1000000000"], {},
+             ["bootstrap"]),
+        Case("export-dims-negative", ["export", "{P}", "{D}/out", "--dims", "-5"], {}, ["dims"]),
+        Case("merge-labels-true-false", ["merge-labels", "{P}", "{D}/tf.csv"],
+             {"tf.csv": b"sentence1,sentence2,score,annotator\na,b,true,x\nc,d,false,x\n"},
+             ["tf.csv", "row 2", "not a number"]),
+        Case("merge-pack-columns-disagree", ["merge-labels", "{P}", "{D}/pack.csv"],
+             {"pack.csv": b"sentence1,sentence2,score,score_0_5,annotator\n"
+                          b"a,b,0.2,1,x\nc,d,0.2,4,x\n"}, ["pack.csv", "rows 3", "score_0_5"]),
+        Case("import-sentences-50k-columns", ["import-sentences", "{P}", "{D}/wide.csv"],
+             {"wide.csv": wide}, ["wide.csv", "row 6", "50,000 fields"]),
+    ]
+
+
 def cases() -> list[Case]:
     """Every case of the corpus."""
     big = "x" * 100_001
@@ -333,7 +408,7 @@ def cases() -> list[Case]:
     for name, data, pairs in accept:
         out.append(Case(f"accept-{name}", ["import", "{P}", "{D}/" + name], {name: data},
                         imports=pairs))
-    return out
+    return out + _issue24_cases()
 
 
 def write_files(case: Case, work: Path) -> None:
