@@ -74,7 +74,7 @@ def export_and_verify(project: Any, out_dir: str | os.PathLike[str], run_id: int
         parquet: with ``with_data``, also as Parquet.
         force: replace a non-empty target folder.
         format: a name from :data:`stsstudio.core.export_formats.EXPORT_FORMATS`.
-        dims: a smaller embedding size (Matryoshka); 0 or None for the full size.
+        dims: a smaller embedding size (Matryoshka); None for the full size.
         measured: the compare table's row for this variant, when it was measured.
         task: optional progress, status and cancel handle.
 
@@ -91,9 +91,9 @@ def export_and_verify(project: Any, out_dir: str | os.PathLike[str], run_id: int
     from stsstudio.core.inference import get_model, similarity
 
     fmt = get_format(format)
-    dims = dims or None
     path = export_run(project, out_dir, run_id, with_data=with_data, force=force, task=task,
-                      format=fmt.name, dims=dims, measured=measured)
+                      format=fmt.name, dims=dims, measured=measured)   # it refuses a bad size
+    dims = dims or None
     if with_data and parquet:
         from stsstudio.core.data_export import export_pairs
         from stsstudio.core.formats import file_name

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from training_support import add_finished_run
 
 from stsstudio.core.predictions import BASE_RUN, next_scoring_target, predict_pairs
 from stsstudio.core.store import Project
@@ -17,10 +18,8 @@ def _pairs(n: int, start: int = 0) -> list[tuple]:
 
 
 def _finished_run(project: Project, model: Path, spearman: float) -> int:
-    run_id = project.create_run(base_model=str(model), loss="cosent", config={}, device="cpu")
-    project.update_run(run_id, status="finished", model_dir=str(model), best_dev_spearman=spearman,
-                       summary={"outcome": "better"})   # measurably better: it can be the best run
-    return run_id
+    # A copy of the model inside the run's folder, measurably better: it can be the best run.
+    return add_finished_run(project, model, spearman=spearman, summary={"outcome": "better"})
 
 
 def test_the_rule_walks_base_then_the_best_run(tmp_path: Path, tiny_model_dir: Path) -> None:
