@@ -816,7 +816,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"Exported run {run.id if run else args.run} to {out}")
     else:
         print(f"Exported run {run.id if run else args.run} as {fmt.label} to {out}")
-        print(f"Load it with: {fmt.load_call(str(out), args.dims)}")
+        if fmt.backend == "torch":
+            print(f"Load it with: {fmt.load_call(str(out), args.dims)}")
+        else:
+            print(f"{fmt.load_hint(str(out), args.dims)} Try it: stsstudio similarity --model {out} "
+                  f"--format {fmt.name} S1 S2")
     return 0
 
 
@@ -850,14 +854,15 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
             raise UserError("use either --model or a PROJECT with --run/--base, not both")
         if len(args.args) != 2:
             raise UserError("with --model give exactly two sentences: S1 S2")
-        score = similarity(args.model, args.args[0], args.args[1], device=args.device)
+        score = similarity(args.model, args.args[0], args.args[1], device=args.device, format=args.format)
     else:
         if len(args.args) != 3:
             raise UserError("give PROJECT S1 S2, or --model DIR S1 S2")
         with _open_project(args.args[0], readonly=True) as project:
             ref = _model_ref(args, project) if not (args.calibrated and project.best_run() is None) \
                 else "base"
-            score = similarity(ref, args.args[1], args.args[2], project=project, device=args.device)
+            score = similarity(ref, args.args[1], args.args[2], project=project, device=args.device,
+                               format=args.format)
             if args.calibrated:
                 print(_calibrated_line(project, ref, score))
                 return 0
@@ -885,14 +890,20 @@ def _calibrated_line(project: Any, ref: str, score: float) -> str:
             + (f"; {caveat}" if caveat else ""))
 
 
+_VARIANT_HELP = ("run this export variant of the model folder (written by `export --format`) with "
+                 "onnxruntime or OpenVINO instead of torch (default: torch)")
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     from stsstudio.core.inference import search
 
     if args.run is not None and args.base:
         raise UserError("use either --run or --base, not both")
+    if args.model and (args.run is not None or args.base):
+        raise UserError("use either --model or --run/--base, not both")
     with _open_project(args.project, readonly=True) as project:
-        hits = search(project, _model_ref(args, project), args.query, top_k=args.top_k,
-                      device=args.device)
+        hits = search(project, args.model or _model_ref(args, project), args.query, top_k=args.top_k,
+                      device=args.device, format=args.format)
     if args.json:
         _print_json([hit.as_dict() for hit in hits])
         return 0
@@ -1195,6 +1206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrated", action="store_true", help="the score on the project's scale "
                    "through the model's calibration (e.g. '3.9 of 5: mostly equivalent')")
     p.add_argument("--device", default="auto")
+    p.add_argument("--format", choices=EXPORT_FORMAT_NAMES, default="torch", help=_VARIANT_HELP)
     p.set_defaults(func=_cmd_similarity)
 
     p = sub.add_parser("search", help="the project's sentences most similar to a query")
@@ -1202,8 +1214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("--run", type=int)
     p.add_argument("--base", action="store_true")
+    p.add_argument("--model", help="an exported model folder instead of a run of the project")
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--device", default="auto")
+    p.add_argument("--format", choices=EXPORT_FORMAT_NAMES, default="torch", help=_VARIANT_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_search)
 

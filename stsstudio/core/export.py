@@ -307,7 +307,8 @@ def model_card_text(project: Any, run_id: int | None = None, *, format: str = "t
     prepared = _prepare(project, run)
     folder = str(Path(folder).expanduser().resolve()) if folder else FOLDER_PLACEHOLDER
     return (_card(project, prepared, folder)
-            + _variant_section(project, prepared.model, fmt, dims, measured, folder))
+            + _variant_section(project, prepared.model, fmt, dims, measured, folder,
+                               _model_dir(project, run)))
 
 
 def _check_target(project: Any, run: Any, out: Path, force: bool) -> None:
@@ -388,7 +389,8 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
         verify_variant(project, prepared.model, tmp, fmt, dims, measured)
         readme = tmp / "README.md"   # ours replaces the library's generic card
         readme.write_text(_card(project, prepared, str(out))
-                          + _variant_section(project, prepared.model, fmt, dims, measured, str(out)),
+                          + _variant_section(project, prepared.model, fmt, dims, measured, str(out),
+                                             tmp),
                           encoding="utf-8")
         from stsstudio.core.calibration import write_export_calibration
 
@@ -416,22 +418,24 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
 
 
 def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measured: Any,
-                     folder: str = "path/to/this/folder") -> str:
+                     folder: str = "path/to/this/folder", tokenizer_folder: Path | None = None) -> str:
     """The card's "How to load" section: the exact call, the figures measured for it, and the
     check the export makes (it writes nothing when the check fails, so a written card holds)."""
     from stsstudio.core.export_formats import expected_probe, format_size
 
     lines = ["", "## How to load this export", "",
              f"Format: **{fmt.label}**{f', truncated to {dims} dimensions' if dims else ''}. "
-             f"{fmt.help}", "", "```python", "from sentence_transformers import SentenceTransformer",
-             "", f"model = {fmt.load_call(folder, dims)}", "```", ""]
-    if fmt.backend != "torch":
-        from stsstudio.core.export_formats import install_command
+             f"{fmt.help}", ""]
+    if fmt.backend == "torch":
+        lines += ["```python", "from sentence_transformers import SentenceTransformer",
+                  "", f"model = {fmt.load_call(folder, dims)}", "```", ""]
+    else:
+        from stsstudio.core.export_formats import load_snippet
 
-        lines += [f"The {fmt.backend} backend needs its extra packages: "
-                  f"`pip install sentence-transformers[{fmt.backend}]` "
-                  f"(or `{install_command(fmt.backend)}`).",
-                  ""]
+        runtime = "onnxruntime" if fmt.backend == "onnx" else "openvino"
+        lines += [f"It needs only `pip install {runtime} tokenizers numpy` (no torch):", "",
+                  "```python", load_snippet(fmt, folder, dims, tokenizer_folder), "```", "",
+                  "The torch model beside it still loads with `SentenceTransformer(folder)`.", ""]
     if measured is not None and getattr(measured, "available", False):
         ci = measured.delta_ci or (float("nan"), float("nan"))
         lines += ["Measured by STS Studio before writing, on this project's data:", "",
@@ -439,6 +443,8 @@ def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measu
                   f"| Dev Spearman | {_fmt(measured.spearman)} |",
                   f"| Change against the torch model | {measured.delta:+.4f} "
                   f"(95 % interval {ci[0]:+.4f} to {ci[1]:+.4f}) |",
+                  *([f"| Worst cosine to the torch embedding | {measured.worst_cosine:.4f} |"]
+                    if getattr(measured, "worst_cosine", None) is not None else []),
                   f"| Encode throughput | {measured.sentences_per_s:,.0f} sentences/s (CPU) |",
                   f"| Size on disk | {format_size(measured.size_bytes)} |", ""]
     target = expected_probe(project, model, dims, measured)

@@ -31,9 +31,10 @@ from stsstudio.core.export_formats import (
     _dimension,
     _pair_scores,
     _truncate,
-    folder_size,
     format_size,
     get_format,
+    reuse_traced_graph,
+    variant_size,
     write_variant,
 )
 from stsstudio.core.paths import STALE_TEMP_SECONDS, clean_stale_temps, temp_prefix
@@ -141,12 +142,15 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
     _, matryoshka = _loss_name(run)
     rows: list[VariantRow] = []
     reference: np.ndarray | None = None
+    reference_emb: np.ndarray | None = None   # torch's embeddings of the dev sentences
     total = len(fmts)
     cache = project.cache_dir if getattr(project, "cache_dir", None) else None
     if cache is not None:
         clean_stale_compare_folders(cache)  # a killed comparison leaves its variants behind
     work = Path(tempfile.mkdtemp(prefix=temp_prefix(Path(cache or tempfile.gettempdir()) / _WORK_NAME),
                                  suffix=".tmp", dir=cache))
+    traced = reuse_traced_graph()   # one trace to ONNX serves every graph format
+    traced.__enter__()
     try:
         for i, fmt in enumerate(fmts):
             if task is not None:
@@ -168,18 +172,22 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
                                               convert_to_numpy=True, show_progress_bar=False),
                                  dtype=np.float64)
                 speed = _throughput(model, sample)
-                size = folder_size(folder)
-            except (UserError, Cancelled):
+                size = variant_size(folder, fmt)
+            except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - one broken backend must not hide the others
-                rows.append(VariantRow(**base, dims=full, available=False,
-                                       reason=f"{fmt.label} failed: {type(exc).__name__}: {exc}",
+                why = (str(exc) if isinstance(exc, UserError)
+                       else f"{fmt.label} failed: {type(exc).__name__}: {exc}")
+                rows.append(VariantRow(**base, dims=full, available=False, reason=why,
                                        load_call=fmt.load_call()))
                 continue
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
+            if reference_emb is None:
+                reference_emb = emb      # torch: the first format measured
             for d in dims_list:
-                scores = _pair_scores(_truncate(emb, d), index, s1, s2)
+                cut, ref_cut = _truncate(emb, d), _truncate(reference_emb, d)
+                scores = _pair_scores(cut, index, s1, s2)
                 if reference is None:
                     reference = scores   # torch at full size: the first row measured
                 rho = spearman(scores, gold)
@@ -189,8 +197,10 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
                     **base, dims=d, available=True, spearman=rho, spearman_ci=ci,
                     delta=float(cmp.diff), delta_ci=tuple(cmp.diff_ci),
                     sentences_per_s=float(speed), size_bytes=int(size), probe_score=float(scores[0]),
+                    worst_cosine=float(np.einsum("ij,ij->i", cut, ref_cut).min()),
                     load_call=fmt.load_call(dims=d if d != full else None)))
     finally:
+        traced.__exit__(None, None, None)
         shutil.rmtree(work, ignore_errors=True)
     if task is not None:
         task.progress(total, total)
@@ -200,13 +210,13 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
 def compare_table_markdown(result: CompareResult) -> str:
     """The compare table as Markdown (for the model card and the notes)."""
     lines = ["| Variant | Dims | Dev Spearman (95 % interval) | Change vs torch (95 % interval) "
-             "| Sentences/s | Size |", "|:--|--:|:--|:--|--:|--:|"]
+             "| Worst cosine to torch | Sentences/s | Size |", "|:--|--:|:--|:--|--:|--:|--:|"]
     for r in result.rows:
         if not r.available:
-            lines.append(f"| {r.label} | – | not measured: {r.reason} | | | |")
+            lines.append(f"| {r.label} | – | not measured: {r.reason} | | | | |")
             continue
         ci = f" ({r.spearman_ci[0]:.3f}–{r.spearman_ci[1]:.3f})" if r.spearman_ci else ""
         dci = f" ({r.delta_ci[0]:+.3f} to {r.delta_ci[1]:+.3f})" if r.delta_ci else ""
         lines.append(f"| {r.label} | {r.dims} | {r.spearman:.4f}{ci} | {r.delta:+.4f}{dci} "
-                     f"| {r.sentences_per_s:,.0f} | {format_size(r.size_bytes)} |")
+                     f"| {r.worst_cosine:.4f} | {r.sentences_per_s:,.0f} | {format_size(r.size_bytes)} |")
     return "\n".join(lines)

@@ -25,11 +25,12 @@ class ExportCheck:
 
     path: str
     format: str                         # the format's label ("PyTorch", "ONNX", ...)
-    load_call: str                      # the exact call that loads the folder
+    load_call: str                      # the exact call (torch) or what runs it (a graph variant)
     dimension: int                      # of the embeddings the loaded folder gives
     max_seq_length: int
     tolerance: float                    # the format's: how far a score may move
     files: tuple[str, ...] = ()
+    runtime: str = "sentence-transformers"  # what loaded it back: sentence-transformers, onnxruntime, ...
     sample: tuple[str, str] | None = None   # the pair scored (None: the project has no label)
     exported_score: float | None = None     # by the folder loaded back from disk
     run_score: float | None = None          # by the run's own model, at the same size
@@ -44,7 +45,7 @@ class ExportCheck:
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"path": self.path, "format": self.format, "load_call": self.load_call,
                              "dimension": self.dimension, "max_seq_length": self.max_seq_length,
-                             "tolerance": self.tolerance, "files": list(self.files)}
+                             "tolerance": self.tolerance, "files": list(self.files), "runtime": self.runtime}
         if self.sample is not None:
             d.update(sample=self.sample, exported_score=self.exported_score, run_score=self.run_score,
                      same=self.same)
@@ -53,11 +54,11 @@ class ExportCheck:
     def describe(self) -> str:
         """The check in one plain line (the CLI prints it)."""
         if self.sample is None:
-            return (f"Loaded back from disk: {self.dimension}-dim embeddings (no labeled pair to "
-                    "compare scores on).")
+            return (f"Loaded back from disk with {self.runtime}: {self.dimension}-dim embeddings (no labeled "
+                    "pair to compare scores on).")
         verdict = "the same as the run" if self.same else "DIFFERENT from the run"
-        return (f"Loaded back from disk: {self.dimension}-dim embeddings; a sample pair scores "
-                f"{self.exported_score:.4f}, {verdict} ({self.run_score:.4f}).")
+        return (f"Loaded back from disk with {self.runtime}: {self.dimension}-dim embeddings; a sample "
+                f"pair scores {self.exported_score:.4f}, {verdict} ({self.run_score:.4f}).")
 
 
 def export_and_verify(project: Any, out_dir: str | os.PathLike[str], run_id: int | None = None, *,
@@ -105,7 +106,8 @@ def export_and_verify(project: Any, out_dir: str | os.PathLike[str], run_id: int
     # sentence-transformers v6 renamed get_sentence_embedding_dimension.
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     files = tuple(sorted(p.relative_to(path).as_posix() for p in Path(path).rglob("*") if p.is_file()))
-    check = ExportCheck(path=str(path), format=fmt.label, load_call=fmt.load_call(str(path), dims),
+    load_call = fmt.load_call(str(path), dims) if fmt.backend == "torch" else fmt.load_hint(str(path), dims)
+    check = ExportCheck(path=str(path), format=fmt.label, load_call=load_call, runtime=fmt.runtime,
                         dimension=int(dims or dimension()),
                         max_seq_length=int(getattr(model, "max_seq_length", 0) or 0),
                         tolerance=float(fmt.tolerance), files=files)

@@ -127,7 +127,10 @@ def _stamp(path: str) -> str:
     if not p.is_dir():
         return ""
     parts = []
-    for name in ("modules.json", "config.json", "model.safetensors", "pytorch_model.bin"):
+    from stsstudio.core.export_formats import EXPORT_FORMATS
+
+    graphs = [f.file_name for f in EXPORT_FORMATS.values() if f.file_name]
+    for name in ("modules.json", "config.json", "model.safetensors", "pytorch_model.bin", *graphs):
         f = p / name
         if f.exists():
             st = f.stat()
@@ -144,9 +147,14 @@ class _ModelCache:
         self._lock = threading.Lock()
         self._loading: dict[tuple[str, str, str], threading.Lock] = {}
 
-    def get(self, path: str, device: str) -> Any:
+    def get(self, path: str, device: str, format: str = "torch") -> Any:
+        from stsstudio.core.export_formats import detect_format, get_format
         from stsstudio.core.models import load_model
 
+        if format == "torch":
+            format = detect_format(path)   # a folder with only an ONNX/OpenVINO graph runs as that
+        if format != "torch":
+            device = format   # the runner runs on the CPU; one entry per variant
         key = (path, device, _stamp(path))
         with self._lock:
             if key in self._models:
@@ -161,7 +169,8 @@ class _ModelCache:
                     self._models.move_to_end(key)
                     return self._models[key]
             try:
-                model = load_model(path, device=device)
+                model = (load_model(path, device=device) if format == "torch"
+                         else get_format(format).load(path))
                 model.eval()
             except BaseException:
                 with self._lock:
@@ -195,7 +204,8 @@ class _ModelCache:
 _cache = _ModelCache(MODEL_CACHE_SIZE)
 
 
-def get_model(model_ref: Any, device: str = "auto", project: Any = None) -> SentenceTransformer:
+def get_model(model_ref: Any, device: str = "auto", project: Any = None,
+              format: str = "torch") -> SentenceTransformer:
     """A loaded model for a reference, from the cache when it is already loaded.
 
     Args:
@@ -203,6 +213,9 @@ def get_model(model_ref: Any, device: str = "auto", project: Any = None) -> Sent
             which is returned as it is.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ...
         project: needed for ``"base"``, ``"best"`` and ``"run:<id>"``.
+        format: an export format name (core/export_formats.py): ``"onnx"``, ``"openvino-int8"``,
+            ... run the folder's graph with :mod:`stsstudio.core.runtime` (CPU, no torch);
+            ``"torch"`` loads the torch model, or the graph of a folder that has only a graph.
 
     Raises:
         UserError: the reference cannot be resolved or the model cannot be loaded.
@@ -210,7 +223,48 @@ def get_model(model_ref: Any, device: str = "auto", project: Any = None) -> Sent
     if not isinstance(model_ref, (str, os.PathLike)):
         return model_ref
     path = resolve_model_ref(project, model_ref)
-    return _cache.get(path, _device_id(device))
+    if format != "torch" and project is not None and Path(path).is_dir():
+        path = str(variant_folder(project, path, format))   # a run as ONNX: written once, cached
+    return _cache.get(path, _device_id(device) if format == "torch" else "cpu", format)
+
+
+def variant_folder(project: Any, model_dir: str | Path, format: str) -> Path:
+    """A folder that holds ``model_dir``'s model in ``format``, for Try and ``similarity``/
+    ``search`` on a run or base model: ``model_dir`` itself when it has the graph, else a copy
+    written once (atomically) under the project's cache, named by the model folder and its stamp.
+
+    Raises:
+        UserError: the extra is missing, or the export failed (one line, as for an export).
+    """
+    import shutil
+    import tempfile
+
+    from stsstudio.core.export_formats import get_format, write_variant
+    from stsstudio.core.paths import clean_stale_temps, temp_prefix
+
+    fmt = get_format(format)
+    model_dir = Path(model_dir)
+    if fmt.file_name is None or (model_dir / fmt.file_name).is_file():
+        return model_dir
+    stamp = f"{model_dir.resolve()}|{_stamp(str(model_dir))}"
+    key = hashlib.blake2b(stamp.encode(), digest_size=6).hexdigest()
+    target = Path(project.cache_dir) / "variants" / f"{key}-{fmt.name}"
+    if (target / fmt.file_name).is_file():
+        return target
+    fmt.require()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(target)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent))
+    try:
+        write_variant(get_format("torch").load(model_dir), tmp, fmt)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if not (target / fmt.file_name).is_file():   # not another writer that won the race
+            raise UserError(f"cannot write the {fmt.label} variant to {target}: "
+                            f"{exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def loaded_models() -> list[tuple[str, str]]:
@@ -273,7 +327,7 @@ def encode(model: Any, sentences: Sequence[str], batch_size: int = 64, task: Any
 
 
 def similarity(model_ref_or_model: Any, s1: str, s2: str, project: Any = None,
-               device: str = "auto") -> float:
+               device: str = "auto", format: str = "torch") -> float:
     """Cosine similarity of two sentences under a model.
 
     Args:
@@ -282,8 +336,9 @@ def similarity(model_ref_or_model: Any, s1: str, s2: str, project: Any = None,
         s2: second sentence.
         project: needed for project references (``"base"``, ``"best"``, ``"run:<id>"``).
         device: where to load a model that is not loaded yet.
+        format: the export variant of the model folder to run (see :func:`get_model`).
     """
-    model = get_model(model_ref_or_model, device=device, project=project)
+    model = get_model(model_ref_or_model, device=device, project=project, format=format)
     emb = encode(model, [s1, s2])
     return float(np.dot(emb[0], emb[1]))
 
@@ -349,12 +404,13 @@ _memory_lock = threading.Lock()
 _memory: dict[str, tuple[list[str], np.ndarray]] = {}  # cache file -> (corpus, embeddings)
 
 
-def _model_key(model_path: str) -> str:
-    return hashlib.blake2b(f"{model_path}|{_stamp(model_path)}".encode(), digest_size=8).hexdigest()
+def _model_key(model_path: str, format: str = "torch") -> str:
+    variant = "" if format == "torch" else f"|{format}"
+    return hashlib.blake2b(f"{model_path}|{_stamp(model_path)}{variant}".encode(), digest_size=8).hexdigest()
 
 
 def corpus_embeddings(project: Any, model: Any, model_path: str | None = None,
-                      task: Any = None) -> tuple[list[str], np.ndarray]:
+                      task: Any = None, format: str = "torch") -> tuple[list[str], np.ndarray]:
     """The project's sentences and their embeddings under ``model``, cached on disk.
 
     The cache file is named by a hash of the model folder (and its modification stamp) and by
@@ -366,7 +422,7 @@ def corpus_embeddings(project: Any, model: Any, model_path: str | None = None,
         corpus = project.sentences()
         return corpus, encode(model, corpus, task=task)
     data_key = hashlib.blake2b(project.data_version().encode(), digest_size=6).hexdigest()
-    model_key = _model_key(model_path)
+    model_key = _model_key(model_path, format)
     cache_dir = project.cache_dir
     path = project.cache_file(f"{_CACHE_PREFIX}{model_key}-{data_key}.npy")
     with _memory_lock:
@@ -411,7 +467,7 @@ def _write_cache(cache_dir: Path, path: Path, model_key: str, emb: np.ndarray) -
 
 
 def search(project: Any, model_ref: Any, query: str, top_k: int = 10, task: Any = None,
-           device: str = "auto") -> list[SearchHit]:
+           device: str = "auto", format: str = "torch") -> list[SearchHit]:
     """The project's sentences most similar to a query.
 
     Args:
@@ -421,6 +477,7 @@ def search(project: Any, model_ref: Any, query: str, top_k: int = 10, task: Any 
         top_k: how many hits to return.
         task: optional progress/cancel handle (used while the corpus is embedded).
         device: where to load the model.
+        format: the export variant of the model folder to run (see :func:`get_model`).
 
     Returns:
         Up to ``top_k`` hits, best first.
@@ -435,11 +492,13 @@ def search(project: Any, model_ref: Any, query: str, top_k: int = 10, task: Any 
         raise UserError("The search query is empty.")
     model_path = None
     if isinstance(model_ref, (str, os.PathLike)):
+        model = get_model(model_ref, device, project, format)
         model_path = resolve_model_ref(project, model_ref)
-        model = _cache.get(model_path, _device_id(device))
+        if format != "torch" and Path(model_path).is_dir():
+            model_path = str(variant_folder(project, model_path, format))
     else:
         model = model_ref
-    corpus, emb = corpus_embeddings(project, model, model_path, task=task)
+    corpus, emb = corpus_embeddings(project, model, model_path, task=task, format=format)
     if not corpus:
         return []
     q = encode(model, [query])[0]

@@ -30,7 +30,7 @@ from stsstudio.core.export_formats import EXPORT_FORMATS, CompareResult, Variant
 from stsstudio.gui import style
 from stsstudio.gui.workers import JobRunner
 
-COLUMNS = ("Variant", "Dims", "Spearman", "vs torch (95 %)", "Sent./s", "Size")
+COLUMNS = ("Variant", "Dims", "Spearman", "vs torch (95 %)", "Worst cos.", "Sent./s", "Size")
 HEADER_TIPS = ("The export format", "Embedding size (smaller sizes from a Matryoshka run)",
                "Dev Spearman of this variant on the project's dev pairs",
                "Change in dev Spearman against the torch model at full size, with the 95 % "
@@ -139,14 +139,15 @@ class VariantTable(QWidget):
             self._rows.append(row)
             self._names.append((name, dims))
             if row is None or not row.available:
-                cells = [fmt.label, "–", "needs extra" if reason else "–", "", "", ""]
+                cells = [fmt.label, "–", "needs extra" if reason else "–", "", "", "", ""]
             else:
                 ci = row.delta_ci or (float("nan"), float("nan"))
                 change = "reference" if name == "torch" and row.dims == row.full_dims else \
                     f"{row.delta:+.4f} ({ci[0]:+.3f}, {ci[1]:+.3f})"
-                cells = [fmt.label, str(row.dims), f"{row.spearman:.4f}", change,
+                worst = "–" if row.worst_cosine is None else f"{row.worst_cosine:.4f}"
+                cells = [fmt.label, str(row.dims), f"{row.spearman:.4f}", change, worst,
                          f"{row.sentences_per_s:,.0f}", format_size(row.size_bytes)]
-            tip = reason or f"{fmt.help}\nLoads with {fmt.load_call(dims=dims or None)}"
+            tip = reason or f"{fmt.help}\n{fmt.load_hint('path/to/model', dims or None)}"
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)

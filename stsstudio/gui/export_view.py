@@ -403,7 +403,7 @@ class ExportView(QWidget):
             measured = (f" Measured: dev Spearman {row.spearman:.4f} ({row.delta:+.4f} vs torch), "
                         f"{row.sentences_per_s:,.0f} sentences/s.")
         self.format_combo.setToolTip(fmt.help)
-        self.format_hint.setText(f"Loads with {fmt.load_call('folder', dims)}.{measured}")
+        self.format_hint.setText(f"{fmt.load_hint('folder', dims)}{measured}")
         if self.variants.chosen() is None or self.variants.chosen()[:2] != (fmt.name, dims or 0):
             self.variants.select(fmt.name, dims or 0)
 
@@ -517,8 +517,11 @@ class ExportView(QWidget):
         self.progress.setValue(1)
         self.progress.setFormat("Done")
         lines = [f"<b>Exported {html.escape(result.get('format', ''))} to</b> {html.escape(result['path'])}",
-                 f"<code>{html.escape(result.get('load_call', ''))}</code>",
-                 f"Loaded back with SentenceTransformer: {result['dimension']}-dim embeddings"
+                 (f"<code>{html.escape(result.get('load_call', ''))}</code>"
+                  if result.get("runtime", "sentence-transformers") == "sentence-transformers"
+                  else html.escape(result.get("load_call", ""))),
+                 f"Loaded back with {html.escape(result.get('runtime', 'SentenceTransformer'))}: "
+                 f"{result['dimension']}-dim embeddings"
                  + (f", max length {result['max_seq_length']}" if result.get("max_seq_length") else "") + "."]
         if "exported_score" in result:
             s1, s2 = result["sample"]

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stsstudio.core.export_formats import EXPORT_FORMATS
 from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_combo import fill_run_combo
@@ -35,12 +36,14 @@ from stsstudio.gui.workers import JobRunner
 # Jobs (run in a worker thread; plain functions of core calls)
 
 
-def score_job(project: Any, refs: dict[str, str], s1: str, s2: str) -> dict[str, Any]:
+def score_job(project: Any, refs: dict[str, str], s1: str, s2: str,
+              formats: dict[str, str] | None = None) -> dict[str, Any]:
+    """Each model's score of the pair; ``formats`` runs a model as an export variant (onnx, ...)."""
     from stsstudio.core.inference import cut_note, get_model, similarity, token_counts
 
     out: dict[str, Any] = {"s1": s1, "s2": s2}
     for key, ref in refs.items():
-        out[key] = float(similarity(ref, s1, s2, project=project))
+        out[key] = float(similarity(ref, s1, s2, project=project, format=(formats or {}).get(key, "torch")))
         out[f"{key}_guess"] = calibrated_guess(project, ref, out[key])
         out.setdefault("cut", cut_note(*token_counts(get_model(ref, project=project), [s1, s2])))
     return out
@@ -73,13 +76,13 @@ def review_job(project: Any, limit: int = 200) -> dict[str, Any]:
 
 
 def search_job(project: Any, refs: dict[str, str], query: str, top_k: int,
-               task: Any = None) -> dict[str, Any]:
+               formats: dict[str, str] | None = None, task: Any = None) -> dict[str, Any]:
     from stsstudio.core.inference import search
 
     out: dict[str, Any] = {"query": query}
     for key, ref in refs.items():
         # The first search of a model embeds every sentence of the project: ``task`` counts them.
-        hits = search(project, ref, query, top_k, task=task)
+        hits = search(project, ref, query, top_k, task=task, format=(formats or {}).get(key, "torch"))
         out[key] = [(h.sentence, float(h.score), list(h.pair_ids)) for h in hits]
     return out
 
@@ -176,6 +179,20 @@ class TryView(QWidget):
         self.run_combo.setMinimumWidth(320)
         self.run_combo.currentIndexChanged.connect(self._on_run_changed)
         top.addWidget(self.run_combo)
+        # The run as an export variant (ONNX, int8, OpenVINO): scores and search use it, so the
+        # user sees what a deployed variant answers. The plot stays on the torch model.
+        top.addWidget(QLabel("as"))
+        self.format_combo = QComboBox()
+        for fmt in EXPORT_FORMATS.values():
+            self.format_combo.addItem(fmt.label, fmt.name)
+            reason = fmt.unavailable_reason(deep=False)
+            item = self.format_combo.model().item(self.format_combo.count() - 1)
+            item.setToolTip(reason or fmt.help)
+            item.setEnabled(reason is None)
+        self.format_combo.setToolTip("Score and search with the run written in this format (the "
+                                     "first use writes it once, which takes a little while).")
+        self.format_combo.currentIndexChanged.connect(self._on_format_changed)
+        top.addWidget(self.format_combo)
         self.busy_label = QLabel()
         self.busy_label.setStyleSheet(style.text_color("hint"))
         top.addWidget(self.busy_label, 1)
@@ -222,6 +239,19 @@ class TryView(QWidget):
         index = self.run_combo.findData(run_id)
         if index >= 0:
             self.run_combo.setCurrentIndex(index)
+
+    def _formats(self) -> dict[str, str]:
+        """The run's export variant for scores and search (empty: torch)."""
+        name = self.format_combo.currentData()
+        return {"run": name} if name and name != "torch" else {}
+
+    @Slot()
+    def _on_format_changed(self) -> None:
+        if self.ctx.project is None:
+            return
+        self.score_now()
+        if self.search.query_text():
+            self.search_now()
 
     def _refs(self) -> dict[str, str]:
         refs = {"base": "base"}
@@ -341,7 +371,7 @@ class TryView(QWidget):
             return
         refs = self._refs()
         self.pair_score.show_loading(k for k, ref in refs.items() if ref not in self._loaded_refs)
-        self._submit("score", score_job, project, refs, *pair)
+        self._submit("score", score_job, project, refs, *pair, self._formats())
 
     def _apply_scores(self, result: dict[str, Any]) -> None:
         self.last_scores = {k: v for k, v in result.items() if k in ("base", "run")}
@@ -356,7 +386,8 @@ class TryView(QWidget):
         query = self.search.query_text()
         if project is None or not query:
             return
-        self._submit("search", search_job, project, self._refs(), query, int(self.search.top_k.value()))
+        self._submit("search", search_job, project, self._refs(), query, int(self.search.top_k.value()),
+                     self._formats())
 
     def _apply_search(self, result: dict[str, Any]) -> None:
         self.last_search = result

@@ -41,6 +41,7 @@ def test_export_loads_back_and_scores_as_the_run(run_project: Project, tmp_path:
     assert check.run_score == pytest.approx(check.exported_score, abs=1e-5) and check.same is True
     shown = check.as_dict()
     assert shown["same"] is True and shown["path"] == check.path and shown["files"] == list(check.files)
+    assert shown["runtime"] == "sentence-transformers" and check.load_call.startswith("SentenceTransformer(")
     assert "the same as the run" in check.describe()
     # A check that differs says so (the figures decide, not the text).
     off = ExportCheck(**{**check.__dict__, "run_score": check.exported_score + 0.01})
@@ -76,5 +77,5 @@ def test_cli_export_prints_the_check(run_project: Project, tmp_path: Path,
     assert cli.main(["export", str(path), str(out)]) == 0
     captured = capsys.readouterr()
     assert captured.out.strip() == f"Exported run {run_id} to {out.resolve()}"
-    assert "Loaded back from disk: 32-dim embeddings" in captured.err
+    assert "Loaded back from disk with sentence-transformers: 32-dim embeddings" in captured.err
     assert "the same as the run" in captured.err

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from db_support import db_rows
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QLabel
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from stsstudio.core.changes import Changes
 from stsstudio.gui.context import ProjectContext
@@ -249,6 +249,25 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     stored = dict(_labels(project, ME))
     for pair_id, score in given.items():
         assert stored[pair_id] == pytest.approx(score)
+
+    # 9b. File ▸ Back up… while the project is open: the copy holds every label, and a path
+    #     inside the project itself is refused.
+    backup = tmp_path / "backup.stsproj"
+    assert window.backup_action.back_up(str(backup)) is not None
+    import sqlite3
+
+    conn = sqlite3.connect(backup)
+    try:
+        copied = dict(conn.execute("SELECT pair_id, score FROM labels WHERE annotator = ? ORDER BY id",
+                                   (ME,)).fetchall())
+    finally:
+        conn.close()
+    assert copied == pytest.approx(dict(_labels(project, ME)))
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: warned.append(a[2])))
+    assert window.backup_action.back_up(str(project.db_path)) is None
+    assert warned and str(project.db_path.name) in warned[0]
+    assert project.pair(new_id).score == pytest.approx(1.0)   # the project is untouched
 
     # 10. Agreement for the two raters of the file (Annotators ▸ Agreement…): both are there,
     #     with an alpha, and the mean difference reads on 1–5.

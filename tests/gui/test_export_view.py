@@ -87,6 +87,7 @@ def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, t
     assert torch_row.available and torch_row.sentences_per_s > 0
     assert table.item(0, 2).text() == f"{torch_row.spearman:.4f}"
     assert table.item(0, 3).text() == "reference"
+    assert table.item(0, 4).text() == "1.0000"                               # worst cosine to torch
     assert not view.variants.select("openvino")                              # cannot be picked
     assert view.variants.select("torch")
     assert view.selected_format() == "torch"

@@ -119,3 +119,36 @@ def test_disagreements_follow_the_split_and_leave_out_trained_pairs(tiny_demo_ct
     gaps = [abs(w.gap) for w in expected]
     assert gaps == sorted(gaps, reverse=True)
     assert "left out" in view.evaluation.spearman_label.text()
+
+
+def test_the_run_as_an_export_variant_scores_like_torch(tiny_demo_ctx, tiny_model_dir, qtbot) -> None:
+    """Choosing ONNX next to the run scores the pair with the ONNX graph (written once into the
+    project's cache) and gives the torch score; an unavailable format cannot be chosen."""
+    import shutil
+
+    from stsstudio.core.export_formats import get_format
+    from stsstudio.core.inference import similarity
+    from stsstudio.gui.try_view import TryView
+
+    if not get_format("onnx").available():
+        pytest.skip(get_format("onnx").unavailable_reason())
+    project = tiny_demo_ctx.project
+    run_id = project.create_run(base_model=project.base_model, loss="cosent", config={}, device="cpu")
+    shutil.copytree(tiny_model_dir, project.run_dir(run_id) / "model")
+    project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"),
+                       best_dev_spearman=0.9)
+    view = TryView(tiny_demo_ctx)
+    qtbot.addWidget(view)
+    view._reload_runs()
+    view.select_run(run_id)
+    assert view.selected_run_id() == run_id
+    view.pair_score.set_sentences("the printer is broken", "printer not working", quiet=True)
+    view.format_combo.setCurrentIndex(view.format_combo.findData("onnx"))
+    qtbot.waitUntil(lambda: "run" in view.last_scores and not view.is_busy(), timeout=120_000)
+    assert view.last_error == ""
+    expected = similarity(f"run:{run_id}", "the printer is broken", "printer not working", project=project)
+    assert view.last_scores["run"] == pytest.approx(expected, abs=1e-4)
+    assert list((project.cache_dir / "variants").glob("*-onnx/onnx/model.onnx"))
+    for i in range(view.format_combo.count()):
+        fmt = get_format(view.format_combo.itemData(i))
+        assert view.format_combo.model().item(i).isEnabled() == fmt.available(deep=False)
