@@ -79,3 +79,17 @@ def test_cli_export_prints_the_check(run_project: Project, tmp_path: Path,
     assert captured.out.strip() == f"Exported run {run_id} to {out.resolve()}"
     assert "Loaded back from disk with sentence-transformers: 32-dim embeddings" in captured.err
     assert "the same as the run" in captured.err
+
+
+def test_a_graph_variant_is_loaded_back_with_its_runtime(run_project: Project, tmp_path: Path) -> None:
+    from stsstudio.core.export_formats import get_format
+
+    fmt = get_format("onnx")
+    try:
+        fmt.require()
+    except UserError as exc:
+        pytest.skip(str(exc))
+    check = export_and_verify(run_project, tmp_path / "onnx", run_project.run_id, format="onnx")
+    assert check.runtime == fmt.runtime != "sentence-transformers"
+    assert check.load_call == fmt.load_hint(check.path, None)
+    assert check.same is True and abs(check.exported_score - check.run_score) <= max(1e-4, fmt.tolerance)
