@@ -303,7 +303,7 @@ def test_hex_colours_live_only_in_style() -> None:
 # -- typed errors: the GUI never guesses a failure from its text -------------------------------
 
 ERROR_NAMES = {"message", "msg", "error", "err", "exc", "exception", "failure", "reason", "details"}
-TEXT_METHODS = {"lower", "upper", "casefold", "startswith", "endswith", "find", "index", "count", "split"}
+TEXT_METHODS = {"lower", "upper", "casefold", "startswith", "endswith", "find", "index", "count"}
 REGEX_CALLS = {"search", "match", "fullmatch", "findall", "finditer"}
 
 
@@ -370,3 +370,37 @@ def test_gui_never_matches_on_exception_text() -> None:
             offenders[str(path.relative_to(PACKAGE))] = lines
     assert not offenders, ("raise a typed error with its hint in core (core/errors.py) and show "
                            f"error.text and error.hint instead: {offenders}")
+
+
+# Core may translate a third party's exception by its text in these places only (torch's
+# out-of-memory, pandas' ragged-row parse error); everything else raises a typed error.
+CORE_TRANSLATIONS = {("core/training.py", "_is_oom"), ("core/importers.py", "parse_ragged")}
+
+
+def matching_functions(source: str) -> set[str]:
+    """The innermost function around each line that matches on an exception's text."""
+    tree = ast.parse(source)
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    names = set()
+    for line in error_text_matches(source):
+        around = [f for f in functions if f.lineno <= line <= (f.end_lineno or f.lineno)]
+        names.add(max(around, key=lambda f: f.lineno).name if around else "<module>")
+    return names
+
+
+def test_matching_functions_names_the_innermost_function() -> None:
+    source = ("def outer():\n    def parse_ragged(exc):\n        return 'Expected' in str(exc)\n"
+              "    try:\n        f()\n    except ValueError as exc:\n        return 'x' in str(exc)\n")
+    assert matching_functions(source) == {"outer", "parse_ragged"}
+    # Tidying a message's whitespace for one line is not matching on it.
+    assert matching_functions("def f(message):\n    return ' '.join(message.split())") == set()
+
+
+def test_core_translates_exception_text_in_one_place_per_library() -> None:
+    found = set()
+    for path in sorted((PACKAGE / "core").rglob("*.py")):
+        rel = str(path.relative_to(PACKAGE))
+        found |= {(rel, name) for name in matching_functions(path.read_text(encoding="utf-8"))}
+    assert ("core/training.py", "_is_oom") in found            # the detector sees the one we keep
+    assert found <= CORE_TRANSLATIONS, (f"raise a typed error (core/errors.py) instead of matching "
+                                        f"on exception text: {sorted(found - CORE_TRANSLATIONS)}")
