@@ -614,11 +614,16 @@ class _PredictProgress:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from stsstudio.core.predictions import predict_pairs
+    from stsstudio.core.predictions import next_scoring_target, predict_pairs
 
     with _open_project(args.project) as project:
+        model = next_scoring_target(project) if args.model == "next" else args.model
+        if model is None:   # what the app would do: nothing while a run trains or all is current
+            print("Nothing to score: every model's scores are current (or a run is training).",
+                  file=sys.stderr)
+            return 0
         progress = _PredictProgress()
-        result = predict_pairs(project, args.model, task=progress, device=args.device)
+        result = predict_pairs(project, model, task=progress, device=args.device)
         if progress.shown >= 0:
             sys.stderr.write("\n")
     fmt = (lambda v: "-" if v is None else f"{v:.3f}")  # noqa: E731
@@ -784,8 +789,8 @@ def _worst_rows(project: Any, what: str, args: argparse.Namespace, result: Any) 
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from stsstudio.core.export import export_run
     from stsstudio.core.export_formats import get_format
+    from stsstudio.core.export_verify import export_and_verify
 
     fmt = get_format(args.format)
     fmt.require()  # a missing extra: exit 2 with the pip line before opening anything
@@ -801,8 +806,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
             text, warn = describe_export(run)
             if warn:
                 print(f"Warning: {text} {run_advice(run)}", file=sys.stderr)
-        out = export_run(project, args.out, args.run, with_data=args.with_data, force=args.force,
-                         format=fmt.name, dims=args.dims)
+        check = export_and_verify(project, args.out, args.run, with_data=args.with_data, force=args.force,
+                                  format=fmt.name, dims=args.dims)
+    out = check.path
+    print(check.describe(), file=sys.stderr)   # the same check the Export view shows
+    if check.same is False:
+        raise UserError(f"The export in {out} does not score the sample pair as the run does.")
     if fmt.name == "torch" and not args.dims:
         print(f"Exported run {run.id if run else args.run} to {out}")
     else:
@@ -1128,7 +1137,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(the queue orders and the model's guesses read them)")
     p.add_argument("project")
     p.add_argument("--model", default="best", help="base, best (default; base while no run is "
-                   "trained) or run:N")
+                   "trained), run:N, or next (what the app would score next, if anything)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_predict)

@@ -2,6 +2,7 @@
 
 - The store owns SQL: no SQL string in any module of ``stsstudio`` but ``core/store.py``.
 - Core has no import cycle (imports inside functions count too).
+- The GUI never matches on an exception's text: core raises typed errors (core/errors.py) with hints.
 """
 
 from __future__ import annotations
@@ -297,3 +298,109 @@ def test_hex_colours_live_only_in_style() -> None:
         if found:
             offenders[str(path.relative_to(PACKAGE))] = found
     assert not offenders, f"Hex colours outside gui/style.py (add a named role there): {offenders}"
+
+
+# -- typed errors: the GUI never guesses a failure from its text -------------------------------
+
+ERROR_NAMES = {"message", "msg", "error", "err", "exc", "exception", "failure", "reason", "details"}
+TEXT_METHODS = {"lower", "upper", "casefold", "startswith", "endswith", "find", "index", "count"}
+REGEX_CALLS = {"search", "match", "fullmatch", "findall", "finditer"}
+
+
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _text_matches(body: list[ast.stmt], names: set[str]) -> list[int]:
+    """Lines in ``body`` that look inside the text of one of ``names``."""
+    lines = []
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+                if isinstance(node.left, ast.Constant) and isinstance(node.left.value, str) \
+                        and any(_mentions(c, names) for c in node.comparators):
+                    lines.append(node.lineno)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in TEXT_METHODS and _mentions(node.func.value, names):
+                    lines.append(node.lineno)
+                elif node.func.attr in REGEX_CALLS and any(_mentions(a, names) for a in node.args[1:]):
+                    lines.append(node.lineno)
+    return lines
+
+
+def error_text_matches(source: str) -> list[int]:
+    """Lines that match on an exception's text: inside ``except ... as e`` (on ``e``), in a function
+    that takes a failure message (``message``, ``error``, ...), or any function named ``explain*``."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ExceptHandler) and node.name:
+            lines += _text_matches(node.body, {node.name})
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.name.lstrip("_").startswith("explain"):
+                lines.append(node.lineno)
+            params = {a.arg for a in [*node.args.args, *node.args.kwonlyargs]} & ERROR_NAMES
+            if params:
+                lines += _text_matches(node.body, params)
+    return sorted(set(lines))
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ("try:\n    f()\nexcept RuntimeError as exc:\n    if 'out of memory' in str(exc).lower():\n"
+     "        g()", True),
+    ("try:\n    f()\nexcept Exception as e:\n    oom = 'CUDA' in str(e)", True),
+    ("try:\n    f()\nexcept Exception as e:\n    if re.search('nan', str(e)):\n        g()", True),
+    ("def explain_failure(text):\n    return text", True),
+    ("def _on_failed(self, message, details):\n    if 'too few' in message:\n        pass", True),
+    ("def _on_failed(self, message, details):\n    low = message.lower()", True),
+    ("try:\n    f()\nexcept UserError as exc:\n    self.show(exc.text, exc.hint)", False),
+    ("def _on_failed(self, message, details):\n    self.banner.setText(message)", False),
+    ("def _on_failed(self, message, details):\n    self.log('FAILED: ' + message.replace('\\n', ' '))",
+     False),
+    ("def f(text):\n    return 'x' in text.lower()", False),
+])
+def test_error_text_detector(source: str, found: bool) -> None:
+    assert bool(error_text_matches(source)) is found
+
+
+def test_gui_never_matches_on_exception_text() -> None:
+    offenders = {}
+    for path in sorted((PACKAGE / "gui").rglob("*.py")):
+        lines = error_text_matches(path.read_text(encoding="utf-8"))
+        if lines:
+            offenders[str(path.relative_to(PACKAGE))] = lines
+    assert not offenders, ("raise a typed error with its hint in core (core/errors.py) and show "
+                           f"error.text and error.hint instead: {offenders}")
+
+
+# Core may translate a third party's exception by its text in these places only (torch's
+# out-of-memory, pandas' ragged-row parse error); everything else raises a typed error.
+CORE_TRANSLATIONS = {("core/training.py", "_is_oom"), ("core/importers.py", "parse_ragged")}
+
+
+def matching_functions(source: str) -> set[str]:
+    """The innermost function around each line that matches on an exception's text."""
+    tree = ast.parse(source)
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    names = set()
+    for line in error_text_matches(source):
+        around = [f for f in functions if f.lineno <= line <= (f.end_lineno or f.lineno)]
+        names.add(max(around, key=lambda f: f.lineno).name if around else "<module>")
+    return names
+
+
+def test_matching_functions_names_the_innermost_function() -> None:
+    source = ("def outer():\n    def parse_ragged(exc):\n        return 'Expected' in str(exc)\n"
+              "    try:\n        f()\n    except ValueError as exc:\n        return 'x' in str(exc)\n")
+    assert matching_functions(source) == {"outer", "parse_ragged"}
+    # Tidying a message's whitespace for one line is not matching on it.
+    assert matching_functions("def f(message):\n    return ' '.join(message.split())") == set()
+
+
+def test_core_translates_exception_text_in_one_place_per_library() -> None:
+    found = set()
+    for path in sorted((PACKAGE / "core").rglob("*.py")):
+        rel = str(path.relative_to(PACKAGE))
+        found |= {(rel, name) for name in matching_functions(path.read_text(encoding="utf-8"))}
+    assert ("core/training.py", "_is_oom") in found            # the detector sees the one we keep
+    assert found <= CORE_TRANSLATIONS, (f"raise a typed error (core/errors.py) instead of matching "
+                                        f"on exception text: {sorted(found - CORE_TRANSLATIONS)}")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stsstudio.core.errors import Cancelled, UserError
+from stsstudio.core.errors import Cancelled, ModelUnavailable, UserError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -106,7 +106,8 @@ def _run_model_dir(project: Any, run: Any) -> str:
     if not path.is_absolute():
         path = project.path / path
     if not path.is_dir():
-        raise UserError(f"The model folder of run {run.id} is missing: {path}.")
+        raise ModelUnavailable(f"The model folder of run {run.id} is missing: {path}.",
+                               hint="Choose another run or the base model.")
     return str(project.inside(path, tree=True))  # never a model outside the project
 
 

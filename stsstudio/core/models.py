@@ -14,12 +14,13 @@ cheap (the GUI resolves and describes names on its start-up path).
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stsstudio.core.errors import UserError
+from stsstudio.core.errors import ModelLoadError, ModelUnavailable, UnsafeModel, UserError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -30,9 +31,8 @@ DEFAULT_LABEL = "all-MiniLM-L6-v2 (embedded)"
 # Hub ids: "name" or "org/name"; letters, digits, '-', '_', '.' (no leading/trailing dot run).
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
-
-class ModelLoadError(UserError):
-    """A base model could not be found or loaded (bad folder, not cached offline, ...)."""
+# Files that torch reads with pickle: loading one can run code. Weights must be .safetensors.
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 
 def default_model_dir() -> Path:
@@ -67,7 +67,7 @@ def resolve_model(name: str | None) -> str:
     if path.exists():
         raise ModelLoadError(f"{text} is a file, not a model folder.")
     if not _HUB_ID.match(text):
-        raise ModelLoadError(
+        raise ModelUnavailable(
             f"Model folder {text} does not exist (and it is not a Hugging Face Hub id like 'org/name').")
     return text
 
@@ -94,6 +94,41 @@ def _check_folder(path: Path) -> None:
         raise ModelLoadError(
             f"{path} is not a model folder: it has neither modules.json (sentence-transformers) "
             "nor config.json (transformers).")
+    check_model_folder(path)
+
+
+def check_model_folder(path: Path) -> None:
+    """Refuse a model folder whose loading could run code: custom code or pickled weights.
+
+    Raises:
+        UnsafeModel: a ``config.json`` with ``auto_map`` (code shipped with the model), a module
+            in ``modules.json`` that is not one of sentence-transformers' own, or a folder whose
+            weights are pickles (``pytorch_model.bin``, ``.pt``, ...) with no ``.safetensors``.
+    """
+    for config in (path / "config.json", *path.glob("*/config.json")):
+        data = _read_json(config)
+        if isinstance(data, dict) and data.get("auto_map"):
+            raise UnsafeModel(f"{path} is refused: its {config.relative_to(path)} asks to run the model's "
+                              "own code (auto_map), and STS Studio never runs code from a model folder.")
+    modules = _read_json(path / "modules.json")
+    for module in modules if isinstance(modules, list) else []:
+        kind = str(module.get("type", "")) if isinstance(module, dict) else ""
+        if kind and not kind.startswith("sentence_transformers."):
+            raise UnsafeModel(f"{path} is refused: its modules.json names the custom module {kind!r}, "
+                              "and STS Studio never runs code from a model folder.")
+    for folder in (path, *(p for p in path.rglob("*") if p.is_dir())):
+        files = [p for p in folder.iterdir() if p.is_file()]
+        pickles = [p for p in files if p.suffix.lower() in _PICKLE_SUFFIXES and p.name != "training_args.bin"]
+        if pickles and not any(p.suffix == ".safetensors" for p in files):
+            raise UnsafeModel(f"{path} is refused: its weights ({pickles[0].relative_to(path)}) are a "
+                              "pickle file, which can run code when loaded.")
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
 
 
 def load_model(name: str | None, device: str = "cpu",
@@ -126,10 +161,10 @@ def load_model(name: str | None, device: str = "cpu",
         raise
     except (OSError, ValueError) as exc:
         if not local:
-            raise ModelLoadError(
+            raise ModelUnavailable(
                 f"Model {target!r} is not a local folder and is not available offline (the Hugging "
-                "Face Hub cannot be reached). Download it on a connected machine or choose a local "
-                "model folder.") from None
+                "Face Hub cannot be reached).", hint="Download it on a connected machine, or choose "
+                "the embedded default model or a local model folder.") from None
         raise ModelLoadError(f"Could not load the model in {target}: {_first_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - broken weights/configs raise anything
         where = target if local else repr(target)

@@ -166,6 +166,31 @@ def _score_pages(project: Any, run_id: int, row_of: dict[str, int], emb: np.ndar
         task.progress(min(done, total), max(total, 1))
 
 
+def next_scoring_target(project: Any) -> int | None:
+    """Which model to score next: the best run without a current set, else the base model
+    without one (:data:`BASE_RUN`).
+
+    A set that misses pairs added since it was made is not current. The app's scheduler scores
+    what this returns after each run and when a project opens; ``stsstudio predict PROJECT
+    --model next`` does the same once. Uses only index seeks (no scan of the pairs), so the GUI
+    thread may call it.
+
+    Returns:
+        The run id to score (0: the base model), or None while a run trains (it needs the cores)
+        or when every wanted set is current.
+    """
+    runs = project.runs()
+    if any(r.status == "running" for r in runs):
+        return None
+    sets = project.prediction_sets()
+    newest = project.max_pair_id() if sets else 0
+    best = project.best_run()
+    for run_id in ([best.id] if best is not None else []) + [BASE_RUN]:
+        if run_id not in sets or project.predicted_max_pair_id(run_id) < newest:
+            return run_id
+    return None
+
+
 def current_prediction_run(project: Any) -> int | None:
     """The run whose predictions the features read: the best run's set when complete, else the
     base model's, else None (nothing scored yet)."""

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stsstudio.core.errors import ProjectFileTargetError, ProjectPathError, UserError
+from stsstudio.core.errors import (
+    ProjectError,
+    ProjectFileTargetError,
+    ProjectLocked,
+    ProjectPathError,
+    ProjectReadOnly,
+    UserError,
+)
 from stsstudio.core.hashing import pair_hash, pair_hashes
 from stsstudio.core.paths import process_alive
 
@@ -42,16 +49,11 @@ RUN_STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 PAGE_SIZE = 16384  # of new projects; existing ones keep theirs
 
 
-class ProjectError(UserError):
-    """A user-facing error about a project (bad path, newer schema, locked, ...)."""
-
-
 class InvalidValueError(ProjectError, ValueError):
     """A value the user gave is out of range (a ValueError for callers, one line for the CLI)."""
 
 
-class ProjectLockedError(ProjectError):
-    """Another process holds the project open for writing."""
+ProjectLockedError = ProjectLocked  # its name before the errors were declared in core/errors.py
 
 
 # --------------------------------------------------------------------------------------
@@ -268,10 +270,8 @@ class _WriterLock:
             self._fh.close()
             self._fh = None
             who = f" (process {holder})" if holder else ""
-            raise ProjectLockedError(
-                f"{self.path.parent} is open in another STS Studio window or command{who}. "
-                "Close it there first, or open this project read-only."
-            ) from None
+            raise ProjectLocked(
+                f"{self.path.parent} is open in another STS Studio window or command{who}.") from None
         try:
             self._fh.seek(0)
             self._fh.truncate()
@@ -319,8 +319,9 @@ def _open_lock_file(path: Path) -> Any:
             raise ProjectError(f"{path} is a symbolic link; a project's lock file must be a plain "
                                "file. Delete the link and open the project again.") from None
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise ProjectError(f"{path.parent} is read-only ({_os_reason(exc)}); open the project "
-                               "read-only, or copy it to a folder you can write to.") from None
+            raise ProjectReadOnly(f"{path.parent} is read-only ({_os_reason(exc)}).",
+                                  hint="Open the project read-only, or copy it to a folder you can "
+                                  "write to.") from None
         raise ProjectError(f"{path.parent} cannot be opened for writing: {_os_reason(exc)}") from None
     import stat
 
@@ -829,7 +830,7 @@ class Project:
         Commits on success; rolls back on any exception, leaving the database as it was.
         """
         if self.readonly:
-            raise ProjectError(f"{self.path} is open read-only.")
+            raise ProjectReadOnly(f"{self.path} is open read-only.")
         return _Transaction(self)
 
     @contextlib.contextmanager
@@ -844,7 +845,7 @@ class Project:
         worker calls it between its writes.
         """
         if self.readonly:
-            raise ProjectError(f"{self.path} is open read-only.")
+            raise ProjectReadOnly(f"{self.path} is open read-only.")
         with self._lock:
             self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         side = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None, timeout=10)

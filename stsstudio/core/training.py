@@ -31,7 +31,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from stsstudio.core.errors import UserError
+from stsstudio.core.errors import (
+    LossNotANumber,
+    OutOfMemory,
+    ProjectReadOnly,
+    TooFewLabels,
+    TrainingError,
+    UserError,
+)
 from stsstudio.core.losses import LOSS_NAMES as LOSSES
 from stsstudio.core.losses import build_loss
 from stsstudio.core.schedule import AUTO, Schedule, cv_folds, kfold
@@ -137,16 +144,15 @@ class RunResult:
     schedule: dict[str, Any] | None = None    # the resolved schedule (core/schedule.py)
     cv: dict[str, Any] | None = None          # cross-validation figures, when it was used
     human_ceiling: dict[str, Any] | None = None  # annotators' agreement on dev (core/agreement.py)
+    # A failed run's typed error (OutOfMemory, LossNotANumber, ...): its text and hint for the views.
+    error: UserError | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = asdict(replace(self, error=None))
+        d.pop("error", None)
         if self.dev_spearman_ci is not None:
             d["dev_spearman_ci"] = list(self.dev_spearman_ci)
         return d
-
-
-class TrainingError(UserError):
-    """A run cannot start or continue: too few labeled pairs, bad settings, nothing to resume."""
 
 
 def _rank() -> int:
@@ -201,6 +207,7 @@ class DataPlan:
     held_out: bool                     # True: ``dev`` is a seeded holdout of the train pairs
     holdout_fraction: float = HOLDOUT_FRACTION
     problems: tuple[str, ...] = ()     # why the run cannot start, in plain words (empty: it can)
+    hint: str = ""                     # the next step when it cannot start (the views to use)
     notes: tuple[str, ...] = ()        # advice that does not block the run
     cv_folds: int = 0                  # > 0: k-fold cross-validation estimates, the model trains on all
     schedule: Schedule | None = None   # the resolved schedule, when a config was given
@@ -229,6 +236,7 @@ def plan_data(labeled_train: int, labeled_dev: int, labeled_test: int = 0, *,
                         notes=tuple(notes), cv_folds=folds)
     held_out = dev == 0
     problems: list[str] = []
+    hints: list[str] = []
     notes = []
     if held_out:
         k = max(MIN_DEV_PAIRS, round(labeled_train * HOLDOUT_FRACTION))
@@ -237,25 +245,27 @@ def plan_data(labeled_train: int, labeled_dev: int, labeled_test: int = 0, *,
         if labeled_train < MIN_TRAIN_PAIRS + k:
             problems.append(
                 f"Too few labeled train pairs ({labeled_train}): with no labeled dev pairs, training needs "
-                f"at least {MIN_TRAIN_PAIRS + k} ({MIN_TRAIN_PAIRS} to train on, {k} held out to evaluate). "
-                "Label more pairs, or put some in the dev split.")
+                f"at least {MIN_TRAIN_PAIRS + k} ({MIN_TRAIN_PAIRS} to train on, {k} held out to evaluate).")
+            hints.append("Label more pairs in the Label view, or put some in the dev split in the Pairs "
+                         "view.")
     elif train < MIN_TRAIN_PAIRS:
         problems.append(
             f"Too few labeled train pairs ({train}): training needs at least {MIN_TRAIN_PAIRS} labeled "
-            "train pairs. Label more pairs, or move some to the train split.")
+            "train pairs.")
+        hints.append("Label more pairs in the Label view, or move some to the train split in the Pairs view.")
     if not problems and labeled_train < 100:
         notes.append("Fewer than 100 train pairs: expect a small, noisy improvement.")
     if held_out and labeled_train:
         notes.append(f"No dev split: a seeded {HOLDOUT_FRACTION:.0%} of the train pairs is held out for "
                      "evaluation. Assign a dev split in Pairs for a stable comparison between runs.")
     elif not held_out and dev < MIN_DEV_PAIRS:
-        problems.append(
-            f"Too few labeled dev pairs ({dev}): evaluation needs at least {MIN_DEV_PAIRS}. Label more dev "
-            f"pairs, or move all dev pairs to train to let training hold out {HOLDOUT_FRACTION:.0%}.")
+        problems.append(f"Too few labeled dev pairs ({dev}): evaluation needs at least {MIN_DEV_PAIRS}.")
+        hints.append(f"Label more dev pairs in the Label view, or move all dev pairs to train in the Pairs "
+                     f"view to let training hold out {HOLDOUT_FRACTION:.0%}.")
     elif not held_out and dev < 30:
         notes.append(f"Only {dev} dev pairs: the dev Spearman will be noisy.")
     return DataPlan(labeled_train, labeled_dev, labeled_test, train, dev, held_out,
-                    problems=tuple(problems), notes=tuple(notes))
+                    problems=tuple(problems), hint=" ".join(hints), notes=tuple(notes))
 
 
 def data_plan(project: Any, config: TrainConfig | None = None) -> DataPlan:
@@ -288,7 +298,7 @@ def _collect_data(project: Any, seed: int, cv: int | None = None) -> _Data:
     dev = project.labeled_pairs("dev")
     plan = plan_data(len(train), len(dev), cv=cv)
     if not plan.can_start:
-        raise TrainingError(" ".join(plan.problems))
+        raise TooFewLabels(" ".join(plan.problems), hint=plan.hint or None)
     if plan.cv_folds:
         return _Data(_split(train), _split([]), False, plan.cv_folds)
     if plan.held_out:
@@ -653,7 +663,9 @@ def train(project: Any, config: TrainConfig, reporter: Reporter | None = None) -
 
     Returns:
         The run's result. A NaN loss or running out of memory is not raised: the result's
-        status is "failed", its message says what to change, and ``reporter.failed`` got it.
+        status is "failed", its ``error`` is the typed error (:class:`~stsstudio.core.errors.
+        LossNotANumber`, :class:`~stsstudio.core.errors.OutOfMemory`) with its hint, its message
+        says the same, and ``reporter.failed`` got it.
 
     Raises:
         UserError: nothing was written: too few labeled pairs, invalid settings, a missing or
@@ -669,7 +681,7 @@ def train(project: Any, config: TrainConfig, reporter: Reporter | None = None) -
     resolve_model(base_name)  # a clear error for a bad name before any work
     device = _device_for_rank(resolve_device(config.device))
     if _rank() == 0 and getattr(project, "readonly", False):
-        raise TrainingError(f"{project.path} is open read-only; open it for writing to train.")
+        raise ProjectReadOnly(f"{project.path} is open read-only, and a run writes to it.")
     data = _collect_data(project, config.seed, config.cv_folds)
     if data.held_out:
         reporter.status(f"The project has no labeled dev pairs: holding out {len(data.dev)} of the labeled "
@@ -855,6 +867,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     trainer.remove_callback(PrinterCallback)  # it prints log dicts on stdout
 
     status, message, error = "finished", "", None
+    failure: UserError | None = None   # the typed error of a failed run (not raised: the run stands)
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except KeyboardInterrupt:
@@ -864,19 +877,24 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                     message="Stopped by the user; resume it from its last checkpoint.")
         raise
     except Exception as exc:  # noqa: BLE001 - every failure must leave the run marked failed
-        if _is_oom(exc):
+        if _is_oom(exc):  # the one place torch's out-of-memory becomes our typed error
             status = "failed"
-            message = (f"The {device.kind.upper()} ran out of memory at batch size {bs}. Lower the batch "
-                       f"size (e.g. {max(1, bs // 2)}) or the max sequence length, and train again.")
+            failure = OutOfMemory(f"The {device.kind.upper()} ran out of memory at batch size {bs}.",
+                                  hint=f"Lower the batch size (e.g. {max(1, bs // 2)}) or the max sequence "
+                                  "length, or train on the CPU.")
         else:
             status, message, error = "failed", f"Training failed: {type(exc).__name__}: {exc}", exc
     steps = int(trainer.state.global_step)
     if status == "finished" and callback.nan_step is not None:
         status = "failed"
-        message = (f"The loss became NaN at step {callback.nan_step}: training diverged. Lower the learning "
-                   f"rate (it was {schedule.learning_rate:g}; try {schedule.learning_rate / 10:g}).")
+        rate = schedule.learning_rate
+        failure = LossNotANumber(f"The loss became NaN (not a number) at step {callback.nan_step}: training "
+                                 "diverged.", hint=f"Lower the learning rate (it was {rate:g}; try "
+                                 f"{rate / 10:g}) or increase the warmup, then start again.")
     elif status == "finished" and callback.cancel_requested:
         status = "cancelled"
+    if failure is not None:
+        message = str(failure)
 
     # The kept model: the best checkpoint where the dev set can tell checkpoints apart, else the
     # model at the end of the schedule (see core/schedule.py SELECT_BEST_MIN_DEV).
@@ -954,7 +972,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         pairs=_pairs_seen(steps, steps_per_epoch, bs * world, len(data.train)),
         dev_spearman_ci=dev_ci, verdict=(comparison or {}).get("verdict", ""),
         outcome=(comparison or {}).get("outcome", ""), comparison=comparison,
-        schedule=schedule.as_dict(), cv=cv_summary, human_ceiling=ceiling)
+        schedule=schedule.as_dict(), cv=cv_summary, human_ceiling=ceiling, error=failure)
     if status == "finished":
         reporter.finished(result)
     elif status == "cancelled":

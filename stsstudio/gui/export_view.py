@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 )
 
 from stsstudio.core.export_formats import EXPORT_FORMATS, get_format
-from stsstudio.core.formats import file_name
 from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.export_variants import VariantTable
@@ -52,44 +51,11 @@ def card_job(project: Any, run_id: int) -> str:
 def export_job(project: Any, out_dir: str, run_id: int, with_data: bool, parquet: bool, force: bool,
                format: str = "torch", dims: int | None = None, measured: Any = None,
                task: Any = None) -> dict[str, Any]:
-    """Export, then load the folder back from disk with its backend and score a sample pair
-    with it (the check)."""
-    from stsstudio.core.export import export_run
-    from stsstudio.core.inference import similarity
+    """Core's export-and-verify, in the view's worker; the view shows its check."""
+    from stsstudio.core.export_verify import export_and_verify
 
-    fmt = get_format(format)
-    path = export_run(project, out_dir, run_id, with_data=with_data, force=force, task=task,
-                      format=fmt.name, dims=dims or None, measured=measured)
-    if with_data and parquet:
-        from stsstudio.core.data_export import export_pairs
-
-        export_pairs(project, Path(path) / "data" / file_name("labeled_pairs", "parquet"), labeled_only=True)
-    if task is not None:
-        task.status("Loading the exported folder back…")
-    model = fmt.load(str(path), dims or None)
-    sample = (project.labeled_pairs("dev") or project.labeled_pairs() or [None])[0]
-    # sentence-transformers v6 renamed get_sentence_embedding_dimension.
-    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    result: dict[str, Any] = {"path": str(path), "dimension": int(dims or dimension()),
-                              "format": fmt.label, "tolerance": fmt.tolerance, "runtime": fmt.runtime,
-                              "load_call": fmt.load_call(str(path), dims or None) if fmt.backend == "torch"
-                              else fmt.load_hint(str(path), dims or None),
-                              "max_seq_length": int(getattr(model, "max_seq_length", 0) or 0)}
-    if sample is not None:
-        result["sample"] = (sample.sentence1, sample.sentence2)
-        result["exported_score"] = similarity(model, sample.sentence1, sample.sentence2)
-        if dims:
-            from stsstudio.core.export_formats import _cosine
-            from stsstudio.core.inference import get_model
-
-            result["run_score"] = _cosine(get_model(f"run:{run_id}", "cpu", project),
-                                          sample.sentence1, sample.sentence2, dims)
-        else:
-            result["run_score"] = similarity(f"run:{run_id}", sample.sentence1, sample.sentence2,
-                                             project=project)
-    files = sorted(p.relative_to(path).as_posix() for p in Path(path).rglob("*") if p.is_file())
-    result["files"] = files
-    return result
+    return export_and_verify(project, out_dir, run_id, with_data=with_data, parquet=parquet, force=force,
+                             format=format, dims=dims, measured=measured, task=task).as_dict()
 
 
 def default_export_parent(project_path: Path) -> Path:
@@ -559,8 +525,7 @@ class ExportView(QWidget):
                  + (f", max length {result['max_seq_length']}" if result.get("max_seq_length") else "") + "."]
         if "exported_score" in result:
             s1, s2 = result["sample"]
-            tolerance = max(1e-4, result.get("tolerance", 0))
-            same = abs(result["exported_score"] - result["run_score"]) <= tolerance
+            same = result["same"]       # core's check (core/export_verify.py)
             mark = style.span("success", "✓ same as the run") if same else \
                 style.span("danger", "✗ differs from the run")
             lines.append(f"Sample pair “{html.escape(s1[:50])}” / “{html.escape(s2[:50])}”: "

@@ -20,23 +20,6 @@ START_DELAY_MS = 1500   # after a project opens or a run ends: the window settle
 BASE_RUN = 0      # core.predictions.BASE_RUN (that module, and numpy, load with the first scoring)
 
 
-def next_target(project: Any) -> int | None:
-    """Which model to score next: the best run without a current set, else the base model
-    without one; None while a run trains (it needs the cores) or when every wanted set exists.
-    A set that misses pairs added since is not current. Runs on the GUI thread, so it uses only
-    index seeks (no scan of the pairs)."""
-    runs = project.runs()
-    if any(r.status == "running" for r in runs):
-        return None
-    sets = project.prediction_sets()
-    newest = project.max_pair_id() if sets else 0
-    best = project.best_run()
-    for run_id in ([best.id] if best is not None else []) + [BASE_RUN]:
-        if run_id not in sets or project.predicted_max_pair_id(run_id) < newest:
-            return run_id
-    return None
-
-
 def _score(project: Any, run_id: int, task: Any = None) -> Any:
     import os
 
@@ -125,7 +108,9 @@ class PredictionScheduler(QObject):
     def _start_next(self) -> None:
         if not self._eligible():
             return
-        target = next_target(self.ctx.project)
+        from stsstudio.core.predictions import next_scoring_target  # numpy: loaded once ML is ready
+
+        target = next_scoring_target(self.ctx.project)
         if target is not None:
             self.start(target)
 

@@ -425,7 +425,7 @@ class TrainForm(QWidget):
             if plan.labeled_test:
                 text += f" {plan.labeled_test:,} labeled test pairs stay untouched."
             self.counts_label.setText(text)
-        warnings = [*plan.problems, *plan.notes]
+        warnings = [*plan.problems, *([plan.hint] if getattr(plan, "hint", "") else []), *plan.notes]
         self.warnings_label.setText("<br>".join(f"⚠ {html.escape(w)}" for w in warnings))
         self.warnings_label.setVisible(bool(warnings))
         self.start_button.setEnabled(plan.can_start and not training)

@@ -37,24 +37,6 @@ from stsstudio.gui.training_worker import TrainingWorker
 from stsstudio.gui.workers import JobRunner
 
 
-def explain_failure(message: str) -> str:
-    """Add the next step to take to an engine failure message (unless it already says one)."""
-    low = message.lower()
-    if "out of memory" in low or "oom" in low.split():
-        step = "Lower the batch size or the max sequence length, or train on the CPU."
-    elif "nan" in low.split() or "nan " in low or "not a number" in low:
-        step = "Lower the learning rate (e.g. 1e-5) or increase the warmup, then start again."
-    elif "too few" in low or "at least" in low:
-        step = "Label more pairs in the Label view (or assign a dev split in Pairs), then start again."
-    elif "model" in low and ("not" in low or "missing" in low or "offline" in low or "cache" in low):
-        step = "Choose the embedded default model, or a local model folder, then start again."
-    else:
-        step = "Check the log below; the project is unchanged and you can start again."
-    if any(w in low for w in ("lower the", "label more", "choose ", "try ")):
-        return message
-    return f"{message}\n{step}"
-
-
 def _list_devices_job() -> list[tuple[str, str]]:
     """Runs in a worker: importing torch takes seconds."""
     from stsstudio.core.devices import list_devices
@@ -421,7 +403,12 @@ class TrainView(QWidget):
         self.last_status = "failed"
         self.last_error = message
         self.last_result = self.worker.result if self.worker is not None else None
-        text = explain_failure(message)
+        from stsstudio.core.errors import UserError  # the typed error carries its own next step
+
+        error = self.worker.error if self.worker is not None else None
+        typed = isinstance(error, UserError)
+        text = (f"{error.text if typed else message}\n"
+                f"{error.hint if typed and error.hint else 'Check the log below; the project is unchanged.'}")
         self._log("FAILED: " + text.replace("\n", " "))
         if details:
             for line in details.rstrip().splitlines()[-12:]:

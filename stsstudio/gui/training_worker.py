@@ -129,7 +129,9 @@ class TrainingWorker(Worker):
             result = training.train(self.project, self.config, self.reporter)
         self.result = result
         if getattr(result, "status", "finished") == "failed":
-            # The base class turns a UserError into failed(message, "").
+            # The base class turns a UserError into failed(message, "") and keeps it as ``error``.
+            if getattr(result, "error", None) is not None:
+                raise result.error
             raise UserError(getattr(result, "message", "") or self._failure_message or "Training failed.")
         if getattr(result, "status", "") == "cancelled":
             # The reporter stopped the loop; the base class turns Cancelled into cancelled().

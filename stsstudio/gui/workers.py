@@ -76,6 +76,7 @@ class Worker(QObject):
         super().__init__()
         self.task = TaskState(self)
         self._thread: QThread | None = None
+        self.error: BaseException | None = None   # what ``failed`` reported, for typed errors' hints
 
     def work(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -94,8 +95,10 @@ class Worker(QObject):
         except Cancelled:
             self.cancelled.emit()           # the user stopped it: not a failure
         except UserError as exc:
+            self.error = exc                # typed: views show its text and hint
             self.failed.emit(str(exc), "")
         except Exception as exc:  # noqa: BLE001 - a bug: show it, keep the app alive
+            self.error = exc
             self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         else:
             if self.task.is_cancelled():
