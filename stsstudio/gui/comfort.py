@@ -130,7 +130,7 @@ def return_focus(window: QWidget) -> None:
 
 def install(app: QApplication) -> ComfortFilter:
     """Install the filter once on ``app`` (a second call returns the same filter)."""
-    existing = app.findChild(ComfortFilter)
+    existing = next((f for f in app.findChildren(ComfortFilter) if not f.property("uninstalled")), None)
     if existing is not None:
         return existing
     comfort = ComfortFilter(app)
@@ -140,8 +140,12 @@ def install(app: QApplication) -> ComfortFilter:
 
 def uninstall(app: QApplication) -> None:
     """Remove the filter (tests that installed it on the shared test application)."""
-    existing = app.findChild(ComfortFilter)
-    if existing is not None:
+    for existing in app.findChildren(ComfortFilter):
+        if existing.property("uninstalled"):
+            continue
+        existing.setProperty("uninstalled", True)   # deleted at the next event loop turn
         app.removeEventFilter(existing)
+        # Qt owns it (its parent is the app) and deletes it: taking it out of the app's children
+        # as well (setParent(None)) handed it to Python too, and a wrapper collected after Qt's
+        # deleteLater had run freed it twice (a segfault in a later test's gc.collect()).
         existing.deleteLater()
-        existing.setParent(None)
