@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -39,6 +38,7 @@ from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.export_variants import VariantTable
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.train_form import _form_label, _stack
+from stsstudio.gui.widgets import FitScrollArea, WrapLabel
 from stsstudio.gui.workers import JobRunner, Worker
 
 
@@ -135,11 +135,8 @@ class ExportView(QWidget):
         left.setMinimumWidth(380)
         # Scrollable: after an export the result joins the form, and on a 1024x640 screen the
         # column is taller than the window; squeezed, the wrapped hints overlapped the controls.
-        left_scroll = QScrollArea()
-        left_scroll.setWidget(left)
-        left_scroll.setWidgetResizable(True)
+        left_scroll = FitScrollArea(left)   # keeps the wrapped hints' full height
         left_scroll.setFrameShape(QFrame.NoFrame)
-        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         left_scroll.setMinimumWidth(left.minimumWidth() + 12)
 
         right_split = QSplitter(Qt.Vertical)
@@ -294,8 +291,7 @@ class ExportView(QWidget):
 
     @staticmethod
     def _hint(text: str) -> QLabel:
-        label = QLabel(text)
-        label.setWordWrap(True)
+        label = WrapLabel(text)
         label.setStyleSheet(style.text_color("hint"))
         return label
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
@@ -213,3 +214,49 @@ class EmptyState(QWidget):
     def set_text(self, title: str, message: str) -> None:
         self.title.setText(title)
         self.message.setText(message)
+
+
+class FitScrollArea(QScrollArea):
+    """A vertical scroll area whose content keeps the height its wrapped labels need.
+
+    QScrollArea ignores height-for-width: a column of form rows with word-wrapped hints got
+    the height of its unwrapped size hint, and the hints were clipped under the next control.
+    On every resize the content's minimum height is set to its height at the viewport's width.
+    """
+
+    def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        self.fit()
+
+    def fit(self) -> None:
+        content = self.widget()
+        if content is not None and content.hasHeightForWidth():
+            content.setMinimumHeight(content.heightForWidth(self.viewport().width()))
+
+
+class WrapLabel(QLabel):
+    """A word-wrapped label that asks its layout for the height its text needs at its actual
+    width (a form row computed it at another width and clipped the last line)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        super().setText(text)
+        self._fit()
+
+    def _fit(self) -> None:
+        needed = self.heightForWidth(self.width()) if self.width() > 0 else -1
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
