@@ -230,18 +230,31 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     assert oct((out / "model.safetensors").stat().st_mode & 0o777) == oct(0o644 & ~_umask())
     assert export.run_note.text()                             # it says what it exports
 
-    # 8. Suggest pairs from the project's sentences is reachable and its new pairs are labelled
-    #    on screen (the dialog's own test covers the whole plan).
+    # 8. File ▸ Suggest pairs…: the clinician's list of findings becomes new pairs; "Add pairs"
+    #    opens the first in the Label view, which is labelled there, on screen, by key.
+    findings = tmp_path / "findings.csv"
+    findings.write_text("finding\n" + "\n".join(
+        f"{side} {organ} {finding}" for side in SIDES[:3] for organ in ORGANS[:4]
+        for finding in FINDINGS[:2]) + "\n")
     before = project.stats()["pairs"]
-    rows = [("Right kidney cyst, simple", "Simple cyst of the right kidney", None, "train", 1, None)]
-    project.insert_pairs(rows, source="suggested")
-    new_id = max(project.query_pair_ids())
-    ctx.apply(Changes.new_pairs())
-    ctx.openPairRequested.emit(new_id)
+    dialog = window.open_suggest_dialog()
+    with qtbot.waitSignal(dialog._job.done, timeout=30_000):
+        dialog.import_file(str(findings))
+    dialog.pairs_spin.setValue(12)
+    with qtbot.waitSignal(dialog._job.done, timeout=120_000):
+        dialog.start_preview()
+    assert project.stats()["pairs"] == before                # a preview writes nothing
+    with qtbot.waitSignal(dialog.pairsAdded, timeout=120_000) as added:
+        dialog.start_commit()
+    new_id = added.args[0]
+    assert project.stats()["pairs"] == before + 12
     window.show_view("label")
     qtbot.waitUntil(lambda: view.shown_id == new_id, timeout=10000)
-    assert project.stats()["pairs"] == before + 1
+    view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_5)
+    ctx.apply(Changes.scored(0))          # background scoring of the new pairs ends meanwhile
+    qtbot.wait(50)
+    assert view.shown_id == new_id
     qtbot.keyClick(view, Qt.Key.Key_Return)
     assert _labels(project, ME)[-1] == (new_id, pytest.approx(1.0))
 
