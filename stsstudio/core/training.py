@@ -19,6 +19,7 @@ on its start-up path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -27,6 +28,7 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -691,7 +693,57 @@ def train(project: Any, config: TrainConfig, reporter: Reporter | None = None) -
     set_seed(config.seed)
     reporter.status("Loading the base model…")
     model = load_model(base_name, device=device.id, max_seq_length=config.max_seq_length)
-    return _run(project, config, reporter, model, data, device, base_name, run_id=None, checkpoint=None)
+    with no_library_gc():
+        return _run(project, config, reporter, model, data, device, base_name, run_id=None,
+                    checkpoint=None)
+
+
+class _GcShim:
+    """``gc`` for a library module, with ``collect`` made a no-op (see :func:`no_library_gc`)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def collect(self, *_args: Any, **_kwargs: Any) -> int:
+        return 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+_GC_CALLERS = ("accelerate.utils.memory", "transformers.trainer_utils")
+
+
+@contextlib.contextmanager
+def no_library_gc() -> Iterator[None]:
+    """Keep accelerate and transformers from running ``gc.collect()`` off the main thread.
+
+    The desktop app trains in a worker thread and collects cyclic garbage on the GUI thread only
+    (Qt objects must be torn down there). accelerate's ``free_memory`` at the end of every
+    ``Trainer.train`` calls ``gc.collect()`` itself; on the worker that destroyed a dead widget's
+    QObject and deadlocked against the GUI thread (seen in the journey test after a run). On the
+    main thread (the CLI) nothing changes. Each library keeps its ``gc`` module otherwise.
+    """
+    if threading.current_thread() is threading.main_thread():
+        yield
+        return
+    import gc as real_gc
+    import importlib
+
+    patched = []
+    for name in _GC_CALLERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:   # pragma: no cover - a library layout we do not know
+            continue
+        if getattr(module, "gc", None) is real_gc:
+            module.gc = _GcShim(real_gc)
+            patched.append(module)
+    try:
+        yield
+    finally:
+        for module in patched:
+            module.gc = real_gc
 
 
 def resume(project: Any, run_id: int, reporter: Reporter | None = None,
@@ -739,9 +791,10 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
         project.update_run(run.id, status="running", pid=os.getpid(), finished_at=None,
                            message=f"resumed from step {step}", device=dev.id)
     reporter.status(f"Resuming run {run.id} from step {step}.")
-    return _run(project, config, reporter, model, data, dev, run.base_model, run_id=run.id,
-                checkpoint=checkpoint, previous_seconds=run.seconds or 0.0,
-                base_dev_spearman=run.base_dev_spearman)
+    with no_library_gc():
+        return _run(project, config, reporter, model, data, dev, run.base_model, run_id=run.id,
+                    checkpoint=checkpoint, previous_seconds=run.seconds or 0.0,
+                    base_dev_spearman=run.base_dev_spearman)
 
 
 def _device_for_rank(device: Any) -> Any:
