@@ -77,6 +77,22 @@ def _no_app_wide_comfort_filter(qapp):
 
 
 @pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test(qtbot):
+    """Collect the test's cyclic garbage (widgets, plots) right after it, on the GUI thread, once
+    its workers ended: left for a later test, a full collection of many tests' garbage has
+    crashed the interpreter."""
+    yield
+    import gc
+
+    from stsstudio.gui.workers import active_workers
+
+    qtbot.waitUntil(lambda: not active_workers(), timeout=10_000)
+    qtbot.wait(10)
+    with qtbot.capture_exceptions():
+        gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def _no_dangling_workers(qtbot):
     """Fail a test that leaves a worker thread (started via gui.workers) running."""
     yield
