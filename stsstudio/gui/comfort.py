@@ -58,14 +58,27 @@ def fit_to_screen(widget: QWidget, area: QRect | None = None) -> None:
     """Shrink and move a top-level window so it lies inside the screen's available area."""
     area = available_area(widget) if area is None else area
     frame = widget.frameGeometry()
-    extra_w, extra_h = frame.width() - widget.width(), frame.height() - widget.height()
-    wanted = QRect(widget.x(), widget.y(), widget.width() + extra_w, widget.height() + extra_h)
-    rect, minimum = fit_rect(wanted, widget.minimumSize() + QSize(extra_w, extra_h), area)
-    widget.setMinimumSize(max(0, minimum.width() - extra_w), max(0, minimum.height() - extra_h))
-    if rect.size() != wanted.size():
-        widget.resize(rect.width() - extra_w, rect.height() - extra_h)
-    if rect.topLeft() != wanted.topLeft():
-        widget.move(rect.topLeft())
+    width, height = widget.width(), widget.height()
+    extra_w, extra_h = frame.width() - width, frame.height() - height
+    min_w, min_h = widget.minimumWidth(), widget.minimumHeight()
+    rect, minimum = fit_rect(QRect(widget.x(), widget.y(), width + extra_w, height + extra_h),
+                             QSize(min_w + extra_w, min_h + extra_h), area)
+    new_w, new_h = rect.width() - extra_w, rect.height() - extra_h
+    new_min_w, new_min_h = max(0, minimum.width() - extra_w), max(0, minimum.height() - extra_h)
+    if (new_min_w, new_min_h) != (min_w, min_h):
+        widget.setMinimumSize(new_min_w, new_min_h)
+    if (new_w, new_h) != (width, height):
+        widget.resize(new_w, new_h)
+    if (rect.x(), rect.y()) != (widget.x(), widget.y()):
+        widget.move(rect.x(), rect.y())
+
+
+def keep_size(window: QWidget) -> None:
+    """Leave ``window`` at the size it is given (a screenshot of an exact size): not fitted.
+
+    Fitting a window larger than the (offscreen) screen, then closing it, has crashed a later
+    garbage collection in the test suite; a screenshot asks for its size on purpose anyway."""
+    window.setProperty(_FITTED, True)
 
 
 def _is_app_window(widget: QWidget) -> bool:
@@ -135,7 +148,29 @@ def install(app: QApplication) -> ComfortFilter:
         return existing
     comfort = ComfortFilter(app)
     app.installEventFilter(comfort)
+    _step_aside_while_collecting(app, comfort)
     return comfort
+
+
+def _step_aside_while_collecting(app: QApplication, comfort: ComfortFilter) -> None:
+    """Take the filter off while Python's garbage collector runs.
+
+    Collecting a closed window's wrappers destroys its widgets, and their destructors send
+    events; a Python event filter called from inside the collection, on half-destroyed widgets,
+    crashed the interpreter (seen after screenshots in the test suite)."""
+    import gc
+
+    def on_gc(phase: str, _info: dict) -> None:
+        if comfort.property("uninstalled"):
+            if on_gc in gc.callbacks:
+                gc.callbacks.remove(on_gc)
+            return
+        if phase == "start":
+            app.removeEventFilter(comfort)
+        else:
+            app.installEventFilter(comfort)
+
+    gc.callbacks.append(on_gc)
 
 
 def uninstall(app: QApplication) -> None:

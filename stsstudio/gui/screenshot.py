@@ -102,6 +102,9 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
         else:
             window = MainWindow(ctx)
         window.resize(*size)
+        from stsstudio.gui.comfort import keep_size
+
+        keep_size(window)   # the size asked for, even beyond the screen
         window.show()
         window.resize(*size)
         if view not in ("welcome", "agreement"):
