@@ -148,29 +148,7 @@ def install(app: QApplication) -> ComfortFilter:
         return existing
     comfort = ComfortFilter(app)
     app.installEventFilter(comfort)
-    _step_aside_while_collecting(app, comfort)
     return comfort
-
-
-def _step_aside_while_collecting(app: QApplication, comfort: ComfortFilter) -> None:
-    """Take the filter off while Python's garbage collector runs.
-
-    Collecting a closed window's wrappers destroys its widgets, and their destructors send
-    events; a Python event filter called from inside the collection, on half-destroyed widgets,
-    crashed the interpreter (seen after screenshots in the test suite)."""
-    import gc
-
-    def on_gc(phase: str, _info: dict) -> None:
-        if comfort.property("uninstalled"):
-            if on_gc in gc.callbacks:
-                gc.callbacks.remove(on_gc)
-            return
-        if phase == "start":
-            app.removeEventFilter(comfort)
-        else:
-            app.installEventFilter(comfort)
-
-    gc.callbacks.append(on_gc)
 
 
 def uninstall(app: QApplication) -> None:
