@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -38,7 +39,7 @@ from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.export_variants import VariantTable
 from stsstudio.gui.run_combo import fill_run_combo
 from stsstudio.gui.train_form import _form_label, _stack
-from stsstudio.gui.widgets import FitScrollArea, WrapLabel
+from stsstudio.gui.widgets import WrapLabel
 from stsstudio.gui.workers import JobRunner, Worker
 
 
@@ -135,8 +136,11 @@ class ExportView(QWidget):
         left.setMinimumWidth(380)
         # Scrollable: after an export the result joins the form, and on a 1024x640 screen the
         # column is taller than the window; squeezed, the wrapped hints overlapped the controls.
-        left_scroll = FitScrollArea(left)   # keeps the wrapped hints' full height
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
         left_scroll.setFrameShape(QFrame.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         left_scroll.setMinimumWidth(left.minimumWidth() + 12)
 
         right_split = QSplitter(Qt.Vertical)

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QStyle,
     QStyledItemDelegate,
@@ -214,30 +213,6 @@ class EmptyState(QWidget):
     def set_text(self, title: str, message: str) -> None:
         self.title.setText(title)
         self.message.setText(message)
-
-
-class FitScrollArea(QScrollArea):
-    """A vertical scroll area whose content keeps the height its wrapped labels need.
-
-    QScrollArea ignores height-for-width: a column of form rows with word-wrapped hints got
-    the height of its unwrapped size hint, and the hints were clipped under the next control.
-    On every resize the content's minimum height is set to its height at the viewport's width.
-    """
-
-    def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWidget(content)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
-        super().resizeEvent(event)
-        self.fit()
-
-    def fit(self) -> None:
-        content = self.widget()
-        if content is not None and content.hasHeightForWidth():
-            content.setMinimumHeight(content.heightForWidth(self.viewport().width()))
 
 
 class WrapLabel(QLabel):
