@@ -1333,6 +1333,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"stsstudio {args.command}: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:   # `stsstudio info P | head`: the reader left; nothing to say
+        return 0
     except OSError as exc:
         # The machine refused (full disk, no permission, read-only folder): not a bug in us.
         print(f"stsstudio {args.command}: {one_line(_os_error_text(exc))}", file=sys.stderr)
@@ -1340,8 +1342,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"stsstudio {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 _INTERMIXED = ("similarity",)
