@@ -86,7 +86,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
     model = str(_tiny_model(root / "model")) if opts.model == "tiny" else opts.model
     t_make = time.perf_counter()
     project = Project.create(root / "project", base_model=model)
-    project.insert_pairs(_pairs(opts.predict_pairs))
+    project.pairs.insert(_pairs(opts.predict_pairs))
     make_s = time.perf_counter() - t_make
     ctx = ProjectContext()
     ctx.ml_ready = True
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
         "pairs": opts.predict_pairs,
         "model": opts.model,
         "project_build_s": round(make_s, 1),
-        "scored": len(project.predictions(0)),
+        "scored": len(project.predictions.get(0)),
         "wall_s": round(wall, 1),
         "ticks": int(len(gaps)),
         "longest_gap_ms": round(float(gaps.max()), 1),

@@ -63,9 +63,9 @@ def _make_project(folder: Path, n_train: int, n_dev: int) -> Any:
     project = Project.create(folder, name="STSb responsiveness bench")
     train = _read_stsb(STSB / "sts-train.csv", n_train)
     dev = _read_stsb(STSB / "sts-dev.csv", n_dev)
-    project.insert_pairs([(a, b, s, "train", i + 1, None) for i, (a, b, s) in enumerate(train)],
+    project.pairs.insert([(a, b, s, "train", i + 1, None) for i, (a, b, s) in enumerate(train)],
                          source="sts-train.csv")
-    project.insert_pairs([(a, b, s, "dev", i + 1, None) for i, (a, b, s) in enumerate(dev)],
+    project.pairs.insert([(a, b, s, "dev", i + 1, None) for i, (a, b, s) in enumerate(dev)],
                          source="sts-dev.csv")
     return project
 

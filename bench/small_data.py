@@ -86,7 +86,7 @@ def main() -> None:
             for name in a.schedules.split(","):
                 with tempfile.TemporaryDirectory(prefix="small_data_") as tmp:
                     project = Project.create(Path(tmp) / "p")
-                    project.insert_pairs([(s1, s2, y, "train", i + 1, None) for i, (s1, s2, y) in enumerate(sample)],
+                    project.pairs.insert([(s1, s2, y, "train", i + 1, None) for i, (s1, s2, y) in enumerate(sample)],
                                          source="bench")
                     config = TrainConfig(seed=seed, **SCHEDULES[name])
                     if not a.with_cv:

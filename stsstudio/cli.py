@@ -59,7 +59,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     with _open_project(args.project, readonly=True) as project:
         stats = project.stats()
         runs = [{"id": r.id, "status": r.status, "loss": r.loss, "steps": r.steps,
-                 "best_dev_spearman": r.best_dev_spearman} for r in project.runs()]
+                 "best_dev_spearman": r.best_dev_spearman} for r in project.runs.all()]
     if args.json:
         _print_json({**stats, "run_list": runs})
         return 0
@@ -328,9 +328,9 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
 def _cmd_label_target(args: argparse.Namespace) -> int:
     with _open_project(args.project, readonly=args.how is None) as project:
         if args.how is None:
-            print(project.label_aggregate)
+            print(project.labels.aggregate)
             return 0
-        changed = project.set_label_aggregate(args.how)
+        changed = project.labels.set_aggregate(args.how)
     print(f"Pairs with several annotators now train on the {args.how} of their labels "
           f"({changed:,} targets changed; adjudicated values still win).")
     return 0
@@ -338,8 +338,8 @@ def _cmd_label_target(args: argparse.Namespace) -> int:
 
 def _cmd_assign_overlap(args: argparse.Namespace) -> int:
     with _open_project(args.project) as project:
-        spell = project.annotator_spellings(args.annotators)
-        summary = project.assign_overlap(args.annotators, args.overlap / 100, seed=args.seed,
+        spell = project.annotators.spellings(args.annotators)
+        summary = project.assignments.assign(args.annotators, args.overlap / 100, seed=args.seed,
                                          unlabeled_only=not args.all_pairs)
     if args.json:
         _print_json(summary)
@@ -386,7 +386,7 @@ def _moving(args: argparse.Namespace, project: Any, move: Any) -> Any:
     try:
         return move()
     except NothingToMove as exc:
-        counts = project.counts()
+        counts = project.counts.get()
         if counts.labeled("none") and not counts.labeled("train"):
             raise UserError(f"{exc}. Move them to train first: stsstudio split "
                             f"{_quote(args.project)} --to train --from none") from None
@@ -546,7 +546,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
 
 def _cmd_delete_run(args: argparse.Namespace) -> int:
     with _open_project(args.project) as project:
-        freed = project.delete_run(int(args.run))
+        freed = project.runs.delete(int(args.run))
     print(f"Deleted run {args.run} ({freed / 1e6:.1f} MB freed).")
     return 0
 
@@ -571,7 +571,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         reporter = _ProgressReporter()
         if not readonly:  # shown once the run has started (an error stays one line)
             reporter.plan = data_plan(project, config)
-            if not reporter.plan.can_start and project.counts().labeled("none"):
+            if not reporter.plan.can_start and project.counts.get().labeled("none"):
                 raise UserError(f"{' '.join(reporter.plan.problems)} From the command line: "
                                 f"stsstudio split {_quote(args.project)} --to train --from none")
         result = train(project, config, reporter)
@@ -644,7 +644,7 @@ def _cmd_queue(args: argparse.Namespace) -> int:
     with _open_project(args.project, readonly=True) as project:
         choices = next_pairs(project, args.order, limit=args.limit, split=args.split,
                              annotator=args.annotator or "")
-        pairs = project.pair_text_by_ids([c.pair_id for c in choices])
+        pairs = project.pairs.texts_by_ids([c.pair_id for c in choices])
         why = None if choices else why_empty(project, args.order, split=args.split,
                                               annotator=args.annotator or "")
     if why is not None:   # an order with nothing to give says why, and which order has pairs
@@ -711,7 +711,7 @@ def _model_ref(args: argparse.Namespace, project: Any = None) -> str:
         return "base"
     if getattr(args, "run", None) is not None:
         return f"run:{args.run}"
-    if project is not None and project.best_run() is None:
+    if project is not None and project.runs.best() is None:
         from stsstudio.core.inference import no_best_run_message
 
         raise UserError(no_best_run_message(project, cli=True))
@@ -795,8 +795,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     fmt = get_format(args.format)
     fmt.require()  # a missing extra: exit 2 with the pip line before opening anything
     with _open_project(args.project, readonly=True) as project:
-        run = project.run(args.run) if args.run is not None else project.best_run()
-        if args.run is None and run is None and any(r.model_dir for r in project.runs()):
+        run = project.runs.get(args.run) if args.run is not None else project.runs.best()
+        if args.run is None and run is None and any(r.model_dir for r in project.runs.all()):
             from stsstudio.core.inference import no_best_run_message
 
             raise UserError(no_best_run_message(project, cli=True, export=True))
@@ -859,7 +859,7 @@ def _cmd_similarity(args: argparse.Namespace) -> int:
         if len(args.args) != 3:
             raise UserError("give PROJECT S1 S2, or --model DIR S1 S2")
         with _open_project(args.args[0], readonly=True) as project:
-            ref = _model_ref(args, project) if not (args.calibrated and project.best_run() is None) \
+            ref = _model_ref(args, project) if not (args.calibrated and project.runs.best() is None) \
                 else "base"
             score = similarity(ref, args.args[1], args.args[2], project=project, device=args.device,
                                format=args.format)

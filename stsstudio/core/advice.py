@@ -3,7 +3,7 @@ trains, and what an export is about to write.
 
 One home for these rules: the Train view's banner, the Export view, the run history, and the
 ``train``/``export`` commands all call these functions. Which run counts as "best" is decided by
-:meth:`~stsstudio.core.store.Project.best_run` (only a run measurably better than the base model);
+:meth:`~stsstudio.core.store.Project.runs.best` (only a run measurably better than the base model);
 :func:`is_better` is that rule for one run.
 """
 

@@ -122,7 +122,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         labeled_only: only pairs with a current score.
         force: replace an existing file (otherwise that is an error).
         annotator, assignment: write ``annotator``'s labelling pack instead: the pairs assigned
-            to them (:meth:`Project.assign_overlap`), their own labels so far, and an
+            to them (:meth:`Project.assignments.assign`), their own labels so far, and an
             ``annotator`` column, so that ``merge-labels`` brings the pack back.
         labels: "wide" (default): with several annotators, one ``label_<name>`` column each,
             on the project's scale; "long": one row per pair and annotator, ``score`` being
@@ -144,13 +144,13 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         annotator = (annotator or "").strip()
         if not (assignment and annotator):
             raise UserError("a labelling pack needs both --annotator NAME and --assignment")
-        rows = [r for r in project.assignment_rows(annotator) if split is None or r[3] == split]
+        rows = [r for r in project.assignments.rows(annotator) if split is None or r[3] == split]
         if not rows:
             raise UserError(f"no pairs are assigned to {annotator!r}; assign them first "
                             "(stsstudio assign-overlap)")
         frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     else:
-        frame = _pairs_frame(project, project.pair_text_rows(split, labeled_only=labeled_only,
+        frame = _pairs_frame(project, project.pairs.text_rows(split, labeled_only=labeled_only,
                                                              metadata=True))
         frame = _with_annotators(project, frame, split, labeled_only, labels)
     if annotator:
@@ -203,7 +203,7 @@ def _pairs_frame(project: Project, rows: list[tuple]) -> Any:
     import pandas as pd
 
     frame = pd.DataFrame.from_records([r[:4] for r in rows], columns=list(COLUMNS))
-    keys = project.metadata_keys()
+    keys = project.pairs.metadata_keys()
     metas = [r[4] or {} for r in rows]
     keys += [k for k in dict.fromkeys(k for m in metas for k in m) if k not in keys]
     taken = set(COLUMNS) | {display_column(project.display_scale())}
@@ -224,10 +224,10 @@ def _with_annotators(project: Project, frame: Any, split: str | None, labeled_on
     """Add who labelled what to the one-row-per-pair ``frame`` (see :data:`LABEL_LAYOUTS`)."""
     import pandas as pd
 
-    ids = project.query_pair_ids(filter="labeled" if labeled_only else "all", split=split)
+    ids = project.pairs.query_ids(filter="labeled" if labeled_only else "all", split=split)
     if len(ids) != len(frame):  # the pairs changed between the two reads: a caller's bug
         raise UserError("the project changed during the export; export again")
-    rows = project.annotator_labels(split=split)
+    rows = project.labels.by_annotator(split=split)
     names = sorted({a for _pid, _s, a, _v in rows})
     if layout == "wide" and len(names) < 2:
         return frame

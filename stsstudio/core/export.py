@@ -55,15 +55,15 @@ def _find_run(project: Any, run_id: int | None) -> Any:
     from stsstudio.core.inference import resolve_model_ref
 
     if run_id is None:
-        run = project.best_run()
+        run = project.runs.best()
         if run is None:
-            if any(r.model_dir for r in project.runs()):
+            if any(r.model_dir for r in project.runs.all()):
                 from stsstudio.core.inference import no_best_run_message
 
                 raise UserError(no_best_run_message(project))
             raise UserError(f"{project.name} has no trained run to export. Train a model first.")
     else:
-        run = project.run(int(run_id))
+        run = project.runs.get(int(run_id))
         if run is None:
             raise UserError(f"Run {run_id} does not exist in {project.name}.")
     resolve_model_ref(project, f"run:{run.id}")  # a clear error when the run has no model
@@ -193,8 +193,8 @@ def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepa
     from stsstudio.core.evaluation import split_trained
 
     # The card's figures never include pairs the run trained on (moved to dev or test later).
-    dev_pairs, dev_leaked = split_trained(project, project.labeled_pairs("dev"), run.id)
-    test_pairs, test_leaked = split_trained(project, project.labeled_pairs("test"), run.id)
+    dev_pairs, dev_leaked = split_trained(project, project.pairs.labeled("dev"), run.id)
+    test_pairs, test_leaked = split_trained(project, project.pairs.labeled("test"), run.id)
     left_out = len(dev_leaked) + len(test_leaked)
     # The library writes its own card when a variant is saved; ours replaces it. No widget
     # examples (random, and slow), no Hub look-ups.
@@ -228,8 +228,8 @@ def _train_pair_count(project: Any, run: Any) -> int:
     config = run.config or {}
     if config.get("train_pairs") is not None:
         return int(config["train_pairs"])
-    trained = project.run_pair_ids(run.id, "train")
-    return len(trained) if trained else len(project.labeled_pairs("train"))
+    trained = project.runs.pair_ids(run.id, "train")
+    return len(trained) if trained else len(project.pairs.labeled("train"))
 
 
 def _card(project: Any, prepared: _Prepared, folder: str) -> str:

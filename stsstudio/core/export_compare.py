@@ -89,7 +89,7 @@ def _throughput(model: Any, sentences: list[str]) -> float:
 
 def _throughput_sample(project: Any, limit: int) -> list[str]:
     """An evenly spaced, deterministic sample of the project's sentences."""
-    sentences = [s for s in project.sentences() if s]
+    sentences = [s for s in project.pairs.sentences() if s]
     if len(sentences) <= limit:
         return sentences
     step = len(sentences) / limit
@@ -118,7 +118,7 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
         Cancelled: the task was cancelled; the temporary folders are removed.
     """
     run = _find_run(project, run_id)
-    dev = [p for p in project.labeled_pairs("dev")]
+    dev = [p for p in project.pairs.labeled("dev")]
     if len(dev) < 3 or len({p.score for p in dev}) < 2:
         raise UserError(f"Comparing export variants needs at least 3 labeled dev pairs with different "
                         f"scores; {project.name} has {len(dev)}.")

@@ -230,7 +230,7 @@ class ImportReport:
 
 @dataclass
 class PreparedImport:
-    """A validated import, not yet written. ``rows`` goes to :meth:`Project.insert_pairs`."""
+    """A validated import, not yet written. ``rows`` goes to :meth:`Project.pairs.insert`."""
 
     rows: PairRows
     report: ImportReport
@@ -1391,8 +1391,8 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     dup_project = np.zeros(n, dtype=bool)
     existing_splits: Counter[str] = Counter()
     project_sentences: tuple[np.ndarray, np.ndarray] | None = None
-    if project is not None and project.has_pairs():
-        rows = project.pair_keys()
+    if project is not None and project.pairs.any():
+        rows = project.pairs.keys()
         p_hash = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         p_score = np.array([math.nan if r[1] is None else r[1] for r in rows], dtype=float)
         p_group = _LEAK_GROUP[np.array([SPLIT_CODES.index(r[2]) for r in rows], dtype=np.int8)]
@@ -1407,7 +1407,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
             g_new, g_old = group[dup_project], p_group[at]
             leak_pairs += int(((g_new != 0) & (g_old != 0) & (g_new != g_old)).sum())
         if (group != 0).any():
-            srows = project.split_sentence_rows()
+            srows = project.pairs.split_sentences()
             if srows:
                 ps_hash = np.concatenate([sentence_hashes([r[0] for r in srows]),
                                           sentence_hashes([r[1] for r in srows])])
@@ -1506,7 +1506,7 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         seconds=time.perf_counter() - started)
     step(100)
     return PreparedImport(rows=rows_out, report=report, raw=raw, options=options,
-                          data_version=project.data_version() if project is not None else None,
+                          data_version=project.pairs.version() if project is not None else None,
                           row_labels=row_labels,
                           existing_labels=raters.existing if raters is not None else [])
 
@@ -1550,7 +1550,7 @@ def _rater_labels(names: list[str], scores: np.ndarray, labeled: np.ndarray, kep
         if who in got:
             conflicts += abs(got[who] - float(scores[i])) > 1e-9
         got[who] = float(scores[i])
-    how = project.label_aggregate if project is not None else "mean"
+    how = project.labels.aggregate if project is not None else "mean"
     scores, labeled = scores.copy(), labeled.copy()
     by_row: dict[int, list[tuple[str, float]]] = {}
     existing_rows: dict[int, dict[str, float]] = {}
@@ -1564,10 +1564,10 @@ def _rater_labels(names: list[str], scores: np.ndarray, labeled: np.ndarray, kep
             existing_rows[k] = got
     existing: list[tuple[int, str, float]] = []
     if existing_rows and project is not None:
-        by_hash = project.pair_ids_by_hash()
+        by_hash = project.pairs.ids_by_hash()
         pid_of = {k: by_hash[int(hashes[k])] for k in existing_rows}
         current = {(pid, who): v for pid, _s, who, v in
-                   project.annotator_labels(pair_ids=sorted(set(pid_of.values())), raw=True)}
+                   project.labels.by_annotator(pair_ids=sorted(set(pid_of.values())), raw=True)}
         for k, got in existing_rows.items():
             pid = pid_of[k]
             for who, v in sorted(got.items()):
@@ -1612,16 +1612,16 @@ def commit_import(project: Project, prepared: PreparedImport, task: Any = None) 
     deduplication is redone against the current pairs first.
     """
     started = time.perf_counter()
-    if prepared.data_version is not None and prepared.data_version != project.data_version():
+    if prepared.data_version is not None and prepared.data_version != project.pairs.version():
         prepared = prepare_import(prepared.raw, prepared.options, project)
-    elif prepared.data_version is None and project.has_pairs():
+    elif prepared.data_version is None and project.pairs.any():
         prepared = prepare_import(prepared.raw, prepared.options, project)
     step = _Steps(task, total=max(len(prepared.rows), 1))
 
     def progress(done: int, total: int) -> None:
         step(done)
 
-    result = project.insert_pairs(prepared.rows, source=prepared.report.source,
+    result = project.pairs.insert(prepared.rows, source=prepared.report.source,
                                   progress=progress if task is not None else None,
                                   row_labels=prepared.row_labels,
                                   existing_labels=prepared.existing_labels)

@@ -91,9 +91,9 @@ def _from_project(source: Path, annotator: str | None
     on a different pair.
     """
     with Project.open(source, readonly=True) as other:
-        labels = other.annotator_labels()
-        settled = other.adjudicated_scores()
-        pairs = other.pairs_by_ids(sorted({pid for pid, *_ in labels} | set(settled)))
+        labels = other.labels.by_annotator()
+        settled = other.labels.adjudicated()
+        pairs = other.pairs.by_ids(sorted({pid for pid, *_ in labels} | set(settled)))
     hashes = {pid: pair_hash(p.sentence1, p.sentence2) for pid, p in pairs.items()}
     rows = []
     for pid, split, who, score in labels:
@@ -235,7 +235,7 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
         adjudicated = {}
 
     # One person is one annotator: spellings of a name are joined (and the report says so).
-    spell = project.annotator_spellings(dict.fromkeys(r.annotator for r in incoming))
+    spell = project.annotators.spellings(dict.fromkeys(r.annotator for r in incoming))
     report.joined = [f"{a!r} as {b!r}" for a, b in spell.items() if a != b]
     for row in incoming:
         row.annotator = spell[row.annotator]
@@ -246,10 +246,10 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
     report.skipped = unlabeled + len(incoming) - len(last)
     report.annotators = sorted({a for _h, a in last})
 
-    by_hash = project.pair_ids_by_hash()
+    by_hash = project.pairs.ids_by_hash()
     matched_ids = sorted({by_hash[h] for h, _a in last if h in by_hash})
     current: dict[tuple[int, str], float] = {}
-    for pid, _split, who, score in project.annotator_labels(pair_ids=matched_ids, raw=True):
+    for pid, _split, who, score in project.labels.by_annotator(pair_ids=matched_ids, raw=True):
         current[(pid, who)] = score
 
     labels: list[tuple[int, str, float]] = []
@@ -280,7 +280,7 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
     report.new_pairs = len(new_pairs)
     report.written = len(labels) + sum(len(e[4]) for e in new_pairs.values()) + report.adjudicated
     if not dry_run and report.written:
-        project.add_annotator_labels(labels, list(new_pairs.values()), source=f"merge: {path.name}",
+        project.labels.merge(labels, list(new_pairs.values()), source=f"merge: {path.name}",
                                      adjudicated=settle, new_adjudicated=settle_new)
     return report
 
@@ -293,7 +293,7 @@ def _adjudications(project: Project, adjudicated: dict[int, _Incoming], by_hash:
     Where this project settled a pair differently, ``on_conflict`` decides, and a value left out
     is counted (``adjudicated_left_out``) and listed as a conflict, never dropped silently.
     """
-    ours = project.adjudicated_scores() if adjudicated else {}
+    ours = project.labels.adjudicated() if adjudicated else {}
     settle: list[tuple[int, float]] = []
     settle_new: dict[int, float] = {}
     for h, row in adjudicated.items():

@@ -241,7 +241,7 @@ def assign_splits(project: Project, ids: Sequence[int], splits: Sequence[str | N
     if not missing:
         return out  # type: ignore[return-value]
     known: dict[int, str] = {}
-    rows = project.split_pair_sentences()
+    rows = project.pairs.split_sentences()
     if rows:
         rank = {"train": 0, "test": 1, "dev": 2}
         h1 = sentence_hashes([r[0] for r in rows]).tolist()
@@ -535,7 +535,7 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
     if not 0 <= int(options.seed) < 2**32:
         raise UserError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {options.seed}")
     planned = plan_mix(options.pairs, options.strata, options.mix)
-    ids, texts, stored = project.pool_sentences()
+    ids, texts, stored = project.pool.columns()
     if len(ids) < 2:
         raise UserError("The sentence pool has fewer than two sentences; import sentences first "
                         "(stsstudio import-sentences, or Import sentences… in File ▸ Suggest pairs…).")
@@ -562,7 +562,7 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
             groups[g] = members
     group_quota = _group_quotas({g: len(m) for g, m in groups.items()}, options.pairs)
     rng = np.random.default_rng(options.seed)
-    taken = {int(h) for h in project.existing_hashes()}
+    taken = {int(h) for h in project.pairs.hashes()}
     warnings: list[str] = []
     used = "exact"
     picked: list[tuple[int, int, float, str, str]] = []
@@ -628,8 +628,8 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
                         [None] * len(pairs), [p.split for p in pairs], [None] * len(pairs),
                         combine_pair_hashes(h1, h2).tolist())
         # Splits first: fixing them is harmless even if the insert then fails.
-        project.set_pool_splits(new_splits)
-        report = project.insert_pairs(rows, source=SOURCE)
+        project.pool.set_splits(new_splits)
+        report = project.pairs.insert(rows, source=SOURCE)
         result.inserted, result.first_id, result.last_id = report.inserted, report.first_id, report.last_id
     result.seconds = time.perf_counter() - started
     return result

@@ -276,7 +276,7 @@ def data_plan(project: Any, config: TrainConfig | None = None) -> DataPlan:
     The Train view shows it and :func:`train` applies the same rule (:func:`plan_data`).
     ``config`` is accepted for rules that depend on the settings; the counts do not today.
     """
-    labeled = project.counts().labeled_splits
+    labeled = project.counts.get().labeled_splits
     config = config or TrainConfig()
     plan = plan_data(labeled.get("train", 0), labeled.get("dev", 0), labeled.get("test", 0),
                      cv=config.cv_folds)
@@ -296,8 +296,8 @@ def _schedule(config: TrainConfig, train_pairs: int, dev_pairs: int) -> Schedule
 
 def _collect_data(project: Any, seed: int, cv: int | None = None) -> _Data:
     """The labeled train and dev pairs as :func:`plan_data` rules; raises its problems."""
-    train = project.labeled_pairs("train")
-    dev = project.labeled_pairs("dev")
+    train = project.pairs.labeled("train")
+    dev = project.pairs.labeled("dev")
     plan = plan_data(len(train), len(dev), cv=cv)
     if not plan.can_start:
         raise TooFewLabels(" ".join(plan.problems), hint=plan.hint or None)
@@ -431,11 +431,11 @@ class _RunSink:
         with self._lock:
             rows, self.rows = self.rows, []
         if rows:
-            self.project.add_metrics(self.run_id, rows)
+            self.project.runs.add_metrics(self.run_id, rows)
 
     def update(self, **fields: Any) -> None:
         if self.project is not None:
-            self.project.update_run(self.run_id, **fields)
+            self.project.runs.update(self.run_id, **fields)
 
 
 def _make_evaluator(dev: _Split, batch_size: int) -> Any:
@@ -758,14 +758,14 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     reporter = reporter if reporter is not None and _rank() == 0 else NullReporter()
-    run = project.run(int(run_id))
+    run = project.runs.get(int(run_id))
     if run is None:
         raise TrainingError(f"The project has no run {run_id}.")
     if run.status == "running" and _rank() == 0:
         raise TrainingError(f"Run {run_id} is still running.")
     if run.status == "finished":
         raise TrainingError(f"Run {run_id} has already finished; start a new run to train further.")
-    checkpoint = _last_checkpoint(project.run_dir(run.id) / "checkpoints")
+    checkpoint = _last_checkpoint(project.runs.folder(run.id) / "checkpoints")
     if checkpoint is None:
         raise TrainingError(f"Run {run_id} has no checkpoint to resume from; start a new run instead.")
     _check_checkpoint(run_id, checkpoint)
@@ -787,8 +787,8 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
     model = load_model(run.base_model, device=dev.id, max_seq_length=config.max_seq_length)
     step = int(checkpoint.name.split("-")[1])
     if _rank() == 0:
-        project.delete_metrics_after(run.id, step)
-        project.update_run(run.id, status="running", pid=os.getpid(), finished_at=None,
+        project.runs.delete_metrics_after(run.id, step)
+        project.runs.update(run.id, status="running", pid=os.getpid(), finished_at=None,
                            message=f"resumed from step {step}", device=dev.id)
     reporter.status(f"Resuming run {run.id} from step {step}.")
     with no_library_gc():
@@ -844,12 +844,12 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                       dev_pairs=len(data.dev), dev_held_out=data.held_out, eval_steps=eval_steps,
                       world_size=world, cv_folds=data.cv_folds, schedule=schedule.as_dict())
         loss_name = schedule.loss + ("+matryoshka" if config.matryoshka else "")
-        run_id = project.create_run(base_model=base_name, loss=loss_name, config=record, device=device.id)
-        run_dir = project.run_dir(run_id)
+        run_id = project.runs.create(base_model=base_name, loss=loss_name, config=record, device=device.id)
+        run_dir = project.runs.folder(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-        project.update_run(run_id, total_steps=total)
-        project.record_run_pairs(run_id, data.train.ids, data.dev.ids)
+        project.runs.update(run_id, total_steps=total)
+        project.runs.record_pairs(run_id, data.train.ids, data.dev.ids)
     reporter.status(schedule.describe() + ".")
 
     precision = precision_for(device)
@@ -874,7 +874,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     args = SentenceTransformerTrainingArguments(output_dir=placeholder, **args_kwargs)
     _ = args.device  # initialises torch.distributed under torchrun
     run_id = _share_run_id(run_id)
-    run_dir = project.run_dir(run_id)
+    run_dir = project.runs.folder(run_id)
     checkpoints = run_dir / "checkpoints"
     best_dir = run_dir / "best"
     args.output_dir = str(checkpoints)
@@ -883,7 +883,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     cv_summary: dict[str, Any] | None = None
     if data.cv_folds:
         if resuming:
-            run = project.run(run_id)
+            run = project.runs.get(run_id)
             cv_summary = (run.summary or {}).get("cv") if run is not None else None
         elif config.extra.get("cv_estimate") is False:
             # The folds only estimate: the final model is the same without them (bench/small_data.py).
@@ -894,7 +894,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
             except _CancelledDuringCV:
                 seconds = previous_seconds + time.perf_counter() - t0
                 if writer:
-                    project.update_run(run_id, status="cancelled", finished_at=time.time(), seconds=seconds,
+                    project.runs.update(run_id, status="cancelled", finished_at=time.time(), seconds=seconds,
                                        steps=0, message="Cancelled during cross-validation.")
                 reporter.cancelled()
                 return RunResult(run_id=run_id, status="cancelled", device=device.id, steps=0,
@@ -902,7 +902,7 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                                  base_dev_spearman=None, dev_spearman=None, dev_pearson=None, model_dir=None,
                                  message="Cancelled during cross-validation.")
             if writer:
-                project.update_run(run_id, summary={"cv": cv_summary},
+                project.runs.update(run_id, summary={"cv": cv_summary},
                                    base_dev_spearman=cv_summary["base_spearman"],
                                    best_dev_spearman=cv_summary["spearman"])
 

@@ -56,7 +56,7 @@ def load_agreement(project: Project, split: str | None = None, n_boot: int = ag.
     report = ag.agreement_report(project, split, n_boot=n_boot, seed=seed)
     matrix = ag.label_matrix(project, split).multi()
     top = ag.disagreements(project, 0.0, split=split, include_adjudicated=True)[:SPREAD_ROWS]
-    pairs = project.pairs_by_ids([d.pair_id for d in top])
+    pairs = project.pairs.by_ids([d.pair_id for d in top])
     spreads = [(d, pairs[d.pair_id].sentence1, pairs[d.pair_id].sentence2) for d in top
                if d.pair_id in pairs]
     return AgreementData(report, matrix, spreads)
@@ -147,7 +147,7 @@ class AgreementPanel(QWidget):
         self.target_combo.setToolTip("What pairs with several annotators train on; an adjudicated "
                                      "value always wins")
         if project is not None:
-            self.target_combo.setCurrentIndex(self.target_combo.findData(project.label_aggregate))
+            self.target_combo.setCurrentIndex(self.target_combo.findData(project.labels.aggregate))
             self.target_combo.setEnabled(not project.readonly)
         self.target_combo.currentIndexChanged.connect(self._on_target_changed)
         top.addWidget(self.target_combo)
@@ -257,9 +257,9 @@ class AgreementPanel(QWidget):
     @Slot()
     def _on_target_changed(self) -> None:
         how = self.target_combo.currentData()
-        if self.project is None or self.project.readonly or how == self.project.label_aggregate:
+        if self.project is None or self.project.readonly or how == self.project.labels.aggregate:
             return
-        changed = self.project.set_label_aggregate(how)
+        changed = self.project.labels.set_aggregate(how)
         self.targetChanged.emit()
         self.refresh()
         self.state_label.setText(f"Targets are now the {how} of the labels ({changed:,} pairs changed). "

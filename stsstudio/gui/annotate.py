@@ -14,7 +14,7 @@ another. Work that finishes in the background (scoring, calibration, new or merg
 queue order's ranking) rebuilds what comes *next*; the pair on screen and its unsaved score
 stay, and a pair the new order leaves out is kept in front of it. The queue of pairs is
 :class:`~stsstudio.core.label_queue.LabelQueue`; the counts are the project's
-:meth:`~stsstudio.core.store.Project.counts`, kept in step by its writes.
+:meth:`~stsstudio.core.store.Project.counts.get`, kept in step by its writes.
 """
 
 from __future__ import annotations
@@ -353,7 +353,7 @@ class AnnotateView(QWidget):
             project = self.ctx.project
             if queue_order(self.order).adjudicates and project is not None:
                 # Adjudication: every annotator's latest label, next to the pair's own note.
-                labels = {a: v for _p, _s, a, v in project.annotator_labels(pair_ids=[self.current.id])}
+                labels = {a: v for _p, _s, a, v in project.labels.by_annotator(pair_ids=[self.current.id])}
             self.queue_bar.show_pair(self.current, labels)
 
     def _render_score(self) -> None:

@@ -64,7 +64,7 @@ class OverlapDialog(QDialog):
         form.addRow("", self.unlabeled_only)
         self.result = QLabel()
         self.result.setWordWrap(True)
-        current = project.assignment_summary()
+        current = project.assignments.summary()
         if current:
             self.result.setText("Now: " + self._describe(current))
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Close)
@@ -91,7 +91,7 @@ class OverlapDialog(QDialog):
         try:
             if len(names) < 2:
                 raise UserError("name two or more annotators, separated by commas")
-            self.summary = self.project.assign_overlap(names, self.overlap.value() / 100,
+            self.summary = self.project.assignments.assign(names, self.overlap.value() / 100,
                                                        seed=self.seed.value(),
                                                        unlabeled_only=self.unlabeled_only.isChecked())
         except UserError as exc:
@@ -105,7 +105,7 @@ class OverlapDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Save labelling packs into")
         if not folder:
             return
-        there = [_pack_file(n) for n in self.project.assignment_summary()
+        there = [_pack_file(n) for n in self.project.assignments.summary()
                  if (Path(folder) / _pack_file(n)).exists()]
         if there and QMessageBox.question(self, "Save labelling packs",
                                           f"{', '.join(there)} already exist in {folder}. Replace them?") \
@@ -120,7 +120,7 @@ class OverlapDialog(QDialog):
 
         written: list[str] = []
         try:
-            for name in self.project.assignment_summary():
+            for name in self.project.assignments.summary():
                 path = Path(folder) / _pack_file(name)
                 n = export_pairs(self.project, path, annotator=name, assignment=True, force=replace)
                 written.append(f"{path.name} ({n:,} pairs)")

@@ -348,7 +348,7 @@ class ExportView(QWidget):
                                     / f"{_slug(project.name)}-run{run_id}-model"))
         self.variants.set_run(project, run_id)
         show_run_note(self.run_note,
-                      project.run(run_id) if project is not None and run_id is not None else None)
+                      project.runs.get(run_id) if project is not None and run_id is not None else None)
         self._set_dims_choices([])
         self._update_enabled()
         if run_id is None:

@@ -1,7 +1,7 @@
 """The labelling view's pair counts: the project's counts for the queue's split, never a scan
 on the GUI thread.
 
-The counts are the project's :meth:`~stsstudio.core.store.Project.counts`, kept in step by its
+The counts are the project's :meth:`~stsstudio.core.store.Project.counts.get`, kept in step by its
 own writes. Only the first count of a big project scans every pair (about 150 ms at a million),
 so from :data:`ASYNC_COUNT_ROWS` pairs on it runs in a worker; the figures shown meanwhile are
 the last ones, with the exact total (``COUNT(*)`` alone walks the smallest b-tree and is quick).
@@ -19,7 +19,7 @@ ASYNC_COUNT_ROWS = 50_000  # from this many pairs on, the first count leaves the
 
 def warm_counts(project: Project) -> PairCounts:
     """The project's counts, for a worker (the first count scans every pair)."""
-    return project.warm_counts()
+    return project.counts.warm()
 
 
 class LabelCounts(QObject):
@@ -50,11 +50,11 @@ class LabelCounts(QObject):
         self.project, self.split = project, split
         if project is None or project.closed:
             self.total = self.labeled = 0
-        elif project.counts_ready() or project.max_pair_id() < self.async_rows:
-            self.take(project.counts())
+        elif project.counts.ready() or project.pairs.max_id() < self.async_rows:
+            self.take(project.counts.get())
         else:
             if not split:
-                self.total = project.pair_count()
+                self.total = project.pairs.count()
             self.counting = True
             self._runner.start(warm_counts, project)
         self.fresh = True
@@ -64,9 +64,9 @@ class LabelCounts(QObject):
         """Show the project's counts (when they need no scan), or the given ones."""
         project = self.project
         if counts is None:
-            if project is None or project.closed or not project.counts_ready():
+            if project is None or project.closed or not project.counts.ready():
                 return
-            counts = project.counts()
+            counts = project.counts.get()
         self.total, self.labeled = counts.total(self.split), counts.labeled(self.split)
 
     def label_added(self, delta: int) -> None:
@@ -78,7 +78,7 @@ class LabelCounts(QObject):
         self.counting = False
         # Labels given since the worker answered are in the project's own counts.
         project = self.project
-        self.take(project.counts() if project is not None and project.counts_ready() else counts)
+        self.take(project.counts.get() if project is not None and project.counts.ready() else counts)
         self.changed.emit()
 
     def _on_failed(self, _message: str, _details: str) -> None:

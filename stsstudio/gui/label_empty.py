@@ -103,7 +103,7 @@ class LabelEmptyPage(EmptyState):
                           "read-only, so no scores can be stored. Open it for writing to compute them.")
             self._offer_switch("file", "Label in file order")
             return
-        if any(r.status == "running" for r in project.runs()):
+        if any(r.status == "running" for r in project.runs.all()):
             self.set_text("Waiting for the model's scores",
                           f"{label} needs the model's guesses. A run is training now; the pairs are "
                           "scored as soon as it ends.")

@@ -148,7 +148,7 @@ class ModelGuess(QWidget):
         project = self.ctx.project
         if self.run_id is None or project is None or project.closed:
             return None
-        pred = project.predictions(self.run_id, [pair_id]).get(pair_id)
+        pred = project.predictions.get(self.run_id, [pair_id]).get(pair_id)
         if pred is None:
             return None
         return calibrated_guess(pred[0], self.run_id, self._calibration)

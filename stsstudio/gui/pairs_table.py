@@ -6,7 +6,7 @@ sorting re-run the query; there is no QSortFilterProxyModel. The view uses fixed
 no word wrap and elided text, so its cost does not grow with the number of rows.
 
 On a big project a filtered or sorted query takes a second or more (SQLite scans and sorts every
-row; the schema deliberately has no index but the primary key, see core/store.py). Those
+row; the schema deliberately has no index but the primary key, see core/store/schema.py). Those
 queries run in a worker thread on a read-only connection of their own, so the window keeps
 painting and the table keeps showing the previous rows with a busy indicator until the new ids
 arrive. Small projects and the id-order shortcut stay synchronous (a few milliseconds).
@@ -102,12 +102,12 @@ def query_ids(project: Project, *, filter: str = "all", split: str | None = None
     queries use the index and the rowid b-tree and take milliseconds.
     """
     if filter == "all" and not split and not search and order_by == "id":
-        count, lo, hi = project.pair_id_span()
+        count, lo, hi = project.pairs.id_span()
         if count == 0:
             return range(0)
         if hi - lo + 1 == count:
             return range(hi, lo - 1, -1) if descending else range(lo, hi + 1)
-    return project.query_pair_ids(filter=filter, split=split, search=search or None,
+    return project.pairs.query_ids(filter=filter, split=split, search=search or None,
                                   order_by=order_by, descending=descending)
 
 
@@ -204,7 +204,7 @@ class PairTableModel(QAbstractTableModel):
             self.requery()
             return
         # MAX(id) is a b-tree lookup: a cheap upper bound of the row count.
-        size = project.max_pair_id()
+        size = project.pairs.max_id()
         if size < self.async_rows:
             self.requery()
             return
@@ -247,7 +247,7 @@ class PairTableModel(QAbstractTableModel):
         project = self.ctx.project
         live = project is not None and not project.closed
         self.scale = project.display_scale() if live else None
-        self.extra_keys = project.metadata_keys() if live else []
+        self.extra_keys = project.pairs.metadata_keys() if live else []
         self.ids = ids
         self._pages.clear()
         self._label_counts.clear()
@@ -283,10 +283,10 @@ class PairTableModel(QAbstractTableModel):
     def _fetch_page(self, page_no: int) -> list[Pair | None]:
         project = self.ctx.project
         ids = self.ids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE]
-        found = project.pairs_by_ids(list(ids)) if project is not None and not project.closed else {}
+        found = project.pairs.by_ids(list(ids)) if project is not None and not project.closed else {}
         page = [found.get(i) for i in ids]
         if found:
-            self._label_counts.update(project.label_summaries(list(found)))
+            self._label_counts.update(project.labels.summaries(list(found)))
         self._pages[page_no] = page
         self.page_fetches += 1
         while len(self._pages) > MAX_CACHED_PAGES:
@@ -302,10 +302,10 @@ class PairTableModel(QAbstractTableModel):
         for page_no, page in self._pages.items():
             for offset, pair in enumerate(page):
                 if pair is not None and pair.id == pair_id:
-                    page[offset] = project.pair(pair_id) if project is not None else None
+                    page[offset] = project.pairs.get(pair_id) if project is not None else None
                     self._label_counts.pop(pair_id, None)
                     if project is not None:
-                        self._label_counts.update(project.label_summaries([pair_id]))
+                        self._label_counts.update(project.labels.summaries([pair_id]))
                     row = page_no * PAGE_SIZE + offset
                     self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
                     return
@@ -762,7 +762,7 @@ class PairsView(QWidget):
 
     def _show_right_page(self) -> None:
         project = self.ctx.project
-        self._total = project.pair_count() if project else 0
+        self._total = project.pairs.count() if project else 0
         if project is None:
             self.empty.set_text("No project open", "Open or create a project to see its pairs.")
             if self.empty.button is not None:
@@ -854,7 +854,7 @@ class PairsView(QWidget):
         ids = self.selected_ids()
         if not ids or self.ctx.project is None:
             return
-        pairs = self.ctx.project.pairs_by_ids(ids)
+        pairs = self.ctx.project.pairs.by_ids(ids)
         flag = not all(p.flagged for p in pairs.values())
         self.ctx.undo_stack.push(FlagCommand(self.ctx, ids, flag))
 

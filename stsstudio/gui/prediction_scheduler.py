@@ -92,7 +92,7 @@ class PredictionScheduler(QObject):
         its end (``runsChanged``) schedules the scoring again."""
         project = self.ctx.project
         if self.running is not None and project is not None and not project.closed \
-                and any(r.status == "running" for r in project.runs()):
+                and any(r.status == "running" for r in project.runs.all()):
             self._runner.cancel(quiet=True)
             self._set_idle("a run is training; the pairs are scored when it ends")
             return
@@ -102,7 +102,7 @@ class PredictionScheduler(QObject):
     def _eligible(self) -> bool:
         project = self.ctx.project
         return (self.enabled and project is not None and not project.closed and not project.readonly
-                and self.ctx.ml_ready and self.running is None and project.has_pairs())
+                and self.ctx.ml_ready and self.running is None and project.pairs.any())
 
     @Slot()
     def _start_next(self) -> None:

@@ -52,7 +52,7 @@ class QueueLoader(QObject):
         self._runner.cancel(quiet=True)
         self.ranking, self._pending = False, None
         big = project is not None and queue_order(order).needs_predictions \
-            and project.pair_count() >= self.async_rows
+            and project.pairs.count() >= self.async_rows
         queue = LabelQueue(project, split, order, annotator=annotator,
                            chunk=WHOLE if big else QUEUE_CHUNK)
         if big:
@@ -96,7 +96,7 @@ class PairCache:
         """The pair, from the cache or the project (None: deleted, or no project)."""
         pair = self._pairs.get(pair_id)
         if pair is None and project is not None:
-            pair = project.pair(pair_id)
+            pair = project.pairs.get(pair_id)
             if pair is not None:
                 self._pairs[pair_id] = pair
         return pair
@@ -106,7 +106,7 @@ class PairCache:
         far behind."""
         upcoming = ids[pos + 1:pos + 1 + ahead]
         if any(i not in self._pairs for i in upcoming[:ahead // 2]):
-            self._pairs.update(project.pairs_by_ids(upcoming))
+            self._pairs.update(project.pairs.by_ids(upcoming))
         if len(self._pairs) > 4 * ahead:
             keep = set(ids[max(0, pos - ahead):pos + 1 + ahead])
             self._pairs = {k: v for k, v in self._pairs.items() if k in keep}

@@ -11,7 +11,7 @@ from stsstudio.core.store import Project
 def fill_run_combo(combo: QComboBox, project: Project | None, current: int | None) -> None:
     """List the runs that have a model, newest first, best marked; keep ``current`` or pick the best.
 
-    Only a run measurably better than the base model is marked (``Project.best_run``); a run that
+    Only a run measurably better than the base model is marked (``Project.runs.best``); a run that
     is not says so in its entry.
 
     Signals are blocked while filling; the caller reacts to the final selection itself.
@@ -20,8 +20,8 @@ def fill_run_combo(combo: QComboBox, project: Project | None, current: int | Non
         combo.clear()
         if project is None or project.closed:
             return
-        runs = [r for r in project.runs() if r.model_dir and r.status in ("finished", "cancelled")]
-        best = project.best_run()
+        runs = [r for r in project.runs.all() if r.model_dir and r.status in ("finished", "cancelled")]
+        best = project.runs.best()
         for run in reversed(runs):
             rho = f"dev ρ {run.best_dev_spearman:.3f}" if run.best_dev_spearman is not None else "no dev"
             star = "  ★ best" if best is not None and run.id == best.id else \

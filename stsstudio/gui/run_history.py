@@ -195,10 +195,10 @@ class RunHistory(QWidget):
             self.table.setRowCount(0)
             if project is None or project.closed:
                 return
-            runs = list(reversed(project.runs()))   # newest first
+            runs = list(reversed(project.runs.all()))   # newest first
             self.table.setRowCount(len(runs))
             for row, run in enumerate(runs):
-                run.disk_bytes = project.run_disk_size(run.id)  # a few files a run: cheap
+                run.disk_bytes = project.runs.disk_size(run.id)  # a few files a run: cheap
                 self._fill_row(row, run)
                 if run.id in selected:
                     self.table.selectRow(row)

@@ -12,7 +12,7 @@ from stsstudio.gui.workers import JobRunner
 
 
 def _count_pairs(project: Project) -> tuple[int, int]:
-    counts = project.warm_counts()   # a worker's job: the first count scans every pair
+    counts = project.counts.warm()   # a worker's job: the first count scans every pair
     return counts.total(), counts.labeled()
 
 
@@ -69,8 +69,8 @@ class StatusBar(QStatusBar):
         project = self.ctx.project
         if project is None:
             return
-        if project.counts_ready():   # kept in step by the project's writes: no scan
-            counts = project.counts()
+        if project.counts.ready():   # kept in step by the project's writes: no scan
+            counts = project.counts.get()
             self._show_counts((counts.total(), counts.labeled()))
             return
         # A failure (the project was closed meanwhile) leaves nothing to show.

@@ -193,14 +193,14 @@ class SuggestPairsDialog(QDialog):
         project = self.ctx.project
         if project is None:
             return
-        for run in project.runs():
+        for run in project.runs.all():
             if run.model_dir and run.status in ("finished", "cancelled"):
                 score = f", dev {run.best_dev_spearman:.3f}" if run.best_dev_spearman is not None else ""
                 self.model_combo.addItem(f"Run {run.id}{score}", f"run:{run.id}")
 
     def refresh_pool(self) -> None:
         project = self.ctx.project
-        counts = project.pool_counts() if project is not None else {"sentences": 0}
+        counts = project.pool.split_counts() if project is not None else {"sentences": 0}
         n = self._pool_size = counts["sentences"]
         if not n:
             self.pool_label.setText("The sentence pool is empty. Import a file with one text column "

@@ -309,7 +309,7 @@ class TrainPlots(QWidget):
         if len(runs) == 1 and not self.running:
             # One run: show it like a live run (raw + smoothed loss, Spearman and Pearson).
             run = runs[0]
-            metrics = project.metrics(run.id)
+            metrics = project.runs.metrics(run.id)
             for step, value in metrics.get("loss", []):
                 self.loss_plot.live.append(step, value)
             pearson = dict(metrics.get("dev_pearson", []))
@@ -329,7 +329,7 @@ class TrainPlots(QWidget):
             return
         baseline = None
         for i, run in enumerate(r for r in runs if r.id != (live_run_id if self.running else None)):
-            metrics = project.metrics(run.id)
+            metrics = project.runs.metrics(run.id)
             color = PALETTE[i % len(PALETTE)]
             loss = metrics.get("loss", [])
             if loss:

@@ -244,13 +244,13 @@ class TrainView(QWidget):
         runs = self.history.selected_run_ids()
         if len(runs) != 1 or self.is_training() or self.ctx.project is None:
             return
-        run = self.ctx.project.run(runs[0])
+        run = self.ctx.project.runs.get(runs[0])
         if run is None:
             return
         worker = TrainingWorker(self.ctx.project, resume_run=run.id, num_threads=self._num_threads())
         self._begin(worker, int(run.config.get("batch_size", 16) or 16),
                     f"Resuming run {run.id} from its last checkpoint")
-        self.plots.continue_curves(self.ctx.project.metrics(run.id), run.base_dev_spearman)
+        self.plots.continue_curves(self.ctx.project.runs.metrics(run.id), run.base_dev_spearman)
         self._run_id = run.id
 
     @Slot()
@@ -264,14 +264,14 @@ class TrainView(QWidget):
         project = self.ctx.project
         if len(runs) != 1 or project is None:
             return
-        size = project.run_disk_size(runs[0])
+        size = project.runs.disk_size(runs[0])
         answer = QMessageBox.question(
             self, "Delete run", f"Delete run {runs[0]} and its model ({size / 1e6:,.0f} MB)? "
             "This cannot be undone.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         if answer != QMessageBox.Yes:
             return
         try:
-            freed = project.delete_run(runs[0])
+            freed = project.runs.delete(runs[0])
         except UserError as exc:
             self._show_banner(str(exc), "error")
             return
@@ -329,7 +329,7 @@ class TrainView(QWidget):
         self._log(f"Training {self.plots.total_steps} steps on {device}.")
         project = self.ctx.project
         if project is not None:
-            running = [r for r in project.runs() if r.status == "running"]
+            running = [r for r in project.runs.all() if r.status == "running"]
             if running:
                 self._run_id = running[-1].id
         self.ctx.apply(Changes.of_runs())
@@ -459,17 +459,17 @@ class TrainView(QWidget):
     def _on_history_selection(self, show_curves: bool = True) -> None:
         project = self.ctx.project
         ids = self.history.selected_run_ids()
-        runs = [r for i in ids if project is not None and (r := project.run(i)) is not None]
+        runs = [r for i in ids if project is not None and (r := project.runs.get(i)) is not None]
         self.history.resume_button.setEnabled(len(runs) == 1 and not self.is_training()
                                               and runs[0].status in ("interrupted", "cancelled"))
         self.history.delete_button.setEnabled(len(runs) == 1 and runs[0].status != "running")
         for run in runs:
-            run.disk_bytes = project.run_disk_size(run.id)
+            run.disk_bytes = project.runs.disk_size(run.id)
         self.history.show_details(runs)
         if show_curves:
             self.plots.show_runs(project, runs, self._run_id)
         if len(runs) == 1 and not self.is_training():
-            metrics = project.metrics(runs[0].id) if project is not None else {}
+            metrics = project.runs.metrics(runs[0].id) if project is not None else {}
             self.plots.show_run_status(runs[0], metrics)
             self._show_verdict(runs[0])
 
@@ -518,7 +518,7 @@ class TrainView(QWidget):
                 self._on_devices(_list_devices_job())
             except Exception:  # noqa: BLE001 - the combo keeps Automatic and CPU
                 pass
-        finished = [r for r in project.runs() if r.status == "finished"]
+        finished = [r for r in project.runs.all() if r.status == "finished"]
         if finished:
             self.select_runs([finished[-1].id])
             self.bottom_tabs.setCurrentIndex(0)

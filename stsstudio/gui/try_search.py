@@ -137,7 +137,7 @@ class SearchBox(QGroupBox):
         project = self.ctx.project
         if project is None:
             return
-        pairs = project.pairs_by_ids(pair_ids)
+        pairs = project.pairs.by_ids(pair_ids)
         rows = [pairs[i] for i in pair_ids if i in pairs]
         scale = project_scale(project)
         short = sentence if len(sentence) <= 40 else sentence[:39] + "…"

@@ -402,13 +402,13 @@ class TryView(QWidget):
         if project is None or project.closed:
             return
         split = self.evaluation.split()
-        labeled = project.counts().labeled(split)
+        labeled = project.counts.get().labeled(split)
         self._scatter_dirty = False
         if labeled < 2 and split == "dev":
             from stsstudio.core.evaluation import held_out_run
 
             run_id = held_out_run(project, self._refs().get("run"))
-            labeled = len(project.run_pair_ids(run_id, "dev")) if run_id is not None else labeled
+            labeled = len(project.runs.pair_ids(run_id, "dev")) if run_id is not None else labeled
         if labeled < 2:
             self.evaluation.show_nothing_to_evaluate(split)
             return
@@ -433,7 +433,7 @@ class TryView(QWidget):
             return
         self._reload_runs()
         refs = self._refs()
-        dev = project.labeled_pairs("dev") or project.labeled_pairs()
+        dev = project.pairs.labeled("dev") or project.pairs.labeled()
         if dev and not self.pair_score.has_pair():
             self.pair_score.set_sentences(dev[0].sentence1, dev[0].sentence2, quiet=True)
         if not self.search.query.text() and dev:
@@ -447,7 +447,7 @@ class TryView(QWidget):
                                               int(self.search.top_k.value())))
                 self.search.select_first_hit()
             split = self.evaluation.split()
-            if project.counts().labeled(split) >= 2:
+            if project.counts.get().labeled(split) >= 2:
                 self._apply_scatter(scatter_job(project, refs, split))
             self._scatter_dirty = False
         except Exception as exc:  # noqa: BLE001 - a screenshot still shows what it can

@@ -56,9 +56,9 @@ class SetLabelCommand(QUndoCommand):
         if project is None:
             return
         if self.adjudicate:
-            self.label_ids = [project.adjudicate(self.pair_id, self.score, self.annotator)]
+            self.label_ids = [project.labels.adjudicate(self.pair_id, self.score, self.annotator)]
         else:
-            self.label_ids = [project.set_label(self.pair_id, self.score, self.annotator,
+            self.label_ids = [project.labels.set(self.pair_id, self.score, self.annotator,
                                                 **self.provenance)]
         self.ctx.apply(Changes.of_pairs([self.pair_id]))
 
@@ -67,7 +67,7 @@ class SetLabelCommand(QUndoCommand):
         if project is None:
             return
         for label_id in reversed(self.label_ids):
-            project.remove_label(label_id)
+            project.labels.remove(label_id)
         self.label_ids = []
         self.ctx.apply(Changes.of_pairs([self.pair_id]))
 
@@ -83,7 +83,7 @@ class SetLabelCommand(QUndoCommand):
         project = self.ctx.project
         if project is not None:
             for label_id in self.label_ids:
-                project.remove_label(label_id)
+                project.labels.remove(label_id)
         self.label_ids = list(other.label_ids)
         self.score = other.score
         self.setText(f"Label pair {self.pair_id} {shown_score(self.ctx.project, self.score)}")
@@ -101,7 +101,7 @@ class _PairsFieldCommand(QUndoCommand):
         self.pair_ids = [int(i) for i in pair_ids]
         self.value = value
         project = ctx.project
-        before = project.pairs_by_ids(self.pair_ids) if project is not None else {}
+        before = project.pairs.by_ids(self.pair_ids) if project is not None else {}
         self.previous: dict[int, Any] = {i: getattr(p, self.field) for i, p in before.items()}
 
     def _apply(self, pair_ids: Sequence[int], value: Any) -> None:  # pragma: no cover - abstract
@@ -133,7 +133,7 @@ class FlagCommand(_PairsFieldCommand):
         super().__init__(ctx, pair_ids, bool(flagged), f"{'Flag' if flagged else 'Unflag'} {what}")
 
     def _apply(self, pair_ids: Sequence[int], value: Any) -> None:
-        self.ctx.project.set_flag(pair_ids, bool(value))
+        self.ctx.project.pairs.set_flag(pair_ids, bool(value))
 
 
 class SplitCommand(_PairsFieldCommand):
@@ -145,7 +145,7 @@ class SplitCommand(_PairsFieldCommand):
         super().__init__(ctx, pair_ids, split, f"Move {what} to {split}")
 
     def _apply(self, pair_ids: Sequence[int], value: Any) -> None:
-        self.ctx.project.set_split(pair_ids, str(value))
+        self.ctx.project.pairs.set_split(pair_ids, str(value))
 
 
 class NoteCommand(_PairsFieldCommand):
@@ -156,7 +156,7 @@ class NoteCommand(_PairsFieldCommand):
 
     def _apply(self, pair_ids: Sequence[int], value: Any) -> None:
         for pair_id in pair_ids:
-            self.ctx.project.set_note(pair_id, str(value))
+            self.ctx.project.pairs.set_note(pair_id, str(value))
 
 
 class DeleteCommand(QUndoCommand):
@@ -172,12 +172,12 @@ class DeleteCommand(QUndoCommand):
     def redo(self) -> None:
         if self.ctx.project is None:
             return
-        self.snapshot = self.ctx.project.delete_pairs(self.pair_ids)
+        self.snapshot = self.ctx.project.pairs.delete(self.pair_ids)
         self.ctx.apply(Changes.new_pairs())
 
     def undo(self) -> None:
         if self.ctx.project is None or self.snapshot is None:
             return
-        self.ctx.project.restore_pairs(self.snapshot)
+        self.ctx.project.pairs.restore(self.snapshot)
         self.snapshot = None
         self.ctx.apply(Changes.new_pairs())

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _pairs(project: Project, n: int, labeled: int) -> None:
-    project.insert_pairs([(f"Sentence {i} about a cat.", f"Sentence {i} about a dog.",
+    project.pairs.insert([(f"Sentence {i} about a cat.", f"Sentence {i} about a dog.",
                            0.5 if i < labeled else None, "train", i + 1, None) for i in range(n)])
 
 
@@ -192,19 +192,19 @@ def test_undo_redo_actions_follow_the_undo_stack(main_window):
             self.project, self.text = project, text
 
         def redo(self):
-            self.project.set_note(1, self.text)
+            self.project.pairs.set_note(1, self.text)
 
         def undo(self):
-            self.project.set_note(1, "")
+            self.project.pairs.set_note(1, "")
 
     project = main_window.ctx.project
     _pairs(project, 1, 0)
     main_window.ctx.undo_stack.push(Note(project, "check me"))
-    assert project.pair(1).note == "check me"
+    assert project.pairs.get(1).note == "check me"
     main_window.action_undo.trigger()
-    assert project.pair(1).note == ""
+    assert project.pairs.get(1).note == ""
     main_window.action_redo.trigger()
-    assert project.pair(1).note == "check me"
+    assert project.pairs.get(1).note == "check me"
 
 
 def test_status_bar_counts_follow_changes(main_window, qtbot):
@@ -214,7 +214,7 @@ def test_status_bar_counts_follow_changes(main_window, qtbot):
     _pairs(project, 30, 0)
     window.ctx.pairsChanged.emit()
     qtbot.waitUntil(lambda: window.counts_label.text() == "30 pairs · 0 labeled", timeout=5000)
-    project.set_label(3, 0.8, "ann")
+    project.labels.set(3, 0.8, "ann")
     window.ctx.pairChanged.emit(3)
     qtbot.waitUntil(lambda: window.counts_label.text() == "30 pairs · 1 labeled", timeout=5000)
 
@@ -330,7 +330,7 @@ def test_uncaught_exception_shows_the_crash_dialog_and_the_app_lives(main_window
     # The app is still alive and the project still works.
     window.show_view("train")
     assert window.current_view() == "train"
-    window.ctx.project.insert_pairs([("a b", "c d", None, "none", 1, None)])
+    window.ctx.project.pairs.insert([("a b", "c d", None, "none", 1, None)])
     assert window.ctx.project.stats()["pairs"] == 1
 
 

@@ -17,7 +17,7 @@ def fill_project(project, train: int, dev: int) -> None:
             for i in range(train)]
     rows += [(f"printer {i} jams", f"screen {i} flickers", (i % 3) / 2, "dev", 1000 + i, None)
              for i in range(dev)]
-    project.insert_pairs(rows)
+    project.pairs.insert(rows)
 
 
 def _run_and_wait(view, qtbot, model: Path) -> str:
@@ -65,4 +65,4 @@ def test_banner_shows_the_hint_of_a_refused_model(ctx, qtbot, tiny_model: Path) 
     what, hint = text.split("<br>")
     assert "is refused" in what and "pickle" in what
     assert hint == UnsafeModel.hint
-    assert ctx.project.runs() == []
+    assert ctx.project.runs.all() == []

@@ -27,7 +27,7 @@ def test_export_shows_card_and_checks_the_folder(trained_ctx, qtbot, tmp_path) -
     qtbot.addWidget(view)
     assert view.selected_run_id() == trained_ctx.run_id       # the best run by default
     # It says what it exports, and warns when the run is not better than the base model.
-    run = trained_ctx.project.run(trained_ctx.run_id)
+    run = trained_ctx.project.runs.get(trained_ctx.run_id)
     note = view.run_note.text()
     assert note.startswith(("Exports run", "⚠ Exports run")) and f"run {run.id}" in note
     assert ("Careful:" in note) == (run.outcome != "better")
@@ -125,14 +125,14 @@ def test_export_warns_for_a_run_not_better_than_the_base(demo_ctx, tiny_model_di
     project = demo_ctx.project
     runs = {}
     for outcome in ("better", "unclear"):
-        run_id = project.create_run(base_model=project.base_model, loss="cosent", config={})
-        shutil.copytree(tiny_model_dir, project.run_dir(run_id) / "model")
-        project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"),
+        run_id = project.runs.create(base_model=project.base_model, loss="cosent", config={})
+        shutil.copytree(tiny_model_dir, project.runs.folder(run_id) / "model")
+        project.runs.update(run_id, status="finished", model_dir=str(project.runs.folder(run_id) / "model"),
                            best_dev_spearman=0.9 if outcome == "unclear" else 0.5, base_dev_spearman=0.4,
                            summary={"outcome": outcome, "verdict": outcome,
                                     "comparison": {"pairs": 50, "more_pairs_needed": 120}})
         runs[outcome] = run_id
-    assert project.best_run().id == runs["better"]            # not the higher, unclear one
+    assert project.runs.best().id == runs["better"]            # not the higher, unclear one
     view = ExportView(demo_ctx)
     qtbot.addWidget(view)
     assert view.selected_run_id() == runs["better"]

@@ -117,7 +117,7 @@ def test_the_double_label_dialog_saves_the_packs_it_names(project, qtbot, tmp_pa
     from stsstudio.core.merge import merge_labels
     from stsstudio.gui.annotators_menu import OverlapDialog
 
-    project.insert_pairs([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(10)])
+    project.pairs.insert([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(10)])
     dialog = OverlapDialog(project)
     qtbot.addWidget(dialog)
     intro = dialog.findChildren(QLabel)[0].text()
@@ -133,7 +133,7 @@ def test_the_double_label_dialog_saves_the_packs_it_names(project, qtbot, tmp_pa
     assert sorted(p.name for p in (tmp_path / "packs").iterdir()) == ["ana.csv", "ben_.._x.csv"]
     assert len(written) == 2 and "Annotators ▸ Merge labels…" in dialog.result.text()
     pack = pd.read_csv(tmp_path / "packs" / "ana.csv")
-    summary = project.assignment_summary()["ana"]
+    summary = project.assignments.summary()["ana"]
     assert len(pack) == summary["share"] + summary["overlap"] and set(pack["annotator"]) == {"ana"}
     pack.loc[0, "score"] = 0.5                            # ana labels one pair and sends it back
     pack.to_csv(tmp_path / "packs" / "ana.csv", index=False)

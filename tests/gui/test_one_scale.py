@@ -42,8 +42,8 @@ def clinic_ctx(tmp_path, tiny_model_dir, qtbot):
     import_pairs(project, _clinic_csv(tmp_path / "clinic.csv"), ImportOptions(split="train"))
     assert project.display_scale() == "1-5"
     for pid in range(1, 13):   # two raters on twelve pairs, for the Agreement panel
-        project.set_label(pid, min(1.0, (pid % 5) / 4 + 0.05), "rater_a")
-        project.set_label(pid, (pid % 4) / 4, "rater_b")
+        project.labels.set(pid, min(1.0, (pid % 5) / 4 + 0.05), "rater_a")
+        project.labels.set(pid, (pid % 4) / 4, "rater_b")
     ctx = ProjectContext()
     ctx.annotator = "ada"
     ctx.set_project(project)
@@ -119,7 +119,7 @@ def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
     qtbot.keyClick(view, Qt.Key.Key_Right)
     assert view.score_label.text() == "2.3"
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    assert project.pair(pair_id).score == scales.to_stored(2.3, "1-5")
+    assert project.pairs.get(pair_id).score == scales.to_stored(2.3, "1-5")
     assert clinic_ctx.undo_stack.undoText() == f"Label pair {pair_id} 2.3"
 
     # The slider (hundredths of 0..1) snaps to what the screen reads: 0.31 would be 2.24.
@@ -127,7 +127,7 @@ def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
     assert view.score_label.text() == "2.2" and view.score == scales.to_stored(2.2, "1-5")
     pair_id = view.current.id
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    assert project.pair(pair_id).score == scales.to_stored(2.2, "1-5")
+    assert project.pairs.get(pair_id).score == scales.to_stored(2.2, "1-5")
     assert clinic_ctx.undo_stack.undoText() == f"Label pair {pair_id} 2.2"
     # Ticks under the slider read the scale's own numbers.
     assert [shown for _v, shown, _m in view.score_panel.ticks.rubric] == ["1", "2", "3", "4", "5"]
@@ -146,7 +146,7 @@ def test_try_tables_and_axes_read_on_1_5(clinic_ctx, qtbot):
     hits = view.search.hit_pairs
     assert hits.rowCount() >= 1
     for r in range(hits.rowCount()):
-        pair = clinic_ctx.project.pair(int(hits.item(r, 0).text()))
+        pair = clinic_ctx.project.pairs.get(int(hits.item(r, 0).text()))
         assert hits.item(r, 2).text() == scales.format_score(pair.score, "1-5")
         _on_1_5(hits.item(r, 2).text())
     table = view.evaluation.disagreements

@@ -58,7 +58,7 @@ def _wizard(qtbot, ctx, source: Path) -> ImportWizard:
 
 
 def _stored(project: Project) -> dict[tuple[str, str], float | None]:
-    return {(p.sentence1, p.sentence2): p.score for p in project.all_pairs()}
+    return {(p.sentence1, p.sentence2): p.score for p in project.pairs.all()}
 
 
 @pytest.mark.parametrize("case", list(FILES))
