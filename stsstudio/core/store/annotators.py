@@ -59,7 +59,7 @@ class Annotators:
         return spellings
 
     def spelling(self, name: str | None, *, remember: bool = False) -> str:
-        """The spelling this project keeps for ``name`` (see :meth:`annotator_spellings`)."""
+        """The spelling this project keeps for ``name`` (see :meth:`spellings`)."""
         if not name:
             return ""
         return self.spellings([name], remember=remember)[name]

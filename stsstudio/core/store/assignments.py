@@ -21,7 +21,7 @@ class Assignments:
         self._pairs = pairs
 
     def assign(self, annotators: Sequence[str], overlap: float, *, seed: int = 42,
-                       unlabeled_only: bool = True) -> dict[str, dict[str, int]]:
+               unlabeled_only: bool = True) -> dict[str, dict[str, int]]:
         """Share the pairs among annotators, with a seeded overlap that everyone labels.
 
         A seeded ``overlap`` fraction of the pool goes to every annotator (the double-labelled

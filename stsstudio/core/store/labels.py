@@ -30,8 +30,8 @@ class Labels:
         self._annotators = annotators
 
     def set(self, pair_id: int, score: float, annotator: str = "", *, source: str = "",
-                  model_run: int | None = None, guess: float | None = None,
-                  surprise: bool = False) -> int:
+            model_run: int | None = None, guess: float | None = None,
+            surprise: bool = False) -> int:
         """Label a pair now: append to its history and make it the current score.
 
         Committed before returning, so a crash a moment later loses nothing.
@@ -111,7 +111,7 @@ class Labels:
     def adjudicate(self, pair_id: int, score: float, annotator: str = "") -> int:
         """Settle a pair's target: an adjudicated label wins over the annotators' mean.
 
-        Recorded in the history as adjudicated (undo with :meth:`remove_label`); it is not one
+        Recorded in the history as adjudicated (undo with :meth:`remove`); it is not one
         annotator's label, so agreement figures leave it out. Returns the label's id.
         """
         score = float(score)
@@ -129,7 +129,7 @@ class Labels:
         return int(label_id)
 
     def by_annotator(self, split: str | None = None, pair_ids: Sequence[int] | None = None,
-                         *, raw: bool = False) -> list[tuple[int, str, str, float]]:
+                     *, raw: bool = False) -> list[tuple[int, str, str, float]]:
         """Each annotator's latest label per pair: ``(pair_id, split, annotator, score)``.
 
         Adjudicated labels are left out, and so are imported labels on a pair a person has
@@ -178,10 +178,10 @@ class Labels:
         return {pid: (len(v), max(v) - min(v)) for pid, v in by_pair.items()}
 
     def merge(self, labels: Sequence[tuple[int, str, float]],
-                             new_pairs: Sequence[tuple[str, str, str, int, Sequence[tuple[str, float]]]] = (),
-                             *, source: str | None = None,
-                             adjudicated: Sequence[tuple[int, float]] = (),
-                             new_adjudicated: dict[int, float] | None = None) -> list[int]:
+              new_pairs: Sequence[tuple[str, str, str, int, Sequence[tuple[str, float]]]] = (),
+              *, source: str | None = None,
+              adjudicated: Sequence[tuple[int, float]] = (),
+              new_adjudicated: dict[int, float] | None = None) -> list[int]:
         """Write merged labels in one transaction: all or nothing.
 
         Args:

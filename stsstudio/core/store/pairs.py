@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from stsstudio.core.errors import ProjectError
@@ -28,6 +29,53 @@ from stsstudio.core.store.records import (
 )
 
 
+def _insert_sql(source: str | None, annotator: str, now: float, *, with_metadata: bool) -> str:
+    """The statement that inserts one pair row.
+
+    Constants go into the statement as literals so that SQLite binds 6 values per row, not
+    10; _sql_literal quotes them safely. Metadata is bound only when a file has it.
+    """
+    return (
+        "INSERT INTO pairs (sentence1, sentence2, score, split, source_row, pair_hash, source, "
+        f"annotator, created_at, updated_at{', metadata' if with_metadata else ''}) "
+        # Plain ``?`` placeholders (numbered ones with a sequence are deprecated from
+        # Python 3.12): the row is a one-row SELECT, so the score is read twice by name.
+        "SELECT s1, s2, sc, sp, sr, ph, "
+        f"{_sql_literal(source)}, CASE WHEN sc IS NULL THEN NULL ELSE {_sql_literal(annotator)} END, "
+        f"{now!r}, {now!r}{', md' if with_metadata else ''} "
+        "FROM (SELECT ? AS s1, ? AS s2, ? AS sc, ? AS sp, ? AS sr, ? AS ph"
+        f"{', ? AS md' if with_metadata else ''})"
+    )
+
+
+def _write_rows(cur: _Cursor, sql: str, rows: PairRows,
+                progress: Callable[[int, int], None] | None) -> None:
+    """Insert ``rows`` with ``sql``: in one call, or in chunks with ``progress`` between them."""
+    total = len(rows)
+    it = iter(rows) if rows.metadata is None else (
+        (*row, meta) for row, meta in zip(rows, rows.metadata))
+    if progress is None:  # one call: no per-chunk lists to build
+        cur.executemany(sql, it)
+        return
+    done = 0
+    while chunk := list(itertools.islice(it, _CHUNK_ROWS)):
+        cur.executemany(sql, chunk)
+        done += len(chunk)
+        progress(done, total)
+
+
+def _copy_first_labels(cur: _Cursor, before: int, annotator: str, now: float) -> int:
+    """Labels that arrive with the pairs (ids above ``before``) become the first entry of their
+    history, copied inside SQLite rather than round-tripped through Python. Annotator and time
+    are the constants written on those pairs: literals are cheaper than reading the last
+    columns of each pair's record. Returns how many."""
+    cur.execute("INSERT INTO labels (pair_id, score, annotator, created_at) "
+                f"SELECT id, score, {_sql_literal(annotator)}, {now!r} FROM pairs "
+                "WHERE id > ? AND score IS NOT NULL ORDER BY id", (before,))
+    return cur.rowcount
+
+
+
 class Pairs:
     """``project.pairs``: the sentence pairs and their current scores."""
 
@@ -47,10 +95,10 @@ class Pairs:
         return row[0][0] if row else None
 
     def insert(self, rows: Iterable[Sequence[Any]], *, source: str | None = None,
-                     annotator: str = "import",
-                     progress: Callable[[int, int], None] | None = None,
-                     row_labels: Sequence[Sequence[tuple[str, float]]] | None = None,
-                     existing_labels: Sequence[tuple[int, str, float]] = ()) -> InsertReport:
+               annotator: str = "import",
+               progress: Callable[[int, int], None] | None = None,
+               row_labels: Sequence[Sequence[tuple[str, float]]] | None = None,
+               existing_labels: Sequence[tuple[int, str, float]] = ()) -> InsertReport:
         """Insert validated pairs in one transaction.
 
         Args:
@@ -72,79 +120,55 @@ class Pairs:
         """
         if not isinstance(rows, PairRows):
             rows = PairRows.from_tuples(rows)
-        total = len(rows)
         now = time.time()
         report = InsertReport()
-        # Constants go into the statement as literals so that SQLite binds 6 values per row,
-        # not 10; _sql_literal quotes them safely. Metadata is bound only when a file has it.
-        metadata = rows.metadata
-        sql = (
-            "INSERT INTO pairs (sentence1, sentence2, score, split, source_row, pair_hash, source, "
-            f"annotator, created_at, updated_at{', metadata' if metadata is not None else ''}) "
-            # Plain ``?`` placeholders (numbered ones with a sequence are deprecated from
-            # Python 3.12): the row is a one-row SELECT, so the score is read twice by name.
-            "SELECT s1, s2, sc, sp, sr, ph, "
-            f"{_sql_literal(source)}, CASE WHEN sc IS NULL THEN NULL ELSE {_sql_literal(annotator)} END, "
-            f"{now!r}, {now!r}{', md' if metadata is not None else ''} "
-            "FROM (SELECT ? AS s1, ? AS s2, ? AS sc, ? AS sp, ? AS sr, ? AS ph"
-            f"{', ? AS md' if metadata is not None else ''})"
-        )
-        with self._db._lock:
-            # Foreign-key checks cost a parent lookup per label (0.4 s a million) and cannot
-            # fail here: every label below points at a pair inserted by this very transaction.
-            # The pragma is a no-op inside a transaction, so it is switched around it.
-            fk = self._db._conn.execute("PRAGMA foreign_keys").fetchone()[0] if not self._db.closed else 0
-            if fk:
-                self._db._conn.execute("PRAGMA foreign_keys = OFF")
-            try:
-                with self._db.transaction() as cur:
-                    before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
-                    it = iter(rows) if metadata is None else (
-                        (*row, meta) for row, meta in zip(rows, metadata))
-                    done = 0
-                    if progress is None:  # one call: no per-chunk lists to build
-                        cur.executemany(sql, it)
-                    while progress is not None:
-                        chunk = list(itertools.islice(it, _CHUNK_ROWS))
-                        if not chunk:
-                            break
-                        cur.executemany(sql, chunk)
-                        done += len(chunk)
-                        progress(done, total)
-                    after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
-                    if metadata is not None and rows.metadata_keys and after > before:
-                        known = self.metadata_keys()
-                        keys = known + [k for k in rows.metadata_keys if k not in known]
-                        cur.execute("INSERT INTO meta (key, value) VALUES ('metadata_keys', ?) ON "
-                                    "CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                    (json.dumps(keys),))
-                    # Labels that arrive with the pairs become the first entry of their history,
-                    # copied inside SQLite rather than round-tripped through Python. Annotator and
-                    # time are the constants written on those pairs: literals are cheaper than
-                    # reading the last columns of each pair's record.
-                    if row_labels is None:
-                        cur.execute(
-                            "INSERT INTO labels (pair_id, score, annotator, created_at) "
-                            f"SELECT id, score, {_sql_literal(annotator)}, {now!r} FROM pairs "
-                            "WHERE id > ? AND score IS NOT NULL ORDER BY id", (before,))
-                        report.labeled = cur.rowcount
-                    else:
-                        if after - before != len(row_labels):  # ids follow the rows one by one
-                            raise ProjectError("the new pairs did not get consecutive ids; nothing "
-                                               "was imported")
-                        report.labeled = self._insert_rater_labels(cur, before, row_labels,
-                                                                   existing_labels, now)
-                    report.inserted = after - before
-                    if report.inserted:
-                        report.first_id, report.last_id = before + 1, after
-                    added = _tally_rows(cur.execute(
-                        _COUNTS_SINCE_SQL, (before,))) \
-                        if self._counts.cached and report.inserted else {}
-                self._counts.changed({}, added, exact=not existing_labels)
-            finally:
-                if fk and not self._db.closed:
-                    self._db._conn.execute("PRAGMA foreign_keys = ON")
+        sql = _insert_sql(source, annotator, now, with_metadata=rows.metadata is not None)
+        with self._db._lock, self._foreign_keys_off():
+            with self._db.transaction() as cur:
+                before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
+                _write_rows(cur, sql, rows, progress)
+                after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
+                if rows.metadata is not None and rows.metadata_keys and after > before:
+                    self._record_metadata_keys(cur, rows.metadata_keys)
+                if row_labels is None:
+                    report.labeled = _copy_first_labels(cur, before, annotator, now)
+                else:
+                    if after - before != len(row_labels):  # ids follow the rows one by one
+                        raise ProjectError("the new pairs did not get consecutive ids; nothing "
+                                           "was imported")
+                    report.labeled = self._insert_rater_labels(cur, before, row_labels,
+                                                               existing_labels, now)
+                report.inserted = after - before
+                if report.inserted:
+                    report.first_id, report.last_id = before + 1, after
+                added = _tally_rows(cur.execute(_COUNTS_SINCE_SQL, (before,))) \
+                    if self._counts.cached and report.inserted else {}
+            self._counts.changed({}, added, exact=not existing_labels)
         return report
+
+    @contextlib.contextmanager
+    def _foreign_keys_off(self) -> Iterator[None]:
+        """Foreign-key checks off around a bulk insert (call with the lock held).
+
+        They cost a parent lookup per label (0.4 s a million) and cannot fail there: every
+        label points at a pair inserted by the very same transaction. The pragma is a no-op
+        inside a transaction, so it is switched around it.
+        """
+        fk = self._db._conn.execute("PRAGMA foreign_keys").fetchone()[0] if not self._db.closed else 0
+        if fk:
+            self._db._conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            yield
+        finally:
+            if fk and not self._db.closed:
+                self._db._conn.execute("PRAGMA foreign_keys = ON")
+
+    def _record_metadata_keys(self, cur: _Cursor, new_keys: Sequence[str]) -> None:
+        """Add an import's metadata keys to the project's list, in the order they came."""
+        known = self.metadata_keys()
+        keys = known + [k for k in new_keys if k not in known]
+        cur.execute("INSERT INTO meta (key, value) VALUES ('metadata_keys', ?) ON "
+                    "CONFLICT (key) DO UPDATE SET value = excluded.value", (json.dumps(keys),))
 
     def _insert_rater_labels(self, cur: _Cursor, before: int,
                              row_labels: Sequence[Sequence[tuple[str, float]]],
@@ -178,8 +202,8 @@ class Pairs:
         return out
 
     def query_ids(self, *, filter: str = "all", split: str | None = None,
-                       search: str | None = None, order_by: str = "id",
-                       descending: bool = False) -> list[int]:
+                  search: str | None = None, order_by: str = "id",
+                  descending: bool = False) -> list[int]:
         """Pair ids matching a filter, sorted by SQLite. The pair table's one query.
 
         Args:
@@ -219,7 +243,7 @@ class Pairs:
             return [r[0] for r in self._db._conn.execute(sql, params)]
 
     def count(self) -> int:
-        """How many pairs: the cached :meth:`counts` when ready, else COUNT(*) (milliseconds)."""
+        """How many pairs: the cached ``project.counts`` when ready, else COUNT(*) (milliseconds)."""
         with self._db._lock:
             if self._counts.cached and not self._db.closed:
                 return self._counts.get().total()
@@ -230,7 +254,7 @@ class Pairs:
 
     def metadata_keys(self) -> list[str]:
         """The metadata keys pairs carry (imported columns that were not mapped), in the order
-        the imports brought them. Recorded by :meth:`insert_pairs`, so no scan."""
+        the imports brought them. Recorded by :meth:`insert`, so no scan."""
         try:
             keys = json.loads(self._db.get_meta("metadata_keys") or "[]")
         except ValueError:
@@ -251,7 +275,7 @@ class Pairs:
         return (int(row[0]), int(row[1] or 0), int(row[2] or 0)) if row[0] else (0, 0, 0)
 
     def queue_ids(self, *, labeled: bool, split: str | None = None, after_id: int = 0,
-                        limit: int | None = None) -> list[int]:
+                  limit: int | None = None) -> list[int]:
         """Ids of the unlabeled (or labeled) pairs of a split after ``after_id``, in id order.
 
         The labelling queue's one query: keyset pagination on the primary key, so a page of
@@ -279,7 +303,7 @@ class Pairs:
             "SELECT sentence1, sentence2, split FROM pairs WHERE split != 'none'")]
 
     def text_rows(self, split: str | None = None, labeled_only: bool = False, *,
-                       metadata: bool = False) -> list[tuple]:
+                  metadata: bool = False) -> list[tuple]:
         """``(sentence1, sentence2, score, split)`` of the pairs in id order (data export).
 
         With ``metadata``, each row ends with the pair's metadata as a dict (or None).
@@ -370,7 +394,7 @@ class Pairs:
         return out
 
     def targets(self, split: str | None = None, labeled: bool | None = None
-                     ) -> list[tuple[int, float | None, str]]:
+                ) -> list[tuple[int, float | None, str]]:
         """``(pair_id, current score, split)`` of the pairs in id order (queues, calibration)."""
         where, params = ["1"], []
         if split:
@@ -429,7 +453,7 @@ class Pairs:
         return {"pairs": pairs, "labels": labels, "assignments": assignments}
 
     def delete(self, pair_ids: Sequence[int]) -> dict[str, Any]:
-        """Delete pairs with their labels; returns a snapshot that :meth:`restore_pairs` undoes."""
+        """Delete pairs with their labels; returns a snapshot that :meth:`restore` undoes."""
         snap = self.snapshot(pair_ids)
         with self._counts.counting(pair_ids) as cur:
             cur.executemany("DELETE FROM pairs WHERE id = ?", [(i,) for i in pair_ids])

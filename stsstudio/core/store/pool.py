@@ -26,7 +26,7 @@ class Pool:
             return {h for (h,) in self._db._conn.execute("SELECT norm_hash FROM sentences")}
 
     def insert(self, rows: Iterable[Sequence[Any]], *, source: str | None = None
-                         ) -> InsertReport:
+               ) -> InsertReport:
         """Add sentences to the pool in one transaction: all rows or none.
 
         Args:

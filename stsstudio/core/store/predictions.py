@@ -26,7 +26,7 @@ class Predictions:
             cur.execute("DELETE FROM predictions WHERE run_id = ?", (run_id,))
 
     def add(self, run_id: int,
-                        rows: Iterable[tuple[int, float, float | None]]) -> None:
+            rows: Iterable[tuple[int, float, float | None]]) -> None:
         """Store a batch of ``(pair_id, cosine, uncertainty or None)`` of one model, in one write.
 
         The rows are converted before the write starts: the project lock (which the GUI thread
@@ -51,7 +51,7 @@ class Predictions:
                 for r in rows}
 
     def get(self, run_id: int, pair_ids: Sequence[int] | None = None
-                    ) -> dict[int, tuple[float, float | None]]:
+            ) -> dict[int, tuple[float, float | None]]:
         """Pair id -> ``(cosine, uncertainty)`` of one model; all pairs, or only ``pair_ids``."""
         if pair_ids is None:
             rows = self._db._private_rows("SELECT pair_id, score, uncertainty FROM predictions "

@@ -177,7 +177,7 @@ class Project(Database):
                 cur.execute(f"PRAGMA user_version = {target}")
 
     def stats(self) -> dict[str, Any]:
-        """Counts for ``stsstudio info`` and the model card; the pair counts are :meth:`counts`."""
+        """Counts for ``stsstudio info`` and the model card; the pair counts are ``project.counts``."""
         counts = self.counts.get()
         splits, labeled_splits = dict(counts.splits), dict(counts.labeled_splits)
         pairs, labeled = counts.total(), counts.labeled()

@@ -152,7 +152,7 @@ class PoolSentence:
 
 @dataclass
 class InsertReport:
-    """What :meth:`Project.insert_pairs` wrote."""
+    """What :meth:`Project.pairs.insert` wrote."""
 
     inserted: int = 0
     labeled: int = 0
@@ -164,7 +164,7 @@ class InsertReport:
 class PairCounts:
     """How many pairs each split holds, how many are labeled and flagged: every view's counts.
 
-    Returned by :meth:`Project.counts`. Methods take a split, or None for the whole project.
+    Returned by ``project.counts.get()``. Methods take a split, or None for the whole project.
     """
 
     splits: dict[str, int]
@@ -297,7 +297,7 @@ class PairRows(Sequence[tuple]):
                 self.pair_hash[i])
 
 
-# Filters understood by Project.query_pair_ids, shared by the CLI and the pair table.
+# Filters understood by Project.pairs.query_ids, shared by the CLI and the pair table.
 PAIR_FILTERS = ("all", "unlabeled", "labeled", "flagged")
 SORTABLE_COLUMNS = ("id", "sentence1", "sentence2", "score", "split", "annotator", "flagged", "note")
 

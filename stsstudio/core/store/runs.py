@@ -35,7 +35,7 @@ class Runs:
         self._db = db
 
     def create(self, *, base_model: str, loss: str, config: dict[str, Any],
-                   device: str | None = None) -> int:
+               device: str | None = None) -> int:
         with self._db.transaction() as cur:
             cur.execute("INSERT INTO runs (created_at, status, base_model, loss, config, device, pid) "
                         "VALUES (?, 'running', ?, ?, ?, ?, ?)",
