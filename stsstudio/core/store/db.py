@@ -28,7 +28,6 @@ def _chunked_rows(cur: Any, sql: str, ids: Sequence[int]) -> list[tuple]:
     return rows
 
 
-
 _CHUNK_ROWS = 50_000
 
 
@@ -37,7 +36,6 @@ def _sql_literal(value: str | None) -> str:
     if value is None:
         return "NULL"
     return "'" + str(value).replace("\x00", "").replace("'", "''") + "'"
-
 
 
 class Database:

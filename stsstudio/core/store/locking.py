@@ -137,5 +137,3 @@ def _lock_is_held(path: Path) -> bool:
     finally:
         os.close(fd)  # closing drops the shared lock at once
     return False
-
-

@@ -75,7 +75,6 @@ def _copy_first_labels(cur: _Cursor, before: int, annotator: str, now: float) ->
     return cur.rowcount
 
 
-
 class Pairs:
     """``project.pairs``: the sentence pairs and their current scores."""
 

@@ -30,8 +30,6 @@ class InvalidValueError(ProjectError, ValueError):
 ProjectLockedError = ProjectLocked  # its name before the errors were declared in core/errors.py
 
 
-
-
 @dataclass(frozen=True)
 class Pair:
     id: int
@@ -111,7 +109,6 @@ def aggregate_target(latest: dict[str, float], adjudicated: float | None,
     return math.fsum(values) / len(values)
 
 
-
 @dataclass
 class Run:
     id: int
@@ -184,7 +181,6 @@ class PairCounts:
         return self.flagged_splits.get(split, 0) if split else sum(self.flagged_splits.values())
 
 
-
 _PAIR_COLUMNS = ("id, sentence1, sentence2, split, score, annotator, flagged, note, source, source_row, "
                  "metadata")
 
@@ -238,7 +234,6 @@ def _run_fields(row: Sequence[Any]) -> list[Any]:
     if r[2] not in RUN_STATUSES:
         r[2] = "failed"
     return r
-
 
 
 class PairRows(Sequence[tuple]):
@@ -342,4 +337,3 @@ def default_guidelines() -> str:
     from stsstudio.core.guidelines import template_text
 
     return template_text()
-

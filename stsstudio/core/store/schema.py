@@ -182,4 +182,3 @@ def _relative_model_dir(model_dir: str, folder: Path, run_id: int | None = None)
         if parts[i] == "runs" and (run_id is None or parts[i + 1] == str(run_id)):
             return Path(*parts[i:]).as_posix()
     return model_dir
-
