@@ -490,6 +490,10 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
               file=sys.stderr if args.json else sys.stdout)
         if getattr(result, "verdict", ""):
             print(result.verdict, file=sys.stderr if args.json else sys.stdout)
+        if getattr(result, "label_curve", None):
+            from stsstudio.core.label_curve import sentence
+
+            print(sentence(result.label_curve), file=sys.stderr if args.json else sys.stdout)
         if result.model_dir:
             print(_next_step(result), file=sys.stderr if args.json else sys.stdout)
         if result.message and result.message != getattr(result, "verdict", ""):
@@ -504,7 +508,9 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
                "outcome": getattr(result, "outcome", "") or None,
                "next_step": _next_step(result),
                "schedule": getattr(result, "schedule", None),
-               "cv": getattr(result, "cv", None)}
+               "cv": getattr(result, "cv", None),
+               "estimate": getattr(result, "estimate", None),
+               "label_curve": getattr(result, "label_curve", None)}
         ceiling = getattr(result, "human_ceiling", None)
         if ceiling is not None:
             out["human_ceiling"] = ceiling
@@ -524,6 +530,19 @@ def _quiet_training_logs() -> None:
     from stsstudio.core.quiet import quiet_libraries
 
     quiet_libraries()
+
+
+def _auto_int(text: str) -> int | str:
+    """argparse type: a whole number >= 0, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or auto, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, not {value}")
+    return value
 
 
 def _auto_float(text: str) -> float | str:
@@ -559,9 +578,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         ("batch_size", args.batch_size), ("learning_rate", args.lr),
                         ("warmup_ratio", args.warmup_ratio), ("max_seq_length", args.max_seq_length),
                         ("seed", args.seed), ("eval_steps", args.eval_steps), ("max_steps", args.max_steps),
-                        ("device", args.device), ("cv_folds", args.cv)):
+                        ("device", args.device), ("cv_folds", args.cv), ("silver", args.silver),
+                        ("blend", args.blend)):
         if value is not None and value != "auto":
             setattr(config, attr, value)
+    config.estimate = not args.no_estimate
     config.select_best = {"yes": True, "no": False}.get(args.select_best)
     config.matryoshka = bool(args.matryoshka)
     _quiet_training_logs()
@@ -577,7 +598,68 @@ def _cmd_train(args: argparse.Namespace) -> int:
         result = train(project, config, reporter)
         if not readonly and result.status == "finished" and result.model_dir:
             _predict_after_run(project, result.run_id)
+            result = _estimate_after_run(project, result, args)
     return _train_summary(result, args)
+
+
+def _estimate_after_run(project: Any, result: Any, args: argparse.Namespace) -> Any:
+    """The model is ready: say so, then make the estimate (core/estimate.py). Ctrl+C stops only
+    the estimate; the model stays."""
+    from stsstudio.core.estimate import estimate, with_estimate
+
+    if (result.estimate or {}).get("status") != "pending":
+        return result
+    print(f"Model ready after {result.seconds:.0f} s: {result.model_dir}", file=sys.stderr)
+    print("Estimating how much better it is than the base model (Ctrl+C stops the estimate; the model "
+          "stays)…", file=sys.stderr)
+
+    class Lines:
+        stopped = False
+
+        def status(self, message: str) -> None:
+            print("  " + message, file=sys.stderr, flush=True)
+
+        def is_cancelled(self) -> bool:
+            return self.stopped
+
+    lines = Lines()
+    try:
+        entry = estimate(project, result.run_id, lines)
+    except KeyboardInterrupt:
+        entry = {"status": "cancelled"}
+    if entry["status"] != "done":
+        print(f"The estimate {entry['status']}{': ' + entry['message'] if entry.get('message') else ''}; "
+              f"the model is kept. Run it later with: stsstudio estimate {_quote(args.project)} "
+              f"{result.run_id}", file=sys.stderr)
+    return with_estimate(result, project)
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from stsstudio.core.estimate import estimate
+    from stsstudio.core.label_curve import sentence
+
+    with _open_project(args.project) as project:
+        run_id = args.run if args.run is not None else (project.runs()[-1].id if project.runs() else None)
+        if run_id is None:
+            raise UserError(f"{args.project} has no run to estimate.")
+
+        class Lines:
+            def status(self, message: str) -> None:
+                print(message, file=sys.stderr, flush=True)
+
+            def is_cancelled(self) -> bool:
+                return False
+
+        entry = estimate(project, int(run_id), Lines())
+        summary = project.run(int(run_id)).summary or {}
+    if args.json:
+        _print_json({"run": run_id, "estimate": entry, "verdict": summary.get("verdict"),
+                     "label_curve": summary.get("label_curve")})
+    else:
+        for text in (summary.get("verdict"), sentence(summary.get("label_curve"))):
+            if text:
+                print(text)
+    return 0 if entry["status"] == "done" else 2
 
 
 def _predict_after_run(project: Any, run_id: int) -> None:
@@ -702,6 +784,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     device = None if args.device in (None, "auto") else args.device
     with _open_project(args.project, readonly=readonly) as project:
         result = resume(project, args.run, _ProgressReporter(), device=device)
+        if not readonly and result.status == "finished" and result.model_dir:
+            result = _estimate_after_run(project, result, args)
     return _train_summary(result, args)
 
 
@@ -1121,8 +1205,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_auto_float, default="auto", help="learning rate, or auto (default)")
     p.add_argument("--warmup-ratio", type=float)
     p.add_argument("--cv", type=int, metavar="K",
-                   help="estimate by K-fold cross-validation, then train on every label (0: off; "
-                        "default: 5 folds when there is no dev split and fewer than 300 labels)")
+                   help="train on every label, then estimate by K-fold cross-validation (0: off, hold "
+                        "out 10 %% instead; default: 3 folds when there is no dev split and fewer than "
+                        "500 labels)")
+    p.add_argument("--no-estimate", action="store_true",
+                   help="skip the estimate after the model (the verdict and 'how many labels' figures)")
+    p.add_argument("--silver", type=_auto_int, default="auto", metavar="N",
+                   help="silver pairs labeled by a cross-encoder trained on your labels (0: off; auto: "
+                        "the automatic rule)")
+    p.add_argument("--blend", type=_auto_float, default="auto", metavar="W",
+                   help="blend the tuned model with the base model, W the tuned weight (1: off; auto)")
     p.add_argument("--select-best", choices=("auto", "yes", "no"), default="auto",
                    help="keep the best checkpoint by dev Spearman (auto: only with >= 300 dev pairs)")
     p.add_argument("--max-seq-length", type=int)
@@ -1152,6 +1244,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", help="whose assignment the 'assigned' order follows")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_queue)
+
+    p = sub.add_parser("estimate", help="how much better a run is than the base model, and what more "
+                       "labels would add (runs after train; again here if it was stopped)")
+    p.add_argument("project")
+    p.add_argument("run", type=int, nargs="?", help="default: the latest run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_estimate)
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("project")

@@ -108,7 +108,8 @@ def automatic_blend(train_pairs: int) -> float:
 
 def automatic_silver(train_pairs: int) -> int:
     """How many silver pairs the automatic rule asks for (0: none)."""
-    return next((min(per * train_pairs, most) for limit, per, most in SILVER_TABLE if train_pairs <= limit), 0)
+    return next((min(per * train_pairs, most) for limit, per, most in SILVER_TABLE
+                 if train_pairs <= limit), 0)
 
 
 def automatic(train_pairs: int, batch_size: int = 16) -> tuple[float, float, str]:

@@ -336,6 +336,10 @@ def _validate(config: TrainConfig) -> None:
         problems.append("the warmup ratio must be between 0 and 1")
     if config.cv_folds is not None and (config.cv_folds < 0 or config.cv_folds == 1):
         problems.append("cross-validation needs at least 2 folds (0 turns it off)")
+    if config.blend is not None and config.blend != AUTO and not 0 < float(config.blend) <= 1:
+        problems.append("the blend weight must be above 0 and at most 1 (1: no blend)")
+    if config.silver is not None and config.silver != AUTO and int(config.silver) < 0:
+        problems.append("the number of silver pairs must be 0 or more")
     if config.max_steps is not None and config.max_steps < 1:
         problems.append("max steps must be at least 1")
     if config.eval_steps is not None and config.eval_steps < 1:

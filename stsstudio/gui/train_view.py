@@ -31,6 +31,7 @@ from stsstudio.core.changes import Changes
 from stsstudio.gui import style
 from stsstudio.gui.context import ProjectContext
 from stsstudio.gui.run_history import RunHistory, describe_base_model
+from stsstudio.gui.train_estimate import EstimatePanel
 from stsstudio.gui.train_form import TrainForm
 from stsstudio.gui.train_plots import TrainPlots, fmt_corr, fmt_duration
 from stsstudio.gui.training_worker import TrainingWorker
@@ -75,6 +76,7 @@ class TrainView(QWidget):
         self.form = TrainForm()
         self.plots = TrainPlots()
         self.history = RunHistory()
+        self.estimate_panel = EstimatePanel(ctx)   # the estimate after a run, in the background
         self._build_ui()
         self.form.start_button.clicked.connect(self.start_training)
         self.form.settingsChanged.connect(self.refresh_counts)
@@ -110,6 +112,7 @@ class TrainView(QWidget):
         self.banner.setVisible(False)
         self.banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
         right_layout.addWidget(self.banner)
+        right_layout.addWidget(self.estimate_panel)
 
         bottom = QTabWidget()
         bottom.addTab(self.history, "Run history")
@@ -168,6 +171,7 @@ class TrainView(QWidget):
 
     @Slot()
     def _on_project_changed(self) -> None:
+        self.estimate_panel.stop()
         project = self.ctx.project
         if project is not None and not self.is_training():
             self.form.set_base_model(project.base_model)
@@ -286,6 +290,7 @@ class TrainView(QWidget):
         return max(1, cores - 1) if cores <= 8 else None
 
     def _begin(self, worker: TrainingWorker, batch_size: int, message: str) -> None:
+        self.estimate_panel.stop()      # a new run needs the cores; that estimate can be made later
         self.banner.setVisible(False)
         self.last_status = ""
         self.last_error = ""
@@ -389,6 +394,8 @@ class TrainView(QWidget):
         words, tone = headline(outcome)
         verdict = getattr(result, "verdict", "")
         detail = verdict or f"Dev Spearman {fmt_corr(best)}{gain}."
+        if not verdict and best is None and (getattr(result, "estimate", None) or {}).get("status"):
+            words, tone, detail = "The model is ready.", "ok", "Try it or export it now; its estimate follows."
         ceiling = getattr(result, "human_ceiling", None)
         if ceiling and ceiling.get("summary"):
             detail += " " + ceiling["summary"]
@@ -435,6 +442,10 @@ class TrainView(QWidget):
         self.ctx.apply(Changes.of_runs())   # reloads the history
         if self._run_id is not None:
             self.select_runs([self._run_id], show_curves=False)
+        result = self.last_result
+        if self.last_status == "finished" and ((getattr(result, "estimate", None) or {}).get("status")
+                                               == "pending") and self._run_id is not None:
+            self.estimate_panel.start(self._run_id)
 
     # ------------------------------------------------------------------------------------
     # History
@@ -468,6 +479,7 @@ class TrainView(QWidget):
         self.history.show_details(runs)
         if show_curves:
             self.plots.show_runs(project, runs, self._run_id)
+        self.estimate_panel.show_for(runs[0] if len(runs) == 1 and not self.is_training() else None)
         if len(runs) == 1 and not self.is_training():
             metrics = project.metrics(runs[0].id) if project is not None else {}
             self.plots.show_run_status(runs[0], metrics)
