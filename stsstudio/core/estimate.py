@@ -23,7 +23,7 @@ import random
 import time
 from typing import Any, Protocol
 
-from stsstudio.core.errors import TrainingError, UserError
+from stsstudio.core.errors import Cancelled, TrainingError, UserError
 
 
 class EstimateReporter(Protocol):
@@ -34,10 +34,6 @@ class EstimateReporter(Protocol):
 class _Quiet:
     def status(self, message: str) -> None: pass
     def is_cancelled(self) -> bool: return False
-
-
-class Cancelled(Exception):
-    """The user stopped the estimate (the model is untouched)."""
 
 
 def pending(run: Any) -> bool:
