@@ -162,8 +162,8 @@ def test_size_detector_sees_a_long_class_and_a_long_method() -> None:
 
 def test_no_gui_class_or_method_is_oversized() -> None:
     found = []
-    for path in sorted((PACKAGE / "gui").glob("*.py")):
-        found += oversized(path.read_text(encoding="utf-8"), path.name)
+    for path in sorted((PACKAGE / "gui").rglob("*.py")):
+        found += oversized(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE)))
     assert not found, "split these into composed widgets or helper methods:\n" + "\n".join(found)
 
 
@@ -216,7 +216,7 @@ def test_file_suffixes_live_only_in_the_format_registry() -> None:
 # -- change sets: one helper turns a write's Changes into the views' signals -------------------
 
 PROJECT_SIGNALS = {"pairsChanged", "pairChanged", "runsChanged", "predictionsChanged"}
-CHANGE_HELPER = PACKAGE / "gui" / "context.py"
+CHANGE_HELPER = PACKAGE / "gui" / "common" / "context.py"
 
 
 def hand_emitted_signals(source: str) -> list[int]:
@@ -257,9 +257,9 @@ def test_project_signals_come_only_from_change_sets() -> None:
     assert not offenders, f"emit a change set with ctx.apply(Changes...) instead: {offenders}"
 
 
-# -- colours: every colour is a named role of gui/style.py (issue 22, point 6) -----------------
+# -- colours: every colour is a named role of gui/common/style.py (issue 22, point 6) ----------
 
-STYLE = PACKAGE / "gui" / "style.py"
+STYLE = PACKAGE / "gui" / "common" / "style.py"
 # Six digits anywhere; three ("#fff") as a whole string or after a CSS colon, so that
 # "issue #123" is not a colour.
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}\b|^#[0-9a-fA-F]{3}$|:\s*#[0-9a-fA-F]{3}\b")
@@ -297,7 +297,7 @@ def test_hex_colours_live_only_in_style() -> None:
         found = hex_colors(path.read_text(encoding="utf-8"))
         if found:
             offenders[str(path.relative_to(PACKAGE))] = found
-    assert not offenders, f"Hex colours outside gui/style.py (add a named role there): {offenders}"
+    assert not offenders, f"Hex colours outside gui/common/style.py (add a named role there): {offenders}"
 
 
 # -- typed errors: the GUI never guesses a failure from its text -------------------------------
