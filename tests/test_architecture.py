@@ -1,7 +1,7 @@
 """Architecture rules, checked on the source with the AST (see /work/shared/STYLE.md).
 
 - The store owns SQL: no SQL string in any module of ``stsstudio`` but ``core/store.py``.
-- Core has no import cycle (imports inside functions count too).
+- Core and the GUI have no import cycle (imports inside functions and type-only imports count too).
 - The GUI never matches on an exception's text: core raises typed errors (core/errors.py) with hints.
 """
 
@@ -128,6 +128,33 @@ def test_core_has_no_import_cycle() -> None:
                p.read_text(encoding="utf-8") for p in core.glob("*.py")}
     graph = core_graph(sources)
     assert any(graph.values())   # the walk sees imports at all
+    cycle = find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def package_sources(folder: Path) -> dict[str, str]:
+    """Module name -> source for every module under ``folder``, subpackages included."""
+    sources = {}
+    for path in folder.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        sources[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path.read_text(encoding="utf-8")
+    return sources
+
+
+def test_cycle_finder_counts_a_type_only_import() -> None:
+    sources = {
+        "stsstudio.gui.shell.window": "def f():\n    from stsstudio.gui.annotators.menu import install\n",
+        "stsstudio.gui.annotators.menu": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                         "    from stsstudio.gui.shell.window import Window\n",
+    }
+    assert find_cycle(core_graph(sources)) == ["stsstudio.gui.annotators.menu", "stsstudio.gui.shell.window",
+                                               "stsstudio.gui.annotators.menu"]
+
+
+def test_gui_has_no_import_cycle() -> None:
+    """Issue 22: type-only imports count too (a feature gets what it needs passed in)."""
+    graph = core_graph(package_sources(PACKAGE / "gui"))
+    assert graph["stsstudio.gui.shell.main_window"]   # the walk sees imports in subpackages
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
 

@@ -103,6 +103,20 @@ def test_menu_opens_the_dialogs_and_overlap_assigns(main_window, qtbot, monkeypa
     assert [a.text() for a in main_window.menuBar().actions()][-2:] == ["&Annotators", "&Help"]
 
 
+def test_a_feature_menu_installs_before_help_through_the_shell(main_window, qtbot):
+    """The Annotators menu is built on a menu the shell hands out (no search by label text), so a
+    renamed Help menu still ends the bar and a second feature menu lands before it too."""
+    from stsstudio.gui.annotators.annotators_menu import install_annotator_menu
+
+    main_window.help_menu.setTitle("&Aide")
+    extra = install_annotator_menu(main_window.add_menu("&More"), main_window, main_window.ctx)
+    titles = [a.text() for a in main_window.menuBar().actions()]
+    assert titles[-3:] == ["&Annotators", "&More", "&Aide"]
+    assert [a.text() for a in main_window.menuBar().actions()[-2].menu().actions() if a.text()] == \
+        ["&Merge labels…", "&Agreement…", "&Double-label a share of pairs…"]
+    assert extra.open_overlap() is not None    # the project comes from the context it was given
+
+
 @pytest.mark.parametrize("view", ["agreement"])
 def test_screenshot_of_the_agreement_panel(tmp_path, view):
     from stsstudio.gui.screenshot import screenshot

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QSpinBox,
     QVBoxLayout,
@@ -30,7 +31,7 @@ from stsstudio.core.formats import file_name
 from stsstudio.core.store import Project
 
 if TYPE_CHECKING:
-    from stsstudio.gui.shell.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
 
 
 class OverlapDialog(QDialog):
@@ -139,16 +140,17 @@ def _pack_file(name: str) -> str:
 
 
 class AnnotatorActions(QObject):
-    """Opens the three dialogs for the window's open project."""
+    """Opens the three dialogs for the open project, as children of ``window``."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QWidget, ctx: ProjectContext) -> None:
         super().__init__(window)
         self.window = window
+        self.ctx = ctx
         self.agreement_dialog: QDialog | None = None
         self.merge_dialog: QDialog | None = None
 
     def _project(self, title: str) -> Project | None:
-        project = self.window.ctx.project
+        project = self.ctx.project
         if project is None:
             QMessageBox.information(self.window, title, "Create or open a project first.")
         return project
@@ -170,12 +172,12 @@ class AnnotatorActions(QObject):
     @Slot()
     def _on_target_changed(self) -> None:
         """The agreement panel changed how labels combine: every target may have moved."""
-        self.window.ctx.apply(Changes.merged())
+        self.ctx.apply(Changes.merged())
 
     @Slot(object)
     def _on_merged(self, report: object) -> None:
-        self.window.ctx.apply(Changes.merged())
-        self.window.ctx.statusMessage.emit(f"Merged {getattr(report, 'written', 0):,} labels.")
+        self.ctx.apply(Changes.merged())
+        self.ctx.statusMessage.emit(f"Merged {getattr(report, 'written', 0):,} labels.")
 
     @Slot()
     def open_agreement(self) -> QDialog | None:
@@ -196,23 +198,18 @@ class AnnotatorActions(QObject):
         project = self._project("Share pairs among annotators")
         if project is None:
             return None
-        dialog = OverlapDialog(project, self.window, annotator=self.window.ctx.annotator)
+        dialog = OverlapDialog(project, self.window, annotator=self.ctx.annotator)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
 
-def install_annotator_menu(window: MainWindow) -> AnnotatorActions:
-    """Add the Annotators menu (before Help) to ``window``; returns the actions' owner."""
-    actions = AnnotatorActions(window)
-    bar = window.menuBar()
-    menu = bar.addMenu("&Annotators")
-    help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-    if help_action is not None:
-        bar.insertMenu(help_action, menu)
-    window.action_merge_labels = menu.addAction("&Merge labels…", actions.open_merge)
-    window.action_agreement = menu.addAction("&Agreement…", actions.open_agreement)
+def install_annotator_menu(menu: QMenu, window: QWidget, ctx: ProjectContext) -> AnnotatorActions:
+    """Fill ``menu`` (the Annotators menu the shell made) with actions on ``ctx``'s project whose
+    dialogs open over ``window``; returns the actions' owner."""
+    actions = AnnotatorActions(window, ctx)
+    actions.action_merge_labels = menu.addAction("&Merge labels…", actions.open_merge)
+    actions.action_agreement = menu.addAction("&Agreement…", actions.open_agreement)
     menu.addSeparator()
-    window.action_overlap = menu.addAction("&Double-label a share of pairs…", actions.open_overlap)
-    window.annotator_actions = actions
+    actions.action_overlap = menu.addAction("&Double-label a share of pairs…", actions.open_overlap)
     return actions

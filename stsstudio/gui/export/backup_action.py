@@ -12,40 +12,42 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from stsstudio.core.errors import UserError
 
 if TYPE_CHECKING:
-    from stsstudio.gui.shell.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
 
 
 class BackupAction(QObject):
     """The Back up… action: enabled while a project is open."""
 
-    def __init__(self, window: MainWindow, menu: QMenu, before: QAction | None = None) -> None:
+    def __init__(self, window: QMainWindow, ctx: ProjectContext, menu: QMenu,
+                 before: QAction | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self.ctx = ctx
         self.action = QAction("&Back up…", window)
         self.action.setStatusTip("Copy the project, with every label, to one file")
         self.action.triggered.connect(self.back_up)
         menu.insertAction(before, self.action) if before is not None else menu.addAction(self.action)
-        window.ctx.projectChanged.connect(self._on_project_changed)
+        ctx.projectChanged.connect(self._on_project_changed)
         self._on_project_changed()
 
     @Slot()
     def _on_project_changed(self) -> None:
-        self.action.setEnabled(self.window.ctx.project is not None)
+        self.action.setEnabled(self.ctx.project is not None)
 
     def suggested_path(self) -> str:
-        project = self.window.ctx.project
+        project = self.ctx.project
         stamp = time.strftime("%Y-%m-%d")
         return str(project.path.parent / f"{project.path.name}-backup-{stamp}.stsproj")
 
     @Slot()
     def back_up(self, target: str | None = None) -> Path | None:
         """Ask where (unless ``target`` is given), then write the backup; None when cancelled."""
-        project = self.window.ctx.project
+        project = self.ctx.project
         if project is None:
             return None
         if not target:
@@ -64,7 +66,8 @@ class BackupAction(QObject):
         return out
 
 
-def install_backup_action(window: MainWindow, menu: QMenu, before: QAction | None = None) -> BackupAction:
-    """Add File ▸ Back up… to ``menu`` (before ``before``); returns the action's owner."""
-    window.backup_action = BackupAction(window, menu, before)
-    return window.backup_action
+def install_backup_action(window: QMainWindow, ctx: ProjectContext, menu: QMenu,
+                          before: QAction | None = None) -> BackupAction:
+    """Add File ▸ Back up… for ``ctx``'s project to ``menu`` (before ``before``); returns the
+    action's owner."""
+    return BackupAction(window, ctx, menu, before)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
@@ -10,8 +10,18 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 from stsstudio.gui.common.widgets import mute
 from stsstudio.gui.label.label_keys import hints as hint_text
 
-if TYPE_CHECKING:
-    from stsstudio.gui.label.annotate import AnnotateView
+
+class LabelWidgets(Protocol):
+    """The widgets the labelling page lays out (the Label view's ``AnnotateView`` has them)."""
+
+    note_edit: QWidget
+    highlight_combo: QWidget
+    card1: QWidget
+    card2: QWidget
+    score_panel: QWidget
+    model_guess: QWidget
+    hints: QWidget
+    label_progress: QWidget
 
 
 def key_hints() -> QLabel:
@@ -23,7 +33,7 @@ def key_hints() -> QLabel:
     return hints
 
 
-def work_page(view: AnnotateView) -> QWidget:
+def work_page(view: LabelWidgets) -> QWidget:
     """The labelling page: the pair, the score, the note, the key hints and the progress."""
     note_row = QHBoxLayout()
     note_label = QLabel("Note")

@@ -123,10 +123,18 @@ class MainWindow(QMainWindow):
         self._build_file_menu(bar.addMenu("&File"))
         self._build_edit_menu(bar.addMenu("&Edit"))
         self._build_view_menu(bar.addMenu("&View"))
-        self._build_help_menu(bar.addMenu("&Help"))
+        self.help_menu = bar.addMenu("&Help")
+        self._build_help_menu(self.help_menu)
         from stsstudio.gui.annotators.annotators_menu import install_annotator_menu
 
-        install_annotator_menu(self)  # Merge labels…, Agreement…, Double-label… (issue 15)
+        # Merge labels…, Agreement…, Double-label… (issue 15)
+        self.annotator_actions = install_annotator_menu(self.add_menu("&Annotators"), self, self.ctx)
+
+    def add_menu(self, title: str) -> QMenu:
+        """A new menu on the menu bar, before Help: where a feature installs its own menu."""
+        menu = self.menuBar().addMenu(title)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
+        return menu
 
     def _build_file_menu(self, file_menu: QMenu) -> None:
         self.action_new = self._action("&New project…", self.new_project, QKeySequence.New, "new")
@@ -148,7 +156,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_suggest)
         from stsstudio.gui.export.backup_action import install_backup_action
 
-        install_backup_action(self, file_menu)  # Back up… (issue 24)
+        self.backup_action = install_backup_action(self, self.ctx, file_menu)  # Back up… (issue 24)
         file_menu.addSeparator()
         self.action_preferences = self._action("&Preferences…", self.edit_annotator,
                                                QKeySequence.Preferences, "settings")
