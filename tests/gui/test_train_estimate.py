@@ -17,7 +17,7 @@ TIMEOUT_MS = 180_000
 
 
 def _view(ctx, qtbot, model_dir: Path):
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(ctx)
     qtbot.addWidget(view)
