@@ -687,8 +687,11 @@ def _silver(project: Any, data: _Data, schedule: Schedule, config: TrainConfig, 
         return [], None
     from stsstudio.core import augment
 
-    made = augment.silver_for_project(project, data.train, n_silver=schedule.silver, seed=int(config.seed),
-                                      device=device.id, cancel=reporter.is_cancelled, status=reporter.status)
+    gold = list(zip(data.train.sentence1, data.train.sentence2, data.train.scores))
+    held_out = {*data.dev.sentence1, *data.dev.sentence2}   # the project's dev and test are always out
+    made = augment.silver_pairs(project, gold=gold, exclude_sentences=held_out, n_silver=schedule.silver,
+                                seed=int(config.seed), device=device.id, cancel=reporter.is_cancelled,
+                                status=reporter.status)
     if not made.pairs:
         return [], None
     reporter.status(made.description + ".")
