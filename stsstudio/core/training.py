@@ -689,9 +689,11 @@ def _silver(project: Any, data: _Data, schedule: Schedule, config: TrainConfig, 
 
     gold = list(zip(data.train.sentence1, data.train.sentence2, data.train.scores))
     held_out = {*data.dev.sentence1, *data.dev.sentence2}   # the project's dev and test are always out
+    # The cross-encoder starts from the run's base model when it is a folder (the embedded one else).
+    folder = config.base_model if config.base_model and Path(config.base_model).is_dir() else None
     made = augment.silver_pairs(project, gold=gold, exclude_sentences=held_out, n_silver=schedule.silver,
                                 seed=int(config.seed), device=device.id, cancel=reporter.is_cancelled,
-                                status=reporter.status)
+                                status=reporter.status, base=folder, model=folder or "base")
     if not made.pairs:
         return [], None
     reporter.status(made.description + ".")
@@ -907,7 +909,9 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     reporter.status(schedule.describe() + ".")
 
     precision = precision_for(device)
-    lengths = _pair_lengths(model, data.train) if config.group_by_length else None
+    fitted = _Split(data.train.sentence1 + [p[0] for p in silver], data.train.sentence2 + [p[1] for p in silver],
+                    data.train.scores + [float(p[2]) for p in silver])    # gold, then silver
+    lengths = _pair_lengths(model, fitted) if config.group_by_length else None
     args_kwargs: dict[str, Any] = dict(
         # max_steps always set: "Max steps" is a hard cap, and the epoch count follows from it.
         num_train_epochs=math.ceil(schedule.epochs), max_steps=total,
@@ -947,9 +951,8 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
                               best_dir if (schedule.select_best and has_dev and writer) else None)
     if base_dev_spearman is not None:
         callback.base = (base_dev_spearman, float("nan"))
-    train_ds = Dataset.from_dict({"sentence1": data.train.sentence1 + [p[0] for p in silver],
-                                  "sentence2": data.train.sentence2 + [p[1] for p in silver],
-                                  "score": data.train.scores + [float(p[2]) for p in silver]})
+    train_ds = Dataset.from_dict({"sentence1": fitted.sentence1, "sentence2": fitted.sentence2,
+                                  "score": fitted.scores})
     evaluator = _make_evaluator(data.dev, bs) if has_dev else None
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_ds,
                                          loss=build_loss(schedule.loss, model, matryoshka=config.matryoshka),
