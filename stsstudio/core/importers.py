@@ -550,8 +550,6 @@ _BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
 def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
-    import pandas as pd
-
     name = _display(path)
     data = _read_bytes(path, name)
     _check_bytes(data, name)
@@ -568,6 +566,22 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     # Blank lines would shift row numbers in the fast parser, which skips them.
     # One regex pass finds both kinds of blank line: three times faster than two `in` scans.
     simple = _BLANK_LINE.search(data) is None and not data.startswith((b"\n", b"\r\n"))
+    frame = _parse_delimited(data, delimiter, simple, fmt, name, warnings)
+    _check_column_count(frame.shape[1], name)
+    frame.columns = [str(i) for i in range(frame.shape[1])]
+    if codec == "utf-8-sig":
+        codec = "utf-8 (with BOM)"
+    frame, columns, row_numbers, has_header = _header_and_rows(path, frame, options, name, warnings)
+    return RawTable(source=os.fspath(path), format=fmt, frame=frame, columns=columns,
+                    has_header=bool(has_header), encoding=codec,
+                    delimiter=delimiter, warnings=warnings, row_numbers=row_numbers,
+                    display_name=name)
+
+
+def _parse_delimited(data: bytes, delimiter: str, simple: bool, fmt: str, name: str,
+                     warnings: list[str]) -> Any:
+    """The cells of UTF-8 ``data`` as a frame of strings, with quote handling where it fits."""
+    import pandas as pd
 
     def parse(quoting: int, ncols: int | None = None) -> pd.DataFrame:
         if simple and ncols is None:
@@ -624,11 +638,13 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
             frame = parse_ragged(quoting)
         except pd.errors.ParserError as exc:
             raise ImportDataError(f"the file cannot be read as {fmt.upper()}: {exc}", file=name) from None
-    _check_column_count(frame.shape[1], name)
-    frame.columns = [str(i) for i in range(frame.shape[1])]
-    if codec == "utf-8-sig":
-        codec = "utf-8 (with BOM)"
+    return frame
 
+
+def _header_and_rows(path: Path, frame: Any, options: ImportOptions, name: str, warnings: list[str]
+                     ) -> tuple[Any, list[str], np.ndarray, bool | None]:
+    """The frame without its header row and blank lines; its column names, file row numbers
+    and whether it had a header."""
     has_header = options.has_header
     if has_header is None:
         has_header = _detect_header(frame)
@@ -657,10 +673,7 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     if len(frame) == 0:
         raise ImportDataError("the file has a header but no rows" if has_header else
                               "the file has no rows", file=name)
-    return RawTable(source=os.fspath(path), format=fmt, frame=frame, columns=columns,
-                    has_header=bool(has_header), encoding=codec,
-                    delimiter=delimiter, warnings=warnings, row_numbers=row_numbers,
-                    display_name=name)
+    return frame, columns, row_numbers, has_header
 
 
 def _undo_formula_escaping(path: Path, frame: Any, name: str, warnings: list[str]) -> None:
