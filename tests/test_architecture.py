@@ -1,7 +1,7 @@
 """Architecture rules, checked on the source with the AST (see /work/shared/STYLE.md).
 
 - The store owns SQL: no SQL string in any module of ``stsstudio`` but ``core/store.py``.
-- Core has no import cycle (imports inside functions count too).
+- Core and the GUI have no import cycle (imports inside functions and type-only imports count too).
 - The GUI never matches on an exception's text: core raises typed errors (core/errors.py) with hints.
 """
 
@@ -132,6 +132,33 @@ def test_core_has_no_import_cycle() -> None:
     assert cycle is None, " -> ".join(cycle or [])
 
 
+def package_sources(folder: Path) -> dict[str, str]:
+    """Module name -> source for every module under ``folder``, subpackages included."""
+    sources = {}
+    for path in folder.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        sources[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path.read_text(encoding="utf-8")
+    return sources
+
+
+def test_cycle_finder_counts_a_type_only_import() -> None:
+    sources = {
+        "stsstudio.gui.shell.window": "def f():\n    from stsstudio.gui.annotators.menu import install\n",
+        "stsstudio.gui.annotators.menu": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                         "    from stsstudio.gui.shell.window import Window\n",
+    }
+    assert find_cycle(core_graph(sources)) == ["stsstudio.gui.annotators.menu", "stsstudio.gui.shell.window",
+                                               "stsstudio.gui.annotators.menu"]
+
+
+def test_gui_has_no_import_cycle() -> None:
+    """Issue 22: type-only imports count too (a feature gets what it needs passed in)."""
+    graph = core_graph(package_sources(PACKAGE / "gui"))
+    assert graph["stsstudio.gui.shell.main_window"]   # the walk sees imports in subpackages
+    cycle = find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle or [])
+
+
 # Issue 9: a view is composed of small widgets; no class grows into a second TrainView.
 MAX_CLASS_LINES = 500
 MAX_METHOD_LINES = 60
@@ -162,8 +189,8 @@ def test_size_detector_sees_a_long_class_and_a_long_method() -> None:
 
 def test_no_gui_class_or_method_is_oversized() -> None:
     found = []
-    for path in sorted((PACKAGE / "gui").glob("*.py")):
-        found += oversized(path.read_text(encoding="utf-8"), path.name)
+    for path in sorted((PACKAGE / "gui").rglob("*.py")):
+        found += oversized(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE)))
     assert not found, "split these into composed widgets or helper methods:\n" + "\n".join(found)
 
 
@@ -216,7 +243,7 @@ def test_file_suffixes_live_only_in_the_format_registry() -> None:
 # -- change sets: one helper turns a write's Changes into the views' signals -------------------
 
 PROJECT_SIGNALS = {"pairsChanged", "pairChanged", "runsChanged", "predictionsChanged"}
-CHANGE_HELPER = PACKAGE / "gui" / "context.py"
+CHANGE_HELPER = PACKAGE / "gui" / "common" / "context.py"
 
 
 def hand_emitted_signals(source: str) -> list[int]:
@@ -257,9 +284,9 @@ def test_project_signals_come_only_from_change_sets() -> None:
     assert not offenders, f"emit a change set with ctx.apply(Changes...) instead: {offenders}"
 
 
-# -- colours: every colour is a named role of gui/style.py (issue 22, point 6) -----------------
+# -- colours: every colour is a named role of gui/common/style.py (issue 22, point 6) ----------
 
-STYLE = PACKAGE / "gui" / "style.py"
+STYLE = PACKAGE / "gui" / "common" / "style.py"
 # Six digits anywhere; three ("#fff") as a whole string or after a CSS colon, so that
 # "issue #123" is not a colour.
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}\b|^#[0-9a-fA-F]{3}$|:\s*#[0-9a-fA-F]{3}\b")
@@ -297,7 +324,7 @@ def test_hex_colours_live_only_in_style() -> None:
         found = hex_colors(path.read_text(encoding="utf-8"))
         if found:
             offenders[str(path.relative_to(PACKAGE))] = found
-    assert not offenders, f"Hex colours outside gui/style.py (add a named role there): {offenders}"
+    assert not offenders, f"Hex colours outside gui/common/style.py (add a named role there): {offenders}"
 
 
 # -- typed errors: the GUI never guesses a failure from its text -------------------------------

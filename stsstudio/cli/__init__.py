@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from stsstudio import __version__
-from stsstudio.cli import desktop, export, labels, project, serve, train
+from stsstudio.cli import desktop, evaluate, export, labels, project, serve, train
 from stsstudio.cli.common import FORMATS, _add_import_options, _import_options  # noqa: F401 (bench, tests)
 from stsstudio.cli.serve import _calibrated_line  # noqa: F401 (tests)
 from stsstudio.cli.terminal import _os_error_text, _TerminalSafeStream, one_line, terminal_safe  # noqa: F401
@@ -38,8 +38,9 @@ _COMMAND_PARSERS = (
     train.add_train,
     train.add_predict,
     labels.add_queue,
+    train.add_estimate,
     train.add_resume,
-    train.add_evaluate,
+    evaluate.add_evaluate,
     export.add_export,
     export.add_compare_exports,
     serve.add_similarity,

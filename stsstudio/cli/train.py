@@ -1,4 +1,4 @@
-"""Model commands: train, resume, predict, evaluate (the training engine's CLI)."""
+"""Model commands: train, resume, predict, estimate (the training engine's CLI)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import sys
 from typing import Any
 
 from stsstudio.cli.common import (
-    _add_import_options,
-    _model_ref,
     _open_project,
     _PredictProgress,
     _print_json,
@@ -113,6 +111,10 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
               file=sys.stderr if args.json else sys.stdout)
         if getattr(result, "verdict", ""):
             print(result.verdict, file=sys.stderr if args.json else sys.stdout)
+        if getattr(result, "label_curve", None):
+            from stsstudio.core.label_curve import sentence
+
+            print(sentence(result.label_curve), file=sys.stderr if args.json else sys.stdout)
         if result.model_dir:
             print(_next_step(result), file=sys.stderr if args.json else sys.stdout)
         if result.message and result.message != getattr(result, "verdict", ""):
@@ -127,7 +129,9 @@ def _train_summary(result: Any, args: argparse.Namespace) -> int:
                "outcome": getattr(result, "outcome", "") or None,
                "next_step": _next_step(result),
                "schedule": getattr(result, "schedule", None),
-               "cv": getattr(result, "cv", None)}
+               "cv": getattr(result, "cv", None),
+               "estimate": getattr(result, "estimate", None),
+               "label_curve": getattr(result, "label_curve", None)}
         ceiling = getattr(result, "human_ceiling", None)
         if ceiling is not None:
             out["human_ceiling"] = ceiling
@@ -149,6 +153,19 @@ def _quiet_training_logs() -> None:
     quiet_libraries()
 
 
+def _auto_int(text: str) -> int | str:
+    """argparse type: a whole number >= 0, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or auto, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, not {value}")
+    return value
+
+
 def _auto_float(text: str) -> float | str:
     """argparse type: a positive number, or ``auto``."""
     if text.strip().lower() == "auto":
@@ -167,9 +184,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         ("batch_size", args.batch_size), ("learning_rate", args.lr),
                         ("warmup_ratio", args.warmup_ratio), ("max_seq_length", args.max_seq_length),
                         ("seed", args.seed), ("eval_steps", args.eval_steps), ("max_steps", args.max_steps),
-                        ("device", args.device), ("cv_folds", args.cv)):
+                        ("device", args.device), ("cv_folds", args.cv), ("silver", args.silver),
+                        ("blend", args.blend)):
         if value is not None and value != "auto":
             setattr(config, attr, value)
+    config.estimate = not args.no_estimate
     config.select_best = {"yes": True, "no": False}.get(args.select_best)
     config.matryoshka = bool(args.matryoshka)
     _quiet_training_logs()
@@ -185,7 +204,68 @@ def _cmd_train(args: argparse.Namespace) -> int:
         result = train(project, config, reporter)
         if not readonly and result.status == "finished" and result.model_dir:
             _predict_after_run(project, result.run_id)
+            result = _estimate_after_run(project, result, args)
     return _train_summary(result, args)
+
+
+def _estimate_after_run(project: Any, result: Any, args: argparse.Namespace) -> Any:
+    """The model is ready: say so, then make the estimate (core/estimate.py). Ctrl+C stops only
+    the estimate; the model stays."""
+    from stsstudio.core.estimate import estimate, with_estimate
+
+    if (result.estimate or {}).get("status") != "pending":
+        return result
+    print(f"Model ready after {result.seconds:.0f} s: {result.model_dir}", file=sys.stderr)
+    print("Estimating how much better it is than the base model (Ctrl+C stops the estimate; the model "
+          "stays)…", file=sys.stderr)
+
+    class Lines:
+        stopped = False
+
+        def status(self, message: str) -> None:
+            print("  " + message, file=sys.stderr, flush=True)
+
+        def is_cancelled(self) -> bool:
+            return self.stopped
+
+    lines = Lines()
+    try:
+        entry = estimate(project, result.run_id, lines)
+    except KeyboardInterrupt:
+        entry = {"status": "cancelled"}
+    if entry["status"] != "done":
+        print(f"The estimate {entry['status']}{': ' + entry['message'] if entry.get('message') else ''}; "
+              f"the model is kept. Run it later with: stsstudio estimate {_quote(args.project)} "
+              f"{result.run_id}", file=sys.stderr)
+    return with_estimate(result, project)
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from stsstudio.core.estimate import estimate
+    from stsstudio.core.label_curve import sentence
+
+    with _open_project(args.project) as project:
+        run_id = args.run if args.run is not None else (project.runs()[-1].id if project.runs() else None)
+        if run_id is None:
+            raise UserError(f"{args.project} has no run to estimate.")
+
+        class Lines:
+            def status(self, message: str) -> None:
+                print(message, file=sys.stderr, flush=True)
+
+            def is_cancelled(self) -> bool:
+                return False
+
+        entry = estimate(project, int(run_id), Lines())
+        summary = project.run(int(run_id)).summary or {}
+    if args.json:
+        _print_json({"run": run_id, "estimate": entry, "verdict": summary.get("verdict"),
+                     "label_curve": summary.get("label_curve")})
+    else:
+        for text in (summary.get("verdict"), sentence(summary.get("label_curve"))):
+            if text:
+                print(text)
+    return 0 if entry["status"] == "done" else 2
 
 
 def _predict_after_run(project: Any, run_id: int) -> None:
@@ -243,77 +323,9 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     device = None if args.device in (None, "auto") else args.device
     with _open_project(args.project, readonly=readonly) as project:
         result = resume(project, args.run, _ProgressReporter(), device=device)
+        if not readonly and result.status == "finished" and result.model_dir:
+            result = _estimate_after_run(project, result, args)
     return _train_summary(result, args)
-
-
-def _eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], list[float]]:
-    """Labeled pairs of ``--data FILE``, read with the same importer (and options) as ``import``."""
-    from stsstudio.core.importers import ImportOptions, prepare_import
-
-    options = ImportOptions(format=args.format, sentence1=args.sentence1, sentence2=args.sentence2,
-                            score=args.score, has_header=False if args.no_header else None, scale=args.scale,
-                            hf_config=args.hf_config, hf_split=args.hf_split)
-    prepared = prepare_import(args.data, options)
-    rows = [r for r in prepared.rows if r[2] is not None]
-    if not rows:
-        raise UserError(f"{args.data} has no scored pairs to evaluate on.")
-    return [r[0] for r in rows], [r[1] for r in rows], [float(r[2]) for r in rows]
-
-
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from stsstudio.core.evaluation import evaluate_file_pairs, evaluate_pairs, evaluate_project
-    from stsstudio.core.inference import get_model
-
-    if args.model and (args.run is not None or args.base):
-        raise UserError("use either --model or --run/--base, not both")
-    if not args.model and not args.project:
-        raise UserError("name a PROJECT (with --run ID or --base) or a model folder with --model DIR")
-    if args.model and not args.project and not args.data:
-        raise UserError("--model needs pairs to evaluate on: a PROJECT or --data FILE")
-    worst: list[dict[str, Any]] = []
-    if args.project:
-        with _open_project(args.project, readonly=True) as project:
-            what = args.model or _model_ref(args, project)
-            if args.data:
-                s1, s2, gold = _eval_data(args)
-                result = evaluate_file_pairs(project, what, s1, s2, gold, device=args.device,
-                                             include_trained=args.include_trained)
-            else:
-                result = evaluate_project(project, what, args.split, device=args.device,
-                                          include_trained=args.include_trained)
-                worst = _worst_rows(project, what, args, result) if args.worst else []
-            if result.leak_note:
-                print(("Warning: " if result.leaked else "Note: ") + result.leak_note, file=sys.stderr)
-    else:
-        s1, s2, gold = _eval_data(args)
-        result = evaluate_pairs(get_model(args.model, device=args.device), s1, s2, gold)
-    if args.json:
-        _print_json(dict(result.as_dict(), **({"worst": worst} if worst else {})))
-    else:
-        where = args.data or result.source or f"the {args.split} split"
-        fig = result.as_dict()
-        spearman = "undefined" if fig["spearman"] is None else f"{fig['spearman']:.4f}"
-        pearson = "undefined" if fig["pearson"] is None else f"{fig['pearson']:.4f}"
-        ci = fig.get("spearman_ci") or [None, None]
-        interval = f" (95 % interval {ci[0]:.4f} to {ci[1]:.4f})" if None not in ci else ""
-        print(f"Spearman {spearman}{interval}  Pearson {pearson}  ({result.pairs:,} pairs of {where})")
-        if worst:
-            print(f"Largest disagreements ({len(worst)}):")
-        for w in worst:
-            print(f"  pair {w['pair']}: label {w['label']}, model {w['model']}  "
-                  f"{w['sentence1']!r} / {w['sentence2']!r}")
-    return 0
-
-
-def _worst_rows(project: Any, what: str, args: argparse.Namespace, result: Any) -> list[dict[str, Any]]:
-    """``evaluate --worst N``: the Try view's largest disagreements (core), on the project's scale."""
-    from stsstudio.core.evaluation import worst_pairs
-    from stsstudio.core.scales import format_display
-
-    scale = project.display_scale()
-    return [{"pair": w.pair_id, "label": format_display(w.gold, scale),
-             "model": format_display(w.guess, scale), "sentence1": w.sentence1, "sentence2": w.sentence2}
-            for w in worst_pairs(project, what, args.split, result=result, limit=args.worst)]
 
 
 # ----------------------------------------------------------------------------------------
@@ -333,8 +345,16 @@ def add_train(sub: Any) -> None:
     p.add_argument("--lr", type=_auto_float, default="auto", help="learning rate, or auto (default)")
     p.add_argument("--warmup-ratio", type=float)
     p.add_argument("--cv", type=int, metavar="K",
-                   help="estimate by K-fold cross-validation, then train on every label (0: off; "
-                        "default: 5 folds when there is no dev split and fewer than 300 labels)")
+                   help="train on every label, then estimate by K-fold cross-validation (0: off, hold "
+                        "out 10 %% instead; default: 3 folds when there is no dev split and fewer than "
+                        "500 labels)")
+    p.add_argument("--no-estimate", action="store_true",
+                   help="skip the estimate after the model (the verdict and 'how many labels' figures)")
+    p.add_argument("--silver", type=_auto_int, default="auto", metavar="N",
+                   help="silver pairs labeled by a cross-encoder trained on your labels (0: off; auto: "
+                        "the automatic rule)")
+    p.add_argument("--blend", type=_auto_float, default="auto", metavar="W",
+                   help="blend the tuned model with the base model, W the tuned weight (1: off; auto)")
     p.add_argument("--select-best", choices=("auto", "yes", "no"), default="auto",
                    help="keep the best checkpoint by dev Spearman (auto: only with >= 300 dev pairs)")
     p.add_argument("--max-seq-length", type=int)
@@ -357,6 +377,15 @@ def add_predict(sub: Any) -> None:
     p.set_defaults(func=_cmd_predict)
 
 
+def add_estimate(sub: Any) -> None:
+    p = sub.add_parser("estimate", help="how much better a run is than the base model, and what more "
+                       "labels would add (runs after train; again here if it was stopped)")
+    p.add_argument("project")
+    p.add_argument("run", type=int, nargs="?", help="default: the latest run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_estimate)
+
+
 def add_resume(sub: Any) -> None:
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("project")
@@ -364,22 +393,3 @@ def add_resume(sub: Any) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_resume)
-
-
-def add_evaluate(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="Spearman and Pearson of a model on a split or a file")
-    p.add_argument("project", nargs="?")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--run", type=int, help="a run of the project (default: the best)")
-    g.add_argument("--base", action="store_true", help="the project's base model")
-    g.add_argument("--model", help="a model folder (no project needed)")
-    p.add_argument("--split", choices=("train", "dev", "test"), default="dev")
-    p.add_argument("--data", help="evaluate on this file instead of the project's pairs")
-    p.add_argument("--include-trained", action="store_true",
-                   help="keep pairs the run trained on (a leaked evaluation, flagged); default: left out")
-    p.add_argument("--worst", type=int, metavar="N",
-                   help="also list the N pairs the model gets most wrong (as Try's largest disagreements)")
-    _add_import_options(p, with_split=False)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_evaluate)

@@ -282,6 +282,20 @@ def _summary_section(project: Any, run: Any, base_label: str, folder: str) -> st
     ceiling = summary.get("human_ceiling") or {}
     if ceiling.get("summary"):
         lines.append(f"- **Human agreement:** {ceiling['summary']}")
+    estimate = (summary.get("estimate") or {}).get("status")
+    if estimate in ("pending", "cancelled", "failed") and not summary.get("verdict"):
+        lines.append("- **Result:** not estimated yet: the model was exported before its cross-validation "
+                     "estimate was made (Train view, or `stsstudio estimate`).")
+    if summary.get("label_curve"):
+        from stsstudio.core.label_curve import sentence
+
+        lines.append(f"- **More labels:** {sentence(summary['label_curve'])}")
+    for key in ("silver", "blend"):
+        if key == "silver" and summary.get("silver"):
+            lines.append(f"- **Silver pairs:** {summary['silver']['description']}.")
+        if key == "blend" and summary.get("blend"):
+            lines.append(f"- **Blend:** the tuned weights blended {summary['blend']:.0%} with the base "
+                         "model's (weight-space ensembling).")
     lines += [f"- **Use it:** `SentenceTransformer(\"{folder}\")`, then `model.similarity(a, b)` on "
               "the embeddings of two sentences (cosine, higher is more similar).", ""]
     return "\n".join(lines)
