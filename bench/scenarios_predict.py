@@ -69,7 +69,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
         for key, value in vars(args).items():
             setattr(opts, key, value)
     from stsstudio.app import create_application
-    from stsstudio.gui.workers import freeze_long_lived_objects
+    from stsstudio.gui.common.workers import freeze_long_lived_objects
 
     app = QApplication.instance() or create_application(sys.argv[:1])
     import sentence_transformers  # noqa: F401 - loaded in the background at start-up in the app
@@ -77,9 +77,9 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
 
     freeze_long_lived_objects()
     from stsstudio.core.store import Project
-    from stsstudio.gui.annotate import AnnotateView
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.prediction_scheduler import PredictionScheduler
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.label.annotate import AnnotateView
+    from stsstudio.gui.label.prediction_scheduler import PredictionScheduler
 
     tmp = tempfile.TemporaryDirectory(prefix="sts-bench-predict-")
     root = Path(tmp.name)

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
             setattr(opts, key, value)
 
     from stsstudio.app import create_application
-    from stsstudio.gui.workers import freeze_long_lived_objects
+    from stsstudio.gui.common.workers import freeze_long_lived_objects
 
     app = QApplication.instance() or create_application(sys.argv[:1])  # as the app: GC on the GUI thread
     # Import the ML stack before the measured part, as the app does in the background at start-up.
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
 
     freeze_long_lived_objects()  # as the app does once the ML stack is loaded
 
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.train.train_view import TrainView
 
     tmp = tempfile.TemporaryDirectory(prefix="sts-bench-train-")
     project = _make_project(Path(tmp.name) / "project", opts.train, opts.dev)

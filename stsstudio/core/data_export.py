@@ -132,14 +132,46 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     Raises:
         UserError: unknown extension, unknown split, or a target that cannot be written.
     """
-    import pandas as pd
-
     fmt = export_format(out_path)
     FILE_FORMATS[fmt].require()
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if labels not in LABEL_LAYOUTS:
         raise UserError(f"unknown label layout {labels!r}; use {' or '.join(LABEL_LAYOUTS)}")
+    frame = _export_frame(project, split, labeled_only, annotator, assignment, labels)
+
+    target = check_output_file(out_path, force=force, fmt=fmt)
+    project.refuse_own_file(target)  # never the project's own database, WAL, lock or runs
+    project.refuse_own_file(formula_note_path(target))
+    clean_stale_temps(target)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write to {target.parent}: {exc.strerror}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    apply_umask(tmp)
+    try:
+        escaped = _escape_formulas(frame) if FILE_FORMATS[fmt].spreadsheet else 0
+        FILE_FORMATS[fmt].writer(frame, tmp)
+        os.replace(tmp, target)
+        _write_formula_note(target, escaped)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # pyarrow/pandas wrap some write failures
+        raise UserError(f"cannot write {target}: {' '.join(str(exc).split())}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return len(frame)
+
+
+def _export_frame(project: Project, split: str | None, labeled_only: bool, annotator: str | None,
+                  assignment: bool, labels: str) -> Any:
+    """The rows to write: the pairs (or an annotator's labelling pack) with their scores, and
+    the score on the project's scale beside them."""
+    import pandas as pd
+
     if assignment or annotator:
         annotator = (annotator or "").strip()
         if not (assignment and annotator):
@@ -160,41 +192,23 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     if shown is not None:
         frame.insert(frame.columns.get_loc("score") + 1, shown,
                      to_display(frame["score"].to_numpy(), project.display_scale()).round(6))
+    return frame
 
-    target = check_output_file(out_path, force=force, fmt=fmt)
-    project.refuse_own_file(target)  # never the project's own database, WAL, lock or runs
-    project.refuse_own_file(formula_note_path(target))
-    clean_stale_temps(target)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise UserError(f"cannot write to {target.parent}: {exc.strerror}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    apply_umask(tmp)
-    try:
-        escaped = 0
-        if FILE_FORMATS[fmt].spreadsheet:
-            texts = [c for c in frame.columns if c in ("sentence1", "sentence2")
-                     or (c not in COLUMNS and frame[c].dtype == object)]
-            for col in texts:
-                safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
-                escaped += int((safe != frame[col]).sum())
-                frame[col] = safe
-            header = [spreadsheet_safe(str(c)) for c in frame.columns]  # names are cells too
-            escaped += sum(h != str(c) for h, c in zip(header, frame.columns))
-            frame.columns = header
-        FILE_FORMATS[fmt].writer(frame, tmp)
-        os.replace(tmp, target)
-        _write_formula_note(target, escaped)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except ValueError as exc:  # pyarrow/pandas wrap some write failures
-        raise UserError(f"cannot write {target}: {' '.join(str(exc).split())}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return len(frame)
+
+def _escape_formulas(frame: Any) -> int:
+    """Make formula-like text cells and column names inert for spreadsheets (in place);
+    return how many were changed."""
+    escaped = 0
+    texts = [c for c in frame.columns if c in ("sentence1", "sentence2")
+             or (c not in COLUMNS and frame[c].dtype == object)]
+    for col in texts:
+        safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
+        escaped += int((safe != frame[col]).sum())
+        frame[col] = safe
+    header = [spreadsheet_safe(str(c)) for c in frame.columns]  # names are cells too
+    escaped += sum(h != str(c) for h, c in zip(header, frame.columns))
+    frame.columns = header
+    return escaped
 
 
 def _pairs_frame(project: Project, rows: list[tuple]) -> Any:

@@ -43,7 +43,7 @@ from stsstudio.core.errors import (
 )
 from stsstudio.core.losses import LOSS_NAMES as LOSSES
 from stsstudio.core.losses import build_loss
-from stsstudio.core.schedule import AUTO, Schedule, cv_folds, kfold
+from stsstudio.core.schedule import AUTO, Schedule, cv_folds
 from stsstudio.core.schedule import resolve as resolve_schedule
 
 # DEFAULT_LOSS (core/losses.py) was chosen by measurement on STSb dev (MiniLM-L6, 1 epoch, batch 16).
@@ -115,8 +115,11 @@ class TrainConfig:
     max_steps: int | None = None       # a cap on optimisation steps
     device: str = "auto"
     group_by_length: bool = True
-    cv_folds: int | None = None        # None: 5-fold when there is no dev split and < 300 labels; 0: off
+    cv_folds: int | None = None        # None: k-fold when there is no dev split and < 300 labels; 0: off
     select_best: bool | None = None    # None: keep the best checkpoint only with >= 300 dev pairs
+    estimate: bool = True              # after the model: the k-fold estimate and the label curve
+    blend: float | None = None         # weight of the tuned model against the base (1: none); None auto
+    silver: int | None = None          # silver pairs to add (0: none); None: automatic (core/schedule.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -146,6 +149,8 @@ class RunResult:
     schedule: dict[str, Any] | None = None    # the resolved schedule (core/schedule.py)
     cv: dict[str, Any] | None = None          # cross-validation figures, when it was used
     human_ceiling: dict[str, Any] | None = None  # annotators' agreement on dev (core/agreement.py)
+    estimate: dict[str, Any] | None = None    # {"status": "pending" | "done" | ...} (core/estimate.py)
+    label_curve: dict[str, Any] | None = None  # the gain from more labels (core/label_curve.py)
     # A failed run's typed error (OutOfMemory, LossNotANumber, ...): its text and hint for the views.
     error: UserError | None = field(default=None, repr=False, compare=False)
 
@@ -291,7 +296,8 @@ def _schedule(config: TrainConfig, train_pairs: int, dev_pairs: int) -> Schedule
     return resolve_schedule(train_pairs, dev_pairs, batch_size=int(config.batch_size), epochs=config.epochs,
                             learning_rate=config.learning_rate, loss=config.loss,
                             warmup_ratio=config.warmup_ratio, max_steps=config.max_steps,
-                            select_best=config.select_best, world_size=_world_size())
+                            select_best=config.select_best, world_size=_world_size(),
+                            blend=config.blend, silver=config.silver)
 
 
 def _collect_data(project: Any, seed: int, cv: int | None = None) -> _Data:
@@ -330,6 +336,10 @@ def _validate(config: TrainConfig) -> None:
         problems.append("the warmup ratio must be between 0 and 1")
     if config.cv_folds is not None and (config.cv_folds < 0 or config.cv_folds == 1):
         problems.append("cross-validation needs at least 2 folds (0 turns it off)")
+    if config.blend is not None and config.blend != AUTO and not 0 < float(config.blend) <= 1:
+        problems.append("the blend weight must be above 0 and at most 1 (1: no blend)")
+    if config.silver is not None and config.silver != AUTO and int(config.silver) < 0:
+        problems.append("the number of silver pairs must be 0 or more")
     if config.max_steps is not None and config.max_steps < 1:
         problems.append("max steps must be at least 1")
     if config.eval_steps is not None and config.eval_steps < 1:
@@ -650,6 +660,47 @@ def _save_model(model: Any, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def _copy_state(model: Any) -> dict[str, Any]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def blend_with_base(model: Any, base_state: dict[str, Any], weight: float) -> float:
+    """Weight-space ensembling (WiSE-FT): every weight becomes ``weight * tuned + (1 - weight) *
+    base``, in place. For small projects it keeps what the base model knew where a few hundred
+    labels cannot teach it. Returns ``weight``."""
+    import torch
+
+    state = model.state_dict()
+    with torch.no_grad():
+        for name, value in state.items():
+            base = base_state.get(name)
+            if base is not None and value.is_floating_point() and base.shape == value.shape:
+                value.mul_(weight).add_(base.to(value.device, value.dtype), alpha=1 - weight)
+    return float(weight)
+
+
+def _silver(project: Any, data: _Data, schedule: Schedule, config: TrainConfig, device: Any,
+            reporter: Reporter) -> tuple[list[tuple[str, str, float]], dict[str, Any] | None]:
+    """Silver pairs for the run (Augmented SBERT, core/augment.py), when its schedule asks for them:
+    never a dev or test pair, nor a pair sharing a sentence with one."""
+    if not schedule.silver or _world_size() > 1:
+        return [], None
+    from stsstudio.core import augment
+
+    gold = list(zip(data.train.sentence1, data.train.sentence2, data.train.scores))
+    held_out = {*data.dev.sentence1, *data.dev.sentence2}   # the project's dev and test are always out
+    # The cross-encoder starts from the run's base model when it is a folder (the embedded one else).
+    folder = config.base_model if config.base_model and Path(config.base_model).is_dir() else None
+    made = augment.silver_pairs(project, gold=gold, exclude_sentences=held_out, n_silver=schedule.silver,
+                                seed=int(config.seed), device=device.id, cancel=reporter.is_cancelled,
+                                status=reporter.status, base=folder, model=folder or "base")
+    if not made.pairs:
+        return [], None
+    reporter.status(made.description + ".")
+    return list(made.pairs), {"pairs": len(made.pairs), "description": made.description,
+                              "seconds": round(made.seconds, 1)}
+
+
 # --------------------------------------------------------------------------------------
 # The engine
 
@@ -833,6 +884,11 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     bs = int(config.batch_size)
     schedule = _schedule(config, len(data.train), len(data.dev))
     steps_per_epoch = math.ceil(math.ceil(len(data.train) / world) / bs)
+    silver, silver_note = ([], None) if checkpoint is not None else _silver(project, data, schedule, config,
+                                                                            device, reporter)
+    if silver:   # at least one pass over gold and silver together
+        schedule = replace(schedule, steps=max(schedule.steps, math.ceil((len(data.train) + len(silver))
+                                                                         / world / bs)))
     total = schedule.steps
     eval_steps = int(config.eval_steps) if config.eval_steps else max(1, round(total / 10))
     resuming = checkpoint is not None
@@ -853,7 +909,9 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     reporter.status(schedule.describe() + ".")
 
     precision = precision_for(device)
-    lengths = _pair_lengths(model, data.train) if config.group_by_length else None
+    fitted = _Split(data.train.sentence1 + [p[0] for p in silver], data.train.sentence2 + [p[1] for p in silver],
+                    data.train.scores + [float(p[2]) for p in silver])    # gold, then silver
+    lengths = _pair_lengths(model, fitted) if config.group_by_length else None
     args_kwargs: dict[str, Any] = dict(
         # max_steps always set: "Max steps" is a hard cap, and the epoch count follows from it.
         num_train_epochs=math.ceil(schedule.epochs), max_steps=total,
@@ -880,39 +938,21 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     args.output_dir = str(checkpoints)
 
     t0 = time.perf_counter()
+    # Small projects without a dev split: the model first, on every label; the k-fold estimate of
+    # how good it is follows in the background (core/estimate.py), and fills in the verdict.
     cv_summary: dict[str, Any] | None = None
-    if data.cv_folds:
-        if resuming:
-            run = project.runs.get(run_id)
-            cv_summary = (run.summary or {}).get("cv") if run is not None else None
-        elif config.extra.get("cv_estimate") is False:
-            # The folds only estimate: the final model is the same without them (bench/small_data.py).
-            reporter.status("Cross-validation skipped: training the final model on every label.")
-        else:
-            try:
-                cv_summary = _cross_validate(model, data, config, schedule, device, reporter, precision)
-            except _CancelledDuringCV:
-                seconds = previous_seconds + time.perf_counter() - t0
-                if writer:
-                    project.runs.update(run_id, status="cancelled", finished_at=time.time(), seconds=seconds,
-                                       steps=0, message="Cancelled during cross-validation.")
-                reporter.cancelled()
-                return RunResult(run_id=run_id, status="cancelled", device=device.id, steps=0,
-                                 seconds=seconds,
-                                 base_dev_spearman=None, dev_spearman=None, dev_pearson=None, model_dir=None,
-                                 message="Cancelled during cross-validation.")
-            if writer:
-                project.runs.update(run_id, summary={"cv": cv_summary},
-                                   base_dev_spearman=cv_summary["base_spearman"],
-                                   best_dev_spearman=cv_summary["spearman"])
+    if resuming and data.cv_folds:
+        run = project.runs.get(run_id)
+        cv_summary = ((run.summary or {}).get("cv") if run is not None else None) or None
 
+    base_state = _copy_state(model) if schedule.blend < 1 else None
     sink = _RunSink(project if writer else None, run_id)
     callback = _make_callback(reporter, sink, device.id, checkpoints,
                               best_dir if (schedule.select_best and has_dev and writer) else None)
     if base_dev_spearman is not None:
         callback.base = (base_dev_spearman, float("nan"))
-    train_ds = Dataset.from_dict({"sentence1": data.train.sentence1, "sentence2": data.train.sentence2,
-                                  "score": data.train.scores})
+    train_ds = Dataset.from_dict({"sentence1": fitted.sentence1, "sentence2": fitted.sentence2,
+                                  "score": fitted.scores})
     evaluator = _make_evaluator(data.dev, bs) if has_dev else None
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_ds,
                                          loss=build_loss(schedule.loss, model, matryoshka=config.matryoshka),
@@ -949,6 +989,10 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
     if failure is not None:
         message = str(failure)
 
+    blended = None
+    if base_state is not None and status == "finished" and callback.best_saved is None:
+        blended = blend_with_base(trainer.model, base_state, schedule.blend)
+        callback.evals.pop(steps, None)     # evaluate the blended model, which is the one kept
     # The kept model: the best checkpoint where the dev set can tell checkpoints apart, else the
     # model at the end of the schedule (see core/schedule.py SELECT_BEST_MIN_DEV).
     kept_step = steps
@@ -997,6 +1041,13 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         summary["cv"] = cv_summary
     if comparison is not None:
         summary.update(outcome=comparison["outcome"], verdict=comparison["verdict"], comparison=comparison)
+    if status == "finished" and config.estimate and world == 1 and not summary.get("estimate"):
+        # What core/estimate.py adds after the model is handed over (the views show it pending).
+        summary["estimate"] = {"status": "pending", "folds": data.cv_folds}
+    if blended is not None:
+        summary["blend"] = blended
+    if silver_note:
+        summary["silver"] = silver_note
     if dev_ci is not None:
         summary["dev_spearman_ci"] = list(dev_ci)
     dev_sp = kept[0] if kept else (cv_summary["spearman"] if cv_summary else None)
@@ -1025,7 +1076,8 @@ def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data
         pairs=_pairs_seen(steps, steps_per_epoch, bs * world, len(data.train)),
         dev_spearman_ci=dev_ci, verdict=(comparison or {}).get("verdict", ""),
         outcome=(comparison or {}).get("outcome", ""), comparison=comparison,
-        schedule=schedule.as_dict(), cv=cv_summary, human_ceiling=ceiling, error=failure)
+        schedule=schedule.as_dict(), cv=cv_summary, human_ceiling=ceiling, error=failure,
+        estimate=summary.get("estimate"), label_curve=summary.get("label_curve"))
     if status == "finished":
         reporter.finished(result)
     elif status == "cancelled":
@@ -1073,89 +1125,3 @@ def _base_predictions(run_dir: Path, evaluator: Any, writer: bool) -> Any:
         except (OSError, ValueError):
             return None
     return None
-
-
-class _CancelledDuringCV(Exception):
-    pass
-
-
-def _cross_validate(model: Any, data: _Data, config: TrainConfig, schedule: Schedule, device: Any,
-                    reporter: Reporter, precision: dict[str, Any]) -> dict[str, Any]:
-    """k-fold estimate for a small project: train on k-1 folds with the run's schedule, predict the
-    held-out fold; compare the out-of-fold predictions with the base model's on every label.
-
-    The models are thrown away: the run's model then trains on every label.
-    """
-    import copy
-    import tempfile
-
-    import numpy as np
-    from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from transformers import PrinterCallback, TrainerCallback
-
-    from stsstudio.core import stats
-
-    k = data.cv_folds
-    n = len(data.train)
-    gold = np.asarray(data.train.scores, dtype=float)
-
-    def predict(m: Any, split: _Split) -> Any:
-        e1 = m.encode(split.sentence1, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        e2 = m.encode(split.sentence2, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        return (np.asarray(e1, float) * np.asarray(e2, float)).sum(axis=1)
-
-    reporter.status(f"Cross-validation: scoring the {n} labels with the base model…")
-    base_pred = predict(model, data.train)
-    oof = np.zeros(n)
-    fold_spearman: list[float] = []
-    initial = copy.deepcopy(model.state_dict())
-
-    class Cancel(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
-            if reporter.is_cancelled():
-                control.should_training_stop = True
-                self.stopped = True
-            return control
-
-    for i, val_idx in enumerate(kfold(n, k, config.seed)):
-        if reporter.is_cancelled():
-            raise _CancelledDuringCV()
-        reporter.status(f"Cross-validation: fold {i + 1} of {k}…")
-        val = set(val_idx)
-        fit = data.train.subset([j for j in range(n) if j not in val])
-        fold_model = copy.deepcopy(model)
-        fold_model.load_state_dict(initial)
-        fold_schedule = _schedule(config, len(fit), 0)
-        cancel = Cancel()
-        cancel.stopped = False
-        with tempfile.TemporaryDirectory(prefix="stsstudio_cv_") as tmp:
-            args = SentenceTransformerTrainingArguments(
-                output_dir=tmp, max_steps=fold_schedule.steps,
-                num_train_epochs=math.ceil(fold_schedule.epochs),
-                per_device_train_batch_size=int(config.batch_size), learning_rate=fold_schedule.learning_rate,
-                warmup_steps=math.ceil(fold_schedule.steps * fold_schedule.warmup_ratio),
-                seed=int(config.seed) + i + 1, data_seed=int(config.seed) + i + 1,
-                eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none",
-                disable_tqdm=True, use_cpu=device.kind == "cpu", bf16=precision["bf16"],
-                fp16=precision["fp16"])
-            ds = Dataset.from_dict({"sentence1": fit.sentence1, "sentence2": fit.sentence2,
-                                    "score": fit.scores})
-            trainer = SentenceTransformerTrainer(model=fold_model, args=args, train_dataset=ds,
-                                                 loss=build_loss(fold_schedule.loss, fold_model,
-                                                                 matryoshka=config.matryoshka),
-                                                 callbacks=[cancel])
-            trainer.remove_callback(PrinterCallback)
-            trainer.train()
-        if cancel.stopped:
-            raise _CancelledDuringCV()
-        pred = predict(fold_model, data.train.subset(val_idx))
-        oof[val_idx] = pred
-        fold_spearman.append(stats.spearman(pred, gold[val_idx]))
-        del fold_model, trainer
-    comparison = stats.compare_to_base(oof, base_pred, gold, what=f"labels ({k}-fold cross-validation)")
-    return {
-        "folds": k, "fold_spearman": fold_spearman, "spearman": comparison.tuned,
-        "spearman_ci": list(comparison.tuned_ci), "base_spearman": comparison.base,
-        "comparison": comparison.as_dict(),
-    }

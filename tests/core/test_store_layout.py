@@ -1,10 +1,10 @@
 """The store as small managers (issue 22, point 1): ``Project`` opens, locks, migrates and runs
-transactions; pairs, labels, runs, ... are managers it composes, sharing its connection."""
+transactions; pairs, labels, runs, ... are managers it composes, sharing its connection.
+
+Their sizes (no class over 500 lines, no function over 80) are checked with the whole package's
+in tests/test_architecture.py."""
 
 from __future__ import annotations
-
-import ast
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +18,6 @@ from stsstudio.core.store.pool import Pool
 from stsstudio.core.store.predictions import Predictions
 from stsstudio.core.store.runs import Runs
 
-STORE = Path(__file__).resolve().parents[2] / "stsstudio" / "core" / "store"
 MANAGERS = {"pairs": Pairs, "labels": Labels, "annotators": Annotators, "assignments": Assignments,
             "runs": Runs, "predictions": Predictions, "pool": Pool, "counts": Counts}
 # What Project itself keeps: opening and closing, paths, metadata, transactions, whole-project
@@ -28,32 +27,6 @@ PROJECT_API = {
     "refuse_own_file", "backup_to", "transaction", "background_writes", "get_meta", "set_meta",
     "name", "guidelines", "base_model", "display_scale", "set_display_scale", "stats", "checksum",
 }
-
-
-def oversized(source: str, max_class: int = 500, max_function: int = 80) -> list[str]:
-    """Classes over ``max_class`` lines and functions over ``max_function`` lines in ``source``."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        size = (node.end_lineno or node.lineno) - node.lineno + 1 if hasattr(node, "lineno") else 0
-        if isinstance(node, ast.ClassDef) and size > max_class:
-            found.append(f"class {node.name} ({size} lines)")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and size > max_function:
-            found.append(f"def {node.name} ({size} lines)")
-    return found
-
-
-def test_size_check_sees_a_long_function_and_a_long_class() -> None:
-    long_function = "def f():\n" + "    x = 1\n" * 80
-    assert oversized(long_function) == ["def f (81 lines)"]
-    long_class = "class C:\n" + "    x = 1\n" * 500
-    assert oversized(long_class) == ["class C (501 lines)"]
-    assert oversized("def f():\n" + "    x = 1\n" * 79) == []
-
-
-def test_no_store_class_over_500_lines_or_function_over_80() -> None:
-    offenders = {p.name: found for p in sorted(STORE.glob("*.py"))
-                 if (found := oversized(p.read_text(encoding="utf-8")))}
-    assert not offenders
 
 
 def test_project_is_composed_of_managers_and_keeps_no_old_names(tmp_path) -> None:

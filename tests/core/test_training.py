@@ -234,7 +234,7 @@ def test_data_plan_is_the_engine_rule(project: Project) -> None:
     fill_project(project, train=60, dev=0)
     # 60 labels, no dev split: cross-validation, then every label trains the model.
     plan = data_plan(project, TrainConfig())
-    assert (plan.train, plan.dev, plan.held_out, plan.cv_folds, plan.can_start) == (60, 0, False, 5, True)
+    assert (plan.train, plan.dev, plan.held_out, plan.cv_folds, plan.can_start) == (60, 0, False, 3, True)
     assert plan.schedule.describe().startswith("Automatic for 60 labeled pairs")
     # Cross-validation off: the seeded holdout.
     plan = data_plan(project, TrainConfig(cv_folds=0))
@@ -259,22 +259,78 @@ def test_kfold_covers_each_label_once_as_validation() -> None:
     assert kfold(47, 5, seed=3) == folds and kfold(47, 5, seed=4) != folds
 
 
-def test_small_project_without_dev_cross_validates_then_trains_on_every_label(
+def test_small_project_without_dev_hands_over_the_model_then_estimates(
         project: Project, tiny_model_dir: Path) -> None:
+    """Issue 23: the model on every label first (usable at once), the k-fold estimate after."""
+    from stsstudio.core.estimate import estimate, pending, with_estimate
+
     fill_project(project, train=30, dev=0)
     rep = RecordingReporter()
     result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None), rep)
     assert result.status == "finished", result.message
-    assert result.cv is not None and result.cv["folds"] == 5 and len(result.cv["fold_spearman"]) == 5
-    assert any("fold 5 of 5" in e[1] for e in rep.of("status"))
+    assert Path(result.model_dir, "modules.json").is_file()
+    assert result.cv is None and result.verdict == "" and result.estimate == {"status": "pending", "folds": 3}
+    assert not any("fold" in e[1] for e in rep.of("status"))   # no fold trained before the model
     # The final model trained on all 30 labels; no pair was used to evaluate it directly.
     assert len(project.runs.pair_ids(result.run_id, "train")) == 30
     assert project.runs.pair_ids(result.run_id, "dev") == set()
-    assert result.outcome in ("better", "unclear", "worse") and "5-fold cross-validation" in result.verdict
-    lo, hi = result.dev_spearman_ci
-    assert lo <= result.dev_spearman <= hi
     run = project.runs.get(result.run_id)
-    assert run.summary["cv"]["folds"] == 5 and run.summary["verdict"] == result.verdict
+    assert pending(run)
+    weights = Path(result.model_dir, "model.safetensors").read_bytes()
+
+    statuses: list[str] = []
+
+    class Rep:
+        def status(self, message: str) -> None:
+            statuses.append(message)
+
+        def is_cancelled(self) -> bool:
+            return False
+
+    entry = estimate(project, result.run_id, Rep())
+    assert entry["status"] == "done", entry
+    assert any("fold 3 of 3" in s for s in statuses) and any("half of its" in s for s in statuses)
+    run = project.runs.get(result.run_id)
+    assert not pending(run) and run.summary["cv"]["folds"] == 3 and len(run.summary["cv"]["fold_spearman"]) == 3
+    assert run.summary["outcome"] in ("better", "unclear", "worse")
+    assert "3-fold cross-validation" in run.summary["verdict"]
+    curve = run.summary["label_curve"]
+    assert curve["labels"] == 30 and set(curve["more"]) == {"2x", "4x"}
+    lo, hi = run.summary["dev_spearman_ci"]
+    assert lo <= run.best_dev_spearman <= hi
+    assert Path(result.model_dir, "model.safetensors").read_bytes() == weights   # the model is untouched
+    full = with_estimate(result, project)
+    assert full.verdict == run.summary["verdict"] and full.label_curve == curve and full.cv["folds"] == 3
+
+
+def test_a_cancelled_estimate_leaves_the_model_intact(project: Project, tiny_model_dir: Path) -> None:
+    from stsstudio.core.estimate import estimate, pending
+
+    fill_project(project, train=30, dev=0)
+    result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None), RecordingReporter())
+    weights = Path(result.model_dir, "model.safetensors").read_bytes()
+    calls = []
+
+    class Stop:
+        def status(self, message: str) -> None:
+            calls.append(message)
+
+        def is_cancelled(self) -> bool:
+            return len(calls) >= 3     # stops inside the first fold's training
+
+    assert estimate(project, result.run_id, Stop())["status"] == "cancelled"
+    run = project.runs.get(result.run_id)
+    assert run.status == "finished" and run.model_dir == result.model_dir and pending(run)
+    assert "cv" not in run.summary and "label_curve" not in run.summary
+    assert Path(result.model_dir, "model.safetensors").read_bytes() == weights
+
+
+def test_switching_the_estimate_off_gives_no_pending_estimate(project: Project, tiny_model_dir: Path) -> None:
+    fill_project(project, train=30, dev=0)
+    result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None, estimate=False),
+                   RecordingReporter())
+    assert result.status == "finished" and result.estimate is None
+    assert "estimate" not in project.runs.get(result.run_id).summary
 
 
 def test_run_records_its_pairs_interval_and_verdict(labeled: Project, tiny_model_dir: Path) -> None:

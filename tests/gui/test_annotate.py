@@ -12,10 +12,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.pair_cards import highlight_html, shared_words
-from stsstudio.gui.undo import SetLabelCommand
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.common.undo import SetLabelCommand
+from stsstudio.gui.label.annotate import AnnotateView
+from stsstudio.gui.label.pair_cards import highlight_html, shared_words
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
 
@@ -289,7 +289,7 @@ def test_an_unlabeled_pair_shows_an_unset_slider(ctx, qtbot):
 
 
 def test_differences_are_highlighted_by_default(ctx, qtbot):
-    from stsstudio.gui.pair_cards import different_words
+    from stsstudio.gui.label.pair_cards import different_words
 
     assert different_words("The printer is not working.", "The printer is working.") == ({"not"}, set())
     assert different_words("My laptop will not start.", "Is there parking at the office?") == (set(), set())

@@ -21,7 +21,7 @@ def _two_annotators(project: Project, n: int = 20) -> list[int]:
 
 def test_agreement_panel_shows_the_core_figures(project, qtbot):
     from stsstudio.core.agreement import agreement_report
-    from stsstudio.gui.agreement_panel import AgreementPanel
+    from stsstudio.gui.annotators.agreement_panel import AgreementPanel
 
     ids = _two_annotators(project)
     project.labels.set(ids[0], 1.0, "ben")  # a big spread on the first pair
@@ -51,7 +51,7 @@ def test_agreement_panel_shows_the_core_figures(project, qtbot):
 
 
 def test_merge_dialog_previews_then_merges(project, qtbot, tmp_path):
-    from stsstudio.gui.merge_dialog import MergeLabelsDialog
+    from stsstudio.gui.importing.merge_dialog import MergeLabelsDialog
 
     rows = [(f"alpha sentence {i}", f"beta sentence {i}", None, "train", i + 1, None) for i in range(3)]
     project.pairs.insert(rows)
@@ -80,7 +80,7 @@ def test_merge_dialog_previews_then_merges(project, qtbot, tmp_path):
 
 
 def test_menu_opens_the_dialogs_and_overlap_assigns(main_window, qtbot, monkeypatch):
-    from stsstudio.gui.annotators_menu import OverlapDialog
+    from stsstudio.gui.annotators.annotators_menu import OverlapDialog
 
     project = main_window.ctx.project
     project.pairs.insert([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(10)])
@@ -103,6 +103,20 @@ def test_menu_opens_the_dialogs_and_overlap_assigns(main_window, qtbot, monkeypa
     assert [a.text() for a in main_window.menuBar().actions()][-2:] == ["&Annotators", "&Help"]
 
 
+def test_a_feature_menu_installs_before_help_through_the_shell(main_window, qtbot):
+    """The Annotators menu is built on a menu the shell hands out (no search by label text), so a
+    renamed Help menu still ends the bar and a second feature menu lands before it too."""
+    from stsstudio.gui.annotators.annotators_menu import install_annotator_menu
+
+    main_window.help_menu.setTitle("&Aide")
+    extra = install_annotator_menu(main_window.add_menu("&More"), main_window, main_window.ctx)
+    titles = [a.text() for a in main_window.menuBar().actions()]
+    assert titles[-3:] == ["&Annotators", "&More", "&Aide"]
+    assert [a.text() for a in main_window.menuBar().actions()[-2].menu().actions() if a.text()] == \
+        ["&Merge labels…", "&Agreement…", "&Double-label a share of pairs…"]
+    assert extra.open_overlap() is not None    # the project comes from the context it was given
+
+
 @pytest.mark.parametrize("view", ["agreement"])
 def test_screenshot_of_the_agreement_panel(tmp_path, view):
     from stsstudio.gui.screenshot import screenshot
@@ -118,7 +132,7 @@ def test_screenshot_of_the_agreement_panel(tmp_path, view):
 
 
 def test_pairs_table_shows_label_count_and_spread(ctx, qtbot):
-    from stsstudio.gui.pairs_table import COL, PairTableModel
+    from stsstudio.gui.pairs.pairs_table import COL, PairTableModel
 
     project = ctx.project
     project.pairs.insert([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(3)])
@@ -142,8 +156,8 @@ def test_pairs_table_shows_label_count_and_spread(ctx, qtbot):
 def test_label_view_assignment_and_resolve_disagreements(tmp_path, qtbot):
     from PySide6.QtCore import Qt
 
-    from stsstudio.gui.annotate import AnnotateView
-    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.label.annotate import AnnotateView
 
     project = Project.create(tmp_path / "p")
     project.pairs.insert([(f"left {i}", f"right {i}", None, "train", i, None) for i in range(1, 11)])

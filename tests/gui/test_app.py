@@ -16,9 +16,9 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from stsstudio.core.store import Project
-from stsstudio.gui import settings
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import VIEW_KEYS, MainWindow, PlaceholderView
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell import settings
+from stsstudio.gui.shell.main_window import VIEW_KEYS, MainWindow, PlaceholderView
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,8 +60,8 @@ def test_first_paint_subprocess_without_torch(tmp_path):
 def test_building_the_window_imports_no_torch():
     code = ("import os, sys; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
             "from stsstudio.app import create_application\n"
-            "from stsstudio.gui.context import ProjectContext\n"
-            "from stsstudio.gui.main_window import MainWindow\n"
+            "from stsstudio.gui.common.context import ProjectContext\n"
+            "from stsstudio.gui.shell.main_window import MainWindow\n"
             "app = create_application(); w = MainWindow(ProjectContext()); w.show(); app.processEvents()\n"
             "bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
             "print('HEAVY', bad)\n")
@@ -303,7 +303,7 @@ def test_dropping_a_file_opens_the_import_wizard(main_window, qtbot, stsb_dev):
 
 
 def test_uncaught_exception_shows_the_crash_dialog_and_the_app_lives(main_window, qtbot, monkeypatch):
-    from stsstudio.gui.crash_dialog import CrashHandler
+    from stsstudio.gui.shell.crash_dialog import CrashHandler
 
     window = main_window
     handler = CrashHandler(window)
@@ -335,7 +335,7 @@ def test_uncaught_exception_shows_the_crash_dialog_and_the_app_lives(main_window
 
 
 def test_empty_pages_import_button_opens_the_wizard(main_window, qtbot):
-    from stsstudio.gui.import_wizard import ImportWizard
+    from stsstudio.gui.importing.import_wizard import ImportWizard
 
     window = main_window
     window.resize(1024, 640)
@@ -399,7 +399,7 @@ def test_a_missing_xcb_library_is_named_in_one_line(tmp_path):
 
 def test_readme_names_the_xcb_packages_the_app_names():
     """One list of system packages: the README's install lines are the ones the app prints."""
-    from stsstudio.gui.application import XCB_PACKAGES
+    from stsstudio.gui.shell.application import XCB_PACKAGES
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"sudo apt-get install {XCB_PACKAGES['apt-get']}\n" in readme

@@ -22,8 +22,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from stsstudio.core.changes import Changes
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 
 RATINGS = (1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5)
 ORGANS = ("lung", "liver", "kidney", "heart", "spleen", "bone", "brain", "colon")

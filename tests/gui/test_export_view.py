@@ -21,7 +21,7 @@ def trained_ctx(demo_ctx, tiny_model_dir):
 
 
 def test_export_shows_card_and_checks_the_folder(trained_ctx, qtbot, tmp_path) -> None:
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     view = ExportView(trained_ctx)
     qtbot.addWidget(view)
@@ -63,7 +63,7 @@ def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, t
     import sys
 
     from stsstudio.core import export_formats
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     # Whatever is installed here, make OpenVINO's third-party import fail for this test.
     monkeypatch.setitem(sys.modules, "openvino", None)
@@ -106,7 +106,7 @@ def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, t
 
 def test_default_export_folder_is_not_hidden_in_the_app_data(tmp_path, monkeypatch):
     from stsstudio.core.paths import user_data_dir
-    from stsstudio.gui.export_view import default_export_parent
+    from stsstudio.gui.export.export_view import default_export_parent
 
     mine = tmp_path / "work" / "clinic"
     assert default_export_parent(mine) == tmp_path / "work"          # next to the project
@@ -120,7 +120,7 @@ def test_export_warns_for_a_run_not_better_than_the_base(demo_ctx, tiny_model_di
     """Issue 20, point 7: an unclear run is not "★ best", and Export says so before writing."""
     import shutil
 
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     project = demo_ctx.project
     runs = {}
@@ -151,7 +151,7 @@ def test_the_export_form_never_overlaps_itself_on_a_small_screen(demo_ctx, qtbot
     The form column scrolls instead: every label gets its full wrapped height, nothing overlaps."""
     from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QScrollArea, QWidget
 
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     view = ExportView(demo_ctx)
     qtbot.addWidget(view)

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from stsstudio.cli import main
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 
 RATINGS = (1, 1.5, 2, 2.25, 3, 3.5, 4, 4.4, 4.75, 5)
 

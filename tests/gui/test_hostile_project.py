@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from stsstudio.core.store import Project
-from stsstudio.gui.main_window import VIEW_KEYS
+from stsstudio.gui.shell.main_window import VIEW_KEYS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from training_support import add_finished_run, fill_project  # noqa: E402

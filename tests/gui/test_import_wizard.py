@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from stsstudio.core import importers
 from stsstudio.core.errors import UserError
-from stsstudio.gui.import_wizard import ImportWizard
+from stsstudio.gui.importing.import_wizard import ImportWizard
 
 
 def _wizard(qtbot, ctx, source: str) -> ImportWizard:
@@ -280,8 +280,8 @@ def test_wizard_imports_an_excel_workbook(qtbot, ctx, tmp_path):
 
 def test_the_file_dialog_and_drop_take_every_registered_format():
     from stsstudio.core import formats
-    from stsstudio.gui.import_pages import FILE_FILTER
-    from stsstudio.gui.main_window import IMPORTABLE_SUFFIXES
+    from stsstudio.gui.importing.import_pages import FILE_FILTER
+    from stsstudio.gui.shell.main_window import IMPORTABLE_SUFFIXES
 
     for suffix in formats.suffixes("pairs"):
         assert f"*{suffix}" in FILE_FILTER.split(";;")[0]

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from stsstudio.core.store import Project
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
 

@@ -25,8 +25,8 @@ from PySide6.QtGui import QTextDocument
 from stsstudio.core.changes import Changes
 from stsstudio.core.label_queue import QUEUE_ORDERS
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.label.annotate import AnnotateView
 
 WORDS = ("chest", "film", "shows", "no", "acute", "lung", "nodule", "stable", "mild", "effusion",
          "left", "right", "lower", "lobe", "opacity", "heart", "size", "normal", "small", "new")

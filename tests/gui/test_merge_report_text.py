@@ -6,7 +6,7 @@ from stsstudio.core.merge import merge_labels
 
 
 def test_merge_dialog_text_says_which_spellings_were_joined(project, tmp_path):
-    from stsstudio.gui.merge_dialog import report_text
+    from stsstudio.gui.importing.merge_dialog import report_text
 
     project.pairs.insert([("s 1", "t 1", None, "train", 1, None)])
     project.labels.set(1, 0.2, annotator="Alice")

@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 
 from stsstudio.core.calibration import fit_calibration
 from stsstudio.core.store import Project
-from stsstudio.gui import settings
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.prediction_scheduler import PredictionScheduler
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.label.annotate import AnnotateView
+from stsstudio.gui.label.prediction_scheduler import PredictionScheduler
+from stsstudio.gui.shell import settings
 
 ROWS = [(f"first sentence {i}", f"second sentence {i}") for i in range(8)]
 COSINE = {i + 1: 0.1 * i for i in range(8)}      # pair 1: 0.0 ... pair 8: 0.7
@@ -124,7 +124,7 @@ def test_scheduler_scores_the_base_model_in_the_background(tmp_path: Path, qtbot
 
 def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_path: Path, qtbot,
                                                                           tiny_model_dir: Path) -> None:
-    from stsstudio.gui.try_view import TryView, review_job
+    from stsstudio.gui.trying.try_view import TryView, review_job
 
     project = _project(tmp_path / "t", str(tiny_model_dir))
     for pid, score in ((1, 0.9), (2, 0.15), (3, 0.0), (4, 0.8)):   # cosine 0.0, 0.1, 0.2, 0.3
@@ -150,7 +150,7 @@ def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_pa
     assert label_view.current.id == 3
     assert project.labels.history(4)[-1].source == "review"
     # The score card shows the calibrated guess once the model has a calibration.
-    from stsstudio.gui.try_view import calibrated_guess
+    from stsstudio.gui.trying.try_view import calibrated_guess
 
     assert calibrated_guess(project, "base", 0.2) == ""          # 4 labels: no calibration yet
     project.labels.set(5, 0.5)
@@ -180,7 +180,7 @@ def test_a_large_project_ranks_a_model_order_in_a_worker(tmp_path: Path, qtbot) 
 def test_a_large_project_ranks_the_whole_split_at_once(tmp_path: Path, qtbot, monkeypatch) -> None:
     """A small project ranks a page at a time on the GUI thread; a large one ranks every pair in
     the worker, so no later page is ranked while the expert labels."""
-    from stsstudio.gui import queue_loader
+    from stsstudio.gui.label import queue_loader
 
     monkeypatch.setattr(queue_loader, "QUEUE_CHUNK", 3)   # pages of 3 pairs
     ctx = ProjectContext()
@@ -269,8 +269,8 @@ def test_the_label_view_says_when_a_sentence_is_longer_than_the_model_reads(tmp_
 def test_try_says_when_a_sentence_is_longer_than_the_model_reads(tmp_path: Path, qtbot,
                                                                  tiny_model_dir: Path) -> None:
     from stsstudio.core import inference
-    from stsstudio.gui.try_score import PairScoreBox
-    from stsstudio.gui.try_view import score_job
+    from stsstudio.gui.trying.try_score import PairScoreBox
+    from stsstudio.gui.trying.try_view import score_job
 
     project = Project.create(tmp_path / "t", base_model=str(tiny_model_dir))
     long = " ".join(["the dog is running"] * 60)

@@ -36,7 +36,7 @@ def _clinic_csv(path: Path, n: int = 40) -> Path:
 
 @pytest.fixture
 def clinic_ctx(tmp_path, tiny_model_dir, qtbot):
-    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.common.context import ProjectContext
 
     project = Project.create(tmp_path / "clinic", base_model=str(tiny_model_dir))
     import_pairs(project, _clinic_csv(tmp_path / "clinic.csv"), ImportOptions(split="train"))
@@ -93,7 +93,7 @@ def _on_1_5(text: str, *, difference: bool = False) -> float:
 
 
 def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
-    from stsstudio.gui.annotate import AnnotateView
+    from stsstudio.gui.label.annotate import AnnotateView
 
     project = clinic_ctx.project
     view = AnnotateView(clinic_ctx)
@@ -135,7 +135,7 @@ def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
 
 
 def test_try_tables_and_axes_read_on_1_5(clinic_ctx, qtbot):
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(clinic_ctx)
     qtbot.addWidget(view)
@@ -164,7 +164,7 @@ def test_try_tables_and_axes_read_on_1_5(clinic_ctx, qtbot):
 
 
 def test_agreement_panel_reads_on_1_5(clinic_ctx, qtbot):
-    from stsstudio.gui.agreement_panel import AgreementPanel
+    from stsstudio.gui.annotators.agreement_panel import AgreementPanel
 
     panel = AgreementPanel(clinic_ctx.project, n_boot=20)
     qtbot.addWidget(panel)

@@ -6,10 +6,10 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from stsstudio.core.store import Project
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.pairs_table import COL, PAGE_SIZE, PairsView, PairTableModel, query_ids
-from stsstudio.gui.undo import SetLabelCommand
-from stsstudio.gui.widgets import SCORE_ROLE
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.common.undo import SetLabelCommand
+from stsstudio.gui.common.widgets import SCORE_ROLE
+from stsstudio.gui.pairs.pairs_table import COL, PAGE_SIZE, PairsView, PairTableModel, query_ids
 
 
 def _fill(project: Project, n: int = 40) -> None:
@@ -200,7 +200,7 @@ def test_sentence_columns_take_the_width_and_imported_columns_stay_compact(tmp_p
     """Issue 20, point 10: at 1024x640 the sentences showed "Three …" while case_id, rater and
     Note took the width. Imported columns start at a capped width; the sentences stretch."""
     from stsstudio.core.importers import import_pairs
-    from stsstudio.gui.pairs_table import META_MAX
+    from stsstudio.gui.pairs.pairs_table import META_MAX
 
     csv = tmp_path / "findings.csv"
     rows = ["case_id,finding_a,finding_b,rating,ward_of_the_referring_clinician"]

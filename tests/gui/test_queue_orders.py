@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QPushButton
 
 from stsstudio.core.label_queue import QUEUE_ORDERS, rank_pairs
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.label.annotate import AnnotateView
 
 ROWS = ["a man plays the guitar", "a man is playing a guitar", "a dog runs in the street",
         "a cat is sitting on the car", "the vpn drops at home", "my vpn keeps dropping",
@@ -52,7 +52,7 @@ def _store_base_scores(project: Project) -> None:
 
 def test_most_informative_on_a_fresh_project_computes_the_base_scores(tmp_path: Path, qtbot,
                                                                      tiny_model_dir: Path) -> None:
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     project = _project(tmp_path / "fresh", str(tiny_model_dir))
     ctx = ProjectContext()

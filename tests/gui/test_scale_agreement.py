@@ -13,7 +13,7 @@ import pytest
 
 from stsstudio.cli import main
 from stsstudio.core.store import Project
-from stsstudio.gui.import_wizard import ImportWizard
+from stsstudio.gui.importing.import_wizard import ImportWizard
 
 
 def _rows(scores: list[str], sep: str = ",") -> str:

@@ -130,7 +130,7 @@ def _clipped_labels(root) -> list[str]:
     from PySide6.QtGui import QTextDocument
     from PySide6.QtWidgets import QLabel
 
-    from stsstudio.gui.widgets import ElidedLabel
+    from stsstudio.gui.common.widgets import ElidedLabel
 
     clipped = []
     for label in root.findChildren(QLabel):
@@ -163,8 +163,8 @@ def test_no_label_of_the_status_strip_or_forms_is_cut_at_1024x640(qtbot, demo_wi
 
     from PySide6.QtWidgets import QLabel
 
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.shell.main_window import MainWindow
 
     copy = tmp_path / "demo"
     shutil.copytree(demo_with_run, copy)
@@ -202,8 +202,8 @@ def test_train_form_fits_and_plots_say_they_are_empty(qtbot, new_project, tmp_pa
 
     from PySide6.QtWidgets import QScrollArea
 
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.shell.main_window import MainWindow
 
     copy = tmp_path / "new"
     shutil.copytree(new_project, copy)

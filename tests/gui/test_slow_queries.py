@@ -12,10 +12,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.pairs_table import COL, PairsView
-from stsstudio.gui.workers import active_workers
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.common.workers import active_workers
+from stsstudio.gui.label.annotate import AnnotateView
+from stsstudio.gui.pairs.pairs_table import COL, PairsView
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stsstudio.core.store import Project
-from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.common.context import ProjectContext
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def tiny_ctx(tmp_path, tiny_model, qtbot):
 
 
 def test_one_column_csv_to_first_label(tiny_ctx, tmp_path, qtbot):
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     csv = tmp_path / "tickets.csv"
     csv.write_text("text\n" + "\n".join(
@@ -64,7 +64,7 @@ def test_one_column_csv_to_first_label(tiny_ctx, tmp_path, qtbot):
 
 def test_dialog_renders_at_1024x640(tiny_ctx, tmp_path, qtbot):
     from stsstudio.core.sentences import import_sentences
-    from stsstudio.gui.suggest_dialog import SuggestPairsDialog
+    from stsstudio.gui.importing.suggest_dialog import SuggestPairsDialog
 
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(f"the {w} is slow today" for w in
@@ -84,7 +84,7 @@ def test_dialog_renders_at_1024x640(tiny_ctx, tmp_path, qtbot):
 
 
 def test_wizard_offers_the_sentence_path(tiny_ctx, tmp_path, qtbot):
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     csv = tmp_path / "findings.csv"
     csv.write_text("id,text,team\n" + "\n".join(
@@ -114,7 +114,7 @@ def test_wizard_offers_the_sentence_path(tiny_ctx, tmp_path, qtbot):
 
 def test_cancel_writes_nothing(tiny_ctx, tmp_path, qtbot):
     from stsstudio.core.sentences import import_sentences
-    from stsstudio.gui.suggest_dialog import SuggestPairsDialog
+    from stsstudio.gui.importing.suggest_dialog import SuggestPairsDialog
 
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(f"the {w} is slow today" for w in

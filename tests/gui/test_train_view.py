@@ -47,8 +47,8 @@ def _configure_short_run(view, model_dir: Path, *, max_steps: int = 6, eval_step
 
 
 def test_train_view_does_not_import_torch() -> None:
-    code = ("import sys; import stsstudio.gui.train_view, stsstudio.gui.try_view, "
-            "stsstudio.gui.export_view; bad = [m for m in ('torch', 'sentence_transformers', "
+    code = ("import sys; import stsstudio.gui.train.train_view, stsstudio.gui.trying.try_view, "
+            "stsstudio.gui.export.export_view; bad = [m for m in ('torch', 'sentence_transformers', "
             "'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -56,7 +56,7 @@ def test_train_view_does_not_import_torch() -> None:
 
 def test_form_defaults_and_counts(ctx, qtbot) -> None:
     from stsstudio.core.training import TrainConfig
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(ctx)
     qtbot.addWidget(view)
@@ -96,7 +96,7 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
 
 
 def test_devices_listed_after_ml_ready(ctx, qtbot) -> None:
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(ctx)
     qtbot.addWidget(view)
@@ -109,7 +109,7 @@ def test_devices_listed_after_ml_ready(ctx, qtbot) -> None:
 
 
 def test_missing_model_fails_cleanly(demo_ctx, qtbot, tmp_path) -> None:
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(demo_ctx)
     qtbot.addWidget(view)
@@ -126,9 +126,9 @@ def test_missing_model_fails_cleanly(demo_ctx, qtbot, tmp_path) -> None:
 
 
 def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp_path) -> None:
-    from stsstudio.gui.export_view import ExportView
-    from stsstudio.gui.train_view import TrainView
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.export.export_view import ExportView
+    from stsstudio.gui.train.train_view import TrainView
+    from stsstudio.gui.trying.try_view import TryView
 
     project = demo_ctx.project
     view = TrainView(demo_ctx)
@@ -258,7 +258,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
 def test_loss_choices_come_from_the_registry(ctx, qtbot) -> None:
     from stsstudio.cli import build_parser
     from stsstudio.core.losses import LOSSES
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     names = [loss.name for loss in LOSSES]
     view = TrainView(ctx)
@@ -279,7 +279,7 @@ def test_history_says_running_step_n_of_total_or_starting(ctx, qtbot) -> None:
     """Issue 20, point 7: never "running (None/114)"."""
     import os
 
-    from stsstudio.gui.run_history import RunHistory
+    from stsstudio.gui.train.run_history import RunHistory
 
     project = ctx.project
     run_id = project.runs.create(base_model="default", loss="cosent", config={})

@@ -14,7 +14,7 @@ def tiny_demo_ctx(demo_ctx, tiny_model_dir):
 
 def test_pair_score_is_debounced_and_matches_core(tiny_demo_ctx, qtbot) -> None:
     from stsstudio.core.inference import similarity
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)
@@ -36,7 +36,7 @@ def test_pair_score_is_debounced_and_matches_core(tiny_demo_ctx, qtbot) -> None:
 
 
 def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)
@@ -64,7 +64,7 @@ def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
 
 
 def test_gold_vs_predicted_scatter_and_disagreements(tiny_demo_ctx, qtbot) -> None:
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)
@@ -93,7 +93,7 @@ def test_disagreements_follow_the_split_and_leave_out_trained_pairs(tiny_demo_ct
     import shutil
 
     from stsstudio.core.evaluation import worst_pairs
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     project = tiny_demo_ctx.project
     dev = [p.id for p in project.pairs.labeled("dev")]
@@ -128,7 +128,7 @@ def test_the_run_as_an_export_variant_scores_like_torch(tiny_demo_ctx, tiny_mode
 
     from stsstudio.core.export_formats import get_format
     from stsstudio.core.inference import similarity
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     if not get_format("onnx").available():
         pytest.skip(get_format("onnx").unavailable_reason())
