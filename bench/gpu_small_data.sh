@@ -10,11 +10,16 @@ LIMIT="${1:-480}"
 SIZES="${SIZES:-50,100,300,1000}"
 SEEDS="${SEEDS:-0,1,2}"
 CANDIDATES="${CANDIDATES:-auto,silver}"
+# Time to model on two quiet cores of the same machine (bench/time_to_model.py), beside the GPU work.
+if [ -n "${TIME_TO_MODEL:-}" ]; then
+  timeout "$LIMIT" taskset -c 14,15 python3 bench/time_to_model.py --sizes 100,300 --repeats 1 --threads 2 \
+    > "$OUT/time_to_model.txt" 2>&1 &
+fi
 for split in ${SPLITS:-all news imbalanced shift}; do
-  timeout "$LIMIT" python3 bench/small_data.py --splits "$split" --sizes "$SIZES" --seeds "$SEEDS" \
+  timeout "$LIMIT" taskset -c 0-13 python3 bench/small_data.py --splits "$split" --sizes "$SIZES" --seeds "$SEEDS" \
     --candidates "$CANDIDATES" --blends 0.5,0.7 --estimate 100,300 --device cuda --threads 3 \
     --out "$OUT/small_data-$split.jsonl" > "$OUT/small_data-$split.log" 2>&1 &
 done
 wait
 python3 bench/small_data.py --summarise "$OUT"/small_data-*.jsonl | tee "$OUT/small_data-summary.txt"
-tail -3 "$OUT"/small_data-*.log
+tail -3 "$OUT"/small_data-*.log; cat "$OUT/time_to_model.txt" 2>/dev/null | grep -v Computing

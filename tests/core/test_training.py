@@ -197,7 +197,8 @@ def test_cli_train_json_and_user_errors(labeled: Project, tiny_model_dir: Path,
     assert code == 0, err
     last = json.loads(out.strip().splitlines()[-1])
     assert set(last) == {"run", "status", "device", "steps", "base_dev_spearman", "dev_spearman", "seconds",
-                         "dev_spearman_ci", "verdict", "outcome", "next_step", "schedule", "cv"}
+                         "dev_spearman_ci", "verdict", "outcome", "next_step", "schedule", "cv",
+                         "estimate", "label_curve"}
     assert (last["run"], last["status"], last["device"], last["steps"]) == (1, "finished", "cpu", 2)
     assert "Training 2 steps on cpu" in err and "dev Spearman" in err
     lo, hi = last["dev_spearman_ci"]
