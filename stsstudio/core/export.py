@@ -290,6 +290,9 @@ def _summary_section(project: Any, run: Any, base_label: str, folder: str) -> st
         from stsstudio.core.label_curve import sentence
 
         lines.append(f"- **More labels:** {sentence(summary['label_curve'])}")
+    elif estimate in ("pending", "cancelled", "failed"):
+        lines.append("- **More labels:** not estimated yet (the run's estimate had not finished when this "
+                     "model was exported).")
     for key in ("silver", "blend"):
         if key == "silver" and summary.get("silver"):
             lines.append(f"- **Silver pairs:** {summary['silver']['description']}.")

@@ -194,6 +194,10 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
 
     assert run_advice(project.runs.get(run_id)) in train.banner.text()
     assert "None/" not in train.banner.text()
+    # Issue 23: the model is handed over first; its estimate (the label curve) follows in the
+    # background while the clinician goes on to Try and Export with the model.
+    assert project.runs.get(run_id).summary["estimate"]["status"] == "pending"
+    assert train.estimate_panel.is_running() and train.estimate_panel.isVisible()
 
     # 6. Try: two sentences scored by the run.
     window.show_view("try")
@@ -227,6 +231,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     assert (out / "README.md").is_file() and (out / "modules.json").is_file()
     card = (out / "README.md").read_text()
     assert "None" not in card and "huggingface.co/" not in card.split("finetuned")[0]
+    assert "not estimated yet" in card or "**More labels:**" in card   # the card says which
     assert oct((out / "model.safetensors").stat().st_mode & 0o777) == oct(0o644 & ~_umask())
     assert export.run_note.text()                             # it says what it exports
 
@@ -253,8 +258,13 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_5)
     ctx.apply(Changes.scored(0))          # background scoring of the new pairs ends meanwhile
+    # ... and so does the run's estimate: it updates the Train view, not the pair on screen.
+    qtbot.waitUntil(lambda: not train.estimate_panel.is_running(), timeout=TRAIN_TIMEOUT_MS)
     qtbot.wait(50)
+    assert window.current_view() == "label"
     assert view.shown_id == new_id
+    assert project.runs.get(run_id).summary["estimate"]["status"] == "done"
+    assert project.runs.get(run_id).summary["label_curve"]["labels"] > 0
     qtbot.keyClick(view, Qt.Key.Key_Return)
     assert _labels(project, ME)[-1] == (new_id, pytest.approx(1.0))
 
