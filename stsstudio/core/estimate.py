@@ -96,7 +96,7 @@ def _estimate(project: Any, run: Any, config: Any, reporter: EstimateReporter) -
         device = resolve_device(config.device)
     except UserError:
         device = resolve_device("auto")
-    reporter.status("Estimating: loading the base model…")
+    reporter.status("estimating, loading the base model…")
     base = load_model(run.base_model, device=device.id, max_seq_length=config.max_seq_length)
     if data.cv_folds:
         return _cross_validate(base, data, config, device, reporter)
@@ -176,7 +176,7 @@ def _cross_validate(base: Any, data: Any, config: Any, device: Any,
 
     k, n = data.cv_folds, len(data.train)
     gold = np.asarray(data.train.scores, dtype=float)
-    reporter.status(f"Estimating: scoring the {n} labels with the base model…")
+    reporter.status(f"estimating, scoring the {n} labels with the base model…")
     base_pred = predict(base, data.train)
     oof, oof_half = np.zeros(n), np.zeros(n)
     fold_spearman: list[float] = []
@@ -189,8 +189,8 @@ def _cross_validate(base: Any, data: Any, config: Any, device: Any,
         for which, idx in (("all", fit_idx), ("half", half_idx)):
             if reporter.is_cancelled():
                 raise Cancelled()
-            reporter.status(f"Estimating: fold {i + 1} of {k}, "
-                            f"{'its' if which == 'all' else 'half of its'} {len(idx)} labels…")
+            reporter.status(f"estimating, fold {i + 1} of {k} ({'all' if which == 'all' else 'half'} of "
+                            f"its {len(fit_idx)} labels)…")
             model = fit(base, data.train.subset(idx), config, device, int(config.seed) + i + 1, reporter)
             pred = predict(model, held)
             (oof if which == "all" else oof_half)[val_idx] = pred
@@ -223,13 +223,13 @@ def _dev_curve(run: Any, base: Any, data: Any, config: Any, device: Any,
     n = len(data.train)
     if n < 20 or not len(data.dev):
         return {}
-    reporter.status(f"Estimating: scoring the {len(data.dev)} dev pairs…")
+    reporter.status(f"estimating, scoring the {len(data.dev)} dev pairs…")
     base_pred = predict(base, data.dev)
     tuned_pred = predict(load_model(str(run.model_dir), device=device.id), data.dev)
     half_idx = _half(list(range(n)), int(config.seed) + 100)
     if reporter.is_cancelled():
         raise Cancelled()
-    reporter.status(f"Estimating: a model on half of the {n} train labels…")
+    reporter.status(f"estimating, a model on half of the {n} train labels…")
     half_pred = predict(fit(base, data.train.subset(half_idx), config, device, int(config.seed) + 1,
                             reporter), data.dev)
     curve = label_curve.fit(np.asarray(data.dev.scores, float), base_pred, tuned_pred, half_pred,

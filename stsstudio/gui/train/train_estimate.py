@@ -49,6 +49,11 @@ class EstimatePanel(QWidget):
         self._runner.cancelled.connect(self._on_ended)
         self.setVisible(False)
 
+    @staticmethod
+    def _what(run: Any) -> str:
+        cv = bool(((getattr(run, "config", None) or {}).get("cv_folds")))
+        return "its gain and what more labels would add," if cv else "what more labels would add,"
+
     def is_running(self) -> bool:
         return self.run_id is not None
 
@@ -57,8 +62,7 @@ class EstimatePanel(QWidget):
         if project is None or self.is_running():
             return
         self.run_id = int(run_id)
-        self.label.setText(f"Run {run_id}: estimating how much better it is than the base model, and what "
-                           "more labels would add. The model is ready meanwhile.")
+        self.label.setText(f"Run {run_id}: estimating {self._what(project.runs.get(self.run_id))[:-1]}…")
         self.button.setText("Stop estimating")
         self.setVisible(True)
         self._runner.start(_estimate_job, project, self.run_id)
@@ -78,8 +82,7 @@ class EstimatePanel(QWidget):
         if self._shown is None:
             self.setVisible(False)
             return
-        self.label.setText(f"Run {run.id} has not been estimated yet: how much better it is than the base "
-                           "model, and what more labels would add.")
+        self.label.setText(f"Run {run.id}: the estimate of {self._what(run)[:-1]} is not made yet.")
         self.button.setText("Estimate now")
         self.setVisible(True)
 
@@ -95,7 +98,7 @@ class EstimatePanel(QWidget):
     @Slot(str)
     def _on_status(self, message: str) -> None:
         if self.is_running():
-            self.label.setText(f"Run {self.run_id}: {message} The model is ready meanwhile.")
+            self.label.setText(f"Run {self.run_id}: {message}")
 
     @Slot()
     def _on_ended(self, *_: object) -> None:
