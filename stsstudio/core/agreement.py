@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from stsstudio.core.errors import UserError
+from stsstudio.core.stats import spearman_rows
 from stsstudio.core.store import SPLITS, Project
 
 DEFAULT_BOOTSTRAP = 1000
@@ -154,19 +155,6 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     return rho if np.isfinite(rho) else None
 
 
-def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman of each row of x with the same row of y (the bootstrap, vectorised)."""
-    from scipy.stats import rankdata
-
-    rx = rankdata(x, axis=1)
-    ry = rankdata(y, axis=1)
-    rx -= rx.mean(axis=1, keepdims=True)
-    ry -= ry.mean(axis=1, keepdims=True)
-    denom = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, (rx * ry).sum(axis=1) / denom, np.nan)
-
-
 def _percentile_ci(samples: np.ndarray) -> list[float | None]:
     samples = np.asarray(samples, dtype=float)
     samples = samples[np.isfinite(samples)]
@@ -198,7 +186,7 @@ def pairwise_spearman(values: np.ndarray, annotators: list[str], *, n_boot: int 
             batch = max(1, 2_000_000 // n)  # bounds memory on large projects
             for start in range(0, n_boot, batch):
                 idx = rng.integers(0, n, size=(min(batch, n_boot - start), n))
-                samples.append(_spearman_rows(x[idx], y[idx]))
+                samples.append(spearman_rows(x[idx], y[idx]))
             ci = _percentile_ci(np.concatenate(samples))
         out.append({"a": annotators[i], "b": annotators[j], "spearman": rho, "ci": ci, "pairs": n})
     return out

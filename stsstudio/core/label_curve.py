@@ -23,21 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from stsstudio.core import stats
+
 BOOTSTRAP = 1000
 LEVEL = 0.95
-
-
-def _spearman_rows(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
-    """Spearman of each row of ``pred`` (B x n) against the matching row of ``gold``."""
-    from scipy.stats import rankdata
-
-    rp = rankdata(pred, axis=1)
-    rg = rankdata(gold, axis=1)
-    rp -= rp.mean(axis=1, keepdims=True)
-    rg -= rg.mean(axis=1, keepdims=True)
-    den = np.sqrt((rp * rp).sum(axis=1) * (rg * rg).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (rp * rg).sum(axis=1) / den, 0.0)
 
 
 def fit(gold: Any, base: Any, full: Any, half: Any, *, n_full: float, n_half: float, labels: int,
@@ -59,10 +48,9 @@ def fit(gold: Any, base: Any, full: Any, half: Any, *, n_full: float, n_half: fl
     gold = np.asarray(gold, float)
     preds = np.vstack([np.asarray(base, float), np.asarray(full, float), np.asarray(half, float)])
     n = gold.size
-    rng = np.random.default_rng(seed)
-    idx = np.vstack([np.arange(n), rng.integers(0, n, size=(bootstrap, n))])
+    idx = np.vstack([np.arange(n), stats.bootstrap_indices(n, bootstrap, seed)])
     g = gold[idx]
-    sp = np.stack([_spearman_rows(p[idx], g) for p in preds])      # 3 x (B+1)
+    sp = np.stack([stats.spearman_rows(p[idx], g) for p in preds])      # 3 x (B+1)
     doublings = math.log2(max(n_full, 1.0) / max(n_half, 1.0)) or 1.0
     slope = (sp[1] - sp[2]) / doublings
     to_now = math.log2(max(labels, 1) / max(n_full, 1.0))
@@ -70,7 +58,7 @@ def fit(gold: Any, base: Any, full: Any, half: Any, *, n_full: float, n_half: fl
     alpha = (1 - LEVEL) / 2
 
     def interval(values: np.ndarray) -> list[float]:
-        lo, hi = np.quantile(values[1:], [alpha, 1 - alpha])
+        lo, hi = np.nanquantile(values[1:], [alpha, 1 - alpha])
         return [round(float(values[0]), 4), round(float(lo), 4), round(float(hi), 4)]
 
     more = {f"{factor}x": {"labels": labels * factor, "added": interval(slope * math.log2(factor))}

@@ -49,8 +49,14 @@ def bootstrap_indices(n: int, resamples: int = DEFAULT_RESAMPLES, seed: int = 0)
     return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
 
 
+def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman of each row of ``x`` with the same row of ``y`` (bootstraps, vectorised); NaN where
+    a row is constant."""
+    return _pearson_rows(_rank(x), _rank(y))
+
+
 def _spearman_resampled(pred: np.ndarray, gold: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return _pearson_rows(_rank(pred[idx]), _rank(gold[idx]))
+    return spearman_rows(pred[idx], gold[idx])
 
 
 def _interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
