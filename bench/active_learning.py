@@ -97,15 +97,15 @@ class Sim:
         s1, s2, gold = zip(*self.test)
         rho = evaluate_pairs(model, list(s1), list(s2), list(gold)).spearman
         # Only the newest run's model is needed again: free the disk of the older ones.
-        for run in project.runs():
+        for run in project.runs.all():
             if run.id != result.run_id and run.model_dir:
                 shutil.rmtree(Path(run.model_dir), ignore_errors=True)
-                project.update_run(run.id, model_dir=None)
+                project.runs.update(run.id, model_dir=None)
         return result.run_id, float(rho)
 
     def give_labels(self, project: Any, ids: list[int]) -> None:
         for pid in ids:
-            project.set_label(pid, self.oracle[pid], "oracle")
+            project.labels.set(pid, self.oracle[pid], "oracle")
 
     def run(self) -> dict[str, dict[str, list]]:
         from stsstudio.core.label_queue import rank_pairs
@@ -115,9 +115,9 @@ class Sim:
         args = self.args
         seed_dir = self.root / f"seed{self.seed}"
         with Project.create(seed_dir, base_model=args.base_model) as project:
-            project.insert_pairs([(a, b, None, "train", i + 1, None)
+            project.pairs.insert([(a, b, None, "train", i + 1, None)
                                   for i, (a, b, _) in enumerate(self.pool)])
-            ids = [pid for pid, _, _ in project.pair_targets()]
+            ids = [pid for pid, _, _ in project.pairs.targets()]
             self.oracle = {pid: y for pid, (_, _, y) in zip(ids, self.pool)}
             rng = random.Random(self.seed)
             self.give_labels(project, rng.sample(ids, args.seed_labels))
@@ -139,7 +139,7 @@ class Sim:
                 pick = random.Random(self.seed * 1000 + 7)
                 for r in range(args.rounds):
                     t0 = time.perf_counter()
-                    unlabeled = [pid for pid, _, _ in project.pair_targets(split="train", labeled=False)]
+                    unlabeled = [pid for pid, _, _ in project.pairs.targets(split="train", labeled=False)]
                     if order == "random":
                         chosen = pick.sample(unlabeled, min(args.k, len(unlabeled)))
                     else:

@@ -54,7 +54,7 @@ def _make_demo_project(folder: Path) -> Path:
             rows = [(r["sentence1"], r["sentence2"],
                      float(r["score"]) / 5 if r["score"] else None, r["split"] or "none", i, None)
                     for i, r in enumerate(csv.DictReader(fh), start=1)]
-        project.insert_pairs(rows, source="demo_pairs.csv")
+        project.pairs.insert(rows, source="demo_pairs.csv")
     path = project.path
     project.close()
     return path

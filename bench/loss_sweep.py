@@ -48,7 +48,7 @@ def main() -> None:
             project = Project.create(Path(tmp) / "p")
             rows = [(s1, s2, y, "train", i, None) for i, (s1, s2, y) in enumerate(train_rows)]
             rows += [(s1, s2, y, "dev", i, None) for i, (s1, s2, y) in enumerate(dev_rows)]
-            project.insert_pairs(rows, source="stsb")
+            project.pairs.insert(rows, source="stsb")
             config = TrainConfig(base_model="default", loss=loss, learning_rate=float(lr), batch_size=16,
                                  epochs=1, max_steps=a.max_steps or None, eval_steps=10_000, seed=12)
             r = train(project, config)

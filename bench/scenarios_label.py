@@ -155,7 +155,7 @@ def _pct(values: list[float], p: float) -> float:
 def scenario_table(app: Any, ctx: Any) -> dict[str, float]:
     from PySide6.QtCore import Qt
 
-    from stsstudio.gui.pairs_table import COL, PAGE_SIZE, PairsView
+    from stsstudio.gui.pairs.pairs_table import COL, PAGE_SIZE, PairsView
 
     opens, cold = [], None
     views = []
@@ -259,7 +259,7 @@ def scenario_label(app: Any, ctx: Any, presses: int = 200) -> dict[str, float]:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from stsstudio.gui.annotate import AnnotateView
+    from stsstudio.gui.label.annotate import AnnotateView
 
     t0 = time.perf_counter()
     view = AnnotateView(ctx)
@@ -300,7 +300,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
     from stsstudio.core.store import Project
-    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.common.context import ProjectContext
 
     n = int(getattr(args, "pairs", 1_000_000) or 1_000_000)
     which = getattr(args, "scenario_name", None)
@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"pairs": n}
     try:
         # Warm the style, fonts and SQLite page cache as a running app would have them.
-        from stsstudio.gui.pairs_table import PairsView
+        from stsstudio.gui.pairs.pairs_table import PairsView
 
         warm = PairsView(ctx)
         warm.show()

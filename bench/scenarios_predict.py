@@ -69,7 +69,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
         for key, value in vars(args).items():
             setattr(opts, key, value)
     from stsstudio.app import create_application
-    from stsstudio.gui.workers import freeze_long_lived_objects
+    from stsstudio.gui.common.workers import freeze_long_lived_objects
 
     app = QApplication.instance() or create_application(sys.argv[:1])
     import sentence_transformers  # noqa: F401 - loaded in the background at start-up in the app
@@ -77,16 +77,16 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
 
     freeze_long_lived_objects()
     from stsstudio.core.store import Project
-    from stsstudio.gui.annotate import AnnotateView
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.prediction_scheduler import PredictionScheduler
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.label.annotate import AnnotateView
+    from stsstudio.gui.label.prediction_scheduler import PredictionScheduler
 
     tmp = tempfile.TemporaryDirectory(prefix="sts-bench-predict-")
     root = Path(tmp.name)
     model = str(_tiny_model(root / "model")) if opts.model == "tiny" else opts.model
     t_make = time.perf_counter()
     project = Project.create(root / "project", base_model=model)
-    project.insert_pairs(_pairs(opts.predict_pairs))
+    project.pairs.insert(_pairs(opts.predict_pairs))
     make_s = time.perf_counter() - t_make
     ctx = ProjectContext()
     ctx.ml_ready = True
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
         "pairs": opts.predict_pairs,
         "model": opts.model,
         "project_build_s": round(make_s, 1),
-        "scored": len(project.predictions(0)),
+        "scored": len(project.predictions.get(0)),
         "wall_s": round(wall, 1),
         "ticks": int(len(gaps)),
         "longest_gap_ms": round(float(gaps.max()), 1),

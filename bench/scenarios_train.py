@@ -63,9 +63,9 @@ def _make_project(folder: Path, n_train: int, n_dev: int) -> Any:
     project = Project.create(folder, name="STSb responsiveness bench")
     train = _read_stsb(STSB / "sts-train.csv", n_train)
     dev = _read_stsb(STSB / "sts-dev.csv", n_dev)
-    project.insert_pairs([(a, b, s, "train", i + 1, None) for i, (a, b, s) in enumerate(train)],
+    project.pairs.insert([(a, b, s, "train", i + 1, None) for i, (a, b, s) in enumerate(train)],
                          source="sts-train.csv")
-    project.insert_pairs([(a, b, s, "dev", i + 1, None) for i, (a, b, s) in enumerate(dev)],
+    project.pairs.insert([(a, b, s, "dev", i + 1, None) for i, (a, b, s) in enumerate(dev)],
                          source="sts-dev.csv")
     return project
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
             setattr(opts, key, value)
 
     from stsstudio.app import create_application
-    from stsstudio.gui.workers import freeze_long_lived_objects
+    from stsstudio.gui.common.workers import freeze_long_lived_objects
 
     app = QApplication.instance() or create_application(sys.argv[:1])  # as the app: GC on the GUI thread
     # Import the ML stack before the measured part, as the app does in the background at start-up.
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace | None = None) -> dict[str, Any]:
 
     freeze_long_lived_objects()  # as the app does once the ML stack is loaded
 
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.train.train_view import TrainView
 
     tmp = tempfile.TemporaryDirectory(prefix="sts-bench-train-")
     project = _make_project(Path(tmp.name) / "project", opts.train, opts.dev)

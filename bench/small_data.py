@@ -1,22 +1,33 @@
-"""Learning curves for small projects, through the app's own engine: does labelling pay off?
+"""More from each label (issue 23): candidates for small projects, measured through the app's engine.
 
-For each label count N and seed, a fresh project gets N pairs drawn at random from a labelled STS
-file, all in the train split and with no dev split, as an expert's own file arrives. The app then
-trains exactly as it would for that user (its holdout or cross-validation, its checkpoint rule),
-and the model it hands over is scored on a separate test file it never saw. Two schedules:
+For every split, seed and label count N, a fresh project gets the first N pairs of a seeded order of
+the split's pool as labels (train split, no dev: an expert's own file), nested across N as an
+expert labelling more, plus up to ``--unlabelled`` further pool pairs without labels (what silver
+pairs are made from). The app trains as it would for that user, and the model it hands over is
+scored on the split's test pairs, which it never saw. Candidates:
 
-  fixed  the first release's defaults: 1 epoch, lr 2e-5, CosineSimilarityLoss, 10 % holdout,
-         best checkpoint on the holdout
-  auto   the automatic schedule (core/schedule.py); small projects train on every label
+  auto        today's automatic schedule (core/schedule.py), nothing added
+  silver      + Augmented SBERT silver pairs (core/augment.py): a cross-encoder from the embedded
+              model's transformer, trained on the N labels, labels the project's unlabelled pairs
+              and the suggest-pairs strata; the bi-encoder trains on gold + silver
+  *+blendW    the same model blended with the base model in weight space (WiSE-FT), tuned weight W
+              (no extra training: the bench blends the saved model)
 
-Cross-validation only estimates (it never changes the final model), so by default the bench skips
-its folds (``--with-cv`` runs them, 6x the time). Prints one JSON line per run, then a table of
-test Spearman minus base, mean +- sd over seeds, and the run wall time.
+``--estimate 100,300`` also runs the background estimate (core/estimate.py) of the auto runs at
+those sizes and records the label curve's predicted added gain at every larger size, so that the
+summary can say how often the true gain fell inside the interval.
+
+Splits (STSb, ../shared/data/stsb; TSV, no header, score 0-5 in column 4):
+  all         pool: train, every genre; test: dev (1,500 pairs)
+  news        pool: train news; test: dev news (one genre)
+  imbalanced  pool: train, labels drawn 3 low-similarity (< 2 of 5) to 1 other; test: dev
+  shift       pool: train captions; test: dev news (the labels come from another kind of text)
 
 Usage:
-  python bench/small_data.py [--sizes 50,100,200,400,800,1600,all] [--seeds 0,1,2]
-      [--schedules fixed,auto] [--genre main-news] [--train FILE --test FILE] [--threads 2]
-STSb files by default (../shared/data/stsb; TSV, no header, score 0-5 in column 4).
+  python bench/small_data.py --splits all,news --sizes 50,100,300,1000 --seeds 0,1,2 \
+      --candidates auto,silver --blends 0.5,0.7 --estimate 100,300 --out rows.jsonl [--device cuda]
+  python bench/small_data.py --summarise rows.jsonl [more.jsonl ...]
+One JSON line per result (also appended to --out); --summarise prints the tables and the rule.
 """
 from __future__ import annotations
 
@@ -35,88 +46,219 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from _stsb import SHARED, read_sts  # noqa: E402  (bench/ is the script folder)
 
-SCHEDULES = {
-    "fixed": dict(epochs=1.0, learning_rate=2e-5, loss="cosine", cv_folds=0, select_best=True),
-    "auto": dict(),
-}
+FLOOR = -0.005     # a shipped candidate is never below base - 0.005 (issue 23)
+
+
+def splits(name: str) -> tuple[list, list]:
+    train, dev = SHARED / "sts-train.csv", SHARED / "sts-dev.csv"
+    if name == "all":
+        return read_sts(train), read_sts(dev)
+    if name == "news":
+        return read_sts(train, "main-news"), read_sts(dev, "main-news")
+    if name == "imbalanced":
+        return read_sts(train), read_sts(dev)
+    if name == "shift":
+        return read_sts(train, "main-captions"), read_sts(dev, "main-news")
+    raise SystemExit(f"unknown split {name!r}")
+
+
+def order(name: str, pool: list, seed: int) -> list:
+    """The seeded order labels are drawn in (nested across sizes)."""
+    rows = list(pool)
+    random.Random(seed).shuffle(rows)
+    if name != "imbalanced":
+        return rows
+    low = [r for r in rows if r[2] < 0.4]
+    high = [r for r in rows if r[2] >= 0.4]
+    out = []
+    while low or high:
+        out.extend(low[:3])
+        out.extend(high[:1])
+        low, high = low[3:], high[1:]
+    return out
+
+
+class Scorer:
+    def __init__(self, test: list, device: str) -> None:
+        self.test, self.device = test, device
+        self.gold = [t[2] for t in test]
+
+    def __call__(self, model) -> float:  # noqa: ANN001
+        import numpy as np
+
+        from stsstudio.core.stats import spearman
+
+        e1 = model.encode([t[0] for t in self.test], batch_size=128, normalize_embeddings=True)
+        e2 = model.encode([t[1] for t in self.test], batch_size=128, normalize_embeddings=True)
+        return float(spearman((np.asarray(e1) * np.asarray(e2)).sum(axis=1), self.gold))
+
+
+def run_split(a: argparse.Namespace, name: str, out) -> None:  # noqa: ANN001
+    from stsstudio.core import label_curve
+    from stsstudio.core.estimate import estimate
+    from stsstudio.core.models import load_model
+    from stsstudio.core.schedule import automatic_silver
+    from stsstudio.core.store import Project
+    from stsstudio.core.training import NullReporter, TrainConfig, _copy_state, blend_with_base, train
+
+    pool, test = splits(name)
+    score = Scorer(test, a.device)
+    base_model = load_model(a.model, device=a.device)
+    base = score(base_model)
+    base_state = _copy_state(base_model)
+
+    def emit(row: dict) -> None:
+        row.update(split=name, base=round(base, 4))
+        line = json.dumps(row)
+        print(line, flush=True)
+        out.write(line + "\n")
+        out.flush()
+
+    sizes = [int(s) for s in a.sizes.split(",")]
+    for seed in [int(s) for s in a.seeds.split(",")]:
+        ranked = order(name, pool, seed)
+        for size in sizes:
+            if size + 50 > len(ranked):
+                continue
+            labels = ranked[:size]
+            unlabelled = ranked[size:size + a.unlabelled]
+            for cand in a.candidates.split(","):
+                silver = 0 if cand == "auto" else max(a.silver_per * size, 1)
+                silver = min(silver, a.silver_max) if cand == "silver" else silver
+                with tempfile.TemporaryDirectory(prefix="small_data_") as tmp:
+                    project = Project.create(Path(tmp) / "p")
+                    rows = [(s1, s2, y, "train", i + 1, None) for i, (s1, s2, y) in enumerate(labels)]
+                    rows += [(s1, s2, None, "train", size + i + 1, None) for i, (s1, s2, _) in enumerate(unlabelled)]
+                    project.pairs.insert(rows, source="bench")
+                    config = TrainConfig(base_model=a.model, seed=seed, device=a.device, silver=silver,
+                                         blend=1.0, estimate=False)
+                    t0 = time.perf_counter()
+                    result = train(project, config, NullReporter())
+                    secs = time.perf_counter() - t0
+                    tuned = load_model(result.model_dir, device=a.device)
+                    sp = score(tuned)
+                    summary = project.runs.get(result.run_id).summary or {}
+                    row = {"size": size, "seed": seed, "candidate": cand, "test_spearman": round(sp, 4),
+                           "gain": round(sp - base, 4), "seconds": round(secs, 1), "steps": result.steps,
+                           "silver": (summary.get("silver") or {}).get("pairs", 0),
+                           "schedule": (result.schedule or {}).get("description")}
+                    emit(row)
+                    tuned_state = _copy_state(tuned)
+                    for w in [float(x) for x in a.blends.split(",") if x]:
+                        tuned.load_state_dict(tuned_state)
+                        blend_with_base(tuned, base_state, w)
+                        sp_b = score(tuned)
+                        emit({"size": size, "seed": seed, "candidate": f"{cand}+blend{w:g}",
+                              "test_spearman": round(sp_b, 4), "gain": round(sp_b - base, 4)})
+                    if cand == "auto" and str(size) in a.estimate.split(","):
+                        t1 = time.perf_counter()
+                        entry = estimate(project, result.run_id)
+                        curve = (project.runs.get(result.run_id).summary or {}).get("label_curve")
+                        if curve:
+                            emit({"size": size, "seed": seed, "candidate": "estimate",
+                                  "estimate_seconds": round(time.perf_counter() - t1, 1),
+                                  "status": entry["status"], "now": curve["now"],
+                                  "per_doubling": curve["per_doubling"], "cv_gain": curve["cv_gain"],
+                                  "predicted": {str(t): label_curve.predict_added(curve, t)
+                                                for t in sizes if t > size},
+                                  "sentence": label_curve.sentence(curve)})
+                    del tuned
+                    project.close()
+    _ = automatic_silver, NullReporter
+
+
+def summarise(paths: list[str]) -> None:
+    rows = [json.loads(line) for p in paths for line in open(p) if line.startswith("{")]
+    runs = [r for r in rows if "gain" in r]
+    splits_ = sorted({r["split"] for r in runs})
+    cands = sorted({r["candidate"] for r in runs}, key=lambda c: (c != "auto", c))
+    sizes = sorted({r["size"] for r in runs})
+    gain = {(r["split"], r["size"], r["candidate"], r["seed"]): r["gain"] for r in runs}
+    print("Test Spearman gain over the base model: mean [min] over seeds; d = paired mean difference "
+          "against auto")
+    for sp in splits_:
+        base = next(r["base"] for r in runs if r["split"] == sp)
+        print(f"\n{sp} (base {base:.4f})")
+        print("labels  " + "".join(f"{c:>28s}" for c in cands))
+        for n in sizes:
+            cells = []
+            for c in cands:
+                seeds = [s for (x, m, cc, s) in gain if (x, m, cc) == (sp, n, c)]
+                if not seeds:
+                    cells.append(f"{'-':>28s}")
+                    continue
+                g = [gain[(sp, n, c, s)] for s in seeds]
+                d = [gain[(sp, n, c, s)] - gain[(sp, n, "auto", s)] for s in seeds if (sp, n, "auto", s) in gain]
+                extra = f" d{statistics.mean(d):+.4f}" if c != "auto" and d else ""
+                cells.append(f"{statistics.mean(g):+.4f} [{min(g):+.4f}]{extra}".rjust(28))
+            print(f"{n:6d}  " + "".join(cells))
+    print("\nRule: a candidate ships at a size where it beats auto on every split (mean paired difference "
+          f"> 0) and no seed is below base {FLOOR:+.3f}.")
+    for n in sizes:
+        for c in cands:
+            if c == "auto":
+                continue
+            ok, seen = True, 0
+            for sp in splits_:
+                seeds = [s for (x, m, cc, s) in gain if (x, m, cc) == (sp, n, c) and (sp, n, "auto", s) in gain]
+                if not seeds:
+                    continue
+                seen += 1
+                d = [gain[(sp, n, c, s)] - gain[(sp, n, "auto", s)] for s in seeds]
+                ok &= statistics.mean(d) > 0 and min(gain[(sp, n, c, s)] for s in seeds) >= FLOOR
+            print(f"  {n:5d} labels  {c:24s} {'SHIP' if ok and seen >= 3 else 'no':5s} ({seen} splits)")
+    est = [r for r in rows if r.get("candidate") == "estimate"]
+    if est:
+        inside, total, secs = 0, 0, []
+        print("\nLabel curve: predicted added gain (interval) against the measured one (auto runs)")
+        for r in est:
+            secs.append(r["estimate_seconds"])
+            now = gain.get((r["split"], r["size"], "auto", r["seed"]))
+            for t, (e, lo, hi) in r["predicted"].items():
+                later = gain.get((r["split"], int(t), "auto", r["seed"]))
+                if later is None or now is None:
+                    continue
+                true = later - now
+                total += 1
+                inside += lo <= true <= hi
+                print(f"  {r['split']:10s} seed {r['seed']} {r['size']:4d} -> {t:>5s}: predicted {e:+.4f} "
+                      f"[{lo:+.4f}, {hi:+.4f}], measured {true:+.4f} {'in' if lo <= true <= hi else 'OUT'}")
+        if total:
+            print(f"  inside the interval: {inside} of {total} ({inside / total:.0%}); estimate time median "
+                  f"{statistics.median(secs):.0f} s")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="50,100,200,400,800,1600,all")
+    p.add_argument("--splits", default="all,news,imbalanced,shift")
+    p.add_argument("--sizes", default="50,100,300,1000")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--schedules", default="fixed,auto")
-    p.add_argument("--genre", default=None, help="train and test within one STSb genre (e.g. main-news)")
-    p.add_argument("--train", default=str(SHARED / "sts-train.csv"))
-    p.add_argument("--test", default=str(SHARED / "sts-dev.csv"))
-    p.add_argument("--with-cv", action="store_true", help="run the cross-validation folds too")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--candidates", default="auto,silver")
+    p.add_argument("--blends", default="0.5,0.7")
+    p.add_argument("--estimate", default="100,300", help="sizes whose auto runs also run the estimate")
+    p.add_argument("--unlabelled", type=int, default=2000, help="unlabelled pool pairs in each project")
+    p.add_argument("--silver-per", type=int, default=4, help="silver pairs per label")
+    p.add_argument("--silver-max", type=int, default=2000)
+    p.add_argument("--model", default="default")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--out", default=None)
+    p.add_argument("--summarise", nargs="*", default=None)
     a = p.parse_args()
-
-    import numpy as np
-    import torch
-
-    from stsstudio.core.models import load_model
-    from stsstudio.core.stats import spearman, spearman_ci
-    from stsstudio.core.store import Project
-    from stsstudio.core.training import NullReporter, TrainConfig, train
-
+    if a.summarise is not None:
+        summarise(a.summarise)
+        return
     if a.threads:
+        import torch
+
         torch.set_num_threads(a.threads)
-    pool = read_sts(Path(a.train), a.genre)
-    test = read_sts(Path(a.test), a.genre)
-    gold = [t[2] for t in test]
+    from stsstudio.core.quiet import quiet_libraries
 
-    def score(model_ref: str) -> tuple[float, tuple[float, float]]:
-        model = load_model(model_ref, device="cpu")
-        e1 = model.encode([t[0] for t in test], batch_size=64, normalize_embeddings=True)
-        e2 = model.encode([t[1] for t in test], batch_size=64, normalize_embeddings=True)
-        pred = (np.asarray(e1) * np.asarray(e2)).sum(axis=1)
-        return spearman(pred, gold), spearman_ci(pred, gold)
-
-    base, base_ci = score("default")
-    print(json.dumps({"base": round(base, 4), "base_ci": [round(x, 4) for x in base_ci], "pool": len(pool),
-                      "test": len(test), "genre": a.genre}), flush=True)
-    results: dict[tuple[str, int], list[float]] = {}
-    times: dict[tuple[str, int], list[float]] = {}
-    sizes = [len(pool) if s == "all" else int(s) for s in a.sizes.split(",")]
-    for size in sizes:
-        for seed in [int(s) for s in a.seeds.split(",")]:
-            sample = random.Random(seed).sample(pool, min(size, len(pool)))
-            for name in a.schedules.split(","):
-                with tempfile.TemporaryDirectory(prefix="small_data_") as tmp:
-                    project = Project.create(Path(tmp) / "p")
-                    project.insert_pairs([(s1, s2, y, "train", i + 1, None) for i, (s1, s2, y) in enumerate(sample)],
-                                         source="bench")
-                    config = TrainConfig(seed=seed, **SCHEDULES[name])
-                    if not a.with_cv:
-                        config.extra["cv_estimate"] = False
-                    t0 = time.perf_counter()
-                    result = train(project, config, NullReporter())
-                    secs = time.perf_counter() - t0
-                    tuned, tuned_ci = score(result.model_dir)
-                    row = {"size": size, "seed": seed, "schedule": name, "steps": result.steps,
-                           "status": result.status, "test_spearman": round(tuned, 4),
-                           "gain": round(tuned - base, 4), "test_ci": [round(x, 4) for x in tuned_ci],
-                           "outcome": result.outcome, "verdict": result.verdict,
-                           "train_seconds": round(secs, 1), "schedule_used": (result.schedule or {}).get("description")}
-                    project.close()
-                print(json.dumps(row), flush=True)
-                results.setdefault((name, size), []).append(tuned - base)
-                times.setdefault((name, size), []).append(secs)
-    print(f"\nbase test Spearman {base:.4f} (95 % interval {base_ci[0]:.4f} to {base_ci[1]:.4f}); "
-          "gain = tuned - base, mean +- sd over seeds", file=sys.stderr)
-    names = a.schedules.split(",")
-    print("labels  " + "  ".join(f"{n:>22s}" for n in names) + "   wall s (" + "/".join(names) + ")", file=sys.stderr)
-    for size in sizes:
-        cells, walls = [], []
-        for n in names:
-            v = results.get((n, size), [])
-            sd = statistics.stdev(v) if len(v) > 1 else 0.0
-            cells.append(f"{statistics.mean(v):+.4f} +- {sd:.4f} (n={len(v)})" if v else "-")
-            walls.append(f"{statistics.median(times[(n, size)]):.0f}" if v else "-")
-        print(f"{size:6d}  " + "  ".join(f"{c:>22s}" for c in cells) + "   " + "/".join(walls), file=sys.stderr)
+    quiet_libraries()
+    with open(a.out or os.devnull, "a") as out:
+        for name in a.splits.split(","):
+            run_split(a, name, out)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -57,7 +57,7 @@ def run_ours(a: argparse.Namespace, workdir: Path) -> dict:
     try:
         rows = [(s1, s2, y, "train", i + 1, None) for i, (s1, s2, y) in enumerate(read_sts(Path(a.train)))]
         rows += [(s1, s2, y, "dev", i + 1, None) for i, (s1, s2, y) in enumerate(read_sts(Path(a.eval)))]
-        project.insert_pairs(rows, source="stsb")
+        project.pairs.insert(rows, source="stsb")
         n_train = sum(1 for r in rows if r[3] == "train")
         steps = a.max_steps if a.max_steps > 0 else -(-n_train // a.batch_size) * a.epochs
         config = TrainConfig(base_model=a.model or "default", loss=a.loss, batch_size=a.batch_size,

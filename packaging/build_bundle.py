@@ -1,16 +1,21 @@
 """Build the one-folder STS Studio bundle with PyInstaller and check that it runs without Python.
 
-    pip install -e ".[bundle]"            # PyInstaller, into the environment whose torch you want
-    python packaging/build_bundle.py      # -> packaging/dist/stsstudio/  (then --check runs alone)
+    pip install -e ".[bundle,export]"     # PyInstaller and the export formats, into the environment
+                                          # whose torch you want
+    python packaging/build_bundle.py      # -> packaging/dist/stsstudio/, then the check
 
 The bundle takes the torch build of the environment it is built in: CPU-only torch gives a CPU
 bundle, a CUDA torch build a CUDA bundle. Build on each target platform (PyInstaller does not
-cross-compile). Not part of CI: on 2 cores the analysis of torch + transformers takes a while.
+cross-compile). Not part of the 15-minute CI run (.ci/run builds it with STSSTUDIO_CI_BUNDLE=1;
+.github/workflows/bundle.yml weekly): on 2 cores the analysis of torch + transformers takes a while.
 
-``--check`` (the default after a build) runs the bundled executables with Python hidden and the
-network off where the machine allows it (Linux, as root: a private mount and network namespace):
-the headless commands (similarity and search with the embedded model included), then a screenshot
-of the demo project and the time to first paint of ``stsstudio demo --first-paint``.
+The check (after every build, or alone with ``--check-only``) runs the bundled executables with
+Python hidden and the network off where the machine allows it (Linux, as root: a private mount and
+network namespace): the headless commands (similarity and search with the embedded model), a
+two-step training run on a tiny project, an export of that run in every format (torch, onnx,
+onnx-int8, openvino, openvino-int8) each scored with ``similarity --format``, then
+``stsstudio demo --first-paint`` (under xvfb-run when installed, else offscreen). It exits 1 when a
+step fails.
 """
 
 from __future__ import annotations
@@ -69,14 +74,136 @@ def _sandbox_prefix() -> list[str]:
     return ["unshare", "-mn", "sh", "-c", f'{mounts} && exec "$0" "$@"']
 
 
-def _run(prefix: list[str], argv: list[str], env: dict[str, str], cwd: Path,
-         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(prefix + argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
-    print(f"  {shlex.join([Path(argv[0]).name, *argv[1:]])}: {status}", flush=True)
+# A tiny project for the check: 12 train and 6 dev pairs, enough for a two-step training run whose
+# model is then exported in every format (the smallest input `train` accepts).
+_TOPICS = [("The VPN keeps dropping", "My VPN connection disconnects"),
+           ("I forgot my password", "I cannot remember my password"),
+           ("The laptop will not boot", "My computer does not start"),
+           ("The Wi-Fi is down", "No wireless network here"),
+           ("The printer is offline", "The printer does not respond"),
+           ("Email is slow today", "Mail takes ages to arrive")]
+PROBE = ("The VPN keeps dropping", "My VPN connection disconnects")
+
+
+def _check_pairs_csv(path: Path) -> None:
+    rows = []
+    for i, (a, b) in enumerate(_TOPICS):
+        c, d = _TOPICS[(i + 1) % len(_TOPICS)]
+        rows += [(a, b, 0.9), (a, d, 0.1), (b, c, 0.05)]
+    lines = ["sentence1,sentence2,score,split"]
+    lines += [f"{a},{b},{score},{'dev' if i % 3 == 2 else 'train'}" for i, (a, b, score) in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+class _Checker:
+    """Runs the bundled executables one step at a time and remembers whether every step passed."""
+
+    def __init__(self, prefix: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.prefix, self.env, self.cwd = prefix, env, cwd
+        self.ok = True
+
+    def run(self, argv: list[str], timeout: float = 300, env: dict[str, str] | None = None,
+            wrap: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        label = shlex.join([Path(argv[0]).name, *argv[1:]])
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(self.prefix + (wrap or []) + argv, env=env or self.env, cwd=self.cwd,
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:   # a hang is a failed step, not a traceback
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+            proc = subprocess.CompletedProcess(argv, 124, out, err + f"\n(no answer after {timeout:.0f} s)")
+        took = time.perf_counter() - t0
+        status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+        print(f"  {label}: {status} ({took:.1f} s)", flush=True)
+        if proc.returncode != 0:
+            self.ok = False
+            print(proc.stdout[-2000:], proc.stderr[-4000:], sep="\n", flush=True)
+        return proc
+
+    def expect(self, condition: bool, failure: str) -> None:
+        if not condition:
+            self.ok = False
+            print(f"    FAILED: {failure}", flush=True)
+
+
+def _score(proc: subprocess.CompletedProcess[str]) -> float | None:
+    try:
+        return float(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def _check_commands(c: _Checker, cli: Path, gui: Path, tmp: Path) -> None:
+    """The headless commands, with torch, sentence-transformers and the embedded model in the bundle."""
+    for argv in ([cli, "--version"], [cli, "--help"], [gui, "--help"],
+                 [cli, "new", "P", "--name", "Bundle check"]):
+        c.run([str(a) for a in argv])
+    proc = c.run([str(cli), "info", "P", "--json"])
+    c.expect(proc.returncode != 0 or json.loads(proc.stdout)["name"] == "Bundle check",
+             "info names the project")
+    c.run([str(cli), "devices"])
+    c.run([str(cli), "--install-desktop-entry"])
+    proc = c.run([str(cli), "similarity", "--base", "P", *PROBE])
+    print(f"    cosine similarity (base model): {_score(proc)}")
+    _check_pairs_csv(tmp / "pairs.csv")
+    c.run([str(cli), "import", "P", str(tmp / "pairs.csv")])
+    proc = c.run([str(cli), "search", "P", "vpn disconnects", "--base", "--top-k", "2"])
+    c.expect(proc.returncode != 0 or "VPN" in proc.stdout, "search finds the VPN sentences")
+
+
+def _check_exports(c: _Checker, cli: Path) -> None:
+    """Train a two-step run, export it in every format and score the probe pair with each export."""
+    sys.path.insert(0, str(REPO))
+    from stsstudio.core.export_formats import EXPORT_FORMATS
+
+    proc = c.run([str(cli), "train", "P", "--max-steps", "2", "--epochs", "1", "--cv", "0",
+                  "--batch-size", "4"], timeout=900)
     if proc.returncode != 0:
-        print(proc.stdout[-2000:], proc.stderr[-4000:], sep="\n", flush=True)
-    return proc
+        return
+    scores: dict[str, float | None] = {}
+    for name, fmt in EXPORT_FORMATS.items():
+        # export verifies itself: it loads the written folder back and scores a sample pair.
+        proc = c.run([str(cli), "export", "P", f"export-{name}", "--run", "1", "--format", name], timeout=900)
+        if proc.returncode != 0:
+            continue
+        extra = [] if name == "torch" else ["--format", name]
+        scores[name] = _score(c.run([str(cli), "similarity", "--model", f"export-{name}", *extra, *PROBE]))
+        ref = scores.get("torch")
+        c.expect(ref is not None and scores[name] is not None, f"similarity prints a score with {name}")
+        if ref is not None and scores[name] is not None:
+            diff = abs(scores[name] - ref)
+            # The format's own tolerance, plus one unit of the 4 decimals that similarity prints.
+            allowed = fmt.tolerance + 1e-4
+            print(f"    {name}: probe pair {scores[name]:.4f} (torch {ref:.4f}, difference {diff:.4f}, "
+                  f"allowed {allowed:.4g})")
+            c.expect(diff <= allowed, f"{name} scores the probe pair as the torch export does")
+
+
+def _check_paint(c: _Checker, gui: Path, screenshot: Path | None, repeats: int) -> None:
+    """The demo project painted by the windowed executable (xvfb when installed, else offscreen)."""
+    if screenshot is not None:
+        proc = c.run([str(gui), "screenshot", "demo", str(screenshot), "--view", "welcome"])
+        c.expect(screenshot.is_file(), f"a screenshot in {screenshot}")
+        if screenshot.is_file():
+            print(f"  screenshot: {screenshot} ({screenshot.stat().st_size:,} bytes)")
+    xvfb = shutil.which("xvfb-run")
+    wrap = [xvfb, "-a", "-s", "-screen 0 1280x1024x24"] if xvfb else []
+    paint_env = {k: v for k, v in c.env.items() if not (xvfb and k == "QT_QPA_PLATFORM")}
+    times = []
+    for _ in range(repeats + 1):  # with repeats, the first run only warms the OS file cache
+        # `demo --first-paint` prints "first paint after X s: ..." once painted, then quits.
+        proc = c.run([str(gui), "demo", "--first-paint"], timeout=180, env=paint_env, wrap=wrap)
+        found = re.search(r"^first paint after ([0-9.]+) s.*$", proc.stdout, re.M)
+        c.expect(found is not None, "the demo window paints")
+        if found:
+            times.append(float(found.group(1)))
+            print(f"    {found.group(0)}")
+    if times[1:]:
+        rest = sorted(times[1:])
+        where = "xvfb" if xvfb else "offscreen"
+        print(f"  first paint (demo, {where}): median {statistics.median(rest):.2f} s over "
+              f"{len(rest)} starts after a warm-up (min {rest[0]:.2f}, max {rest[-1]:.2f})", flush=True)
 
 
 def check(bundle: Path, screenshot: Path | None, repeats: int) -> bool:
@@ -86,57 +213,20 @@ def check(bundle: Path, screenshot: Path | None, repeats: int) -> bool:
     prefix = _sandbox_prefix()
     print("checking the bundle " + ("with Python hidden and no network" if prefix else
                                     "(no sandbox available: Python stays visible)"), flush=True)
-    ok = True
+    t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stsstudio-bundle-") as tmp_name:
         tmp = Path(tmp_name)
         env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp), "LANG": "C.UTF-8", "QT_QPA_PLATFORM": "offscreen",
                "STSSTUDIO_DATA_DIR": str(tmp / "data"), "XDG_DATA_HOME": str(tmp / "xdg"),
                "XDG_CONFIG_HOME": str(tmp / "config"), "XDG_RUNTIME_DIR": str(tmp),
                "STSSTUDIO_SETTINGS_DIR": str(tmp / "settings")}
-        steps = [[str(cli), "--version"], [str(cli), "--help"], [str(gui), "--help"],
-                 [str(cli), "new", "P", "--name", "Bundle check"], [str(cli), "info", "P", "--json"],
-                 [str(cli), "devices"], [str(cli), "--install-desktop-entry"],
-                 # torch + sentence-transformers + the embedded model, all from inside the bundle
-                 [str(cli), "similarity", "--base", "P", "The VPN keeps dropping",
-                  "My VPN connection disconnects"],
-                 [str(cli), "import", "P", str(tmp / "pairs.csv")],
-                 [str(cli), "search", "P", "vpn disconnects", "--base", "--top-k", "2"]]
-        (tmp / "pairs.csv").write_text("sentence1,sentence2,score\nThe VPN keeps dropping,My VPN "
-                                       "disconnects,0.9\nThe printer is offline,A cat sleeps,0.0\n")
-        for argv in steps:
-            proc = _run(prefix, argv, env, tmp)
-            ok &= proc.returncode == 0
-            if argv[1:2] == ["info"] and proc.returncode == 0:
-                ok &= json.loads(proc.stdout)["name"] == "Bundle check"
-            if argv[1:2] == ["similarity"] and proc.returncode == 0:
-                print(f"    cosine similarity: {proc.stdout.strip().splitlines()[-1]}")
-        # Only meaningful once the GUI exists: a screenshot of the demo project, and first paint.
-        if screenshot is not None:
-            argv = [str(gui), "screenshot", "demo", str(screenshot), "--view", "welcome"]
-            proc = _run(prefix, argv, env, tmp)
-            ok &= proc.returncode == 0 and screenshot.is_file()
-            if screenshot.is_file():
-                print(f"  screenshot: {screenshot} ({screenshot.stat().st_size:,} bytes)")
-        times = []
-        # On a real X server (xvfb) when there is one, as a desktop runs it; else offscreen.
-        xvfb = shutil.which("xvfb-run")
-        paint = [xvfb, "-a", "-s", "-screen 0 1280x1024x24"] if xvfb else []
-        paint += [str(gui), "demo", "--first-paint"]
-        paint_env = {k: v for k, v in env.items() if not (xvfb and k == "QT_QPA_PLATFORM")}
-        for _ in range(repeats + 1 if repeats else 0):  # the first run only warms the OS file cache
-            # `demo --first-paint` prints "first paint after X s: ..." once painted, then quits.
-            proc = _run(prefix, paint, paint_env, tmp, timeout=120)
-            found = re.search(r"^first paint after ([0-9.]+) s", proc.stdout, re.M)
-            ok &= proc.returncode == 0 and found is not None
-            if found:
-                times.append(float(found.group(1)))
-        if times[1:]:
-            rest = sorted(times[1:])
-            where = "xvfb" if xvfb else "offscreen"
-            print(f"  first paint (demo, {where}): median {statistics.median(rest):.2f} s over "
-                  f"{len(rest)} starts after a warm-up (min {rest[0]:.2f}, max {rest[-1]:.2f})", flush=True)
-    print("bundle check " + ("passed" if ok else "FAILED"), flush=True)
-    return ok
+        checker = _Checker(prefix, env, tmp)
+        _check_commands(checker, cli, gui, tmp)
+        _check_exports(checker, cli)
+        _check_paint(checker, gui, screenshot, repeats)
+    took = time.perf_counter() - t0
+    print(f"bundle check {'passed' if checker.ok else 'FAILED'} in {took:.0f} s", flush=True)
+    return checker.ok
 
 
 def main() -> int:
@@ -148,8 +238,8 @@ def main() -> int:
     parser.add_argument("--no-check", action="store_true", help="build only")
     parser.add_argument("--screenshot", type=Path, help="also render the demo project's welcome view here")
     parser.add_argument("--first-paint", type=int, default=0, metavar="N",
-                        help="also time N cold starts of `stsstudio demo --first-paint` "
-                        "(under xvfb-run when installed)")
+                        help="time N more starts of `stsstudio demo --first-paint` after a warm-up "
+                        "(the check always paints the demo once; under xvfb-run when installed)")
     args = parser.parse_args()
     bundle = args.distpath / "stsstudio"
     if not args.check_only:

@@ -17,22 +17,22 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from stsstudio.core.errors import UserError
-from stsstudio.gui import settings
-from stsstudio.gui.application import (
-    create_application,
-    load_ml_stack,
-    platform_problem,
-    quiet_progress_bars,
-)
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.crash_dialog import CrashHandler
-from stsstudio.gui.main_window import MainWindow
-from stsstudio.gui.workers import (
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.common.workers import (
     FunctionWorker,
     freeze_long_lived_objects,
     start_worker,
     wait_for_workers_to_quit,
 )
+from stsstudio.gui.shell import settings
+from stsstudio.gui.shell.application import (
+    create_application,
+    load_ml_stack,
+    platform_problem,
+    quiet_progress_bars,
+)
+from stsstudio.gui.shell.crash_dialog import CrashHandler
+from stsstudio.gui.shell.main_window import MainWindow
 
 __all__ = ["MlLoader", "create_application", "load_ml_stack", "main", "run_gui", "start_gui"]
 

@@ -3,7 +3,7 @@ trains, and what an export is about to write.
 
 One home for these rules: the Train view's banner, the Export view, the run history, and the
 ``train``/``export`` commands all call these functions. Which run counts as "best" is decided by
-:meth:`~stsstudio.core.store.Project.best_run` (only a run measurably better than the base model);
+:meth:`~stsstudio.core.store.Project.runs.best` (only a run measurably better than the base model);
 :func:`is_better` is that rule for one run.
 """
 
@@ -60,11 +60,20 @@ def next_step(outcome: str, comparison: dict[str, Any] | None = None,
 
 
 def run_advice(run: Any) -> str:
-    """:func:`next_step` for a stored run (or a training result with ``outcome``/``comparison``)."""
+    """:func:`next_step` for a stored run (or a training result with ``outcome``/``comparison``),
+    then what more labels would add (core/label_curve.py) once the run's estimate has it."""
+    from stsstudio.core.label_curve import sentence
+
     summary = getattr(run, "summary", None) or {}
     outcome = summary.get("outcome", getattr(run, "outcome", "")) or ""
     comparison = summary.get("comparison") or getattr(run, "comparison", None)
-    return next_step(outcome, comparison, getattr(run, "config", None))
+    estimate = summary.get("estimate") or getattr(run, "estimate", None) or {}
+    if not outcome and estimate.get("status") in ("pending", "cancelled", "failed"):
+        return ("Next: try it on your own sentences in the Try view, or export it. How much better it is "
+                "than the base model comes with its estimate.")
+    text = next_step(outcome, comparison, getattr(run, "config", None))
+    curve = summary.get("label_curve") or getattr(run, "label_curve", None)
+    return f"{text} {sentence(curve)}" if curve else text
 
 
 def run_state(run: Any) -> str:

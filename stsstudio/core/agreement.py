@@ -1,6 +1,6 @@
 """How much the annotators agree, and the human ceiling a model can hope to reach.
 
-All figures use each annotator's latest label per pair (:meth:`Project.annotator_labels`):
+All figures use each annotator's latest label per pair (:meth:`Project.labels.by_annotator`):
 adjudicated values are not any one annotator's label and are left out.
 
 - Krippendorff's alpha, interval metric, from the ``krippendorff`` package; it copes with
@@ -66,7 +66,7 @@ def matrix_from_rows(rows: list[tuple[int, str, str, float]]) -> LabelMatrix:
 
 def label_matrix(project: Project, split: str | None = None) -> LabelMatrix:
     """Every annotator's latest label on every labelled pair (of one split)."""
-    return matrix_from_rows(project.annotator_labels(split=split))
+    return matrix_from_rows(project.labels.by_annotator(split=split))
 
 
 # --------------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def agreement_report(project: Project, split: str | None = None, *, n_boot: int 
                         "(1,000 is plenty for a 95 % interval)")
     matrix = label_matrix(project, split)
     report = agreement(matrix, n_boot=n_boot, seed=seed)
-    report.update(split=split, bootstrap=n_boot, seed=seed, label_aggregate=project.label_aggregate)
+    report.update(split=split, bootstrap=n_boot, seed=seed, label_aggregate=project.labels.aggregate)
     if split is None:
         multi = matrix.multi()
         report["splits"] = {s: agreement(multi.of_split(s), n_boot=n_boot, seed=seed)
@@ -348,9 +348,9 @@ def disagreements(project: Project, threshold: float = DISAGREEMENT_THRESHOLD, *
 
     Pairs already adjudicated are left out unless ``include_adjudicated``.
     """
-    adjudicated = project.adjudicated_scores()
+    adjudicated = project.labels.adjudicated()
     by_pair: dict[int, dict[str, float]] = {}
-    for pid, _split, annotator, score in project.annotator_labels(split=split):
+    for pid, _split, annotator, score in project.labels.by_annotator(split=split):
         by_pair.setdefault(pid, {})[annotator] = score
     out = []
     for pid, labels in by_pair.items():

@@ -290,8 +290,8 @@ def _candidates(project: Any, *, exclude_sentences: Iterable[str], limit: int, s
     """:func:`candidate_pairs` and how many of them are the project's unlabelled pairs."""
     if limit <= 0:
         return [], 0
-    every = project.all_pairs()
-    _ids, texts, splits = project.pool_sentences()
+    every = project.pairs.all()
+    _ids, texts, splits = project.pool.columns()
     unlabelled = [(p.sentence1, p.sentence2) for p in every if p.score is None and p.split not in _HELD_OUT]
     # The paper's recombination: the pool and the train pairs' own sentences, paired anew.
     sentences = [t for t, s in zip(texts, splits) if s not in _HELD_OUT]
@@ -302,7 +302,7 @@ def _candidates(project: Any, *, exclude_sentences: Iterable[str], limit: int, s
         unlabelled, sentences, limit=limit, seed=seed, model=model, device=device, cancel=cancel,
         exclude_sentences=[*exclude_sentences, *_project_exclusions(every, texts, splits)],
         exclude_pairs=[(p.sentence1, p.sentence2) for p in every if p.score is not None],
-        existing_pair_keys=project.existing_hashes())
+        existing_pair_keys=project.pairs.hashes())
 
 
 def candidate_pairs(project: Any, *, exclude_sentences: Iterable[str] = (), limit: int = MAX_SILVER,
@@ -572,7 +572,7 @@ def silver_pairs(project: Any, *, gold: Sequence[Sequence[Any]] | None = None,
         A :class:`SilverSet`.
     """
     if gold is None:
-        gold = [(p.sentence1, p.sentence2, float(p.score)) for p in project.labeled_pairs("train")]
+        gold = [(p.sentence1, p.sentence2, float(p.score)) for p in project.pairs.labeled("train")]
     gold = list(gold)
     excluded = list(exclude_sentences)
     limit = n_silver if n_silver is not None else silver_count(len(gold), MAX_SILVER)

@@ -8,7 +8,7 @@ k-fold: MAE on the display scale, calibrated against the cosine read as a score.
 
 The map is kept as breakpoints ``x`` (cosine) and ``y`` (0..1 label) and applied with linear
 interpolation (``numpy.interp``), which is monotone and is all an exported model's user needs.
-It is stored with the run (``Project.set_calibration``) and applied wherever a score is shown
+It is stored with the run (``Project.predictions.set_calibration``) and applied wherever a score is shown
 as a guess: the slider marker, the queue, Try, ``similarity --calibrated`` and the export.
 """
 
@@ -161,11 +161,11 @@ class Calibration:
         return cal
 
     def save(self, project: Any) -> None:
-        project.set_calibration(self.run_id, self.as_dict())
+        project.predictions.set_calibration(self.run_id, self.as_dict())
 
     @classmethod
     def load(cls, project: Any, run_id: int) -> Calibration | None:
-        data = project.calibration(run_id)
+        data = project.predictions.calibration(run_id)
         if data is None:
             return None
         try:
@@ -256,13 +256,13 @@ def fit_calibration(project: Any, run_id: int, *, save: bool = True) -> Calibrat
         The calibration (stored with the run when ``save``), or None with fewer than
         :data:`MIN_LABELS` labelled pairs that have a prediction.
     """
-    preds = project.predictions(run_id)
-    labeled = {pid: score for pid, score, _ in project.pair_targets(labeled=True) if pid in preds}
+    preds = project.predictions.get(run_id)
+    labeled = {pid: score for pid, score, _ in project.pairs.targets(labeled=True) if pid in preds}
     notes: list[str] = []
-    dev = project.run_pair_ids(run_id, "dev") if run_id else set()
+    dev = project.runs.pair_ids(run_id, "dev") if run_id else set()
     dev = {p for p in dev if p in labeled}
     if not dev and run_id == 0:
-        dev = {pid for pid, _, split in project.pair_targets(split="dev", labeled=True) if pid in preds}
+        dev = {pid for pid, _, split in project.pairs.targets(split="dev", labeled=True) if pid in preds}
     if len(dev) >= MIN_DEV_LABELS:
         ids, fitted_on = sorted(dev), "dev"
     else:

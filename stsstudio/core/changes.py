@@ -2,7 +2,7 @@
 
 Every user action and every background job that writes to the project ends with a
 :class:`Changes` saying which kinds of things changed. The GUI hands it to one helper,
-:meth:`stsstudio.gui.context.ProjectContext.apply`, which turns it into the signals views
+:meth:`stsstudio.gui.common.context.ProjectContext.apply`, which turns it into the signals views
 listen to; each view decides for itself whether to refresh. No view emits a project signal by
 hand, so a write cannot forget to tell a view, and a new kind of change is one field here and
 one line in that helper.

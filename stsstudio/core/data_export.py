@@ -122,7 +122,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
         labeled_only: only pairs with a current score.
         force: replace an existing file (otherwise that is an error).
         annotator, assignment: write ``annotator``'s labelling pack instead: the pairs assigned
-            to them (:meth:`Project.assign_overlap`), their own labels so far, and an
+            to them (:meth:`Project.assignments.assign`), their own labels so far, and an
             ``annotator`` column, so that ``merge-labels`` brings the pack back.
         labels: "wide" (default): with several annotators, one ``label_<name>`` column each,
             on the project's scale; "long": one row per pair and annotator, ``score`` being
@@ -132,34 +132,13 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     Raises:
         UserError: unknown extension, unknown split, or a target that cannot be written.
     """
-    import pandas as pd
-
     fmt = export_format(out_path)
     FILE_FORMATS[fmt].require()
     if split is not None and split not in SPLITS:
         raise UserError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if labels not in LABEL_LAYOUTS:
         raise UserError(f"unknown label layout {labels!r}; use {' or '.join(LABEL_LAYOUTS)}")
-    if assignment or annotator:
-        annotator = (annotator or "").strip()
-        if not (assignment and annotator):
-            raise UserError("a labelling pack needs both --annotator NAME and --assignment")
-        rows = [r for r in project.assignment_rows(annotator) if split is None or r[3] == split]
-        if not rows:
-            raise UserError(f"no pairs are assigned to {annotator!r}; assign them first "
-                            "(stsstudio assign-overlap)")
-        frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    else:
-        frame = _pairs_frame(project, project.pair_text_rows(split, labeled_only=labeled_only,
-                                                             metadata=True))
-        frame = _with_annotators(project, frame, split, labeled_only, labels)
-    if annotator:
-        frame["annotator"] = annotator
-    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
-    shown = display_column(project.display_scale())
-    if shown is not None:
-        frame.insert(frame.columns.get_loc("score") + 1, shown,
-                     to_display(frame["score"].to_numpy(), project.display_scale()).round(6))
+    frame = _export_frame(project, split, labeled_only, annotator, assignment, labels)
 
     target = check_output_file(out_path, force=force, fmt=fmt)
     project.refuse_own_file(target)  # never the project's own database, WAL, lock or runs
@@ -173,17 +152,7 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     tmp = Path(tmp_name)
     apply_umask(tmp)
     try:
-        escaped = 0
-        if FILE_FORMATS[fmt].spreadsheet:
-            texts = [c for c in frame.columns if c in ("sentence1", "sentence2")
-                     or (c not in COLUMNS and frame[c].dtype == object)]
-            for col in texts:
-                safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
-                escaped += int((safe != frame[col]).sum())
-                frame[col] = safe
-            header = [spreadsheet_safe(str(c)) for c in frame.columns]  # names are cells too
-            escaped += sum(h != str(c) for h, c in zip(header, frame.columns))
-            frame.columns = header
+        escaped = _escape_formulas(frame) if FILE_FORMATS[fmt].spreadsheet else 0
         FILE_FORMATS[fmt].writer(frame, tmp)
         os.replace(tmp, target)
         _write_formula_note(target, escaped)
@@ -197,13 +166,58 @@ def export_pairs(project: Project, out_path: str | os.PathLike[str], *, split: s
     return len(frame)
 
 
+def _export_frame(project: Project, split: str | None, labeled_only: bool, annotator: str | None,
+                  assignment: bool, labels: str) -> Any:
+    """The rows to write: the pairs (or an annotator's labelling pack) with their scores, and
+    the score on the project's scale beside them."""
+    import pandas as pd
+
+    if assignment or annotator:
+        annotator = (annotator or "").strip()
+        if not (assignment and annotator):
+            raise UserError("a labelling pack needs both --annotator NAME and --assignment")
+        rows = [r for r in project.assignments.rows(annotator) if split is None or r[3] == split]
+        if not rows:
+            raise UserError(f"no pairs are assigned to {annotator!r}; assign them first "
+                            "(stsstudio assign-overlap)")
+        frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    else:
+        frame = _pairs_frame(project, project.pairs.text_rows(split, labeled_only=labeled_only,
+                                                             metadata=True))
+        frame = _with_annotators(project, frame, split, labeled_only, labels)
+    if annotator:
+        frame["annotator"] = annotator
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64")
+    shown = display_column(project.display_scale())
+    if shown is not None:
+        frame.insert(frame.columns.get_loc("score") + 1, shown,
+                     to_display(frame["score"].to_numpy(), project.display_scale()).round(6))
+    return frame
+
+
+def _escape_formulas(frame: Any) -> int:
+    """Make formula-like text cells and column names inert for spreadsheets (in place);
+    return how many were changed."""
+    escaped = 0
+    texts = [c for c in frame.columns if c in ("sentence1", "sentence2")
+             or (c not in COLUMNS and frame[c].dtype == object)]
+    for col in texts:
+        safe = frame[col].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
+        escaped += int((safe != frame[col]).sum())
+        frame[col] = safe
+    header = [spreadsheet_safe(str(c)) for c in frame.columns]  # names are cells too
+    escaped += sum(h != str(c) for h, c in zip(header, frame.columns))
+    frame.columns = header
+    return escaped
+
+
 def _pairs_frame(project: Project, rows: list[tuple]) -> Any:
     """The export frame of ``(sentence1, sentence2, score, split, metadata)`` rows: the fixed
     columns, then one column per metadata key (a key that clashes with ours gets ``_1``)."""
     import pandas as pd
 
     frame = pd.DataFrame.from_records([r[:4] for r in rows], columns=list(COLUMNS))
-    keys = project.metadata_keys()
+    keys = project.pairs.metadata_keys()
     metas = [r[4] or {} for r in rows]
     keys += [k for k in dict.fromkeys(k for m in metas for k in m) if k not in keys]
     taken = set(COLUMNS) | {display_column(project.display_scale())}
@@ -224,10 +238,10 @@ def _with_annotators(project: Project, frame: Any, split: str | None, labeled_on
     """Add who labelled what to the one-row-per-pair ``frame`` (see :data:`LABEL_LAYOUTS`)."""
     import pandas as pd
 
-    ids = project.query_pair_ids(filter="labeled" if labeled_only else "all", split=split)
+    ids = project.pairs.query_ids(filter="labeled" if labeled_only else "all", split=split)
     if len(ids) != len(frame):  # the pairs changed between the two reads: a caller's bug
         raise UserError("the project changed during the export; export again")
-    rows = project.annotator_labels(split=split)
+    rows = project.labels.by_annotator(split=split)
     names = sorted({a for _pid, _s, a, _v in rows})
     if layout == "wide" and len(names) < 2:
         return frame

@@ -170,13 +170,13 @@ def held_out_run(project: Any, model_ref: Any = None) -> int | None:
             run_id = int(model_ref[4:])
         except ValueError:
             return None
-        return run_id if project.run_pair_ids(run_id, "dev") else None
+        return run_id if project.runs.pair_ids(run_id, "dev") else None
     if model_ref == "best":
-        best = project.best_run()
-        if best is not None and project.run_pair_ids(best.id, "dev"):
+        best = project.runs.best()
+        if best is not None and project.runs.pair_ids(best.id, "dev"):
             return best.id
-    for run in reversed(project.runs()):
-        if project.run_pair_ids(run.id, "dev"):
+    for run in reversed(project.runs.all()):
+        if project.runs.pair_ids(run.id, "dev"):
             return run.id
     return None
 
@@ -185,16 +185,16 @@ def evaluation_pairs(project: Any, split: str = "dev", model_ref: Any = None) ->
     """The labeled pairs to evaluate on, and where they come from, in words.
 
     The split's labeled pairs; when the dev split has fewer than two and a run held pairs out
-    for itself (:meth:`Project.run_pair_ids`), that run's held-out pairs (issue 11: Try and
+    for itself (:meth:`Project.runs.pair_ids`), that run's held-out pairs (issue 11: Try and
     ``evaluate`` work on a project imported without a split).
     """
-    pairs = project.labeled_pairs(split)
+    pairs = project.pairs.labeled(split)
     if len(pairs) >= MIN_PAIRS or split != "dev":
         return pairs, f"the {split} split"
     run_id = held_out_run(project, model_ref)
     if run_id is None:
         return pairs, f"the {split} split"
-    found = project.pairs_by_ids(sorted(project.run_pair_ids(run_id, "dev")))
+    found = project.pairs.by_ids(sorted(project.runs.pair_ids(run_id, "dev")))
     held = [p for _, p in sorted(found.items()) if p.score is not None]
     return (held, f"run {run_id}'s held-out pairs") if len(held) >= MIN_PAIRS else \
         (pairs, f"the {split} split")
@@ -208,7 +208,7 @@ def run_of(project: Any, model_ref: Any) -> int | None:
         except ValueError:
             return None
     if model_ref == "best":
-        best = project.best_run()
+        best = project.runs.best()
         return best.id if best is not None else None
     return None
 
@@ -217,7 +217,7 @@ def split_trained(project: Any, pairs: list, run_id: int | None) -> tuple[list, 
     """``pairs`` split into those run ``run_id`` did not train on and those it did."""
     if run_id is None:
         return pairs, []
-    trained = project.run_pair_ids(run_id, "train")
+    trained = project.runs.pair_ids(run_id, "train")
     if not trained:
         return pairs, []
     return [p for p in pairs if p.id not in trained], [p for p in pairs if p.id in trained]
@@ -275,7 +275,7 @@ def evaluate_file_pairs(project: Any, model_ref: Any, sentences1: Sequence[str],
     run_id = run_of(project, model_ref)
     trained_keys: set[tuple[str, str]] = set()
     if run_id is not None:
-        found = project.pairs_by_ids(sorted(project.run_pair_ids(run_id, "train")))
+        found = project.pairs.by_ids(sorted(project.runs.pair_ids(run_id, "train")))
         trained_keys = {_pair_key(p.sentence1, p.sentence2) for p in found.values()}
     clean = [r for r in rows if _pair_key(r[0], r[1]) not in trained_keys]
     trained = [r for r in rows if _pair_key(r[0], r[1]) in trained_keys]
@@ -410,7 +410,7 @@ def worst_pairs(project: Any, model_ref: Any, split: str = "dev", *, limit: int 
     guess = model_guesses(project, model_ref, cosines)
     order = sorted(range(len(gold)), key=lambda i: (-abs(guess[i] - gold[i]), result.pair_ids[i]))
     order = order if limit is None else order[:limit]
-    pairs = project.pairs_by_ids([int(result.pair_ids[i]) for i in order])
+    pairs = project.pairs.by_ids([int(result.pair_ids[i]) for i in order])
     return [WorstPair(int(result.pair_ids[i]), float(gold[i]), float(guess[i]), float(cosines[i]),
                       pairs[result.pair_ids[i]].sentence1, pairs[result.pair_ids[i]].sentence2)
             for i in order if result.pair_ids[i] in pairs]

@@ -55,15 +55,15 @@ def _find_run(project: Any, run_id: int | None) -> Any:
     from stsstudio.core.inference import resolve_model_ref
 
     if run_id is None:
-        run = project.best_run()
+        run = project.runs.best()
         if run is None:
-            if any(r.model_dir for r in project.runs()):
+            if any(r.model_dir for r in project.runs.all()):
                 from stsstudio.core.inference import no_best_run_message
 
                 raise UserError(no_best_run_message(project))
             raise UserError(f"{project.name} has no trained run to export. Train a model first.")
     else:
-        run = project.run(int(run_id))
+        run = project.runs.get(int(run_id))
         if run is None:
             raise UserError(f"Run {run_id} does not exist in {project.name}.")
     resolve_model_ref(project, f"run:{run.id}")  # a clear error when the run has no model
@@ -193,8 +193,8 @@ def _prepare(project: Any, run: Any, task: Any = None, total: int = 4) -> _Prepa
     from stsstudio.core.evaluation import split_trained
 
     # The card's figures never include pairs the run trained on (moved to dev or test later).
-    dev_pairs, dev_leaked = split_trained(project, project.labeled_pairs("dev"), run.id)
-    test_pairs, test_leaked = split_trained(project, project.labeled_pairs("test"), run.id)
+    dev_pairs, dev_leaked = split_trained(project, project.pairs.labeled("dev"), run.id)
+    test_pairs, test_leaked = split_trained(project, project.pairs.labeled("test"), run.id)
     left_out = len(dev_leaked) + len(test_leaked)
     # The library writes its own card when a variant is saved; ours replaces it. No widget
     # examples (random, and slow), no Hub look-ups.
@@ -228,8 +228,8 @@ def _train_pair_count(project: Any, run: Any) -> int:
     config = run.config or {}
     if config.get("train_pairs") is not None:
         return int(config["train_pairs"])
-    trained = project.run_pair_ids(run.id, "train")
-    return len(trained) if trained else len(project.labeled_pairs("train"))
+    trained = project.runs.pair_ids(run.id, "train")
+    return len(trained) if trained else len(project.pairs.labeled("train"))
 
 
 def _card(project: Any, prepared: _Prepared, folder: str) -> str:
@@ -282,6 +282,23 @@ def _summary_section(project: Any, run: Any, base_label: str, folder: str) -> st
     ceiling = summary.get("human_ceiling") or {}
     if ceiling.get("summary"):
         lines.append(f"- **Human agreement:** {ceiling['summary']}")
+    estimate = (summary.get("estimate") or {}).get("status")
+    if estimate in ("pending", "cancelled", "failed") and not summary.get("verdict"):
+        lines.append("- **Result:** not estimated yet: the model was exported before its cross-validation "
+                     "estimate was made (Train view, or `stsstudio estimate`).")
+    if summary.get("label_curve"):
+        from stsstudio.core.label_curve import sentence
+
+        lines.append(f"- **More labels:** {sentence(summary['label_curve'])}")
+    elif estimate in ("pending", "cancelled", "failed"):
+        lines.append("- **More labels:** not estimated yet (the run's estimate had not finished when this "
+                     "model was exported).")
+    for key in ("silver", "blend"):
+        if key == "silver" and summary.get("silver"):
+            lines.append(f"- **Silver pairs:** {summary['silver']['description']}.")
+        if key == "blend" and summary.get("blend"):
+            lines.append(f"- **Blend:** the tuned weights blended {summary['blend']:.0%} with the base "
+                         "model's (weight-space ensembling).")
     lines += [f"- **Use it:** `SentenceTransformer(\"{folder}\")`, then `model.similarity(a, b)` on "
               "the embeddings of two sentences (cosine, higher is more similar).", ""]
     return "\n".join(lines)
@@ -377,32 +394,7 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
         raise UserError(f"cannot export to {out}: {exc.strerror or exc}") from None
     apply_umask(tmp, folder=True)  # mkdtemp makes it 0700 whatever the umask
     try:
-        prepared = _prepare(project, run, task, total)
-        full = getattr(prepared.model, "get_embedding_dimension", None) \
-            or getattr(prepared.model, "get_sentence_embedding_dimension", lambda: None)
-        full = full()
-        if dims is not None and full and dims > full:
-            raise UserError(f"the model has {full} dimensions; --dims must be at most that, not {dims}")
-        from stsstudio.core.export_formats import verify_variant, write_variant
-
-        write_variant(prepared.model, tmp, fmt, project)
-        verify_variant(project, prepared.model, tmp, fmt, dims, measured)
-        readme = tmp / "README.md"   # ours replaces the library's generic card
-        readme.write_text(_card(project, prepared, str(out))
-                          + _variant_section(project, prepared.model, fmt, dims, measured, str(out),
-                                             tmp),
-                          encoding="utf-8")
-        from stsstudio.core.calibration import write_export_calibration
-
-        write_export_calibration(project, run.id, tmp)   # issue 12: guesses on the user's scale
-        _progress(task, 4, total)
-        if with_data:
-            from stsstudio.core.data_export import export_pairs
-
-            (tmp / "data").mkdir()
-            for name in DATA_FILES:
-                export_pairs(project, tmp / "data" / name, labeled_only=True)
-            _progress(task, 5, total)
+        _write_export(project, run, tmp, out, fmt, dims, measured, with_data, task, total)
         apply_umask_tree(tmp)   # the library writes the weights 0600: a colleague must read them
         _progress(task, total - 1, total)  # last chance to cancel before the swap
         _swap_into_place(tmp, out)
@@ -415,6 +407,38 @@ def export_run(project: Any, out_dir: str | os.PathLike[str], run_id: int | None
     if task is not None:
         task.progress(total, total)
     return out
+
+
+def _write_export(project: Any, run: Any, tmp: Path, out: Path, fmt: Any, dims: int | None,
+                  measured: Any, with_data: bool, task: Any, total: int) -> None:
+    """Write the export into the temporary folder ``tmp``: the model in its format, checked,
+    its card, its calibration and (``with_data``) the labeled pairs."""
+    prepared = _prepare(project, run, task, total)
+    full = getattr(prepared.model, "get_embedding_dimension", None) \
+        or getattr(prepared.model, "get_sentence_embedding_dimension", lambda: None)
+    full = full()
+    if dims is not None and full and dims > full:
+        raise UserError(f"the model has {full} dimensions; --dims must be at most that, not {dims}")
+    from stsstudio.core.export_formats import verify_variant, write_variant
+
+    write_variant(prepared.model, tmp, fmt, project)
+    verify_variant(project, prepared.model, tmp, fmt, dims, measured)
+    readme = tmp / "README.md"   # ours replaces the library's generic card
+    readme.write_text(_card(project, prepared, str(out))
+                      + _variant_section(project, prepared.model, fmt, dims, measured, str(out),
+                                         tmp),
+                      encoding="utf-8")
+    from stsstudio.core.calibration import write_export_calibration
+
+    write_export_calibration(project, run.id, tmp)   # issue 12: guesses on the user's scale
+    _progress(task, 4, total)
+    if with_data:
+        from stsstudio.core.data_export import export_pairs
+
+        (tmp / "data").mkdir()
+        for name in DATA_FILES:
+            export_pairs(project, tmp / "data" / name, labeled_only=True)
+        _progress(task, 5, total)
 
 
 def _variant_section(project: Any, model: Any, fmt: Any, dims: int | None, measured: Any,

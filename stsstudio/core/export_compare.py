@@ -89,7 +89,7 @@ def _throughput(model: Any, sentences: list[str]) -> float:
 
 def _throughput_sample(project: Any, limit: int) -> list[str]:
     """An evenly spaced, deterministic sample of the project's sentences."""
-    sentences = [s for s in project.sentences() if s]
+    sentences = [s for s in project.pairs.sentences() if s]
     if len(sentences) <= limit:
         return sentences
     step = len(sentences) / limit
@@ -118,22 +118,9 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
         Cancelled: the task was cancelled; the temporary folders are removed.
     """
     run = _find_run(project, run_id)
-    dev = [p for p in project.labeled_pairs("dev")]
-    if len(dev) < 3 or len({p.score for p in dev}) < 2:
-        raise UserError(f"Comparing export variants needs at least 3 labeled dev pairs with different "
-                        f"scores; {project.name} has {len(dev)}.")
-    s1, s2 = [p.sentence1 for p in dev], [p.sentence2 for p in dev]
-    gold = np.asarray([p.score for p in dev], dtype=np.float64)
-    index: dict[str, int] = {}
-    for s in (*s1, *s2):
-        index.setdefault(s, len(index))
-    unique = list(index)
+    dev, s1, s2, gold, index, unique = _dev_data(project)
     sample = _throughput_sample(project, throughput_sentences)
-    names = list(formats) if formats else list(FORMAT_NAMES)
-    if "torch" in names:
-        names.remove("torch")
-    names.insert(0, "torch")   # the reference is measured first
-    fmts = [get_format(n) for n in names]
+    fmts = _formats_to_compare(formats)
 
     torch_model = get_format("torch").load(_model_dir(project, run))
     torch_model.eval()
@@ -160,51 +147,92 @@ def compare_exports(project: Any, run_id: int | None = None, *, formats: Sequenc
                 task.progress(i, total)
             reason = fmt.unavailable_reason(deep=True)
             base = dict(format=fmt.name, label=fmt.label, full_dims=full)
+            if reason is None:
+                measured = _measure_variant(torch_model, fmt, work / fmt.name, project, unique, sample)
+                reason = measured if isinstance(measured, str) else None
             if reason is not None:   # one greyed row says it; no row per size
                 rows.append(VariantRow(**base, dims=full, available=False, reason=reason,
                                        load_call=fmt.load_call()))
                 continue
-            folder = work / fmt.name
-            try:
-                write_variant(torch_model, folder, fmt, project)
-                model = fmt.load(folder)
-                emb = np.asarray(model.encode(unique, batch_size=64, normalize_embeddings=True,
-                                              convert_to_numpy=True, show_progress_bar=False),
-                                 dtype=np.float64)
-                speed = _throughput(model, sample)
-                size = variant_size(folder, fmt)
-            except Cancelled:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one broken backend must not hide the others
-                why = (str(exc) if isinstance(exc, UserError)
-                       else f"{fmt.label} failed: {type(exc).__name__}: {exc}")
-                rows.append(VariantRow(**base, dims=full, available=False, reason=why,
-                                       load_call=fmt.load_call()))
-                continue
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
+            emb, speed, size = measured
             if reference_emb is None:
                 reference_emb = emb      # torch: the first format measured
-            for d in dims_list:
-                cut, ref_cut = _truncate(emb, d), _truncate(reference_emb, d)
-                scores = _pair_scores(cut, index, s1, s2)
-                if reference is None:
-                    reference = scores   # torch at full size: the first row measured
-                rho = spearman(scores, gold)
-                ci = spearman_ci(scores, gold, resamples=resamples)
-                cmp = compare_to_base(scores, reference, gold, resamples=resamples)
-                rows.append(VariantRow(
-                    **base, dims=d, available=True, spearman=rho, spearman_ci=ci,
-                    delta=float(cmp.diff), delta_ci=tuple(cmp.diff_ci),
-                    sentences_per_s=float(speed), size_bytes=int(size), probe_score=float(scores[0]),
-                    worst_cosine=float(np.einsum("ij,ij->i", cut, ref_cut).min()),
-                    load_call=fmt.load_call(dims=d if d != full else None)))
+            reference = _size_rows(rows, fmt, base, emb, reference_emb, reference, dims_list, full,
+                                   (index, s1, s2, gold), speed, size, resamples)
     finally:
         traced.__exit__(None, None, None)
         shutil.rmtree(work, ignore_errors=True)
     if task is not None:
         task.progress(total, total)
     return CompareResult(run.id, len(dev), len(sample), (s1[0], s2[0]), matryoshka, rows)
+
+
+def _dev_data(project: Any) -> tuple[list[Any], list[str], list[str], np.ndarray, dict[str, int], list[str]]:
+    """The labeled dev pairs, their sentences and scores, and each distinct sentence's index."""
+    dev = [p for p in project.pairs.labeled("dev")]
+    if len(dev) < 3 or len({p.score for p in dev}) < 2:
+        raise UserError(f"Comparing export variants needs at least 3 labeled dev pairs with different "
+                        f"scores; {project.name} has {len(dev)}.")
+    s1, s2 = [p.sentence1 for p in dev], [p.sentence2 for p in dev]
+    gold = np.asarray([p.score for p in dev], dtype=np.float64)
+    index: dict[str, int] = {}
+    for s in (*s1, *s2):
+        index.setdefault(s, len(index))
+    unique = list(index)
+    return dev, s1, s2, gold, index, unique
+
+
+def _formats_to_compare(formats: Sequence[str] | None) -> list[Any]:
+    names = list(formats) if formats else list(FORMAT_NAMES)
+    if "torch" in names:
+        names.remove("torch")
+    names.insert(0, "torch")   # the reference is measured first
+    return [get_format(n) for n in names]
+
+
+def _measure_variant(torch_model: Any, fmt: Any, folder: Path, project: Any, unique: list[str],
+                     sample: list[str]) -> tuple[np.ndarray, float, int] | str:
+    """Write one variant and measure it: its embeddings of ``unique``, sentences/s and size;
+    or why it failed. The folder is removed either way."""
+    try:
+        write_variant(torch_model, folder, fmt, project)
+        model = fmt.load(folder)
+        emb = np.asarray(model.encode(unique, batch_size=64, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False),
+                         dtype=np.float64)
+        speed = _throughput(model, sample)
+        size = variant_size(folder, fmt)
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one broken backend must not hide the others
+        return (str(exc) if isinstance(exc, UserError)
+                else f"{fmt.label} failed: {type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return emb, speed, size
+
+
+def _size_rows(rows: list[VariantRow], fmt: Any, base: dict[str, Any], emb: np.ndarray,
+               reference_emb: np.ndarray, reference: np.ndarray | None, dims_list: list[int], full: int,
+               data: tuple[dict[str, int], list[str], list[str], np.ndarray], speed: float, size: int,
+               resamples: int) -> np.ndarray | None:
+    """Append a measured format's row per embedding size to ``rows``; return the reference scores."""
+    index, s1, s2, gold = data
+    for d in dims_list:
+        cut, ref_cut = _truncate(emb, d), _truncate(reference_emb, d)
+        scores = _pair_scores(cut, index, s1, s2)
+        if reference is None:
+            reference = scores   # torch at full size: the first row measured
+        rho = spearman(scores, gold)
+        ci = spearman_ci(scores, gold, resamples=resamples)
+        cmp = compare_to_base(scores, reference, gold, resamples=resamples)
+        rows.append(VariantRow(
+            **base, dims=d, available=True, spearman=rho, spearman_ci=ci,
+            delta=float(cmp.diff), delta_ci=tuple(cmp.diff_ci),
+            sentences_per_s=float(speed), size_bytes=int(size), probe_score=float(scores[0]),
+            worst_cosine=float(np.einsum("ij,ij->i", cut, ref_cut).min()),
+            load_call=fmt.load_call(dims=d if d != full else None)))
+    return reference
 
 
 def compare_table_markdown(result: CompareResult) -> str:

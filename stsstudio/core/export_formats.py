@@ -443,7 +443,7 @@ def write_variant(model: Any, folder: Path, fmt: ExportFormat, project: Any = No
 def _probe_pair(project: Any) -> tuple[str, str] | None:
     """The pair the written folder is checked on: the first labeled dev pair (the compare
     table's probe), else the first labeled pair."""
-    pairs = project.labeled_pairs("dev") or project.labeled_pairs()
+    pairs = project.pairs.labeled("dev") or project.pairs.labeled()
     return (pairs[0].sentence1, pairs[0].sentence2) if pairs else None
 
 

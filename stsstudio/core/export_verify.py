@@ -56,9 +56,17 @@ class ExportCheck:
         if self.sample is None:
             return (f"Loaded back from disk with {self.runtime}: {self.dimension}-dim embeddings (no labeled "
                     "pair to compare scores on).")
-        verdict = "the same as the run" if self.same else "DIFFERENT from the run"
+        gap = abs(self.exported_score - self.run_score)
+        allowed = max(MIN_TOLERANCE, self.tolerance)
+        if not self.same:
+            verdict = f"DIFFERENT from the run ({self.run_score:.4f}; {gap:.4f} apart, {allowed:g} allowed)"
+        elif gap < 5e-5:
+            verdict = f"the same as the run ({self.run_score:.4f})"
+        else:   # a quantised variant: close, not equal
+            verdict = (f"within {allowed:g} of the run ({self.run_score:.4f}; {gap:.4f} apart, as this "
+                       "format allows)")
         return (f"Loaded back from disk with {self.runtime}: {self.dimension}-dim embeddings; a sample "
-                f"pair scores {self.exported_score:.4f}, {verdict} ({self.run_score:.4f}).")
+                f"pair scores {self.exported_score:.4f}, {verdict}.")
 
 
 def export_and_verify(project: Any, out_dir: str | os.PathLike[str], run_id: int | None = None, *,

@@ -230,7 +230,7 @@ class ImportReport:
 
 @dataclass
 class PreparedImport:
-    """A validated import, not yet written. ``rows`` goes to :meth:`Project.insert_pairs`."""
+    """A validated import, not yet written. ``rows`` goes to :meth:`Project.pairs.insert`."""
 
     rows: PairRows
     report: ImportReport
@@ -550,8 +550,6 @@ _BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
 def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
-    import pandas as pd
-
     name = _display(path)
     data = _read_bytes(path, name)
     _check_bytes(data, name)
@@ -568,6 +566,22 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     # Blank lines would shift row numbers in the fast parser, which skips them.
     # One regex pass finds both kinds of blank line: three times faster than two `in` scans.
     simple = _BLANK_LINE.search(data) is None and not data.startswith((b"\n", b"\r\n"))
+    frame = _parse_delimited(data, delimiter, simple, fmt, name, warnings)
+    _check_column_count(frame.shape[1], name)
+    frame.columns = [str(i) for i in range(frame.shape[1])]
+    if codec == "utf-8-sig":
+        codec = "utf-8 (with BOM)"
+    frame, columns, row_numbers, has_header = _header_and_rows(path, frame, options, name, warnings)
+    return RawTable(source=os.fspath(path), format=fmt, frame=frame, columns=columns,
+                    has_header=bool(has_header), encoding=codec,
+                    delimiter=delimiter, warnings=warnings, row_numbers=row_numbers,
+                    display_name=name)
+
+
+def _parse_delimited(data: bytes, delimiter: str, simple: bool, fmt: str, name: str,
+                     warnings: list[str]) -> Any:
+    """The cells of UTF-8 ``data`` as a frame of strings, with quote handling where it fits."""
+    import pandas as pd
 
     def parse(quoting: int, ncols: int | None = None) -> pd.DataFrame:
         if simple and ncols is None:
@@ -624,11 +638,13 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
             frame = parse_ragged(quoting)
         except pd.errors.ParserError as exc:
             raise ImportDataError(f"the file cannot be read as {fmt.upper()}: {exc}", file=name) from None
-    _check_column_count(frame.shape[1], name)
-    frame.columns = [str(i) for i in range(frame.shape[1])]
-    if codec == "utf-8-sig":
-        codec = "utf-8 (with BOM)"
+    return frame
 
+
+def _header_and_rows(path: Path, frame: Any, options: ImportOptions, name: str, warnings: list[str]
+                     ) -> tuple[Any, list[str], np.ndarray, bool | None]:
+    """The frame without its header row and blank lines; its column names, file row numbers
+    and whether it had a header."""
     has_header = options.has_header
     if has_header is None:
         has_header = _detect_header(frame)
@@ -657,10 +673,7 @@ def _read_delimited(path: Path, options: ImportOptions, fmt: str) -> RawTable:
     if len(frame) == 0:
         raise ImportDataError("the file has a header but no rows" if has_header else
                               "the file has no rows", file=name)
-    return RawTable(source=os.fspath(path), format=fmt, frame=frame, columns=columns,
-                    has_header=bool(has_header), encoding=codec,
-                    delimiter=delimiter, warnings=warnings, row_numbers=row_numbers,
-                    display_name=name)
+    return frame, columns, row_numbers, has_header
 
 
 def _undo_formula_escaping(path: Path, frame: Any, name: str, warnings: list[str]) -> None:
@@ -1311,14 +1324,71 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     Raises:
         ImportDataError: naming the file, row and column of the first problem.
     """
-    import pandas as pd
-
     started = time.perf_counter()
     options = options or ImportOptions()
     step = _Steps(task)
     step(0)
     raw = source if isinstance(source, RawTable) else read_table(source, options)
     step(25)
+    s1_col, s2_col, score_col, split_col, rater_col = _import_columns(raw, options)
+
+    s1 = _sentences(raw, s1_col)
+    s2 = _sentences(raw, s2_col)
+    step(40)
+    n = len(s1)
+    scores, labeled, guess, scale = _import_scores(raw, score_col, options.scale, n)
+    split_codes = _split_codes(raw, split_col, options.split)
+    step(50)
+
+    sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
+    h1 = sentence_hashes(s1, sentence1)
+    h2 = sentence_hashes(s2, sentence2)
+    hashes = combine_pair_hashes(h1, h2)
+    step(75)
+
+    codes, first_at, kept_of, dup_file = _first_occurrences(hashes, n)
+    split_codes, dev_held_out = _hold_out_dev(options, split_col, split_codes, codes, first_at, labeled)
+
+    group = _LEAK_GROUP[split_codes]
+    dup_idx = np.flatnonzero(dup_file)
+    conflicts = int(_differs(scores[dup_idx], scores[kept_of[dup_idx]]).sum())
+    g_dup, g_kept = group[dup_idx], group[kept_of[dup_idx]]
+    leak_pairs = int(((g_dup != 0) & (g_kept != 0) & (g_dup != g_kept)).sum())
+
+    dup_project, existing_splits, project_sentences, more_conflicts, more_leaks = _against_project(
+        project, hashes, scores, group, dup_file, n)
+    conflicts += more_conflicts
+    leak_pairs += more_leaks
+    keep = ~(dup_file | dup_project)
+    raters = None
+    if rater_col is not None:
+        raters = _rater_labels(annotator_cells(raw, rater_col), scores, labeled, kept_of, keep,
+                               dup_project, hashes, project)
+        scores, labeled = raters.scores, raters.labeled
+        conflicts = raters.conflicts
+    step(85)
+
+    leak_sentences = _sentence_leakage(h1, h2, keep, group, project_sentences)
+    columns = {"sentence1": s1_col, "sentence2": s2_col, "score": score_col, "split": split_col,
+               "annotator": rater_col}
+    rows_out, kept_idx, kept_codes, extra = _kept_rows(raw, options, columns, keep, scores, labeled,
+                                                       split_codes, hashes, sentence1, sentence2)
+    step(95)
+
+    report, row_labels = _import_report(
+        raw, kept_idx, kept_codes, labeled, dup_file, dup_project, raters, existing_splits,
+        conflicts=conflicts, leak_pairs=leak_pairs, leak_sentences=leak_sentences, scale=scale,
+        guess=guess, columns=columns, held_out=dev_held_out, extra=extra, started=started)
+    step(100)
+    return PreparedImport(rows=rows_out, report=report, raw=raw, options=options,
+                          data_version=project.pairs.version() if project is not None else None,
+                          row_labels=row_labels,
+                          existing_labels=raters.existing if raters is not None else [])
+
+
+def _import_columns(raw: RawTable, options: ImportOptions
+                    ) -> tuple[str, str, str | None, str | None, str | None]:
+    """The sentence, score, split and rater columns of ``raw``: chosen in ``options`` or guessed."""
     name = raw.display_name
     guess = raw.guess
     s1_col, s2_col = _sentence_columns(raw, options)
@@ -1330,12 +1400,13 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         split_col = None if options.split_column is None else split_col
     rater_col = annotator_column(raw, options.annotator_column,
                                  taken=(s1_col, s2_col, score_col, split_col))
+    return s1_col, s2_col, score_col, split_col, rater_col
 
-    s1 = _sentences(raw, s1_col)
-    s2 = _sentences(raw, s2_col)
-    step(40)
-    n = len(s1)
-    scale = check_scale(options.scale or "auto")
+
+def _import_scores(raw: RawTable, score_col: str | None, scale_option: str | None, n: int
+                   ) -> tuple[np.ndarray, np.ndarray, Any, str]:
+    """Scores on 0..1 (NaN where unlabeled), the labeled mask, the scale guess and the scale."""
+    scale = check_scale(scale_option or "auto")
     scored = score_preview(raw, score_col, scale)
     if scored is not None:
         error = score_error(raw, score_col, scored)
@@ -1345,16 +1416,18 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     else:
         scores, labeled, guess = np.full(n, np.nan), np.zeros(n, dtype=bool), None
     scale = guess.scale if guess is not None and labeled.any() else (scale if scale != "auto" else "0-1")
-    split_codes = _split_codes(raw, split_col, options.split)
-    step(50)
+    return scores, labeled, guess, scale
 
-    sentence1, sentence2 = s1.to_pylist(), s2.to_pylist()
-    h1 = sentence_hashes(s1, sentence1)
-    h2 = sentence_hashes(s2, sentence2)
-    hashes = combine_pair_hashes(h1, h2)
-    step(75)
 
-    # Duplicates within the file: keep the first occurrence of each pair.
+def _first_occurrences(hashes: np.ndarray, n: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Duplicates within the file: keep the first occurrence of each pair.
+
+    Returns each row's pair code, the first row of each pair, each row's kept row, and the
+    mask of rows that repeat an earlier one.
+    """
+    import pandas as pd
+
     codes, _ = pd.factorize(hashes)
     # factorize numbers pairs in order of first appearance, so a new running maximum marks
     # the first occurrence of each pair.
@@ -1362,7 +1435,12 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
     first_at = np.flatnonzero(np.r_[True, running[1:] != running[:-1]]) if n else codes
     kept_of = first_at[codes]
     dup_file = kept_of != np.arange(n)
+    return codes, first_at, kept_of, dup_file
 
+
+def _hold_out_dev(options: ImportOptions, split_col: str | None, split_codes: np.ndarray,
+                  codes: np.ndarray, first_at: np.ndarray, labeled: np.ndarray) -> tuple[np.ndarray, int]:
+    """Without a split column, move a seeded share of the labeled pairs to dev; how many moved."""
     dev_fraction = options.dev_fraction
     if dev_fraction is None:
         dev_fraction = default_dev_fraction(split_col, options.split)
@@ -1377,22 +1455,27 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         if chosen:
             split_codes[np.isin(codes, codes[chosen])] = SPLIT_CODES.index("dev")
         dev_held_out = len(chosen)
+    return split_codes, dev_held_out
 
-    def differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        a_nan, b_nan = np.isnan(a), np.isnan(b)
-        return (a_nan != b_nan) | (~a_nan & ~b_nan & (np.abs(a - b) > 1e-9))
 
-    group = _LEAK_GROUP[split_codes]
-    dup_idx = np.flatnonzero(dup_file)
-    conflicts = int(differs(scores[dup_idx], scores[kept_of[dup_idx]]).sum())
-    g_dup, g_kept = group[dup_idx], group[kept_of[dup_idx]]
-    leak_pairs = int(((g_dup != 0) & (g_kept != 0) & (g_dup != g_kept)).sum())
+def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a_nan, b_nan = np.isnan(a), np.isnan(b)
+    return (a_nan != b_nan) | (~a_nan & ~b_nan & (np.abs(a - b) > 1e-9))
+
+
+def _against_project(project: Project | None, hashes: np.ndarray, scores: np.ndarray,
+                     group: np.ndarray, dup_file: np.ndarray, n: int) -> tuple[
+                         np.ndarray, Counter[str], tuple[np.ndarray, np.ndarray] | None, int, int]:
+    """Rows whose pair the project already has, their splits there, the project's split
+    sentences (for sentence leakage), and the conflicting scores and leaked pairs they add."""
+    import pandas as pd
 
     dup_project = np.zeros(n, dtype=bool)
     existing_splits: Counter[str] = Counter()
     project_sentences: tuple[np.ndarray, np.ndarray] | None = None
-    if project is not None and project.has_pairs():
-        rows = project.pair_keys()
+    conflicts = leak_pairs = 0
+    if project is not None and project.pairs.any():
+        rows = project.pairs.keys()
         p_hash = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         p_score = np.array([math.nan if r[1] is None else r[1] for r in rows], dtype=float)
         p_group = _LEAK_GROUP[np.array([SPLIT_CODES.index(r[2]) for r in rows], dtype=np.int8)]
@@ -1403,26 +1486,24 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         if dup_project.any():
             at = at_all[dup_project].astype(np.int64)
             existing_splits.update(rows[j][2] for j in at.tolist())
-            conflicts += int(differs(scores[dup_project], p_score[at]).sum())
+            conflicts += int(_differs(scores[dup_project], p_score[at]).sum())
             g_new, g_old = group[dup_project], p_group[at]
             leak_pairs += int(((g_new != 0) & (g_old != 0) & (g_new != g_old)).sum())
         if (group != 0).any():
-            srows = project.split_sentence_rows()
+            srows = project.pairs.split_sentences()
             if srows:
                 ps_hash = np.concatenate([sentence_hashes([r[0] for r in srows]),
                                           sentence_hashes([r[1] for r in srows])])
                 g = _LEAK_GROUP[np.array([SPLIT_CODES.index(r[2]) for r in srows], dtype=np.int8)]
                 project_sentences = (ps_hash, np.concatenate([g, g]))
-    keep = ~(dup_file | dup_project)
-    raters = None
-    if rater_col is not None:
-        raters = _rater_labels(annotator_cells(raw, rater_col), scores, labeled, kept_of, keep,
-                               dup_project, hashes, project)
-        scores, labeled = raters.scores, raters.labeled
-        conflicts = raters.conflicts
-    step(85)
+    return dup_project, existing_splits, project_sentences, conflicts, leak_pairs
 
-    # Sentence leakage: normalised sentences present in both train and dev/test pairs.
+
+def _sentence_leakage(h1: np.ndarray, h2: np.ndarray, keep: np.ndarray, group: np.ndarray,
+                      project_sentences: tuple[np.ndarray, np.ndarray] | None) -> int:
+    """Sentence leakage: normalised sentences present in both train and dev/test pairs."""
+    import pandas as pd
+
     leak_sentences = 0
     kg = group[keep]
     if (kg != 0).any() or project_sentences is not None:
@@ -1438,7 +1519,16 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
             small = pd.unique(small)
             hits = large[pd.Series(large).isin(small).to_numpy()]
             leak_sentences = int(len(pd.unique(hits)))
+    return leak_sentences
 
+
+def _kept_rows(raw: RawTable, options: ImportOptions, columns: dict[str, str | None], keep: np.ndarray,
+               scores: np.ndarray, labeled: np.ndarray, split_codes: np.ndarray, hashes: np.ndarray,
+               sentence1: list[str], sentence2: list[str]
+               ) -> tuple[PairRows, np.ndarray, np.ndarray, list[str]]:
+    """The rows to insert (duplicates dropped), their indexes and split codes, and the
+    metadata columns kept with them."""
+    n = len(keep)
     kept_idx = np.flatnonzero(keep)
     all_kept = kept_idx.size == n
     # Numeric columns are filtered as arrays before becoming Python lists; only the
@@ -1460,19 +1550,28 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         split_out = np.array(SPLIT_CODES, dtype=object)[kept_codes].tolist()
     # Unmapped columns become metadata, except the score on a display scale that our own
     # export writes beside "score" (it would go stale at the next label).
+    score_col = columns["score"]
     shown = DISPLAY_COLUMNS if score_col == "score" else frozenset()
-    extra = [c for c in raw.columns if c not in (s1_col, s2_col, score_col, split_col, rater_col)
-             and c not in shown]
+    extra = [c for c in raw.columns if c not in columns.values() and c not in shown]
     metadata = _metadata_texts(raw, extra, None if all_kept else kept_idx) if extra else None
     rows_out = PairRows(sentence1, sentence2, score_list, split_out, row_list, hash_list,
                         metadata=metadata, metadata_keys=extra)
-    step(95)
+    return rows_out, kept_idx, kept_codes, extra
 
+
+def _import_report(raw: RawTable, kept_idx: np.ndarray, kept_codes: np.ndarray, labeled: np.ndarray,
+                   dup_file: np.ndarray, dup_project: np.ndarray, raters: _Raters | None,
+                   existing_splits: Counter[str], *, conflicts: int, leak_pairs: int,
+                   leak_sentences: int, scale: str, guess: Any, columns: dict[str, str | None],
+                   held_out: int, extra: list[str], started: float
+                   ) -> tuple[ImportReport, list[list[tuple[str, float]]] | None]:
+    """The import's report, and each kept row's raters' labels (with a rater column)."""
+    n = len(dup_file)
     counts = np.bincount(kept_codes, minlength=len(SPLIT_CODES))
     split_counts = {SPLIT_CODES[k]: int(c) for k, c in enumerate(counts) if c}
     labeled_kept = int(labeled[kept_idx].sum())
     warnings = list(raw.warnings)
-    if score_col is None:
+    if columns["score"] is None:
         warnings.append("No score column: every pair arrives unlabeled.")
     merged_rows = raters.merged_rows if raters is not None else 0
     dup_in_file = int(dup_file.sum()) - merged_rows
@@ -1496,19 +1595,13 @@ def prepare_import(source: str | os.PathLike[str] | RawTable, options: ImportOpt
         scale_source=guess.source if guess is not None and labeled.any() else "none",
         scale_ambiguous=bool(guess is not None and labeled.any() and guess.ambiguous),
         scale_note=guess.note if guess is not None and labeled.any() else "", format=raw.format,
-        columns={"sentence1": s1_col, "sentence2": s2_col, "score": score_col, "split": split_col,
-                 "annotator": rater_col},
-        splits=split_counts, held_out=dev_held_out, metadata_columns=extra,
+        columns=columns, splits=split_counts, held_out=held_out, metadata_columns=extra,
         annotators=raters.names if raters is not None else [],
         labels=sum(len(x) for x in row_labels) if row_labels is not None else labeled_kept,
         labels_on_existing=len(raters.existing) if raters is not None else 0,
         existing_splits=dict(existing_splits), warnings=warnings,
         seconds=time.perf_counter() - started)
-    step(100)
-    return PreparedImport(rows=rows_out, report=report, raw=raw, options=options,
-                          data_version=project.data_version() if project is not None else None,
-                          row_labels=row_labels,
-                          existing_labels=raters.existing if raters is not None else [])
+    return report, row_labels
 
 
 @dataclass
@@ -1550,7 +1643,7 @@ def _rater_labels(names: list[str], scores: np.ndarray, labeled: np.ndarray, kep
         if who in got:
             conflicts += abs(got[who] - float(scores[i])) > 1e-9
         got[who] = float(scores[i])
-    how = project.label_aggregate if project is not None else "mean"
+    how = project.labels.aggregate if project is not None else "mean"
     scores, labeled = scores.copy(), labeled.copy()
     by_row: dict[int, list[tuple[str, float]]] = {}
     existing_rows: dict[int, dict[str, float]] = {}
@@ -1564,10 +1657,10 @@ def _rater_labels(names: list[str], scores: np.ndarray, labeled: np.ndarray, kep
             existing_rows[k] = got
     existing: list[tuple[int, str, float]] = []
     if existing_rows and project is not None:
-        by_hash = project.pair_ids_by_hash()
+        by_hash = project.pairs.ids_by_hash()
         pid_of = {k: by_hash[int(hashes[k])] for k in existing_rows}
         current = {(pid, who): v for pid, _s, who, v in
-                   project.annotator_labels(pair_ids=sorted(set(pid_of.values())), raw=True)}
+                   project.labels.by_annotator(pair_ids=sorted(set(pid_of.values())), raw=True)}
         for k, got in existing_rows.items():
             pid = pid_of[k]
             for who, v in sorted(got.items()):
@@ -1612,16 +1705,16 @@ def commit_import(project: Project, prepared: PreparedImport, task: Any = None) 
     deduplication is redone against the current pairs first.
     """
     started = time.perf_counter()
-    if prepared.data_version is not None and prepared.data_version != project.data_version():
+    if prepared.data_version is not None and prepared.data_version != project.pairs.version():
         prepared = prepare_import(prepared.raw, prepared.options, project)
-    elif prepared.data_version is None and project.has_pairs():
+    elif prepared.data_version is None and project.pairs.any():
         prepared = prepare_import(prepared.raw, prepared.options, project)
     step = _Steps(task, total=max(len(prepared.rows), 1))
 
     def progress(done: int, total: int) -> None:
         step(done)
 
-    result = project.insert_pairs(prepared.rows, source=prepared.report.source,
+    result = project.pairs.insert(prepared.rows, source=prepared.report.source,
                                   progress=progress if task is not None else None,
                                   row_labels=prepared.row_labels,
                                   existing_labels=prepared.existing_labels)

@@ -59,7 +59,7 @@ def resolve_model_ref(project: Any, ref: str | os.PathLike[str]) -> str:
         if text == "base":
             return resolve_model(project.base_model)
         if text == "best":
-            run = project.best_run()
+            run = project.runs.best()
             if run is None:
                 raise UserError(no_best_run_message(project))
             return _run_model_dir(project, run)
@@ -67,7 +67,7 @@ def resolve_model_ref(project: Any, ref: str | os.PathLike[str]) -> str:
             run_id = int(text[4:])
         except ValueError:
             raise UserError(f"{text!r} is not a run reference; use run:<number>.") from None
-        run = project.run(run_id)
+        run = project.runs.get(run_id)
         if run is None:
             raise UserError(f"Run {run_id} does not exist in {project.name}.")
         return _run_model_dir(project, run)
@@ -78,7 +78,7 @@ def no_best_run_message(project: Any, *, cli: bool = False, export: bool = False
     """Why there is no default run: none trained yet, or none was measurably better than the base
     model. ``cli``: name the ``--run``/``--base`` options instead of a run; ``export``: the base
     model is not an option (only a run can be exported)."""
-    trained = [r for r in project.runs() if r.model_dir and r.status in ("finished", "cancelled")]
+    trained = [r for r in project.runs.all() if r.model_dir and r.status in ("finished", "cancelled")]
     if trained and all(r.outcome == "worse" for r in trained):
         return (f"Every trained run of {project.name} was worse than the base model on its dev pairs, so "
                 f"the base model stays the default. {_use_anyway(trained[-1].id, cli, export)}")
@@ -414,14 +414,14 @@ def corpus_embeddings(project: Any, model: Any, model_path: str | None = None,
     """The project's sentences and their embeddings under ``model``, cached on disk.
 
     The cache file is named by a hash of the model folder (and its modification stamp) and by
-    ``project.data_version()``, so any change to the pairs makes a new file; older files of the
+    ``project.pairs.version()``, so any change to the pairs makes a new file; older files of the
     same model are removed when the new one is written. A model given without its folder
     (``model_path`` None) is encoded afresh every time: there is no safe name to cache it by.
     """
     if not model_path:
-        corpus = project.sentences()
+        corpus = project.pairs.sentences()
         return corpus, encode(model, corpus, task=task)
-    data_key = hashlib.blake2b(project.data_version().encode(), digest_size=6).hexdigest()
+    data_key = hashlib.blake2b(project.pairs.version().encode(), digest_size=6).hexdigest()
     model_key = _model_key(model_path, format)
     cache_dir = project.cache_dir
     path = project.cache_file(f"{_CACHE_PREFIX}{model_key}-{data_key}.npy")
@@ -429,7 +429,7 @@ def corpus_embeddings(project: Any, model: Any, model_path: str | None = None,
         hit = _memory.get(str(path))
     if hit is not None:
         return hit
-    corpus = project.sentences()
+    corpus = project.pairs.sentences()
     emb: np.ndarray | None = None
     if path.is_file():
         try:
@@ -513,5 +513,5 @@ def search(project: Any, model_ref: Any, query: str, top_k: int = 10, task: Any 
 
 def _pairs_of(project: Any, sentences: list[str]) -> dict[str, list[int]]:
     """Pair ids each sentence occurs in, with one query (the sentence columns have no index)."""
-    return project.pair_ids_by_sentence(sentences)
+    return project.pairs.ids_by_sentence(sentences)
 

@@ -2,7 +2,7 @@
 
 Unlabeled pairs come first, in file order or in a seeded shuffle, then the labeled ones for
 review. The labelling view shows the queue; the project answers its one query
-(:meth:`~stsstudio.core.store.Project.label_queue_ids`).
+(:meth:`~stsstudio.core.store.Project.pairs.queue_ids`).
 """
 
 from __future__ import annotations
@@ -139,17 +139,17 @@ class LabelQueue:
                 ids = [c.pair_id for c in fresh_choices]
                 exhausted = len(choices) < want or not fresh_choices
                 if labeled and self.order != "review":
-                    ids = project.label_queue_ids(labeled=True, split=self.split)
+                    ids = project.pairs.queue_ids(labeled=True, split=self.split)
                     exhausted = True
             elif self.order in ("assigned", "disagreements"):
                 ids = self._annotator_ids(project, labeled)
                 exhausted = True
             elif self.order == "random":
-                ids = project.label_queue_ids(labeled=labeled, split=self.split)
+                ids = project.pairs.queue_ids(labeled=labeled, split=self.split)
                 random.Random(RANDOM_SEED + int(labeled)).shuffle(ids)
                 exhausted = True
             else:
-                ids = project.label_queue_ids(labeled=labeled, split=self.split,
+                ids = project.pairs.queue_ids(labeled=labeled, split=self.split,
                                               after_id=self._last_id, limit=self.chunk)
                 exhausted = len(ids) < self.chunk
                 if ids:
@@ -168,11 +168,11 @@ class LabelQueue:
             from stsstudio.core.agreement import disagreements
 
             return [] if labeled else [d.pair_id for d in disagreements(project, split=self.split)]
-        todo = project.assigned_pair_ids(self.annotator, unlabeled_by_annotator=True)
-        ids = ([i for i in project.assigned_pair_ids(self.annotator) if i not in set(todo)]
+        todo = project.assignments.pair_ids(self.annotator, unlabeled_by_annotator=True)
+        ids = ([i for i in project.assignments.pair_ids(self.annotator) if i not in set(todo)]
                if labeled else todo)
         if self.split and ids:
-            pairs = project.pairs_by_ids(ids)
+            pairs = project.pairs.by_ids(ids)
             ids = [i for i in ids if i in pairs and pairs[i].split == self.split]
         return ids
 
@@ -216,9 +216,9 @@ def rank_pairs(project: Project, order: str, *, split: str | None = None,
     spec = queue_order(order)
     if not spec.needs_predictions:
         raise ValueError(f"{order!r} is not a model order")
-    if run_id is None or run_id not in project.prediction_sets():
+    if run_id is None or run_id not in project.predictions.sets():
         run_id = require_predictions(project)
-    rows = project.pair_targets(split=split, labeled=spec.reviews)
+    rows = project.pairs.targets(split=split, labeled=spec.reviews)
     ids = [r[0] for r in rows]
     guess = guesses(project, ids, run_id)
     scale = project.display_scale()
@@ -263,7 +263,7 @@ def _compared_with(project: Project, run_id: int) -> int | None:
     scored and ``run_id`` is a trained run; None: rank by ``run_id`` alone."""
     from stsstudio.core.predictions import BASE_RUN
 
-    return BASE_RUN if run_id != BASE_RUN and BASE_RUN in project.prediction_sets() else None
+    return BASE_RUN if run_id != BASE_RUN and BASE_RUN in project.predictions.sets() else None
 
 
 # ----------------------------------------------------------------------------------------
@@ -302,13 +302,13 @@ def order_plan(project: Project, order: str) -> OrderPlan:
     spec = queue_order(order)
     if not spec.needs_predictions:
         return OrderPlan(order)
-    best = project.best_run()
+    best = project.runs.best()
     wanted = [best.id] if best is not None else []
     if spec.compares_base or not wanted:
         wanted.append(BASE_RUN)
-    sets = project.prediction_sets()
-    newest = project.max_pair_id()
-    missing = tuple(r for r in wanted if r not in sets or project.predicted_max_pair_id(r) < newest)
+    sets = project.predictions.sets()
+    newest = project.pairs.max_id()
+    missing = tuple(r for r in wanted if r not in sets or project.predictions.highest_pair_id(r) < newest)
     run_id = current_prediction_run(project)
     if run_id is None:
         return OrderPlan(order, f"{spec.label} ranks the pairs by the model's guesses, and "
@@ -367,14 +367,14 @@ def why_empty(project: Project, order: str, *, split: str | None = None, annotat
     the order that has pairs to label. ``unlabeled``: the split's unlabeled pairs, if known.
     """
     if unlabeled is None:
-        unlabeled = project.counts().unlabeled(split)
+        unlabeled = project.counts.get().unlabeled(split)
     button = f"Label the {unlabeled:,} unlabeled pairs" if unlabeled else "Review the labels in file order"
     if order == "disagreements":
         from stsstudio.core.agreement import disagreements
 
         by_pair: dict[int, int] = {}
         people: set[str] = set()
-        for pid, _split, who, _score in project.annotator_labels(split=split):
+        for pid, _split, who, _score in project.labels.by_annotator(split=split):
             by_pair[pid] = by_pair.get(pid, 0) + 1
             people.add(who)
         if len(people) < 2:
@@ -395,10 +395,10 @@ def why_empty(project: Project, order: str, *, split: str | None = None, annotat
             text = (f"The labels of the {shared:,} pairs labelled by two or more people differ by at "
                     "most a quarter of the scale: nothing to resolve.")
         return EmptyReason("No disagreements to resolve", text, button=button)
-    if order == "review" and project.counts().labeled(split) == 0:
+    if order == "review" and project.counts.get().labeled(split) == 0:
         return EmptyReason("Nothing to review yet", "No pair is labelled yet, so there is no label to "
                                                     "compare with the model's guess.", button=button)
-    if order == "assigned" and not project.assigned_pair_ids(annotator):
+    if order == "assigned" and not project.assignments.pair_ids(annotator):
         who = annotator or "you"
         return EmptyReason("No pairs assigned", f"No pairs are assigned to {who}. Share the pairs "
                                                 "among annotators with Annotators ▸ Double-label a "
@@ -418,7 +418,7 @@ def _diverse(project: Project, ranked: list[int], limit: int | None) -> list[tup
     """Reorder the top of ``ranked`` so that no batch holds near-copies (see :func:`rank_pairs`)."""
     # The diversity step looks at the top only (a whole-split ranking keeps score order below).
     pool = ranked[:min(max(DIVERSE_POOL, (limit or 0) * 5), 5 * QUEUE_CHUNK)]
-    texts = project.pair_text_by_ids(pool)
+    texts = project.pairs.texts_by_ids(pool)
     out: list[tuple[int, str]] = []
     moved: set[int] = set()
     waiting = list(pool)
@@ -461,7 +461,7 @@ def _thin_bands(project: Project, guess: dict[int, float], scale: str | None,
     def bands(values: np.ndarray) -> np.ndarray:
         return np.clip((values * BANDS).astype(np.int64), 0, BANDS - 1)
 
-    scores = np.array([r[1] for r in project.pair_targets(labeled=True)], dtype=float)
+    scores = np.array([r[1] for r in project.pairs.targets(labeled=True)], dtype=float)
     counts = np.bincount(bands(scores), minlength=BANDS).tolist() if len(scores) else [0] * BANDS
     labels_in = list(counts)
     ids = np.fromiter(sorted(guess), dtype=np.int64, count=len(guess))
@@ -492,7 +492,7 @@ def next_pairs(project: Project, order: str, *, limit: int = 20, split: str | No
     queue = LabelQueue(project, split=split, order=order, annotator=annotator)
     while len(queue) < limit and queue.extend():
         pass
-    labeled = {pid for pid, _, _ in project.pair_targets(split=split, labeled=True)}
+    labeled = {pid for pid, _, _ in project.pairs.targets(split=split, labeled=True)}
     return [QueueChoice(pid, f"{spec.label.lower()}: "
                              f"{'labeled, for review' if pid in labeled else 'unlabeled'}")
             for pid in queue.ids[:limit]]

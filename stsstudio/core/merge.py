@@ -91,9 +91,9 @@ def _from_project(source: Path, annotator: str | None
     on a different pair.
     """
     with Project.open(source, readonly=True) as other:
-        labels = other.annotator_labels()
-        settled = other.adjudicated_scores()
-        pairs = other.pairs_by_ids(sorted({pid for pid, *_ in labels} | set(settled)))
+        labels = other.labels.by_annotator()
+        settled = other.labels.adjudicated()
+        pairs = other.pairs.by_ids(sorted({pid for pid, *_ in labels} | set(settled)))
     hashes = {pid: pair_hash(p.sentence1, p.sentence2) for pid, p in pairs.items()}
     rows = []
     for pid, split, who, score in labels:
@@ -219,6 +219,37 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
     annotator = (annotator or "").strip() or None
     path = Path(source).expanduser()
     report = MergeReport(source=str(source), on_conflict=on_conflict)
+    incoming, unlabeled, adjudicated = _read_source(project, source, path, annotator, scale,
+                                                    annotator_column, report)
+
+    # One person is one annotator: spellings of a name are joined (and the report says so).
+    spell = project.annotators.spellings(dict.fromkeys(r.annotator for r in incoming))
+    report.joined = [f"{a!r} as {b!r}" for a, b in spell.items() if a != b]
+    for row in incoming:
+        row.annotator = spell[row.annotator]
+    # One label per (pair, annotator): a later row is a later revision.
+    last: dict[tuple[int, str], _Incoming] = {}
+    for row in incoming:
+        last[(row.pair_hash, row.annotator)] = row
+    report.skipped = unlabeled + len(incoming) - len(last)
+    report.annotators = sorted({a for _h, a in last})
+
+    by_hash = project.pairs.ids_by_hash()
+    labels, new_pairs = _sort_labels(project, last, by_hash, on_conflict, report)
+    settle, settle_new = _adjudications(project, adjudicated, by_hash, new_pairs, report)
+    report.new_pairs = len(new_pairs)
+    report.written = len(labels) + sum(len(e[4]) for e in new_pairs.values()) + report.adjudicated
+    if not dry_run and report.written:
+        project.labels.merge(labels, list(new_pairs.values()), source=f"merge: {path.name}",
+                                     adjudicated=settle, new_adjudicated=settle_new)
+    return report
+
+
+def _read_source(project: Project, source: str | os.PathLike[str], path: Path, annotator: str | None,
+                 scale: str, annotator_column: str | None, report: MergeReport
+                 ) -> tuple[list[_Incoming], int, dict[int, _Incoming]]:
+    """The source's labels, how many of its rows have none, and (from a project) its
+    adjudicated values; notes the source's row count and scale in ``report``."""
     if is_project_folder(path):
         if path.resolve() == project.path:
             raise UserError(f"{path} is this project; merge from another copy or a file")
@@ -233,27 +264,25 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
                                                                     project.display_scale(),
                                                                     annotator_column)
         adjudicated = {}
+    return incoming, unlabeled, adjudicated
 
-    # One person is one annotator: spellings of a name are joined (and the report says so).
-    spell = project.annotator_spellings(dict.fromkeys(r.annotator for r in incoming))
-    report.joined = [f"{a!r} as {b!r}" for a, b in spell.items() if a != b]
-    for row in incoming:
-        row.annotator = spell[row.annotator]
-    # One label per (pair, annotator): a later row is a later revision.
-    last: dict[tuple[int, str], _Incoming] = {}
-    for row in incoming:
-        last[(row.pair_hash, row.annotator)] = row
-    report.skipped = unlabeled + len(incoming) - len(last)
-    report.annotators = sorted({a for _h, a in last})
 
-    by_hash = project.pair_ids_by_hash()
+# A new pair: (sentence1, sentence2, split, pair hash, [(annotator, score), ...])
+_NewPair = tuple[str, str, str, int, list[tuple[str, float]]]
+
+
+def _sort_labels(project: Project, last: dict[tuple[int, str], _Incoming], by_hash: dict[int, int],
+                 on_conflict: str, report: MergeReport
+                 ) -> tuple[list[tuple[int, str, float]], dict[int, _NewPair]]:
+    """The labels to write on the project's pairs and the new pairs with theirs; counts matched,
+    unchanged, new and conflicting labels in ``report``."""
     matched_ids = sorted({by_hash[h] for h, _a in last if h in by_hash})
     current: dict[tuple[int, str], float] = {}
-    for pid, _split, who, score in project.annotator_labels(pair_ids=matched_ids, raw=True):
+    for pid, _split, who, score in project.labels.by_annotator(pair_ids=matched_ids, raw=True):
         current[(pid, who)] = score
 
     labels: list[tuple[int, str, float]] = []
-    new_pairs: dict[int, tuple[str, str, str, int, list[tuple[str, float]]]] = {}
+    new_pairs: dict[int, _NewPair] = {}
     for (h, who), row in last.items():
         pid = by_hash.get(h)
         if pid is None:
@@ -276,13 +305,7 @@ def merge_labels(project: Project, source: str | os.PathLike[str], *, annotator:
             if on_conflict == "keep":
                 continue
         labels.append((pid, who, row.score))
-    settle, settle_new = _adjudications(project, adjudicated, by_hash, new_pairs, report)
-    report.new_pairs = len(new_pairs)
-    report.written = len(labels) + sum(len(e[4]) for e in new_pairs.values()) + report.adjudicated
-    if not dry_run and report.written:
-        project.add_annotator_labels(labels, list(new_pairs.values()), source=f"merge: {path.name}",
-                                     adjudicated=settle, new_adjudicated=settle_new)
-    return report
+    return labels, new_pairs
 
 
 def _adjudications(project: Project, adjudicated: dict[int, _Incoming], by_hash: dict[int, int],
@@ -293,7 +316,7 @@ def _adjudications(project: Project, adjudicated: dict[int, _Incoming], by_hash:
     Where this project settled a pair differently, ``on_conflict`` decides, and a value left out
     is counted (``adjudicated_left_out``) and listed as a conflict, never dropped silently.
     """
-    ours = project.adjudicated_scores() if adjudicated else {}
+    ours = project.labels.adjudicated() if adjudicated else {}
     settle: list[tuple[int, float]] = []
     settle_new: dict[int, float] = {}
     for h, row in adjudicated.items():

@@ -88,7 +88,7 @@ def training_log(project: Any, run: Any) -> list[dict[str, Any]]:
     "pearson"}`` (each rounded to 4 digits; a missing figure is None)."""
     names = {"loss": "loss", "dev_spearman": "spearman", "dev_pearson": "pearson"}
     by_step: dict[int, dict[str, Any]] = {}
-    for step, name, value, epoch in project.metric_rows(run.id):
+    for step, name, value, epoch in project.runs.metric_rows(run.id):
         key = names.get(str(name))
         if key is None:
             continue

@@ -62,7 +62,7 @@ def prediction_target(project: Any, model: str | int = "best") -> tuple[int, str
         model = "base" if model == BASE_RUN else f"run:{model}"
     text = str(model).strip()
     if text == "best":
-        run = project.best_run()
+        run = project.runs.best()
         return (BASE_RUN, "base") if run is None else (run.id, f"run:{run.id}")
     if text == "base":
         return BASE_RUN, "base"
@@ -71,7 +71,7 @@ def prediction_target(project: Any, model: str | int = "best") -> tuple[int, str
             run_id = int(text[4:])
         except ValueError:
             raise UserError(f"{text!r} is not a run reference; use run:<number>.") from None
-        if project.run(run_id) is None:
+        if project.runs.get(run_id) is None:
             raise UserError(f"Run {run_id} does not exist in {project.name}.")
         return run_id, text
     raise UserError(f"Unknown model {text!r}: use base, best or run:<number>.")
@@ -118,17 +118,17 @@ def predict_pairs(project: Any, model: str | int = "best", task: Any = None, dev
     path = resolve_model_ref(project, ref)
     if task is not None and hasattr(task, "status"):
         task.status(f"Scoring pairs with {'the base model' if run_id == BASE_RUN else f'run {run_id}'}…")
-    version = project.data_version()
+    version = project.pairs.version()
     loaded = _cache.get(path, _device_id(device))
     # While this runs, a label's commit never waits for a checkpoint of the log (see the store).
     with project.background_writes() as checkpoint:
         checkpoint()
         corpus, emb = corpus_embeddings(project, loaded, path, task=_Share(task, 0.0, _ENCODE_SHARE))
         row_of = {s: i for i, s in enumerate(corpus)}
-        project.start_predictions(run_id)
+        project.predictions.start(run_id)
         scoring = _Share(task, _ENCODE_SHARE, 1.0 - _ENCODE_SHARE)
         done = _score_pages(project, run_id, row_of, emb, scoring, page, checkpoint)
-        project.finish_predictions(run_id, ref if run_id else project.base_model, version, done)
+        project.predictions.finish(run_id, ref if run_id else project.base_model, version, done)
     from stsstudio.core.calibration import fit_calibration
 
     cal = fit_calibration(project, run_id)
@@ -140,12 +140,12 @@ def predict_pairs(project: Any, model: str | int = "best", task: Any = None, dev
 def _score_pages(project: Any, run_id: int, row_of: dict[str, int], emb: np.ndarray, task: Any,
                  page: int, checkpoint: Any) -> int:
     """Score the pairs a page at a time from the sentence embeddings and store the scores."""
-    total = project.pair_count()
+    total = project.pairs.count()
     done, last = 0, 0
     while True:
         if task.is_cancelled():
             raise Cancelled()
-        rows = project.pair_text_page(last, page)
+        rows = project.pairs.text_page(last, page)
         if not rows:
             return done
         # A pair added while the corpus was embedded has a sentence the corpus lacks: skip it,
@@ -158,7 +158,7 @@ def _score_pages(project: Any, run_id: int, row_of: dict[str, int], emb: np.ndar
             scores = np.einsum("ij,ij->i", emb[a], emb[b])
             values = [(k[0], float(s), None) for k, s in zip(keep, scores)]
             for start in range(0, len(values), WRITE_ROWS):
-                project.add_predictions(run_id, values[start:start + WRITE_ROWS])
+                project.predictions.add(run_id, values[start:start + WRITE_ROWS])
                 time.sleep(0)   # let the GUI thread take the lock and the GIL between writes
             checkpoint()
         done += len(keep)
@@ -179,14 +179,14 @@ def next_scoring_target(project: Any) -> int | None:
         The run id to score (0: the base model), or None while a run trains (it needs the cores)
         or when every wanted set is current.
     """
-    runs = project.runs()
+    runs = project.runs.all()
     if any(r.status == "running" for r in runs):
         return None
-    sets = project.prediction_sets()
-    newest = project.max_pair_id() if sets else 0
-    best = project.best_run()
+    sets = project.predictions.sets()
+    newest = project.pairs.max_id() if sets else 0
+    best = project.runs.best()
     for run_id in ([best.id] if best is not None else []) + [BASE_RUN]:
-        if run_id not in sets or project.predicted_max_pair_id(run_id) < newest:
+        if run_id not in sets or project.predictions.highest_pair_id(run_id) < newest:
             return run_id
     return None
 
@@ -194,8 +194,8 @@ def next_scoring_target(project: Any) -> int | None:
 def current_prediction_run(project: Any) -> int | None:
     """The run whose predictions the features read: the best run's set when complete, else the
     base model's, else None (nothing scored yet)."""
-    sets = project.prediction_sets()
-    best = project.best_run()
+    sets = project.predictions.sets()
+    best = project.runs.best()
     if best is not None and best.id in sets:
         return best.id
     if BASE_RUN in sets:
@@ -227,9 +227,9 @@ def guesses(project: Any, pair_ids: list[int], run_id: int | None = None) -> dic
         return {}
     if len(pair_ids) > 5000:   # one read of the whole set beats many id-list queries
         wanted = set(pair_ids)
-        preds = {pid: v for pid, v in project.predictions(run_id).items() if pid in wanted}
+        preds = {pid: v for pid, v in project.predictions.get(run_id).items() if pid in wanted}
     else:
-        preds = project.predictions(run_id, pair_ids)
+        preds = project.predictions.get(run_id, pair_ids)
     if not preds:
         return {}
     cal = Calibration.load(project, run_id)

@@ -314,9 +314,18 @@ def guess_scale(values: Any, column: str | None = None, *, rows: Any = None,
             guess.choices = [(f"Yes: read the scores as {scale}", scale)] + [
                 (f"No, {_fmt(t)} is: read them as {z}", z) for t, z, _ in _TOPS if t > top]
 
-    # A top that rests on a few outliers: the rest fit the next smaller top.
+    if source == "data":   # a top that rests on a few outliers: the rest fit a smaller one
+        _refuse_outlier_top(guess, notes, arr, row_of, top, scale, low, whole)
+    guess.note = "; ".join(notes)
+    return guess
+
+
+def _refuse_outlier_top(guess: ScaleGuess, notes: list[str], arr: Any, row_of: Any, top: float,
+                       scale: str, low: float, whole: bool) -> None:
+    """A top that rests on a few outliers: the rest fit the next smaller top. Then the guess
+    is refused, with a question and the two choices."""
     smaller = [(t, z, o) for t, z, o in _TOPS if t < top]
-    if source == "data" and smaller:
+    if smaller:
         s_top, s_zero, s_one = smaller[-1]
         above = arr > s_top
         k, rest = int(above.sum()), int(arr.size - above.sum())
@@ -336,8 +345,6 @@ def guess_scale(values: Any, column: str | None = None, *, rows: Any = None,
             guess.choices = [(f"Yes: read the scores as {scale}", scale),
                              (f"No, {_fmt(s_top)} is: read them as {s_scale} (those rows will "
                               "be refused)", s_scale)]
-    guess.note = "; ".join(notes)
-    return guess
 
 
 def detect_scale(values: Any, column: str | None = None) -> str:

@@ -269,7 +269,7 @@ def prepare_sentences(source: str | os.PathLike[str] | RawTable,
     dup_file = first_at[codes] != np.arange(n)
     dup_pool = np.zeros(n, dtype=bool)
     if project is not None:
-        known = project.pool_norm_hashes()
+        known = project.pool.norm_hashes()
         if known:
             dup_pool = pd.Series(hashes).isin(known).to_numpy() & ~dup_file
     keep = np.flatnonzero(~(dup_file | dup_pool))
@@ -310,8 +310,8 @@ def import_sentences(project: Project, source: str | os.PathLike[str],
     prepared = prepare_sentences(source, options, project)
     if task is not None and getattr(task, "is_cancelled", lambda: False)():
         raise UserError("Import cancelled")
-    project.insert_sentences(prepared.rows, source=prepared.report.source)
+    project.pool.insert(prepared.rows, source=prepared.report.source)
     report = prepared.report
-    report.pool = project.pool_counts()["sentences"]
+    report.pool = project.pool.split_counts()["sentences"]
     report.seconds = time.perf_counter() - started
     return report

@@ -68,13 +68,13 @@ def move_pairs(project: Project, to: str, *, from_split: str | None = None, frac
         raise UserError(f"the fraction must be more than 0 and at most 1, not {fraction:g}")
     if labeled_only is None:
         labeled_only = to in HELD_OUT_SPLITS
-    ids = project.query_pair_ids(filter="labeled" if labeled_only else "all", split=from_split)
+    ids = project.pairs.query_ids(filter="labeled" if labeled_only else "all", split=from_split)
     move = SplitMove(to=to, from_split=from_split, candidates=len(ids), fraction=fraction, seed=seed,
                      labeled_only=labeled_only)
     chosen = list(ids) if fraction >= 1 else choose_dev(ids, fraction, seed)
     if not chosen:
         raise NothingToMove(_why_nothing(project, move))
-    project.set_split(chosen, to)
+    project.pairs.set_split(chosen, to)
     move.moved = len(chosen)
     return move
 
@@ -84,7 +84,7 @@ def _why_nothing(project: Project, move: SplitMove) -> str:
     if move.candidates:
         return (f"{move.fraction:g} of the {move.candidates:,} {what} in {move.from_split} rounds to "
                 "no pair; use a larger fraction")
-    counts = project.counts()
+    counts = project.counts.get()
     per_split = counts.labeled_splits if move.labeled_only else counts.splits
     where = ", ".join(f"{k} {v:,}" for k, v in per_split.items() if v)
     if not where:

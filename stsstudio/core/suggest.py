@@ -241,7 +241,7 @@ def assign_splits(project: Project, ids: Sequence[int], splits: Sequence[str | N
     if not missing:
         return out  # type: ignore[return-value]
     known: dict[int, str] = {}
-    rows = project.split_pair_sentences()
+    rows = project.pairs.split_sentences()
     if rows:
         rank = {"train": 0, "test": 1, "dev": 2}
         h1 = sentence_hashes([r[0] for r in rows]).tolist()
@@ -485,7 +485,13 @@ def _pick_group(emb: np.ndarray, members: np.ndarray, hashes: np.ndarray, quota:
                 cols = np.flatnonzero(inside[r])
                 b = int(cols[int(draws[r, b_i] * len(cols))])
                 add(name, int(q[r]), b, float(sims[r, b]))
-    # Choose: each stratum its quota at random, then shortfalls from the others' spares.
+    chosen = _choose_quota(cands, quota, rng)
+    return [(int(members[a]), int(members[b]), s, name) for a, b, s, name in chosen], used
+
+
+def _choose_quota(cands: dict[str, list[tuple[int, int, float]]], quota: dict[str, int],
+                  rng: np.random.Generator) -> list[tuple[int, int, float, str]]:
+    """Choose: each stratum its quota at random, then shortfalls from the others' spares."""
     chosen: list[tuple[int, int, float, str]] = []
     spare: dict[str, list[tuple[int, int, float]]] = {}
     short = 0
@@ -504,7 +510,7 @@ def _pick_group(emb: np.ndarray, members: np.ndarray, hashes: np.ndarray, quota:
         extra = spare[name][:short]
         chosen += [(*c, name) for c in extra]
         short -= len(extra)
-    return [(int(members[a]), int(members[b]), s, name) for a, b, s, name in chosen], used
+    return chosen
 
 
 def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, commit: bool = True,
@@ -524,18 +530,11 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
         UserError: an empty pool, a bad option, or a model that cannot be loaded.
         Cancelled: the task was cancelled (nothing written).
     """
-    from stsstudio.core.inference import _cache, _device_id, get_model, resolve_model_ref
-
     started = time.perf_counter()
     options = options or SuggestOptions()
-    if options.search not in SEARCH_METHODS:
-        raise UserError(f"unknown search {options.search!r}; use {', '.join(SEARCH_METHODS)}")
-    if options.pairs < 1:
-        raise UserError(f"ask for at least one pair, not {options.pairs}")
-    if not 0 <= int(options.seed) < 2**32:
-        raise UserError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {options.seed}")
+    _check_options(options)
     planned = plan_mix(options.pairs, options.strata, options.mix)
-    ids, texts, stored = project.pool_sentences()
+    ids, texts, stored = project.pool.columns()
     if len(ids) < 2:
         raise UserError("The sentence pool has fewer than two sentences; import sentences first "
                         "(stsstudio import-sentences, or Import sentences… in File ▸ Suggest pairs…).")
@@ -543,17 +542,62 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
     splits = assign_splits(project, ids, stored, hashes, options.seed, options.dev_fraction)
 
     model_ref = options.model or "base"
-    model_path = None
-    if isinstance(model_ref, (str, os.PathLike)):
-        model_path = resolve_model_ref(project, "base" if model_ref == "base" else model_ref)
-        model = _cache.get(model_path, _device_id(options.device))
-    else:
-        model = get_model(model_ref)
+    model, model_path = _suggest_model(project, model_ref, options.device)
     t0 = time.perf_counter()
     emb = pool_embeddings(project, model, model_path, ids, texts, task=task)
     seconds_embed = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    rng = np.random.default_rng(options.seed)
+    picked, used = _pick_pairs(project, emb, splits, hashes, planned, options, rng, task)
+    seconds_search = time.perf_counter() - t0
+
+    order = rng.permutation(len(picked)).tolist()  # strata interleaved in the label queue
+    pairs = []
+    for k in order:
+        i, j, s, name, g = picked[k]
+        if ids[j] < ids[i]:
+            i, j = j, i
+        pairs.append(SuggestedPair(ids[i], ids[j], texts[i], texts[j], float(s), name, g))
+    made, split_counts, warnings = _tally(pairs, planned, len(ids), options.pairs)
+    result = SuggestResult(
+        pairs=pairs, planned=planned, made=made, splits=split_counts, pool=len(ids), search=used,
+        model=str(model_ref), seconds_embed=seconds_embed, seconds_search=seconds_search,
+        warnings=warnings)
+    if commit:
+        _check(task)
+        _commit_suggested(project, result, ids, stored, splits, hashes)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _check_options(options: SuggestOptions) -> None:
+    if options.search not in SEARCH_METHODS:
+        raise UserError(f"unknown search {options.search!r}; use {', '.join(SEARCH_METHODS)}")
+    if options.pairs < 1:
+        raise UserError(f"ask for at least one pair, not {options.pairs}")
+    if not 0 <= int(options.seed) < 2**32:
+        raise UserError(f"the seed must be a whole number from 0 to {2**32 - 1}, not {options.seed}")
+
+
+def _suggest_model(project: Project, model_ref: Any, device: str) -> tuple[Any, Any]:
+    """The model that embeds the pool, and its folder (None for a model object)."""
+    from stsstudio.core.inference import _cache, _device_id, get_model, resolve_model_ref
+
+    model_path = None
+    if isinstance(model_ref, (str, os.PathLike)):
+        model_path = resolve_model_ref(project, "base" if model_ref == "base" else model_ref)
+        model = _cache.get(model_path, _device_id(device))
+    else:
+        model = get_model(model_ref)
+    return model, model_path
+
+
+def _pick_pairs(project: Project, emb: np.ndarray, splits: list[str], hashes: np.ndarray,
+                planned: dict[str, int], options: SuggestOptions, rng: np.random.Generator, task: Any
+                ) -> tuple[list[tuple[int, int, float, str, str]], str]:
+    """Pairs ``(i, j, cosine, stratum, split)`` within each split, new to the project, and the
+    search used."""
     groups: dict[str, np.ndarray] = {}
     split_arr = np.array(splits, dtype=object)
     for g in ("train", "dev", "test"):
@@ -561,9 +605,7 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
         if len(members):
             groups[g] = members
     group_quota = _group_quotas({g: len(m) for g, m in groups.items()}, options.pairs)
-    rng = np.random.default_rng(options.seed)
-    taken = {int(h) for h in project.existing_hashes()}
-    warnings: list[str] = []
+    taken = {int(h) for h in project.pairs.hashes()}
     used = "exact"
     picked: list[tuple[int, int, float, str, str]] = []
     quotas = split_quotas(planned, group_quota)   # the plan's totals, kept exactly
@@ -593,43 +635,40 @@ def suggest_pairs(project: Project, options: SuggestOptions | None = None, *, co
         for i, j, s, name in chosen:
             picked.append((i, j, s, name, g))
             taken.add(int(combine_pair_hashes(hashes[i:i + 1], hashes[j:j + 1])[0]))
-    seconds_search = time.perf_counter() - t0
+    return picked, used
 
-    order = rng.permutation(len(picked)).tolist()  # strata interleaved in the label queue
-    pairs = []
-    for k in order:
-        i, j, s, name, g = picked[k]
-        if ids[j] < ids[i]:
-            i, j = j, i
-        pairs.append(SuggestedPair(ids[i], ids[j], texts[i], texts[j], float(s), name, g))
+
+def _tally(pairs: list[SuggestedPair], planned: dict[str, int], pool: int, asked: int
+           ) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    """Pairs made per stratum and per split, and warnings where the plan was not met."""
+    warnings: list[str] = []
     made = {n: 0 for n in planned}
     split_counts: dict[str, int] = {}
     for p in pairs:
         made[p.stratum] = made.get(p.stratum, 0) + 1
         split_counts[p.split] = split_counts.get(p.split, 0) + 1
-    if len(pairs) < options.pairs:
-        warnings.append(f"Only {len(pairs)} new pairs could be made from {len(ids)} sentences "
-                        f"(asked for {options.pairs}); import more sentences.")
+    if len(pairs) < asked:
+        warnings.append(f"Only {len(pairs)} new pairs could be made from {pool} sentences "
+                        f"(asked for {asked}); import more sentences.")
     for name, n in planned.items():
         if made.get(name, 0) < n:
             warnings.append(f"The {name} stratum had candidates for {made.get(name, 0)} of "
                             f"{n} pairs; the rest went to the other strata.")
-    result = SuggestResult(
-        pairs=pairs, planned=planned, made=made, splits=split_counts, pool=len(ids), search=used,
-        model=str(model_ref), seconds_embed=seconds_embed, seconds_search=seconds_search,
-        warnings=warnings)
-    if commit:
-        _check(task)
-        new_splits = [(ids[i], splits[i]) for i in range(len(ids)) if stored[i] is None]
-        pos = {sid: k for k, sid in enumerate(ids)}
-        h1 = hashes[[pos[p.sentence1_id] for p in pairs]] if pairs else hashes[:0]
-        h2 = hashes[[pos[p.sentence2_id] for p in pairs]] if pairs else hashes[:0]
-        rows = PairRows([p.sentence1 for p in pairs], [p.sentence2 for p in pairs],
-                        [None] * len(pairs), [p.split for p in pairs], [None] * len(pairs),
-                        combine_pair_hashes(h1, h2).tolist())
-        # Splits first: fixing them is harmless even if the insert then fails.
-        project.set_pool_splits(new_splits)
-        report = project.insert_pairs(rows, source=SOURCE)
-        result.inserted, result.first_id, result.last_id = report.inserted, report.first_id, report.last_id
-    result.seconds = time.perf_counter() - started
-    return result
+    return made, split_counts, warnings
+
+
+def _commit_suggested(project: Project, result: SuggestResult, ids: list[int], stored: list[Any],
+                      splits: list[str], hashes: np.ndarray) -> None:
+    """Write the pool's new splits and the suggested pairs; note the inserted ids in ``result``."""
+    pairs = result.pairs
+    new_splits = [(ids[i], splits[i]) for i in range(len(ids)) if stored[i] is None]
+    pos = {sid: k for k, sid in enumerate(ids)}
+    h1 = hashes[[pos[p.sentence1_id] for p in pairs]] if pairs else hashes[:0]
+    h2 = hashes[[pos[p.sentence2_id] for p in pairs]] if pairs else hashes[:0]
+    rows = PairRows([p.sentence1 for p in pairs], [p.sentence2 for p in pairs],
+                    [None] * len(pairs), [p.split for p in pairs], [None] * len(pairs),
+                    combine_pair_hashes(h1, h2).tolist())
+    # Splits first: fixing them is harmless even if the insert then fails.
+    project.pool.set_splits(new_splits)
+    report = project.pairs.insert(rows, source=SOURCE)
+    result.inserted, result.first_id, result.last_id = report.inserted, report.first_id, report.last_id

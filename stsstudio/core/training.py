@@ -43,7 +43,7 @@ from stsstudio.core.errors import (
 )
 from stsstudio.core.losses import LOSS_NAMES as LOSSES
 from stsstudio.core.losses import build_loss
-from stsstudio.core.schedule import AUTO, Schedule, cv_folds, kfold
+from stsstudio.core.schedule import AUTO, Schedule, cv_folds
 from stsstudio.core.schedule import resolve as resolve_schedule
 
 # DEFAULT_LOSS (core/losses.py) was chosen by measurement on STSb dev (MiniLM-L6, 1 epoch, batch 16).
@@ -115,8 +115,11 @@ class TrainConfig:
     max_steps: int | None = None       # a cap on optimisation steps
     device: str = "auto"
     group_by_length: bool = True
-    cv_folds: int | None = None        # None: 5-fold when there is no dev split and < 300 labels; 0: off
+    cv_folds: int | None = None        # None: k-fold when there is no dev split and < 300 labels; 0: off
     select_best: bool | None = None    # None: keep the best checkpoint only with >= 300 dev pairs
+    estimate: bool = True              # after the model: the k-fold estimate and the label curve
+    blend: float | None = None         # weight of the tuned model against the base (1: none); None auto
+    silver: int | None = None          # silver pairs to add (0: none); None: automatic (core/schedule.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -146,6 +149,8 @@ class RunResult:
     schedule: dict[str, Any] | None = None    # the resolved schedule (core/schedule.py)
     cv: dict[str, Any] | None = None          # cross-validation figures, when it was used
     human_ceiling: dict[str, Any] | None = None  # annotators' agreement on dev (core/agreement.py)
+    estimate: dict[str, Any] | None = None    # {"status": "pending" | "done" | ...} (core/estimate.py)
+    label_curve: dict[str, Any] | None = None  # the gain from more labels (core/label_curve.py)
     # A failed run's typed error (OutOfMemory, LossNotANumber, ...): its text and hint for the views.
     error: UserError | None = field(default=None, repr=False, compare=False)
 
@@ -276,7 +281,7 @@ def data_plan(project: Any, config: TrainConfig | None = None) -> DataPlan:
     The Train view shows it and :func:`train` applies the same rule (:func:`plan_data`).
     ``config`` is accepted for rules that depend on the settings; the counts do not today.
     """
-    labeled = project.counts().labeled_splits
+    labeled = project.counts.get().labeled_splits
     config = config or TrainConfig()
     plan = plan_data(labeled.get("train", 0), labeled.get("dev", 0), labeled.get("test", 0),
                      cv=config.cv_folds)
@@ -291,13 +296,14 @@ def _schedule(config: TrainConfig, train_pairs: int, dev_pairs: int) -> Schedule
     return resolve_schedule(train_pairs, dev_pairs, batch_size=int(config.batch_size), epochs=config.epochs,
                             learning_rate=config.learning_rate, loss=config.loss,
                             warmup_ratio=config.warmup_ratio, max_steps=config.max_steps,
-                            select_best=config.select_best, world_size=_world_size())
+                            select_best=config.select_best, world_size=_world_size(),
+                            blend=config.blend, silver=config.silver)
 
 
 def _collect_data(project: Any, seed: int, cv: int | None = None) -> _Data:
     """The labeled train and dev pairs as :func:`plan_data` rules; raises its problems."""
-    train = project.labeled_pairs("train")
-    dev = project.labeled_pairs("dev")
+    train = project.pairs.labeled("train")
+    dev = project.pairs.labeled("dev")
     plan = plan_data(len(train), len(dev), cv=cv)
     if not plan.can_start:
         raise TooFewLabels(" ".join(plan.problems), hint=plan.hint or None)
@@ -330,6 +336,10 @@ def _validate(config: TrainConfig) -> None:
         problems.append("the warmup ratio must be between 0 and 1")
     if config.cv_folds is not None and (config.cv_folds < 0 or config.cv_folds == 1):
         problems.append("cross-validation needs at least 2 folds (0 turns it off)")
+    if config.blend is not None and config.blend != AUTO and not 0 < float(config.blend) <= 1:
+        problems.append("the blend weight must be above 0 and at most 1 (1: no blend)")
+    if config.silver is not None and config.silver != AUTO and int(config.silver) < 0:
+        problems.append("the number of silver pairs must be 0 or more")
     if config.max_steps is not None and config.max_steps < 1:
         problems.append("max steps must be at least 1")
     if config.eval_steps is not None and config.eval_steps < 1:
@@ -431,11 +441,11 @@ class _RunSink:
         with self._lock:
             rows, self.rows = self.rows, []
         if rows:
-            self.project.add_metrics(self.run_id, rows)
+            self.project.runs.add_metrics(self.run_id, rows)
 
     def update(self, **fields: Any) -> None:
         if self.project is not None:
-            self.project.update_run(self.run_id, **fields)
+            self.project.runs.update(self.run_id, **fields)
 
 
 def _make_evaluator(dev: _Split, batch_size: int) -> Any:
@@ -477,6 +487,37 @@ def _make_evaluator(dev: _Split, batch_size: int) -> Any:
     ev.last = None
     ev._seen = []
     return ev
+
+
+def _record_evaluation(cb: Any, reporter: Reporter, sink: _RunSink, best_dir: Path | None, step: int,
+                       epoch: float, metrics: dict[str, Any], model: Any = None) -> None:
+    """An evaluation's figures into the database and the reporter; the best model kept on disk."""
+    if _BEST_METRIC not in metrics:
+        return
+    sp, pe = float(metrics[_BEST_METRIC]), float(metrics.get(_PEARSON_METRIC, float("nan")))
+    lo = float(metrics.get(_CI_LOW, float("nan")))
+    hi = float(metrics.get(_CI_HIGH, float("nan")))
+    cb.evals[step] = (sp, pe)
+    cb.cis[step] = (lo, hi)
+    if step == 0 and cb.base is None:
+        cb.base = (sp, pe)
+        sink.update(base_dev_spearman=sp)
+    sink.add(step, "dev_spearman", sp, epoch)
+    for name, value in (("dev_pearson", pe), ("dev_spearman_low", lo), ("dev_spearman_high", hi)):
+        if math.isfinite(value):
+            sink.add(step, name, value, epoch)
+    sink.flush()
+    best = max((v[0] for s, v in cb.evals.items() if s > 0 and math.isfinite(v[0])), default=None)
+    if best is not None:
+        best_step = max(s for s, v in cb.evals.items() if s > 0 and v[0] == best)
+        sink.update(steps=step, best_dev_spearman=best, best_step=best_step)
+        if best_dir is not None and model is not None and best_step == step and step > 0:
+            _save_model(model, best_dir)
+            cb.best_saved = step
+    reporter.evaluated(step, sp, pe)
+    interval = getattr(reporter, "interval", None)  # optional: the GUI draws a band
+    if interval is not None and math.isfinite(lo) and math.isfinite(hi):
+        interval(step, lo, hi)
 
 
 def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints: Path,
@@ -537,32 +578,7 @@ def _make_callback(reporter: Reporter, sink: _RunSink, device: str, checkpoints:
             return control
 
         def record(self, step: int, epoch: float, metrics: dict[str, Any], model: Any = None) -> None:
-            if _BEST_METRIC not in metrics:
-                return
-            sp, pe = float(metrics[_BEST_METRIC]), float(metrics.get(_PEARSON_METRIC, float("nan")))
-            lo = float(metrics.get(_CI_LOW, float("nan")))
-            hi = float(metrics.get(_CI_HIGH, float("nan")))
-            self.evals[step] = (sp, pe)
-            self.cis[step] = (lo, hi)
-            if step == 0 and self.base is None:
-                self.base = (sp, pe)
-                sink.update(base_dev_spearman=sp)
-            sink.add(step, "dev_spearman", sp, epoch)
-            for name, value in (("dev_pearson", pe), ("dev_spearman_low", lo), ("dev_spearman_high", hi)):
-                if math.isfinite(value):
-                    sink.add(step, name, value, epoch)
-            sink.flush()
-            best = max((v[0] for s, v in self.evals.items() if s > 0 and math.isfinite(v[0])), default=None)
-            if best is not None:
-                best_step = max(s for s, v in self.evals.items() if s > 0 and v[0] == best)
-                sink.update(steps=step, best_dev_spearman=best, best_step=best_step)
-                if best_dir is not None and model is not None and best_step == step and step > 0:
-                    _save_model(model, best_dir)
-                    self.best_saved = step
-            reporter.evaluated(step, sp, pe)
-            interval = getattr(reporter, "interval", None)  # optional: the GUI draws a band
-            if interval is not None and math.isfinite(lo) and math.isfinite(hi):
-                interval(step, lo, hi)
+            _record_evaluation(self, reporter, sink, best_dir, step, epoch, metrics, model)
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
             now = time.perf_counter()
@@ -648,6 +664,47 @@ def _save_model(model: Any, target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     os.replace(tmp, target)
+
+
+def _copy_state(model: Any) -> dict[str, Any]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def blend_with_base(model: Any, base_state: dict[str, Any], weight: float) -> float:
+    """Weight-space ensembling (WiSE-FT): every weight becomes ``weight * tuned + (1 - weight) *
+    base``, in place. For small projects it keeps what the base model knew where a few hundred
+    labels cannot teach it. Returns ``weight``."""
+    import torch
+
+    state = model.state_dict()
+    with torch.no_grad():
+        for name, value in state.items():
+            base = base_state.get(name)
+            if base is not None and value.is_floating_point() and base.shape == value.shape:
+                value.mul_(weight).add_(base.to(value.device, value.dtype), alpha=1 - weight)
+    return float(weight)
+
+
+def _silver(project: Any, data: _Data, schedule: Schedule, config: TrainConfig, device: Any,
+            reporter: Reporter) -> tuple[list[tuple[str, str, float]], dict[str, Any] | None]:
+    """Silver pairs for the run (Augmented SBERT, core/augment.py), when its schedule asks for them:
+    never a dev or test pair, nor a pair sharing a sentence with one."""
+    if not schedule.silver or _world_size() > 1:
+        return [], None
+    from stsstudio.core import augment
+
+    gold = list(zip(data.train.sentence1, data.train.sentence2, data.train.scores))
+    held_out = {*data.dev.sentence1, *data.dev.sentence2}   # the project's dev and test are always out
+    # The cross-encoder starts from the run's base model when it is a folder (the embedded one else).
+    folder = config.base_model if config.base_model and Path(config.base_model).is_dir() else None
+    made = augment.silver_pairs(project, gold=gold, exclude_sentences=held_out, n_silver=schedule.silver,
+                                seed=int(config.seed), device=device.id, cancel=reporter.is_cancelled,
+                                status=reporter.status, base=folder, model=folder or "base")
+    if not made.pairs:
+        return [], None
+    reporter.status(made.description + ".")
+    return list(made.pairs), {"pairs": len(made.pairs), "description": made.description,
+                              "seconds": round(made.seconds, 1)}
 
 
 # --------------------------------------------------------------------------------------
@@ -758,14 +815,14 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     reporter = reporter if reporter is not None and _rank() == 0 else NullReporter()
-    run = project.run(int(run_id))
+    run = project.runs.get(int(run_id))
     if run is None:
         raise TrainingError(f"The project has no run {run_id}.")
     if run.status == "running" and _rank() == 0:
         raise TrainingError(f"Run {run_id} is still running.")
     if run.status == "finished":
         raise TrainingError(f"Run {run_id} has already finished; start a new run to train further.")
-    checkpoint = _last_checkpoint(project.run_dir(run.id) / "checkpoints")
+    checkpoint = _last_checkpoint(project.runs.folder(run.id) / "checkpoints")
     if checkpoint is None:
         raise TrainingError(f"Run {run_id} has no checkpoint to resume from; start a new run instead.")
     _check_checkpoint(run_id, checkpoint)
@@ -787,8 +844,8 @@ def resume(project: Any, run_id: int, reporter: Reporter | None = None,
     model = load_model(run.base_model, device=dev.id, max_seq_length=config.max_seq_length)
     step = int(checkpoint.name.split("-")[1])
     if _rank() == 0:
-        project.delete_metrics_after(run.id, step)
-        project.update_run(run.id, status="running", pid=os.getpid(), finished_at=None,
+        project.runs.delete_metrics_after(run.id, step)
+        project.runs.update(run.id, status="running", pid=os.getpid(), finished_at=None,
                            message=f"resumed from step {step}", device=dev.id)
     reporter.status(f"Resuming run {run.id} from step {step}.")
     with no_library_gc():
@@ -819,222 +876,304 @@ def _share_run_id(run_id: int | None) -> int:
     return int(run_id)
 
 
+@dataclass
+class _RunState:
+    """One run's moving parts, passed between the steps of :func:`_run`."""
+
+    project: Any
+    config: TrainConfig
+    reporter: Reporter
+    model: Any
+    data: _Data
+    device: Any
+    base_name: str
+    run_id: int | None
+    checkpoint: Path | None
+    previous_seconds: float
+    base_dev_spearman: float | None
+    schedule: Schedule
+    world: int = 1
+    writer: bool = True
+    silver: list[tuple[str, str, float]] = field(default_factory=list)
+    silver_note: dict[str, Any] | None = None
+    run_dir: Path = Path()
+    t0: float = 0.0
+    status: str = "finished"
+    message: str = ""
+    error: BaseException | None = None
+    failure: UserError | None = None   # the typed error of a failed run (not raised: the run stands)
+
+    @property
+    def bs(self) -> int:
+        return int(self.config.batch_size)
+
+    @property
+    def has_dev(self) -> bool:
+        return len(self.data.dev) > 0
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def best_dir(self) -> Path:
+        return self.run_dir / "best"
+
+
 def _run(project: Any, config: TrainConfig, reporter: Reporter, model: Any, data: _Data, device: Any,
          base_name: str, *, run_id: int | None, checkpoint: Path | None, previous_seconds: float = 0.0,
          base_dev_spearman: float | None = None) -> RunResult:
-    from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from transformers import PrinterCallback
+    rank, world = _rank(), _world_size()
+    s = _RunState(project, config, reporter, model, data, device, base_name, run_id, checkpoint,
+                  previous_seconds, base_dev_spearman, _schedule(config, len(data.train), len(data.dev)),
+                  world=world, writer=rank == 0)
+    if checkpoint is None:
+        s.silver, s.silver_note = _silver(project, data, s.schedule, config, device, reporter)
+    if s.silver:   # at least one pass over gold and silver together
+        s.schedule = replace(s.schedule, steps=max(s.schedule.steps, math.ceil(
+            (len(data.train) + len(s.silver)) / world / s.bs)))
+    eval_steps = int(config.eval_steps) if config.eval_steps else max(1, round(s.schedule.steps / 10))
+    if s.writer and s.run_id is None:
+        _create_run_record(s, eval_steps)
+    reporter.status(s.schedule.describe() + ".")
+    args = _training_args(s, eval_steps)
+    s.t0 = time.perf_counter()
+    cv_summary: dict[str, Any] | None = None
+    if checkpoint is not None and data.cv_folds:   # a resumed run keeps an estimate made before
+        run = project.runs.get(s.run_id)
+        cv_summary = ((run.summary or {}).get("cv") if run is not None else None) or None
+    base_state = _copy_state(model) if s.schedule.blend < 1 else None
+    sink = _RunSink(project if s.writer else None, s.run_id)
+    callback = _make_callback(reporter, sink, device.id, s.checkpoints,
+                              s.best_dir if (s.schedule.select_best and s.has_dev and s.writer) else None)
+    if base_dev_spearman is not None:
+        callback.base = (base_dev_spearman, float("nan"))
+    evaluator = _make_evaluator(data.dev, s.bs) if s.has_dev else None
+    trainer = _trainer(s, args, callback, evaluator)
+    _train_loop(s, trainer, sink, callback)
+    steps = int(trainer.state.global_step)
+    blended = None
+    if base_state is not None and s.status == "finished" and callback.best_saved is None:
+        blended = blend_with_base(trainer.model, base_state, s.schedule.blend)
+        callback.evals.pop(steps, None)     # evaluate the blended model, which is the one kept
+    kept_step, model_dir = _keep_model(s, trainer, callback, evaluator, steps)
+    seconds = previous_seconds + time.perf_counter() - s.t0
+    summary, comparison, dev_ci, dev_sp, ceiling = _summarise(s, callback, evaluator, kept_step, cv_summary)
+    if blended is not None:
+        summary["blend"] = blended
+    base = callback.base[0] if callback.base else base_dev_spearman
+    _final_message(s, comparison, dev_sp, base)
+    if s.status == "finished" and s.writer:
+        # A finished run keeps its model only: no optimizer state, no resume checkpoints.
+        shutil.rmtree(s.checkpoints, ignore_errors=True)
+        shutil.rmtree(s.best_dir, ignore_errors=True)
+    kept = callback.evals.get(kept_step)
+    sink.flush()
+    sink.update(status=s.status, finished_at=time.time(), seconds=seconds, steps=steps,
+                best_dev_spearman=dev_sp, best_step=kept_step if kept else None,
+                model_dir=model_dir, message=s.message or None, base_dev_spearman=base, summary=summary)
+    steps_per_epoch = math.ceil(math.ceil(len(data.train) / world) / s.bs)
+    result = RunResult(
+        run_id=s.run_id, status=s.status, device=device.id, steps=steps, seconds=seconds,  # type: ignore[arg-type]
+        base_dev_spearman=base, dev_spearman=dev_sp,
+        dev_pearson=kept[1] if kept and math.isfinite(kept[1]) else None, model_dir=model_dir,
+        message=s.message, eval_seconds=callback.eval_seconds,
+        pairs=_pairs_seen(steps, steps_per_epoch, s.bs * world, len(data.train)),
+        dev_spearman_ci=dev_ci, verdict=(comparison or {}).get("verdict", ""),
+        outcome=(comparison or {}).get("outcome", ""), comparison=comparison,
+        schedule=s.schedule.as_dict(), cv=cv_summary, human_ceiling=ceiling, error=s.failure,
+        estimate=summary.get("estimate"), label_curve=summary.get("label_curve"))
+    _report_end(s, result)
+    return result
+
+
+def _report_end(s: _RunState, result: RunResult) -> None:
+    if s.status == "finished":
+        s.reporter.finished(result)
+    elif s.status == "cancelled":
+        s.reporter.cancelled()
+    else:
+        s.reporter.failed(s.message)
+    if s.error is not None:
+        raise s.error
+
+
+def _create_run_record(s: _RunState, eval_steps: int) -> None:
+    record = s.config.as_dict()
+    record.update(base_model=s.base_name, device=s.device.id, train_pairs=len(s.data.train),
+                  dev_pairs=len(s.data.dev), dev_held_out=s.data.held_out, eval_steps=eval_steps,
+                  world_size=s.world, cv_folds=s.data.cv_folds, schedule=s.schedule.as_dict())
+    loss_name = s.schedule.loss + ("+matryoshka" if s.config.matryoshka else "")
+    s.run_id = s.project.runs.create(base_model=s.base_name, loss=loss_name, config=record,
+                                     device=s.device.id)
+    run_dir = s.project.runs.folder(s.run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    s.project.runs.update(s.run_id, total_steps=s.schedule.steps)
+    s.project.runs.record_pairs(s.run_id, s.data.train.ids, s.data.dev.ids)
+
+
+def _fitted(s: _RunState) -> _Split:
+    """The pairs the run trains on: gold, then silver."""
+    t = s.data.train
+    return _Split(t.sentence1 + [p[0] for p in s.silver], t.sentence2 + [p[1] for p in s.silver],
+                  t.scores + [float(p[2]) for p in s.silver])
+
+
+def _training_args(s: _RunState, eval_steps: int) -> Any:
+    from sentence_transformers import SentenceTransformerTrainingArguments
 
     from stsstudio.core.devices import precision_for
 
-    rank, world = _rank(), _world_size()
-    writer = rank == 0
-    bs = int(config.batch_size)
-    schedule = _schedule(config, len(data.train), len(data.dev))
-    steps_per_epoch = math.ceil(math.ceil(len(data.train) / world) / bs)
-    total = schedule.steps
-    eval_steps = int(config.eval_steps) if config.eval_steps else max(1, round(total / 10))
-    resuming = checkpoint is not None
-    has_dev = len(data.dev) > 0
-
-    if writer and run_id is None:
-        record = config.as_dict()
-        record.update(base_model=base_name, device=device.id, train_pairs=len(data.train),
-                      dev_pairs=len(data.dev), dev_held_out=data.held_out, eval_steps=eval_steps,
-                      world_size=world, cv_folds=data.cv_folds, schedule=schedule.as_dict())
-        loss_name = schedule.loss + ("+matryoshka" if config.matryoshka else "")
-        run_id = project.create_run(base_model=base_name, loss=loss_name, config=record, device=device.id)
-        run_dir = project.run_dir(run_id)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-        project.update_run(run_id, total_steps=total)
-        project.record_run_pairs(run_id, data.train.ids, data.dev.ids)
-    reporter.status(schedule.describe() + ".")
-
-    precision = precision_for(device)
-    lengths = _pair_lengths(model, data.train) if config.group_by_length else None
+    precision = precision_for(s.device)
+    total, has_dev = s.schedule.steps, s.has_dev
+    lengths = _pair_lengths(s.model, _fitted(s)) if s.config.group_by_length else None
     args_kwargs: dict[str, Any] = dict(
         # max_steps always set: "Max steps" is a hard cap, and the epoch count follows from it.
-        num_train_epochs=math.ceil(schedule.epochs), max_steps=total,
-        per_device_train_batch_size=bs, per_device_eval_batch_size=bs,
-        learning_rate=schedule.learning_rate, warmup_steps=math.ceil(total * schedule.warmup_ratio),
-        seed=int(config.seed), data_seed=int(config.seed),
+        num_train_epochs=math.ceil(s.schedule.epochs), max_steps=total,
+        per_device_train_batch_size=s.bs, per_device_eval_batch_size=s.bs,
+        learning_rate=s.schedule.learning_rate, warmup_steps=math.ceil(total * s.schedule.warmup_ratio),
+        seed=int(s.config.seed), data_seed=int(s.config.seed),
         eval_strategy="steps" if has_dev else "no", eval_steps=eval_steps if has_dev else None,
-        eval_on_start=has_dev and not resuming,
+        eval_on_start=has_dev and s.checkpoint is None,
         # One resumable checkpoint at a time; the best model (weights only) is kept by the callback.
         save_strategy="steps", save_steps=eval_steps, save_total_limit=1,
         logging_strategy="steps", logging_steps=1, logging_nan_inf_filter=False,
-        report_to="none", disable_tqdm=True, use_cpu=device.kind == "cpu",
-        bf16=precision["bf16"], fp16=precision["fp16"], dataloader_pin_memory=device.kind == "cuda",
+        report_to="none", disable_tqdm=True, use_cpu=s.device.kind == "cpu",
+        bf16=precision["bf16"], fp16=precision["fp16"], dataloader_pin_memory=s.device.kind == "cuda",
     )
     if lengths is not None:
         args_kwargs["batch_sampler"] = _LengthGrouping(lengths)
-    placeholder = str(project.runs_dir / (str(run_id) if run_id is not None else "_pending") / "checkpoints")
+    placeholder = str(s.project.runs_dir / (str(s.run_id) if s.run_id is not None else "_pending")
+                      / "checkpoints")
     args = SentenceTransformerTrainingArguments(output_dir=placeholder, **args_kwargs)
     _ = args.device  # initialises torch.distributed under torchrun
-    run_id = _share_run_id(run_id)
-    run_dir = project.run_dir(run_id)
-    checkpoints = run_dir / "checkpoints"
-    best_dir = run_dir / "best"
-    args.output_dir = str(checkpoints)
+    s.run_id = _share_run_id(s.run_id)
+    s.run_dir = s.project.runs.folder(s.run_id)
+    args.output_dir = str(s.checkpoints)
+    return args
 
-    t0 = time.perf_counter()
-    cv_summary: dict[str, Any] | None = None
-    if data.cv_folds:
-        if resuming:
-            run = project.run(run_id)
-            cv_summary = (run.summary or {}).get("cv") if run is not None else None
-        elif config.extra.get("cv_estimate") is False:
-            # The folds only estimate: the final model is the same without them (bench/small_data.py).
-            reporter.status("Cross-validation skipped: training the final model on every label.")
-        else:
-            try:
-                cv_summary = _cross_validate(model, data, config, schedule, device, reporter, precision)
-            except _CancelledDuringCV:
-                seconds = previous_seconds + time.perf_counter() - t0
-                if writer:
-                    project.update_run(run_id, status="cancelled", finished_at=time.time(), seconds=seconds,
-                                       steps=0, message="Cancelled during cross-validation.")
-                reporter.cancelled()
-                return RunResult(run_id=run_id, status="cancelled", device=device.id, steps=0,
-                                 seconds=seconds,
-                                 base_dev_spearman=None, dev_spearman=None, dev_pearson=None, model_dir=None,
-                                 message="Cancelled during cross-validation.")
-            if writer:
-                project.update_run(run_id, summary={"cv": cv_summary},
-                                   base_dev_spearman=cv_summary["base_spearman"],
-                                   best_dev_spearman=cv_summary["spearman"])
 
-    sink = _RunSink(project if writer else None, run_id)
-    callback = _make_callback(reporter, sink, device.id, checkpoints,
-                              best_dir if (schedule.select_best and has_dev and writer) else None)
-    if base_dev_spearman is not None:
-        callback.base = (base_dev_spearman, float("nan"))
-    train_ds = Dataset.from_dict({"sentence1": data.train.sentence1, "sentence2": data.train.sentence2,
-                                  "score": data.train.scores})
-    evaluator = _make_evaluator(data.dev, bs) if has_dev else None
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_ds,
-                                         loss=build_loss(schedule.loss, model, matryoshka=config.matryoshka),
+def _trainer(s: _RunState, args: Any, callback: Any, evaluator: Any) -> Any:
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer
+    from transformers import PrinterCallback
+
+    fitted = _fitted(s)
+    train_ds = Dataset.from_dict({"sentence1": fitted.sentence1, "sentence2": fitted.sentence2,
+                                  "score": fitted.scores})
+    loss = build_loss(s.schedule.loss, s.model, matryoshka=s.config.matryoshka)
+    trainer = SentenceTransformerTrainer(model=s.model, args=args, train_dataset=train_ds, loss=loss,
                                          evaluator=evaluator, callbacks=[callback])
     trainer.remove_callback(PrinterCallback)  # it prints log dicts on stdout
+    return trainer
 
-    status, message, error = "finished", "", None
-    failure: UserError | None = None   # the typed error of a failed run (not raised: the run stands)
+
+def _train_loop(s: _RunState, trainer: Any, sink: _RunSink, callback: Any) -> None:
+    """Train; a failure marks the run (typed where we know it), Ctrl+C marks it interrupted."""
     try:
-        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        trainer.train(resume_from_checkpoint=str(s.checkpoint) if s.checkpoint else None)
     except KeyboardInterrupt:
         sink.flush()
-        sink.update(status="interrupted", seconds=previous_seconds + time.perf_counter() - t0,
+        sink.update(status="interrupted", seconds=s.previous_seconds + time.perf_counter() - s.t0,
                     steps=int(trainer.state.global_step),
                     message="Stopped by the user; resume it from its last checkpoint.")
         raise
     except Exception as exc:  # noqa: BLE001 - every failure must leave the run marked failed
         if _is_oom(exc):  # the one place torch's out-of-memory becomes our typed error
-            status = "failed"
-            failure = OutOfMemory(f"The {device.kind.upper()} ran out of memory at batch size {bs}.",
-                                  hint=f"Lower the batch size (e.g. {max(1, bs // 2)}) or the max sequence "
-                                  "length, or train on the CPU.")
+            s.status = "failed"
+            s.failure = OutOfMemory(f"The {s.device.kind.upper()} ran out of memory at batch size {s.bs}.",
+                                    hint=f"Lower the batch size (e.g. {max(1, s.bs // 2)}) or the max "
+                                    "sequence length, or train on the CPU.")
         else:
-            status, message, error = "failed", f"Training failed: {type(exc).__name__}: {exc}", exc
-    steps = int(trainer.state.global_step)
-    if status == "finished" and callback.nan_step is not None:
-        status = "failed"
-        rate = schedule.learning_rate
-        failure = LossNotANumber(f"The loss became NaN (not a number) at step {callback.nan_step}: training "
-                                 "diverged.", hint=f"Lower the learning rate (it was {rate:g}; try "
-                                 f"{rate / 10:g}) or increase the warmup, then start again.")
-    elif status == "finished" and callback.cancel_requested:
-        status = "cancelled"
-    if failure is not None:
-        message = str(failure)
+            s.status, s.message, s.error = "failed", f"Training failed: {type(exc).__name__}: {exc}", exc
+    if s.status == "finished" and callback.nan_step is not None:
+        s.status = "failed"
+        rate = s.schedule.learning_rate
+        s.failure = LossNotANumber(f"The loss became NaN (not a number) at step {callback.nan_step}: "
+                                   "training diverged.", hint=f"Lower the learning rate (it was {rate:g}; "
+                                   f"try {rate / 10:g}) or increase the warmup, then start again.")
+    elif s.status == "finished" and callback.cancel_requested:
+        s.status = "cancelled"
+    if s.failure is not None:
+        s.message = str(s.failure)
 
-    # The kept model: the best checkpoint where the dev set can tell checkpoints apart, else the
-    # model at the end of the schedule (see core/schedule.py SELECT_BEST_MIN_DEV).
+
+def _keep_model(s: _RunState, trainer: Any, callback: Any, evaluator: Any,
+                steps: int) -> tuple[int, str | None]:
+    """The kept model: the best checkpoint where the dev set can tell checkpoints apart, else the
+    model at the end of the schedule (see core/schedule.py SELECT_BEST_MIN_DEV); saved as model/."""
     kept_step = steps
-    if status in ("finished", "cancelled") and evaluator is not None and steps not in callback.evals:
+    if s.status in ("finished", "cancelled") and evaluator is not None and steps not in callback.evals:
         callback.record(steps, float(trainer.state.epoch or 0.0),
                         {f"eval_{k}": v for k, v in evaluator(trainer.model, steps=steps).items()})
-    if callback.best_saved is not None and (best_dir / "config.json").is_file():
+    if callback.best_saved is not None and (s.best_dir / "config.json").is_file():
         final = callback.evals.get(steps, (float("-inf"),))[0]
         if callback.evals[callback.best_saved][0] > final:
             kept_step = callback.best_saved
-    kept = callback.evals.get(kept_step)
-    model_dir: str | None = None
-    if status in ("finished", "cancelled") and writer:
-        target = run_dir / "model"
-        try:
-            if kept_step != steps:
-                if target.exists():
-                    shutil.rmtree(target)
-                os.replace(best_dir, target)
-            else:
-                _save_model(trainer.model, target)
-            from stsstudio.core.paths import apply_umask_tree
+    if s.status not in ("finished", "cancelled") or not s.writer:
+        return kept_step, None
+    target = s.run_dir / "model"
+    try:
+        if kept_step != steps:
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(s.best_dir, target)
+        else:
+            _save_model(trainer.model, target)
+        from stsstudio.core.paths import apply_umask_tree
 
-            apply_umask_tree(target)   # safetensors writes the weights 0600 whatever the umask
-            model_dir = str(target)
-        except OSError as exc:
-            status, message = "failed", f"Could not save the model to {target}: {exc}"
-    seconds = previous_seconds + time.perf_counter() - t0
-    base = callback.base[0] if callback.base else base_dev_spearman
+        apply_umask_tree(target)   # safetensors writes the weights 0600 whatever the umask
+        return kept_step, str(target)
+    except OSError as exc:
+        s.status, s.message = "failed", f"Could not save the model to {target}: {exc}"
+        return kept_step, None
 
-    summary: dict[str, Any] = {"schedule": schedule.as_dict(), "kept_step": kept_step}
+
+def _summarise(s: _RunState, callback: Any, evaluator: Any, kept_step: int,
+               cv_summary: dict[str, Any] | None) -> tuple[dict[str, Any], Any, Any, Any, Any]:
+    """The run's summary: schedule, verdict against the base model, interval, what follows."""
+    summary: dict[str, Any] = {"schedule": s.schedule.as_dict(), "kept_step": kept_step}
     comparison = None
     dev_ci: tuple[float, float] | None = None
+    kept = callback.evals.get(kept_step)
     if evaluator is not None and kept is not None:
         dev_ci = callback.cis.get(kept_step)
         kept_pred = evaluator.predictions.get(kept_step)
-        base_pred = _base_predictions(run_dir, evaluator, writer)
+        base_pred = _base_predictions(s.run_dir, evaluator, s.writer)
         if kept_pred is not None and base_pred is not None and len(base_pred) == len(kept_pred):
             from stsstudio.core import stats
 
-            what = "held-out pairs" if data.held_out else "dev pairs"
-            comparison = stats.compare_to_base(kept_pred, base_pred, data.dev.scores, what=what).as_dict()
+            what = "held-out pairs" if s.data.held_out else "dev pairs"
+            comparison = stats.compare_to_base(kept_pred, base_pred, s.data.dev.scores, what=what).as_dict()
     elif cv_summary is not None:
         comparison = cv_summary["comparison"]
         dev_ci = tuple(cv_summary["spearman_ci"])  # type: ignore[assignment]
         summary["cv"] = cv_summary
     if comparison is not None:
         summary.update(outcome=comparison["outcome"], verdict=comparison["verdict"], comparison=comparison)
+    if s.status == "finished" and s.config.estimate and s.world == 1:
+        # What core/estimate.py adds after the model is handed over (the views show it pending).
+        summary["estimate"] = {"status": "pending", "folds": s.data.cv_folds}
+    if s.silver_note:
+        summary["silver"] = s.silver_note
     if dev_ci is not None:
         summary["dev_spearman_ci"] = list(dev_ci)
     dev_sp = kept[0] if kept else (cv_summary["spearman"] if cv_summary else None)
-    ceiling = _human_ceiling(project, dev_sp) if writer and has_dev and not data.held_out else None
+    ceiling = (_human_ceiling(s.project, dev_sp) if s.writer and s.has_dev and not s.data.held_out
+               else None)
     if ceiling is not None:
         summary["human_ceiling"] = ceiling
-    if status == "finished" and comparison is not None and comparison["outcome"] == "worse":
-        message = comparison["verdict"]
-    elif (status == "finished" and comparison is None and dev_sp is not None and base is not None
+    return summary, comparison, dev_ci, dev_sp, ceiling
+
+
+def _final_message(s: _RunState, comparison: Any, dev_sp: float | None, base: float | None) -> None:
+    if s.status == "finished" and comparison is not None and comparison["outcome"] == "worse":
+        s.message = comparison["verdict"]
+    elif (s.status == "finished" and comparison is None and dev_sp is not None and base is not None
           and dev_sp < base):
-        message = (f"The fine-tuned model ({dev_sp:.4f}) did not beat the base model ({base:.4f}) "
-                   "on dev Spearman.")
-    if status == "finished" and writer:
-        # A finished run keeps its model only: no optimizer state, no resume checkpoints.
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        shutil.rmtree(best_dir, ignore_errors=True)
-    sink.flush()
-    sink.update(status=status, finished_at=time.time(), seconds=seconds, steps=steps,
-                best_dev_spearman=dev_sp, best_step=kept_step if kept else None,
-                model_dir=model_dir, message=message or None, base_dev_spearman=base, summary=summary)
-    result = RunResult(
-        run_id=run_id, status=status, device=device.id, steps=steps, seconds=seconds,
-        base_dev_spearman=base, dev_spearman=dev_sp,
-        dev_pearson=kept[1] if kept and math.isfinite(kept[1]) else None, model_dir=model_dir,
-        message=message, eval_seconds=callback.eval_seconds,
-        pairs=_pairs_seen(steps, steps_per_epoch, bs * world, len(data.train)),
-        dev_spearman_ci=dev_ci, verdict=(comparison or {}).get("verdict", ""),
-        outcome=(comparison or {}).get("outcome", ""), comparison=comparison,
-        schedule=schedule.as_dict(), cv=cv_summary, human_ceiling=ceiling, error=failure)
-    if status == "finished":
-        reporter.finished(result)
-    elif status == "cancelled":
-        reporter.cancelled()
-    else:
-        reporter.failed(message)
-    if error is not None:
-        raise error
-    return result
+        s.message = (f"The fine-tuned model ({dev_sp:.4f}) did not beat the base model ({base:.4f}) "
+                     "on dev Spearman.")
 
 
 def _human_ceiling(project: Any, model_spearman: float | None) -> dict[str, Any] | None:
@@ -1073,89 +1212,3 @@ def _base_predictions(run_dir: Path, evaluator: Any, writer: bool) -> Any:
         except (OSError, ValueError):
             return None
     return None
-
-
-class _CancelledDuringCV(Exception):
-    pass
-
-
-def _cross_validate(model: Any, data: _Data, config: TrainConfig, schedule: Schedule, device: Any,
-                    reporter: Reporter, precision: dict[str, Any]) -> dict[str, Any]:
-    """k-fold estimate for a small project: train on k-1 folds with the run's schedule, predict the
-    held-out fold; compare the out-of-fold predictions with the base model's on every label.
-
-    The models are thrown away: the run's model then trains on every label.
-    """
-    import copy
-    import tempfile
-
-    import numpy as np
-    from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from transformers import PrinterCallback, TrainerCallback
-
-    from stsstudio.core import stats
-
-    k = data.cv_folds
-    n = len(data.train)
-    gold = np.asarray(data.train.scores, dtype=float)
-
-    def predict(m: Any, split: _Split) -> Any:
-        e1 = m.encode(split.sentence1, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        e2 = m.encode(split.sentence2, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        return (np.asarray(e1, float) * np.asarray(e2, float)).sum(axis=1)
-
-    reporter.status(f"Cross-validation: scoring the {n} labels with the base model…")
-    base_pred = predict(model, data.train)
-    oof = np.zeros(n)
-    fold_spearman: list[float] = []
-    initial = copy.deepcopy(model.state_dict())
-
-    class Cancel(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
-            if reporter.is_cancelled():
-                control.should_training_stop = True
-                self.stopped = True
-            return control
-
-    for i, val_idx in enumerate(kfold(n, k, config.seed)):
-        if reporter.is_cancelled():
-            raise _CancelledDuringCV()
-        reporter.status(f"Cross-validation: fold {i + 1} of {k}…")
-        val = set(val_idx)
-        fit = data.train.subset([j for j in range(n) if j not in val])
-        fold_model = copy.deepcopy(model)
-        fold_model.load_state_dict(initial)
-        fold_schedule = _schedule(config, len(fit), 0)
-        cancel = Cancel()
-        cancel.stopped = False
-        with tempfile.TemporaryDirectory(prefix="stsstudio_cv_") as tmp:
-            args = SentenceTransformerTrainingArguments(
-                output_dir=tmp, max_steps=fold_schedule.steps,
-                num_train_epochs=math.ceil(fold_schedule.epochs),
-                per_device_train_batch_size=int(config.batch_size), learning_rate=fold_schedule.learning_rate,
-                warmup_steps=math.ceil(fold_schedule.steps * fold_schedule.warmup_ratio),
-                seed=int(config.seed) + i + 1, data_seed=int(config.seed) + i + 1,
-                eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none",
-                disable_tqdm=True, use_cpu=device.kind == "cpu", bf16=precision["bf16"],
-                fp16=precision["fp16"])
-            ds = Dataset.from_dict({"sentence1": fit.sentence1, "sentence2": fit.sentence2,
-                                    "score": fit.scores})
-            trainer = SentenceTransformerTrainer(model=fold_model, args=args, train_dataset=ds,
-                                                 loss=build_loss(fold_schedule.loss, fold_model,
-                                                                 matryoshka=config.matryoshka),
-                                                 callbacks=[cancel])
-            trainer.remove_callback(PrinterCallback)
-            trainer.train()
-        if cancel.stopped:
-            raise _CancelledDuringCV()
-        pred = predict(fold_model, data.train.subset(val_idx))
-        oof[val_idx] = pred
-        fold_spearman.append(stats.spearman(pred, gold[val_idx]))
-        del fold_model, trainer
-    comparison = stats.compare_to_base(oof, base_pred, gold, what=f"labels ({k}-fold cross-validation)")
-    return {
-        "folds": k, "fold_spearman": fold_spearman, "spearman": comparison.tuned,
-        "spearman_ci": list(comparison.tuned_ci), "base_spearman": comparison.base,
-        "comparison": comparison.as_dict(),
-    }

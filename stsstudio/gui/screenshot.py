@@ -33,7 +33,7 @@ def _settle(app, msecs: int) -> None:
 
 
 def _wait_for_workers(app, timeout_s: float) -> None:
-    from stsstudio.gui.workers import active_workers
+    from stsstudio.gui.common.workers import active_workers
 
     deadline = time.monotonic() + timeout_s
     while active_workers() and time.monotonic() < deadline:
@@ -68,10 +68,10 @@ def screenshot(project: str, out: str, view: str = "pairs", size: tuple[int, int
 
 def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], tmp: Path) -> int:
     from stsstudio.core.store import Project, ProjectLockedError
-    from stsstudio.gui import settings
-    from stsstudio.gui.application import create_application
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.shell import settings
+    from stsstudio.gui.shell.application import create_application
+    from stsstudio.gui.shell.main_window import MainWindow
 
     app = create_application(["stsstudio"])
     settings.set(settings.ANNOTATOR, "demo")
@@ -96,13 +96,13 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
         else:
             ctx.set_project(project)
         if view == "agreement":  # the Agreement panel's own window
-            from stsstudio.gui.agreement_panel import AgreementDialog
+            from stsstudio.gui.annotators.agreement_panel import AgreementDialog
 
             window = AgreementDialog(project)
         else:
             window = MainWindow(ctx)
         window.resize(*size)
-        from stsstudio.gui.comfort import keep_size
+        from stsstudio.gui.shell.comfort import keep_size
 
         keep_size(window)   # the size asked for, even beyond the screen
         window.show()
@@ -116,7 +116,7 @@ def _screenshot(project_arg: str, out: Path, view: str, size: tuple[int, int], t
             prepare()
         _wait_for_workers(app, 120)
         if "torch" in sys.modules:  # a view loaded the ML stack: say so, as the app would
-            from stsstudio.gui.application import load_ml_stack
+            from stsstudio.gui.shell.application import load_ml_stack
 
             ctx.ml_ready, ctx.device_label = True, load_ml_stack()
             ctx.mlReady.emit()

@@ -20,26 +20,26 @@ def test_keys_join_case_spaces_zero_width_and_unicode_forms():
 
 
 def test_labels_under_four_spellings_are_one_annotator(project):
-    project.insert_pairs([("a b", "c d", None, "train", 1, None)])
+    project.pairs.insert([("a b", "c d", None, "train", 1, None)])
     for i, name in enumerate(SPELLINGS):
-        project.set_label(1, i / 10, annotator=name)
-    labels = project.annotator_labels()
+        project.labels.set(1, i / 10, annotator=name)
+    labels = project.labels.by_annotator()
     assert labels == [(1, "train", "Alice", (len(SPELLINGS) - 1) / 10)]  # one annotator, latest label
-    project.adjudicate(1, 0.5, annotator="ALICE ")
-    assert {h.annotator for h in project.label_history(1)} == {"Alice"}
+    project.labels.adjudicate(1, 0.5, annotator="ALICE ")
+    assert {h.annotator for h in project.labels.history(1)} == {"Alice"}
 
 
 def test_assignments_and_merges_join_spellings_and_say_so(project, tmp_path, capsys):
-    project.insert_pairs([(f"s {i}", f"t {i}", None, "train", i + 1, None) for i in range(6)])
-    project.set_label(1, 0.2, annotator="Alice")
-    summary = project.assign_overlap(["alice", "Bob", " ALICE", "bob"], 0.5, seed=1)
+    project.pairs.insert([(f"s {i}", f"t {i}", None, "train", i + 1, None) for i in range(6)])
+    project.labels.set(1, 0.2, annotator="Alice")
+    summary = project.assignments.assign(["alice", "Bob", " ALICE", "bob"], 0.5, seed=1)
     assert sorted(summary) == ["Alice", "Bob"]
     project.close()
     assert main(["assign-overlap", str(project.path), "alice", "Bob", "bob", "--overlap", "50"]) == 0
     assert "Spellings of one annotator joined: 'alice' as 'Alice', 'bob' as 'Bob'" in \
         capsys.readouterr().out
     project = Project.open(project.path)
-    assert project.assigned_pair_ids("ALICE") == project.assigned_pair_ids("Alice")
+    assert project.assignments.pair_ids("ALICE") == project.assignments.pair_ids("Alice")
     labels = tmp_path / "labels.csv"
     labels.write_text("sentence1,sentence2,score,annotator\ns 1,t 1,0.9,alice\ns 2,t 2,0.4,Al\u200bice\n"
                       "s 3,t 3,0.6, bob \n", encoding="utf-8")
@@ -51,5 +51,5 @@ def test_assignments_and_merges_join_spellings_and_say_so(project, tmp_path, cap
     out = capsys.readouterr().out
     assert "spellings of one annotator joined: " in out and "'alice' as 'Alice'" in out, out
     with Project.open(project.path, readonly=True) as p:
-        assert sorted({a for _p, _s, a, _v in p.annotator_labels()}) == ["Alice", "Bob"]
+        assert sorted({a for _p, _s, a, _v in p.labels.by_annotator()}) == ["Alice", "Bob"]
 

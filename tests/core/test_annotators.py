@@ -19,7 +19,7 @@ from stsstudio.core.store import Project
 def _pairs(project: Project, n: int, split: str = "train", scored: bool = False) -> list[int]:
     rows = [(f"sentence one number {i}", f"sentence two number {i}", (i % 5) / 4 if scored else None,
              split, i + 1, None) for i in range(n)]
-    report = project.insert_pairs(rows, source="test.csv")
+    report = project.pairs.insert(rows, source="test.csv")
     return list(range(report.first_id, report.last_id + 1))
 
 
@@ -29,61 +29,61 @@ def _pairs(project: Project, n: int, split: str = "train", scored: bool = False)
 
 def test_target_is_mean_of_latest_labels_and_training_reads_it(project):
     ids = _pairs(project, 3)
-    project.set_label(ids[0], 0.2, "ann")
-    project.set_label(ids[0], 0.4, "ann")    # a revision: ann's latest is 0.4
-    project.set_label(ids[0], 0.9, "bob")
-    project.set_label(ids[1], 0.7, "ann")    # one annotator: exactly their label
-    assert project.pair(ids[0]).score == pytest.approx(0.65)
-    assert project.pair(ids[1]).score == 0.7
-    assert project.label_summaries(ids) == {ids[0]: (2, pytest.approx(0.5)), ids[1]: (1, 0.0)}
+    project.labels.set(ids[0], 0.2, "ann")
+    project.labels.set(ids[0], 0.4, "ann")    # a revision: ann's latest is 0.4
+    project.labels.set(ids[0], 0.9, "bob")
+    project.labels.set(ids[1], 0.7, "ann")    # one annotator: exactly their label
+    assert project.pairs.get(ids[0]).score == pytest.approx(0.65)
+    assert project.pairs.get(ids[1]).score == 0.7
+    assert project.labels.summaries(ids) == {ids[0]: (2, pytest.approx(0.5)), ids[1]: (1, 0.0)}
     # What training reads is the mean.
     from stsstudio.core.training import _split
 
-    train = _split(project.labeled_pairs("train"))
+    train = _split(project.pairs.labeled("train"))
     assert train.scores == [pytest.approx(0.65), 0.7]
     # Median as a project option (three annotators make it differ from the mean).
-    project.set_label(ids[0], 1.0, "cy")
-    assert project.pair(ids[0]).score == pytest.approx((0.4 + 0.9 + 1.0) / 3)
-    assert project.set_label_aggregate("median") == 1
-    assert project.pair(ids[0]).score == pytest.approx(0.9)
-    assert project.label_aggregate == "median"
+    project.labels.set(ids[0], 1.0, "cy")
+    assert project.pairs.get(ids[0]).score == pytest.approx((0.4 + 0.9 + 1.0) / 3)
+    assert project.labels.set_aggregate("median") == 1
+    assert project.pairs.get(ids[0]).score == pytest.approx(0.9)
+    assert project.labels.aggregate == "median"
     with pytest.raises(UserError):
-        project.set_label_aggregate("mode")
+        project.labels.set_aggregate("mode")
 
 
 def test_imported_label_gives_way_to_a_person(project):
     ids = _pairs(project, 2, scored=True)
-    project.set_label(ids[1], 0.1, "ann")
-    assert project.pair(ids[1]).score == 0.1  # a correction, not a mean with the import
-    assert [(a, s) for _p, _sp, a, s in project.annotator_labels(pair_ids=[ids[1]])] == [("ann", 0.1)]
+    project.labels.set(ids[1], 0.1, "ann")
+    assert project.pairs.get(ids[1]).score == 0.1  # a correction, not a mean with the import
+    assert [(a, s) for _p, _sp, a, s in project.labels.by_annotator(pair_ids=[ids[1]])] == [("ann", 0.1)]
 
 
 def test_adjudicated_value_wins_and_is_recorded_as_such(project):
     (pid,) = _pairs(project, 1)
-    project.set_label(pid, 0.2, "ann")
-    project.set_label(pid, 0.8, "bob")
-    label_id = project.adjudicate(pid, 0.3, "lead")
-    assert project.pair(pid).score == 0.3
-    project.set_label(pid, 1.0, "cy")  # a later annotator label does not override it
-    assert project.pair(pid).score == 0.3
-    history = project.label_history(pid)
+    project.labels.set(pid, 0.2, "ann")
+    project.labels.set(pid, 0.8, "bob")
+    label_id = project.labels.adjudicate(pid, 0.3, "lead")
+    assert project.pairs.get(pid).score == 0.3
+    project.labels.set(pid, 1.0, "cy")  # a later annotator label does not override it
+    assert project.pairs.get(pid).score == 0.3
+    history = project.labels.history(pid)
     assert [lb.adjudicated for lb in history] == [False, False, True, False]
     # The adjudicated value is not an annotator's label: agreement leaves it out.
-    assert {a for _p, _s, a, _v in project.annotator_labels()} == {"ann", "bob", "cy"}
-    assert project.adjudicated_scores() == {pid: 0.3}
-    project.remove_label(label_id)  # undo the adjudication: back to the mean
-    assert project.pair(pid).score == pytest.approx(2.0 / 3)
+    assert {a for _p, _s, a, _v in project.labels.by_annotator()} == {"ann", "bob", "cy"}
+    assert project.labels.adjudicated() == {pid: 0.3}
+    project.labels.remove(label_id)  # undo the adjudication: back to the mean
+    assert project.pairs.get(pid).score == pytest.approx(2.0 / 3)
 
 
 def test_disagreement_queue(project):
     ids = _pairs(project, 4)
     for pid, (a, b) in zip(ids, [(0.1, 0.9), (0.5, 0.6), (0.2, 0.6), (0.3, 0.3)]):
-        project.set_label(pid, a, "ann")
-        project.set_label(pid, b, "bob")
+        project.labels.set(pid, a, "ann")
+        project.labels.set(pid, b, "bob")
     found = ag.disagreements(project, 0.25)
     assert [d.pair_id for d in found] == [ids[0], ids[2]]
     assert found[0].labels == {"ann": 0.1, "bob": 0.9} and found[0].spread == pytest.approx(0.8)
-    project.adjudicate(ids[0], 0.5, "lead")
+    project.labels.adjudicate(ids[0], 0.5, "lead")
     assert ag.disagreement_pair_ids(project, 0.25) == [ids[2]]
 
 
@@ -93,17 +93,17 @@ def test_disagreement_queue(project):
 
 def test_merge_from_another_project_reports_matched_new_conflicting(tmp_path, project):
     ids = _pairs(project, 4)
-    project.set_label(ids[0], 0.5, "bob")   # bob already labelled pair 0 here, differently
-    project.set_label(ids[1], 0.25, "bob")  # and pair 1 the same
+    project.labels.set(ids[0], 0.5, "bob")   # bob already labelled pair 0 here, differently
+    project.labels.set(ids[1], 0.25, "bob")  # and pair 1 the same
     other = Project.create(tmp_path / "bob_copy")
     other_ids = _pairs(other, 4)
     # Bob's copy has the pairs the other way round for pair 2: (B, A) = (A, B).
-    other.insert_pairs([("a brand new pair", "that only bob has", None, "dev", 9, None)])
-    other.set_label(other_ids[0], 0.9, "bob")
-    other.set_label(other_ids[1], 0.25, "bob")
-    other.set_label(other_ids[2], 0.75, "bob")
-    other.set_label(other_ids[3], 0.6, "")      # unnamed: --annotator names it
-    other.set_label(other_ids[-1] + 1, 0.1, "bob")
+    other.pairs.insert([("a brand new pair", "that only bob has", None, "dev", 9, None)])
+    other.labels.set(other_ids[0], 0.9, "bob")
+    other.labels.set(other_ids[1], 0.25, "bob")
+    other.labels.set(other_ids[2], 0.75, "bob")
+    other.labels.set(other_ids[3], 0.6, "")      # unnamed: --annotator names it
+    other.labels.set(other_ids[-1] + 1, 0.1, "bob")
     other.close()
 
     before = project.checksum()
@@ -115,21 +115,21 @@ def test_merge_from_another_project_reports_matched_new_conflicting(tmp_path, pr
     assert counts == (4, 1, 1, 1, 0)
     assert report.written == 3  # pairs 2 and 3, and the new pair; the conflict keeps ours
     assert report.conflicts[0]["pair_id"] == ids[0] and report.conflicts[0]["source"] == 0.9
-    assert project.pair(ids[0]).score == 0.5
-    assert project.pair(ids[2]).score == 0.75
-    new_id = project.find_pair("that only bob has", "a brand new pair")
-    assert project.pair(new_id).split == "dev" and project.pair(new_id).score == 0.1
+    assert project.pairs.get(ids[0]).score == 0.5
+    assert project.pairs.get(ids[2]).score == 0.75
+    new_id = project.pairs.find("that only bob has", "a brand new pair")
+    assert project.pairs.get(new_id).split == "dev" and project.pairs.get(new_id).score == 0.1
     # Merging again writes nothing; replacing resolves the conflict the source's way.
     again = merge_labels(project, tmp_path / "bob_copy", annotator="bob")
     assert again.written == 0 and again.new == 0 and again.conflicting == 1
     merge_labels(project, tmp_path / "bob_copy", annotator="bob", on_conflict="replace")
-    assert project.pair(ids[0]).score == 0.9
+    assert project.pairs.get(ids[0]).score == 0.9
 
 
 def test_merge_from_csv_with_annotators_and_scale(tmp_path, capsys):
     project = Project.create(tmp_path / "proj")
     ids = _pairs(project, 3)
-    project.set_label(ids[0], 0.2, "ann")
+    project.labels.set(ids[0], 0.2, "ann")
     project.close()
     csv = tmp_path / "labels.csv"
     csv.write_text(
@@ -147,8 +147,8 @@ def test_merge_from_csv_with_annotators_and_scale(tmp_path, capsys):
     assert out["scale"] == "0-5" and out["annotators"] == ["ann", "bob", "cy"]
     assert out["conflicts"][0]["project"] == 0.2 and out["conflicts"][0]["source"] == pytest.approx(0.4)
     with Project.open(project.path) as project:
-        assert project.pair(ids[0]).score == pytest.approx(0.6)   # mean of ann 0.2 and bob 1.0
-        assert project.pair(ids[2]).score == pytest.approx(0.5)
+        assert project.pairs.get(ids[0]).score == pytest.approx(0.6)   # mean of ann 0.2 and bob 1.0
+        assert project.pairs.get(ids[2]).score == pytest.approx(0.5)
 
 
 def test_bad_merge_input_writes_nothing(tmp_path, capsys):
@@ -177,20 +177,20 @@ def test_bad_merge_input_writes_nothing(tmp_path, capsys):
 
 def test_overlap_assignment_is_seeded_and_disjoint_apart_from_the_overlap(tmp_path, project):
     ids = _pairs(project, 100)
-    summary = project.assign_overlap(["ann", "bob", "cy"], 0.2, seed=7)
+    summary = project.assignments.assign(["ann", "bob", "cy"], 0.2, seed=7)
     assert summary == {"ann": {"share": 27, "overlap": 20}, "bob": {"share": 27, "overlap": 20},
                        "cy": {"share": 26, "overlap": 20}}
-    sets = {a: set(project.assigned_pair_ids(a)) for a in ("ann", "bob", "cy")}
+    sets = {a: set(project.assignments.pair_ids(a)) for a in ("ann", "bob", "cy")}
     overlap = sets["ann"] & sets["bob"] & sets["cy"]
     assert len(overlap) == 20
     for a, b in (("ann", "bob"), ("ann", "cy"), ("bob", "cy")):
         assert sets[a] & sets[b] == overlap  # disjoint apart from the overlap
     assert set().union(*sets.values()) == set(ids)
     first = {a: sorted(s) for a, s in sets.items()}
-    project.assign_overlap(["ann", "bob", "cy"], 0.2, seed=7)
-    assert {a: project.assigned_pair_ids(a) for a in sets} == first
-    project.assign_overlap(["ann", "bob", "cy"], 0.2, seed=8)
-    assert {a: project.assigned_pair_ids(a) for a in sets} != first
+    project.assignments.assign(["ann", "bob", "cy"], 0.2, seed=7)
+    assert {a: project.assignments.pair_ids(a) for a in sets} == first
+    project.assignments.assign(["ann", "bob", "cy"], 0.2, seed=8)
+    assert {a: project.assignments.pair_ids(a) for a in sets} != first
 
     # The pack for bob, labelled in a spreadsheet and merged back, closes the loop.
     pack = tmp_path / "bob.csv"
@@ -204,8 +204,8 @@ def test_overlap_assignment_is_seeded_and_disjoint_apart_from_the_overlap(tmp_pa
     frame.to_csv(pack, index=False)
     report = merge_labels(project, pack)
     assert report.matched == 47 and report.written == 47 and report.new == 0
-    assert project.assigned_pair_ids("bob", unlabeled_by_annotator=True) == []
-    assert len(project.assigned_pair_ids("ann", unlabeled_by_annotator=True)) == 47
+    assert project.assignments.pair_ids("bob", unlabeled_by_annotator=True) == []
+    assert len(project.assignments.pair_ids("ann", unlabeled_by_annotator=True)) == 47
 
 
 # --------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def _three_annotators(project: Project, split: str = "dev") -> tuple[list[int], 
     for who, row in zip(("ann", "bob", "cy"), labels):
         for pid, score in zip(ids, row):
             if not np.isnan(score):
-                project.set_label(pid, float(score), who)
+                project.labels.set(pid, float(score), who)
     return ids, labels
 
 
@@ -293,7 +293,7 @@ def test_agreement_figures_match_direct_computations(project, capsys):
 def test_human_ceiling_only_with_two_annotators_on_dev(project):
     ids = _pairs(project, 12, split="dev")
     for i, pid in enumerate(ids):
-        project.set_label(pid, i / 12, "ann")
+        project.labels.set(pid, i / 12, "ann")
     assert ag.human_ceiling(project) is None  # one annotator
     _three_annotators(project, split="train")
     assert ag.human_ceiling(project) is None  # several annotators, but not on dev
@@ -301,7 +301,7 @@ def test_human_ceiling_only_with_two_annotators_on_dev(project):
     rng = np.random.default_rng(0)
     bob = np.clip(np.arange(12) / 12 + rng.normal(0, 0.1, 12), 0, 1)
     for pid, score in zip(ids, bob):
-        project.set_label(pid, float(score), "bob")
+        project.labels.set(pid, float(score), "bob")
     ceiling = ag.human_ceiling(project, n_boot=200, seed=0)
     assert ceiling is not None and ceiling["annotators"] == ["ann", "bob"] and ceiling["pairs"] == 12
     # With two annotators, "each against the mean of the others" is their Spearman.
@@ -324,16 +324,16 @@ def test_label_queue_orders_for_several_annotators(project):
     from stsstudio.core.label_queue import LabelQueue, queue_order
 
     ids = _pairs(project, 6) + _pairs(project, 4, split="dev")
-    project.assign_overlap(["ana", "ben"], 0.5, seed=3)
+    project.assignments.assign(["ana", "ben"], 0.5, seed=3)
     queue = LabelQueue(project, order="assigned", annotator="ana")
     queue.extend()
-    assert queue.ids == project.assigned_pair_ids("ana")
+    assert queue.ids == project.assignments.pair_ids("ana")
     dev_queue = LabelQueue(project, split="dev", order="assigned", annotator="ana")
     dev_queue.extend()
-    assert set(dev_queue.ids) == set(project.assigned_pair_ids("ana")) & set(ids[6:])
+    assert set(dev_queue.ids) == set(project.assignments.pair_ids("ana")) & set(ids[6:])
     for pid, (a, b) in zip(ids, [(0.0, 1.0), (0.3, 0.4), (0.2, 0.7)]):
-        project.set_label(pid, a, "ana")
-        project.set_label(pid, b, "ben")
+        project.labels.set(pid, a, "ana")
+        project.labels.set(pid, b, "ben")
     resolve = LabelQueue(project, order="disagreements")
     while resolve.extend():
         pass
@@ -350,17 +350,17 @@ def test_merge_reads_scores_on_the_projects_scale(tmp_path, project):
                    "sentence one number 1,sentence two number 1,2.5,bob\n", encoding="utf-8")
     report = merge_labels(project, csv)
     assert report.scale == "1-5"    # auto alone would have said 0-5 (2.5 is not whole)
-    assert project.pair(ids[0]).score == 0.5 and project.pair(ids[1]).score == pytest.approx(0.375)
+    assert project.pairs.get(ids[0]).score == 0.5 and project.pairs.get(ids[1]).score == pytest.approx(0.375)
 
 
 def test_label_target_command(tmp_path, capsys):
     with Project.create(tmp_path / "p") as project:
         (pid,) = _pairs(project, 1)
         for who, score in (("ana", 0.1), ("ben", 0.2), ("cy", 0.9)):
-            project.set_label(pid, score, who)
+            project.labels.set(pid, score, who)
     assert cli.main(["label-target", str(tmp_path / "p")]) == 0
     assert capsys.readouterr().out.strip() == "mean"
     assert cli.main(["label-target", str(tmp_path / "p"), "median"]) == 0
     assert "1 targets changed" in capsys.readouterr().out
     with Project.open(tmp_path / "p", readonly=True) as project:
-        assert project.pair(pid).score == 0.2 and project.label_aggregate == "median"
+        assert project.pairs.get(pid).score == 0.2 and project.labels.aggregate == "median"

@@ -46,19 +46,19 @@ def _fill(project, tmp_path) -> dict[str, list]:
             + [(a, b, sc, "test", None, None) for a, b, sc in test]
             + [(a, b, None, "train", None, None) for a, b in unlabelled + leaky]
             + [(s[120], s[121], None, "dev", None, None)])
-    project.insert_pairs(rows)
+    project.pairs.insert(rows)
     pool = [s[130 + i] for i in range(20)] + [s[62], s[63]]
     (tmp_path / "pool.txt").write_text("\n".join(pool) + "\n")
     import_sentences(project, tmp_path / "pool.txt")
-    ids, texts, _splits = project.pool_sentences()
-    project.set_pool_splits([(ids[texts.index(s[130])], "dev")])
+    ids, texts, _splits = project.pool.columns()
+    project.pool.set_splits([(ids[texts.index(s[130])], "dev")])
     held_out = [x for a, b, _ in dev + test for x in (a, b)] + [s[120], s[121], s[130]]
     return {"gold": gold, "unlabelled": unlabelled, "held_out": held_out, "extra": [s[140]]}
 
 
 def _assert_clean(pairs, data, project) -> None:
     banned = {normalise_sentence(t) for t in data["held_out"] + data["extra"]}
-    labelled = {pair_hash(p.sentence1, p.sentence2) for p in project.all_pairs() if p.score is not None}
+    labelled = {pair_hash(p.sentence1, p.sentence2) for p in project.pairs.all() if p.score is not None}
     keys = [pair_hash(p[0], p[1]) for p in pairs]
     assert len(set(keys)) == len(keys), "a pair came back twice (A,B = B,A)"
     for p, key in zip(pairs, keys):
@@ -106,7 +106,7 @@ def test_new_pairs_never_remake_a_project_pair(project, tiny_model_dir) -> None:
     """With only labelled pairs, every new pair is a recombination of their sentences: asking for
     more than exist must still never give back a labelled pair."""
     gold = [(_sentence(i), _sentence(i + 1), 0.5) for i in range(0, 24, 2)]
-    project.insert_pairs([(a, b, sc, "train", None, None) for a, b, sc in gold])
+    project.pairs.insert([(a, b, sc, "train", None, None) for a, b, sc in gold])
     cands = candidate_pairs(project, limit=500, seed=0, model=str(tiny_model_dir), device="cpu")
     possible = 24 * 23 // 2
     assert 0 < len(cands) <= possible - len(gold)

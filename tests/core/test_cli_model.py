@@ -31,7 +31,7 @@ def proj_path(tmp_path: Path, tiny_model_dir: Path) -> Path:
     """A closed project (the CLI opens it itself) with pairs in every split."""
     inference.clear_model_cache()
     with Project.create(tmp_path / "proj", base_model=str(tiny_model_dir)) as project:
-        project.insert_pairs([(s1, s2, score, split, i + 1, None)
+        project.pairs.insert([(s1, s2, score, split, i + 1, None)
                               for i, (s1, s2, score, split) in enumerate(PAIRS)])
     return tmp_path / "proj"
 

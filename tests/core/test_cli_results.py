@@ -49,16 +49,16 @@ def test_train_evaluate_export_headless(tmp_path: Path, tiny_model_dir: Path) ->
     path = tmp_path / "proj"
     rows = _rows()
     with Project.create(path, base_model=str(tiny_model_dir)) as project:
-        project.insert_pairs([(a, b, y, split, i + 1, None) for i, (a, b, y, split) in enumerate(rows)])
+        project.pairs.insert([(a, b, y, split, i + 1, None) for i, (a, b, y, split) in enumerate(rows)])
 
     trained = _cli("train", str(path), "--max-steps", "2", "--eval-steps", "2", "--batch-size", "8",
                    "--device", "cpu")
     assert trained.returncode == 0, trained.stderr
     _no_bars(trained)
     with Project.open(path, readonly=True) as project:
-        run = project.runs()[-1]
-        train_pairs = project.pairs_by_ids(sorted(project.run_pair_ids(run.id, "train")))
-        best = project.best_run()
+        run = project.runs.all()[-1]
+        train_pairs = project.pairs.by_ids(sorted(project.runs.pair_ids(run.id, "train")))
+        best = project.runs.best()
     # What to do next, in plain words, from core.advice.
     assert "Next:" in trained.stdout
     assert run.outcome in ("better", "unclear", "worse")
@@ -93,7 +93,7 @@ def test_train_evaluate_export_headless(tmp_path: Path, tiny_model_dir: Path) ->
     with Project.open(path, readonly=True) as project:
         from stsstudio.core.evaluation import worst_pairs
 
-        dev_ids = {p.id for p in project.labeled_pairs("dev")}
+        dev_ids = {p.id for p in project.pairs.labeled("dev")}
         expected = [w.pair_id for w in worst_pairs(project, f"run:{run.id}", "dev", limit=3, device="cpu")]
     assert listed == expected and set(listed) <= dev_ids
 

@@ -57,12 +57,12 @@ def test_fresh_demo_never_replaces_a_project_the_app_did_not_mark(tmp_path):
 
     folder = user_data_dir() / "demo"
     with Project.create(folder, name="My thesis labels") as mine:
-        mine.insert_pairs([(f"s {i}", f"t {i}", 0.25, "train", i + 1, None) for i in range(256)])
+        mine.pairs.insert([(f"s {i}", f"t {i}", 0.25, "train", i + 1, None) for i in range(256)])
     with pytest.raises(UserError, match="would go in .*demo.*did not build as the demo") as info:
         open_demo_project(fresh=True)
     assert "\n" not in str(info.value)
     with Project.open(folder, readonly=True) as kept:
-        assert kept.name == "My thesis labels" and kept.counts().labeled() == 256
+        assert kept.name == "My thesis labels" and kept.counts.get().labeled() == 256
     # Other files there are refused the same way; the app's own demo (marked) is rebuilt.
     import shutil
 

@@ -40,7 +40,7 @@ def proj(tmp_path: Path, tiny_model_dir: Path):
     rows += [("the bus is fast", "the train is slow", 0.3, "train", 10, None),
              ("my phone is broken", "phone not working", None, "dev", 11, None),  # unlabeled
              ("new user account", "email server error", 0.2, "test", 12, None)]
-    project.insert_pairs(rows)
+    project.pairs.insert(rows)
     yield project
     project.close()
 
@@ -112,7 +112,7 @@ def test_evaluate_pairs_against_scipy_on_independent_embeddings(tiny_model_dir: 
 
 def test_evaluate_project_uses_labeled_pairs_of_the_split(proj: Project) -> None:
     result = evaluate_project(proj, "base", "dev", device="cpu")
-    dev = proj.labeled_pairs("dev")
+    dev = proj.pairs.labeled("dev")
     assert result.pairs == len(dev) == 6
     assert result.pair_ids == [p.id for p in dev]
     np.testing.assert_allclose(result.gold, [p.score for p in dev])
@@ -129,8 +129,8 @@ def test_evaluate_project_uses_labeled_pairs_of_the_split(proj: Project) -> None
         evaluate_project(proj, "base", "test")
     with pytest.raises(UserError, match="train split has 1 labeled pair"):
         evaluate_project(proj, "base", "train")
-    proj.set_label(proj.labeled_pairs("test")[0].id, 0.2)
-    proj.insert_pairs([("the car is new", "an old car", 0.2, "test", 13, None)])
+    proj.labels.set(proj.pairs.labeled("test")[0].id, 0.2)
+    proj.pairs.insert([("the car is new", "an old car", 0.2, "test", 13, None)])
     with pytest.raises(UserError, match="same score|same label|0.2"):
         evaluate_project(proj, "base", "test")
     with pytest.raises(UserError, match="no trained model"):
@@ -140,10 +140,10 @@ def test_evaluate_project_uses_labeled_pairs_of_the_split(proj: Project) -> None
 def _run_trained_on(project: Project, model_dir: Path, pair_ids: list[int]) -> int:
     import shutil
 
-    run_id = project.create_run(base_model=project.base_model, loss="cosent", config={})
-    shutil.copytree(model_dir, project.run_dir(run_id) / "model")
-    project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"))
-    project.record_run_pairs(run_id, pair_ids)
+    run_id = project.runs.create(base_model=project.base_model, loss="cosent", config={})
+    shutil.copytree(model_dir, project.runs.folder(run_id) / "model")
+    project.runs.update(run_id, status="finished", model_dir=str(project.runs.folder(run_id) / "model"))
+    project.runs.record_pairs(run_id, pair_ids)
     return run_id
 
 
@@ -160,7 +160,7 @@ def test_worst_pairs_follow_the_split_and_leave_out_trained_pairs(proj: Project,
     # Each row is the model's own figure: the cosine of the pair, clipped to 0..1 without a calibration.
     model = get_model(f"run:{run_id}", device="cpu", project=proj)
     for w in worst:
-        pair = proj.pair(w.pair_id)
+        pair = proj.pairs.get(w.pair_id)
         assert (w.gold, w.sentence1) == (pair.score, pair.sentence1)
         cos = evaluate_pairs(model, [pair.sentence1, "a"], [pair.sentence2, "b"], [0.0, 1.0]).predicted[0]
         assert w.cosine == pytest.approx(cos, abs=1e-5)

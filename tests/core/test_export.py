@@ -39,7 +39,7 @@ CONFIG = {"base_model": "default", "loss": "cosent", "matryoshka": False, "epoch
 def _add_run(project: Project, model_dir: Path, spearman: float = 0.5, **fields) -> int:
     run_id = add_finished_run(project, model_dir, spearman=spearman, config=CONFIG,
                               base_dev_spearman=0.25, best_step=4, steps=4, **fields)
-    project.add_metrics(run_id, [(0, "dev_spearman", 0.25, 0.0), (2, "loss", 0.7, 0.5),
+    project.runs.add_metrics(run_id, [(0, "dev_spearman", 0.25, 0.0), (2, "loss", 0.7, 0.5),
                                  (4, "loss", 0.6, 1.0), (4, "dev_spearman", spearman, 1.0)])
     return run_id
 
@@ -48,9 +48,9 @@ def _add_run(project: Project, model_dir: Path, spearman: float = 0.5, **fields)
 def proj(tmp_path: Path, tiny_model_dir: Path):
     inference.clear_model_cache()
     project = Project.create(tmp_path / "proj", name="Helpdesk", base_model="default")
-    project.insert_pairs([(s1, s2, score, split, i + 1, None)
+    project.pairs.insert([(s1, s2, score, split, i + 1, None)
                           for i, (s1, s2, score, split) in enumerate(PAIRS)])
-    project.set_label(1, 0.5, "ann")  # a second label on pair 1: 9 labels in all
+    project.labels.set(1, 0.5, "ann")  # a second label on pair 1: 9 labels in all
     yield project
     project.close()
 
@@ -94,7 +94,7 @@ def test_export_loads_and_matches_cli_similarity(proj: Project, tiny_model_dir: 
     assert capsys.readouterr().out.strip() == printed
 
     # The same weights as the run: the export is the run's model, not a re-trained one.
-    run_model = SentenceTransformer(str(proj.run_dir(best) / "model"), device="cpu")
+    run_model = SentenceTransformer(str(proj.runs.folder(best) / "model"), device="cpu")
     np.testing.assert_allclose(run_model.encode([s1]), loaded.encode([s1]), atol=1e-6)
 
 
@@ -165,11 +165,11 @@ def test_refuses_non_empty_target_and_force_replaces(proj: Project, tiny_model_d
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(UserError, match="is a file"):
         export_run(proj, tmp_path / "file.txt", run_id)
-    for protected in (proj.path, proj.path.parent, proj.run_dir(run_id) / "model",
-                      proj.run_dir(run_id) / "model" / "inner"):
+    for protected in (proj.path, proj.path.parent, proj.runs.folder(run_id) / "model",
+                      proj.runs.folder(run_id) / "model" / "inner"):
         with pytest.raises(UserError, match="replace the project|model folder"):
             export_run(proj, protected, run_id, force=True)
-    assert (proj.run_dir(run_id) / "model" / "modules.json").is_file()
+    assert (proj.runs.folder(run_id) / "model" / "modules.json").is_file()
 
 
 def test_cancelled_export_leaves_nothing_behind(proj: Project, tiny_model_dir: Path,
@@ -195,8 +195,8 @@ def test_export_errors(proj: Project, tiny_model_dir: Path, tmp_path: Path) -> N
         export_run(proj, tmp_path / "x")
     with pytest.raises(UserError, match="Run 5 does not exist"):
         export_run(proj, tmp_path / "x", 5)
-    failed = proj.create_run(base_model="default", loss="cosent", config={})
-    proj.update_run(failed, status="failed", message="NaN loss; lower the learning rate")
+    failed = proj.runs.create(base_model="default", loss="cosent", config={})
+    proj.runs.update(failed, status="failed", message="NaN loss; lower the learning rate")
     with pytest.raises(UserError, match="has no model: it is failed"):
         export_run(proj, tmp_path / "x", failed)
     assert not (tmp_path / "x").exists()
@@ -234,14 +234,14 @@ def test_train_a_few_steps_then_export(tmp_path: Path, tiny_model_dir: Path,
     old_umask = os.umask(0o022)   # the usual umask: files come out 0644
     try:
         with Project.create(tmp_path / "trained", base_model=str(tiny_model_dir)) as project:
-            project.insert_pairs(rows)
+            project.pairs.insert(rows)
             result = train(project, TrainConfig(loss="cosent", max_steps=3, batch_size=8, eval_steps=3,
                                                 device="cpu", seed=3))
             assert result.status == "finished", result.message
             out = export_run(project, tmp_path / "exported", result.run_id)
             readme = (out / "README.md").read_text(encoding="utf-8")
-            run = project.run(result.run_id)
-            metrics = project.metric_rows(result.run_id)
+            run = project.runs.get(result.run_id)
+            metrics = project.runs.metric_rows(result.run_id)
     finally:
         os.umask(old_umask)
     # Issue 20, point 12: the weights are readable like every other file, export and run alike.

@@ -80,7 +80,7 @@ def proj(tmp_path: Path, tiny_model_dir: Path):
     inference.clear_model_cache()
     export_formats.reset_availability()
     project = Project.create(tmp_path / "proj", name="Helpdesk", base_model="default")
-    project.insert_pairs([(s1, s2, score, split, i + 1, None)
+    project.pairs.insert([(s1, s2, score, split, i + 1, None)
                           for i, (s1, s2, score, split) in enumerate(PAIRS)])
     yield project
     project.close()
@@ -524,7 +524,7 @@ def test_embedded_model_onnx_keeps_dev_spearman(tmp_path: Path):
     gold = [r[2] for r in rows]
     pairs = [(a, b) for a, b, _ in rows]
     project = Project.create(tmp_path / "p", name="stsb", base_model="default")
-    project.insert_pairs([(a, b, y, "dev", i + 1, None) for i, (a, b, y) in enumerate(rows)])
+    project.pairs.insert([(a, b, y, "dev", i + 1, None) for i, (a, b, y) in enumerate(rows)])
     run_id = add_finished_run(project, Path(MODEL_DIR))
     out = export_run(project, tmp_path / "onnx", run_id, format="onnx")
     torch_rho = spearman(_cosines(get_format("torch").load(MODEL_DIR), pairs), gold)

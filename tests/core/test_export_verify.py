@@ -33,7 +33,7 @@ def test_export_loads_back_and_scores_as_the_run(run_project: Project, tmp_path:
     assert check.dimension == 32 and check.max_seq_length == 64 and check.format
     assert {"modules.json", "README.md", "data/labeled_pairs.csv", "data/labeled_pairs.parquet"} \
         <= set(check.files)
-    first_dev = run_project.labeled_pairs("dev")[0]
+    first_dev = run_project.pairs.labeled("dev")[0]
     assert check.sample == (first_dev.sentence1, first_dev.sentence2)
     # The scores are real: the folder from disk and the run's model give the sample's cosine.
     emb = SentenceTransformer(str(out), device="cpu").encode(list(check.sample), normalize_embeddings=True)
@@ -56,7 +56,7 @@ def test_a_smaller_size_is_checked_at_that_size(run_project: Project, tmp_path: 
 
 def test_no_label_no_sample_and_errors_write_nothing(tmp_path: Path, tiny_model_dir: Path) -> None:
     with Project.create(tmp_path / "bare", base_model=str(tiny_model_dir)) as project:
-        project.insert_pairs([("a man is playing a guitar", "a man is playing the guitar", None, "train", 1,
+        project.pairs.insert([("a man is playing a guitar", "a man is playing the guitar", None, "train", 1,
                                None)])
         with pytest.raises(UserError, match="no trained run"):
             export_and_verify(project, tmp_path / "none")

@@ -25,11 +25,11 @@ def test_unmapped_columns_are_kept_searched_and_exported(tmp_path):
     with Project.create(tmp_path / "p") as project:
         report = import_pairs(project, src, ImportOptions(split="train"))
         assert report.metadata_columns == ["pair_id", "judgment"]
-        assert project.metadata_keys() == ["pair_id", "judgment"]
-        assert project.pair(1).metadata == {"pair_id": "000", "judgment": "note =x0"}
+        assert project.pairs.metadata_keys() == ["pair_id", "judgment"]
+        assert project.pairs.get(1).metadata == {"pair_id": "000", "judgment": "note =x0"}
         # Search sees metadata values (not only the sentences).
-        assert project.query_pair_ids(search="x17") == [18]
-        assert project.query_pair_ids(search="0017") == [18]
+        assert project.pairs.query_ids(search="x17") == [18]
+        assert project.pairs.query_ids(search="0017") == [18]
         out = tmp_path / "out.csv"
         export_pairs(project, out)
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -47,7 +47,7 @@ def test_unmapped_columns_are_kept_searched_and_exported(tmp_path):
     with Project.create(tmp_path / "q") as again:
         report = import_pairs(again, out)
         assert report.metadata_columns == ["pair_id", "judgment"]
-        assert again.pair(3).metadata == {"pair_id": "002", "judgment": "note =x2"}
+        assert again.pairs.get(3).metadata == {"pair_id": "002", "judgment": "note =x2"}
 
 
 def test_a_file_without_extra_columns_stores_no_metadata(tmp_path):
@@ -55,7 +55,7 @@ def test_a_file_without_extra_columns_stores_no_metadata(tmp_path):
     src.write_text("sentence1,sentence2,score\na,b,0.5\nc,d,1\n")
     with Project.create(tmp_path / "p") as project:
         assert import_pairs(project, src).metadata_columns == []
-        assert project.pair(1).metadata is None and project.metadata_keys() == []
+        assert project.pairs.get(1).metadata is None and project.pairs.metadata_keys() == []
 
 
 def test_dev_holdout_is_seeded_and_takes_only_labeled_pairs(tmp_path):
@@ -64,7 +64,7 @@ def test_dev_holdout_is_seeded_and_takes_only_labeled_pairs(tmp_path):
     for name in ("a", "b"):
         with Project.create(tmp_path / name) as project:
             report = import_pairs(project, src, ImportOptions(split="train", dev_fraction=0.1))
-            dev = [p for p in project.all_pairs("dev")]
+            dev = [p for p in project.pairs.all("dev")]
             assert report.held_out == len(dev) == round(0.1 * 160)  # 160 of 200 are labeled
             assert all(p.score is not None for p in dev)
             assert report.splits == {"train": 200 - len(dev), "dev": len(dev)}
@@ -117,11 +117,11 @@ def test_demo_is_reopened_with_its_labels_unless_fresh():
 
     with open_demo_project() as demo:
         path = demo.path
-        demo.set_label(1, 0.123, annotator="me")
+        demo.labels.set(1, 0.123, annotator="me")
     with open_demo_project() as again:  # reopened: the label is still there
-        assert again.path == path and again.pair(1).score == pytest.approx(0.123)
+        assert again.path == path and again.pairs.get(1).score == pytest.approx(0.123)
     with open_demo_project(fresh=True) as rebuilt:
-        assert rebuilt.path == path and rebuilt.pair(1).score != pytest.approx(0.123)
+        assert rebuilt.path == path and rebuilt.pairs.get(1).score != pytest.approx(0.123)
 
 
 def test_without_a_dev_split_evaluation_uses_a_runs_held_out_pairs(tmp_path):
@@ -130,17 +130,17 @@ def test_without_a_dev_split_evaluation_uses_a_runs_held_out_pairs(tmp_path):
     src = _clinic_csv(tmp_path / "clinic.csv", n=60)
     with Project.create(tmp_path / "p") as project:
         import_pairs(project, src, ImportOptions(split="train"))
-        assert project.counts().labeled("dev") == 0
+        assert project.counts.get().labeled("dev") == 0
         pairs, source = evaluation_pairs(project, "dev", "base")
         assert pairs == [] and source == "the dev split"  # no run yet: nothing to fall back on
-        labeled = [p.id for p in project.labeled_pairs("train")]
-        run_id = project.create_run(base_model="default", loss="cosine", config={})
-        project.record_run_pairs(run_id, labeled[5:], labeled[:5])
+        labeled = [p.id for p in project.pairs.labeled("train")]
+        run_id = project.runs.create(base_model="default", loss="cosine", config={})
+        project.runs.record_pairs(run_id, labeled[5:], labeled[:5])
         assert held_out_run(project, f"run:{run_id}") == run_id
         assert held_out_run(project, "base") == run_id  # the latest run that held pairs out
         pairs, source = evaluation_pairs(project, "dev", f"run:{run_id}")
         assert [p.id for p in pairs] == labeled[:5] and source == f"run {run_id}'s held-out pairs"
         # A real dev split wins over the fallback.
-        project.set_split(labeled[10:14], "dev")
+        project.pairs.set_split(labeled[10:14], "dev")
         pairs, source = evaluation_pairs(project, "dev", f"run:{run_id}")
         assert [p.id for p in pairs] == labeled[10:14] and source == "the dev split"

@@ -80,10 +80,10 @@ def test_cli_imports_an_excel_workbook(tmp_path, capsys):
     assert report["annotators"] == ["ann", "bob"]
     assert any("has 2 sheets; the first ('pairs') was read" in w for w in report["warnings"])
     with Project.open(proj, readonly=True) as p:
-        cat = p.find_pair("A cat sits", "A cat is sitting")
-        assert p.pair(cat).score == pytest.approx((1.0 + 0.75) / 2)
-        assert p.pair(cat).metadata == {"id": "007"}   # a text cell stays text
-        assert p.pair(p.find_pair("Rain today", "Sun today")).score == pytest.approx(0.125)
+        cat = p.pairs.find("A cat sits", "A cat is sitting")
+        assert p.pairs.get(cat).score == pytest.approx((1.0 + 0.75) / 2)
+        assert p.pairs.get(cat).metadata == {"id": "007"}   # a text cell stays text
+        assert p.pairs.get(p.pairs.find("Rain today", "Sun today")).score == pytest.approx(0.125)
 
 
 def test_a_bad_row_of_a_workbook_is_named_by_its_sheet_row(tmp_path, project):
@@ -91,7 +91,7 @@ def test_a_bad_row_of_a_workbook_is_named_by_its_sheet_row(tmp_path, project):
                                              ["a", "b", 0.5], ["c", None, 0.2]])
     with pytest.raises(ImportDataError, match=r"bad.xlsx, row 3, column 'sentence2': the sentence is empty"):
         import_pairs(project, book)
-    assert project.pair_count() == 0
+    assert project.pairs.count() == 0
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(ImportDataError, match="cannot be read as an Excel workbook"):
@@ -99,7 +99,7 @@ def test_a_bad_row_of_a_workbook_is_named_by_its_sheet_row(tmp_path, project):
 
 
 def test_export_to_excel_and_back_keeps_formula_like_text(tmp_path, project):
-    project.insert_pairs([("=1+1", "plain text", 0.5, "train", 1, None),
+    project.pairs.insert([("=1+1", "plain text", 0.5, "train", 1, None),
                           ("B", "C", None, "dev", 2, None)])
     out = tmp_path / "out.xlsx"
     assert export_pairs(project, out) == 2
@@ -112,8 +112,8 @@ def test_export_to_excel_and_back_keeps_formula_like_text(tmp_path, project):
 def test_sentences_and_merge_read_workbooks_too(tmp_path, project):
     pool = _workbook(tmp_path / "pool.xlsx", [["text"], ["one sentence"], ["another one"]])
     assert import_sentences(project, pool).imported == 2
-    project.insert_pairs([("A", "B", None, "train", 1, None)])
+    project.pairs.insert([("A", "B", None, "train", 1, None)])
     labels = _workbook(tmp_path / "labels.xlsx", [["sentence1", "sentence2", "score", "coder"],
                                                   ["A", "B", 0.3, "ann"], ["B", "A", 0.7, "bob"]])
     assert merge_labels(project, labels).annotators == ["ann", "bob"]
-    assert project.pair(project.find_pair("A", "B")).score == pytest.approx(0.5)
+    assert project.pairs.get(project.pairs.find("A", "B")).score == pytest.approx(0.5)

@@ -23,10 +23,10 @@ from stsstudio.core.store import Project
 def _project(path: Path, labels: list[float], cosine: list[float]) -> Project:
     project = Project.create(path)
     project.set_display_scale("1-5")
-    project.insert_pairs([(f"s{i} a", f"s{i} b", y, "dev", i + 1, None) for i, y in enumerate(labels)])
-    project.start_predictions(0)
-    project.add_predictions(0, [(i + 1, c, None) for i, c in enumerate(cosine)])
-    project.finish_predictions(0, "m", project.data_version(), len(cosine))
+    project.pairs.insert([(f"s{i} a", f"s{i} b", y, "dev", i + 1, None) for i, y in enumerate(labels)])
+    project.predictions.start(0)
+    project.predictions.add(0, [(i + 1, c, None) for i, c in enumerate(cosine)])
+    project.predictions.finish(0, "m", project.pairs.version(), len(cosine))
     return project
 
 

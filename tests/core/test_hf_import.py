@@ -37,7 +37,7 @@ def test_save_to_disk_single_dataset_with_sick_columns(project, tmp_path):
     ds.save_to_disk(str(tmp_path / "sick"))
     report = import_pairs(project, tmp_path / "sick", ImportOptions(format="hf"))
     assert report.scale == "1-5"
-    assert [p.score for p in project.all_pairs()] == pytest.approx([0.0, 0.9])
+    assert [p.score for p in project.pairs.all()] == pytest.approx([0.0, 0.9])
 
 
 def test_folder_of_data_files(project, tmp_path):

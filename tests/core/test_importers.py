@@ -27,7 +27,7 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 
 def pairs_of(project) -> list[tuple[str, str, float | None, str]]:
-    return [(p.sentence1, p.sentence2, p.score, p.split) for p in project.all_pairs()]
+    return [(p.sentence1, p.sentence2, p.score, p.split) for p in project.pairs.all()]
 
 
 # -- the STS benchmark ----------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_stsb_imports_every_row(project, stsb_train, options):
     stats = project.stats()
     assert stats["pairs"] == kept and stats["labeled"] == kept
     # Spot checks: first row, a row with a stray quote, a ragged row, the last row.
-    by_row = {p.source_row: p for p in project.all_pairs()}
+    by_row = {p.source_row: p for p in project.pairs.all()}
     first = by_row[1]
     assert (first.sentence1, first.sentence2, first.score) == (
         "A plane is taking off.", "An air plane is taking off.", 1.0)

@@ -34,7 +34,7 @@ PAIRS = [
 
 def _project_with_pairs(path: Path, base_model: Path) -> Project:
     project = Project.create(path, base_model=str(base_model))
-    project.insert_pairs([(s1, s2, score, split, i + 1, None)
+    project.pairs.insert([(s1, s2, score, split, i + 1, None)
                           for i, (s1, s2, score, split) in enumerate(PAIRS)])
     return project
 
@@ -75,16 +75,16 @@ def test_resolve_model_ref(proj: Project, tiny_model_dir: Path) -> None:
     with pytest.raises(UserError, match="belongs to a project"):
         resolve_model_ref(None, "base")
 
-    failed = proj.create_run(base_model="default", loss="cosent", config={})
-    proj.update_run(failed, status="failed", message="NaN loss")
+    failed = proj.runs.create(base_model="default", loss="cosent", config={})
+    proj.runs.update(failed, status="failed", message="NaN loss")
     with pytest.raises(UserError, match=f"Run {failed} has no model: it is failed"):
         resolve_model_ref(proj, f"run:{failed}")
 
     first = _add_run(proj, tiny_model_dir, spearman=0.3)
     second = _add_run(proj, tiny_model_dir, spearman=0.6)
-    assert resolve_model_ref(proj, f"run:{first}") == str((proj.run_dir(first) / "model").resolve())
-    assert resolve_model_ref(proj, "best") == str((proj.run_dir(second) / "model").resolve())
-    shutil.rmtree(proj.run_dir(second) / "model")
+    assert resolve_model_ref(proj, f"run:{first}") == str((proj.runs.folder(first) / "model").resolve())
+    assert resolve_model_ref(proj, "best") == str((proj.runs.folder(second) / "model").resolve())
+    shutil.rmtree(proj.runs.folder(second) / "model")
     with pytest.raises(UserError, match="missing"):
         resolve_model_ref(proj, f"run:{second}")
 
@@ -156,7 +156,7 @@ def test_similarity_is_the_models_cosine(proj: Project, tiny_model_dir: Path) ->
 
 
 def test_search_ranks_and_caches_per_data_version(proj: Project) -> None:
-    corpus = proj.sentences()
+    corpus = proj.pairs.sentences()
     model = get_model("base", "cpu", proj)
     query = "my vpn keeps dropping"
     emb = model.encode(corpus, normalize_embeddings=True)
@@ -192,17 +192,17 @@ def test_search_ranks_and_caches_per_data_version(proj: Project) -> None:
     assert task3.calls == []
 
     # New pairs change the data version: the cache is rebuilt and the old file removed.
-    proj.insert_pairs([("my vpn keeps dropping at home", "vpn drops", 0.9, "train", 99, None)])
+    proj.pairs.insert([("my vpn keeps dropping at home", "vpn drops", 0.9, "train", 99, None)])
     task4 = _Task()
     hits = search(proj, "base", "my vpn keeps dropping at home", top_k=50, task=task4)
     assert task4.calls, "the corpus was embedded again"
-    assert len(hits) == len(proj.sentences()) == len(corpus) + 2
+    assert len(hits) == len(proj.pairs.sentences()) == len(corpus) + 2
     assert {h.sentence: h.pair_ids for h in hits}["my vpn keeps dropping at home"] == [7]
     new_files = list(proj.cache_dir.glob("corpus-*.npy"))
     assert len(new_files) == 1 and new_files != files
 
     # Deleting pairs invalidates too.
-    proj.delete_pairs([7])
+    proj.pairs.delete([7])
     assert "my vpn keeps dropping at home" not in [h.sentence for h in search(proj, "base", "vpn", 50)]
 
 
@@ -230,7 +230,7 @@ def test_inference_modules_do_not_import_qt() -> None:
 def test_embedded_model_scores_paraphrases_higher(tmp_path: Path) -> None:
     """The real embedded model: a paraphrase beats an unrelated sentence, and search finds it."""
     with Project.create(tmp_path / "real", base_model="default") as project:
-        project.insert_pairs([
+        project.pairs.insert([
             ("I can't connect to the VPN from home", "The VPN connection fails when I work remotely",
              0.9, "dev", 1, None),
             ("My printer is out of toner", "The cafeteria closes at three today", 0.0, "dev", 2, None),

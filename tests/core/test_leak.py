@@ -16,11 +16,11 @@ from stsstudio.core.store import Project
 def moved(project: Project, tiny_model_dir: Path) -> tuple[Project, int, list[int]]:
     """A run that trained on the 40 train pairs, three of which were then moved to dev."""
     fill_project(project, train=40, dev=12)
-    train_ids = [p.id for p in project.labeled_pairs("train")]
-    dev_ids = [p.id for p in project.labeled_pairs("dev")]
+    train_ids = [p.id for p in project.pairs.labeled("train")]
+    dev_ids = [p.id for p in project.pairs.labeled("dev")]
     run_id = add_finished_run(project, tiny_model_dir, spearman=0.7)
-    project.record_run_pairs(run_id, train_ids, dev_ids)
-    project.set_split(train_ids[:3], "dev")
+    project.runs.record_pairs(run_id, train_ids, dev_ids)
+    project.pairs.set_split(train_ids[:3], "dev")
     return project, run_id, train_ids[:3]
 
 
@@ -55,9 +55,9 @@ def test_including_trained_pairs_is_flagged_loudly(moved, tmp_path: Path, capsys
 
 def test_too_few_clean_pairs_is_a_clear_error(project: Project, tiny_model_dir: Path) -> None:
     fill_project(project, train=20, dev=0)
-    ids = [p.id for p in project.labeled_pairs("train")]
+    ids = [p.id for p in project.pairs.labeled("train")]
     run_id = add_finished_run(project, tiny_model_dir)
-    project.record_run_pairs(run_id, ids)
-    project.set_split(ids[:5], "dev")
+    project.runs.record_pairs(run_id, ids)
+    project.pairs.set_split(ids[:5], "dev")
     with pytest.raises(UserError, match="trained on 5 of the 5 labeled dev pairs"):
         evaluate_project(project, f"run:{run_id}", "dev", device="cpu")

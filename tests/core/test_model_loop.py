@@ -33,15 +33,15 @@ def _tiny_project(path: Path, model: Path, n: int = 12, labeled: int = 8) -> Pro
     inference.clear_model_cache()
     project = Project.create(path, base_model=str(model))
     rows = stsb_rows(n)
-    project.insert_pairs([(a, b, y if i < labeled else None, "dev" if i % 3 == 0 else "train", i + 1, None)
+    project.pairs.insert([(a, b, y if i < labeled else None, "dev" if i % 3 == 0 else "train", i + 1, None)
                           for i, (a, b, y) in enumerate(rows)])
     return project
 
 
 def _known(project: Project, run_id: int, scores: dict[int, float], model: str = "m") -> None:
-    project.start_predictions(run_id)
-    project.add_predictions(run_id, [(pid, s, None) for pid, s in scores.items()])
-    project.finish_predictions(run_id, model, project.data_version(), len(scores))
+    project.predictions.start(run_id)
+    project.predictions.add(run_id, [(pid, s, None) for pid, s in scores.items()])
+    project.predictions.finish(run_id, model, project.pairs.version(), len(scores))
 
 
 # -- predictions ----------------------------------------------------------------------------
@@ -52,9 +52,9 @@ def test_predictions_are_stored_per_run_and_refreshed(tmp_path: Path, tiny_model
         assert current_prediction_run(project) is None
         result = predict_pairs(project, "best")          # no run yet: the base model
         assert result.run_id == 0 and result.pairs == 12
-        base = project.predictions(0)
-        assert sorted(base) == sorted(pid for pid, _, _ in project.pair_targets())
-        pair = project.pair(3)
+        base = project.predictions.get(0)
+        assert sorted(base) == sorted(pid for pid, _, _ in project.pairs.targets())
+        pair = project.pairs.get(3)
         expected = inference.similarity("base", pair.sentence1, pair.sentence2, project=project)
         assert base[3][0] == pytest.approx(expected, abs=1e-5)
         assert current_prediction_run(project) == 0
@@ -62,15 +62,15 @@ def test_predictions_are_stored_per_run_and_refreshed(tmp_path: Path, tiny_model
         run_id = add_finished_run(project, tiny_model_dir)
         assert current_prediction_run(project) == 0      # the run is not scored yet: base stays
         assert predict_pairs(project, "best").run_id == run_id
-        assert set(project.prediction_sets()) == {0, run_id}
+        assert set(project.predictions.sets()) == {0, run_id}
         assert current_prediction_run(project) == run_id
 
         # New pairs: a fresh scoring of the run covers them, the base set is untouched.
-        project.insert_pairs([("a new pair here", "another new pair", None, "none", 99, None)])
+        project.pairs.insert([("a new pair here", "another new pair", None, "none", 99, None)])
         predict_pairs(project, run_id)
-        assert len(project.predictions(run_id)) == 13 and len(project.predictions(0)) == 12
-        project.delete_run(run_id)
-        assert set(project.prediction_sets()) == {0} and project.predictions(run_id) == {}
+        assert len(project.predictions.get(run_id)) == 13 and len(project.predictions.get(0)) == 12
+        project.runs.delete(run_id)
+        assert set(project.predictions.sets()) == {0} and project.predictions.get(run_id) == {}
 
 
 def test_cancelled_scoring_leaves_no_half_set(tmp_path: Path, tiny_model_dir: Path) -> None:
@@ -86,7 +86,7 @@ def test_cancelled_scoring_leaves_no_half_set(tmp_path: Path, tiny_model_dir: Pa
     with _tiny_project(tmp_path / "p", tiny_model_dir) as project:
         with pytest.raises(Cancelled):
             predict_pairs(project, "base", task=Cancel())
-        assert project.prediction_sets() == {}
+        assert project.predictions.sets() == {}
 
 
 # -- calibration ----------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def test_calibration_is_monotone_and_lowers_the_error_of_compressed_cosine(tmp_p
     cosine = 0.3 + 0.4 * labels + rng.normal(0, 0.03, 80)
     with Project.create(tmp_path / "p") as project:
         project.set_display_scale("1-5")
-        project.insert_pairs([(f"s{i} a", f"s{i} b", float(y), "dev", i + 1, None)
+        project.pairs.insert([(f"s{i} a", f"s{i} b", float(y), "dev", i + 1, None)
                               for i, y in enumerate(labels)])
         _known(project, 0, {i + 1: float(c) for i, c in enumerate(cosine)})
         cal = fit_calibration(project, 0)
@@ -143,7 +143,7 @@ TUNED = {1: 0.97, 2: 0.1, 3: 0.2, 4: 0.05, 5: 0.85, 6: 0.45, 7: 0.95, 8: 0.94, 9
 @pytest.fixture
 def known(tmp_path: Path, tiny_model_dir: Path) -> Project:
     project = Project.create(tmp_path / "q")
-    project.insert_pairs([(a, b, y, "train", i + 1, None) for i, (a, b, y) in enumerate(TEXTS)])
+    project.pairs.insert([(a, b, y, "train", i + 1, None) for i, (a, b, y) in enumerate(TEXTS)])
     run_id = add_finished_run(project, tiny_model_dir)
     assert run_id == 1
     _known(project, 0, BASE)
@@ -157,7 +157,7 @@ def test_review_disagreements_ranks_labeled_pairs_by_gap(known: Project) -> None
     # |label - guess| with no calibration stored: 3: 0.6, 1: 0.07, 4: 0.05, 2: 0.0
     assert [c.pair_id for c in choices] == [3, 1, 4, 2]
     assert choices[0].value == pytest.approx(0.6) and "run 1" in choices[0].reason
-    assert all(known.pair(c.pair_id).score is not None for c in choices)
+    assert all(known.pairs.get(c.pair_id).score is not None for c in choices)
 
 
 def test_most_informative_ranks_by_disagreement_and_spreads_near_copies(known: Project,
@@ -201,7 +201,7 @@ def test_the_view_queue_reads_the_model_orders(known: Project) -> None:
 
 def test_model_orders_without_predictions_say_what_is_missing(tmp_path: Path) -> None:
     with Project.create(tmp_path / "e") as project:
-        project.insert_pairs([("a", "b", None, "train", 1, None), ("c", "d", None, "train", 2, None),
+        project.pairs.insert([("a", "b", None, "train", 1, None), ("c", "d", None, "train", 2, None),
                               ("e", "f", None, "train", 3, None)])
         with pytest.raises(NoPredictionsError) as raised:
             rank_pairs(project, "thin_bands")
@@ -214,7 +214,7 @@ def test_model_orders_without_predictions_say_what_is_missing(tmp_path: Path) ->
 
 def test_most_informative_before_any_run_uses_the_base_model_alone(tmp_path: Path) -> None:
     with Project.create(tmp_path / "e") as project:
-        project.insert_pairs([(f"s{i} x", f"t{i} y", None, "train", i, None) for i in range(1, 5)])
+        project.pairs.insert([(f"s{i} x", f"t{i} y", None, "train", i, None) for i in range(1, 5)])
         _known(project, 0, {1: 0.9, 2: 0.45, 3: 0.1, 4: 0.58})
         plan = order_plan(project, "informative")
         assert plan.ready and plan.missing == ()
@@ -232,7 +232,7 @@ def test_the_plan_names_the_sets_an_order_compares(known: Project) -> None:
     assert order_plan(known, "informative").uses.startswith("Ranked by where run 1 and the base model")
     assert order_plan(known, "informative").missing == ()
     assert "run 1's guesses" in order_plan(known, "review").uses
-    known.insert_pairs([("a late pair", "added after scoring", None, "train", 11, None)])
+    known.pairs.insert([("a late pair", "added after scoring", None, "train", 11, None)])
     assert order_plan(known, "informative").missing == (1, 0)    # both miss the new pair
     assert order_plan(known, "thin_bands").missing == (1,)
     assert order_plan(known, "thin_bands").ready
@@ -240,24 +240,24 @@ def test_the_plan_names_the_sets_an_order_compares(known: Project) -> None:
 
 def test_empty_orders_say_why_and_offer_an_order_with_pairs(tmp_path: Path) -> None:
     with Project.create(tmp_path / "w") as project:
-        project.insert_pairs([(f"s{i}", f"t{i}", None, "train", i, None) for i in range(1, 6)])
+        project.pairs.insert([(f"s{i}", f"t{i}", None, "train", i, None) for i in range(1, 6)])
         for pid in (1, 2):
-            project.set_label(pid, 0.4, "ana")
+            project.labels.set(pid, 0.4, "ana")
         reason = why_empty(project, "disagreements")
         assert reason is not None and reason.switch_to == "file"
         assert reason.message == ("Only one person has labelled this project, so there are no "
                                   "disagreements to resolve.")
         assert reason.button == "Label the 3 unlabeled pairs"
-        project.set_label(3, 0.9, "ben")
+        project.labels.set(3, 0.9, "ben")
         assert "no pair has labels from two of them" in why_empty(project, "disagreements").message
-        project.set_label(1, 0.45, "ben")                    # close to ana's: no disagreement
+        project.labels.set(1, 0.45, "ben")                    # close to ana's: no disagreement
         assert "at most a quarter" in why_empty(project, "disagreements").message
-        project.set_label(2, 1.0, "ben")                     # a disagreement: the order has a pair
+        project.labels.set(2, 1.0, "ben")                     # a disagreement: the order has a pair
         assert why_empty(project, "disagreements") is None
         assert why_empty(project, "file") is None            # the end: start over reviews again
         assert "No pairs are assigned to ana" in why_empty(project, "assigned", annotator="ana").message
     with Project.create(tmp_path / "r") as project:
-        project.insert_pairs([("a", "b", None, "train", 1, None)])
+        project.pairs.insert([("a", "b", None, "train", 1, None)])
         assert why_empty(project, "review").title == "Nothing to review yet"
 
 
@@ -298,7 +298,7 @@ def test_cli_queue_scores_a_new_project_itself_then_predict_and_queue(
     listed = json.loads(out)
     assert listed["order"] == "thin_bands" and len(listed["pairs"]) == 3
     with Project.open(path, readonly=True) as project:
-        unlabeled = {pid for pid, _, _ in project.pair_targets(labeled=False)}
+        unlabeled = {pid for pid, _, _ in project.pairs.targets(labeled=False)}
     assert all(p["pair_id"] in unlabeled and p["reason"] for p in listed["pairs"])
 
     code, out, err = _run(capsys, "similarity", path, "--base", "--calibrated", "a man is playing",
@@ -317,7 +317,7 @@ def test_cli_queue_informative_on_a_new_project(tmp_path: Path, tiny_model_dir: 
     pairs = json.loads(out)["pairs"]
     assert len(pairs) == 4 and all("least sure" in p["reason"] for p in pairs)
     with Project.open(tmp_path / "p", readonly=True) as project:
-        assert set(project.prediction_sets()) == {0}
+        assert set(project.predictions.sets()) == {0}
     code, out, err = _run(capsys, "queue", str(tmp_path / "p"), "--order", "disagreements")
     assert code == 0 and out == ""
     assert err.strip() == ("Only one person has labelled this project, so there are no disagreements "
@@ -332,8 +332,8 @@ def test_cli_train_scores_the_pairs_with_the_new_run(tmp_path: Path, tiny_model_
     assert code == 0, err
     run_id = json.loads(out.strip().splitlines()[-1])["run"]
     with Project.open(tmp_path / "p", readonly=True) as project:
-        assert run_id in project.prediction_sets()
-        assert len(project.predictions(run_id)) == 24
+        assert run_id in project.predictions.sets()
+        assert len(project.predictions.get(run_id)) == 24
 
 
 def test_export_ships_the_calibration_and_the_card_shows_how_to_apply_it(tmp_path: Path,
@@ -373,7 +373,7 @@ def test_the_view_queue_pages_through_a_model_order(known: Project) -> None:
     queue = LabelQueue(known, order="thin_bands", chunk=2)
     assert queue.extend() and queue.ids == [6, 10]
     assert queue.extend() and queue.ids == [6, 10, 9, 5]
-    known.set_label(7, 0.9)                   # labelled meanwhile: the next page skips it
+    known.labels.set(7, 0.9)                   # labelled meanwhile: the next page skips it
     while queue.extend():
         pass
     assert queue.ids[:5] == [6, 10, 9, 5, 8] and len(queue.ids) == len(set(queue.ids))

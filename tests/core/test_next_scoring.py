@@ -24,11 +24,11 @@ def _finished_run(project: Project, model: Path, spearman: float) -> int:
 
 def test_the_rule_walks_base_then_the_best_run(tmp_path: Path, tiny_model_dir: Path) -> None:
     with Project.create(tmp_path / "p", base_model=str(tiny_model_dir)) as project:
-        project.insert_pairs(_pairs(12))
+        project.pairs.insert(_pairs(12))
         assert next_scoring_target(project) == BASE_RUN          # nothing scored yet
         predict_pairs(project, next_scoring_target(project))
         assert next_scoring_target(project) is None               # every wanted set is current
-        project.insert_pairs(_pairs(3, start=100))
+        project.pairs.insert(_pairs(3, start=100))
         assert next_scoring_target(project) == BASE_RUN          # new pairs: the set is stale
         predict_pairs(project, BASE_RUN)
         assert next_scoring_target(project) is None
@@ -41,8 +41,8 @@ def test_the_rule_walks_base_then_the_best_run(tmp_path: Path, tiny_model_dir: P
         better = _finished_run(project, tiny_model_dir, 0.7)
         assert next_scoring_target(project) == better
         # While a run trains, nothing is scored (the run needs the cores).
-        running = project.create_run(base_model=str(tiny_model_dir), loss="cosent", config={}, device="cpu")
-        project.update_run(running, status="running")
+        running = project.runs.create(base_model=str(tiny_model_dir), loss="cosent", config={}, device="cpu")
+        project.runs.update(running, status="running")
         assert next_scoring_target(project) is None
 
 
@@ -52,12 +52,12 @@ def test_cli_predict_next_scores_what_the_app_would(tmp_path: Path, tiny_model_d
 
     path = tmp_path / "cli"
     with Project.create(path, base_model=str(tiny_model_dir)) as project:
-        project.insert_pairs(_pairs(10))
+        project.pairs.insert(_pairs(10))
     assert main(["predict", str(path), "--model", "next", "--device", "cpu", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"run": 0' in out and '"pairs": 10' in out
     with Project.open(path, readonly=True) as project:
-        assert BASE_RUN in project.prediction_sets() and next_scoring_target(project) is None
+        assert BASE_RUN in project.predictions.sets() and next_scoring_target(project) is None
     assert main(["predict", str(path), "--model", "next"]) == 0
     captured = capsys.readouterr()
     assert "Nothing to score" in captured.err and captured.out == ""

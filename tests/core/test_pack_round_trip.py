@@ -39,11 +39,11 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 def _project(folder: Path, scale: str) -> Project:
     p = Project.create(folder)
-    p.insert_pairs([(f"pair {i} first sentence", f"pair {i} second sentence", None, "train", i + 1, None)
+    p.pairs.insert([(f"pair {i} first sentence", f"pair {i} second sentence", None, "train", i + 1, None)
                     for i in range(12)])
     if scale != "0-1":
         p.set_display_scale(scale)
-    p.assign_overlap(["Alice", "Bob"], 0.25, seed=3)
+    p.assignments.assign(["Alice", "Bob"], 0.25, seed=3)
     return p
 
 
@@ -69,8 +69,8 @@ def test_every_pack_merges_back_on_either_score_column(tmp_path, scale, fmt):
             report = merge_labels(p, pack)
             assert report.written == n and report.skipped == 0, report
             assert report.annotators == ["Alice"]
-            got = {(s1, who): score for pid, _sp, who, score in p.annotator_labels()
-                   for s1 in [p.pair(pid).sentence1]}
+            got = {(s1, who): score for pid, _sp, who, score in p.labels.by_annotator()
+                   for s1 in [p.pairs.get(pid).sentence1]}
             assert {s1: v for (s1, _w), v in got.items()} == pytest.approx(
                 dict(zip(frame["sentence1"], wanted)))
             assert {w for _s, w in got} == {"Alice"}
@@ -91,7 +91,7 @@ def test_a_pack_with_both_columns_disagreeing_is_refused_naming_rows(tmp_path, f
         with pytest.raises(UserError, match=rf"rows {rows}: the score and score_1_5 columns hold "
                                             "different scores"):
             merge_labels(p, pack)
-        assert p.annotator_labels() == []  # nothing written
+        assert p.labels.by_annotator() == []  # nothing written
         frame.at[1, "score_1_5"] = 3.0
         frame.at[3, "score_1_5"] = 3.0
         _write(frame, pack)

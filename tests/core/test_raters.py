@@ -47,8 +47,8 @@ def _rater_csv(path: Path, pairs: int = 30, *, empty_every: int = 7, seed: int =
 
 def _labels(project: Project) -> dict[tuple[str, str], float]:
     """{(sentence1 of the pair, annotator): score} from the store."""
-    rows = project.annotator_labels(raw=True)
-    pairs = project.pairs_by_ids(sorted({r[0] for r in rows}))
+    rows = project.labels.by_annotator(raw=True)
+    pairs = project.pairs.by_ids(sorted({r[0] for r in rows}))
     return {(pairs[pid].sentence1, who): score for pid, _s, who, score in rows}
 
 
@@ -77,7 +77,7 @@ def test_import_gives_each_raters_label_to_that_rater(tmp_path, project):
     report = import_pairs(project, src)
     assert report.columns["annotator"] == "rater"
     assert report.annotators == ["rater_a", "rater_b"]
-    assert report.imported == 30 and project.pair_count() == 30   # A,B = B,A: one pair
+    assert report.imported == 30 and project.pairs.count() == 30   # A,B = B,A: one pair
     assert report.duplicates == 0   # the second rater's rows are not duplicates
     frame = pd.read_csv(src, keep_default_na=False)
     rated = frame[frame["rating"] != ""]
@@ -90,21 +90,21 @@ def test_import_gives_each_raters_label_to_that_rater(tmp_path, project):
         s1 = row.finding_a if row.rater == "rater_a" or int(row.case_id[-3:]) % 2 == 0 else row.finding_b
         assert stored[(s1, row.rater)] == pytest.approx((float(row.rating) - 1) / 4)
     # The target follows the multi-annotator rule: the mean of the raters' labels.
-    for pid in project.query_pair_ids():
-        mine = [s for p, _sp, _w, s in project.annotator_labels(pair_ids=[pid])]
-        assert project.pair(pid).score == pytest.approx(sum(mine) / len(mine))
-    assert "rater" not in project.metadata_keys() and "case_id" in project.metadata_keys()
+    for pid in project.pairs.query_ids():
+        mine = [s for p, _sp, _w, s in project.labels.by_annotator(pair_ids=[pid])]
+        assert project.pairs.get(pid).score == pytest.approx(sum(mine) / len(mine))
+    assert "rater" not in project.pairs.metadata_keys() and "case_id" in project.pairs.metadata_keys()
 
 
 def test_the_target_follows_the_projects_median(tmp_path, project):
-    project.set_label_aggregate("median")
+    project.labels.set_aggregate("median")
     src = tmp_path / "three.csv"
     src.write_text("sentence1,sentence2,score,coder\nA cat,A dog,1,x\nA cat,A dog,2,y\n"
                    "A dog,A cat,5,z\nRain,Sun,3,x\n", encoding="utf-8")
     import_pairs(project, src, ImportOptions(scale="1-5"))
-    cat = project.find_pair("A cat", "A dog")
-    assert project.pair(cat).score == pytest.approx(0.25)   # median of 0, 0.25, 1
-    assert len(project.label_history(cat)) == 3
+    cat = project.pairs.find("A cat", "A dog")
+    assert project.pairs.get(cat).score == pytest.approx(0.25)   # median of 0, 0.25, 1
+    assert len(project.labels.history(cat)) == 3
 
 
 def test_the_same_rater_twice_keeps_the_later_row_and_counts_the_conflict(tmp_path, project):
@@ -120,8 +120,8 @@ def test_the_annotator_column_can_be_chosen_or_switched_off(tmp_path, project):
     src = tmp_path / "who.csv"
     src.write_text("sentence1,sentence2,score,who\nA,B,0.2,ann\nB,A,0.8,bob\n", encoding="utf-8")
     report = import_pairs(project, src, ImportOptions(annotator_column="who"))
-    assert report.annotators == ["ann", "bob"] and project.pair_count() == 1
-    assert project.pair(project.query_pair_ids()[0]).score == pytest.approx(0.5)
+    assert report.annotators == ["ann", "bob"] and project.pairs.count() == 1
+    assert project.pairs.get(project.pairs.query_ids()[0]).score == pytest.approx(0.5)
     other = Project.create(tmp_path / "other")
     try:
         off = tmp_path / "rater.csv"
@@ -129,7 +129,7 @@ def test_the_annotator_column_can_be_chosen_or_switched_off(tmp_path, project):
         report = import_pairs(other, off, ImportOptions(annotator_column=""))
         assert report.columns["annotator"] is None and report.duplicates_in_file == 1
         assert {who for _s, who in _labels(other)} == {"import"}
-        assert "rater" in other.metadata_keys()
+        assert "rater" in other.pairs.metadata_keys()
     finally:
         other.close()
     with pytest.raises(importers.ImportDataError, match="no annotator column named 'nobody'"):
@@ -148,12 +148,12 @@ def test_a_second_file_adds_its_raters_labels_to_pairs_already_there(tmp_path, p
     assert report.conflicting_duplicates == 1   # ann's 0.9 differs from her 0.4: hers is kept
     stored = _labels(project)
     assert stored[("A", "bob")] == pytest.approx(0.6) and stored[("C", "ann")] == pytest.approx(0.4)
-    assert project.pair(project.find_pair("A", "B")).score == pytest.approx(0.4)
-    assert project.counts().labeled() == 3
+    assert project.pairs.get(project.pairs.find("A", "B")).score == pytest.approx(0.4)
+    assert project.counts.get().labeled() == 3
 
 
 def test_merge_labels_reads_the_same_annotator_column(tmp_path, project):
-    project.insert_pairs([("A", "B", None, "train", 1, None)])
+    project.pairs.insert([("A", "B", None, "train", 1, None)])
     src = tmp_path / "merge.csv"
     src.write_text("sentence1,sentence2,score,Annotated_By\nA,B,0.2,ann\nB,A,0.8,bob\n", encoding="utf-8")
     report = merge_labels(project, src)
@@ -202,7 +202,7 @@ def test_export_data_writes_who_labelled_what(tmp_path, project, capsys):
     written = int(capsys.readouterr().out.split()[1])
     frame = pd.read_csv(long, keep_default_na=False)
     assert written == len(frame) == len(stored) + sum(
-        1 for pid in project.query_pair_ids() if not project.annotator_labels(pair_ids=[pid]))
+        1 for pid in project.pairs.query_ids() if not project.labels.by_annotator(pair_ids=[pid]))
     assert list(frame.columns[:6]) == ["sentence1", "sentence2", "score", "score_1_5", "split", "annotator"]
     got = {(r.sentence1, r.annotator): r.score for r in frame.itertuples() if r.annotator}
     assert got == pytest.approx(stored)
@@ -216,7 +216,7 @@ def test_export_data_writes_who_labelled_what(tmp_path, project, capsys):
 
 
 def test_export_with_one_annotator_has_no_label_columns(tmp_path, project):
-    project.insert_pairs([("A", "B", 0.5, "train", 1, None)])
+    project.pairs.insert([("A", "B", 0.5, "train", 1, None)])
     out = tmp_path / "one.csv"
     export_pairs(project, out)
     assert list(pd.read_csv(out).columns) == ["sentence1", "sentence2", "score", "split"]
@@ -246,7 +246,7 @@ def test_cli_import_without_a_split_column_does_what_the_wizard_does(tmp_path, c
         wizard_like = importers.prepare_import(src, ImportOptions(split="train",
                                                                   dev_fraction=DEV_FRACTION))
         dev_rows = {r for r, s in zip(wizard_like.rows.source_row, wizard_like.rows.split) if s == "dev"}
-        stored_dev = {p.pair(i).source_row for i in p.query_pair_ids(split="dev")}
+        stored_dev = {p.pairs.get(i).source_row for i in p.pairs.query_ids(split="dev")}
         assert stored_dev == dev_rows   # the same seeded pairs as the wizard holds out
 
 
@@ -284,17 +284,17 @@ def test_pairs_in_none_say_exactly_how_to_train(tmp_path, capsys):
     move = json.loads(capsys.readouterr().out)
     assert move["moved"] == 8 and move["from_split"] == "train" and move["labeled_only"]
     with Project.open(proj, readonly=True) as p:
-        dev = set(p.query_pair_ids(split="dev"))
-        assert {k: v for k, v in p.counts().splits.items() if v} == {"train": 32, "dev": 8}
+        dev = set(p.pairs.query_ids(split="dev"))
+        assert {k: v for k, v in p.counts.get().splits.items() if v} == {"train": 32, "dev": 8}
     # Seeded: the same seed on the same pairs picks the same ones.
     cli.main(["split", str(proj), "--to", "train", "--from", "dev"])
     cli.main(["split", str(proj), "--to", "dev", "--fraction", "0.2", "--seed", "0"])
     with Project.open(proj, readonly=True) as p:
-        assert set(p.query_pair_ids(split="dev")) == dev
+        assert set(p.pairs.query_ids(split="dev")) == dev
 
 
 def test_a_move_that_moves_nothing_says_why(project):
-    project.insert_pairs([("A", "B", None, "train", 1, None), ("C", "D", 0.5, "train", 2, None)])
+    project.pairs.insert([("A", "B", None, "train", 1, None), ("C", "D", 0.5, "train", 2, None)])
     with pytest.raises(NothingToMove, match="rounds to no pair"):
         move_pairs(project, "dev", fraction=0.1)
     with pytest.raises(NothingToMove, match="no labeled pairs in test"):
@@ -302,7 +302,7 @@ def test_a_move_that_moves_nothing_says_why(project):
     with pytest.raises(Exception, match="already in train"):
         move_pairs(project, "train", from_split="train")
     assert move_pairs(project, "none", from_split="train").moved == 2   # unlabeled too
-    assert project.counts().total("none") == project.counts().total() == 2
+    assert project.counts.get().total("none") == project.counts.get().total() == 2
 
 
 def test_reimport_with_another_split_says_what_happened_to_the_duplicates(tmp_path, capsys):

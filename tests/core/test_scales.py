@@ -121,7 +121,7 @@ def test_import_states_ambiguity_and_remembers_the_display_scale(project, tmp_pa
     assert (report.scale, report.scale_source, report.scale_ambiguous) == ("1-5", "data", True)
     assert report.scale_note == "no score is below 1"
     assert project.display_scale() == "1-5"
-    stored = sorted(p.score for p in project.all_pairs() if p.score is not None)
+    stored = sorted(p.score for p in project.pairs.all() if p.score is not None)
     assert stored == pytest.approx([0.0, 0.375, 0.85])
     # A later import on another scale does not change what the project shows.
     import_pairs(project, _write(tmp_path / "b.csv", "a,b,score\nX,Y,0.5\n"))

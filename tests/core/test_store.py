@@ -25,7 +25,7 @@ from stsstudio.core.hashing import pair_hash
 def add_pairs(project: Project, n: int = 3, split: str = "train", scored: bool = True) -> list[int]:
     rows = [(f"first {split} {i}", f"second {split} {i}", (i % 5) / 4 if scored else None, split, i + 1, None)
             for i in range(n)]
-    report = project.insert_pairs(rows, source="test.csv")
+    report = project.pairs.insert(rows, source="test.csv")
     return list(range(report.first_id, report.last_id + 1))
 
 
@@ -90,27 +90,27 @@ def test_second_writer_refused_readonly_allowed(tmp_path):
 
 def test_labels_history_current_score_and_undo(project):
     (pid,) = add_pairs(project, 1, scored=False)
-    assert project.pair(pid).score is None
-    first = project.set_label(pid, 0.4, "ann")
-    second = project.set_label(pid, 0.9, "bob")
+    assert project.pairs.get(pid).score is None
+    first = project.labels.set(pid, 0.4, "ann")
+    second = project.labels.set(pid, 0.9, "bob")
     # Two annotators: the target is the mean of their latest labels (issue 15).
-    assert project.pair(pid).score == pytest.approx(0.65) and project.pair(pid).annotator == "bob"
-    assert [(lb.score, lb.annotator) for lb in project.label_history(pid)] == [(0.4, "ann"), (0.9, "bob")]
-    project.remove_label(second)
-    assert project.pair(pid).score == 0.4
-    project.remove_label(first)
-    assert project.pair(pid).score is None
+    assert project.pairs.get(pid).score == pytest.approx(0.65) and project.pairs.get(pid).annotator == "bob"
+    assert [(lb.score, lb.annotator) for lb in project.labels.history(pid)] == [(0.4, "ann"), (0.9, "bob")]
+    project.labels.remove(second)
+    assert project.pairs.get(pid).score == 0.4
+    project.labels.remove(first)
+    assert project.pairs.get(pid).score is None
     with pytest.raises(ValueError):
-        project.set_label(pid, 1.5)
+        project.labels.set(pid, 1.5)
 
 
 def test_imported_labels_start_the_history(project):
     ids = add_pairs(project, 3)
-    history = project.label_history(ids[1])
+    history = project.labels.history(ids[1])
     assert len(history) == 1 and history[0].annotator == "import"
-    label = project.set_label(ids[1], 1.0)
-    project.remove_label(label)
-    assert project.pair(ids[1]).score == history[0].score
+    label = project.labels.set(ids[1], 1.0)
+    project.labels.remove(label)
+    assert project.pairs.get(ids[1]).score == history[0].score
 
 
 def test_failed_write_leaves_database_unchanged(project):
@@ -118,7 +118,7 @@ def test_failed_write_leaves_database_unchanged(project):
     before = project.checksum()
     rows = [("ok one", "ok two", 0.5, "train", 1, None), ("bad", "score", 7.0, "train", 2, None)]
     with pytest.raises(sqlite3.IntegrityError):
-        project.insert_pairs(rows)
+        project.pairs.insert(rows)
     assert project.checksum() == before
     with pytest.raises(RuntimeError):
         with project.transaction() as cur:
@@ -126,7 +126,7 @@ def test_failed_write_leaves_database_unchanged(project):
             raise RuntimeError("boom")
     assert project.checksum() == before
     with pytest.raises(ProjectError):
-        project.set_label(999_999, 0.5)
+        project.labels.set(999_999, 0.5)
     assert project.checksum() == before
 
 
@@ -139,32 +139,32 @@ def test_insert_progress_cancel_rolls_back(project):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        project.insert_pairs(rows, progress=cancel)
+        project.pairs.insert(rows, progress=cancel)
     assert project.checksum() == before
 
 
 def test_queries_edits_delete_restore(project):
     train = add_pairs(project, 4, "train")
     dev = add_pairs(project, 2, "dev", scored=False)
-    assert project.query_pair_ids(filter="unlabeled") == dev
-    assert project.query_pair_ids(split="train", order_by="score", descending=True)[0] in train
-    assert project.query_pair_ids(search="SECOND DEV 1") == [dev[1]]
-    project.set_flag([train[0]], True)
-    project.set_note(train[0], "check")
-    project.set_split([dev[0]], "test")
-    assert project.query_pair_ids(filter="flagged") == [train[0]]
-    assert project.pair(train[0]).note == "check" and project.pair(dev[0]).split == "test"
-    assert set(project.pairs_by_ids(train)) == set(train)
-    assert [p.id for p in project.labeled_pairs("train")] == train
-    assert project.find_pair("SECOND train 2", "first train 2") == train[2]
-    assert project.pair(train[2]).source == "test.csv" and project.pair(train[2]).source_row == 3
+    assert project.pairs.query_ids(filter="unlabeled") == dev
+    assert project.pairs.query_ids(split="train", order_by="score", descending=True)[0] in train
+    assert project.pairs.query_ids(search="SECOND DEV 1") == [dev[1]]
+    project.pairs.set_flag([train[0]], True)
+    project.pairs.set_note(train[0], "check")
+    project.pairs.set_split([dev[0]], "test")
+    assert project.pairs.query_ids(filter="flagged") == [train[0]]
+    assert project.pairs.get(train[0]).note == "check" and project.pairs.get(dev[0]).split == "test"
+    assert set(project.pairs.by_ids(train)) == set(train)
+    assert [p.id for p in project.pairs.labeled("train")] == train
+    assert project.pairs.find("SECOND train 2", "first train 2") == train[2]
+    assert project.pairs.get(train[2]).source == "test.csv" and project.pairs.get(train[2]).source_row == 3
     before = project.checksum()
-    version = project.data_version()
-    snap = project.delete_pairs(train[:2])
-    assert project.stats()["pairs"] == 4 and project.data_version() != version
-    project.restore_pairs(snap)
+    version = project.pairs.version()
+    snap = project.pairs.delete(train[:2])
+    assert project.stats()["pairs"] == 4 and project.pairs.version() != version
+    project.pairs.restore(snap)
     assert project.checksum() == before
-    assert len(project.sentences()) == 12
+    assert len(project.pairs.sentences()) == 12
 
 
 def test_assign_dev_split_is_seeded(tmp_path):
@@ -173,11 +173,11 @@ def test_assign_dev_split_is_seeded(tmp_path):
         with Project.create(tmp_path / name) as p:
             add_pairs(p, 50, "train")
             add_pairs(p, 5, "none", scored=True)
-            moved = p.assign_dev_split(0.2, seed=7)
-            counts.append((moved, p.query_pair_ids(split="dev")))
+            moved = p.pairs.assign_dev(0.2, seed=7)
+            counts.append((moved, p.pairs.query_ids(split="dev")))
     assert counts[0] == counts[1] and counts[0][0] == 10
     with Project.create(tmp_path / "c") as p, pytest.raises(ValueError):
-        p.assign_dev_split(1.5)
+        p.pairs.assign_dev(1.5)
 
 
 def test_stats_and_pair_hash(project):
@@ -201,7 +201,7 @@ def _scanned_counts(project: Project) -> dict[str, tuple[int, int, int]]:
 
 
 def _cached_counts(project: Project) -> dict[str, tuple[int, int, int]]:
-    c = project.counts()
+    c = project.counts.get()
     return {s: (c.splits[s], c.labeled_splits[s], c.flagged_splits[s])
             for s in c.splits if c.splits[s]}
 
@@ -209,70 +209,71 @@ def _cached_counts(project: Project) -> dict[str, tuple[int, int, int]]:
 def test_counts_follow_every_write_without_a_scan(project):
     train = add_pairs(project, 6, "train", scored=False)
     dev = add_pairs(project, 3, "dev")
-    assert not project.counts_ready()
-    assert project.warm_counts().total() == 9 and project.counts_ready()
+    assert not project.counts.ready()
+    assert project.counts.warm().total() == 9 and project.counts.ready()
     steps = [
-        lambda: project.set_label(train[0], 0.5, "a"),
-        lambda: project.set_label(train[0], 0.7, "a"),            # relabel: no new labeled pair
-        lambda: project.remove_label(project.label_history(train[0])[-1].id),
-        lambda: project.remove_label(project.label_history(train[0])[-1].id),
-        lambda: project.set_flag([train[1], dev[0]], True),
-        lambda: project.set_flag([train[1]], True),                # already flagged
-        lambda: project.set_split([dev[0], train[2]], "test"),
-        lambda: project.set_note(train[3], "a note"),
+        lambda: project.labels.set(train[0], 0.5, "a"),
+        lambda: project.labels.set(train[0], 0.7, "a"),            # relabel: no new labeled pair
+        lambda: project.labels.remove(project.labels.history(train[0])[-1].id),
+        lambda: project.labels.remove(project.labels.history(train[0])[-1].id),
+        lambda: project.pairs.set_flag([train[1], dev[0]], True),
+        lambda: project.pairs.set_flag([train[1]], True),                # already flagged
+        lambda: project.pairs.set_split([dev[0], train[2]], "test"),
+        lambda: project.pairs.set_note(train[3], "a note"),
         lambda: add_pairs(project, 4, "none"),
-        lambda: project.assign_dev_split(0.5),
+        lambda: project.pairs.assign_dev(0.5),
     ]
     statements: list[str] = []
     for step in steps:
         project._conn.set_trace_callback(statements.append)
         step()
-        project.counts()
+        project.counts.get()
         project._conn.set_trace_callback(None)
         assert _cached_counts(project) == _scanned_counts(project)
     # Kept in step: no statement counted the whole table again.
     scans = [s for s in statements if "COUNT(" in s and "WHERE" not in s]
     assert statements and not scans, scans
-    snap = project.delete_pairs([train[1], dev[0], dev[1]])
+    snap = project.pairs.delete([train[1], dev[0], dev[1]])
     assert _cached_counts(project) == _scanned_counts(project)
-    project.restore_pairs(snap)
+    project.pairs.restore(snap)
     assert _cached_counts(project) == _scanned_counts(project)
-    c = project.counts()
+    c = project.counts.get()
     assert (c.total(), c.labeled("dev"), c.flagged()) == (13, c.labeled_splits["dev"], 2)
     assert c.unlabeled() == c.total() - c.labeled()
     # A failed write leaves the counts as they were.
     before = _cached_counts(project)
     with pytest.raises(ProjectError):
-        project.set_label(10_000, 0.5)
+        project.labels.set(10_000, 0.5)
     assert _cached_counts(project) == before
 
 
 def test_counts_of_a_bulk_edit_are_recounted(project, monkeypatch):
     ids = add_pairs(project, 5, "train")
-    project.counts()
-    monkeypatch.setattr("stsstudio.core.store._TALLY_MAX", 2)
-    project.set_split(ids, "dev")
-    assert not project.counts_ready()
+    project.counts.get()
+    monkeypatch.setattr("stsstudio.core.store.counts._TALLY_MAX", 2)
+    project.pairs.set_split(ids, "dev")
+    assert not project.counts.ready()
     assert _cached_counts(project) == _scanned_counts(project) == {"dev": (5, 5, 0)}
 
 
 def test_runs_and_interrupted_marking(tmp_path):
     path = tmp_path / "runs"
     with Project.create(path) as p:
-        run_id = p.create_run(base_model="m", loss="cosent", config={"epochs": 1})
-        p.add_metrics(run_id, [(1, "loss", 0.5, 0.1), (2, "loss", 0.4, 0.2), (2, "dev_spearman", 0.7, 0.2)])
-        p.update_run(run_id, best_dev_spearman=0.7, model_dir=str(p.run_dir(run_id)),
+        run_id = p.runs.create(base_model="m", loss="cosent", config={"epochs": 1})
+        p.runs.add_metrics(run_id, [(1, "loss", 0.5, 0.1), (2, "loss", 0.4, 0.2),
+                                    (2, "dev_spearman", 0.7, 0.2)])
+        p.runs.update(run_id, best_dev_spearman=0.7, model_dir=str(p.runs.folder(run_id)),
                      summary={"outcome": "better"})
-        assert p.metrics(run_id)["loss"] == [(1, 0.5), (2, 0.4)]
-        assert p.run(run_id).config == {"epochs": 1}
-        stale = p.create_run(base_model="m", loss="cosent", config={})
-        p.update_run(stale, pid=2**22 + 12345)  # a process that does not exist
-        p.update_run(run_id, status="finished", finished_at=time.time())
+        assert p.runs.metrics(run_id)["loss"] == [(1, 0.5), (2, 0.4)]
+        assert p.runs.get(run_id).config == {"epochs": 1}
+        stale = p.runs.create(base_model="m", loss="cosent", config={})
+        p.runs.update(stale, pid=2**22 + 12345)  # a process that does not exist
+        p.runs.update(run_id, status="finished", finished_at=time.time())
     with Project.open(path) as p:
-        assert p.run(stale).status == "interrupted"
-        assert p.run(run_id).status == "finished"
-        assert p.best_run().id == run_id
-        assert [r.id for r in p.runs()] == [run_id, stale]
+        assert p.runs.get(stale).status == "interrupted"
+        assert p.runs.get(run_id).status == "finished"
+        assert p.runs.best().id == run_id
+        assert [r.id for r in p.runs.all()] == [run_id, stale]
 
 
 def test_open_by_database_file(tmp_path):
@@ -295,12 +296,12 @@ def test_background_writes_leave_the_checkpoint_to_the_worker(tmp_path: Path) ->
     with project.background_writes() as checkpoint:
         assert autocheckpoint() == 0
         for start in range(0, 5000, 500):
-            project.add_predictions(0, [(ids[i % 50], 0.5, None) for i in range(start, start + 500)])
+            project.predictions.add(0, [(ids[i % 50], 0.5, None) for i in range(start, start + 500)])
         grown = wal.stat().st_size
         checkpoint()
-        project.set_label(ids[0], 0.25)
+        project.labels.set(ids[0], 0.25)
     assert autocheckpoint() == 1000
-    assert grown > 0 and project.pair(ids[0]).score == 0.25
+    assert grown > 0 and project.pairs.get(ids[0]).score == 0.25
     project.close()
     with Project.open(tmp_path / "p") as again:
-        assert again.pair(ids[0]).score == 0.25
+        assert again.pairs.get(ids[0]).score == 0.25

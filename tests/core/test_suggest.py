@@ -50,7 +50,7 @@ def _topic_pool(project, tmp_path, topics: int = 12, variants: int = 8) -> None:
 
 
 def _pairs_by_hash(project) -> list[int]:
-    return [pair_hash(p.sentence1, p.sentence2) for p in project.all_pairs()]
+    return [pair_hash(p.sentence1, p.sentence2) for p in project.pairs.all()]
 
 
 # -- import -----------------------------------------------------------------------------
@@ -62,9 +62,9 @@ def test_one_column_csv_imports_as_sentences(project, tmp_path):
     report = import_sentences(project, path)
     assert (report.rows, report.imported, report.duplicates_in_file) == (3, 2, 1)
     assert report.column == "text"
-    assert project.pool_counts()["sentences"] == 2
+    assert project.pool.split_counts()["sentences"] == 2
     assert project.stats()["pairs"] == 0
-    ids, texts, splits = project.pool_sentences()
+    ids, texts, splits = project.pool.columns()
     assert texts == ["The VPN keeps dropping.", "Printer is slow"]
     assert splits == [None, None]
     # Growing the pool later: only the new sentence is added.
@@ -72,7 +72,7 @@ def test_one_column_csv_imports_as_sentences(project, tmp_path):
     more.write_text("printer IS slow\n\nA new sentence\n")
     report = import_sentences(project, more)
     assert (report.imported, report.duplicates_in_pool) == (1, 1)
-    assert project.pool_counts()["sentences"] == 3
+    assert project.pool.split_counts()["sentences"] == 3
 
 
 def test_id_and_other_columns_are_metadata(project, tmp_path):
@@ -82,8 +82,8 @@ def test_id_and_other_columns_are_metadata(project, tmp_path):
         {"ticket_id": "T-2", "text": "Screen is broken", "team": "hw"}]) + "\n")
     report = import_sentences(project, path)
     assert report.id_column == "ticket_id" and report.metadata_columns == ["team"]
-    ids, _, _ = project.pool_sentences()
-    got = project.pool_by_ids(ids)
+    ids, _, _ = project.pool.columns()
+    got = project.pool.by_ids(ids)
     assert got[ids[1]].metadata == {"id": "T-2", "columns": {"team": "hw"}}
     assert got[ids[1]].source_row == 2
 
@@ -135,7 +135,7 @@ def test_strata_ranges_are_as_documented(project, tmp_path):
 def test_no_duplicates_and_no_existing_pairs(project, tmp_path):
     _topic_pool(project, tmp_path, topics=6, variants=6)
     # An existing pair of two pooled sentences, stored in the reverse order.
-    project.insert_pairs([("topic 0 variant 1", "topic 0 variant 0", None, "none", None, None)])
+    project.pairs.insert([("topic 0 variant 1", "topic 0 variant 0", None, "none", None, None)])
     existing = pair_hash("topic 0 variant 0", "topic 0 variant 1")
     enc = TopicEncoder()
     for seed in (0, 1, 2):
@@ -143,26 +143,26 @@ def test_no_duplicates_and_no_existing_pairs(project, tmp_path):
     hashes = _pairs_by_hash(project)
     assert len(hashes) == len(set(hashes)) == 1 + 120
     assert hashes.count(existing) == 1
-    suggested = [p for p in project.all_pairs() if p.source == "suggested"]
+    suggested = [p for p in project.pairs.all() if p.source == "suggested"]
     assert all(p.score is None for p in suggested) and len(suggested) == 120
 
 
 def test_no_sentence_crosses_splits(project, tmp_path):
     _topic_pool(project, tmp_path, topics=8, variants=6)
-    project.insert_pairs([("topic 1 variant 0", "something else", 0.5, "train", None, None),
+    project.pairs.insert([("topic 1 variant 0", "something else", 0.5, "train", None, None),
                           ("topic 2 variant 0", "another thing", 0.5, "test", None, None)])
     suggest_pairs(project, SuggestOptions(pairs=80, model=TopicEncoder(), seed=4, dev_fraction=0.3))
     side: dict[str, set[str]] = {}
-    for p in project.all_pairs():
+    for p in project.pairs.all():
         for s in (p.sentence1, p.sentence2):
             side.setdefault(s.casefold(), set()).add("train" if p.split == "train" else "held-out")
     assert all(len(v) == 1 for v in side.values())
     assert side["topic 1 variant 0"] == {"train"} and side["topic 2 variant 0"] == {"held-out"}
-    counts = project.pool_counts()
+    counts = project.pool.split_counts()
     assert counts["unassigned"] == 0 and counts["dev"] > 0 and counts["train"] > 0
     # The one test sentence has no partner in its split: it is in no suggested pair.
     assert counts["test"] == 1
-    splits = {p.split for p in project.all_pairs() if p.source == "suggested"}
+    splits = {p.split for p in project.pairs.all() if p.source == "suggested"}
     assert splits == {"train", "dev"}
 
 
@@ -176,7 +176,7 @@ def test_same_seed_same_pairs(project, tmp_path):
 
     assert run(7) == run(7)
     assert run(7) != run(8)
-    assert project.stats()["pairs"] == 0 and project.pool_counts()["unassigned"] == 96
+    assert project.stats()["pairs"] == 0 and project.pool.split_counts()["unassigned"] == 96
 
 
 @pytest.mark.skipif(not index_available(), reason="usearch is not installed")
@@ -212,7 +212,7 @@ def test_tiny_model_cached_embeddings_and_cli(tmp_path, tiny_model, capsys):
     assert sum(out["made"].values()) == 12 and out["inserted"] == 12
     with Project.open(folder) as project:
         assert len(list((project.cache_dir).glob("pool-*.npz"))) == 1
-        assert {p.source for p in project.all_pairs()} == {"suggested"}
+        assert {p.source for p in project.pairs.all()} == {"suggested"}
 
 
 @pytest.mark.skipif(not index_available(), reason="usearch is not installed")

@@ -45,9 +45,9 @@ def test_two_processes_train_and_only_rank_zero_writes(tmp_path: Path, tiny_mode
     summary = json.loads(json_lines[0])
     assert summary["status"] == "finished" and summary["steps"] == 3
     with Project.open(path, readonly=True) as project:
-        runs = project.runs()
+        runs = project.runs.all()
         assert len(runs) == 1 and runs[0].status == "finished"
         assert runs[0].config["world_size"] == 2
-        assert [s for s, _ in project.metrics(runs[0].id, "loss")["loss"]] == [1, 2, 3]  # one writer
+        assert [s for s, _ in project.runs.metrics(runs[0].id, "loss")["loss"]] == [1, 2, 3]  # one writer
         assert Path(runs[0].model_dir, "modules.json").is_file()
     assert sorted(p.name for p in (path / "runs").iterdir()) == [str(runs[0].id)]

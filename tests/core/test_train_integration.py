@@ -22,11 +22,11 @@ def _read(path: Path, n: int) -> list[tuple[str, str, float]]:
 def test_embedded_model_trains_on_stsb(project: Project, stsb_train: Path, stsb_dev: Path) -> None:
     rows = [(a, b, y, "train", i + 1, None) for i, (a, b, y) in enumerate(_read(stsb_train, 48))]
     rows += [(a, b, y, "dev", i + 1, None) for i, (a, b, y) in enumerate(_read(stsb_dev, 40))]
-    project.insert_pairs(rows, source="stsb")
+    project.pairs.insert(rows, source="stsb")
     rep = RecordingReporter()
     result = train(project, TrainConfig(max_steps=5, batch_size=8, eval_steps=5), rep)
     assert result.status == "finished", result.message
-    assert result.steps == 5 and project.run(result.run_id).base_model == "default"
+    assert result.steps == 5 and project.runs.get(result.run_id).base_model == "default"
     # The pretrained model already ranks STSb pairs well; five small steps must not wreck it.
     assert result.base_dev_spearman > 0.6
     assert result.dev_spearman > result.base_dev_spearman - 0.05

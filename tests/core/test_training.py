@@ -36,14 +36,14 @@ def test_short_run_with_every_loss(labeled: Project, tiny_model_dir: Path, loss:
     result = train(labeled, _config(tiny_model_dir, loss=loss, matryoshka=matryoshka, max_steps=2), rep)
     assert result.status == "finished", result.message
     assert result.steps == 2 and result.device == "cpu"
-    run = labeled.run(result.run_id)
+    run = labeled.runs.get(result.run_id)
     assert run.status == "finished" and run.loss == loss + ("+matryoshka" if matryoshka else "")
     assert run.steps == 2 and run.total_steps == 2 and run.best_step == 2
     assert run.base_dev_spearman == pytest.approx(result.base_dev_spearman)
     assert run.model_dir == result.model_dir and Path(result.model_dir, "modules.json").is_file()
-    config = json.loads((labeled.run_dir(result.run_id) / "config.json").read_text())
+    config = json.loads((labeled.runs.folder(result.run_id) / "config.json").read_text())
     assert config["loss"] == loss and config["seed"] == 7 and config["train_pairs"] == 40
-    series = labeled.metrics(result.run_id)
+    series = labeled.runs.metrics(result.run_id)
     assert [s for s, _ in series["loss"]] == [1, 2]
     assert [s for s, _ in series["dev_spearman"]] == [0, 2]
     assert set(series) == {"loss", "learning_rate", "dev_spearman", "dev_pearson", "dev_spearman_low",
@@ -77,10 +77,10 @@ def test_cancel_is_honoured_within_one_step(labeled: Project, tiny_model_dir: Pa
     assert result.steps == 2
     assert rep.kinds()[-1] == "cancelled"
     assert max(e[1] for e in rep.of("step")) == 2
-    run = labeled.run(result.run_id)
+    run = labeled.runs.get(result.run_id)
     assert run.status == "cancelled" and run.steps == 2
     assert Path(run.model_dir, "modules.json").is_file()  # the model at cancel time is kept
-    assert (labeled.run_dir(result.run_id) / "checkpoints" / "checkpoint-2").is_dir()
+    assert (labeled.runs.folder(result.run_id) / "checkpoints" / "checkpoint-2").is_dir()
 
 
 def _dead_pid() -> int:
@@ -98,24 +98,24 @@ def test_resume_after_a_crash(tmp_path: Path, tiny_model_dir: Path) -> None:
     assert first.steps == 4
     # Simulate a crash after the step-4 checkpoint: the run is left 'running' by a dead process,
     # with metric points past the checkpoint that the resumed run must replace.
-    project.update_run(first.run_id, status="running", pid=_dead_pid(), model_dir=None)
-    project.add_metrics(first.run_id, [(5, "loss", 9.0, 0.5)])
+    project.runs.update(first.run_id, status="running", pid=_dead_pid(), model_dir=None)
+    project.runs.add_metrics(first.run_id, [(5, "loss", 9.0, 0.5)])
     project.close()
 
     project = Project.open(path)
     try:
-        assert project.run(first.run_id).status == "interrupted"
+        assert project.runs.get(first.run_id).status == "interrupted"
         rep = RecordingReporter()
         result = resume(project, first.run_id, rep)
         assert result.status == "finished" and result.run_id == first.run_id
         assert result.steps == 6
         assert [e[1] for e in rep.of("step")] == [5, 6]
         assert rep.of("evaluated")[0][1] == 6  # no second baseline
-        run = project.run(first.run_id)
+        run = project.runs.get(first.run_id)
         assert run.status == "finished" and run.steps == 6 and run.model_dir
         assert run.base_dev_spearman == pytest.approx(first.base_dev_spearman)
-        assert [s for s, _ in project.metrics(first.run_id, "loss")["loss"]] == [1, 2, 3, 4, 5, 6]
-        assert 9.0 not in [v for _, v in project.metrics(first.run_id, "loss")["loss"]]
+        assert [s for s, _ in project.runs.metrics(first.run_id, "loss")["loss"]] == [1, 2, 3, 4, 5, 6]
+        assert 9.0 not in [v for _, v in project.runs.metrics(first.run_id, "loss")["loss"]]
         with pytest.raises(TrainingError, match="already finished"):
             resume(project, first.run_id)
     finally:
@@ -136,7 +136,7 @@ def test_no_dev_split_holds_out_ten_percent(project: Project, tiny_model_dir: Pa
     result = train(project, _config(tiny_model_dir, max_steps=2, cv_folds=0), rep)
     assert result.status == "finished"
     assert any("holding out 6" in e[1] for e in rep.of("status"))
-    config = project.run(result.run_id).config
+    config = project.runs.get(result.run_id).config
     assert (config["train_pairs"], config["dev_pairs"], config["dev_held_out"]) == (54, 6, True)
 
 
@@ -169,7 +169,7 @@ def test_nan_loss_fails_with_a_suggestion(labeled: Project, tiny_model: Path) ->
     assert result.status == "failed"
     assert "NaN" in result.message and "learning rate" in result.message
     assert rep.kinds()[-1] == "failed"
-    run = labeled.run(result.run_id)
+    run = labeled.runs.get(result.run_id)
     assert run.status == "failed" and run.model_dir is None and "NaN" in run.message
     assert _db_rows(labeled, "SELECT * FROM pairs") == pairs_before
 
@@ -182,7 +182,7 @@ def test_same_seed_same_run(labeled: Project, tiny_model_dir: Path) -> None:
     losses = [[e[2] for e in r.of("step")] for r in (a, b, c)]
     assert losses[0] == losses[1]
     assert losses[0] != losses[2]
-    assert labeled.runs()[0].config["seed"] == 3
+    assert labeled.runs.all()[0].config["seed"] == 3
 
 
 def test_cli_train_json_and_user_errors(labeled: Project, tiny_model_dir: Path,
@@ -197,7 +197,8 @@ def test_cli_train_json_and_user_errors(labeled: Project, tiny_model_dir: Path,
     assert code == 0, err
     last = json.loads(out.strip().splitlines()[-1])
     assert set(last) == {"run", "status", "device", "steps", "base_dev_spearman", "dev_spearman", "seconds",
-                         "dev_spearman_ci", "verdict", "outcome", "next_step", "schedule", "cv"}
+                         "dev_spearman_ci", "verdict", "outcome", "next_step", "schedule", "cv",
+                         "estimate", "label_curve"}
     assert (last["run"], last["status"], last["device"], last["steps"]) == (1, "finished", "cpu", 2)
     assert "Training 2 steps on cpu" in err and "dev Spearman" in err
     lo, hi = last["dev_spearman_ci"]
@@ -206,9 +207,9 @@ def test_cli_train_json_and_user_errors(labeled: Project, tiny_model_dir: Path,
 
     # Two annotators on the dev pairs: the run reports the human ceiling.
     with Project.open(path) as project:
-        for i, pair in enumerate(project.labeled_pairs("dev")):
-            project.set_label(pair.id, min(1.0, pair.score + 0.05 * (i % 3)), annotator="ana")
-            project.set_label(pair.id, max(0.0, pair.score - 0.04 * (i % 2)), annotator="ben")
+        for i, pair in enumerate(project.pairs.labeled("dev")):
+            project.labels.set(pair.id, min(1.0, pair.score + 0.05 * (i % 3)), annotator="ana")
+            project.labels.set(pair.id, max(0.0, pair.score - 0.04 * (i % 2)), annotator="ben")
     code = main(["train", path, "--base-model", str(tiny_model_dir), "--max-steps", "2", "--batch-size", "8",
                  "--epochs", "auto", "--lr", "auto", "--json"])
     out, err = capsys.readouterr()
@@ -234,7 +235,7 @@ def test_data_plan_is_the_engine_rule(project: Project) -> None:
     fill_project(project, train=60, dev=0)
     # 60 labels, no dev split: cross-validation, then every label trains the model.
     plan = data_plan(project, TrainConfig())
-    assert (plan.train, plan.dev, plan.held_out, plan.cv_folds, plan.can_start) == (60, 0, False, 5, True)
+    assert (plan.train, plan.dev, plan.held_out, plan.cv_folds, plan.can_start) == (60, 0, False, 3, True)
     assert plan.schedule.describe().startswith("Automatic for 60 labeled pairs")
     # Cross-validation off: the seeded holdout.
     plan = data_plan(project, TrainConfig(cv_folds=0))
@@ -259,47 +260,103 @@ def test_kfold_covers_each_label_once_as_validation() -> None:
     assert kfold(47, 5, seed=3) == folds and kfold(47, 5, seed=4) != folds
 
 
-def test_small_project_without_dev_cross_validates_then_trains_on_every_label(
+def test_small_project_without_dev_hands_over_the_model_then_estimates(
         project: Project, tiny_model_dir: Path) -> None:
+    """Issue 23: the model on every label first (usable at once), the k-fold estimate after."""
+    from stsstudio.core.estimate import estimate, pending, with_estimate
+
     fill_project(project, train=30, dev=0)
     rep = RecordingReporter()
     result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None), rep)
     assert result.status == "finished", result.message
-    assert result.cv is not None and result.cv["folds"] == 5 and len(result.cv["fold_spearman"]) == 5
-    assert any("fold 5 of 5" in e[1] for e in rep.of("status"))
+    assert Path(result.model_dir, "modules.json").is_file()
+    assert result.cv is None and result.verdict == "" and result.estimate == {"status": "pending", "folds": 3}
+    assert not any("fold" in e[1] for e in rep.of("status"))   # no fold trained before the model
     # The final model trained on all 30 labels; no pair was used to evaluate it directly.
-    assert len(project.run_pair_ids(result.run_id, "train")) == 30
-    assert project.run_pair_ids(result.run_id, "dev") == set()
-    assert result.outcome in ("better", "unclear", "worse") and "5-fold cross-validation" in result.verdict
-    lo, hi = result.dev_spearman_ci
-    assert lo <= result.dev_spearman <= hi
-    run = project.run(result.run_id)
-    assert run.summary["cv"]["folds"] == 5 and run.summary["verdict"] == result.verdict
+    assert len(project.runs.pair_ids(result.run_id, "train")) == 30
+    assert project.runs.pair_ids(result.run_id, "dev") == set()
+    run = project.runs.get(result.run_id)
+    assert pending(run)
+    weights = Path(result.model_dir, "model.safetensors").read_bytes()
+
+    statuses: list[str] = []
+
+    class Rep:
+        def status(self, message: str) -> None:
+            statuses.append(message)
+
+        def is_cancelled(self) -> bool:
+            return False
+
+    entry = estimate(project, result.run_id, Rep())
+    assert entry["status"] == "done", entry
+    assert any("fold 3 of 3" in s for s in statuses) and any("half of its" in s for s in statuses)
+    run = project.runs.get(result.run_id)
+    assert not pending(run) and run.summary["cv"]["folds"] == 3 and len(run.summary["cv"]["fold_spearman"]) == 3
+    assert run.summary["outcome"] in ("better", "unclear", "worse")
+    assert "3-fold cross-validation" in run.summary["verdict"]
+    curve = run.summary["label_curve"]
+    assert curve["labels"] == 30 and set(curve["more"]) == {"2x", "4x"}
+    lo, hi = run.summary["dev_spearman_ci"]
+    assert lo <= run.best_dev_spearman <= hi
+    assert Path(result.model_dir, "model.safetensors").read_bytes() == weights   # the model is untouched
+    full = with_estimate(result, project)
+    assert full.verdict == run.summary["verdict"] and full.label_curve == curve and full.cv["folds"] == 3
+
+
+def test_a_cancelled_estimate_leaves_the_model_intact(project: Project, tiny_model_dir: Path) -> None:
+    from stsstudio.core.estimate import estimate, pending
+
+    fill_project(project, train=30, dev=0)
+    result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None), RecordingReporter())
+    weights = Path(result.model_dir, "model.safetensors").read_bytes()
+    calls = []
+
+    class Stop:
+        def status(self, message: str) -> None:
+            calls.append(message)
+
+        def is_cancelled(self) -> bool:
+            return len(calls) >= 3     # stops inside the first fold's training
+
+    assert estimate(project, result.run_id, Stop())["status"] == "cancelled"
+    run = project.runs.get(result.run_id)
+    assert run.status == "finished" and run.model_dir == result.model_dir and pending(run)
+    assert "cv" not in run.summary and "label_curve" not in run.summary
+    assert Path(result.model_dir, "model.safetensors").read_bytes() == weights
+
+
+def test_switching_the_estimate_off_gives_no_pending_estimate(project: Project, tiny_model_dir: Path) -> None:
+    fill_project(project, train=30, dev=0)
+    result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None, estimate=False),
+                   RecordingReporter())
+    assert result.status == "finished" and result.estimate is None
+    assert "estimate" not in project.runs.get(result.run_id).summary
 
 
 def test_run_records_its_pairs_interval_and_verdict(labeled: Project, tiny_model_dir: Path) -> None:
     result = train(labeled, _config(tiny_model_dir), RecordingReporter())
-    train_ids = labeled.run_pair_ids(result.run_id, "train")
-    dev_ids = labeled.run_pair_ids(result.run_id, "dev")
+    train_ids = labeled.runs.pair_ids(result.run_id, "train")
+    dev_ids = labeled.runs.pair_ids(result.run_id, "dev")
     assert len(train_ids) == 40 and len(dev_ids) == 12 and not train_ids & dev_ids
-    assert {p.id for p in labeled.labeled_pairs("dev")} == dev_ids
+    assert {p.id for p in labeled.pairs.labeled("dev")} == dev_ids
     lo, hi = result.dev_spearman_ci
     assert lo <= result.dev_spearman <= hi
     assert result.outcome in ("better", "unclear", "worse")
     assert result.verdict and "on 12 dev pairs" in result.verdict
     assert result.schedule["steps"] == 4
-    summary = labeled.run(result.run_id).summary
+    summary = labeled.runs.get(result.run_id).summary
     assert summary["verdict"] == result.verdict and summary["dev_spearman_ci"] == list(result.dev_spearman_ci)
 
 
 def test_finished_run_keeps_only_its_model(labeled: Project, tiny_model_dir: Path) -> None:
     result = train(labeled, _config(tiny_model_dir, max_steps=6, eval_steps=2), RecordingReporter())
-    run_dir = labeled.run_dir(result.run_id)
+    run_dir = labeled.runs.folder(result.run_id)
     names = {p.name for p in run_dir.rglob("*")}
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "best").exists()
     assert not {"optimizer.pt", "scheduler.pt", "trainer_state.json"} & names
     model_size = sum(p.stat().st_size for p in Path(result.model_dir).rglob("*") if p.is_file())
-    assert labeled.run_disk_size(result.run_id) <= 1.2 * model_size
+    assert labeled.runs.disk_size(result.run_id) <= 1.2 * model_size
 
 
 def test_max_steps_is_a_cap_and_epochs_agree(labeled: Project, tiny_model_dir: Path) -> None:
@@ -312,7 +369,7 @@ def test_max_steps_is_a_cap_and_epochs_agree(labeled: Project, tiny_model_dir: P
     rep = RecordingReporter()
     result = train(labeled, _config(tiny_model_dir, epochs=3, max_steps=7, eval_steps=7), rep)
     assert result.steps == 7 and [e[1] for e in rep.of("step")][-1] == 7
-    assert labeled.run(result.run_id).total_steps == 7
+    assert labeled.runs.get(result.run_id).total_steps == 7
 
 
 def test_best_checkpoint_only_when_asked_or_dev_is_large(labeled: Project, tiny_model_dir: Path) -> None:
@@ -322,16 +379,16 @@ def test_best_checkpoint_only_when_asked_or_dev_is_large(labeled: Project, tiny_
     evals = {e[1]: e[2] for e in rep.of("evaluated") if e[1] > 0}
     best_step = max(evals, key=lambda s: (evals[s], s))
     assert result.dev_spearman == pytest.approx(max(evals[6], evals[best_step]))
-    assert labeled.run(result.run_id).best_step in evals
+    assert labeled.runs.get(result.run_id).best_step in evals
 
 
 def test_worse_run_is_not_the_default_model(labeled: Project, tiny_model_dir: Path) -> None:
     from training_support import add_finished_run
 
     run_id = add_finished_run(labeled, tiny_model_dir, spearman=0.9)
-    assert labeled.best_run().id == run_id
-    labeled.update_run(run_id, summary={"outcome": "worse", "verdict": "Worse than the base model"})
-    assert labeled.best_run() is None
+    assert labeled.runs.best().id == run_id
+    labeled.runs.update(run_id, summary={"outcome": "worse", "verdict": "Worse than the base model"})
+    assert labeled.runs.best() is None
     from stsstudio.core.errors import UserError
     from stsstudio.core.inference import resolve_model_ref
 

@@ -93,7 +93,7 @@ def test_pickled_model_folder_is_refused(project: Project, tiny_model: Path) -> 
     assert "safetensors" in err.value.hint
     with pytest.raises(UnsafeModel):
         train(project, _config(folder))
-    assert project.runs() == []
+    assert project.runs.all() == []
 
 
 def test_custom_code_is_refused(tiny_model: Path, tiny_model_dir: Path) -> None:
@@ -149,7 +149,7 @@ def test_out_of_memory_becomes_the_typed_error(project: Project, tiny_model_dir:
     assert "ran out of memory at batch size 8" in result.error.text
     assert "batch size (e.g. 4)" in result.error.hint and "CPU" in result.error.hint
     assert result.message == str(result.error) and rep.kinds()[-1] == "failed"
-    assert project.run(result.run_id).status == "failed"
+    assert project.runs.get(result.run_id).status == "failed"
     assert "error" not in result.as_dict()
 
 
@@ -191,7 +191,7 @@ def test_a_run_whose_model_folder_is_gone(project: Project, tiny_model_dir: Path
     from stsstudio.core.inference import similarity
 
     run_id = add_finished_run(project, tiny_model_dir)
-    shutil.rmtree(project.run_dir(run_id) / "model")
+    shutil.rmtree(project.runs.folder(run_id) / "model")
     with pytest.raises(ModelUnavailable, match=f"model folder of run {run_id} is missing") as err:
         similarity(f"run:{run_id}", "a", "b", project=project)
     assert err.value.hint == "Choose another run or the base model."

@@ -42,7 +42,7 @@ def fill_project(project: Any, train: int = 40, dev: int = 12) -> None:
     """Insert ``train`` labeled train pairs and ``dev`` labeled dev pairs."""
     rows = [(a, b, y, "train", i + 1, None) for i, (a, b, y) in enumerate(stsb_rows(train))]
     rows += [(a, b, y, "dev", i + 1, None) for i, (a, b, y) in enumerate(stsb_rows(dev, offset=train))]
-    project.insert_pairs(rows, source="stsb")
+    project.pairs.insert(rows, source="stsb")
 
 
 class RecordingReporter:
@@ -99,10 +99,10 @@ def add_finished_run(project: Any, model_dir: Path, *, loss: str = "cosent", spe
 
     fields.setdefault("summary", {"outcome": "better", "verdict": "Better than the base model."})
 
-    run_id = project.create_run(base_model=project.base_model, loss=loss,
+    run_id = project.runs.create(base_model=project.base_model, loss=loss,
                                 config=config or {"epochs": 1, "batch_size": 16}, device="cpu")
-    target = project.run_dir(run_id) / "model"
+    target = project.runs.folder(run_id) / "model"
     shutil.copytree(model_dir, target)
-    project.update_run(run_id, status="finished", model_dir=str(target), best_dev_spearman=spearman,
+    project.runs.update(run_id, status="finished", model_dir=str(target), best_dev_spearman=spearman,
                        **fields)
     return run_id

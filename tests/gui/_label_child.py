@@ -19,8 +19,8 @@ def main(project_dir: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from stsstudio.core.store import Project
-    from stsstudio.gui.annotate import AnnotateView
-    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.label.annotate import AnnotateView
 
     app = QApplication([])
     ctx = ProjectContext()

@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture
 def ctx(project, qtbot):
     """A ProjectContext on the fresh empty ``project``."""
-    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.common.context import ProjectContext
 
     context = ProjectContext()
     context.set_project(project)
@@ -35,7 +35,7 @@ def demo_project(tmp_path: Path):
 @pytest.fixture
 def demo_ctx(demo_project, qtbot):
     """A ProjectContext on a fresh demo project."""
-    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.common.context import ProjectContext
 
     context = ProjectContext()
     context.annotator = "tester"
@@ -47,7 +47,7 @@ def demo_ctx(demo_project, qtbot):
 @pytest.fixture
 def main_window(ctx, qtbot):
     """The main window on ``ctx`` (not shown; call ``.show()`` when a test needs it)."""
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(ctx)
     qtbot.addWidget(window)
@@ -58,7 +58,7 @@ def main_window(ctx, qtbot):
 def _gc_on_the_gui_thread(qapp):
     """As in the app: cyclic garbage is collected on the GUI thread only, never by a worker
     thread in the middle of a training run (which has crashed the interpreter)."""
-    from stsstudio.gui.workers import GuiThreadGarbageCollector
+    from stsstudio.gui.common.workers import GuiThreadGarbageCollector
 
     collector = GuiThreadGarbageCollector(500)
     yield collector
@@ -68,10 +68,10 @@ def _gc_on_the_gui_thread(qapp):
 @pytest.fixture(autouse=True)
 def _no_app_wide_comfort_filter(qapp):
     """A test that runs the app's setup in-process (create_application: screenshots) installs
-    the comfort filter (gui/comfort.py); the next test starts without it, so a window a test
+    the comfort filter (gui/shell/comfort.py); the next test starts without it, so a window a test
     sizes beyond the 800x800 offscreen screen keeps that size. test_comfort.py installs it."""
     yield
-    from stsstudio.gui import comfort
+    from stsstudio.gui.shell import comfort
 
     comfort.uninstall(qapp)
 
@@ -84,7 +84,7 @@ def _collect_garbage_after_each_test(qtbot):
     yield
     import gc
 
-    from stsstudio.gui.workers import active_workers
+    from stsstudio.gui.common.workers import active_workers
 
     qtbot.waitUntil(lambda: not active_workers(), timeout=10_000)
     qtbot.wait(10)
@@ -96,14 +96,14 @@ def _collect_garbage_after_each_test(qtbot):
 def _no_dangling_workers(qtbot):
     """Fail a test that leaves a worker thread (started via gui.workers) running."""
     yield
-    from stsstudio.gui.workers import active_workers
+    from stsstudio.gui.common.workers import active_workers
 
     deadline = time.monotonic() + 5.0
     while active_workers() and time.monotonic() < deadline:
         qtbot.wait(20)
     left = active_workers()
     if left:
-        from stsstudio.gui.workers import wait_for_workers_to_quit
+        from stsstudio.gui.common.workers import wait_for_workers_to_quit
 
         names = ", ".join(type(w).__name__ for w in left)
         wait_for_workers_to_quit(5000)
@@ -113,8 +113,8 @@ def _no_dangling_workers(qtbot):
 @pytest.fixture
 def empty_window(qtbot):
     """The main window with no project (the welcome page)."""
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.shell.main_window import MainWindow
 
     ctx = ProjectContext()
     window = MainWindow(ctx)

@@ -12,10 +12,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.pair_cards import highlight_html, shared_words
-from stsstudio.gui.undo import SetLabelCommand
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.common.undo import SetLabelCommand
+from stsstudio.gui.label.annotate import AnnotateView
+from stsstudio.gui.label.pair_cards import highlight_html, shared_words
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
 
@@ -36,7 +36,7 @@ def import_stsb(project: Project, path: Path) -> int:
     with open(path, newline="", encoding="utf-8") as f:
         for n, r in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
             rows.append((r[5], r[6], float(r[4]) / 5.0, "dev", n, None))
-    return project.insert_pairs(rows, source=str(path)).inserted
+    return project.pairs.insert(rows, source=str(path)).inserted
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_label_twenty_pairs_undo_flag_and_reopen(label_ctx, stsb_project_dir, qt
         assert view.score == pytest.approx(score)
         qtbot.keyClick(view, Qt.Key.Key_Return)
         # committed the moment it was given
-        stored = project.pair(pair_id)
+        stored = project.pairs.get(pair_id)
         assert stored.score == pytest.approx(score)
         assert stored.annotator == "alice"
         assert view.current.id != pair_id
@@ -93,32 +93,32 @@ def test_label_twenty_pairs_undo_flag_and_reopen(label_ctx, stsb_project_dir, qt
 
     # Ctrl+Z takes the last label back and returns to that pair with its score on the slider
     last = seen[-1]
-    before_history = project.label_history(last)
+    before_history = project.labels.history(last)
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert view.current.id == last
     assert view.score == pytest.approx(expected[last])
-    history = project.label_history(last)
+    history = project.labels.history(last)
     assert len(history) == len(before_history) - 1
     assert all(label.annotator != "alice" for label in history)
-    stored = project.pair(last)
+    stored = project.pairs.get(last)
     assert stored.annotator != "alice"          # back to the imported label (or none)
     del expected[last]
 
     # flag it
     qtbot.keyClick(view, Qt.Key.Key_F)
-    assert project.pair(last).flagged is True
+    assert project.pairs.get(last).flagged is True
     assert view.flag_badge.isVisibleTo(view)
 
     # close and reopen: every label and its annotator is there
     ctx.set_project(None)
     with Project.open(stsb_project_dir) as reopened:
         for pair_id, score in expected.items():
-            pair = reopened.pair(pair_id)
+            pair = reopened.pairs.get(pair_id)
             assert pair.score == pytest.approx(score)
             assert pair.annotator == "alice"
-            assert reopened.label_history(pair_id)[-1].annotator == "alice"
-        assert reopened.pair(last).flagged is True
-        assert reopened.pair(last).annotator != "alice"
+            assert reopened.labels.history(pair_id)[-1].annotator == "alice"
+        assert reopened.pairs.get(last).flagged is True
+        assert reopened.pairs.get(last).annotator != "alice"
         assert _db_rows(reopened, "SELECT COUNT(*) FROM labels WHERE annotator = 'alice'")[0][0] == 19
 
 
@@ -140,10 +140,10 @@ def test_window_shortcut_does_not_steal_ctrl_z(label_ctx, qtbot):
     first = view.current.id
     qtbot.keyClick(view, Qt.Key.Key_3)
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    assert ctx.project.pair(first).annotator == "alice"
+    assert ctx.project.pairs.get(first).annotator == "alice"
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert fired == []
-    assert ctx.project.pair(first).annotator != "alice"
+    assert ctx.project.pairs.get(first).annotator != "alice"
     assert ctx.undo_stack.index() == 0
 
 
@@ -166,18 +166,18 @@ def test_skip_back_note_and_guidelines(label_ctx, qtbot):
     qtbot.keyClicks(view.note_edit, "check 4 later")
     assert view.score == view.current.score               # the "4" did not move the slider
     qtbot.keyClick(view.note_edit, Qt.Key.Key_Return)
-    assert project.pair(first).note == "check 4 later"
+    assert project.pairs.get(first).note == "check 4 later"
     assert view.focusWidget() is view
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert project.pair(first).note == ""
+    assert project.pairs.get(first).note == ""
 
     # Enter without a score on an unlabeled pair writes nothing
-    project.remove_label(project.label_history(first)[-1].id)
+    project.labels.remove(project.labels.history(first)[-1].id)
     view.open_pair(first)
     assert view.current.score is None and view.score is None
     qtbot.keyClick(view, Qt.Key.Key_Return)
     assert view.current.id == first
-    assert project.pair(first).score is None
+    assert project.pairs.get(first).score is None
 
     # guidelines: edited in place, saved to the project
     view.guidelines.edit_button.click()
@@ -189,20 +189,20 @@ def test_queue_order_split_and_open_pair(tmp_path, qtbot):
     project = Project.create(tmp_path / "p")
     rows = [(f"sentence a{i}", f"sentence b{i}", 0.5 if i % 3 == 0 else None,
              "train" if i % 2 else "test", i, None) for i in range(1, 31)]
-    project.insert_pairs(rows)
+    project.pairs.insert(rows)
     ctx = ProjectContext()
     ctx.annotator = "bob"
     ctx.set_project(project)
     view = _view(ctx, qtbot)
-    unlabeled = project.query_pair_ids(filter="unlabeled")
+    unlabeled = project.pairs.query_ids(filter="unlabeled")
     assert view.queue[:len(unlabeled)] == unlabeled       # unlabeled first, in file order
     assert view.total == 30 and view.labeled == 10
     view.split_combo.setCurrentIndex(view.split_combo.findData("test"))
-    assert view.queue[0] in project.query_pair_ids(filter="unlabeled", split="test")
+    assert view.queue[0] in project.pairs.query_ids(filter="unlabeled", split="test")
     assert view.total == 15
     assert "of 15 labeled" in view.progress_label.text()
     view.order_combo.setCurrentIndex(view.order_combo.findData("random"))
-    test_unlabeled = project.query_pair_ids(filter="unlabeled", split="test")
+    test_unlabeled = project.pairs.query_ids(filter="unlabeled", split="test")
     assert sorted(view.queue[:len(test_unlabeled)]) == test_unlabeled
     assert view.queue[:len(test_unlabeled)] != test_unlabeled   # shuffled (seeded)
     queue_again = list(view.queue)
@@ -229,23 +229,23 @@ def test_empty_project_shows_import_action(ctx, qtbot):
 
 
 def test_slider_moves_merge_into_one_undo_step(project, qtbot):
-    project.insert_pairs([("a b", "c d", None, "train", 1, None)])
+    project.pairs.insert([("a b", "c d", None, "train", 1, None)])
     ctx = ProjectContext()
     ctx.set_project(project)
     for score in (0.1, 0.2, 0.3):
         ctx.undo_stack.push(SetLabelCommand(ctx, 1, score, "eve", mergeable=True))
     assert ctx.undo_stack.count() == 1
-    assert [label.score for label in project.label_history(1)] == [0.3]
+    assert [label.score for label in project.labels.history(1)] == [0.3]
     ctx.undo_stack.undo()
-    assert project.pair(1).score is None and project.label_history(1) == []
+    assert project.pairs.get(1).score is None and project.labels.history(1) == []
     ctx.undo_stack.redo()
-    assert project.pair(1).score == pytest.approx(0.3)
+    assert project.pairs.get(1).score == pytest.approx(0.3)
     # confirmed labels never merge
     ctx.undo_stack.push(SetLabelCommand(ctx, 1, 0.8, "eve"))
     ctx.undo_stack.push(SetLabelCommand(ctx, 1, 0.6, "eve"))
     assert ctx.undo_stack.count() == 3
     ctx.undo_stack.undo()
-    assert project.pair(1).score == pytest.approx(0.8)
+    assert project.pairs.get(1).score == pytest.approx(0.8)
 
 
 def test_shared_word_highlight():
@@ -257,7 +257,7 @@ def test_shared_word_highlight():
 
 def _small_view(ctx, qtbot, size=(1000, 700)) -> AnnotateView:
     ctx.annotator = "alice"
-    ctx.project.insert_pairs([
+    ctx.project.pairs.insert([
         ("The printer on floor 3 is not working.", "The printer on floor 3 is working.", None,
          "train", 1, None),
         ("My laptop will not start.", "Is there parking at the office?", 0.45, "train", 2, None),
@@ -289,7 +289,7 @@ def test_an_unlabeled_pair_shows_an_unset_slider(ctx, qtbot):
 
 
 def test_differences_are_highlighted_by_default(ctx, qtbot):
-    from stsstudio.gui.pair_cards import different_words
+    from stsstudio.gui.label.pair_cards import different_words
 
     assert different_words("The printer is not working.", "The printer is working.") == ({"not"}, set())
     assert different_words("My laptop will not start.", "Is there parking at the office?") == (set(), set())
@@ -320,7 +320,7 @@ def test_a_long_sentence_fits_its_card_on_a_small_screen(ctx, qtbot):
     long = ("Patient reports intermittent chest pain radiating to the left arm, worse on exertion "
             "and relieved by rest, with shortness of breath when climbing stairs and occasional "
             "sweating at night over the last three weeks, and a cough since Monday.")
-    ctx.project.insert_pairs([(long, long[:60], None, "train", 1, None)])
+    ctx.project.pairs.insert([(long, long[:60], None, "train", 1, None)])
     view = _small_view(ctx, qtbot, size=(800, 600))
     view.open_pair(1)
     qtbot.wait(50)

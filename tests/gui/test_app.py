@@ -16,15 +16,15 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from stsstudio.core.store import Project
-from stsstudio.gui import settings
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import VIEW_KEYS, MainWindow, PlaceholderView
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell import settings
+from stsstudio.gui.shell.main_window import VIEW_KEYS, MainWindow, PlaceholderView
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _pairs(project: Project, n: int, labeled: int) -> None:
-    project.insert_pairs([(f"Sentence {i} about a cat.", f"Sentence {i} about a dog.",
+    project.pairs.insert([(f"Sentence {i} about a cat.", f"Sentence {i} about a dog.",
                            0.5 if i < labeled else None, "train", i + 1, None) for i in range(n)])
 
 
@@ -60,8 +60,8 @@ def test_first_paint_subprocess_without_torch(tmp_path):
 def test_building_the_window_imports_no_torch():
     code = ("import os, sys; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
             "from stsstudio.app import create_application\n"
-            "from stsstudio.gui.context import ProjectContext\n"
-            "from stsstudio.gui.main_window import MainWindow\n"
+            "from stsstudio.gui.common.context import ProjectContext\n"
+            "from stsstudio.gui.shell.main_window import MainWindow\n"
             "app = create_application(); w = MainWindow(ProjectContext()); w.show(); app.processEvents()\n"
             "bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
             "print('HEAVY', bad)\n")
@@ -192,19 +192,19 @@ def test_undo_redo_actions_follow_the_undo_stack(main_window):
             self.project, self.text = project, text
 
         def redo(self):
-            self.project.set_note(1, self.text)
+            self.project.pairs.set_note(1, self.text)
 
         def undo(self):
-            self.project.set_note(1, "")
+            self.project.pairs.set_note(1, "")
 
     project = main_window.ctx.project
     _pairs(project, 1, 0)
     main_window.ctx.undo_stack.push(Note(project, "check me"))
-    assert project.pair(1).note == "check me"
+    assert project.pairs.get(1).note == "check me"
     main_window.action_undo.trigger()
-    assert project.pair(1).note == ""
+    assert project.pairs.get(1).note == ""
     main_window.action_redo.trigger()
-    assert project.pair(1).note == "check me"
+    assert project.pairs.get(1).note == "check me"
 
 
 def test_status_bar_counts_follow_changes(main_window, qtbot):
@@ -214,7 +214,7 @@ def test_status_bar_counts_follow_changes(main_window, qtbot):
     _pairs(project, 30, 0)
     window.ctx.pairsChanged.emit()
     qtbot.waitUntil(lambda: window.counts_label.text() == "30 pairs · 0 labeled", timeout=5000)
-    project.set_label(3, 0.8, "ann")
+    project.labels.set(3, 0.8, "ann")
     window.ctx.pairChanged.emit(3)
     qtbot.waitUntil(lambda: window.counts_label.text() == "30 pairs · 1 labeled", timeout=5000)
 
@@ -303,7 +303,7 @@ def test_dropping_a_file_opens_the_import_wizard(main_window, qtbot, stsb_dev):
 
 
 def test_uncaught_exception_shows_the_crash_dialog_and_the_app_lives(main_window, qtbot, monkeypatch):
-    from stsstudio.gui.crash_dialog import CrashHandler
+    from stsstudio.gui.shell.crash_dialog import CrashHandler
 
     window = main_window
     handler = CrashHandler(window)
@@ -330,12 +330,12 @@ def test_uncaught_exception_shows_the_crash_dialog_and_the_app_lives(main_window
     # The app is still alive and the project still works.
     window.show_view("train")
     assert window.current_view() == "train"
-    window.ctx.project.insert_pairs([("a b", "c d", None, "none", 1, None)])
+    window.ctx.project.pairs.insert([("a b", "c d", None, "none", 1, None)])
     assert window.ctx.project.stats()["pairs"] == 1
 
 
 def test_empty_pages_import_button_opens_the_wizard(main_window, qtbot):
-    from stsstudio.gui.import_wizard import ImportWizard
+    from stsstudio.gui.importing.import_wizard import ImportWizard
 
     window = main_window
     window.resize(1024, 640)
@@ -399,7 +399,7 @@ def test_a_missing_xcb_library_is_named_in_one_line(tmp_path):
 
 def test_readme_names_the_xcb_packages_the_app_names():
     """One list of system packages: the README's install lines are the ones the app prints."""
-    from stsstudio.gui.application import XCB_PACKAGES
+    from stsstudio.gui.shell.application import XCB_PACKAGES
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"sudo apt-get install {XCB_PACKAGES['apt-get']}\n" in readme

@@ -14,8 +14,8 @@ def test_back_up_menu_item(main_window, project, tmp_path, monkeypatch, warnings
     action = window.backup_action.action
     assert action in window.menuBar().actions()[0].menu().actions()
     assert action.isEnabled()
-    project.insert_pairs([("a cat", "a dog", None, "train", 1, None)])
-    project.set_label(1, 0.25, annotator="me")
+    project.pairs.insert([("a cat", "a dog", None, "train", 1, None)])
+    project.labels.set(1, 0.25, annotator="me")
     target = tmp_path / "copy.stsproj"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
     action.trigger()
@@ -25,12 +25,12 @@ def test_back_up_menu_item(main_window, project, tmp_path, monkeypatch, warnings
     folder.mkdir()
     os.replace(target, folder / "project.stsproj")
     with Project.open(folder, readonly=True) as copy:
-        assert copy.pair(1).score == 0.25
+        assert copy.pairs.get(1).score == 0.25
     # Over the project's own database: refused with a message, nothing written.
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(project.db_path), "")))
     action.trigger()
     assert warnings_shown and "a file of the open project" in warnings_shown[-1][1]
-    assert project.pair(1).score == 0.25
+    assert project.pairs.get(1).score == 0.25
     window.ctx.set_project(None)
     assert not action.isEnabled()

@@ -22,8 +22,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from stsstudio.core.changes import Changes
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 
 RATINGS = (1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5)
 ORGANS = ("lung", "liver", "kidney", "heart", "spleen", "bone", "brain", "colon")
@@ -116,7 +116,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     wizard.next_button.click()  # Close
     assert project.display_scale() == "1-5"
     assert project.stats()["pairs"] == 320                   # one pair per case, both raters kept
-    counts = project.counts()
+    counts = project.counts.get()
     assert counts.total("dev") > 0 and counts.total("train") > 0
     # The raters are annotators: every rating of the file is one label under its rater's name.
     rated = source[source["rating"].astype(str).str.strip() != ""].dropna(subset=["rating"])
@@ -126,7 +126,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
                             "('rater_a', 'rater_b') GROUP BY pair_id HAVING COUNT(DISTINCT annotator) = 2)")
     assert both[0][0] == 80
     for row in rated.itertuples():                           # stored (x - 1) / 4, under its rater
-        pair_id = project.find_pair(row.finding_a, row.finding_b)
+        pair_id = project.pairs.find(row.finding_a, row.finding_b)
         assert (pair_id, pytest.approx((float(row.rating) - 1) / 4)) in by_rater[row.rater]
 
     # 3. Twenty labels by keyboard in the Label view, each checked in the database.
@@ -186,14 +186,18 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     qtbot.waitUntil(lambda: not train.is_training(), timeout=TRAIN_TIMEOUT_MS)
     assert train.last_status == "finished", train.last_error
     run_id = train.last_result.run_id
-    run = project.run(run_id)
-    assert run.status == "finished" and project.run_dir(run_id).is_dir()
+    run = project.runs.get(run_id)
+    assert run.status == "finished" and project.runs.folder(run_id).is_dir()
     assert (run.device or "").startswith(DEVICE), run.device
     # The next step in plain words, from the run's own comparison with the base model.
     from stsstudio.core.advice import run_advice
 
-    assert run_advice(project.run(run_id)) in train.banner.text()
+    assert run_advice(project.runs.get(run_id)) in train.banner.text()
     assert "None/" not in train.banner.text()
+    # Issue 23: the model is handed over first; its estimate (the label curve) follows in the
+    # background while the clinician goes on to Try and Export with the model.
+    assert project.runs.get(run_id).summary["estimate"]["status"] == "pending"
+    assert train.estimate_panel.is_running() and train.estimate_panel.isVisible()
 
     # 6. Try: two sentences scored by the run.
     window.show_view("try")
@@ -209,7 +213,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
                     timeout=60_000)
     table = try_view.evaluation.disagreements
     listed = {int(table.item(r, 0).text()) for r in range(table.rowCount())}
-    dev_ids = {p.id for p in project.labeled_pairs("dev")}
+    dev_ids = {p.id for p in project.pairs.labeled("dev")}
     assert listed and listed <= dev_ids
     for r in range(table.rowCount()):                         # gold on 1–5, as the user reads it
         gold = table.item(r, 1).text()
@@ -227,6 +231,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     assert (out / "README.md").is_file() and (out / "modules.json").is_file()
     card = (out / "README.md").read_text()
     assert "None" not in card and "huggingface.co/" not in card.split("finetuned")[0]
+    assert "not estimated yet" in card or "**More labels:**" in card   # the card says which
     assert oct((out / "model.safetensors").stat().st_mode & 0o777) == oct(0o644 & ~_umask())
     assert export.run_note.text()                             # it says what it exports
 
@@ -253,8 +258,13 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_5)
     ctx.apply(Changes.scored(0))          # background scoring of the new pairs ends meanwhile
+    # ... and so does the run's estimate: it updates the Train view, not the pair on screen.
+    qtbot.waitUntil(lambda: not train.estimate_panel.is_running(), timeout=TRAIN_TIMEOUT_MS)
     qtbot.wait(50)
+    assert window.current_view() == "label"
     assert view.shown_id == new_id
+    assert project.runs.get(run_id).summary["estimate"]["status"] == "done"
+    assert project.runs.get(run_id).summary["label_curve"]["labels"] > 0
     qtbot.keyClick(view, Qt.Key.Key_Return)
     assert _labels(project, ME)[-1] == (new_id, pytest.approx(1.0))
 
@@ -280,7 +290,7 @@ def test_clinician_journey(window, qtbot, tmp_path, monkeypatch, tiny_model_dir)
     monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: warned.append(a[2])))
     assert window.backup_action.back_up(str(project.db_path)) is None
     assert warned and str(project.db_path.name) in warned[0]
-    assert project.pair(new_id).score == pytest.approx(1.0)   # the project is untouched
+    assert project.pairs.get(new_id).score == pytest.approx(1.0)   # the project is untouched
 
     # 10. Agreement for the two raters of the file (Annotators ▸ Agreement…): both are there,
     #     with an alpha, and the mean difference reads on 1–5.

@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QDialog, QScrollArea
 
-from stsstudio.gui import comfort
+from stsstudio.gui.shell import comfort
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def _wheel(widget, steps: int = -3) -> None:
 
 def test_the_wheel_over_an_unfocused_spin_box_in_the_train_form_changes_nothing(comfort_app, ctx,
                                                                                  qtbot) -> None:
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(ctx)
     qtbot.addWidget(view)
@@ -68,8 +68,8 @@ def test_the_wheel_guard_is_installed_by_the_application_setup() -> None:
     import subprocess
     import sys
 
-    code = ("from stsstudio.gui.application import create_application\n"
-            "from stsstudio.gui.comfort import ComfortFilter\n"
+    code = ("from stsstudio.gui.shell.application import create_application\n"
+            "from stsstudio.gui.shell.comfort import ComfortFilter\n"
             "app = create_application(['x']); print(app.findChild(ComfortFilter) is not None)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
@@ -100,8 +100,8 @@ def test_fit_rect_keeps_windows_inside_the_available_area(window, minimum, area,
 def test_every_dialog_and_the_main_window_fit_the_screen_when_shown(comfort_app, ctx, qtbot) -> None:
     """The offscreen screen is 800x800: the main window (1280x800) and the import wizard
     (940x680) open inside it, buttons included."""
-    from stsstudio.gui.import_wizard import ImportWizard
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.importing.import_wizard import ImportWizard
+    from stsstudio.gui.shell.main_window import MainWindow
 
     area = QApplication.primaryScreen().availableGeometry()
     window = MainWindow(ctx)
@@ -122,7 +122,7 @@ def test_every_dialog_and_the_main_window_fit_the_screen_when_shown(comfort_app,
 
 
 def test_focus_returns_to_the_view_after_a_dialog_closes(comfort_app, demo_ctx, qtbot) -> None:
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     window = MainWindow(demo_ctx)
     qtbot.addWidget(window)
@@ -147,10 +147,10 @@ def test_focus_returns_to_the_view_after_a_dialog_closes(comfort_app, demo_ctx, 
 
 DARK_PROBE = """
 import os
-from stsstudio.gui.application import create_application
-from stsstudio.gui import style, widgets
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.shell.application import create_application
+from stsstudio.gui.common import style, widgets
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 from PySide6.QtGui import QPalette
 app = create_application(["x"])
 w = MainWindow(ProjectContext()); w.show(); app.processEvents()
@@ -168,7 +168,7 @@ def test_the_window_follows_the_colour_scheme(scheme: str) -> None:
     import subprocess
     import sys
 
-    from stsstudio.gui import style
+    from stsstudio.gui.common import style
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", style.SCHEME_ENV: scheme}
     out = subprocess.run([sys.executable, "-c", DARK_PROBE], capture_output=True, text=True, timeout=120,
@@ -184,7 +184,7 @@ def test_the_window_follows_the_colour_scheme(scheme: str) -> None:
 def test_every_role_has_a_light_and_a_dark_value_that_differ_in_lightness_where_it_matters() -> None:
     from PySide6.QtGui import QColor
 
-    from stsstudio.gui import style
+    from stsstudio.gui.common import style
 
     for role, (light, dark) in style.ROLES.items():
         assert QColor(light).isValid() and QColor(dark).isValid(), role
@@ -197,8 +197,8 @@ def test_shared_sentences_alone_are_not_shown_as_a_warning(qtbot) -> None:
     """Issue 20, point 11: "Leakage: 0 pairs and 8 sentences" was orange on a 2-row import.
     Only pairs in both train and dev/test inflate a score; those stay in the warning colour."""
     from stsstudio.core.importers import ImportReport
-    from stsstudio.gui import style
-    from stsstudio.gui.import_pages import SummaryPage
+    from stsstudio.gui.common import style
+    from stsstudio.gui.importing.import_pages import SummaryPage
 
     page = SummaryPage()
     qtbot.addWidget(page)
@@ -216,7 +216,7 @@ def test_the_order_box_shows_its_longest_name_in_full_at_1024x640(ctx, qtbot) ->
     from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
 
     from stsstudio.core.label_queue import QUEUE_ORDERS
-    from stsstudio.gui.annotate import AnnotateView
+    from stsstudio.gui.label.annotate import AnnotateView
 
     view = AnnotateView(ctx)
     qtbot.addWidget(view)
@@ -235,9 +235,9 @@ def test_the_order_box_shows_its_longest_name_in_full_at_1024x640(ctx, qtbot) ->
 SMALL_SCREEN_PROBE = """
 import json, sys
 from PySide6.QtCore import QPoint, QRect
-from stsstudio.gui.application import create_application
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.shell.application import create_application
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 from stsstudio.core.store import Project
 app = create_application(["x"])
 area = app.primaryScreen().availableGeometry()
@@ -285,7 +285,7 @@ def test_first_start_on_a_1024x640_screen_fits_with_the_wizard_buttons_on_screen
 def test_fixed_font_sizes_scale_with_the_system_font(qapp) -> None:
     """The few sizes designed at 10 pt (captions, plot titles, the big score) follow the
     system's font size instead of staying fixed."""
-    from stsstudio.gui import style
+    from stsstudio.gui.common import style
 
     saved = qapp.font()
     try:

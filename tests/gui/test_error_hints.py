@@ -17,7 +17,7 @@ def fill_project(project, train: int, dev: int) -> None:
             for i in range(train)]
     rows += [(f"printer {i} jams", f"screen {i} flickers", (i % 3) / 2, "dev", 1000 + i, None)
              for i in range(dev)]
-    project.insert_pairs(rows)
+    project.pairs.insert(rows)
 
 
 def _run_and_wait(view, qtbot, model: Path) -> str:
@@ -33,7 +33,7 @@ def _run_and_wait(view, qtbot, model: Path) -> str:
 
 def test_banner_shows_the_hint_of_too_few_labels(ctx, qtbot, tiny_model_dir: Path) -> None:
     from stsstudio.core.training import data_plan
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     fill_project(ctx.project, train=8, dev=3)
     view = TrainView(ctx)
@@ -52,7 +52,7 @@ def test_banner_shows_the_hint_of_a_refused_model(ctx, qtbot, tiny_model: Path) 
     import torch
     from safetensors.torch import load_file
 
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     for weights in list(tiny_model.rglob("model.safetensors")):
         torch.save(load_file(str(weights)), weights.with_name("pytorch_model.bin"))
@@ -65,4 +65,4 @@ def test_banner_shows_the_hint_of_a_refused_model(ctx, qtbot, tiny_model: Path) 
     what, hint = text.split("<br>")
     assert "is refused" in what and "pickle" in what
     assert hint == UnsafeModel.hint
-    assert ctx.project.runs() == []
+    assert ctx.project.runs.all() == []

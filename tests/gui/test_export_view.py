@@ -21,13 +21,13 @@ def trained_ctx(demo_ctx, tiny_model_dir):
 
 
 def test_export_shows_card_and_checks_the_folder(trained_ctx, qtbot, tmp_path) -> None:
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     view = ExportView(trained_ctx)
     qtbot.addWidget(view)
     assert view.selected_run_id() == trained_ctx.run_id       # the best run by default
     # It says what it exports, and warns when the run is not better than the base model.
-    run = trained_ctx.project.run(trained_ctx.run_id)
+    run = trained_ctx.project.runs.get(trained_ctx.run_id)
     note = view.run_note.text()
     assert note.startswith(("Exports run", "⚠ Exports run")) and f"run {run.id}" in note
     assert ("Careful:" in note) == (run.outcome != "better")
@@ -63,7 +63,7 @@ def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, t
     import sys
 
     from stsstudio.core import export_formats
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     # Whatever is installed here, make OpenVINO's third-party import fail for this test.
     monkeypatch.setitem(sys.modules, "openvino", None)
@@ -106,7 +106,7 @@ def test_compare_variants_table_then_export_the_picked_row(trained_ctx, qtbot, t
 
 def test_default_export_folder_is_not_hidden_in_the_app_data(tmp_path, monkeypatch):
     from stsstudio.core.paths import user_data_dir
-    from stsstudio.gui.export_view import default_export_parent
+    from stsstudio.gui.export.export_view import default_export_parent
 
     mine = tmp_path / "work" / "clinic"
     assert default_export_parent(mine) == tmp_path / "work"          # next to the project
@@ -120,19 +120,19 @@ def test_export_warns_for_a_run_not_better_than_the_base(demo_ctx, tiny_model_di
     """Issue 20, point 7: an unclear run is not "★ best", and Export says so before writing."""
     import shutil
 
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     project = demo_ctx.project
     runs = {}
     for outcome in ("better", "unclear"):
-        run_id = project.create_run(base_model=project.base_model, loss="cosent", config={})
-        shutil.copytree(tiny_model_dir, project.run_dir(run_id) / "model")
-        project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"),
+        run_id = project.runs.create(base_model=project.base_model, loss="cosent", config={})
+        shutil.copytree(tiny_model_dir, project.runs.folder(run_id) / "model")
+        project.runs.update(run_id, status="finished", model_dir=str(project.runs.folder(run_id) / "model"),
                            best_dev_spearman=0.9 if outcome == "unclear" else 0.5, base_dev_spearman=0.4,
                            summary={"outcome": outcome, "verdict": outcome,
                                     "comparison": {"pairs": 50, "more_pairs_needed": 120}})
         runs[outcome] = run_id
-    assert project.best_run().id == runs["better"]            # not the higher, unclear one
+    assert project.runs.best().id == runs["better"]            # not the higher, unclear one
     view = ExportView(demo_ctx)
     qtbot.addWidget(view)
     assert view.selected_run_id() == runs["better"]
@@ -151,7 +151,7 @@ def test_the_export_form_never_overlaps_itself_on_a_small_screen(demo_ctx, qtbot
     The form column scrolls instead: every label gets its full wrapped height, nothing overlaps."""
     from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QScrollArea, QWidget
 
-    from stsstudio.gui.export_view import ExportView
+    from stsstudio.gui.export.export_view import ExportView
 
     view = ExportView(demo_ctx)
     qtbot.addWidget(view)

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from stsstudio.cli import main
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 
 RATINGS = (1, 1.5, 2, 2.25, 3, 3.5, 4, 4.4, 4.75, 5)
 
@@ -102,7 +102,7 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
 
     # 3. Stored 0-1 values are (x - 1) / 4; the project remembers its 1-5 scale.
     assert project.display_scale() == "1-5"
-    by_id = {p.metadata["pair_id"]: p for p in project.all_pairs()}
+    by_id = {p.metadata["pair_id"]: p for p in project.pairs.all()}
     for row in source.itertuples():
         stored = by_id[row.pair_id].score
         if row.rating == "" or pd.isna(row.rating):
@@ -111,7 +111,7 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
             assert stored == pytest.approx((float(row.rating) - 1) / 4, abs=1e-12)
 
     # 4. The dev holdout exists: 10 % of the labeled pairs, seeded.
-    counts = project.counts()
+    counts = project.counts.get()
     assert counts.labeled("dev") == counts.total("dev") == 25
     assert counts.total("train") == 275
 
@@ -132,7 +132,7 @@ def test_first_contact_journey(window, qtbot, tmp_path, monkeypatch):
     assert Qt.Key.Key_0 not in label_view.number_keys  # no 0 on a 1-5 scale
     first = label_view.current.id
     qtbot.keyClick(label_view, Qt.Key.Key_Return)
-    assert project.pair(first).score == pytest.approx(0.75)
+    assert project.pairs.get(first).score == pytest.approx(0.75)
 
     # 6. The Pairs table shows the score on 1-5 and the file's own columns; search sees them.
     window.show_view("pairs")

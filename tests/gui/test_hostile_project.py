@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from stsstudio.core.store import Project
-from stsstudio.gui.main_window import VIEW_KEYS
+from stsstudio.gui.shell.main_window import VIEW_KEYS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from training_support import add_finished_run, fill_project  # noqa: E402
@@ -35,7 +35,7 @@ def test_hostile_project_opens_and_every_view_shows(empty_window, qtbot, tmp_pat
     with Project.create(path, name="Received") as p:
         fill_project(p, train=16, dev=6)
         outside_run = add_finished_run(p, tiny_model)
-        linked_run = p.create_run(base_model="default", loss="cosent", config={})
+        linked_run = p.runs.create(base_model="default", loss="cosent", config={})
         broken_run = add_finished_run(p, tiny_model)
     (path / "runs" / str(linked_run)).rmdir()
     (path / "runs" / str(linked_run)).symlink_to(elsewhere, target_is_directory=True)
@@ -61,4 +61,4 @@ def test_hostile_project_opens_and_every_view_shows(empty_window, qtbot, tmp_pat
     window.close_project()
     assert _snapshot(elsewhere) == before
     with Project.open(path, readonly=True) as p:
-        assert p.run(broken_run).config == {} and p.run(broken_run).summary == {}
+        assert p.runs.get(broken_run).config == {} and p.runs.get(broken_run).summary == {}

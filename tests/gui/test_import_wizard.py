@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from stsstudio.core import importers
 from stsstudio.core.errors import UserError
-from stsstudio.gui.import_wizard import ImportWizard
+from stsstudio.gui.importing.import_wizard import ImportWizard
 
 
 def _wizard(qtbot, ctx, source: str) -> ImportWizard:
@@ -108,7 +108,7 @@ BAD_FILES: dict[str, bytes] = {
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_bad_file_shows_the_core_message_and_writes_nothing(qtbot, ctx, tmp_path, name):
     project = ctx.project
-    project.insert_pairs([("An existing pair.", "Already here.", 0.5, "train", 1, None)])
+    project.pairs.insert([("An existing pair.", "Already here.", 0.5, "train", 1, None)])
     before = project.checksum()
     path = tmp_path / name
     path.write_bytes(BAD_FILES[name])
@@ -218,11 +218,11 @@ def test_wizard_reads_the_rater_column_and_imports_each_raters_labels(qtbot, ctx
     assert wizard.summary_values["imported"].text() == "<b>3</b>"
     with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
         wizard.next_button.click()
-    labels = {(project.pair(pid).source_row, who): score
-              for pid, _s, who, score in project.annotator_labels()}
+    labels = {(project.pairs.get(pid).source_row, who): score
+              for pid, _s, who, score in project.labels.by_annotator()}
     assert labels == {(2, "rater_a"): pytest.approx(0.875), (2, "rater_b"): pytest.approx(0.625),
                       (4, "rater_a"): pytest.approx(0.0), (6, "rater_b"): pytest.approx(1.0)}
-    first = project.pair(project.find_pair("Small opacity left", "Opacity on the left"))
+    first = project.pairs.get(project.pairs.find("Small opacity left", "Opacity on the left"))
     assert first.score == pytest.approx(0.75)   # the mean of the two raters
     assert first.metadata == {"case_id": "c1"}
 
@@ -240,8 +240,8 @@ def test_wizard_rater_column_can_be_switched_off(qtbot, ctx, tmp_path):
     assert wizard.summary_values["raters"].text() == "– (no rater column)"
     with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
         wizard.next_button.click()
-    assert {who for _p, _s, who, _v in project.annotator_labels()} == {"import"}
-    assert "rater" in project.metadata_keys()
+    assert {who for _p, _s, who, _v in project.labels.by_annotator()} == {"import"}
+    assert "rater" in project.pairs.metadata_keys()
 
 
 def test_wizard_default_split_is_cores_default(qtbot, ctx, tmp_path):
@@ -274,14 +274,14 @@ def test_wizard_imports_an_excel_workbook(qtbot, ctx, tmp_path):
     _wait_page_or_error(qtbot, wizard, "summary")
     with qtbot.waitSignal(ctx.pairsChanged, timeout=15000):
         wizard.next_button.click()
-    assert project.pair_count() == 3
-    assert project.pair(project.find_pair("Rain today", "Sun today")).score == pytest.approx(0.1)
+    assert project.pairs.count() == 3
+    assert project.pairs.get(project.pairs.find("Rain today", "Sun today")).score == pytest.approx(0.1)
 
 
 def test_the_file_dialog_and_drop_take_every_registered_format():
     from stsstudio.core import formats
-    from stsstudio.gui.import_pages import FILE_FILTER
-    from stsstudio.gui.main_window import IMPORTABLE_SUFFIXES
+    from stsstudio.gui.importing.import_pages import FILE_FILTER
+    from stsstudio.gui.shell.main_window import IMPORTABLE_SUFFIXES
 
     for suffix in formats.suffixes("pairs"):
         assert f"*{suffix}" in FILE_FILTER.split(";;")[0]

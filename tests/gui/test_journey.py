@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from stsstudio.core.store import Project
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.main_window import MainWindow
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.shell.main_window import MainWindow
 
 DIGITS = [Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
 
@@ -56,7 +56,7 @@ def test_create_import_label_undo_flag_reopen(qtbot, tmp_path, monkeypatch, stsb
         pair_id = view.current.id
         qtbot.keyClick(view, DIGITS[i % 6])
         qtbot.keyClick(view, Qt.Key.Key_Return)
-        assert project.pair(pair_id).score == pytest.approx(scores[i % 6])
+        assert project.pairs.get(pair_id).score == pytest.approx(scores[i % 6])
         given[pair_id] = scores[i % 6]
         order.append(pair_id)
     assert len(set(order)) == 20
@@ -65,19 +65,19 @@ def test_create_import_label_undo_flag_reopen(qtbot, tmp_path, monkeypatch, stsb
     last = order[-1]
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert view.current.id == last
-    assert project.pair(last).annotator != "dr. rivera"
+    assert project.pairs.get(last).annotator != "dr. rivera"
     del given[last]
     qtbot.keyClick(view, Qt.Key.Key_F)
-    assert project.pair(last).flagged
+    assert project.pairs.get(last).flagged
 
     # 5. close the project, reopen it: every label with its annotator is there
     window.action_close.trigger()
     assert ctx.project is None
     with Project.open(target) as reopened:
         for pair_id, score in given.items():
-            pair = reopened.pair(pair_id)
+            pair = reopened.pairs.get(pair_id)
             assert pair.score == pytest.approx(score)
             assert pair.annotator == "dr. rivera"
-        assert reopened.pair(last).flagged
+        assert reopened.pairs.get(last).flagged
         assert _db_rows(reopened, "SELECT COUNT(*) FROM labels WHERE annotator = 'dr. rivera'")[0][0] == 19
         assert reopened.stats()["pairs"] == imported

@@ -20,7 +20,7 @@ CHILD = Path(__file__).with_name("_label_child.py")
 def test_sigkill_mid_session_keeps_every_confirmed_label(tmp_path: Path) -> None:
     folder = tmp_path / "crash"
     with Project.create(folder) as project:
-        project.insert_pairs((f"the first sentence {i}", f"another sentence {i}", None, "train", i, None)
+        project.pairs.insert((f"the first sentence {i}", f"another sentence {i}", None, "train", i, None)
                              for i in range(1, 501))
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1")
     child = subprocess.Popen([sys.executable, str(CHILD), str(folder)], stdout=subprocess.PIPE,
@@ -50,7 +50,7 @@ def test_sigkill_mid_session_keeps_every_confirmed_label(tmp_path: Path) -> None
     assert len(confirmed) >= 40
     with Project.open(folder) as project:     # the lock died with the child; WAL replays
         for pair_id, score in confirmed.items():
-            pair = project.pair(pair_id)
+            pair = project.pairs.get(pair_id)
             assert pair.score == pytest.approx(score), pair_id
             assert pair.annotator == "crash-tester"
         assert project.stats()["labeled"] >= len(confirmed)

@@ -25,8 +25,8 @@ from PySide6.QtGui import QTextDocument
 from stsstudio.core.changes import Changes
 from stsstudio.core.label_queue import QUEUE_ORDERS
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.label.annotate import AnnotateView
 
 WORDS = ("chest", "film", "shows", "no", "acute", "lung", "nodule", "stable", "mild", "effusion",
          "left", "right", "lower", "lobe", "opacity", "heart", "size", "normal", "small", "new")
@@ -44,7 +44,7 @@ def _project(folder: Path, pairs: int = 40) -> Project:
     rows = [(_sentence(rng, 2 * i), _sentence(rng, 2 * i + 1),
              rng.choice([0.0, 0.25, 0.5, 0.75, 1.0]) if i % 2 else None, "train", i + 1, None)
             for i in range(pairs)]
-    project.insert_pairs(rows, source="radiology.csv")
+    project.pairs.insert(rows, source="radiology.csv")
     project.set_display_scale("1-5")
     _scored(project, rng)
     return project
@@ -52,10 +52,10 @@ def _project(folder: Path, pairs: int = 40) -> Project:
 
 def _scored(project: Project, rng: random.Random) -> None:
     """What background scoring writes when it finishes: a complete base prediction set."""
-    ids = project.query_pair_ids()
-    project.start_predictions(0)
-    project.add_predictions(0, [(i, rng.random(), None) for i in ids])
-    project.finish_predictions(0, "base", project.data_version(), len(ids))
+    ids = project.pairs.query_ids()
+    project.predictions.start(0)
+    project.predictions.add(0, [(i, rng.random(), None) for i in ids])
+    project.predictions.finish(0, "base", project.pairs.version(), len(ids))
 
 
 def _my_labels(project: Project) -> list[tuple[int, int, float]]:
@@ -67,7 +67,7 @@ def _shown(view: AnnotateView) -> tuple[int | None, float | None]:
     """The pair the view displays (checked against the cards' text) and its unsaved score."""
     if view.pages.currentIndex() != 0 or view.shown_id is None:
         return None, None
-    pair = view.ctx.project.pair(view.shown_id)
+    pair = view.ctx.project.pairs.get(view.shown_id)
     assert pair is not None
     doc = QTextDocument()
     doc.setHtml(view.card1.text.text() + " " + view.card2.text.text())
@@ -140,12 +140,12 @@ class Journey:
         elif action == "suggest":
             self.counter[0] += 1
             n = 10_000 + self.counter[0]
-            project.insert_pairs([(_sentence(rng, 2 * n), _sentence(rng, 2 * n + 1), None, "train",
+            project.pairs.insert([(_sentence(rng, 2 * n), _sentence(rng, 2 * n + 1), None, "train",
                                    n, None)], source="suggested")
             view.ctx.apply(Changes.new_pairs())
         elif action == "merge":
-            ids = rng.sample(project.query_pair_ids(), 3)
-            project.add_annotator_labels([(i, OTHER, rng.choice([0.0, 0.5, 1.0])) for i in ids])
+            ids = rng.sample(project.pairs.query_ids(), 3)
+            project.labels.merge([(i, OTHER, rng.choice([0.0, 0.5, 1.0])) for i in ids])
             view.ctx.apply(Changes.merged())
         self.qtbot.wait(rng.choice([0, 1, 10]))
         after = _shown(view)
@@ -198,12 +198,12 @@ def test_background_scoring_after_suggest_keeps_the_new_pair_and_its_typed_score
     view.show()
     view.order_combo.setCurrentIndex(view.order_combo.findData("review"))
     first = view.shown_id
-    assert first is not None and project.pair(first).score is not None   # a labeled pair
-    old_score = project.pair(first).score
-    report = project.insert_pairs([("a brand new finding sentence", "another new finding", None,
+    assert first is not None and project.pairs.get(first).score is not None   # a labeled pair
+    old_score = project.pairs.get(first).score
+    report = project.pairs.insert([("a brand new finding sentence", "another new finding", None,
                                     "train", 999, None)], source="suggested")
     assert report.inserted == 1
-    new_id = max(project.query_pair_ids())
+    new_id = max(project.pairs.query_ids())
     ctx.apply(Changes.new_pairs())
     ctx.openPairRequested.emit(new_id)
     assert view.shown_id == new_id
@@ -213,6 +213,6 @@ def test_background_scoring_after_suggest_keeps_the_new_pair_and_its_typed_score
     qtbot.wait(20)
     assert view.shown_id == new_id and view.score == pytest.approx(0.75)
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    assert project.pair(new_id).score == pytest.approx(0.75)
-    assert project.pair(first).score == pytest.approx(old_score)
+    assert project.pairs.get(new_id).score == pytest.approx(0.75)
+    assert project.pairs.get(first).score == pytest.approx(old_score)
     ctx.set_project(None)

@@ -16,7 +16,7 @@ from stsstudio import cli
 PACKAGE = Path(stsstudio.__file__).parent
 ARROW = " ▸ "
 # Text printed in the terminal because no window can open there (the user is in a shell).
-TERMINAL_ONLY = {("application.py", "platform_problem")}
+TERMINAL_ONLY = {("shell/application.py", "platform_problem")}
 
 
 def _docstring_nodes(tree: ast.AST) -> set[int]:
@@ -32,21 +32,22 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
 def _strings(folder: Path, *, docstrings: bool) -> list[tuple[str, int, str]]:
     """(file, line, text) of every string literal; an f-string's fields read as ``{}``."""
     out: list[tuple[str, int, str]] = []
-    for path in sorted(folder.glob("*.py")):
+    for path in sorted(folder.rglob("*.py")):
+        name = path.relative_to(folder).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         skip = set() if docstrings else _docstring_nodes(tree)
         terminal: set[int] = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and (path.name, node.name) in TERMINAL_ONLY:
+            if isinstance(node, ast.FunctionDef) and (name, node.name) in TERMINAL_ONLY:
                 terminal.update(id(n) for n in ast.walk(node))
         for node in ast.walk(tree):
             if id(node) in skip or id(node) in terminal:
                 continue
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                out.append((path.name, node.lineno, node.value))
+                out.append((name, node.lineno, node.value))
             elif isinstance(node, ast.JoinedStr):
                 text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
-                out.append((path.name, node.lineno, text))
+                out.append((name, node.lineno, text))
     return out
 
 
@@ -115,9 +116,9 @@ def test_the_double_label_dialog_saves_the_packs_it_names(project, qtbot, tmp_pa
     from PySide6.QtWidgets import QLabel
 
     from stsstudio.core.merge import merge_labels
-    from stsstudio.gui.annotators_menu import OverlapDialog
+    from stsstudio.gui.annotators.annotators_menu import OverlapDialog
 
-    project.insert_pairs([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(10)])
+    project.pairs.insert([(f"a {i}", f"b {i}", None, "train", i, None) for i in range(10)])
     dialog = OverlapDialog(project)
     qtbot.addWidget(dialog)
     intro = dialog.findChildren(QLabel)[0].text()
@@ -133,7 +134,7 @@ def test_the_double_label_dialog_saves_the_packs_it_names(project, qtbot, tmp_pa
     assert sorted(p.name for p in (tmp_path / "packs").iterdir()) == ["ana.csv", "ben_.._x.csv"]
     assert len(written) == 2 and "Annotators ▸ Merge labels…" in dialog.result.text()
     pack = pd.read_csv(tmp_path / "packs" / "ana.csv")
-    summary = project.assignment_summary()["ana"]
+    summary = project.assignments.summary()["ana"]
     assert len(pack) == summary["share"] + summary["overlap"] and set(pack["annotator"]) == {"ana"}
     pack.loc[0, "score"] = 0.5                            # ana labels one pair and sends it back
     pack.to_csv(tmp_path / "packs" / "ana.csv", index=False)

@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 
 from stsstudio.core.calibration import fit_calibration
 from stsstudio.core.store import Project
-from stsstudio.gui import settings
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.prediction_scheduler import PredictionScheduler
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.label.annotate import AnnotateView
+from stsstudio.gui.label.prediction_scheduler import PredictionScheduler
+from stsstudio.gui.shell import settings
 
 ROWS = [(f"first sentence {i}", f"second sentence {i}") for i in range(8)]
 COSINE = {i + 1: 0.1 * i for i in range(8)}      # pair 1: 0.0 ... pair 8: 0.7
@@ -19,10 +19,10 @@ COSINE = {i + 1: 0.1 * i for i in range(8)}      # pair 1: 0.0 ... pair 8: 0.7
 
 def _project(path: Path, base_model: str = "default") -> Project:
     project = Project.create(path, base_model=base_model)
-    project.insert_pairs([(a, b, None, "train", i + 1, None) for i, (a, b) in enumerate(ROWS)])
-    project.start_predictions(0)
-    project.add_predictions(0, [(pid, c, None) for pid, c in COSINE.items()])
-    project.finish_predictions(0, "default", project.data_version(), len(COSINE))
+    project.pairs.insert([(a, b, None, "train", i + 1, None) for i, (a, b) in enumerate(ROWS)])
+    project.predictions.start(0)
+    project.predictions.add(0, [(pid, c, None) for pid, c in COSINE.items()])
+    project.predictions.finish(0, "default", project.pairs.version(), len(COSINE))
     return project
 
 
@@ -45,14 +45,14 @@ def test_the_guess_is_hidden_until_the_expert_commits(tmp_path: Path, qtbot) -> 
     assert view.model_guess.marker.value is None and not view.model_guess.marker.isVisible()
     assert "once you score" in view.model_guess.text.text()
     qtbot.keyClick(view, Qt.Key.Key_G)               # ... and G does nothing in this mode
-    assert ctx.project.label_history(2) == []
+    assert ctx.project.labels.history(2) == []
     view.set_score(0.2)
     qtbot.keyClick(view, Qt.Key.Key_Return)          # commit: the next pair shows no marker
     assert view.current.id == 3 and view.model_guess.marker.value is None
     qtbot.keyClick(view, Qt.Key.Key_Backspace)       # back to the labeled pair: now it shows
     assert view.current.id == 2 and view.model_guess.marker.value == 0.1
     assert view.model_guess.marker.isVisible()
-    [label] = ctx.project.label_history(2)
+    [label] = ctx.project.labels.history(2)
     assert label.source == "" and label.model_run == 0 and label.guess == 0.1 and not label.surprise
     ctx.set_project(None)
 
@@ -65,21 +65,21 @@ def test_surprise_is_shown_and_recorded(tmp_path: Path, qtbot) -> None:
     ctx.statusMessage.connect(messages.append)
     view.set_score(1.0)                              # pair 1: the model guesses 0.0
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    [label] = ctx.project.label_history(1)
+    [label] = ctx.project.labels.history(1)
     assert label.surprise and label.guess == 0.0
     assert view.model_guess.surprise.isVisible() and "Surprise" in view.model_guess.surprise.text()
     assert any("Surprise" in m for m in messages)
-    assert ctx.project.surprise_count() == 1
+    assert ctx.project.labels.surprise_count() == 1
     ctx.set_project(None)
 
 
 def test_accepting_the_guess_records_its_source(tmp_path: Path, qtbot) -> None:
     settings.set(settings.MODEL_GUESS_BEFORE, True)
     project = _project(tmp_path / "p")
-    project.insert_pairs([(f"s{i}", f"t{i}", y, "dev", 20 + i, None)
+    project.pairs.insert([(f"s{i}", f"t{i}", y, "dev", 20 + i, None)
                           for i, y in enumerate([0.1, 0.3, 0.5, 0.7, 0.9, 0.2])])
     preds = {9 + i: c for i, c in enumerate([0.0, 0.1, 0.2, 0.3, 0.4, 0.05])}
-    project.add_predictions(0, [(pid, c, None) for pid, c in preds.items()])
+    project.predictions.add(0, [(pid, c, None) for pid, c in preds.items()])
     assert fit_calibration(project, 0) is not None   # guesses go through the calibration
     ctx = ProjectContext()
     ctx.set_project(project)
@@ -90,7 +90,7 @@ def test_accepting_the_guess_records_its_source(tmp_path: Path, qtbot) -> None:
     assert guess is not None and view.model_guess.marker.value == guess  # shown before scoring
     assert "G accepts" in view.model_guess.text.text()
     qtbot.keyClick(view, Qt.Key.Key_G)
-    [label] = project.label_history(2)
+    [label] = project.labels.history(2)
     assert label.source == "model" and label.model_run == 0
     assert abs(label.score - guess) < 1e-3 and not label.surprise
     assert view.current.id == 3
@@ -100,7 +100,7 @@ def test_accepting_the_guess_records_its_source(tmp_path: Path, qtbot) -> None:
 def test_scheduler_scores_the_base_model_in_the_background(tmp_path: Path, qtbot,
                                                            tiny_model_dir: Path) -> None:
     project = Project.create(tmp_path / "s", base_model=str(tiny_model_dir))
-    project.insert_pairs([(a, b, None, "train", i + 1, None) for i, (a, b) in enumerate(ROWS)])
+    project.pairs.insert([(a, b, None, "train", i + 1, None) for i, (a, b) in enumerate(ROWS)])
     ctx = ProjectContext()
     ctx.ml_ready = True
     scheduler = PredictionScheduler(ctx)
@@ -111,24 +111,24 @@ def test_scheduler_scores_the_base_model_in_the_background(tmp_path: Path, qtbot
         qtbot.waitUntil(lambda: scheduler.running == 0, timeout=5000)
         assert "Scoring pairs with the base model" in scheduler.label.text()
     assert blocker.args == [0]
-    assert set(project.prediction_sets()) == {0} and len(project.predictions(0)) == 8
+    assert set(project.predictions.sets()) == {0} and len(project.predictions.get(0)) == 8
     qtbot.waitUntil(lambda: scheduler.running is None, timeout=5000)
     # New pairs make the set out of date: it is scored again, covering them.
-    project.insert_pairs([("a new first sentence", "a new second one", None, "train", 9, None)])
+    project.pairs.insert([("a new first sentence", "a new second one", None, "train", 9, None)])
     with qtbot.waitSignal(ctx.predictionsChanged, timeout=60000):
         ctx.pairsChanged.emit()
-    assert len(project.predictions(0)) == 9
+    assert len(project.predictions.get(0)) == 9
     qtbot.waitUntil(lambda: scheduler.running is None, timeout=5000)
     ctx.set_project(None)
 
 
 def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_path: Path, qtbot,
                                                                           tiny_model_dir: Path) -> None:
-    from stsstudio.gui.try_view import TryView, review_job
+    from stsstudio.gui.trying.try_view import TryView, review_job
 
     project = _project(tmp_path / "t", str(tiny_model_dir))
     for pid, score in ((1, 0.9), (2, 0.15), (3, 0.0), (4, 0.8)):   # cosine 0.0, 0.1, 0.2, 0.3
-        project.set_label(pid, score)
+        project.labels.set(pid, score)
     ctx = ProjectContext()
     ctx.set_project(project)
     try_view = TryView(ctx)
@@ -148,12 +148,12 @@ def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_pa
     label_view.set_score(0.3)
     qtbot.keyClick(label_view, Qt.Key.Key_Return)  # Enter: the next pair of the review queue
     assert label_view.current.id == 3
-    assert project.label_history(4)[-1].source == "review"
+    assert project.labels.history(4)[-1].source == "review"
     # The score card shows the calibrated guess once the model has a calibration.
-    from stsstudio.gui.try_view import calibrated_guess
+    from stsstudio.gui.trying.try_view import calibrated_guess
 
     assert calibrated_guess(project, "base", 0.2) == ""          # 4 labels: no calibration yet
-    project.set_label(5, 0.5)
+    project.labels.set(5, 0.5)
     fit_calibration(project, 0)
     assert " of 1: " in calibrated_guess(project, "base", 0.2)
     ctx.set_project(None)
@@ -162,7 +162,7 @@ def test_try_review_list_is_the_review_queue_and_enter_goes_on_through_it(tmp_pa
 def test_a_large_project_ranks_a_model_order_in_a_worker(tmp_path: Path, qtbot) -> None:
     project = _project(tmp_path / "r")
     for pid, score in ((1, 0.9), (2, 0.15), (3, 0.0)):
-        project.set_label(pid, score)
+        project.labels.set(pid, score)
     ctx = ProjectContext()
     ctx.set_project(project)
     view = _view(ctx, qtbot)
@@ -180,7 +180,7 @@ def test_a_large_project_ranks_a_model_order_in_a_worker(tmp_path: Path, qtbot) 
 def test_a_large_project_ranks_the_whole_split_at_once(tmp_path: Path, qtbot, monkeypatch) -> None:
     """A small project ranks a page at a time on the GUI thread; a large one ranks every pair in
     the worker, so no later page is ranked while the expert labels."""
-    from stsstudio.gui import queue_loader
+    from stsstudio.gui.label import queue_loader
 
     monkeypatch.setattr(queue_loader, "QUEUE_CHUNK", 3)   # pages of 3 pairs
     ctx = ProjectContext()
@@ -227,9 +227,9 @@ def test_after_a_label_the_guess_for_that_pair_shows_in_full_named_by_the_pair(t
 
 def test_a_guess_from_a_rough_calibration_says_so(tmp_path: Path, qtbot) -> None:
     project = _project(tmp_path / "p")
-    project.insert_pairs([(f"s{i}", f"t{i}", y, "dev", 20 + i, None)
+    project.pairs.insert([(f"s{i}", f"t{i}", y, "dev", 20 + i, None)
                           for i, y in enumerate([0.1, 0.3, 0.5, 0.7, 0.9, 0.2])])
-    project.add_predictions(0, [(9 + i, c, None) for i, c in enumerate([0.0, 0.1, 0.2, 0.3, 0.4, 0.05])])
+    project.predictions.add(0, [(9 + i, c, None) for i, c in enumerate([0.0, 0.1, 0.2, 0.3, 0.4, 0.05])])
     cal = fit_calibration(project, 0)
     assert cal is not None and cal.coarse             # six labels
     ctx = ProjectContext()
@@ -250,10 +250,10 @@ def test_the_label_view_says_when_a_sentence_is_longer_than_the_model_reads(tmp_
 
     project = Project.create(tmp_path / "long", base_model=str(tiny_model_dir))
     long = " ".join(["the dog is running"] * 40)
-    project.insert_pairs([(long, "a dog runs", None, "train", 1, None)])
-    project.start_predictions(0)
-    project.add_predictions(0, [(1, 0.5, None)])
-    project.finish_predictions(0, "default", project.data_version(), 1)
+    project.pairs.insert([(long, "a dog runs", None, "train", 1, None)])
+    project.predictions.start(0)
+    project.predictions.add(0, [(1, 0.5, None)])
+    project.predictions.finish(0, "default", project.pairs.version(), 1)
     model = inference.get_model("base", device="cpu", project=project)   # as background scoring does
     ctx = ProjectContext()
     ctx.set_project(project)
@@ -269,8 +269,8 @@ def test_the_label_view_says_when_a_sentence_is_longer_than_the_model_reads(tmp_
 def test_try_says_when_a_sentence_is_longer_than_the_model_reads(tmp_path: Path, qtbot,
                                                                  tiny_model_dir: Path) -> None:
     from stsstudio.core import inference
-    from stsstudio.gui.try_score import PairScoreBox
-    from stsstudio.gui.try_view import score_job
+    from stsstudio.gui.trying.try_score import PairScoreBox
+    from stsstudio.gui.trying.try_view import score_job
 
     project = Project.create(tmp_path / "t", base_model=str(tiny_model_dir))
     long = " ".join(["the dog is running"] * 60)

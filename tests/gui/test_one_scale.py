@@ -36,14 +36,14 @@ def _clinic_csv(path: Path, n: int = 40) -> Path:
 
 @pytest.fixture
 def clinic_ctx(tmp_path, tiny_model_dir, qtbot):
-    from stsstudio.gui.context import ProjectContext
+    from stsstudio.gui.common.context import ProjectContext
 
     project = Project.create(tmp_path / "clinic", base_model=str(tiny_model_dir))
     import_pairs(project, _clinic_csv(tmp_path / "clinic.csv"), ImportOptions(split="train"))
     assert project.display_scale() == "1-5"
     for pid in range(1, 13):   # two raters on twelve pairs, for the Agreement panel
-        project.set_label(pid, min(1.0, (pid % 5) / 4 + 0.05), "rater_a")
-        project.set_label(pid, (pid % 4) / 4, "rater_b")
+        project.labels.set(pid, min(1.0, (pid % 5) / 4 + 0.05), "rater_a")
+        project.labels.set(pid, (pid % 4) / 4, "rater_b")
     ctx = ProjectContext()
     ctx.annotator = "ada"
     ctx.set_project(project)
@@ -93,7 +93,7 @@ def _on_1_5(text: str, *, difference: bool = False) -> float:
 
 
 def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
-    from stsstudio.gui.annotate import AnnotateView
+    from stsstudio.gui.label.annotate import AnnotateView
 
     project = clinic_ctx.project
     view = AnnotateView(clinic_ctx)
@@ -119,7 +119,7 @@ def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
     qtbot.keyClick(view, Qt.Key.Key_Right)
     assert view.score_label.text() == "2.3"
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    assert project.pair(pair_id).score == scales.to_stored(2.3, "1-5")
+    assert project.pairs.get(pair_id).score == scales.to_stored(2.3, "1-5")
     assert clinic_ctx.undo_stack.undoText() == f"Label pair {pair_id} 2.3"
 
     # The slider (hundredths of 0..1) snaps to what the screen reads: 0.31 would be 2.24.
@@ -127,7 +127,7 @@ def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
     assert view.score_label.text() == "2.2" and view.score == scales.to_stored(2.2, "1-5")
     pair_id = view.current.id
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    assert project.pair(pair_id).score == scales.to_stored(2.2, "1-5")
+    assert project.pairs.get(pair_id).score == scales.to_stored(2.2, "1-5")
     assert clinic_ctx.undo_stack.undoText() == f"Label pair {pair_id} 2.2"
     # Ticks under the slider read the scale's own numbers.
     assert [shown for _v, shown, _m in view.score_panel.ticks.rubric] == ["1", "2", "3", "4", "5"]
@@ -135,7 +135,7 @@ def test_label_view_reads_and_stores_on_1_5(clinic_ctx, qtbot):
 
 
 def test_try_tables_and_axes_read_on_1_5(clinic_ctx, qtbot):
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(clinic_ctx)
     qtbot.addWidget(view)
@@ -146,7 +146,7 @@ def test_try_tables_and_axes_read_on_1_5(clinic_ctx, qtbot):
     hits = view.search.hit_pairs
     assert hits.rowCount() >= 1
     for r in range(hits.rowCount()):
-        pair = clinic_ctx.project.pair(int(hits.item(r, 0).text()))
+        pair = clinic_ctx.project.pairs.get(int(hits.item(r, 0).text()))
         assert hits.item(r, 2).text() == scales.format_score(pair.score, "1-5")
         _on_1_5(hits.item(r, 2).text())
     table = view.evaluation.disagreements
@@ -164,7 +164,7 @@ def test_try_tables_and_axes_read_on_1_5(clinic_ctx, qtbot):
 
 
 def test_agreement_panel_reads_on_1_5(clinic_ctx, qtbot):
-    from stsstudio.gui.agreement_panel import AgreementPanel
+    from stsstudio.gui.annotators.agreement_panel import AgreementPanel
 
     panel = AgreementPanel(clinic_ctx.project, n_boot=20)
     qtbot.addWidget(panel)

@@ -6,10 +6,10 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from stsstudio.core.store import Project
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.pairs_table import COL, PAGE_SIZE, PairsView, PairTableModel, query_ids
-from stsstudio.gui.undo import SetLabelCommand
-from stsstudio.gui.widgets import SCORE_ROLE
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.common.undo import SetLabelCommand
+from stsstudio.gui.common.widgets import SCORE_ROLE
+from stsstudio.gui.pairs.pairs_table import COL, PAGE_SIZE, PairsView, PairTableModel, query_ids
 
 
 def _fill(project: Project, n: int = 40) -> None:
@@ -19,9 +19,9 @@ def _fill(project: Project, n: int = 40) -> None:
         split = ("train", "dev", "test")[i % 3]
         rows.append((f"printer {i} is broken" if i % 5 == 0 else f"sentence one number {i}",
                      f"second sentence {i}", score, split, i, None))
-    project.insert_pairs(rows, source="unit")
-    project.set_flag([3, 7, 11], True)
-    project.set_note(9, "ask about the PRINTER model")
+    project.pairs.insert(rows, source="unit")
+    project.pairs.set_flag([3, 7, 11], True)
+    project.pairs.set_note(9, "ask about the PRINTER model")
 
 
 @pytest.fixture
@@ -61,14 +61,14 @@ def test_filters_search_and_sort_rerun_the_query(table_ctx, qtbot):
     assert model.index(0, COL["sentence1"]).data() == "sentence one number 1"
 
     view.filter_buttons["unlabeled"].click()
-    assert list(model.ids) == project.query_pair_ids(filter="unlabeled") and model.rowCount() == 10
+    assert list(model.ids) == project.pairs.query_ids(filter="unlabeled") and model.rowCount() == 10
     assert view.count_label.text() == "Showing 10 of 40 pairs"
     view.filter_buttons["flagged"].click()
     assert list(model.ids) == [3, 7, 11]
     assert model.index(0, COL["flagged"]).data() == "\u2691"
     view.filter_buttons["labeled"].click()
     view.split_combo.setCurrentIndex(view.split_combo.findData("dev"))
-    assert list(model.ids) == project.query_pair_ids(filter="labeled", split="dev")
+    assert list(model.ids) == project.pairs.query_ids(filter="labeled", split="dev")
     view.filter_buttons["all"].click()
     view.split_combo.setCurrentIndex(0)
     assert model.rowCount() == 40
@@ -76,7 +76,7 @@ def test_filters_search_and_sort_rerun_the_query(table_ctx, qtbot):
     # search is debounced, then re-runs the query (sentences and notes, case-insensitive)
     view.search_edit.setText("printer")
     qtbot.waitUntil(lambda: model.search == "printer", timeout=2000)
-    assert list(model.ids) == project.query_pair_ids(search="printer")
+    assert list(model.ids) == project.pairs.query_ids(search="printer")
     assert 9 in model.ids and 5 in model.ids
     assert view.count_label.text() == f"Showing {len(model.ids)} of 40 pairs"
     view.search_edit.clear()
@@ -86,11 +86,11 @@ def test_filters_search_and_sort_rerun_the_query(table_ctx, qtbot):
     header = view.table.horizontalHeader()
     header.sectionClicked.emit(COL["score"])  # what a click does, without pixel hunting
     view.table.sortByColumn(COL["score"], Qt.SortOrder.AscendingOrder)
-    assert list(model.ids) == project.query_pair_ids(order_by="score")
+    assert list(model.ids) == project.pairs.query_ids(order_by="score")
     view.table.sortByColumn(COL["score"], Qt.SortOrder.DescendingOrder)
-    assert list(model.ids) == project.query_pair_ids(order_by="score", descending=True)
+    assert list(model.ids) == project.pairs.query_ids(order_by="score", descending=True)
     top = model.index(0, COL["score"]).data(SCORE_ROLE)
-    assert top == max(p.score for p in project.all_pairs() if p.score is not None)
+    assert top == max(p.score for p in project.pairs.all() if p.score is not None)
     view.table.sortByColumn(COL["id"], Qt.SortOrder.DescendingOrder)
     assert list(model.ids) == list(range(40, 0, -1))
 
@@ -101,28 +101,28 @@ def test_bulk_split_flag_delete_and_undo(table_ctx, qtbot):
     view = _view(ctx, qtbot)
     _select(view, [0, 1, 2, 5])
     ids = [1, 2, 3, 6]
-    old_splits = {i: project.pair(i).split for i in ids}
+    old_splits = {i: project.pairs.get(i).split for i in ids}
     view.split_actions["test"].trigger()
-    assert all(project.pair(i).split == "test" for i in ids)
+    assert all(project.pairs.get(i).split == "test" for i in ids)
     assert view.model.index(0, COL["split"]).data() == "test"
     ctx.undo_stack.undo()
-    assert {i: project.pair(i).split for i in ids} == old_splits
+    assert {i: project.pairs.get(i).split for i in ids} == old_splits
 
     _select(view, [0, 1, 2])    # 3 is flagged, 1 and 2 are not: flag all of them
     view.flag_action.trigger()
-    assert [project.pair(i).flagged for i in (1, 2, 3)] == [True, True, True]
+    assert [project.pairs.get(i).flagged for i in (1, 2, 3)] == [True, True, True]
     view.flag_action.trigger()  # all flagged now: unflag them
-    assert [project.pair(i).flagged for i in (1, 2, 3)] == [False, False, False]
+    assert [project.pairs.get(i).flagged for i in (1, 2, 3)] == [False, False, False]
     ctx.undo_stack.undo()
     ctx.undo_stack.undo()
-    assert [project.pair(i).flagged for i in (1, 2, 3)] == [False, False, True]
+    assert [project.pairs.get(i).flagged for i in (1, 2, 3)] == [False, False, True]
 
     labels_before = project.stats()["labels"]
     checksum = project.checksum()
     _select(view, [4, 5, 6])
     view.delete_action.trigger()
     assert project.stats()["pairs"] == 37
-    assert project.pairs_by_ids([5, 6, 7]) == {}
+    assert project.pairs.by_ids([5, 6, 7]) == {}
     assert view.model.rowCount() == 37
     assert view.count_label.text() == "Showing 37 of 37 pairs"
     assert not isinstance(view.model.ids, range) and 5 not in view.model.ids
@@ -169,7 +169,7 @@ def test_label_edit_refreshes_one_row(table_ctx, qtbot):
 
 def test_pages_are_fetched_on_demand(tmp_path, qtbot):
     project = Project.create(tmp_path / "big")
-    project.insert_pairs((f"a {i}", f"b {i}", None, "train", i, None) for i in range(1, 2001))
+    project.pairs.insert((f"a {i}", f"b {i}", None, "train", i, None) for i in range(1, 2001))
     ctx = ProjectContext()
     ctx.set_project(project)
     model = PairTableModel(ctx)
@@ -179,7 +179,7 @@ def test_pages_are_fetched_on_demand(tmp_path, qtbot):
     assert model.page_fetches == 1
     assert model.index(2000 - PAGE_SIZE, COL["sentence2"]).data() == f"b {2001 - PAGE_SIZE}"
     assert model.page_fetches == 1                            # same page, from the cache
-    project.delete_pairs([10])
+    project.pairs.delete([10])
     ids = query_ids(project)
     assert not isinstance(ids, range) and len(ids) == 1999 and 10 not in ids
     ctx.set_project(None)
@@ -191,7 +191,7 @@ def test_empty_project_offers_import(ctx, qtbot):
     with qtbot.waitSignal(ctx.showViewRequested) as blocker:
         view.empty.button.click()
     assert blocker.args == ["import"]
-    ctx.project.insert_pairs([("a", "b", None, "none", 1, None)])
+    ctx.project.pairs.insert([("a", "b", None, "none", 1, None)])
     ctx.pairsChanged.emit()
     assert view.stack.currentIndex() == 1 and view.model.rowCount() == 1
 
@@ -200,7 +200,7 @@ def test_sentence_columns_take_the_width_and_imported_columns_stay_compact(tmp_p
     """Issue 20, point 10: at 1024x640 the sentences showed "Three …" while case_id, rater and
     Note took the width. Imported columns start at a capped width; the sentences stretch."""
     from stsstudio.core.importers import import_pairs
-    from stsstudio.gui.pairs_table import META_MAX
+    from stsstudio.gui.pairs.pairs_table import META_MAX
 
     csv = tmp_path / "findings.csv"
     rows = ["case_id,finding_a,finding_b,rating,ward_of_the_referring_clinician"]

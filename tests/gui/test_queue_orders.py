@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QPushButton
 
 from stsstudio.core.label_queue import QUEUE_ORDERS, rank_pairs
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.label.annotate import AnnotateView
 
 ROWS = ["a man plays the guitar", "a man is playing a guitar", "a dog runs in the street",
         "a cat is sitting on the car", "the vpn drops at home", "my vpn keeps dropping",
@@ -24,10 +24,10 @@ ROWS = ["a man plays the guitar", "a man is playing a guitar", "a dog runs in th
 def _project(path: Path, base_model: str = "default", labels: dict[int, tuple[float, str]] | None = None
              ) -> Project:
     project = Project.create(path, base_model=base_model)
-    project.insert_pairs([(ROWS[i], ROWS[(i + 3) % len(ROWS)], None, "train", i + 1, None)
+    project.pairs.insert([(ROWS[i], ROWS[(i + 3) % len(ROWS)], None, "train", i + 1, None)
                           for i in range(len(ROWS))])
     for pid, (score, who) in (labels or {}).items():
-        project.set_label(pid, score, who)
+        project.labels.set(pid, score, who)
     return project
 
 
@@ -44,15 +44,15 @@ def _choose(view: AnnotateView, order: str) -> None:
 
 
 def _store_base_scores(project: Project) -> None:
-    ids = [pid for pid, _, _ in project.pair_targets()]
-    project.start_predictions(0)
-    project.add_predictions(0, [(pid, 0.1 * (pid % 10), None) for pid in ids])
-    project.finish_predictions(0, "default", project.data_version(), len(ids))
+    ids = [pid for pid, _, _ in project.pairs.targets()]
+    project.predictions.start(0)
+    project.predictions.add(0, [(pid, 0.1 * (pid % 10), None) for pid in ids])
+    project.predictions.finish(0, "default", project.pairs.version(), len(ids))
 
 
 def test_most_informative_on_a_fresh_project_computes_the_base_scores(tmp_path: Path, qtbot,
                                                                      tiny_model_dir: Path) -> None:
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     project = _project(tmp_path / "fresh", str(tiny_model_dir))
     ctx = ProjectContext()
@@ -88,7 +88,7 @@ def test_most_informative_on_a_fresh_project_computes_the_base_scores(tmp_path: 
     qtbot.waitUntil(lambda: view.current is not None, timeout=10_000)
     qtbot.waitUntil(lambda: window.predictions.running is None, timeout=10_000)
     assert progress[0] == (0, 0, 0) and any(total > 0 for _, _, total in progress)
-    assert set(project.prediction_sets()) == {0}
+    assert set(project.predictions.sets()) == {0}
     expected = [c.pair_id for c in rank_pairs(project, "informative")]
     assert len(expected) == 10 and view.queue[:10] == expected and view.current.id == expected[0]
     uses = view.queue_bar.uses_label

@@ -13,7 +13,7 @@ import pytest
 
 from stsstudio.cli import main
 from stsstudio.core.store import Project
-from stsstudio.gui.import_wizard import ImportWizard
+from stsstudio.gui.importing.import_wizard import ImportWizard
 
 
 def _rows(scores: list[str], sep: str = ",") -> str:
@@ -58,7 +58,7 @@ def _wizard(qtbot, ctx, source: Path) -> ImportWizard:
 
 
 def _stored(project: Project) -> dict[tuple[str, str], float | None]:
-    return {(p.sentence1, p.sentence2): p.score for p in project.all_pairs()}
+    return {(p.sentence1, p.sentence2): p.score for p in project.pairs.all()}
 
 
 @pytest.mark.parametrize("case", list(FILES))

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 def small_project(tmp_path: Path) -> Path:
     path = tmp_path / "shots"
     with Project.create(path, name="Screenshots") as p:
-        p.insert_pairs([(f"The printer on floor {i} is jammed.", f"Printer {i} does not print.",
+        p.pairs.insert([(f"The printer on floor {i} is jammed.", f"Printer {i} does not print.",
                          (i % 6) / 5 if i % 4 else None, "train", i + 1, None) for i in range(40)])
     return path
 
@@ -78,14 +78,14 @@ MAIN_VIEWS = ("pairs", "label", "train", "try", "export")
 
 def _recorded_run(project: Project) -> int:
     """A finished run as the Train view lists it (its curves and figures; no model files)."""
-    run_id = project.create_run(base_model="default", loss="cosine",
+    run_id = project.runs.create(base_model="default", loss="cosine",
                                 config={"epochs": 2, "batch_size": 16, "learning_rate": 2e-5, "seed": 12},
                                 device="CPU (2 cores)")
     rows = [(s, "loss", 0.12 - s * 0.0006, s / 50) for s in range(1, 101)]
     rows += [(s, name, v, s / 50) for s, v in ((0, 0.661), (50, 0.692), (100, 0.704))
              for name in ("dev_spearman", "dev_pearson")]
-    project.add_metrics(run_id, rows)
-    project.update_run(run_id, status="finished", seconds=74.0, total_steps=100, steps=100,
+    project.runs.add_metrics(run_id, rows)
+    project.runs.update(run_id, status="finished", seconds=74.0, total_steps=100, steps=100,
                        base_dev_spearman=0.661, best_dev_spearman=0.704, best_step=100,
                        finished_at=1.0)
     return run_id
@@ -130,7 +130,7 @@ def _clipped_labels(root) -> list[str]:
     from PySide6.QtGui import QTextDocument
     from PySide6.QtWidgets import QLabel
 
-    from stsstudio.gui.widgets import ElidedLabel
+    from stsstudio.gui.common.widgets import ElidedLabel
 
     clipped = []
     for label in root.findChildren(QLabel):
@@ -163,8 +163,8 @@ def test_no_label_of_the_status_strip_or_forms_is_cut_at_1024x640(qtbot, demo_wi
 
     from PySide6.QtWidgets import QLabel
 
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.shell.main_window import MainWindow
 
     copy = tmp_path / "demo"
     shutil.copytree(demo_with_run, copy)
@@ -202,8 +202,8 @@ def test_train_form_fits_and_plots_say_they_are_empty(qtbot, new_project, tmp_pa
 
     from PySide6.QtWidgets import QScrollArea
 
-    from stsstudio.gui.context import ProjectContext
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.common.context import ProjectContext
+    from stsstudio.gui.shell.main_window import MainWindow
 
     copy = tmp_path / "new"
     shutil.copytree(new_project, copy)

@@ -12,10 +12,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from stsstudio.core.store import Project
-from stsstudio.gui.annotate import AnnotateView
-from stsstudio.gui.context import ProjectContext
-from stsstudio.gui.pairs_table import COL, PairsView
-from stsstudio.gui.workers import active_workers
+from stsstudio.gui.common.context import ProjectContext
+from stsstudio.gui.common.workers import active_workers
+from stsstudio.gui.label.annotate import AnnotateView
+from stsstudio.gui.pairs.pairs_table import COL, PairsView
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def _project(tmp_path) -> Project:
     rows = [(f"left sentence {i}", f"right sentence {i}",
              None if i % 3 == 0 else (i * 37 % 101) / 100, ("train", "dev", "test")[i % 3], i, None)
             for i in range(1, 301)]
-    project.insert_pairs(rows, source="unit")
+    project.pairs.insert(rows, source="unit")
     return project
 
 
@@ -72,7 +72,7 @@ def test_filter_and_sort_in_a_worker_keep_the_window_free(tmp_path, qtbot):
         # The click returned at once: the old rows are still shown, marked busy.
         assert view.model.busy and view.model.ids == before
         assert not view.busy_bar.isHidden() and view.count_label.text() == "Filtering…"
-    assert list(view.model.ids) == project.query_pair_ids(filter="unlabeled")
+    assert list(view.model.ids) == project.pairs.query_ids(filter="unlabeled")
     assert not view.model.busy and view.busy_bar.isHidden()
     assert view.count_label.text() == "Showing 100 of 300 pairs"
 
@@ -82,15 +82,15 @@ def test_filter_and_sort_in_a_worker_keep_the_window_free(tmp_path, qtbot):
     view.filter_buttons["labeled"].click()
     view.table.sortByColumn(COL["score"], Qt.SortOrder.DescendingOrder)
     qtbot.waitUntil(lambda: not view.model.busy, timeout=10_000)
-    expected = project.query_pair_ids(filter="labeled", order_by="score", descending=True)
+    expected = project.pairs.query_ids(filter="labeled", order_by="score", descending=True)
     assert list(view.model.ids) == expected and seen == [expected]
 
     # A write meanwhile: the synchronous re-query wins over the worker's late answer.
     view.filter_buttons["unlabeled"].click()
-    project.set_label(3, 0.5, "dana")
+    project.labels.set(3, 0.5, "dana")
     view.model.requery()
     qtbot.wait(300)
-    expected = project.query_pair_ids(filter="unlabeled", order_by="score", descending=True)
+    expected = project.pairs.query_ids(filter="unlabeled", order_by="score", descending=True)
     assert list(view.model.ids) == expected and 3 not in view.model.ids
     ctx.set_project(None)
 
@@ -107,7 +107,7 @@ def test_label_counts_in_a_worker_match_the_database(tmp_path, qtbot):
     assert (view.total, view.labeled) == (300, 200)
 
     # Labels given while a first count runs are not lost or counted twice.
-    project.forget_counts()
+    project.counts.forget()
     view._recount()
     assert view.counts.counting
     for key in (Qt.Key.Key_3, Qt.Key.Key_Return, Qt.Key.Key_4, Qt.Key.Key_Return):

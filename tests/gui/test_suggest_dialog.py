@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stsstudio.core.store import Project
-from stsstudio.gui.context import ProjectContext
+from stsstudio.gui.common.context import ProjectContext
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def tiny_ctx(tmp_path, tiny_model, qtbot):
 
 
 def test_one_column_csv_to_first_label(tiny_ctx, tmp_path, qtbot):
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     csv = tmp_path / "tickets.csv"
     csv.write_text("text\n" + "\n".join(
@@ -33,7 +33,7 @@ def test_one_column_csv_to_first_label(tiny_ctx, tmp_path, qtbot):
 
     with qtbot.waitSignal(dialog._job.done, timeout=30_000):
         dialog.import_file(str(csv))
-    assert tiny_ctx.project.pool_counts()["sentences"] == 25
+    assert tiny_ctx.project.pool.split_counts()["sentences"] == 25
     assert "25" in dialog.pool_label.text()
 
     dialog.pairs_spin.setValue(10)
@@ -49,7 +49,7 @@ def test_one_column_csv_to_first_label(tiny_ctx, tmp_path, qtbot):
     with qtbot.waitSignal(dialog.pairsAdded, timeout=60_000) as added:
         dialog.start_commit()
     first_id = added.args[0]
-    pairs = tiny_ctx.project.all_pairs()
+    pairs = tiny_ctx.project.pairs.all()
     assert len(pairs) == 10 and {p.source for p in pairs} == {"suggested"}
     assert first_id == pairs[0].id
 
@@ -58,13 +58,13 @@ def test_one_column_csv_to_first_label(tiny_ctx, tmp_path, qtbot):
     qtbot.waitUntil(lambda: view.current is not None and view.current.id == first_id, timeout=10_000)
     view.set_score(0.8)
     assert view.confirm()
-    labeled = tiny_ctx.project.pair(first_id)
+    labeled = tiny_ctx.project.pairs.get(first_id)
     assert labeled.score == pytest.approx(0.8) and labeled.annotator == "tester"
 
 
 def test_dialog_renders_at_1024x640(tiny_ctx, tmp_path, qtbot):
     from stsstudio.core.sentences import import_sentences
-    from stsstudio.gui.suggest_dialog import SuggestPairsDialog
+    from stsstudio.gui.importing.suggest_dialog import SuggestPairsDialog
 
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(f"the {w} is slow today" for w in
@@ -84,7 +84,7 @@ def test_dialog_renders_at_1024x640(tiny_ctx, tmp_path, qtbot):
 
 
 def test_wizard_offers_the_sentence_path(tiny_ctx, tmp_path, qtbot):
-    from stsstudio.gui.main_window import MainWindow
+    from stsstudio.gui.shell.main_window import MainWindow
 
     csv = tmp_path / "findings.csv"
     csv.write_text("id,text,team\n" + "\n".join(
@@ -105,16 +105,16 @@ def test_wizard_offers_the_sentence_path(tiny_ctx, tmp_path, qtbot):
     assert wizard.sentences_hint.isVisibleTo(wizard)
     assert "<b>text</b>" in wizard.sentences_hint.text()
     wizard.sentences_hint.linkActivated.emit("sentences")
-    qtbot.waitUntil(lambda: tiny_ctx.project.pool_counts()["sentences"] == 6, timeout=20_000)
-    ids, _, _ = tiny_ctx.project.pool_sentences()
-    meta = tiny_ctx.project.pool_by_ids(ids[:1])[ids[0]].metadata
+    qtbot.waitUntil(lambda: tiny_ctx.project.pool.split_counts()["sentences"] == 6, timeout=20_000)
+    ids, _, _ = tiny_ctx.project.pool.columns()
+    meta = tiny_ctx.project.pool.by_ids(ids[:1])[ids[0]].metadata
     assert meta == {"id": "0", "columns": {"team": "a"}}
     assert tiny_ctx.project.stats()["pairs"] == 0
 
 
 def test_cancel_writes_nothing(tiny_ctx, tmp_path, qtbot):
     from stsstudio.core.sentences import import_sentences
-    from stsstudio.gui.suggest_dialog import SuggestPairsDialog
+    from stsstudio.gui.importing.suggest_dialog import SuggestPairsDialog
 
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(f"the {w} is slow today" for w in

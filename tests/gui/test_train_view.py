@@ -47,8 +47,8 @@ def _configure_short_run(view, model_dir: Path, *, max_steps: int = 6, eval_step
 
 
 def test_train_view_does_not_import_torch() -> None:
-    code = ("import sys; import stsstudio.gui.train_view, stsstudio.gui.try_view, "
-            "stsstudio.gui.export_view; bad = [m for m in ('torch', 'sentence_transformers', "
+    code = ("import sys; import stsstudio.gui.train.train_view, stsstudio.gui.trying.try_view, "
+            "stsstudio.gui.export.export_view; bad = [m for m in ('torch', 'sentence_transformers', "
             "'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -56,7 +56,7 @@ def test_train_view_does_not_import_torch() -> None:
 
 def test_form_defaults_and_counts(ctx, qtbot) -> None:
     from stsstudio.core.training import TrainConfig
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(ctx)
     qtbot.addWidget(view)
@@ -72,7 +72,7 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
     assert not view.start_button.isEnabled()
     assert "Too few labeled train pairs" in view.warnings_label.text()
     # A labeled train split without dev: the holdout is announced.
-    ctx.project.insert_pairs([(f"the user {i} cannot login", f"vpn drops at home {i}", 0.5, "train", i, None)
+    ctx.project.pairs.insert([(f"the user {i} cannot login", f"vpn drops at home {i}", 0.5, "train", i, None)
                               for i in range(60)])
     ctx.pairsChanged.emit()
     # 60 labels and no dev split: cross-validation measures, the model trains on all 60.
@@ -87,7 +87,7 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
     view.form.loss_combo.setCurrentIndex(view.form.loss_combo.findData("cosine"))
     assert view.form.schedule_label.text().startswith("Your settings for 60 labeled pairs: 2 epochs (8 steps)")
     # 400 labels: a 10 % holdout is announced instead.
-    ctx.project.insert_pairs([(f"printer {i} jams on tray two", f"screen {i} flickers after update", 0.2,
+    ctx.project.pairs.insert([(f"printer {i} jams on tray two", f"screen {i} flickers after update", 0.2,
                                "train", 100 + i, None) for i in range(340)])
     ctx.pairsChanged.emit()
     qtbot.waitUntil(lambda: "<b>360</b>" in view.counts_label.text(), timeout=2000)
@@ -96,7 +96,7 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
 
 
 def test_devices_listed_after_ml_ready(ctx, qtbot) -> None:
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(ctx)
     qtbot.addWidget(view)
@@ -109,7 +109,7 @@ def test_devices_listed_after_ml_ready(ctx, qtbot) -> None:
 
 
 def test_missing_model_fails_cleanly(demo_ctx, qtbot, tmp_path) -> None:
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     view = TrainView(demo_ctx)
     qtbot.addWidget(view)
@@ -126,9 +126,9 @@ def test_missing_model_fails_cleanly(demo_ctx, qtbot, tmp_path) -> None:
 
 
 def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp_path) -> None:
-    from stsstudio.gui.export_view import ExportView
-    from stsstudio.gui.train_view import TrainView
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.export.export_view import ExportView
+    from stsstudio.gui.train.train_view import TrainView
+    from stsstudio.gui.trying.try_view import TryView
 
     project = demo_ctx.project
     view = TrainView(demo_ctx)
@@ -152,7 +152,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     assert view.eval_plot.baseline.isVisible()
     assert view.loss_plot.raw_curve.getData()[0] is not None
     assert first_id in view.history_run_ids()
-    assert project.run(first_id).status == "finished"
+    assert project.runs.get(first_id).status == "finished"
     assert runs_changed
     assert beat.ticks > 0
     # The finish banner leads with the outcome in words, then the paired verdict with its numbers.
@@ -162,18 +162,18 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     # ... and says what to do next, in plain words (core.advice, the same line `train` prints).
     from stsstudio.core.advice import run_advice
 
-    first = project.run(first_id)
+    first = project.runs.get(first_id)
     assert view.next_step == run_advice(first) and view.next_step.startswith("Next: ")
     assert html.escape(view.next_step) in banner
     assert "stsstudio" not in view.next_step                  # no terminal command for a GUI user
     # "best" only for a run measurably better than the base model.
-    assert (project.best_run() is not None) == (first.outcome == "better")
+    assert (project.runs.best() is not None) == (first.outcome == "better")
     # The history's details give the interval, the verdict and the disk size; the run keeps its model only.
     view.select_runs([first_id])
     details = view.details.text()
-    assert "95 % interval" in details and "On disk:" in details and project.run(first_id).summary["verdict"] in \
+    assert "95 % interval" in details and "On disk:" in details and project.runs.get(first_id).summary["verdict"] in \
         details.replace("&#x27;", "'")
-    assert not (project.run_dir(first_id) / "checkpoints").exists()
+    assert not (project.runs.folder(first_id) / "checkpoints").exists()
 
     # 2. A second run, cancelled once it is training: status cancelled, window responsive.
     _configure_short_run(view, tiny_model_dir, max_steps=400, eval_steps=200)
@@ -184,7 +184,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     qtbot.waitUntil(lambda: not view.is_training(), timeout=TRAIN_TIMEOUT_MS)
     assert view.last_status == "cancelled", view.last_error
     assert beat.ticks > ticks_before                      # the GUI thread kept ticking
-    second = project.runs()[-1]
+    second = project.runs.all()[-1]
     assert second.status == "cancelled"
     assert second.steps is None or second.steps < 400
     assert second.id in view.history_run_ids()
@@ -200,7 +200,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     # A run can be deleted, after asking: its row and folder go.
     from PySide6.QtWidgets import QMessageBox
 
-    extra = project.runs()[-1].id
+    extra = project.runs.all()[-1].id
     view.select_runs([extra])
     assert view.history.delete_button.isEnabled()
     asked = []
@@ -208,12 +208,12 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
     QMessageBox.question, original = monkey_question, QMessageBox.question
     try:
         view.delete_selected()
-        assert project.run(extra) is not None and asked and "cannot be undone" in asked[0]
+        assert project.runs.get(extra) is not None and asked and "cannot be undone" in asked[0]
         QMessageBox.question = lambda *a, **k: QMessageBox.Yes
         view.delete_selected()
     finally:
         QMessageBox.question = original
-    assert project.run(extra) is None and not project.run_dir(extra).exists()
+    assert project.runs.get(extra) is None and not project.runs.folder(extra).exists()
     qtbot.waitUntil(lambda: extra not in view.history_run_ids(), timeout=2000)
 
     # 3. Try: score a pair with the base model and the first run.
@@ -258,7 +258,7 @@ def test_train_cancel_try_export_end_to_end(demo_ctx, qtbot, tiny_model_dir, tmp
 def test_loss_choices_come_from_the_registry(ctx, qtbot) -> None:
     from stsstudio.cli import build_parser
     from stsstudio.core.losses import LOSSES
-    from stsstudio.gui.train_view import TrainView
+    from stsstudio.gui.train.train_view import TrainView
 
     names = [loss.name for loss in LOSSES]
     view = TrainView(ctx)
@@ -279,19 +279,19 @@ def test_history_says_running_step_n_of_total_or_starting(ctx, qtbot) -> None:
     """Issue 20, point 7: never "running (None/114)"."""
     import os
 
-    from stsstudio.gui.run_history import RunHistory
+    from stsstudio.gui.train.run_history import RunHistory
 
     project = ctx.project
-    run_id = project.create_run(base_model="default", loss="cosent", config={})
-    project.update_run(run_id, total_steps=114, pid=os.getpid())   # alive: this process
+    run_id = project.runs.create(base_model="default", loss="cosent", config={})
+    project.runs.update(run_id, total_steps=114, pid=os.getpid())   # alive: this process
     history = RunHistory()
     qtbot.addWidget(history)
     history.reload(project)
     status = history.table.item(0, 4).text()
     assert status == "starting" and "None" not in status
-    project.update_run(run_id, steps=12)
+    project.runs.update(run_id, steps=12)
     history.reload(project)
     assert history.table.item(0, 4).text() == "running, step 12 of 114"
-    project.update_run(run_id, status="cancelled", steps=40)
+    project.runs.update(run_id, status="cancelled", steps=40)
     history.reload(project)
     assert history.table.item(0, 4).text() == "cancelled at step 40 of 114"

@@ -14,7 +14,7 @@ def tiny_demo_ctx(demo_ctx, tiny_model_dir):
 
 def test_pair_score_is_debounced_and_matches_core(tiny_demo_ctx, qtbot) -> None:
     from stsstudio.core.inference import similarity
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)
@@ -36,12 +36,12 @@ def test_pair_score_is_debounced_and_matches_core(tiny_demo_ctx, qtbot) -> None:
 
 
 def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)
     project = tiny_demo_ctx.project
-    sentence = project.labeled_pairs()[0].sentence1
+    sentence = project.pairs.labeled()[0].sentence1
     view.search.query.setText(sentence)
     view.search.top_k.setValue(3)
     progress: list[tuple[int, int]] = []
@@ -57,20 +57,20 @@ def test_search_lists_pairs_and_opens_them(tiny_demo_ctx, qtbot) -> None:
     view.search.base_hits.selectRow(0)
     assert view.search.hit_pairs.rowCount() >= 1
     pair_id = int(view.search.hit_pairs.item(0, 0).text())
-    assert sentence in (project.pair(pair_id).sentence1, project.pair(pair_id).sentence2)
+    assert sentence in (project.pairs.get(pair_id).sentence1, project.pairs.get(pair_id).sentence2)
     with qtbot.waitSignal(tiny_demo_ctx.openPairRequested) as blocker:
         view.search.hit_pairs.itemDoubleClicked.emit(view.search.hit_pairs.item(0, 1))
     assert blocker.args == [pair_id]
 
 
 def test_gold_vs_predicted_scatter_and_disagreements(tiny_demo_ctx, qtbot) -> None:
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)
     view.show()                                           # showing it evaluates the dev split
     qtbot.waitUntil(lambda: bool(view.last_scatter) and not view.is_busy(), timeout=60_000)
-    dev = tiny_demo_ctx.project.labeled_pairs("dev")
+    dev = tiny_demo_ctx.project.pairs.labeled("dev")
     assert view.evaluation.scatter.point_count("base") == len(dev)
     assert "Spearman" in view.evaluation.spearman_label.text()
     disagreements = view.evaluation.disagreements
@@ -93,17 +93,17 @@ def test_disagreements_follow_the_split_and_leave_out_trained_pairs(tiny_demo_ct
     import shutil
 
     from stsstudio.core.evaluation import worst_pairs
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     project = tiny_demo_ctx.project
-    dev = [p.id for p in project.labeled_pairs("dev")]
-    train = [p.id for p in project.labeled_pairs("train")]
-    run_id = project.create_run(base_model=project.base_model, loss="cosent", config={})
-    shutil.copytree(tiny_model_dir, project.run_dir(run_id) / "model")
-    project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"),
+    dev = [p.id for p in project.pairs.labeled("dev")]
+    train = [p.id for p in project.pairs.labeled("train")]
+    run_id = project.runs.create(base_model=project.base_model, loss="cosent", config={})
+    shutil.copytree(tiny_model_dir, project.runs.folder(run_id) / "model")
+    project.runs.update(run_id, status="finished", model_dir=str(project.runs.folder(run_id) / "model"),
                        best_dev_spearman=0.5)
     trained_dev = dev[:3]                     # pairs the run trained on that now sit in dev
-    project.record_run_pairs(run_id, train + trained_dev)
+    project.runs.record_pairs(run_id, train + trained_dev)
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)
     view._reload_runs()
@@ -128,14 +128,14 @@ def test_the_run_as_an_export_variant_scores_like_torch(tiny_demo_ctx, tiny_mode
 
     from stsstudio.core.export_formats import get_format
     from stsstudio.core.inference import similarity
-    from stsstudio.gui.try_view import TryView
+    from stsstudio.gui.trying.try_view import TryView
 
     if not get_format("onnx").available():
         pytest.skip(get_format("onnx").unavailable_reason())
     project = tiny_demo_ctx.project
-    run_id = project.create_run(base_model=project.base_model, loss="cosent", config={}, device="cpu")
-    shutil.copytree(tiny_model_dir, project.run_dir(run_id) / "model")
-    project.update_run(run_id, status="finished", model_dir=str(project.run_dir(run_id) / "model"),
+    run_id = project.runs.create(base_model=project.base_model, loss="cosent", config={}, device="cpu")
+    shutil.copytree(tiny_model_dir, project.runs.folder(run_id) / "model")
+    project.runs.update(run_id, status="finished", model_dir=str(project.runs.folder(run_id) / "model"),
                        best_dev_spearman=0.9)
     view = TryView(tiny_demo_ctx)
     qtbot.addWidget(view)

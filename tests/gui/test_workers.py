@@ -8,7 +8,7 @@ import time
 from PySide6.QtCore import QObject, Slot
 
 from stsstudio.core.errors import Cancelled, UserError
-from stsstudio.gui.workers import (
+from stsstudio.gui.common.workers import (
     FunctionWorker,
     JobRunner,
     TaskState,

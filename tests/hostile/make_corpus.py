@@ -133,10 +133,10 @@ def _corrupt_checkpoint(work: Path, project: Path) -> None:
     from stsstudio.core.store import Project
 
     with Project.open(project) as p:
-        p.insert_pairs([(f"left sentence {i}", f"right sentence {i}", (i % 5) / 4, "train", i, None)
+        p.pairs.insert([(f"left sentence {i}", f"right sentence {i}", (i % 5) / 4, "train", i, None)
                         for i in range(40)])
-        run_id = p.create_run(base_model="default", loss="cosent", config={})
-        p.update_run(run_id, status="interrupted", pid=None)
+        run_id = p.runs.create(base_model="default", loss="cosent", config={})
+        p.runs.update(run_id, status="interrupted", pid=None)
     ckpt = project / "runs" / str(run_id) / "checkpoints" / "checkpoint-5"
     ckpt.mkdir(parents=True)
     (ckpt / "model.safetensors").write_bytes(b"\x00garbage" * 10)
@@ -163,8 +163,8 @@ def _linked_interrupted_run(work: Path, project: Path) -> None:
     from stsstudio.core.store import Project
 
     with Project.open(project) as p:
-        run_id = p.create_run(base_model="default", loss="cosent", config={})
-        p.update_run(run_id, status="interrupted", pid=None)
+        run_id = p.runs.create(base_model="default", loss="cosent", config={})
+        p.runs.update(run_id, status="interrupted", pid=None)
     folder = project / "runs" / str(run_id)
     folder.rmdir()
     elsewhere = work / "elsewhere"
@@ -181,8 +181,8 @@ def _model_outside(stored: str) -> Callable[[Path, Path], None]:
         (work / "elsewhere").mkdir()
         (work / "elsewhere" / "modules.json").write_text("[]")
         with Project.open(project) as p:
-            run_id = p.create_run(base_model="default", loss="cosent", config={})
-            p.update_run(run_id, status="finished", best_dev_spearman=0.5)
+            run_id = p.runs.create(base_model="default", loss="cosent", config={})
+            p.runs.update(run_id, status="finished", best_dev_spearman=0.5)
         conn = sqlite3.connect(project / "project.stsproj")
         conn.execute("UPDATE runs SET model_dir = ? WHERE id = ?",
                      (str(work / "elsewhere") if stored == "absolute" else "../work/elsewhere", run_id))

@@ -17,9 +17,9 @@ from stsstudio.core.store import Project
 def test_backup_while_the_project_is_open_holds_the_latest_labels(tmp_path, capsys):
     folder = tmp_path / "P"
     with Project.create(folder) as app:  # the app holds it open for writing
-        app.insert_pairs([(f"s {i}", f"t {i}", None, "train", i + 1, None) for i in range(50)])
+        app.pairs.insert([(f"s {i}", f"t {i}", None, "train", i + 1, None) for i in range(50)])
         for pid in range(1, 51):
-            app.set_label(pid, pid / 50, annotator="me")
+            app.labels.set(pid, pid / 50, annotator="me")
         assert (folder / "project.stsproj-wal").stat().st_size > 0  # labels still in the WAL
         naive = tmp_path / "naive.stsproj"  # a plain copy of the file misses what sits in the WAL
         naive.write_bytes((folder / "project.stsproj").read_bytes())
@@ -38,20 +38,20 @@ def test_backup_while_the_project_is_open_holds_the_latest_labels(tmp_path, caps
         restored.mkdir()
         os.replace(out, restored / "project.stsproj")
         with Project.open(restored, readonly=True) as r:
-            assert r.counts().labeled() == 50
+            assert r.counts.get().labeled() == 50
         # The same refusals as any export: an existing file, the project's own database.
         out.write_text("keep")
         assert main(["backup", str(folder), str(out)]) == 2
         assert "already exists" in capsys.readouterr().err and out.read_text() == "keep"
         assert main(["backup", str(folder), str(folder / "project.stsproj"), "--force"]) == 2
         assert "a file of the open project" in capsys.readouterr().err
-        assert app.counts().labeled() == 50
+        assert app.counts.get().labeled() == 50
 
 
 def test_a_closed_project_is_one_file(tmp_path):
     folder = tmp_path / "P"
     with Project.create(folder) as p:
-        p.insert_pairs([("a", "b", 0.5, "train", 1, None)])
+        p.pairs.insert([("a", "b", 0.5, "train", 1, None)])
     assert sorted(n for n in os.listdir(folder) if n.startswith("project.")) == ["project.stsproj"]
     conn = sqlite3.connect(folder / "project.stsproj")
     assert conn.execute("SELECT COUNT(*) FROM pairs").fetchone() == (1,)

@@ -35,10 +35,10 @@ def big_csv(tmp_path_factory) -> Path:
 def _labeled_project(folder: Path) -> dict[int, float]:
     """A project with confirmed labels; returns {pair id: score}."""
     with Project.create(folder) as p:
-        p.insert_pairs([(f"kept {i}", f"pair {i}", None, "train", i + 2, None) for i in range(LABELS)])
-        ids = p.query_pair_ids()
+        p.pairs.insert([(f"kept {i}", f"pair {i}", None, "train", i + 2, None) for i in range(LABELS)])
+        ids = p.pairs.query_ids()
         for k, pid in enumerate(ids):
-            p.set_label(pid, (k % 5) / 4, "annotator")
+            p.labels.set(pid, (k % 5) / 4, "annotator")
         return {pid: (k % 5) / 4 for k, pid in enumerate(ids)}
 
 
@@ -72,9 +72,9 @@ def _check(folder: Path, labels: dict[int, float]) -> int:
         assert p._scalar("PRAGMA integrity_check") == "ok"
         pairs = p.stats()["pairs"]
         for pid, score in labels.items():
-            pair = p.pair(pid)
+            pair = p.pairs.get(pid)
             assert pair is not None and pair.score == pytest.approx(score)
-            assert [lab.score for lab in p.label_history(pid)] == [pytest.approx(score)]
+            assert [lab.score for lab in p.labels.history(pid)] == [pytest.approx(score)]
     return pairs
 
 
@@ -163,9 +163,9 @@ def test_kill_during_training(moment, tmp_path, tiny_model):
     folder = tmp_path / "P"
     labels = _labeled_project(folder)
     with Project.open(folder) as p:
-        p.insert_pairs([(f"train left {i}", f"train right {i}", (i % 5) / 4, "train", i, None)
+        p.pairs.insert([(f"train left {i}", f"train right {i}", (i % 5) / 4, "train", i, None)
                         for i in range(40)])
-        p.insert_pairs([(f"dev left {i}", f"dev right {i}", (i % 5) / 4, "dev", i, None)
+        p.pairs.insert([(f"dev left {i}", f"dev right {i}", (i % 5) / 4, "dev", i, None)
                         for i in range(10)])
     proc = _start(["train", str(folder), "--base-model", str(tiny_model), "--max-steps", "200",
                    "--eval-steps", "2", "--batch-size", "4", "--device", "cpu"])
@@ -178,9 +178,9 @@ def test_kill_during_training(moment, tmp_path, tiny_model):
     _kill(proc)
     assert reached or finished, proc.stderr.read().decode()[-2000:]
     with Project.open(folder, readonly=True) as p:  # seen before any writer tidies up
-        run = p.runs()[-1]
+        run = p.runs.all()[-1]
         assert run.status in (("finished",) if finished else ("interrupted",))
     _check(folder, labels)
     with Project.open(folder) as p:
-        assert p.runs()[-1].status == ("finished" if finished else "interrupted")
+        assert p.runs.all()[-1].status == ("finished" if finished else "interrupted")
         assert p.stats()["labeled"] == LABELS + 50

@@ -16,11 +16,11 @@ ODD = "line one\u2028line two \u2029 and \u0085 more"
 
 def test_jsonl_with_line_separators_round_trips(tmp_path):
     with Project.create(tmp_path / "P") as p:
-        p.insert_pairs([(ODD, "plain", 0.5, "train", 1, None), ("a b", "c d", 0.25, "dev", 2, None)])
+        p.pairs.insert([(ODD, "plain", 0.5, "train", 1, None), ("a b", "c d", 0.25, "dev", 2, None)])
         export_pairs(p, tmp_path / "out.jsonl")
     with Project.create(tmp_path / "Q") as q:
         import_pairs(q, tmp_path / "out.jsonl", ImportOptions())
-        assert {x.sentence1 for x in q.all_pairs()} == {ODD, "a b"}
+        assert {x.sentence1 for x in q.pairs.all()} == {ODD, "a b"}
         report = merge_labels(q, tmp_path / "out.jsonl", annotator="eve")
         assert report.written == 2 and report.matched == 2
 
@@ -69,4 +69,4 @@ def test_a_formula_like_column_name_is_escaped_in_csv_and_comes_back(tmp_path):
     assert "'=HYPERLINK" in header and ",=HYPERLINK" not in header, header
     with Project.create(tmp_path / "Q") as q:
         import_pairs(q, out, ImportOptions())
-        assert q.metadata_keys() == ['=HYPERLINK("http://x")']
+        assert q.pairs.metadata_keys() == ['=HYPERLINK("http://x")']

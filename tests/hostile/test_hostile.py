@@ -67,7 +67,7 @@ def seeded(tmp_path: Path) -> tuple[Path, Path]:
     work.mkdir()
     project = tmp_path / "proj"
     with Project.create(project, name="Hostile") as p:
-        p.insert_pairs([("seed one", "seed two", 0.5, "train", 2, None)], source="seed.csv")
+        p.pairs.insert([("seed one", "seed two", 0.5, "train", 2, None)], source="seed.csv")
     return work, project
 
 

@@ -79,7 +79,7 @@ def test_train_refuses_a_planted_run_folder_link(tmp_path, outside, tiny_model_d
     _one_line_error(capsys, str(Path("runs") / "1"), "symbolic link")
     assert snapshot(outside) == before
     with Project.open(proj, readonly=True) as p:
-        assert p.runs() == []  # the refused run left no row behind
+        assert p.runs.all() == []  # the refused run left no row behind
 
 
 def test_train_refuses_a_planted_run_folder_with_a_linked_config(tmp_path, outside, tiny_model_dir,
@@ -97,8 +97,8 @@ def test_train_refuses_a_planted_run_folder_with_a_linked_config(tmp_path, outsi
 
 def _interrupted_run(proj: Path) -> int:
     with Project.open(proj) as p:
-        run_id = p.create_run(base_model="default", loss="cosent", config={"max_steps": 4})
-        p.update_run(run_id, status="interrupted", pid=None)
+        run_id = p.runs.create(base_model="default", loss="cosent", config={"max_steps": 4})
+        p.runs.update(run_id, status="interrupted", pid=None)
     return run_id
 
 
@@ -186,6 +186,6 @@ def test_a_new_run_folder_is_never_made_through_a_dangling_link(tmp_path, outsid
     with Project.create(tmp_path / "P") as p:
         (p.runs_dir / "1").symlink_to(outside / "not-yet", target_is_directory=True)
         with pytest.raises(ProjectPathError, match="symbolic link"):
-            p.create_run(base_model="default", loss="cosent", config={})
-        assert p.runs() == []
+            p.runs.create(base_model="default", loss="cosent", config={})
+        assert p.runs.all() == []
     assert not (outside / "not-yet").exists()

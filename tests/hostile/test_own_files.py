@@ -27,8 +27,8 @@ def _digest(path: Path) -> str:
 def proj(tmp_path: Path) -> Path:
     folder = tmp_path / "P"
     with Project.create(folder) as p:
-        p.insert_pairs([(f"a {i}", f"b {i}", 0.5, "train", i + 1, None) for i in range(5)])
-        p.create_run(base_model="default", loss="cosent", config={})
+        p.pairs.insert([(f"a {i}", f"b {i}", 0.5, "train", i + 1, None) for i in range(5)])
+        p.runs.create(base_model="default", loss="cosent", config={})
     (folder / "runs" / "1" / "notes.csv").write_text("x\n")
     return folder
 
@@ -62,7 +62,7 @@ def test_export_data_never_writes_over_the_project(proj, tmp_path, capsys, how):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "a file of the open project" in err, err
     with Project.open(proj, readonly=True) as p:
-        assert p.pair_count() == 5
+        assert p.pairs.count() == 5
 
 
 def test_model_export_never_replaces_the_project_cache_or_runs(proj, tiny_model, capsys):
@@ -76,4 +76,4 @@ def test_model_export_never_replaces_the_project_cache_or_runs(proj, tiny_model,
         assert err.count("\n") == 1 and "Traceback" not in err, err
     assert (proj / "cache" / "keep.npy").read_text() == "x"
     with Project.open(proj, readonly=True) as p:
-        assert p.pair_count() == 5
+        assert p.pairs.count() == 5

@@ -28,7 +28,7 @@ def _pairs(n: int, offset: int = 0) -> list[tuple]:
 def test_moved_and_copied_project_keeps_its_runs(tmp_path, tiny_model, capsys):
     original = tmp_path / "P"
     with Project.create(original) as p:
-        p.insert_pairs(_pairs(20))
+        p.pairs.insert(_pairs(20))
         run_id = add_finished_run(p, tiny_model)
         stored = p._scalar("SELECT model_dir FROM runs WHERE id = ?", (run_id,))
     assert stored == f"runs/{run_id}/model"  # relative: the project can move
@@ -39,7 +39,7 @@ def test_moved_and_copied_project_keeps_its_runs(tmp_path, tiny_model, capsys):
     shutil.move(str(original), str(elsewhere / "P"))
 
     with Project.open(copy, readonly=True) as p2:
-        assert Path(p2.run(run_id).model_dir) == copy.resolve() / "runs" / str(run_id) / "model"
+        assert Path(p2.runs.get(run_id).model_dir) == copy.resolve() / "runs" / str(run_id) / "model"
     out = tmp_path / "exported"
     assert main(["export", str(copy), str(out)]) == 0, capsys.readouterr().err
     assert (out / "README.md").is_file()
@@ -70,7 +70,7 @@ def test_old_absolute_model_dirs_are_migrated(tmp_path):
     run_id = 1
     with Project.open(folder) as p:
         assert p._scalar("SELECT model_dir FROM runs") == f"runs/{run_id}/model"
-        assert p.run(run_id).model_dir == str(folder.resolve() / "runs" / str(run_id) / "model")
+        assert p.runs.get(run_id).model_dir == str(folder.resolve() / "runs" / str(run_id) / "model")
 
 
 def test_symlinked_lock_never_truncates_its_target(tmp_path, capsys):
@@ -102,7 +102,7 @@ def test_symlinked_lock_never_truncates_its_target(tmp_path, capsys):
 def test_killed_run_reads_as_interrupted_and_info_shows_it(tmp_path, capsys):
     folder = tmp_path / "P"
     with Project.create(folder) as p:
-        run_id = p.create_run(base_model="default", loss="cosent", config={})
+        run_id = p.runs.create(base_model="default", loss="cosent", config={})
     # The run's process died without a word: a PID that is certainly gone.
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -111,7 +111,7 @@ def test_killed_run_reads_as_interrupted_and_info_shows_it(tmp_path, capsys):
     conn.commit()
     conn.close()
     with Project.open(folder, readonly=True) as p:
-        assert p.run(run_id).status == "interrupted"
+        assert p.runs.get(run_id).status == "interrupted"
     assert main(["info", str(folder), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["run_list"][0]["status"] == "interrupted"
@@ -122,7 +122,7 @@ def test_killed_run_reads_as_interrupted_and_info_shows_it(tmp_path, capsys):
 def test_running_run_of_a_live_process_without_the_lock_is_interrupted(tmp_path):
     folder = tmp_path / "P"
     with Project.create(folder) as p:
-        run_id = p.create_run(base_model="default", loss="cosent", config={})
+        run_id = p.runs.create(base_model="default", loss="cosent", config={})
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         conn = sqlite3.connect(folder / "project.stsproj")
@@ -130,7 +130,7 @@ def test_running_run_of_a_live_process_without_the_lock_is_interrupted(tmp_path)
         conn.commit()
         conn.close()
         with Project.open(folder, readonly=True) as p:
-            assert p.run(run_id).status == "interrupted"  # the PID lives, but nobody holds the lock
+            assert p.runs.get(run_id).status == "interrupted"  # the PID lives, but nobody holds the lock
         holder = Project.open(folder)  # now someone does: the run may really be running
         try:
             with Project.open(folder, readonly=True) as p:
@@ -139,7 +139,7 @@ def test_running_run_of_a_live_process_without_the_lock_is_interrupted(tmp_path)
                              (alive.pid, run_id))
                 conn.commit()
                 conn.close()
-                assert p.run(run_id).status == "running"
+                assert p.runs.get(run_id).status == "running"
         finally:
             holder.close()
     finally:
@@ -150,7 +150,7 @@ def test_running_run_of_a_live_process_without_the_lock_is_interrupted(tmp_path)
 def test_export_data_respects_umask_and_needs_force(tmp_path, capsys):
     folder = tmp_path / "P"
     with Project.create(folder) as p:
-        p.insert_pairs(_pairs(3))
+        p.pairs.insert(_pairs(3))
     out = tmp_path / "out.csv"
     old = os.umask(0o022)
     try:
@@ -168,7 +168,7 @@ def test_export_data_respects_umask_and_needs_force(tmp_path, capsys):
 def test_export_leftovers_of_killed_exports_are_cleaned(tmp_path, capsys):
     folder = tmp_path / "P"
     with Project.create(folder) as p:
-        p.insert_pairs(_pairs(3))
+        p.pairs.insert(_pairs(3))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = tmp_path / f".out.parquet.{dead.pid}.abc123.tmp"
@@ -220,8 +220,8 @@ def small_disk(tmp_path):
 def test_disk_full_import_is_one_line_and_changes_nothing(small_disk, tmp_path, capsys):
     folder = small_disk / "P"
     with Project.create(folder) as p:
-        p.insert_pairs(_pairs(50))
-        p.set_label(1, 0.9, "ann")
+        p.pairs.insert(_pairs(50))
+        p.labels.set(1, 0.9, "ann")
         before = p.checksum()
     src = tmp_path / "big.csv"
     with open(src, "w") as fh:
@@ -241,7 +241,7 @@ def test_disk_full_import_is_one_line_and_changes_nothing(small_disk, tmp_path, 
 def test_disk_full_lock_and_export_are_one_line(small_disk, tmp_path, capsys):
     folder = small_disk / "P"
     with Project.create(folder) as p:
-        p.insert_pairs(_pairs(200))
+        p.pairs.insert(_pairs(200))
     (folder / ".lock").unlink(missing_ok=True)
     filler = small_disk / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT)  # fill the disk to the last byte
@@ -268,7 +268,7 @@ def test_disk_full_lock_and_export_are_one_line(small_disk, tmp_path, capsys):
 def test_read_only_project_folder(small_disk, tmp_path, capsys):
     folder = small_disk / "P"
     with Project.create(folder) as p:
-        p.insert_pairs(_pairs(5))
+        p.pairs.insert(_pairs(5))
     (folder / ".lock").unlink(missing_ok=True)
     r = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, text=True)
     if r.returncode != 0:

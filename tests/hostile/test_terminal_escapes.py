@@ -21,10 +21,10 @@ def test_terminal_safe_escapes_controls_and_keeps_text():
 def test_info_agreement_and_merge_print_names_escaped(tmp_path, capsys):
     folder = tmp_path / "P"
     with Project.create(folder, name="Project " + EVIL) as p:
-        p.insert_pairs([(f"s {i}", f"t {i}", None, "train", i + 1, None) for i in range(8)])
+        p.pairs.insert([(f"s {i}", f"t {i}", None, "train", i + 1, None) for i in range(8)])
         for pid in range(1, 9):
-            p.set_label(pid, (pid % 4) / 4, annotator="Eve" + EVIL)
-            p.set_label(pid, (pid % 3) / 3, annotator="bob")
+            p.labels.set(pid, (pid % 4) / 4, annotator="Eve" + EVIL)
+            p.labels.set(pid, (pid % 3) / 3, annotator="bob")
     labels = tmp_path / "labels.csv"
     labels.write_text("sentence1,sentence2,score,annotator\n" + "".join(
         f"s {i},t {i},0.5,Mallory{EVIL.replace(chr(13), '')}\n" for i in range(8)), encoding="utf-8")

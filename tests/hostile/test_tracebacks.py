@@ -42,8 +42,8 @@ def proj(tmp_path: Path, tiny_model: Path) -> Path:
     folder = tmp_path / "P"
     with Project.create(folder) as p:
         fill_project(p, train=16, dev=6)
-        p.set_label(1, 0.5, annotator="ann")
-        p.set_label(1, 0.7, annotator="bob")
+        p.labels.set(1, 0.5, annotator="ann")
+        p.labels.set(1, 0.7, annotator="bob")
         add_finished_run(p, tiny_model)
     return folder
 
@@ -114,8 +114,8 @@ def test_a_huge_bootstrap_is_refused_at_once(proj, capsys):
 
 def test_pickled_or_coded_checkpoints_and_models_are_refused(proj, tmp_path, capsys):
     with Project.open(proj) as p:
-        run_id = p.create_run(base_model="default", loss="cosent", config={})
-        p.update_run(run_id, status="interrupted", pid=None)
+        run_id = p.runs.create(base_model="default", loss="cosent", config={})
+        p.runs.update(run_id, status="interrupted", pid=None)
     checkpoint = proj / "runs" / str(run_id) / "checkpoints" / "checkpoint-2"
     checkpoint.mkdir(parents=True)
     (checkpoint / "trainer_state.json").write_text("{}")

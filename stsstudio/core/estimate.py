@@ -1,0 +1,255 @@
+"""After the model: how good it is, and how much more labels would give (issue 23).
+
+``train`` hands over the model first; this step follows, in the background in the app and after
+the model line in ``stsstudio train``. It never touches the model: cancelling it, or a failure,
+leaves the run and its model as they were, with the estimate marked cancelled or failed.
+
+- A small project without a dev split (``run.config["cv_folds"]`` > 0): k-fold cross-validation.
+  Each fold trains one model on its whole training part and one on a seeded half of it, with the
+  run's own rule for that many labels (core/schedule.py); both predict the fold's held-out pairs.
+  The whole-part predictions give the verdict against the base model (paired bootstrap, as a dev
+  set would), the pair of them the label curve (core/label_curve.py).
+- A run with a dev set (its own or held out): the verdict came with training; one more model on a
+  seeded half of the train pairs, scored on the same dev pairs, gives the label curve.
+
+The results land in the run's summary (``cv``, ``verdict``, ``label_curve``, ``estimate``), which
+the Train view, the model card and ``train --json`` read.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any, Protocol
+
+from stsstudio.core.errors import Cancelled, TrainingError, UserError
+
+
+class EstimateReporter(Protocol):
+    def status(self, message: str) -> None: ...
+    def is_cancelled(self) -> bool: ...
+
+
+class _Quiet:
+    def status(self, message: str) -> None: pass
+    def is_cancelled(self) -> bool: return False
+
+
+def pending(run: Any) -> bool:
+    """True when ``run`` finished and its estimate has not been made yet."""
+    state = ((getattr(run, "summary", None) or {}).get("estimate") or {}).get("status")
+    return getattr(run, "status", "") == "finished" and state in ("pending", "cancelled", "failed")
+
+
+def estimate(project: Any, run_id: int, reporter: EstimateReporter | None = None) -> dict[str, Any]:
+    """Make the estimate of run ``run_id`` and store it in the run's summary.
+
+    Returns the summary's ``estimate`` entry (``status`` "done", "cancelled" or "failed", plus
+    ``seconds``). Raises UserError when the run cannot be estimated (no such run, not finished).
+    """
+    from stsstudio.core import training
+
+    reporter = reporter or _Quiet()
+    run = project.runs.get(int(run_id))
+    if run is None:
+        raise TrainingError(f"The project has no run {run_id}.")
+    if run.status != "finished" or not run.model_dir:
+        raise TrainingError(f"Run {run_id} has no finished model to estimate.")
+    known = set(training.TrainConfig.__dataclass_fields__)
+    config = training.TrainConfig(**{k: v for k, v in (run.config or {}).items() if k in known})
+    t0 = time.perf_counter()
+    try:
+        with training.no_library_gc():
+            found = _estimate(project, run, config, reporter)
+        entry = {"status": "done", "seconds": round(time.perf_counter() - t0, 1)}
+    except Cancelled:
+        found, entry = {}, {"status": "cancelled", "seconds": round(time.perf_counter() - t0, 1)}
+    except UserError as exc:
+        found, entry = {}, {"status": "failed", "message": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - the model stands; the estimate says why it is missing
+        found, entry = {}, {"status": "failed", "message": f"{type(exc).__name__}: {exc}"}
+    _store(project, run, found, entry)
+    return entry
+
+
+def _store(project: Any, run: Any, found: dict[str, Any], entry: dict[str, Any]) -> None:
+    summary = dict(run.summary or {})
+    summary.update(found.get("summary", {}))
+    summary["estimate"] = {**(summary.get("estimate") or {}), **entry}
+    fields: dict[str, Any] = {"summary": summary}
+    fields.update(found.get("fields", {}))
+    project.runs.update(run.id, **fields)
+
+
+def _estimate(project: Any, run: Any, config: Any, reporter: EstimateReporter) -> dict[str, Any]:
+    from stsstudio.core import training
+    from stsstudio.core.devices import resolve_device
+    from stsstudio.core.models import load_model
+
+    data = training._collect_data(project, config.seed, config.cv_folds)
+    ids = project.runs.pair_ids(run.id, "train")
+    if ids:   # the labels the run trained on, as they are now (a pair labeled since stays out)
+        keep = [i for i, pid in enumerate(data.train.ids) if pid in ids]
+        data.train = data.train.subset(keep)
+    try:
+        device = resolve_device(config.device)
+    except UserError:
+        device = resolve_device("auto")
+    reporter.status("Estimating: loading the base model…")
+    base = load_model(run.base_model, device=device.id, max_seq_length=config.max_seq_length)
+    if data.cv_folds:
+        return _cross_validate(base, data, config, device, reporter)
+    return _dev_curve(run, base, data, config, device, reporter)
+
+
+def predict(model: Any, split: Any) -> Any:
+    """Cosine similarity of each pair of ``split`` under ``model``."""
+    import numpy as np
+
+    e1 = model.encode(split.sentence1, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    e2 = model.encode(split.sentence2, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    return (np.asarray(e1, float) * np.asarray(e2, float)).sum(axis=1)
+
+
+def fit(base: Any, split: Any, config: Any, device: Any, seed: int, reporter: EstimateReporter) -> Any:
+    """A copy of ``base`` trained on ``split`` with the run's rule for that many labels (blend
+    included), quietly: no evaluation, no checkpoints. Raises Cancelled when the user stops."""
+    import copy
+    import tempfile
+
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import PrinterCallback, TrainerCallback
+
+    from stsstudio.core import training
+    from stsstudio.core.devices import precision_for
+    from stsstudio.core.losses import build_loss
+
+    schedule = training._schedule(config, len(split), 0)
+    model = copy.deepcopy(base)
+    base_state = training._copy_state(base) if schedule.blend < 1 else None
+    precision = precision_for(device)
+
+    class Stop(TrainerCallback):
+        stopped = False
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            if reporter.is_cancelled():
+                control.should_training_stop = True
+                Stop.stopped = True
+            return control
+
+    with tempfile.TemporaryDirectory(prefix="stsstudio_estimate_") as tmp:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=tmp, max_steps=schedule.steps, num_train_epochs=math.ceil(schedule.epochs),
+            per_device_train_batch_size=int(config.batch_size), learning_rate=schedule.learning_rate,
+            warmup_steps=math.ceil(schedule.steps * schedule.warmup_ratio), seed=seed, data_seed=seed,
+            eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none",
+            disable_tqdm=True, use_cpu=device.kind == "cpu", bf16=precision["bf16"], fp16=precision["fp16"])
+        ds = Dataset.from_dict({"sentence1": split.sentence1, "sentence2": split.sentence2,
+                                "score": split.scores})
+        loss = build_loss(schedule.loss, model, matryoshka=config.matryoshka)
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=ds, loss=loss,
+                                             callbacks=[Stop()])
+        trainer.remove_callback(PrinterCallback)
+        trainer.train()
+    if Stop.stopped:
+        raise Cancelled()
+    if base_state is not None:
+        training.blend_with_base(model, base_state, schedule.blend)
+    return model
+
+
+def _half(idx: list[int], seed: int) -> list[int]:
+    order = list(idx)
+    random.Random(seed).shuffle(order)
+    return sorted(order[: max(2, len(order) // 2)])
+
+
+def _cross_validate(base: Any, data: Any, config: Any, device: Any,
+                    reporter: EstimateReporter) -> dict[str, Any]:
+    import numpy as np
+
+    from stsstudio.core import label_curve, stats
+    from stsstudio.core.schedule import kfold
+
+    k, n = data.cv_folds, len(data.train)
+    gold = np.asarray(data.train.scores, dtype=float)
+    reporter.status(f"Estimating: scoring the {n} labels with the base model…")
+    base_pred = predict(base, data.train)
+    oof, oof_half = np.zeros(n), np.zeros(n)
+    fold_spearman: list[float] = []
+    sizes: list[tuple[int, int]] = []
+    for i, val_idx in enumerate(kfold(n, k, config.seed)):
+        val = set(val_idx)
+        fit_idx = [j for j in range(n) if j not in val]
+        half_idx = _half(fit_idx, config.seed + 100 + i)
+        held = data.train.subset(val_idx)
+        for which, idx in (("all", fit_idx), ("half", half_idx)):
+            if reporter.is_cancelled():
+                raise Cancelled()
+            reporter.status(f"Estimating: fold {i + 1} of {k}, "
+                            f"{'its' if which == 'all' else 'half of its'} {len(idx)} labels…")
+            model = fit(base, data.train.subset(idx), config, device, int(config.seed) + i + 1, reporter)
+            pred = predict(model, held)
+            (oof if which == "all" else oof_half)[val_idx] = pred
+            if which == "all":
+                fold_spearman.append(stats.spearman(pred, gold[val_idx]))
+            del model
+        sizes.append((len(fit_idx), len(half_idx)))
+    comparison = stats.compare_to_base(oof, base_pred, gold, what=f"labels ({k}-fold cross-validation)")
+    curve = label_curve.fit(gold, base_pred, oof, oof_half, n_full=float(np.mean([s[0] for s in sizes])),
+                            n_half=float(np.mean([s[1] for s in sizes])), labels=n, seed=int(config.seed))
+    cv = {"folds": k, "fold_spearman": fold_spearman, "spearman": comparison.tuned,
+          "spearman_ci": list(comparison.tuned_ci), "base_spearman": comparison.base,
+          "comparison": comparison.as_dict()}
+    c = comparison.as_dict()
+    summary = {"cv": cv, "comparison": c, "outcome": c["outcome"], "verdict": c["verdict"],
+               "dev_spearman_ci": list(comparison.tuned_ci), "label_curve": curve}
+    fields: dict[str, Any] = {"base_dev_spearman": comparison.base, "best_dev_spearman": comparison.tuned}
+    if c["outcome"] == "worse":
+        fields["message"] = c["verdict"]
+    return {"summary": summary, "fields": fields}
+
+
+def _dev_curve(run: Any, base: Any, data: Any, config: Any, device: Any,
+               reporter: EstimateReporter) -> dict[str, Any]:
+    import numpy as np
+
+    from stsstudio.core import label_curve
+    from stsstudio.core.models import load_model
+
+    n = len(data.train)
+    if n < 20 or not len(data.dev):
+        return {}
+    reporter.status(f"Estimating: scoring the {len(data.dev)} dev pairs…")
+    base_pred = predict(base, data.dev)
+    tuned_pred = predict(load_model(str(run.model_dir), device=device.id), data.dev)
+    half_idx = _half(list(range(n)), int(config.seed) + 100)
+    if reporter.is_cancelled():
+        raise Cancelled()
+    reporter.status(f"Estimating: a model on half of the {n} train labels…")
+    half_pred = predict(fit(base, data.train.subset(half_idx), config, device, int(config.seed) + 1,
+                            reporter), data.dev)
+    curve = label_curve.fit(np.asarray(data.dev.scores, float), base_pred, tuned_pred, half_pred,
+                            n_full=float(n), n_half=float(len(half_idx)), labels=n, seed=int(config.seed))
+    return {"summary": {"label_curve": curve}}
+
+
+def with_estimate(result: Any, project: Any) -> Any:
+    """``result`` (a RunResult) with the figures its stored estimate added."""
+    from dataclasses import replace
+
+    run = project.runs.get(int(result.run_id))
+    summary = (getattr(run, "summary", None) or {}) if run is not None else {}
+    changes: dict[str, Any] = {"estimate": summary.get("estimate"), "label_curve": summary.get("label_curve")}
+    if summary.get("cv"):
+        ci = summary.get("dev_spearman_ci")
+        changes.update(cv=summary["cv"], comparison=summary.get("comparison"),
+                       verdict=summary.get("verdict", ""), outcome=summary.get("outcome", ""),
+                       dev_spearman=run.best_dev_spearman, base_dev_spearman=run.base_dev_spearman,
+                       dev_spearman_ci=tuple(ci) if ci else None)
+        if summary.get("outcome") == "worse":
+            changes["message"] = summary.get("verdict", "")
+    return replace(result, **changes)

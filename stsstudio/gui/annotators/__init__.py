@@ -1,0 +1,1 @@
+"""The Annotators menu and the agreement panel."""

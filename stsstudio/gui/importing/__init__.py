@@ -1,0 +1,1 @@
+"""Bringing data in: the import wizard, Suggest pairs… and Merge labels…."""

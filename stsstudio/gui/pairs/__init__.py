@@ -1,0 +1,1 @@
+"""The Pairs view: the table of every pair."""

@@ -1,0 +1,57 @@
+"""The store as small managers (issue 22, point 1): ``Project`` opens, locks, migrates and runs
+transactions; pairs, labels, runs, ... are managers it composes, sharing its connection.
+
+Their sizes (no class over 500 lines, no function over 80) are checked with the whole package's
+in tests/test_architecture.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from stsstudio.core.store import Project
+from stsstudio.core.store.annotators import Annotators
+from stsstudio.core.store.assignments import Assignments
+from stsstudio.core.store.counts import Counts
+from stsstudio.core.store.labels import Labels
+from stsstudio.core.store.pairs import Pairs
+from stsstudio.core.store.pool import Pool
+from stsstudio.core.store.predictions import Predictions
+from stsstudio.core.store.runs import Runs
+
+MANAGERS = {"pairs": Pairs, "labels": Labels, "annotators": Annotators, "assignments": Assignments,
+            "runs": Runs, "predictions": Predictions, "pool": Pool, "counts": Counts}
+# What Project itself keeps: opening and closing, paths, metadata, transactions, whole-project
+# figures. Anything else belongs to a manager; no old method name comes back as a shim.
+PROJECT_API = {
+    "create", "open", "close", "closed", "db_path", "runs_dir", "cache_dir", "cache_file", "inside",
+    "refuse_own_file", "backup_to", "transaction", "background_writes", "get_meta", "set_meta",
+    "name", "guidelines", "base_model", "display_scale", "set_display_scale", "stats", "checksum",
+}
+
+
+def test_project_is_composed_of_managers_and_keeps_no_old_names(tmp_path) -> None:
+    public = {n for n in dir(Project) if not n.startswith("_")}
+    assert public == PROJECT_API, f"move these to a manager: {sorted(public - PROJECT_API)}"
+    with Project.create(tmp_path / "p") as project:
+        for name, cls in MANAGERS.items():
+            assert type(getattr(project, name)) is cls
+            assert cls.__module__ == f"stsstudio.core.store.{name}"  # one module each
+        for name in ("insert_pairs", "set_label", "update_run", "counts_ready", "pool_counts"):
+            assert not hasattr(project, name)
+
+
+def test_managers_share_one_connection_and_its_transactions(tmp_path) -> None:
+    """A label written through ``labels`` is read by ``pairs`` and ``counts`` at once; a failed
+    transaction rolls back what every manager wrote inside it."""
+    with Project.create(tmp_path / "p") as project:
+        project.pairs.insert([("a cat", "a dog", None, "train", 1, None)])
+        pair_id = project.pairs.query_ids()[0]
+        project.labels.set(pair_id, 0.4, "Ann")
+        assert project.pairs.get(pair_id).score == pytest.approx(0.4)
+        assert project.counts.get().labeled("train") == 1
+        before = project.checksum()
+        with pytest.raises(RuntimeError), project.transaction() as cur:
+            cur.execute("UPDATE pairs SET note = 'gone' WHERE id = ?", (pair_id,))
+            raise RuntimeError("cancelled")
+        assert project.checksum() == before
+        assert project.pairs.get(pair_id).note == ""
