@@ -22,6 +22,13 @@ Rules every silver set keeps (tests/core/test_augment.py):
 * **Cancel leaves nothing half-made.** ``cancel()`` returning True raises
   :class:`~stsstudio.core.errors.Cancelled`; no partial set is returned.
 
+Measured (bench/augment_time.py, STSb, embedded model, one seed; bench/results/augment_time.jsonl):
+the cross-encoder that starts from the embedded *bi*-encoder is weaker than the base model itself
+at these sizes. Its silver scores' Spearman against the true STSb scores was 0.58 at 100 labels and
+0.73 at 300, where the base model's cosine on the same pairs gave 0.78 and 0.79 (on 300 test
+pairs: 0.69 and 0.78 against the base's 0.85). Whether silver pays off is for the schedule's
+bench to show; these numbers say it needs the gold to outweigh the silver at small sizes.
+
 The list-based :func:`make_silver` needs no project (``bench/small_data.py`` calls it with plain
 lists); :func:`silver_pairs` is the thin project-facing wrapper around it.
 """
@@ -240,34 +247,62 @@ def _project_exclusions(pairs: Sequence[Any], pool_texts: Sequence[str],
     return excluded
 
 
-def _candidates(project: Any, *, exclude_sentences: Iterable[str], limit: int, seed: int,
-                model: Any, device: str, cancel: Callable[[], bool] | None) -> tuple[list[Pair], int]:
-    """:func:`candidate_pairs` and how many of them are the project's unlabelled pairs."""
+def candidates_from(unlabelled: Sequence[Sequence[str]], sentences: Sequence[str], *, limit: int,
+                    exclude_sentences: Iterable[str] = (), exclude_pairs: Sequence[Sequence[Any]] = (),
+                    existing_pair_keys: Iterable[int] = (), seed: int = 0, model: Any = "default",
+                    device: str = "auto", cancel: Callable[[], bool] | None = None
+                    ) -> tuple[list[Pair], int]:
+    """:func:`candidate_pairs` on plain lists (no project): the bench's way in.
+
+    Args:
+        unlabelled: pairs without a label, taken first (in a seeded order).
+        sentences: sentences to pair anew into the suggest-pairs strata for the rest.
+        limit: at most this many pairs.
+        exclude_sentences: sentences no candidate may contain (every dev and test sentence).
+        exclude_pairs: pairs never to return, in either order (every labelled pair).
+        existing_pair_keys: keys (:func:`stsstudio.core.hashing.pair_hash`) of pairs that exist
+            already, labelled or not: new pairs are never one of them.
+        seed, model, device, cancel: as :func:`recombined_pairs`.
+
+    Returns:
+        ``(pairs, k)``: up to ``limit`` pairs, of which the first ``k`` are unlabelled ones.
+    """
     import numpy as np
 
     if limit <= 0:
         return [], 0
+    excluded = list(exclude_sentences)
+    labelled = set(_pair_keys(list(exclude_pairs)))
+    order = np.random.default_rng(seed).permutation(len(unlabelled)).tolist()
+    own = clean_candidates([unlabelled[i] for i in order], exclude_sentences=excluded,
+                           exclude_pair_keys=labelled)[:limit]
+    _check(cancel)
+    if len(own) >= limit:
+        return own, len(own)
+    new = recombined_pairs(sentences, limit - len(own), model=model, seed=seed, exclude_sentences=excluded,
+                           exclude_pair_keys={int(k) for k in existing_pair_keys} | labelled
+                           | set(_pair_keys(own)), device=device, cancel=cancel)
+    return own + new, len(own)
+
+
+def _candidates(project: Any, *, exclude_sentences: Iterable[str], limit: int, seed: int,
+                model: Any, device: str, cancel: Callable[[], bool] | None) -> tuple[list[Pair], int]:
+    """:func:`candidate_pairs` and how many of them are the project's unlabelled pairs."""
+    if limit <= 0:
+        return [], 0
     every = project.pairs.all()
     _ids, texts, splits = project.pool.columns()
-    excluded = [*exclude_sentences, *_project_exclusions(every, texts, splits)]
-    labelled = [(p.sentence1, p.sentence2) for p in every if p.score is not None]
-    pairs = [p for p in every if p.score is None and p.split not in _HELD_OUT]
-    order = np.random.default_rng(seed).permutation(len(pairs)).tolist()
-    unlabelled = clean_candidates([(pairs[i].sentence1, pairs[i].sentence2) for i in order],
-                                  exclude_sentences=excluded, exclude_pairs=labelled)[:limit]
-    _check(cancel)
-    if len(unlabelled) >= limit:
-        return unlabelled, len(unlabelled)
+    unlabelled = [(p.sentence1, p.sentence2) for p in every if p.score is None and p.split not in _HELD_OUT]
     # The paper's recombination: the pool and the train pairs' own sentences, paired anew.
     sentences = [t for t, s in zip(texts, splits) if s not in _HELD_OUT]
     for p in every:
         if p.split not in _HELD_OUT:
             sentences += [p.sentence1, p.sentence2]
-    taken = {int(h) for h in project.pairs.hashes()}   # every pair of the project, either order
-    new = recombined_pairs(sentences, limit - len(unlabelled), model=model, seed=seed,
-                           exclude_sentences=excluded, exclude_pair_keys=taken,
-                           device=device, cancel=cancel)
-    return unlabelled + new, len(unlabelled)
+    return candidates_from(
+        unlabelled, sentences, limit=limit, seed=seed, model=model, device=device, cancel=cancel,
+        exclude_sentences=[*exclude_sentences, *_project_exclusions(every, texts, splits)],
+        exclude_pairs=[(p.sentence1, p.sentence2) for p in every if p.score is not None],
+        existing_pair_keys=project.pairs.hashes())
 
 
 def candidate_pairs(project: Any, *, exclude_sentences: Iterable[str] = (), limit: int = MAX_SILVER,
@@ -410,7 +445,10 @@ def train_cross_encoder(gold: Sequence[Sequence[Any]], *, base: str | Path | Non
 
 def label_silver(cross_encoder: Any, pairs: Sequence[Sequence[str]], batch_size: int = LABEL_BATCH_SIZE,
                  cancel: Callable[[], bool] | None = None) -> list[float]:
-    """Scores in 0..1 for ``pairs``: the cross-encoder's mean over both orders of each pair.
+    """Scores in 0..1 for ``pairs`` from the cross-encoder (sigmoid of its one output).
+
+    One order per pair: the cross-encoder trained on both orders, and a second pass would double
+    the labelling time for little (the Augmented SBERT recipe labels once).
 
     Raises:
         Cancelled: ``cancel()`` returned True (checked between chunks of a few batches).
@@ -418,18 +456,14 @@ def label_silver(cross_encoder: Any, pairs: Sequence[Sequence[str]], batch_size:
     import numpy as np
 
     items = [(str(p[0]), str(p[1])) for p in pairs]
-    if not items:
-        return []
     out: list[float] = []
-    chunk = max(1, batch_size) * 8
+    chunk = max(1, batch_size) * 4
     for start in range(0, len(items), chunk):
         _check(cancel)
         part = items[start:start + chunk]
-        both = part + [(b, a) for a, b in part]
-        scores = np.asarray(cross_encoder.predict(both, batch_size=batch_size, show_progress_bar=False,
-                                                  convert_to_numpy=True), dtype=np.float64).reshape(-1)
-        mean = (scores[:len(part)] + scores[len(part):]) / 2
-        out += np.clip(mean, 0.0, 1.0).tolist()
+        scores = cross_encoder.predict(part, batch_size=batch_size, show_progress_bar=False,
+                                       convert_to_numpy=True)
+        out += np.clip(np.asarray(scores, dtype=np.float64).reshape(-1), 0.0, 1.0).tolist()
     return out
 
 

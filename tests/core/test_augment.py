@@ -122,6 +122,21 @@ def test_recombined_pairs_respect_both_exclusions(tiny_model_dir) -> None:
     assert {pair_hash(a, b) for a, b in got} == {pair_hash(s[0], s[2]), pair_hash(s[1], s[2])}
 
 
+def test_candidates_from_plain_lists(tiny_model_dir) -> None:
+    s = [_sentence(i) for i in range(8)]
+    unlabelled = [(s[1], s[0]), (s[2], s[3]), (s[4], s[7])]  # a labelled pair reversed; a leak
+    pairs, own = augment.candidates_from(
+        unlabelled, s, limit=100, exclude_sentences=[s[7]], exclude_pairs=[(s[0], s[1])],
+        existing_pair_keys=[pair_hash(s[2], s[3]), pair_hash(s[4], s[5])], seed=0,
+        model=str(tiny_model_dir), device="cpu")
+    assert own == 1 and pairs[0] == (s[2], s[3])
+    keys = [pair_hash(a, b) for a, b in pairs]
+    assert len(keys) == len(set(keys))
+    assert not {pair_hash(s[0], s[1]), pair_hash(s[4], s[5])} & set(keys)
+    assert not any(s[7] in p for p in pairs)
+    assert 1 < len(pairs) <= 7 * 6 // 2 - 2
+
+
 def test_silver_set_is_clean_reproducible_and_described(project, tiny_model_dir, tmp_path) -> None:
     data = _fill(project, tmp_path)
 
