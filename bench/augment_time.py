@@ -94,7 +94,7 @@ def main() -> None:
             "silver_mean": round(float(got.mean()), 3), "truth_mean": round(float(true.mean()), 3),
             "ce_test_spearman": round(spearman(ce_test, test_gold), 4),
             "base_test_spearman": round(spearman(cosine(test), test_gold), 4),
-            "test_pairs": len(test), "loadavg_1m": round(os.getloadavg()[0], 2),
+            "test_pairs": len(test), "label_orders": 2, "loadavg_1m": round(os.getloadavg()[0], 2),
             "description": augment.describe_silver(len(chosen), n, len(chosen), 0),
         }
         line = json.dumps(row)
