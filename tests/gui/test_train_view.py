@@ -77,7 +77,18 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
     ctx.pairsChanged.emit()
     # 60 labels and no dev split: cross-validation measures, the model trains on all 60.
     qtbot.waitUntil(lambda: "<b>60</b>" in view.counts_label.text(), timeout=2000)
-    assert "5-fold cross-validation" in view.counts_label.text()
+    assert "then a 3-fold cross-validation measures the gain" in view.counts_label.text()
+    # Issue 23's parts are switches in the form, as in the CLI.
+    assert (view.form.config().silver, view.form.config().blend, view.form.config().estimate) == (None, 1.0, True)
+    view.form.silver_combo.setCurrentIndex(view.form.silver_combo.findData(0))
+    view.form.blend_combo.setCurrentIndex(view.form.blend_combo.findData(0.7))
+    view.form.estimate_check.setChecked(False)
+    config = view.form.config()
+    assert (config.silver, config.blend, config.estimate) == (0, 0.7, False)
+    assert "blended 70% with the base model" in view.form.schedule_label.text()
+    view.form.blend_combo.setCurrentIndex(0)
+    view.form.silver_combo.setCurrentIndex(0)
+    view.form.estimate_check.setChecked(True)
     assert view.start_button.isEnabled()
     assert view.form.schedule_label.text().startswith("Automatic for 60 labeled pairs:")
     assert "CoSENT" in view.form.schedule_label.text()
@@ -86,12 +97,12 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
     view.form.learning_rate.setCurrentText("2e-5")
     view.form.loss_combo.setCurrentIndex(view.form.loss_combo.findData("cosine"))
     assert view.form.schedule_label.text().startswith("Your settings for 60 labeled pairs: 2 epochs (8 steps)")
-    # 400 labels: a 10 % holdout is announced instead.
+    # 600 labels: a 10 % holdout is announced instead.
     ctx.project.pairs.insert([(f"printer {i} jams on tray two", f"screen {i} flickers after update", 0.2,
-                               "train", 100 + i, None) for i in range(340)])
+                               "train", 100 + i, None) for i in range(540)])
     ctx.pairsChanged.emit()
-    qtbot.waitUntil(lambda: "<b>360</b>" in view.counts_label.text(), timeout=2000)
-    assert "<b>40</b> held-out" in view.counts_label.text()
+    qtbot.waitUntil(lambda: "<b>540</b>" in view.counts_label.text(), timeout=2000)
+    assert "<b>60</b> held-out" in view.counts_label.text()
     assert "No dev split" in view.warnings_label.text()
 
 

@@ -270,10 +270,25 @@ class TrainForm(QWidget):
         self.max_steps.setValue(defaults.max_steps or 0)
         self.matryoshka = QCheckBox("Matryoshka")
         self.matryoshka.setChecked(defaults.matryoshka)
+        # Issue 23's parts, each a switch (core/schedule.py says when the automatic rule uses them).
+        self.silver_combo = QComboBox()
+        self.silver_combo.addItem("Automatic", None)
+        self.silver_combo.addItem("Off", 0)
+        self.blend_combo = QComboBox()
+        for text, weight in (("Off", 1.0), ("70 % tuned", 0.7), ("50 % tuned", 0.5)):
+            self.blend_combo.addItem(text, weight)
+        self.estimate_check = QCheckBox("Estimate after training")
+        self.estimate_check.setChecked(defaults.estimate)
+        for combo in (self.silver_combo, self.blend_combo):
+            combo.currentIndexChanged.connect(self.settingsChanged)
         rows = [("Warmup", self.warmup, "Share of steps with a rising learning rate."),
                 ("Eval every", self.eval_steps, "Steps between dev evaluations (auto: ~10)."),
                 ("Max steps", self.max_steps, "Stop here, whatever the epochs say."),
-                ("", self.matryoshka, "Also train truncatable shorter embeddings.")]
+                ("", self.matryoshka, "Also train truncatable shorter embeddings."),
+                ("Silver pairs", self.silver_combo, "Automatic: from 1,000 labels, pairs labeled by a "
+                 "cross-encoder trained on yours."),
+                ("Blend with base", self.blend_combo, "Mix the tuned weights with the base model's."),
+                ("", self.estimate_check, "After the model: the gain and what more labels would add.")]
         for i, (label, widget, hint) in enumerate(rows):
             _grid_row(adv_grid, i, label, widget, hint)
         self.advanced = CollapsibleSection("Advanced", adv)
@@ -366,12 +381,16 @@ class TrainForm(QWidget):
             eval_steps=int(self.eval_steps.value()) or None,
             max_steps=int(self.max_steps.value()) or None,
             device=self.device_combo.currentData() or "auto",
+            silver=self.silver_combo.currentData(),
+            blend=self.blend_combo.currentData(),
+            estimate=self.estimate_check.isChecked(),
         )
 
     def set_fields_enabled(self, enabled: bool) -> None:
         for w in (self.base_choice, self.base_path, self.browse_button, self.loss_combo, self.device_combo,
                   self.epochs, self.batch_size, self.learning_rate, self.max_seq_length, self.seed,
-                  self.warmup, self.eval_steps, self.matryoshka, self.max_steps):
+                  self.warmup, self.eval_steps, self.matryoshka, self.max_steps, self.silver_combo,
+                  self.blend_combo, self.estimate_check):
             w.setEnabled(enabled)
 
     # ------------------------------------------------------------------------------------
@@ -420,8 +439,8 @@ class TrainForm(QWidget):
         self.schedule_label.setText(schedule.describe() + "." if schedule is not None and plan.can_start
                                     else "")
         if getattr(plan, "cv_folds", 0):
-            text = (f"Will train on all <b>{plan.train:,}</b> labeled pairs, after a {plan.cv_folds}-fold "
-                    "cross-validation that measures the gain.")
+            text = (f"Will train on all <b>{plan.train:,}</b> labeled pairs; then a {plan.cv_folds}-fold "
+                    "cross-validation measures the gain in the background.")
             if plan.labeled_test:
                 text += f" {plan.labeled_test:,} labeled test pairs stay untouched."
             self.counts_label.setText(text)
