@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stsstudio.core.hashing import normalise_sentence, pair_hash, pair_hashes
 from stsstudio.core.importers import (
     ImportDataError,
     ImportOptions,
@@ -18,7 +19,6 @@ from stsstudio.core.importers import (
     prepare_import,
     read_table,
 )
-from stsstudio.core.hashing import normalise_sentence, pair_hash, pair_hashes
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from stsstudio.core.hashing import pair_hash
 from stsstudio.core.store import (
     DB_NAME,
     SCHEMA_VERSION,
@@ -19,7 +20,6 @@ from stsstudio.core.store import (
     ProjectError,
     ProjectLockedError,
 )
-from stsstudio.core.hashing import pair_hash
 
 
 def add_pairs(project: Project, n: int = 3, split: str = "train", scored: bool = True) -> list[int]:

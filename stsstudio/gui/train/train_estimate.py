@@ -51,7 +51,7 @@ class EstimatePanel(QWidget):
 
     @staticmethod
     def _what(run: Any) -> str:
-        cv = bool(((getattr(run, "config", None) or {}).get("cv_folds")))
+        cv = bool((getattr(run, "config", None) or {}).get("cv_folds"))
         return "its gain and what more labels would add," if cv else "what more labels would add,"
 
     def is_running(self) -> bool:
