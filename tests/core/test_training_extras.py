@@ -67,7 +67,8 @@ def test_each_part_switched_off_is_the_plain_run(project: Project, tiny_model_di
     plain = train(project, _config(tiny_model_dir, silver=0, blend=1.0), RecordingReporter())
     again = train(project, _config(tiny_model_dir, silver=0, blend=1.0), RecordingReporter())
     assert _same(_weights(plain), _weights(again))
-    assert "silver" not in project.runs.get(plain.run_id).summary and "blend" not in project.runs.get(plain.run_id).summary
+    summary = project.runs.get(plain.run_id).summary
+    assert "silver" not in summary and "blend" not in summary
     blended = train(project, _config(tiny_model_dir, silver=0, blend=0.5), RecordingReporter())
     assert project.runs.get(blended.run_id).summary["blend"] == 0.5
     # Blending is the weight-space midpoint of the plain run and the base model.

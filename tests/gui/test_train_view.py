@@ -79,7 +79,8 @@ def test_form_defaults_and_counts(ctx, qtbot) -> None:
     qtbot.waitUntil(lambda: "<b>60</b>" in view.counts_label.text(), timeout=2000)
     assert "then a 3-fold cross-validation measures the gain" in view.counts_label.text()
     # Issue 23's parts are switches in the form, as in the CLI.
-    assert (view.form.config().silver, view.form.config().blend, view.form.config().estimate) == (None, 1.0, True)
+    config = view.form.config()
+    assert (config.silver, config.blend, config.estimate) == (None, 1.0, True)
     view.form.silver_combo.setCurrentIndex(view.form.silver_combo.findData(0))
     view.form.blend_combo.setCurrentIndex(view.form.blend_combo.findData(0.7))
     view.form.estimate_check.setChecked(False)
