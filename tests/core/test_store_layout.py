@@ -55,3 +55,17 @@ def test_managers_share_one_connection_and_its_transactions(tmp_path) -> None:
             raise RuntimeError("cancelled")
         assert project.checksum() == before
         assert project.pairs.get(pair_id).note == ""
+
+
+def test_the_named_id_and_hash_queries_take_only_known_tables(project) -> None:
+    """Managers ask the store's shared layer for "highest id" and "every hash" by name; a name that
+    is not one of the store's tables is refused, never pasted into SQL."""
+    project.pairs.insert([("a cat sits", "a dog runs", 0.5, "train", 1, None)])
+    assert len(project.pairs.hashes()) == 1
+    with project.transaction() as cur:
+        assert cur.max_id("pairs") == 1 and cur.max_id("sentences") == 0
+        with pytest.raises(ValueError):
+            cur.max_id("pairs; DROP TABLE pairs")
+    with pytest.raises(ValueError):
+        project._column_set("labels", "score")
+    assert project.pairs.count() == 1        # the refused names changed nothing

@@ -149,6 +149,13 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def _column_set(self, table: str, column: str) -> set[Any]:
+        """Every value of ``table.column`` (the hash sets imports deduplicate against)."""
+        if (table, column) not in _HASH_COLUMNS:
+            raise ValueError(f"no named hash column {table}.{column}")
+        with self._lock:
+            return {v for (v,) in self._conn.execute(f"SELECT {column} FROM {table}")}
+
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self._lock:
             row = self._conn.execute(sql, params).fetchone()
@@ -202,6 +209,11 @@ class Database:
         self.set_meta("display_scale", scale)
 
 
+# The tables and columns the named queries above may name (never text from outside).
+_ID_TABLES = frozenset({"pairs", "sentences"})
+_HASH_COLUMNS = frozenset({("pairs", "pair_hash"), ("sentences", "norm_hash")})
+
+
 class _Cursor:
     """The cursor handed out by :class:`_Transaction`; ``executescript`` stays inside the tx."""
 
@@ -218,6 +230,13 @@ class _Cursor:
         # sqlite3.executescript would COMMIT first; run statement by statement instead.
         for statement in _split_sql(script):
             self._cur.execute(statement)
+
+    def max_id(self, table: str) -> int:
+        """The highest row id of ``table`` inside this transaction (0 when empty): an insert's new
+        ids are the ones between this before and after it."""
+        if table not in _ID_TABLES:
+            raise ValueError(f"no id table {table!r}")
+        return int(self._cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
 
     @property
     def lastrowid(self) -> int:

@@ -84,8 +84,7 @@ class Pairs:
 
     def hashes(self) -> set[int]:
         """All pair hashes in the project, for dedup against the project on import."""
-        with self._db._lock:
-            return {h for (h,) in self._db._conn.execute("SELECT pair_hash FROM pairs")}
+        return self._db._column_set("pairs", "pair_hash")
 
     def find(self, sentence1: str, sentence2: str) -> int | None:
         """The id of the pair equal to (sentence1, sentence2) in either order, or None."""
@@ -124,9 +123,9 @@ class Pairs:
         sql = _insert_sql(source, annotator, now, with_metadata=rows.metadata is not None)
         with self._db._lock, self._foreign_keys_off():
             with self._db.transaction() as cur:
-                before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
+                before = cur.max_id("pairs")
                 _write_rows(cur, sql, rows, progress)
-                after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM pairs").fetchone()[0]
+                after = cur.max_id("pairs")
                 if rows.metadata is not None and rows.metadata_keys and after > before:
                     self._record_metadata_keys(cur, rows.metadata_keys)
                 if row_labels is None:

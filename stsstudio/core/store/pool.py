@@ -22,8 +22,7 @@ class Pool:
 
     def norm_hashes(self) -> set[int]:
         """The normalised-text hashes of every pooled sentence (dedup on import)."""
-        with self._db._lock:
-            return {h for (h,) in self._db._conn.execute("SELECT norm_hash FROM sentences")}
+        return self._db._column_set("sentences", "norm_hash")
 
     def insert(self, rows: Iterable[Sequence[Any]], *, source: str | None = None
                ) -> InsertReport:
@@ -37,11 +36,11 @@ class Pool:
         now = time.time()
         report = InsertReport()
         with self._db.transaction() as cur:
-            before = cur.execute("SELECT COALESCE(MAX(id), 0) FROM sentences").fetchone()[0]
+            before = cur.max_id("sentences")
             cur.executemany(
                 "INSERT INTO sentences (text, norm_hash, metadata, source_row, source, created_at) "
                 f"VALUES (?, ?, ?, ?, {_sql_literal(source)}, {now!r})", rows)
-            after = cur.execute("SELECT COALESCE(MAX(id), 0) FROM sentences").fetchone()[0]
+            after = cur.max_id("sentences")
         report.inserted = after - before
         if report.inserted:
             report.first_id, report.last_id = before + 1, after
