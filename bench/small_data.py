@@ -84,20 +84,17 @@ class Scorer:
         self.gold = [t[2] for t in test]
 
     def __call__(self, model) -> float:  # noqa: ANN001
-        import numpy as np
-
+        from stsstudio.core.evaluation import cosine_scores
         from stsstudio.core.stats import spearman
 
-        e1 = model.encode([t[0] for t in self.test], batch_size=128, normalize_embeddings=True)
-        e2 = model.encode([t[1] for t in self.test], batch_size=128, normalize_embeddings=True)
-        return float(spearman((np.asarray(e1) * np.asarray(e2)).sum(axis=1), self.gold))
+        pred = cosine_scores(model, [t[0] for t in self.test], [t[1] for t in self.test], batch_size=128)
+        return float(spearman(pred, self.gold))
 
 
 def run_split(a: argparse.Namespace, name: str, out) -> None:  # noqa: ANN001
     from stsstudio.core import label_curve
     from stsstudio.core.estimate import estimate
     from stsstudio.core.models import load_model
-    from stsstudio.core.schedule import automatic_silver
     from stsstudio.core.store import Project
     from stsstudio.core.training import NullReporter, TrainConfig, _copy_state, blend_with_base, train
 
@@ -128,7 +125,8 @@ def run_split(a: argparse.Namespace, name: str, out) -> None:  # noqa: ANN001
                 with tempfile.TemporaryDirectory(prefix="small_data_") as tmp:
                     project = Project.create(Path(tmp) / "p")
                     rows = [(s1, s2, y, "train", i + 1, None) for i, (s1, s2, y) in enumerate(labels)]
-                    rows += [(s1, s2, None, "train", size + i + 1, None) for i, (s1, s2, _) in enumerate(unlabelled)]
+                    rows += [(s1, s2, None, "train", size + i + 1, None)
+                             for i, (s1, s2, _) in enumerate(unlabelled)]
                     project.pairs.insert(rows, source="bench")
                     config = TrainConfig(base_model=a.model, seed=seed, device=a.device, silver=silver,
                                          blend=1.0, estimate=False)
@@ -164,7 +162,6 @@ def run_split(a: argparse.Namespace, name: str, out) -> None:  # noqa: ANN001
                                   "sentence": label_curve.sentence(curve)})
                     del tuned
                     project.close()
-    _ = automatic_silver, NullReporter
 
 
 def summarise(paths: list[str]) -> None:
@@ -188,7 +185,8 @@ def summarise(paths: list[str]) -> None:
                     cells.append(f"{'-':>28s}")
                     continue
                 g = [gain[(sp, n, c, s)] for s in seeds]
-                d = [gain[(sp, n, c, s)] - gain[(sp, n, "auto", s)] for s in seeds if (sp, n, "auto", s) in gain]
+                d = [gain[(sp, n, c, s)] - gain[(sp, n, "auto", s)] for s in seeds
+                     if (sp, n, "auto", s) in gain]
                 extra = f" d{statistics.mean(d):+.4f}" if c != "auto" and d else ""
                 cells.append(f"{statistics.mean(g):+.4f} [{min(g):+.4f}]{extra}".rjust(28))
             print(f"{n:6d}  " + "".join(cells))
@@ -200,7 +198,8 @@ def summarise(paths: list[str]) -> None:
                 continue
             ok, seen = True, 0
             for sp in splits_:
-                seeds = [s for (x, m, cc, s) in gain if (x, m, cc) == (sp, n, c) and (sp, n, "auto", s) in gain]
+                seeds = [s for (x, m, cc, s) in gain
+                         if (x, m, cc) == (sp, n, c) and (sp, n, "auto", s) in gain]
                 if not seeds:
                     continue
                 seen += 1

@@ -58,7 +58,7 @@ def order_a(rows: list, seed: int) -> dict:
             for i, val in enumerate(kfold(len(split), 5, seed)):
                 held = set(val)
                 fit(base, split.subset([j for j in range(len(split)) if j not in held]), config, device,
-                    seed + i + 1, _Quiet())
+                    seed + i + 1)
             folds_s = time.perf_counter() - t0
             result = train(project, TrainConfig(seed=seed, device="cpu", estimate=False), NullReporter())
         else:
@@ -68,11 +68,6 @@ def order_a(rows: list, seed: int) -> dict:
         project.close()
     assert result.status == "finished", result.message
     return {"order": "A", "model_s": round(model_s, 1), "estimate_s": round(folds_s, 1) if folds_s else None}
-
-
-class _Quiet:
-    def status(self, message: str) -> None: pass
-    def is_cancelled(self) -> bool: return False
 
 
 def order_b(rows: list, seed: int) -> dict:

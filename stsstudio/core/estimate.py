@@ -104,15 +104,14 @@ def _estimate(project: Any, run: Any, config: Any, reporter: EstimateReporter) -
 
 
 def predict(model: Any, split: Any) -> Any:
-    """Cosine similarity of each pair of ``split`` under ``model``."""
-    import numpy as np
+    """Cosine similarity of each pair of ``split`` under ``model`` (core/evaluation.py's rule)."""
+    from stsstudio.core.evaluation import cosine_scores
 
-    e1 = model.encode(split.sentence1, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-    e2 = model.encode(split.sentence2, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-    return (np.asarray(e1, float) * np.asarray(e2, float)).sum(axis=1)
+    return cosine_scores(model, split.sentence1, split.sentence2).astype(float)
 
 
-def fit(base: Any, split: Any, config: Any, device: Any, seed: int, reporter: EstimateReporter) -> Any:
+def fit(base: Any, split: Any, config: Any, device: Any, seed: int,
+        reporter: EstimateReporter | None = None) -> Any:
     """A copy of ``base`` trained on ``split`` with the run's rule for that many labels (blend
     included), quietly: no evaluation, no checkpoints. Raises Cancelled when the user stops."""
     import copy
@@ -126,6 +125,7 @@ def fit(base: Any, split: Any, config: Any, device: Any, seed: int, reporter: Es
     from stsstudio.core.devices import precision_for
     from stsstudio.core.losses import build_loss
 
+    reporter = reporter or _Quiet()
     schedule = training._schedule(config, len(split), 0)
     model = copy.deepcopy(base)
     base_state = training._copy_state(base) if schedule.blend < 1 else None

@@ -47,8 +47,19 @@ def test_the_model_comes_first_and_the_estimate_follows(ctx, qtbot, tiny_model_d
     assert view.estimate_panel.is_running() and view.estimate_panel.isVisible()
     assert "The model is ready" in view.banner.text()
     assert view.selected_run_ids() == [run_id]
+    # Try's and Export's run lists say the run is not estimated yet, not "not better than base".
+    from PySide6.QtWidgets import QComboBox
+
+    from stsstudio.gui.train.run_combo import fill_run_combo
+
+    combo = QComboBox()
+    fill_run_combo(combo, ctx.project, run_id)
+    pending_text = combo.currentText()
+    assert "not estimated yet" in pending_text and "not better" not in pending_text
 
     qtbot.waitUntil(lambda: not view.estimate_panel.is_running(), timeout=TIMEOUT_MS)
+    fill_run_combo(combo, ctx.project, run_id)
+    assert "not estimated yet" not in combo.currentText()
     run = ctx.project.runs.get(run_id)
     assert run.summary["estimate"]["status"] == "done"
     assert "3-fold cross-validation" in run.summary["verdict"]

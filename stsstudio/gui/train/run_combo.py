@@ -16,6 +16,8 @@ def fill_run_combo(combo: QComboBox, project: Project | None, current: int | Non
 
     Signals are blocked while filling; the caller reacts to the final selection itself.
     """
+    from stsstudio.core.estimate import pending  # plain Python, no torch
+
     with QSignalBlocker(combo):
         combo.clear()
         if project is None or project.closed:
@@ -26,7 +28,8 @@ def fill_run_combo(combo: QComboBox, project: Project | None, current: int | Non
             rho = f"dev ρ {run.best_dev_spearman:.3f}" if run.best_dev_spearman is not None else "no dev"
             star = "  ★ best" if best is not None and run.id == best.id else \
                 ("  (worse than base)" if run.outcome == "worse" else
-                 "" if run.outcome == "better" else "  (not better than base)")
+                 "" if run.outcome == "better" else
+                 "  (not estimated yet)" if not run.outcome and pending(run) else "  (not better than base)")
             combo.addItem(f"Run {run.id} · {run.loss} · {rho}{star}", run.id)
         if not runs:
             combo.addItem("No trained run yet: train one in the Train view", None)

@@ -395,7 +395,8 @@ class TrainView(QWidget):
         verdict = getattr(result, "verdict", "")
         detail = verdict or f"Dev Spearman {fmt_corr(best)}{gain}."
         if not verdict and best is None and (getattr(result, "estimate", None) or {}).get("status"):
-            words, tone, detail = "The model is ready.", "ok", "Try it or export it now; its estimate follows."
+            words, tone = "The model is ready.", "ok"
+            detail = "Try it or export it now; its estimate follows."
         ceiling = getattr(result, "human_ceiling", None)
         if ceiling and ceiling.get("summary"):
             detail += " " + ceiling["summary"]
