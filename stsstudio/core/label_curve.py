@@ -1,11 +1,12 @@
 """How many labels do I need? The gain from more labels, estimated from the run's own folds.
 
-The estimate runs k-fold cross-validation twice over: each fold trains one model on its whole
-training part (``n_full`` labels) and one on a seeded half of it (``n_half``), and both predict the
-fold's held-out pairs. Pooled over folds, that gives two out-of-fold predictions of every label,
-from models trained on n and on n/2 labels. Gains in Spearman grow about linearly in the logarithm
-of the label count over the range an expert meets (measured in bench/small_data.py), so the
-difference between the two is the gain per doubling of the labels, and:
+The estimate's k-fold cross-validation gives out-of-fold predictions from models trained on
+(k-1)/k of the labels (``n_full``), and one more model, trained on the first fold alone (``n_half``,
+a subset of every other fold model's training part), predicts the other folds' pairs. On those
+pairs that gives two predictions of every label, from models trained on about n_full and n_half
+labels. Gains in Spearman grow about linearly in the logarithm of the label count over the range
+an expert meets (measured in bench/small_data.py), so the difference between the two is the gain
+per doubling of the labels, and:
 
     gain(m labels) = gain(n_full) + per_doubling * log2(m / n_full)
 
@@ -35,8 +36,8 @@ def fit(gold: Any, base: Any, full: Any, half: Any, *, n_full: float, n_half: fl
 
     Args:
         gold: the labels (0-1), one per labeled pair.
-        base, full, half: the base model's predictions and the out-of-fold predictions of the
-            models trained on each fold's whole training part and on its half.
+        base, full, half: the base model's predictions and the out-of-sample predictions of the
+            models trained on about ``n_full`` and ``n_half`` labels (nested), pair by pair.
         n_full, n_half: the mean training labels of those models.
         labels: the labels the final model trains on (the project's count).
 

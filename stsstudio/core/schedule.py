@@ -38,9 +38,9 @@ WARMUP_RATIO = 0.1
 # and "best" would chase noise. Smaller dev sets keep the model at the end of the schedule.
 SELECT_BEST_MIN_DEV = 300
 # Cross-validate (k folds) instead of holding out when there is no dev split and fewer labels.
-# Three folds, each training one model on its whole training part and one on a half of it: the
-# pair gives the estimate and the label curve (core/estimate.py, core/label_curve.py) in about six
-# small trainings, which run after the model is handed over.
+# Three folds, each training one model on its training part, and one more model on the first fold
+# alone: the verdict and the label curve (core/estimate.py, core/label_curve.py) from four small
+# trainings, which run after the model is handed over.
 CV_MAX_LABELS = 500
 CV_FOLDS = 3
 

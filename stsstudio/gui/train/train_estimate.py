@@ -25,7 +25,7 @@ def _estimate_job(project: Any, run_id: int, task: Any = None) -> dict[str, Any]
 
 
 class EstimatePanel(QWidget):
-    """One line and one button: "Estimating run 4: fold 2 of 3… [Stop estimating]"."""
+    """One line and one button: "Run 4: estimating, model 2 of 4… [Stop estimating]"."""
 
     estimated = Signal(int)      # the run whose estimate ended (done, stopped or failed)
 
