@@ -331,6 +331,17 @@ def test_a_cancelled_estimate_leaves_the_model_intact(project: Project, tiny_mod
     assert Path(result.model_dir, "model.safetensors").read_bytes() == weights
 
 
+def test_a_run_without_dev_writes_four_resumable_checkpoints(project: Project, tiny_model_dir: Path) -> None:
+    """Nothing to evaluate: a checkpoint every quarter of the run, not every tenth (each one is the
+    weights and the optimiser state); a dev run keeps one per evaluation (test above)."""
+    fill_project(project, train=30, dev=0)
+    rep = RecordingReporter()
+    result = train(project, _config(tiny_model_dir, max_steps=12, eval_steps=None, estimate=False), rep)
+    assert result.status == "finished", result.message
+    assert [Path(e[1]).name for e in rep.of("checkpoint")] == [
+        "checkpoint-3", "checkpoint-6", "checkpoint-9", "checkpoint-12"]
+
+
 def test_switching_the_estimate_off_gives_no_pending_estimate(project: Project, tiny_model_dir: Path) -> None:
     fill_project(project, train=30, dev=0)
     result = train(project, _config(tiny_model_dir, max_steps=2, eval_steps=None, estimate=False),
