@@ -207,7 +207,7 @@ def _cross_validate(base: Any, data: Any, config: Any, device: Any,
         fold_spearman.append(stats.spearman(oof[val_idx], gold[val_idx]))
         sizes.append(len(fit_idx))
         del model
-    small_idx, rest = folds[0], sorted(j for fold in folds[1:] for j in fold)
+    small_idx, rest = curve_subsets(folds)
     _check(reporter)
     reporter.status(f"estimating, model {k + 1} of {k + 1} ({len(small_idx)} of the {n} labels, for the "
                     "label curve)…")
@@ -228,6 +228,13 @@ def _cross_validate(base: Any, data: Any, config: Any, device: Any,
     if c["outcome"] == "worse":
         fields["message"] = c["verdict"]
     return {"summary": summary, "fields": fields}
+
+
+def curve_subsets(folds: list[list[int]]) -> tuple[list[int], list[int]]:
+    """The label curve's model's labels (the first fold) and the pairs it predicts (the rest):
+    its labels lie inside the training part of every other fold's model, and it never sees the
+    pairs it predicts."""
+    return sorted(folds[0]), sorted(j for fold in folds[1:] for j in fold)
 
 
 def _check(reporter: EstimateReporter) -> None:

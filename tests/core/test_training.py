@@ -309,6 +309,20 @@ def test_small_project_without_dev_hands_over_the_model_then_estimates(
     assert full.verdict == run.summary["verdict"] and full.label_curve == curve and full.cv["folds"] == 3
 
 
+@pytest.mark.parametrize("n", [30, 100, 301])
+def test_the_label_curve_model_is_nested_in_the_fold_models_and_predicts_only_unseen_pairs(n: int) -> None:
+    from stsstudio.core.estimate import curve_subsets
+    from stsstudio.core.schedule import CV_FOLDS, kfold
+
+    folds = kfold(n, CV_FOLDS, 7)
+    small, rest = curve_subsets(folds)
+    assert not set(small) & set(rest) and sorted(small + rest) == list(range(n))
+    for fold in folds[1:]:       # every model whose out-of-fold predictions it is paired with
+        trained_on = set(range(n)) - set(fold)
+        assert set(small) <= trained_on and set(fold) <= set(rest)
+    assert abs(len(small) - n / CV_FOLDS) < 1
+
+
 def test_a_cancelled_estimate_leaves_the_model_intact(project: Project, tiny_model_dir: Path) -> None:
     from stsstudio.core.estimate import estimate, pending
 
