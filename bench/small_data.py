@@ -233,8 +233,9 @@ def _coverage(est: list[dict], gain: dict, design: str) -> None:
             print(f"  {r['split']:10s} seed {r['seed']} {r['size']:4d} -> {t:>5s}: predicted {e:+.4f} "
                   f"[{lo:+.4f}, {hi:+.4f}], measured {true:+.4f} {'in' if lo <= true <= hi else 'OUT'}")
     if total:
+        devices = ", ".join(sorted({r.get("device", "cuda") for r in est}))
         print(f"  inside the interval: {inside} of {total} ({inside / total:.0%}); estimate time median "
-              f"{statistics.median(secs):.0f} s ({', '.join(sorted({r.get('device', 'cuda') for r in est}))})")
+              f"{statistics.median(secs):.0f} s ({devices})")
 
 
 def main() -> None:
