@@ -48,9 +48,15 @@ from _stsb import SHARED, read_sts  # noqa: E402  (bench/ is the script folder)
 
 FLOOR = -0.005     # a shipped candidate is never below base - 0.005 (issue 23)
 CURVE_TARGETS = (300, 1000)   # the label curve's predictions are checked at these sizes
-# The estimate's design, recorded with its curve: "2k" (the first one: a whole-part and a half-part
-# model in each of 3 folds) or "k+1" (3 fold models and one on the first fold alone).
-ESTIMATE_DESIGN = "k+1"
+
+
+def estimate_design(labels: int) -> str:
+    """The estimate's design, recorded with its curve: "2k" (the first one, in rows without this
+    field: a whole-part and a half-part model in each of 3 folds), "k+1" (3 fold models and one
+    small model on the first fold) or "k+3" (a small model on each fold)."""
+    from stsstudio.core.schedule import CV_FOLDS, curve_models
+
+    return f"k+{curve_models(labels, CV_FOLDS)}"
 
 
 def splits(name: str) -> tuple[list, list]:
@@ -160,7 +166,7 @@ def run_split(a: argparse.Namespace, name: str, out) -> None:  # noqa: ANN001
                             emit({"size": size, "seed": seed, "candidate": "estimate",
                                   "estimate_seconds": round(time.perf_counter() - t1, 1),
                                   "status": entry["status"], "now": curve["now"],
-                                  "design": ESTIMATE_DESIGN,
+                                  "design": estimate_design(size),
                                   "per_doubling": curve["per_doubling"], "cv_gain": curve["cv_gain"],
                                   "predicted": {str(t): label_curve.predict_added(curve, t)
                                                 for t in CURVE_TARGETS if t > size},

@@ -7,8 +7,8 @@ leaves the run and its model as they were, with the estimate marked cancelled or
 - A small project without a dev split (``run.config["cv_folds"]`` > 0): k-fold cross-validation.
   Each fold trains one model on its training part with the run's own rule for that many labels
   (core/schedule.py) and predicts the fold's held-out pairs: the verdict against the base model
-  (paired bootstrap, as a dev set would). One more model, on the first fold alone, predicts the
-  other folds' pairs: against their fold models, the label curve (core/label_curve.py).
+  (paired bootstrap, as a dev set would). Small models, each on one fold alone, predict other
+  folds' pairs: against their fold models, the label curve (core/label_curve.py).
 - A run with a dev set (its own or held out): the verdict came with training; one more model on a
   seeded half of the train pairs, scored on the same dev pairs, gives the label curve.
 
@@ -174,25 +174,28 @@ def _half(idx: list[int], seed: int) -> list[int]:
 
 def _cross_validate(base: Any, data: Any, config: Any, device: Any,
                     reporter: EstimateReporter) -> dict[str, Any]:
-    """k fold models for the verdict, and one smaller model, nested in them, for the label curve.
+    """k fold models for the verdict, and small models, nested in them, for the label curve.
 
     Fold i's model trains on every fold but fold i and predicts fold i: together, out-of-fold
-    predictions of every label from models on (k-1)/k of them. The curve's model trains on fold 1
-    alone, a subset of the training part of every other fold's model, and predicts those folds'
-    pairs, which it never saw: paired with their fold models' predictions, a model on 1/k of the
-    labels against models on (k-1)/k, on the same (k-1)/k of the pairs. One small model instead of a
-    half-size model per fold: k + 1 trainings, not 2k (issue 23's three minutes on two cores).
+    predictions of every label from models on (k-1)/k of them, for the verdict. Each small model
+    trains on one fold alone, a subset of the training part of every other fold's model, and
+    predicts pairs of other folds, which it never saw (:func:`curve_subsets`): paired with their
+    fold models' predictions, models on 1/k of the labels against models on (k-1)/k. How many small
+    models: :func:`stsstudio.core.schedule.curve_models` (one per fold for small projects, where one
+    small model alone is too noisy; one above, to keep the estimate within minutes on a CPU).
     """
     import numpy as np
 
     from stsstudio.core import label_curve, stats
-    from stsstudio.core.schedule import kfold
+    from stsstudio.core.schedule import curve_models, kfold
 
     k, n = data.cv_folds, len(data.train)
     gold = np.asarray(data.train.scores, dtype=float)
     reporter.status(f"estimating, scoring the {n} labels with the base model…")
     base_pred = predict(base, data.train)
     folds = kfold(n, k, config.seed)
+    plan = curve_subsets(folds, curve_models(n, k))
+    total = k + len(plan)
     oof = np.zeros(n)
     fold_spearman: list[float] = []
     sizes: list[int] = []
@@ -200,23 +203,28 @@ def _cross_validate(base: Any, data: Any, config: Any, device: Any,
         val = set(val_idx)
         fit_idx = [j for j in range(n) if j not in val]
         _check(reporter)
-        reporter.status(f"estimating, model {i + 1} of {k + 1} (fold {i + 1}: {len(fit_idx)} of the {n} "
+        reporter.status(f"estimating, model {i + 1} of {total} (fold {i + 1}: {len(fit_idx)} of the {n} "
                         "labels)…")
         model = fit(base, data.train.subset(fit_idx), config, device, int(config.seed) + i + 1, reporter)
         oof[val_idx] = predict(model, data.train.subset(val_idx))
         fold_spearman.append(stats.spearman(oof[val_idx], gold[val_idx]))
         sizes.append(len(fit_idx))
         del model
-    small_idx, rest = curve_subsets(folds)
-    _check(reporter)
-    reporter.status(f"estimating, model {k + 1} of {k + 1} ({len(small_idx)} of the {n} labels, for the "
-                    "label curve)…")
-    small = fit(base, data.train.subset(small_idx), config, device, int(config.seed) + 100, reporter)
-    small_pred = predict(small, data.train.subset(rest))
-    del small
+    small_pred, covered, full_sizes, small_sizes = np.full(n, np.nan), [], [], []
+    for m, (j, small_idx, predicted) in enumerate(plan):
+        _check(reporter)
+        reporter.status(f"estimating, model {k + m + 1} of {total} ({len(small_idx)} of the {n} labels, for "
+                        "the label curve)…")
+        small = fit(base, data.train.subset(small_idx), config, device, int(config.seed) + 100 + j, reporter)
+        small_pred[predicted] = predict(small, data.train.subset(predicted))
+        del small
+        covered += predicted
+        small_sizes.append(len(small_idx))
+        full_sizes += [sizes[i] for i, fold in enumerate(folds) if set(fold) <= set(predicted)]
     comparison = stats.compare_to_base(oof, base_pred, gold, what=f"labels ({k}-fold cross-validation)")
-    curve = label_curve.fit(gold[rest], base_pred[rest], oof[rest], small_pred,
-                            n_full=float(np.mean(sizes[1:])), n_half=float(len(small_idx)), labels=n,
+    rest = sorted(covered)
+    curve = label_curve.fit(gold[rest], base_pred[rest], oof[rest], small_pred[rest],
+                            n_full=float(np.mean(full_sizes)), n_half=float(np.mean(small_sizes)), labels=n,
                             seed=int(config.seed))
     cv = {"folds": k, "fold_spearman": fold_spearman, "spearman": comparison.tuned,
           "spearman_ci": list(comparison.tuned_ci), "base_spearman": comparison.base,
@@ -230,11 +238,22 @@ def _cross_validate(base: Any, data: Any, config: Any, device: Any,
     return {"summary": summary, "fields": fields}
 
 
-def curve_subsets(folds: list[list[int]]) -> tuple[list[int], list[int]]:
-    """The label curve's model's labels (the first fold) and the pairs it predicts (the rest):
-    its labels lie inside the training part of every other fold's model, and it never sees the
-    pairs it predicts."""
-    return sorted(folds[0]), sorted(j for fold in folds[1:] for j in fold)
+def curve_subsets(folds: list[list[int]], models: int) -> list[tuple[int, list[int], list[int]]]:
+    """The label curve's small models: ``(j, labels, predicted)`` for each, trained on fold j alone.
+
+    Fold i's pairs go to the first small model after it (j = i+1, i+2, ... round the folds) that
+    is not fold i's own: each pair is predicted at most once, by a model that never saw it and whose
+    labels lie inside the training part of the fold model that predicted the same pair. With one
+    small model the first fold's pairs are left out; with one per fold every pair is predicted.
+    """
+    k = len(folds)
+    chosen = list(range(max(1, min(models, k))))
+    plan: dict[int, list[int]] = {j: [] for j in chosen}
+    for i, fold in enumerate(folds):
+        j = next((c % k for c in range(i + 1, i + k) if c % k in chosen), None)
+        if j is not None:
+            plan[j] += fold
+    return [(j, sorted(folds[j]), sorted(plan[j])) for j in chosen if plan[j]]
 
 
 def _check(reporter: EstimateReporter) -> None:

@@ -1,12 +1,12 @@
 """How many labels do I need? The gain from more labels, estimated from the run's own folds.
 
 The estimate's k-fold cross-validation gives out-of-fold predictions from models trained on
-(k-1)/k of the labels (``n_full``), and one more model, trained on the first fold alone (``n_half``,
-a subset of every other fold model's training part), predicts the other folds' pairs. On those
-pairs that gives two predictions of every label, from models trained on about n_full and n_half
-labels. Gains in Spearman grow about linearly in the logarithm of the label count over the range
-an expert meets (measured in bench/small_data.py), so the difference between the two is the gain
-per doubling of the labels, and:
+(k-1)/k of the labels (``n_full``). Small models, each trained on one fold alone (``n_half``, a
+subset of the training part of every other fold's model), predict pairs of the other folds
+(core/estimate.py, ``curve_subsets``). On those pairs that gives two predictions of every label,
+from models trained on about n_full and n_half labels. Gains in Spearman grow about linearly in the
+logarithm of the label count over the range an expert meets (measured in bench/small_data.py), so
+the difference between the two is the gain per doubling of the labels, and:
 
     gain(m labels) = gain(n_full) + per_doubling * log2(m / n_full)
 

@@ -38,11 +38,18 @@ WARMUP_RATIO = 0.1
 # and "best" would chase noise. Smaller dev sets keep the model at the end of the schedule.
 SELECT_BEST_MIN_DEV = 300
 # Cross-validate (k folds) instead of holding out when there is no dev split and fewer labels.
-# Three folds, each training one model on its training part, and one more model on the first fold
-# alone: the verdict and the label curve (core/estimate.py, core/label_curve.py) from four small
-# trainings, which run after the model is handed over.
+# Three folds, each training one model on its training part, and small models, each on one fold
+# alone, for the label curve (core/estimate.py, core/label_curve.py): they run after the model is
+# handed over.
 CV_MAX_LABELS = 500
 CV_FOLDS = 3
+# How many small models the label curve trains: one per fold below this many labels (every pair
+# predicted, and the luck of one small model averaged over three), one from there. Measured
+# (bench/small_data.py, seed 2, CPU): with one small model at 100 labels (33 labels of its own)
+# the news split's curve said "-0.21 to -0.02" where 900 more labels gave +0.034. From 200 labels
+# the small model has 67 or more; one keeps a 300-label estimate at 159 s on two cores
+# (bench/time_to_model.py), where one per fold would take about 4 minutes.
+CURVE_EVERY_FOLD_BELOW = 200
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,11 @@ def cv_folds(requested: int | None, labeled: int, has_dev_split: bool) -> int:
     if requested is not None:
         return int(requested) if requested >= 2 else 0
     return CV_FOLDS if not has_dev_split and labeled < CV_MAX_LABELS else 0
+
+
+def curve_models(labels: int, folds: int) -> int:
+    """How many small models the label curve trains for ``labels`` labels in ``folds`` folds."""
+    return folds if labels < CURVE_EVERY_FOLD_BELOW else 1
 
 
 def kfold(n: int, k: int, seed: int) -> list[list[int]]:

@@ -290,12 +290,12 @@ def test_small_project_without_dev_hands_over_the_model_then_estimates(
 
     entry = estimate(project, result.run_id, Rep())
     assert entry["status"] == "done", entry
-    # Three fold models, then one on the first fold alone for the label curve: four trainings.
+    # Three fold models, then (under 200 labels) one small model per fold for the label curve.
     assert [s for s in statuses if s.startswith("estimating, model")] == [
-        "estimating, model 1 of 4 (fold 1: 20 of the 30 labels)…",
-        "estimating, model 2 of 4 (fold 2: 20 of the 30 labels)…",
-        "estimating, model 3 of 4 (fold 3: 20 of the 30 labels)…",
-        "estimating, model 4 of 4 (10 of the 30 labels, for the label curve)…"]
+        "estimating, model 1 of 6 (fold 1: 20 of the 30 labels)…",
+        "estimating, model 2 of 6 (fold 2: 20 of the 30 labels)…",
+        "estimating, model 3 of 6 (fold 3: 20 of the 30 labels)…",
+        *[f"estimating, model {m} of 6 (10 of the 30 labels, for the label curve)…" for m in (4, 5, 6)]]
     run = project.runs.get(result.run_id)
     assert not pending(run) and run.summary["cv"]["folds"] == 3 and len(run.summary["cv"]["fold_spearman"]) == 3
     assert run.summary["outcome"] in ("better", "unclear", "worse")
@@ -309,18 +309,26 @@ def test_small_project_without_dev_hands_over_the_model_then_estimates(
     assert full.verdict == run.summary["verdict"] and full.label_curve == curve and full.cv["folds"] == 3
 
 
-@pytest.mark.parametrize("n", [30, 100, 301])
-def test_the_label_curve_model_is_nested_in_the_fold_models_and_predicts_only_unseen_pairs(n: int) -> None:
+@pytest.mark.parametrize("n,models", [(30, 3), (100, 3), (199, 3), (200, 1), (301, 1)])
+def test_the_label_curve_models_are_nested_in_the_fold_models_and_predict_only_unseen_pairs(
+        n: int, models: int) -> None:
     from stsstudio.core.estimate import curve_subsets
-    from stsstudio.core.schedule import CV_FOLDS, kfold
+    from stsstudio.core.schedule import CV_FOLDS, curve_models, kfold
 
     folds = kfold(n, CV_FOLDS, 7)
-    small, rest = curve_subsets(folds)
-    assert not set(small) & set(rest) and sorted(small + rest) == list(range(n))
-    for fold in folds[1:]:       # every model whose out-of-fold predictions it is paired with
-        trained_on = set(range(n)) - set(fold)
-        assert set(small) <= trained_on and set(fold) <= set(rest)
-    assert abs(len(small) - n / CV_FOLDS) < 1
+    assert curve_models(n, CV_FOLDS) == models
+    plan = curve_subsets(folds, models)
+    assert len(plan) == models
+    seen: list[int] = []
+    for j, labels, predicted in plan:
+        assert labels == folds[j] and not set(labels) & set(predicted)
+        for i, fold in enumerate(folds):     # the fold model that predicted the same pairs
+            if set(fold) & set(predicted):
+                assert set(fold) <= set(predicted) and set(labels) <= set(range(n)) - set(fold)
+        seen += predicted
+    assert len(seen) == len(set(seen))       # each pair at most once
+    # One per fold: every pair; one small model: all but the first fold's.
+    assert sorted(seen) == (list(range(n)) if models == CV_FOLDS else sorted(folds[1] + folds[2]))
 
 
 def test_a_cancelled_estimate_leaves_the_model_intact(project: Project, tiny_model_dir: Path) -> None:
