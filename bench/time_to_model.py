@@ -5,7 +5,8 @@
      10 % and trained on the rest (no folds). Emulated with the same engine: the folds are
      ``core.estimate.fit`` on 4/5 of the labels, as the old code trained them.
   B  today: the model on every label first (``train``), then ``core.estimate.estimate`` (3 fold
-     models and one on the first fold alone for the label curve) in the background.
+     models, then small models for the label curve: one per fold under 200 labels, one from 200)
+     in the background.
 
 ``estimate_s`` is from the start of the run to the end of the estimate; ``after_model_s`` is the
 estimate alone, after the model was handed over.
@@ -13,7 +14,7 @@ estimate alone, after the model was handed over.
 For each size, A and B alternate (A B A B ...): the median and the spread of each figure are
 printed, with the machine's load. Embedded model, STSb train pairs drawn with a seed.
 
-Usage: python bench/time_to_model.py [--sizes 100,300] [--repeats 2] [--threads 2]
+Usage: python bench/time_to_model.py [--sizes 100,300] [--repeats 2] [--threads 2] [--orders A,B]
 """
 from __future__ import annotations
 
@@ -96,6 +97,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--orders", default="A,B", help="A,B (alternating) or one of them")
     a = p.parse_args()
     import torch
 
@@ -109,7 +111,7 @@ def main() -> None:
         rows = random.Random(a.seed).sample(pool, size)
         got: dict[str, list[dict]] = {"A": [], "B": []}
         for _ in range(a.repeats):
-            for name, fn in (("A", order_a), ("B", order_b)):
+            for name, fn in [(o, {"A": order_a, "B": order_b}[o]) for o in a.orders.split(",")]:
                 r = fn(rows, a.seed)
                 r.update(size=size, load=round(os.getloadavg()[0], 1))
                 print(json.dumps(r), flush=True)
