@@ -102,13 +102,14 @@ class Schedule:
 # Additions for small projects, each shipped only where bench/small_data.py measured it better
 # than the rule without it on every split at that size (mean paired difference over seeds) and no
 # seed below the base model - 0.005: four splits (STSb all genres, news, an imbalanced pool, captions
-# to news), 50/100/300/1,000 labels, 3 seeds (bench/results/2026-12-04/small_data-*.jsonl).
-# - Silver pairs (Augmented SBERT) lost at 50-300 labels on every split (-0.06 to -0.004: a
+# to news), 50/100/300/1,000 labels, 3 seeds (bench/results/2026-12-04/small_data-*.jsonl; seeds 0-1
+# on a GPU, seed 2 on a CPU; differences paired within a seed).
+# - Silver pairs (Augmented SBERT) lost at 50-300 labels on every split (-0.08 to -0.005: a
 #   cross-encoder trained on a few hundred labels labels worse than the base model ranks) and won
-#   at 1,000 on all four (+0.0008, +0.0008, +0.012, +0.005). Shipped from 1,000 labels; above
-#   3,000 the schedule is the benchmark recipe and silver was not measured.
+#   at 1,000 on all four (+0.0015, +0.0015, +0.0086, +0.0017; no seed below base - 0.005). Shipped
+#   from 1,000 labels; above 3,000 the schedule is the benchmark recipe and silver was not measured.
 # - Blending with the base model (WiSE-FT, tuned weight 0.5 or 0.7) helped three splits at 50-300
-#   labels by +0.001 to +0.004 but cost the news split -0.004 to -0.026 at every size: not shipped
+#   labels by up to +0.003 but cost the news split -0.004 to -0.027 at every size: not shipped
 #   (kept as a switch, --blend).
 # (up to this many labels, weight of the tuned model in the blend with the base model)
 BLEND_TABLE: tuple[tuple[int, float], ...] = ()
