@@ -69,3 +69,25 @@ def test_the_named_id_and_hash_queries_take_only_known_tables(project) -> None:
     with pytest.raises(ValueError):
         project._column_set("labels", "score")
     assert project.pairs.count() == 1        # the refused names changed nothing
+
+
+def test_the_pool_asks_for_its_queries_by_name(project) -> None:
+    """The pool's SQL lives in the store's shared layer as named queries; its behaviour is the
+    same: the source is bound per row (a quote in it stays text), ids past SQLite's bound limit
+    are read in chunks, and an unknown name is refused before any SQL runs."""
+    source = "o'brien.csv; DROP TABLE sentences"
+    report = project.pool.insert([(f"sentence {i}", i, "{}", i + 1) for i in range(1200)], source=source)
+    assert (report.inserted, report.first_id, report.last_id) == (1200, 1, 1200)
+    got = project.pool.by_ids(range(1, 1201))
+    assert len(got) == 1200 and got[1000].text == "sentence 999" and got[1000].source == source
+    project.pool.set_splits([(1, "dev"), (2, "test")])
+    project.pool.set_splits([(1, "train")])          # a set split never changes
+    assert project.pool.split_counts() == {"sentences": 1200, "train": 0, "dev": 1, "test": 1,
+                                           "unassigned": 1198}
+    ids, texts, splits = project.pool.columns()
+    assert ids[:2] == [1, 2] and splits[:3] == ["dev", "test", None] and project.pool.version() == "1200-1200"
+    with pytest.raises(ValueError):
+        project._rows("sentences; DROP TABLE sentences")
+    with project.transaction() as cur, pytest.raises(ValueError):
+        cur.run_many("pairs.delete_all", [])
+    assert project.pool.version() == "1200-1200"

@@ -30,6 +30,27 @@ def _chunked_rows(cur: Any, sql: str, ids: Sequence[int]) -> list[tuple]:
 
 _CHUNK_ROWS = 50_000
 
+# Named queries: a manager asks for one by name (``Database._rows``, ``_rows_for_ids``,
+# ``_Cursor.run_many``) and the SQL text lives here, beside the connection. A name that is not
+# here is refused. ``{}`` is the id list of ``_rows_for_ids``.
+_QUERIES: dict[str, str] = {
+    "sentences.insert": "INSERT INTO sentences (text, norm_hash, metadata, source_row, source, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+    "sentences.split_counts": "SELECT split, COUNT(*) FROM sentences GROUP BY split",
+    "sentences.columns": "SELECT id, text, split FROM sentences ORDER BY id",
+    "sentences.by_ids": "SELECT id, text, split, metadata, source, source_row FROM sentences "
+                        "WHERE id IN ({})",
+    "sentences.set_split": "UPDATE sentences SET split = ? WHERE id = ? AND split IS NULL",
+    "sentences.version": "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM sentences",
+}
+
+
+def _named(name: str) -> str:
+    try:
+        return _QUERIES[name]
+    except KeyError:
+        raise ValueError(f"no named query {name!r}") from None
+
 
 def _sql_literal(value: str | None) -> str:
     """A SQL literal for a constant: NULL or a single-quoted string (SQLite has no escapes)."""
@@ -149,6 +170,16 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def _rows(self, name: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """All rows of the named query ``name`` (:data:`_QUERIES`)."""
+        return self._execute(_named(name), params)
+
+    def _rows_for_ids(self, name: str, ids: Sequence[int]) -> list[tuple]:
+        """All rows of the named query ``name`` over ``ids``, in chunks under SQLite's bound limit."""
+        sql = _named(name)
+        with self._lock:
+            return _chunked_rows(self._conn, sql, ids)
+
     def _column_set(self, table: str, column: str) -> set[Any]:
         """Every value of ``table.column`` (the hash sets imports deduplicate against)."""
         if (table, column) not in _HASH_COLUMNS:
@@ -230,6 +261,10 @@ class _Cursor:
         # sqlite3.executescript would COMMIT first; run statement by statement instead.
         for statement in _split_sql(script):
             self._cur.execute(statement)
+
+    def run_many(self, name: str, seq: Iterable[Any]) -> sqlite3.Cursor:
+        """The named query ``name`` (:data:`_QUERIES`) once per parameter row of ``seq``."""
+        return self._cur.executemany(_named(name), seq)
 
     def max_id(self, table: str) -> int:
         """The highest row id of ``table`` inside this transaction (0 when empty): an insert's new

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from stsstudio.core.store.db import Database, _sql_literal
+from stsstudio.core.store.db import Database
 from stsstudio.core.store.records import (
     InsertReport,
     PoolSentence,
@@ -37,9 +37,7 @@ class Pool:
         report = InsertReport()
         with self._db.transaction() as cur:
             before = cur.max_id("sentences")
-            cur.executemany(
-                "INSERT INTO sentences (text, norm_hash, metadata, source_row, source, created_at) "
-                f"VALUES (?, ?, ?, ?, {_sql_literal(source)}, {now!r})", rows)
+            cur.run_many("sentences.insert", (tuple(row) + (source, now) for row in rows))
             after = cur.max_id("sentences")
         report.inserted = after - before
         if report.inserted:
@@ -49,14 +47,14 @@ class Pool:
     def split_counts(self) -> dict[str, int]:
         """How many pooled sentences there are, in all and per assigned split."""
         out = {"sentences": 0, "train": 0, "dev": 0, "test": 0, "unassigned": 0}
-        for split, n in self._db._execute("SELECT split, COUNT(*) FROM sentences GROUP BY split"):
+        for split, n in self._db._rows("sentences.split_counts"):
             out[split or "unassigned"] = n
             out["sentences"] += n
         return out
 
     def columns(self) -> tuple[list[int], list[str], list[str | None]]:
         """Every pooled sentence as columns ``(ids, texts, splits)``, in id order."""
-        rows = self._db._execute("SELECT id, text, split FROM sentences ORDER BY id")
+        rows = self._db._rows("sentences.columns")
         if not rows:
             return [], [], []
         ids, texts, splits = (list(c) for c in zip(*rows))
@@ -64,15 +62,8 @@ class Pool:
 
     def by_ids(self, ids: Sequence[int]) -> dict[int, PoolSentence]:
         """Pooled sentences by id, with their metadata decoded."""
-        out: dict[int, PoolSentence] = {}
-        ids = list(ids)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
-            marks = ",".join("?" * len(chunk))
-            for r in self._db._execute("SELECT id, text, split, metadata, source, source_row FROM "
-                                  f"sentences WHERE id IN ({marks})", chunk):
-                out[r[0]] = PoolSentence(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5])
-        return out
+        return {r[0]: PoolSentence(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5])
+                for r in self._db._rows_for_ids("sentences.by_ids", ids)}
 
     def set_splits(self, assignments: Iterable[tuple[int, str]]) -> None:
         """Fix the split of pooled sentences that have none yet: ``(sentence_id, split)``.
@@ -83,9 +74,9 @@ class Pool:
         if any(split not in ("train", "dev", "test") for split, _ in rows):
             raise ValueError("a pooled sentence's split is train, dev or test")
         with self._db.transaction() as cur:
-            cur.executemany("UPDATE sentences SET split = ? WHERE id = ? AND split IS NULL", rows)
+            cur.run_many("sentences.set_split", rows)
 
     def version(self) -> str:
         """A token that changes whenever pooled sentences are added or removed (for caches)."""
-        row = self._db._execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM sentences")[0]
+        row = self._db._rows("sentences.version")[0]
         return f"{row[0]}-{row[1]}"
